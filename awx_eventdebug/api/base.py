@@ -1,0 +1,32 @@
+"""What every endpoint shares: permissions from settings, and errors mapped to status codes."""
+
+from __future__ import annotations
+
+from django.utils.module_loading import import_string
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ..conf import get_config
+from ..errors import EventDebugError
+
+
+class EventDebugView(APIView):
+    """Base view: EVENTDEBUG['PERMISSION_CLASSES'], and EventDebugError -> its HTTP status."""
+
+    def get_permissions(self):
+        return [import_string(path)() for path in get_config()["PERMISSION_CLASSES"]]
+
+    def handle_exception(self, exc):
+        if isinstance(exc, EventDebugError):
+            body = {"detail": exc.message}
+            if exc.hint:
+                body["hint"] = exc.hint
+            return Response(body, status=exc.http_status)
+        return super().handle_exception(exc)
+
+    def validated_query(self, serializer_class: type[serializers.Serializer]) -> dict:
+        """The query string validated by ``serializer_class``; a 400 naming each bad field."""
+        serializer = serializer_class(data=self.request.query_params)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data

@@ -1,0 +1,19 @@
+from django.apps import AppConfig
+
+
+class EventDebugConfig(AppConfig):
+    name = "awx_eventdebug"
+    verbose_name = "AWX event debugging"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        # Wiring only: no database, no network, nothing attached at import time.
+        from django.core import checks
+        from django.core.signals import setting_changed
+
+        from . import conf
+        from .checks import ALL_CHECKS
+
+        for check in ALL_CHECKS:
+            checks.register(check, "awx_eventdebug")
+        setting_changed.connect(conf.reset_on_change, dispatch_uid="awx_eventdebug.conf")

@@ -1,0 +1,5 @@
+"""The subcommands of ``eventdebug``: thin layers that format what the core modules compute."""
+
+from .doctor import Doctor
+
+SUBCOMMANDS = (Doctor,)

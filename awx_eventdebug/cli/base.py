@@ -1,0 +1,53 @@
+"""What every ``eventdebug`` subcommand shares: its contract and the output helpers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+
+
+class Subcommand:
+    """One ``eventdebug <name>``. Subclasses add options and format a core function's result."""
+
+    name = ""
+    help = ""
+
+    def add_arguments(self, parser) -> None:
+        """Options besides --json, which every subcommand has."""
+
+    def handle(self, command, options) -> None:
+        raise NotImplementedError
+
+    @staticmethod
+    def write_json(command, data) -> None:
+        """The same document the REST endpoint returns, pretty-printed."""
+        command.stdout.write(json.dumps(data, indent=2))
+
+
+def format_number(value, digits: int = 3) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def render_table(headers: Sequence[str], rows: Iterable[Sequence], numeric: Sequence[bool] = ()) -> str:
+    """Columns padded to their widest cell; numeric columns right-aligned."""
+    cells = [[str(h) for h in headers]] + [[format_number(v) for v in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    right = list(numeric) + [False] * (len(headers) - len(numeric))
+    lines = []
+    for row in cells:
+        padded = [c.rjust(w) if r else c.ljust(w) for c, w, r in zip(row, widths, right, strict=True)]
+        lines.append("  ".join(padded).rstrip())
+    return "\n".join(lines)
+
+
+def render_pairs(pairs: Iterable[tuple[str, object]], indent: int = 2) -> str:
+    """ "key  value" lines with the values aligned."""
+    pairs = [(str(k), format_number(v)) for k, v in pairs]
+    if not pairs:
+        return ""
+    width = max(len(k) for k, _ in pairs)
+    return "\n".join(f"{' ' * indent}{k.ljust(width)}  {v}" for k, v in pairs)

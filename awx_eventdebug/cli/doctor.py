@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+from django.core.management.base import CommandError
+
+from ..doctor import build_report
+from .base import Subcommand, render_pairs, render_table
+
+
+class Doctor(Subcommand):
+    name = "doctor"
+    help = (
+        "Report versions, AWX event tables (from the catalog), the channel layer and whether "
+        "its Redis hosts answer, and the app's effective settings. Exits 1 when something the "
+        "app needs is missing."
+    )
+
+    def handle(self, command, options):
+        report = build_report()
+        if options["json"]:
+            self.write_json(command, report)
+        else:
+            command.stdout.write(format_report(report, command.style))
+        if report["problems"]:
+            raise CommandError("; ".join(report["problems"]), returncode=1)
+
+
+def format_report(report: dict, style) -> str:
+    out = [style.MIGRATE_HEADING("Versions"), render_pairs(report["versions"].items())]
+
+    out.append(style.MIGRATE_HEADING("Database"))
+    database = report["database"]
+    if database is None:
+        out.append("  unavailable")
+    else:
+        out.append(render_pairs([("vendor", database["vendor"]), ("version", database["version"])]))
+        rows = [
+            (
+                t["table"],
+                t["kind"] or "(jobs)",
+                "yes" if t["exists"] else "MISSING",
+                ("yes" if t["partitioned"] else "no") if t["exists"] else "-",
+                t["partitions"] if t["partitioned"] else "-",
+                "unknown (not analyzed)" if t["exists"] and t["approx_rows"] is None else t["approx_rows"],
+            )
+            for t in database["tables"]
+        ]
+        headers = ("table", "kind", "exists", "partitioned", "partitions", "approx rows")
+        out.append(_indent(render_table(headers, rows, numeric=(False,) * 4 + (True, True))))
+
+    out.append(style.MIGRATE_HEADING("Channel layer"))
+    layer = report["channel_layer"]
+    if layer is None:
+        out.append("  unavailable")
+    else:
+        out.append(
+            render_pairs(
+                (key, layer[key])
+                for key in ("alias", "backend", "prefix", "capacity", "expiry", "group_expiry")
+            )
+        )
+        for ping in layer["ping"]:
+            state = (
+                style.SUCCESS(f"PONG in {ping['ms']} ms")
+                if ping["ok"]
+                else style.ERROR(f"UNREACHABLE: {ping['error']}")
+            )
+            out.append(f"  host {ping['host']}: {state}")
+
+    out.append(style.MIGRATE_HEADING("Settings (EVENTDEBUG, effective)"))
+    out.append(render_pairs(report["settings"].items()))
+
+    if report["checks"]:
+        out.append(style.MIGRATE_HEADING("Configuration warnings"))
+        out.extend(style.WARNING(f"  {c['id']}: {c['message']}") for c in report["checks"])
+    if report["problems"]:
+        out.append(style.MIGRATE_HEADING("Problems"))
+        out.extend(style.ERROR(f"  {problem}") for problem in report["problems"])
+    return "\n".join(out)
+
+
+def _indent(text: str, prefix: str = "  ") -> str:
+    return "\n".join(prefix + line for line in text.splitlines())

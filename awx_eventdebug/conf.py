@@ -1,0 +1,125 @@
+"""The app's settings: one ``EVENTDEBUG`` dict in Django settings, read lazily.
+
+Every option is declared once, in ``OPTIONS``, with its default, accepted types and a one-line
+description; the system checks, the doctor report and docs/settings.md (checked by a test) are
+all derived from that table. A value of the wrong type is reported by a system check and replaced
+by its default at run time, so a typo in conf.d never breaks AWX.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from django.conf import settings as django_settings
+
+SETTINGS_NAME = "EVENTDEBUG"
+
+
+@dataclass(frozen=True)
+class Option:
+    default: Any
+    types: tuple[type, ...]
+    help: str
+    # Returns an error message for a value of the right type that is still unusable.
+    validate: Any = None
+
+
+def _positive(value):
+    return None if value > 0 else "must be greater than 0"
+
+
+def _duration(value):
+    from .timeutil import parse_duration
+
+    try:
+        parse_duration(value)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def _dotted_paths(value):
+    if not all(isinstance(item, str) and "." in item for item in value):
+        return "must be a list of dotted import paths"
+    return None
+
+
+def _url_prefix(value):
+    if not (value.startswith("/") and value.endswith("/")):
+        return "must start and end with '/'"
+    return None
+
+
+NUMBER = (int, float)
+
+OPTIONS: dict[str, Option] = {
+    "LAYER": Option("default", (str,), "Alias in CHANNEL_LAYERS that the app inspects and listens on."),
+    "REDIS_TIMEOUT": Option(
+        2.0,
+        NUMBER,
+        "Connect and command timeout, in seconds, of every Redis connection the app opens.",
+        _positive,
+    ),
+    "STATEMENT_TIMEOUT": Option(
+        30.0,
+        NUMBER,
+        "PostgreSQL statement_timeout, in seconds, applied to every diagnostic query.",
+        _positive,
+    ),
+    "URL_PREFIX": Option(
+        "/api/eventdebug/",
+        (str,),
+        "Path under which EventDebugMiddleware serves the app's URLs inside AWX.",
+        _url_prefix,
+    ),
+    "PERMISSION_CLASSES": Option(
+        ("awx_eventdebug.permissions.IsSystemAdminOrAuditor",),
+        (list, tuple),
+        "DRF permission classes (dotted paths) of every endpoint of the app.",
+        _dotted_paths,
+    ),
+}
+
+DEFAULTS = {name: option.default for name, option in OPTIONS.items()}
+
+
+def option_error(name: str, value: Any) -> str | None:
+    """Why ``value`` cannot be used for option ``name``, or None when it can."""
+    option = OPTIONS[name]
+    # bool is an int subclass; True is never a sensible timeout or count.
+    if isinstance(value, bool) and bool not in option.types:
+        return f"expected {_type_names(option.types)}, got bool"
+    if not isinstance(value, option.types):
+        return f"expected {_type_names(option.types)}, got {type(value).__name__}"
+    if option.validate is not None:
+        return option.validate(value)
+    return None
+
+
+def _type_names(types: tuple[type, ...]) -> str:
+    return " or ".join(t.__name__ for t in types)
+
+
+def user_settings() -> Any:
+    """The raw ``EVENTDEBUG`` value from Django settings ({} when absent)."""
+    return getattr(django_settings, SETTINGS_NAME, {})
+
+
+@cache
+def get_config() -> dict[str, Any]:
+    """Effective settings: defaults overlaid with valid user values."""
+    config = dict(DEFAULTS)
+    user = user_settings()
+    if isinstance(user, dict):
+        for name, value in user.items():
+            if name in OPTIONS and option_error(name, value) is None:
+                config[name] = value
+    return config
+
+
+def reset_on_change(*, setting, **kwargs):
+    """setting_changed receiver (connected in AppConfig.ready) so override_settings works."""
+    if setting == SETTINGS_NAME:
+        get_config.cache_clear()

@@ -1,0 +1,83 @@
+"""The doctor report: what the app can see of AWX's database, channel layer and itself.
+
+Each section is computed independently; one that fails says why in ``problems`` and the rest
+of the report is still produced.
+"""
+
+from __future__ import annotations
+
+import platform
+from importlib import metadata
+
+from django.db import DatabaseError, connection
+
+from . import __version__
+from .checks import ALL_CHECKS
+from .conf import get_config
+from .errors import EventDebugError
+from .event_tables import KINDS, UNIFIED_JOB_TABLE, table_info
+from .layer import load_layer, ping_hosts
+
+DISTRIBUTIONS = ("Django", "channels", "channels-redis", "djangorestframework", "redis", "psycopg")
+
+
+def versions() -> dict[str, str | None]:
+    found = {"python": platform.python_version(), "awx-eventdebug": __version__}
+    for name in DISTRIBUTIONS:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = None
+    return found
+
+
+def database_section() -> dict:
+    section = {"vendor": connection.vendor, "version": None, "tables": []}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT version()" if connection.vendor == "postgresql" else "SELECT sqlite_version()")
+        section["version"] = cursor.fetchone()[0]
+    for kind_name, kind in KINDS.items():
+        section["tables"].append({"kind": kind_name, **table_info(kind.table).as_dict()})
+    section["tables"].append({"kind": None, **table_info(UNIFIED_JOB_TABLE).as_dict()})
+    return section
+
+
+def channel_layer_section() -> dict:
+    layer = load_layer()
+    section = {**layer.describe(), "kind": layer.kind, "ping": []}
+    section["ping"] = [result.as_dict() for result in ping_hosts(layer)]
+    return section
+
+
+def build_report() -> dict:
+    """The whole report; ``problems`` lists one line per thing the app needs but lacks."""
+    report = {
+        "versions": versions(),
+        "settings": get_config(),
+        "checks": [
+            {"id": message.id, "message": message.msg, "hint": message.hint}
+            for check in ALL_CHECKS
+            for message in check()
+        ],
+        "problems": [],
+    }
+    problems = report["problems"]
+    try:
+        report["database"] = database_section()
+    except (DatabaseError, EventDebugError) as exc:
+        report["database"] = None
+        problems.append(f"database: {exc}")
+    else:
+        missing = [t["table"] for t in report["database"]["tables"] if not t["exists"]]
+        if missing:
+            problems.append(f"database: AWX tables missing: {', '.join(missing)}")
+    try:
+        report["channel_layer"] = channel_layer_section()
+    except EventDebugError as exc:
+        report["channel_layer"] = None
+        problems.append(f"channel layer: {exc}")
+    else:
+        for ping in report["channel_layer"]["ping"]:
+            if not ping["ok"]:
+                problems.append(f"redis {ping['host']} unreachable: {ping['error']}")
+    return report

@@ -1,0 +1,43 @@
+"""Errors the core raises for conditions a user can act on.
+
+The REST views turn them into JSON responses with ``http_status``; the management command turns
+them into a CommandError with ``exit_code``. Neither ever shows a traceback for them.
+"""
+
+
+class EventDebugError(Exception):
+    http_status = 500
+    exit_code = 1
+
+    def __init__(self, message: str, *, hint: str = ""):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self):
+        return f"{self.message} {self.hint}".strip()
+
+
+class NotFound(EventDebugError):
+    """A job, kind or other object named by the user does not exist."""
+
+    http_status = 404
+    exit_code = 2
+
+
+class Unavailable(EventDebugError):
+    """A table, Redis host or other part of the system is missing or unreachable."""
+
+    http_status = 503
+    exit_code = 2
+
+
+class QueryTimeout(Unavailable):
+    """A diagnostic SQL statement ran past EVENTDEBUG['STATEMENT_TIMEOUT']."""
+
+
+class Misconfigured(EventDebugError):
+    """Settings the app needs are absent or unusable (for example no such channel layer)."""
+
+    http_status = 503
+    exit_code = 2

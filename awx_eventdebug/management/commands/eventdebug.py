@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError
+
+from awx_eventdebug.cli import SUBCOMMANDS
+from awx_eventdebug.errors import EventDebugError
+
+
+class Command(BaseCommand):
+    help = "Find out why AWX job output shows up late: run 'eventdebug SUBCOMMAND --help'."
+    # A diagnostic tool must run on a broken setup; doctor reports the app's own checks itself.
+    requires_system_checks = []
+
+    def add_arguments(self, parser):
+        subparsers = parser.add_subparsers(
+            dest="subcommand",
+            metavar="SUBCOMMAND",
+            required=True,
+        )
+        self.subcommands = {}
+        for subcommand_class in SUBCOMMANDS:
+            subcommand = subcommand_class()
+            sub = subparsers.add_parser(subcommand.name, help=subcommand.help, description=subcommand.help)
+            sub.add_argument("--json", action="store_true", help="Print JSON instead of text.")
+            subcommand.add_arguments(sub)
+            self.subcommands[subcommand.name] = subcommand
+
+    def handle(self, *args, **options):
+        subcommand = self.subcommands[options["subcommand"]]
+        try:
+            subcommand.handle(self, options)
+        except EventDebugError as exc:
+            raise CommandError(str(exc), returncode=exc.exit_code) from exc

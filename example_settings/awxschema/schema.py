@@ -1,0 +1,157 @@
+"""DDL for a stand-in of AWX's job event schema (ansible/awx awx/main/models/events.py).
+
+Tables, columns and indexes carry AWX's names. On PostgreSQL the event tables are partitioned by
+RANGE (job_created) into hourly partitions named <table>_YYYYMMDD_HH with primary key
+(id, job_created), as AWX's migration 0144 made them; on SQLite they are plain tables.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from awx_eventdebug.event_tables import KINDS, UNIFIED_JOB_TABLE
+
+# Abstract column types -> (PostgreSQL, SQLite)
+TYPES = {
+    "ts": ("timestamp with time zone NOT NULL", "datetime NOT NULL"),
+    "ts_null": ("timestamp with time zone NULL", "datetime NULL"),
+    "varchar100": ("varchar(100) NOT NULL", "varchar(100) NOT NULL"),
+    "varchar1024": ("varchar(1024) NOT NULL", "varchar(1024) NOT NULL"),
+    "text": ("text NOT NULL", "text NOT NULL"),
+    "bool": ("boolean NOT NULL", "bool NOT NULL"),
+    "uint": ("integer NOT NULL CHECK ({col} >= 0)", "integer unsigned NOT NULL CHECK ({col} >= 0)"),
+    "fk": ("integer NOT NULL", "integer NOT NULL"),
+    "fk_null": ("integer NULL", "integer NULL"),
+}
+
+_COMMAND_EVENT = [
+    ("created", "ts_null"),
+    ("modified", "ts"),
+    ("event_data", "text"),
+    ("uuid", "varchar1024"),
+    ("counter", "uint"),
+    ("stdout", "text"),
+    ("verbosity", "uint"),
+    ("start_line", "uint"),
+    ("end_line", "uint"),
+]
+_PLAYBOOK_EVENT = _COMMAND_EVENT + [
+    ("event", "varchar100"),
+    ("failed", "bool"),
+    ("changed", "bool"),
+    ("playbook", "varchar1024"),
+    ("play", "varchar1024"),
+    ("role", "varchar1024"),
+    ("task", "varchar1024"),
+]
+
+COLUMNS = {
+    "job": _PLAYBOOK_EVENT
+    + [
+        ("job_id", "fk_null"),
+        ("host_id", "fk_null"),
+        ("host_name", "varchar1024"),
+        ("parent_uuid", "varchar1024"),
+    ],
+    "project_update": _PLAYBOOK_EVENT + [("project_update_id", "fk")],
+    "inventory_update": _COMMAND_EVENT + [("inventory_update_id", "fk")],
+    "ad_hoc_command": _COMMAND_EVENT
+    + [
+        ("event", "varchar100"),
+        ("failed", "bool"),
+        ("changed", "bool"),
+        ("ad_hoc_command_id", "fk"),
+        ("host_id", "fk_null"),
+        ("host_name", "varchar1024"),
+    ],
+    "system_job": _COMMAND_EVENT + [("system_job_id", "fk")],
+}
+for _kind in COLUMNS:
+    COLUMNS[_kind] = COLUMNS[_kind] + [("job_created", "ts")]
+
+# AWX's index_together, each led by (parent key, job_created).
+INDEXED_AFTER_PARENT = {
+    "job": ("event", "uuid", "parent_uuid", "counter"),
+    "project_update": ("event", "uuid", "counter"),
+    "inventory_update": ("uuid", "counter"),
+    "ad_hoc_command": ("event", "uuid", "counter"),
+    "system_job": ("uuid", "counter"),
+}
+
+UNIFIED_JOB_COLUMNS = {
+    "postgresql": """
+        id serial PRIMARY KEY,
+        created timestamp with time zone NOT NULL,
+        modified timestamp with time zone NOT NULL,
+        name varchar(512) NOT NULL,
+        launch_type varchar(20) NOT NULL,
+        status varchar(20) NOT NULL,
+        started timestamp with time zone NULL,
+        finished timestamp with time zone NULL,
+        elapsed numeric(12, 3) NOT NULL
+    """,
+    "sqlite": """
+        id integer PRIMARY KEY AUTOINCREMENT,
+        created datetime NOT NULL,
+        modified datetime NOT NULL,
+        name varchar(512) NOT NULL,
+        launch_type varchar(20) NOT NULL,
+        status varchar(20) NOT NULL,
+        started datetime NULL,
+        finished datetime NULL,
+        elapsed decimal NOT NULL
+    """,
+}
+
+
+def table_ddl(kind: str, vendor: str) -> list[str]:
+    table = KINDS[kind].table
+    parent = KINDS[kind].parent_column
+    pick = 0 if vendor == "postgresql" else 1
+    columns = [f"{name} {TYPES[kind_][pick].format(col=name)}" for name, kind_ in COLUMNS[kind]]
+    if vendor == "postgresql":
+        statements = [
+            f"CREATE TABLE {table} (id bigserial NOT NULL, {', '.join(columns)}, "
+            f"PRIMARY KEY (id, job_created)) PARTITION BY RANGE (job_created)"
+        ]
+    else:
+        statements = [f"CREATE TABLE {table} (id integer PRIMARY KEY AUTOINCREMENT, {', '.join(columns)})"]
+    statements.append(f"CREATE INDEX {table}_modified_idx ON {table} (modified)")
+    for column in INDEXED_AFTER_PARENT[kind]:
+        statements.append(
+            f"CREATE INDEX {table}_{parent}_job_created_{column}_idx "
+            f"ON {table} ({parent}, job_created, {column})"
+        )
+    return statements
+
+
+def create_schema(connection) -> None:
+    vendor = connection.vendor
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TABLE {UNIFIED_JOB_TABLE} ({UNIFIED_JOB_COLUMNS[vendor]})")
+        for kind in KINDS:
+            for statement in table_ddl(kind, vendor):
+                cursor.execute(statement)
+
+
+def drop_schema(connection) -> None:
+    with connection.cursor() as cursor:
+        for kind in KINDS.values():
+            cursor.execute(f"DROP TABLE IF EXISTS {kind.table}")
+        cursor.execute(f"DROP TABLE IF EXISTS {UNIFIED_JOB_TABLE}")
+
+
+def partition_name(table: str, hour: datetime) -> str:
+    return f"{table}_{hour.astimezone(UTC).strftime('%Y%m%d_%H')}"
+
+
+def ensure_partitions(cursor, table: str, job_created_times) -> int:
+    """Create the hourly partitions of ``table`` covering these job_created values, as AWX's
+    dispatcher does before a job runs. Returns how many hours were requested."""
+    hours = {t.astimezone(UTC).replace(minute=0, second=0, microsecond=0) for t in job_created_times}
+    for hour in sorted(hours):
+        cursor.execute(
+            f"CREATE TABLE IF NOT EXISTS {partition_name(table, hour)} PARTITION OF {table} "
+            f"FOR VALUES FROM ('{hour.isoformat()}') TO ('{(hour + timedelta(hours=1)).isoformat()}')"
+        )
+    return len(hours)

@@ -1,0 +1,101 @@
+"""Settings of the example project: the app outside AWX, on SQLite by default.
+
+Environment variables:
+    EVENTDEBUG_DATABASE   "sqlite" (default; file example_settings/db.sqlite3) or "postgres"
+    PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE
+                          PostgreSQL connection (defaults 127.0.0.1, 5432, postgres, "",
+                          awx_eventdebug); only with EVENTDEBUG_DATABASE=postgres
+    EVENTDEBUG_SQLITE_PATH
+                          the SQLite file (default example_settings/db.sqlite3)
+    EVENTDEBUG_REDIS_URL  the channel layer's Redis (default redis://127.0.0.1:6379/0)
+"""
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "example-project-only-not-a-secret")
+DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
+ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "example_settings.awxschema",
+    "awx_eventdebug",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
+
+ROOT_URLCONF = "example_settings.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+
+def database_from_environment():
+    if os.environ.get("EVENTDEBUG_DATABASE", "sqlite") == "postgres":
+        return {
+            "ENGINE": "django.db.backends.postgresql",
+            "HOST": os.environ.get("PGHOST", "127.0.0.1"),
+            "PORT": os.environ.get("PGPORT", "5432"),
+            "USER": os.environ.get("PGUSER", "postgres"),
+            "PASSWORD": os.environ.get("PGPASSWORD", ""),
+            "NAME": os.environ.get("PGDATABASE", "awx_eventdebug"),
+        }
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": os.environ.get("EVENTDEBUG_SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
+    }
+
+
+DATABASES = {"default": database_from_environment()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# As AWX configures it (awx/settings/defaults.py), but over TCP instead of AWX's unix socket.
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {
+            "hosts": [os.environ.get("EVENTDEBUG_REDIS_URL", "redis://127.0.0.1:6379/0")],
+            "capacity": 10000,
+            "group_expiry": 157784760,  # about five years, as AWX
+        },
+    }
+}
+
+CLUSTER_HOST_ID = os.environ.get("CLUSTER_HOST_ID", "example-node")
+
+EVENTDEBUG = {}
+
+USE_TZ = True
+TIME_ZONE = "UTC"
+LANGUAGE_CODE = "en-us"
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "static"
+LOGIN_URL = "/admin/login/"

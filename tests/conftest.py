@@ -1,0 +1,41 @@
+import os
+import uuid
+
+import pytest
+import redis
+
+REDIS_URL = os.environ.get("EVENTDEBUG_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture(scope="session")
+def redis_client():
+    """The real Redis server; the suite fails (not skips) when it is down."""
+    client = redis.Redis.from_url(REDIS_URL, socket_timeout=5)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        pytest.fail(f"Redis at {REDIS_URL} is not reachable ({exc}); `make test` starts it.")
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def key_prefix(redis_client):
+    """A channel layer prefix of this test's own; its keys are deleted afterwards (SCAN)."""
+    prefix = f"edtest-{uuid.uuid4().hex[:12]}"
+    yield prefix
+    keys = list(redis_client.scan_iter(match=f"{prefix}*", count=1000))
+    if keys:
+        redis_client.delete(*keys)
+
+
+@pytest.fixture
+def redis_layer_settings(settings, key_prefix):
+    """CHANNEL_LAYERS['default'] on the real Redis, with this test's own prefix."""
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": key_prefix, "capacity": 100},
+        }
+    }
+    return settings.CHANNEL_LAYERS["default"]

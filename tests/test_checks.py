@@ -1,0 +1,67 @@
+from django.core.checks import Warning
+from django.core.management import call_command
+
+from awx_eventdebug import checks
+from awx_eventdebug.checks import check_channel_layer, check_settings
+
+
+def test_no_findings_by_default(settings):
+    settings.EVENTDEBUG = {}
+    assert check_settings() == []
+    assert check_channel_layer() == []
+
+
+def test_not_a_dict(settings):
+    settings.EVENTDEBUG = "LAYER=default"
+    assert check_settings() == [
+        Warning(
+            "EVENTDEBUG must be a dict, not str; using the defaults.",
+            hint=checks.DOCS_HINT,
+            id="awx_eventdebug.W001",
+        )
+    ]
+
+
+def test_unknown_key_suggests_the_close_option(settings):
+    settings.EVENTDEBUG = {"REDIS_TIMEOTU": 1}
+    [warning] = check_settings()
+    assert warning.id == "awx_eventdebug.W002"
+    assert "'REDIS_TIMEOTU'" in warning.msg
+    assert warning.hint.startswith("Did you mean 'REDIS_TIMEOUT'?")
+
+
+def test_wrong_type_and_unusable_values(settings):
+    settings.EVENTDEBUG = {
+        "REDIS_TIMEOUT": "2",
+        "STATEMENT_TIMEOUT": 0,
+        "PERMISSION_CLASSES": ["NotDotted"],
+        "LAYER": "default",
+    }
+    found = {w.msg.split("]")[0]: w for w in check_settings()}
+    assert set(found) == {
+        "EVENTDEBUG['REDIS_TIMEOUT'",
+        "EVENTDEBUG['STATEMENT_TIMEOUT'",
+        "EVENTDEBUG['PERMISSION_CLASSES'",
+    }
+    assert all(w.id == "awx_eventdebug.W003" for w in found.values())
+    assert "expected int or float, got str" in found["EVENTDEBUG['REDIS_TIMEOUT'"].msg
+    assert "must be greater than 0" in found["EVENTDEBUG['STATEMENT_TIMEOUT'"].msg
+
+
+def test_missing_channel_layer_alias(settings):
+    settings.EVENTDEBUG = {"LAYER": "websockets"}
+    [warning] = check_channel_layer()
+    assert warning.id == "awx_eventdebug.W004"
+    assert "'websockets'" in warning.msg and "configured: default" in warning.msg
+
+
+def test_no_channel_layers_at_all(settings):
+    del settings.CHANNEL_LAYERS
+    [warning] = check_channel_layer()
+    assert "configured: none" in warning.msg
+
+
+def test_checks_are_registered_with_django(settings, capsys):
+    settings.EVENTDEBUG = {"NOPE": 1}
+    call_command("check")
+    assert "awx_eventdebug.W002" in capsys.readouterr().err

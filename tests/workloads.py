@@ -1,0 +1,15 @@
+"""Helpers that put known rows into the stand-in AWX tables, for tests of any module."""
+
+from datetime import UTC, datetime, timedelta
+
+from example_settings.awxschema.workload import WorkloadSpec, seed_workload
+
+BASE = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
+
+
+def small_workload(**overrides):
+    """A few jobs of every kind in a fixed two-hour range; returns the SeedResult."""
+    spec = WorkloadSpec(jobs=2, events=50, since=BASE, until=BASE + timedelta(hours=2), seed=3)
+    for name, value in overrides.items():
+        setattr(spec, name, value)
+    return seed_workload(spec)
