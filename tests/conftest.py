@@ -39,3 +39,23 @@ def redis_layer_settings(settings, key_prefix):
         }
     }
     return settings.CHANNEL_LAYERS["default"]
+
+
+def pytest_report_header(config):
+    import channels
+    import channels_redis
+    import rest_framework
+    from django.conf import settings
+    from django.utils.version import get_version
+
+    database = settings.DATABASES["default"]
+    where = (
+        database["NAME"]
+        if database["ENGINE"].endswith("sqlite3")
+        else f"{database['HOST']}:{database['PORT']}"
+    )
+    return [
+        f"database: {database['ENGINE'].rsplit('.', 1)[-1]} ({where}); redis: {REDIS_URL}",
+        f"Django {get_version()}, channels {channels.__version__}, channels_redis "
+        f"{channels_redis.__version__}, DRF {rest_framework.__version__}, redis-py {redis.__version__}",
+    ]
