@@ -71,6 +71,8 @@ class WorkloadSpec:
     negative: float = 0.001
     seed: int = 1
     batch: int = 50_000
+    # "copy" (PostgreSQL only) or "insert" (batched executemany); "auto": copy where possible.
+    load: str = "auto"
 
 
 @dataclass
@@ -133,7 +135,8 @@ def seed_workload(spec: WorkloadSpec, progress=None) -> SeedResult:
             if connection.vendor == "postgresql":
                 result.partitions += ensure_partitions(cursor, KINDS[kind].table, job_times)
             rows = _event_rows(kind, result.jobs[kind], job_times, spec, rng, lag_of)
-            for written in _load(cursor, kind, rows, spec.batch):
+            use_copy = spec.load == "copy" or (spec.load == "auto" and connection.vendor == "postgresql")
+            for written in _load(cursor, kind, rows, spec.batch, use_copy):
                 done += written
                 if progress:
                     progress(done, total)
@@ -198,11 +201,11 @@ def _utc(timestamp: float) -> datetime:
     return datetime.fromtimestamp(timestamp, UTC)
 
 
-def _load(cursor, kind: str, rows, batch: int):
+def _load(cursor, kind: str, rows, batch: int, use_copy: bool):
     """Write rows in batches; yields the count written by each batch."""
     table = KINDS[kind].table
     columns = [name for name, _ in COLUMNS[kind]]
-    if connection.vendor == "postgresql":
+    if use_copy:
         # COPY into the partitioned parent: PostgreSQL routes each row to its partition.
         raw = cursor.cursor
         pending = 0
