@@ -18,6 +18,7 @@ W001_NOT_A_DICT = "awx_eventdebug.W001"
 W002_UNKNOWN_KEY = "awx_eventdebug.W002"
 W003_BAD_VALUE = "awx_eventdebug.W003"
 W004_NO_LAYER = "awx_eventdebug.W004"
+W020_CAPTURE_LOGGER_DISABLED = "awx_eventdebug.W020"
 
 DOCS_HINT = "See docs/settings.md of awx-eventdebug for every option and its default."
 
@@ -74,4 +75,23 @@ def check_channel_layer(app_configs=None, **kwargs):
     ]
 
 
-ALL_CHECKS = (check_settings, check_channel_layer)
+def check_capture_logger(app_configs=None, **kwargs):
+    """LOGGING with disable_existing_loggers (dictConfig's default) disables channels_redis.core
+    when it was imported first: then the overflow capture never sees a record."""
+    import logging
+
+    from .capture import LOGGER_NAME
+
+    if not get_config()["CAPTURE"] or not logging.getLogger(LOGGER_NAME).disabled:
+        return []
+    return [
+        Warning(
+            f"The {LOGGER_NAME} logger is disabled, so EVENTDEBUG['CAPTURE'] counts no channel overflow.",
+            hint="Set LOGGING['disable_existing_loggers'] = False, or name the logger in "
+            "LOGGING['loggers'] (docs/overflow.md).",
+            id=W020_CAPTURE_LOGGER_DISABLED,
+        )
+    ]
+
+
+ALL_CHECKS = (check_settings, check_channel_layer, check_capture_logger)

@@ -7,9 +7,11 @@ of the report is still produced.
 from __future__ import annotations
 
 import platform
+from datetime import timedelta
 from importlib import metadata
 
 from django.db import DatabaseError, connection
+from django.utils import timezone
 
 from . import __version__
 from .checks import ALL_CHECKS
@@ -80,4 +82,38 @@ def build_report() -> dict:
         for ping in report["channel_layer"]["ping"]:
             if not ping["ok"]:
                 problems.append(f"redis {ping['host']} unreachable: {ping['error']}")
+    try:
+        report["overflow"] = overflow_section()
+    except (DatabaseError, EventDebugError) as exc:
+        report["overflow"] = None
+        problems.append(f"overflow: {exc} (has `migrate awx_eventdebug` run?)")
     return report
+
+
+def overflow_section() -> dict:
+    """Capture wiring and counters of this process, and the last day's overflow per group."""
+    import logging
+
+    from .capture import LOGGER_NAME, capture_stats, installed_handler
+    from .overflow import OverflowFilter, summarize_overflow
+
+    logger = logging.getLogger(LOGGER_NAME)
+    summary = summarize_overflow(OverflowFilter(since=timezone.now() - timedelta(days=1)), limit=5)
+    return {
+        "capture": {
+            "enabled": get_config()["CAPTURE"],
+            "installed": installed_handler() is not None,
+            "logger": LOGGER_NAME,
+            "logger_level": logging.getLevelName(logger.getEffectiveLevel()),
+            "logger_disabled": logger.disabled,
+            "handlers": capture_stats(),
+        },
+        "last_24h": {
+            "totals": summary["totals"],
+            "groups_total": summary["groups_total"],
+            "top_groups": [
+                {key: group[key] for key in ("group", "drops", "drops_per_minute", "last_seen")}
+                for group in summary["groups"]
+            ],
+        },
+    }
