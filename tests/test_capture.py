@@ -298,3 +298,46 @@ def test_forked_child_starts_empty(private_logger):
     child = json.loads(os.read(read, 65536))
     assert (child["pending"], child["records_seen"]) == (0, 0)
     assert handler.stats()["pending"] == 1
+
+
+# Counters in doctor and the API; the disabled-logger check ------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_doctor_and_api_show_the_capture_counters(installed, redis_layer_settings, admin_client):
+    logger = logging.getLogger(capture.LOGGER_NAME)
+    log_overflow(logger, "job_events-5", 4)
+    logger.info("%s unrelated", "something")
+    assert installed.flush(timeout=10)
+    out = StringIO()
+    call_command("eventdebug", "doctor", "--json", stdout=out)
+    section = json.loads(out.getvalue())["overflow"]
+    assert section["capture"]["installed"] is True
+    [stats] = [s for s in section["capture"]["handlers"] if s["node"] == "example-node"]
+    assert (stats["parsed"], stats["ignored"], stats["rows_written"]) == (4, 1, 1)
+    assert section["last_24h"]["top_groups"][0]["group"] == "job_events-5"
+    api = admin_client.get("/api/eventdebug/overflow/summary/").json()
+    assert any(s["parsed"] == 4 for s in api["capture"])
+    text = StringIO()
+    call_command("eventdebug", "doctor", stdout=text)
+    assert "records_seen    5" in text.getvalue() and "job_events-5" in text.getvalue()
+
+
+def test_disabled_logger_is_a_warning(settings):
+    from awx_eventdebug.checks import check_capture_logger
+
+    settings.EVENTDEBUG = {"CAPTURE": True}
+    logger = logging.getLogger(capture.LOGGER_NAME)
+    logger.disabled = True
+    try:
+        [warning] = check_capture_logger()
+    finally:
+        logger.disabled = False
+    assert warning.id == "awx_eventdebug.W020"
+    assert check_capture_logger() == []
+    settings.EVENTDEBUG = {"CAPTURE": False}
+    logger.disabled = True
+    try:
+        assert check_capture_logger() == []
+    finally:
+        logger.disabled = False
