@@ -37,12 +37,14 @@ from .models import ChannelOverflow, IngestedRecord
 from .upsert import Counts, add_counts, storable_name
 
 MARKER = "channels over capacity in group"
+MARKER_BYTES = MARKER.encode()
 BATCH_RECORDS = 5000
 FINGERPRINTS_PER_STATEMENT = 400
 # A longer line is no log record of channels_redis; it is skipped without being held in memory.
 MAX_LINE_BYTES = 1 << 20
-# Identical lines are only ever near each other (same millisecond); this many are remembered.
-OCCURRENCE_MEMORY = 65536
+# Identical lines carry the same millisecond, so they are never far apart: this many recent
+# distinct lines are remembered (as 16-byte digests: about 1 MB).
+OCCURRENCE_MEMORY = 8192
 PROGRESS_SECONDS = 2.0
 GZIP_MAGIC = b"\x1f\x8b"
 
@@ -240,11 +242,12 @@ class _Occurrences:
     """Numbers identical lines of one file 0, 1, 2... remembering the most recent ones only."""
 
     def __init__(self):
-        self.seen: OrderedDict[str, int] = OrderedDict()
+        self.seen: OrderedDict[bytes, int] = OrderedDict()
 
     def number(self, text: str) -> int:
-        count = self.seen.pop(text, -1) + 1
-        self.seen[text] = count
+        digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+        count = self.seen.pop(digest, -1) + 1
+        self.seen[digest] = count
         if len(self.seen) > OCCURRENCE_MEMORY:
             self.seen.popitem(last=False)
         return count
@@ -278,9 +281,9 @@ def _line_records(reader: _CountingReader, report: FileReport, node: str) -> Ite
         if not raw:
             return
         report.lines += 1
-        line = raw.decode("utf-8", "replace").rstrip("\r\n")
-        if MARKER not in line:
+        if MARKER_BYTES not in raw:
             continue
+        line = raw.decode("utf-8", "replace").rstrip("\r\n")
         match = OVERFLOW_PATTERN.search(line)
         logged_at = parse_log_time(line)
         if match is None or logged_at is None or len(match[1]) > 9 or len(match[2]) > 9:
