@@ -115,7 +115,7 @@ class OverflowCaptureHandler(logging.Handler):
         self._failures_in_row = 0
         self._last_ok = True
         self.counters = dict.fromkeys(
-            ("records_seen", "parsed", "ignored", "bounded", "rows_written", "flushes", "flush_failures"),
+            ("parsed", "ignored", "bounded", "rows_written", "flushes", "flush_failures"),
             0,
         )
         self.last_flush: float | None = None
@@ -144,7 +144,6 @@ class OverflowCaptureHandler(logging.Handler):
                 parsed = None
             counters = self.counters
             with self._lock:
-                counters["records_seen"] += 1
                 if parsed is None:
                     counters["ignored"] += 1
                     return
@@ -306,6 +305,7 @@ class OverflowCaptureHandler(logging.Handler):
         with self._lock:
             return {
                 "node": self.node,
+                "records_seen": self.counters["parsed"] + self.counters["ignored"],
                 **self.counters,
                 "pending": len(self._pending),
                 "max_pending": self.max_pending,

@@ -25,6 +25,8 @@ sys.path.insert(0, str(ROOT))
 WORKDIR = Path(tempfile.mkdtemp(prefix="bench-capture-"))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "example_settings.settings")
 os.environ["EVENTDEBUG_DATABASE"] = "sqlite"
+# As in production: with DEBUG on, Django keeps the last 9000 queries, which would count here.
+os.environ["DJANGO_DEBUG"] = "0"
 os.environ["EVENTDEBUG_SQLITE_PATH"] = str(WORKDIR / "bench.sqlite3")
 
 import django  # noqa: E402
