@@ -67,45 +67,48 @@ class Overflow(Subcommand):
             command.stdout.write(text(result))
 
 
+# (heading, key, right-aligned) of each column of the two tables.
+PAGE_COLUMNS = (
+    ("window start", "window_start", False),
+    ("node", "node", False),
+    ("group", "group", False),
+    ("source", "source", False),
+    ("drops", "drops", True),
+    ("queues over", "queues_over", True),
+    ("max group", "max_group_size", True),
+    ("last seen", "last_seen", False),
+)
+SUMMARY_COLUMNS = (
+    ("group", "group", False),
+    ("drops", "drops", True),
+    ("drops/min", "drops_per_minute", True),
+    ("queues over", "queues_over", True),
+    ("max group", "max_group_size", True),
+    ("nodes", "nodes", True),
+    ("first seen", "first_seen", False),
+    ("last seen", "last_seen", False),
+)
+
+
+def render_dicts(columns, items) -> str:
+    return render_table(
+        [heading for heading, _, _ in columns],
+        [[item[key] for _, key, _ in columns] for item in items],
+        numeric=[right for _, _, right in columns],
+    )
+
+
 def format_page(page: dict) -> str:
     if not page["results"]:
         return "No channel overflow recorded for these filters."
-    headers = ("window start", "node", "group", "source", "drops", "queues over", "max group", "last seen")
-    rows = [
-        (
-            r["window_start"],
-            r["node"],
-            r["group"],
-            r["source"],
-            r["drops"],
-            r["queues_over"],
-            r["max_group_size"],
-            r["last_seen"],
-        )
-        for r in page["results"]
-    ]
     footer = f"page {page['page']} of {page['pages']} ({page['count']} rows)"
-    return render_table(headers, rows, numeric=(False,) * 4 + (True,) * 3) + "\n" + footer
+    return render_dicts(PAGE_COLUMNS, page["results"]) + "\n" + footer
 
 
 def format_summary(summary: dict) -> str:
     if not summary["groups"]:
         return "No channel overflow recorded for these filters."
-    headers = ("group", "drops", "drops/min", "queues over", "max group", "nodes", "first seen", "last seen")
-    rows = [
-        (
-            g["group"],
-            g["drops"],
-            g["drops_per_minute"],
-            g["queues_over"],
-            g["max_group_size"],
-            g["nodes"],
-            g["first_seen"],
-            g["last_seen"],
-        )
-        for g in summary["groups"]
-    ]
-    out = [render_table(headers, rows, numeric=(False,) + (True,) * 5)]
+    out = [render_dicts(SUMMARY_COLUMNS, summary["groups"])]
     out.append(
         f"{summary['groups_shown']} of {summary['groups_total']} groups; "
         f"{summary['totals']['drops']} drops in {summary['totals']['rows']} rows"
