@@ -229,7 +229,10 @@ class OverflowCaptureHandler(logging.Handler):
             self._failed(exc, len(batch))
             return False
         finally:
-            connections[self.using].close()
+            try:
+                connections[self.using].close()
+            except Exception:  # a broken connection is dropped either way; the thread lives on
+                pass
         with self._lock:
             self.counters["rows_written"] += written
             self.counters["flushes"] += 1

@@ -8,10 +8,12 @@ replaced by its default at run time (see conf.py), and the warning says which.
 from __future__ import annotations
 
 import difflib
+import logging
 
 from django.conf import settings
 from django.core.checks import Warning
 
+from .capture import LOGGER_NAME
 from .conf import DEFAULTS, OPTIONS, SETTINGS_NAME, get_config, option_error, user_settings
 
 W001_NOT_A_DICT = "awx_eventdebug.W001"
@@ -78,10 +80,6 @@ def check_channel_layer(app_configs=None, **kwargs):
 def check_capture_logger(app_configs=None, **kwargs):
     """LOGGING with disable_existing_loggers (dictConfig's default) disables channels_redis.core
     when it was imported first: then the overflow capture never sees a record."""
-    import logging
-
-    from .capture import LOGGER_NAME
-
     if not get_config()["CAPTURE"] or not logging.getLogger(LOGGER_NAME).disabled:
         return []
     return [

@@ -6,6 +6,7 @@ of the report is still produced.
 
 from __future__ import annotations
 
+import logging
 import platform
 from datetime import timedelta
 from importlib import metadata
@@ -14,11 +15,13 @@ from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from . import __version__
+from .capture import LOGGER_NAME, capture_stats, installed_handler
 from .checks import ALL_CHECKS
 from .conf import get_config
 from .errors import EventDebugError
 from .event_tables import KINDS, UNIFIED_JOB_TABLE, table_info
 from .layer import load_layer, ping_hosts
+from .overflow import OverflowFilter, summarize_overflow
 
 DISTRIBUTIONS = ("Django", "channels", "channels-redis", "djangorestframework", "redis", "psycopg")
 
@@ -92,11 +95,6 @@ def build_report() -> dict:
 
 def overflow_section() -> dict:
     """Capture wiring and counters of this process, and the last day's overflow per group."""
-    import logging
-
-    from .capture import LOGGER_NAME, capture_stats, installed_handler
-    from .overflow import OverflowFilter, summarize_overflow
-
     logger = logging.getLogger(LOGGER_NAME)
     summary = summarize_overflow(OverflowFilter(since=timezone.now() - timedelta(days=1)), limit=5)
     return {
