@@ -128,6 +128,9 @@ async def overflow_groups(layer, sends):
 @pytest.mark.django_db(transaction=True)
 def test_real_overflow_from_asyncio_and_async_to_sync_counts_exactly(installed, key_prefix):
     first, second = make_layer(key_prefix), make_layer(key_prefix)
+    # A second node's handler on the same logger: each node's rows must hold the same counts.
+    other_node = OverflowCaptureHandler(node="awx-2", flush_interval=3600)
+    logging.getLogger(capture.LOGGER_NAME).addHandler(other_node)
 
     async def scenario():
         await overflow_groups(first, {"job_events-1": 10, "job_events-2": 5})
@@ -139,17 +142,22 @@ def test_real_overflow_from_asyncio_and_async_to_sync_counts_exactly(installed, 
         await first.close_pools()
         await second.close_pools()
 
-    asyncio.run(scenario())
-    # From sync code, as AWX's callback receiver sends.
-    for _ in range(4):
-        async_to_sync(first.group_send)("job_events-2", {"type": "x"})
-    assert installed.flush(timeout=10)
-    rows = ChannelOverflow.objects.filter(source="live")
-    assert {r.node for r in rows} == {"example-node"}
+    try:
+        asyncio.run(scenario())
+        # From sync code, as AWX's callback receiver sends.
+        for _ in range(4):
+            async_to_sync(first.group_send)("job_events-2", {"type": "x"})
+    finally:
+        logging.getLogger(capture.LOGGER_NAME).removeHandler(other_node)
+    assert installed.flush(timeout=10) and other_node.flush(timeout=10)
+    other_node.close()
+    rows = ChannelOverflow.objects.filter(source="live", node="example-node")
     # Capacity 2, and one queue per layer instance shared by all its channels: job_events-1
     # fills `first`'s queue (8 of 10 dropped), so every send to job_events-2 is dropped, and so
     # is `first`'s copy of every broadcast; `second`'s queue takes two broadcasts, then is full.
-    assert drops_by_group() == {"job_events-1": 8, "job_events-2": 9, "broadcast-group_send": 6}
+    expected = {"job_events-1": 8, "job_events-2": 9, "broadcast-group_send": 6}
+    assert drops_by_group(node="example-node") == expected
+    assert drops_by_group(node="awx-2") == expected
     broadcast = rows.get(group="broadcast-group_send")
     assert broadcast.queues_over == 1 + 1 + 2 * 4
     assert broadcast.max_group_size == 2
