@@ -157,4 +157,5 @@ def test_exit_waits_for_a_locked_database_at_most_two_seconds(tmp_path):
     finally:
         lock.rollback()
         lock.close()
-    assert 1.5 < elapsed - baseline < 3.5
+    # Unbounded, it would wait out SQLite's 5 s lock timeout (twice: flush, then close).
+    assert 1.0 < elapsed - baseline < 4.0
