@@ -108,12 +108,14 @@ class OverflowCaptureHandler(logging.Handler):
         self._wakeup = threading.Condition(threading.Lock())
         # (group, window index) -> [drops, queues over, max group size, first, last (epoch s)]
         self._pending: dict[tuple[str, int], list] = {}
+        self._writing = False  # a batch taken from _pending is being written
         self._thread: threading.Thread | None = None
         self._flusher_ident: int | None = None
         self._closing = False
         self._requested = self._attempted = 0
         self._failures_in_row = 0
         self._last_ok = True
+        self._timed_out = False
         self.counters = dict.fromkeys(
             ("parsed", "ignored", "bounded", "rows_written", "flushes", "flush_failures"),
             0,
@@ -213,8 +215,16 @@ class OverflowCaptureHandler(logging.Handler):
         """Write the aggregate; on failure put it back (within the bound). True on success."""
         with self._lock:
             batch, self._pending = self._pending, {}
+            self._writing = bool(batch)
         if not batch:
             return True
+        try:
+            return self._write_batch(batch)
+        finally:
+            with self._lock:
+                self._writing = False
+
+    def _write_batch(self, batch) -> bool:
         from django.db import connections
 
         rows = {}
@@ -282,7 +292,7 @@ class OverflowCaptureHandler(logging.Handler):
         True when it was written. Called by logging.shutdown() at exit, hence the short default.
         """
         with self._lock:
-            if not self._pending:
+            if not self._pending and not self._writing:
                 return True
         self._start_flusher()
         with self._wakeup:
@@ -290,12 +300,16 @@ class OverflowCaptureHandler(logging.Handler):
             target = self._requested
             self._wakeup.notify_all()
             done = self._wakeup.wait_for(lambda: self._attempted >= target or self._thread is None, timeout)
+            self._timed_out = not done
             return bool(done) and self._attempted >= target and self._last_ok
 
     def close(self):
         """Write what is pending (bounded), then stop the flusher. A record after close() starts
         a new one: logging reconfiguration closes handlers that may still be attached."""
-        self.flush()
+        # logging.shutdown() flushes, then closes: after a flush that timed out on a hung
+        # database, a second wait would only double the delay of the exit.
+        if not self._timed_out:
+            self.flush()
         with self._wakeup:
             self._closing = True
             self._wakeup.notify_all()
