@@ -101,7 +101,7 @@ class IngestRun:
         if head == GZIP_MAGIC:
             report.compressed = True
             stream = gzip.GzipFile(fileobj=stream, mode="rb")
-        reader = _CountingReader(stream, report)
+        reader = _CountingReader(stream, report, self.progress)
         first = reader.peek_line()
         if EXPORT_FIELD.match(first):
             report.format = "journal-export"
@@ -109,15 +109,11 @@ class IngestRun:
         else:
             records = _line_records(reader, report, self.node)
         batch: list[Record] = []
-        last_progress = time.monotonic()
         for record in records:
             batch.append(record)
             if len(batch) >= BATCH_RECORDS:
                 self._commit(batch, report)
                 batch = []
-                if self.progress and time.monotonic() - last_progress >= PROGRESS_SECONDS:
-                    self.progress(report)
-                    last_progress = time.monotonic()
         self._commit(batch, report)
         return report
 
@@ -193,12 +189,15 @@ def _insert_fingerprints(by_fingerprint: dict[str, Record]) -> list[str]:
 
 
 class _CountingReader:
-    """Bounded line reading with byte counting, and a one-line lookahead."""
+    """Bounded line reading with byte counting, progress reports, and a one-line lookahead."""
 
-    def __init__(self, stream, report: FileReport):
+    def __init__(self, stream, report: FileReport, progress: Callable[[FileReport], None] | None):
         self.stream = stream
         self.report = report
+        self.progress = progress
         self.pending: bytes | None = None
+        self.lines_read = 0
+        self.last_progress = time.monotonic()
 
     def peek_line(self) -> bytes:
         if self.pending is None:
@@ -214,6 +213,13 @@ class _CountingReader:
     def _read(self) -> bytes:
         line = self.stream.readline(MAX_LINE_BYTES)
         self.report.bytes += len(line)
+        self.lines_read += 1
+        # The clock is read every few thousand lines only: most lines cost a readline.
+        if self.progress and not self.lines_read % 4096:
+            now = time.monotonic()
+            if now - self.last_progress >= PROGRESS_SECONDS:
+                self.progress(self.report)
+                self.last_progress = now
         if len(line) == MAX_LINE_BYTES and not line.endswith(b"\n"):
             # Too long to be a record: skip to its end in bounded pieces, count it bad.
             while True:

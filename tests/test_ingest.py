@@ -196,3 +196,14 @@ def test_human_output_is_a_table(tmp_path):
     header, row = out.getvalue().splitlines()[:2]
     assert header.split() == ["file", "format", "lines", "records", "new", "already", "counted", "bad"]
     assert row.split()[1:] == ["log", "2", "2", "2", "0", "0"]
+
+
+def test_progress_while_reading_a_long_file(tmp_path, monkeypatch):
+    from awx_eventdebug import ingest as ingest_module
+
+    monkeypatch.setattr(ingest_module, "PROGRESS_SECONDS", 0)
+    unrelated = "2021-04-28 20:53:51,230 INFO     awx.main.dispatch task finished\n" * 9000
+    result = ingest(tmp_path, unrelated + SEED)
+    progress = result["stderr"].splitlines()
+    assert len(progress) == 3  # after 4096 and 8192 lines, and at the end of the file
+    assert progress[-1].endswith("2 records (2 new, 0 already counted, 0 bad lines)")
