@@ -17,3 +17,8 @@ class EventDebugConfig(AppConfig):
         for check in ALL_CHECKS:
             checks.register(check, "awx_eventdebug")
         setting_changed.connect(conf.reset_on_change, dispatch_uid="awx_eventdebug.conf")
+
+        if conf.get_config()["CAPTURE"]:
+            from .capture import install
+
+            install()

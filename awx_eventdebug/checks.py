@@ -8,16 +8,19 @@ replaced by its default at run time (see conf.py), and the warning says which.
 from __future__ import annotations
 
 import difflib
+import logging
 
 from django.conf import settings
 from django.core.checks import Warning
 
+from .capture import LOGGER_NAME
 from .conf import DEFAULTS, OPTIONS, SETTINGS_NAME, get_config, option_error, user_settings
 
 W001_NOT_A_DICT = "awx_eventdebug.W001"
 W002_UNKNOWN_KEY = "awx_eventdebug.W002"
 W003_BAD_VALUE = "awx_eventdebug.W003"
 W004_NO_LAYER = "awx_eventdebug.W004"
+W020_CAPTURE_LOGGER_DISABLED = "awx_eventdebug.W020"
 
 DOCS_HINT = "See docs/settings.md of awx-eventdebug for every option and its default."
 
@@ -74,4 +77,19 @@ def check_channel_layer(app_configs=None, **kwargs):
     ]
 
 
-ALL_CHECKS = (check_settings, check_channel_layer)
+def check_capture_logger(app_configs=None, **kwargs):
+    """LOGGING with disable_existing_loggers (dictConfig's default) disables channels_redis.core
+    when it was imported first: then the overflow capture never sees a record."""
+    if not get_config()["CAPTURE"] or not logging.getLogger(LOGGER_NAME).disabled:
+        return []
+    return [
+        Warning(
+            f"The {LOGGER_NAME} logger is disabled, so EVENTDEBUG['CAPTURE'] counts no channel overflow.",
+            hint="Set LOGGING['disable_existing_loggers'] = False, or name the logger in "
+            "LOGGING['loggers'] (docs/overflow.md).",
+            id=W020_CAPTURE_LOGGER_DISABLED,
+        )
+    ]
+
+
+ALL_CHECKS = (check_settings, check_channel_layer, check_capture_logger)

@@ -80,6 +80,25 @@ OPTIONS: dict[str, Option] = {
         "DRF permission classes (dotted paths) of every endpoint of the app.",
         _dotted_paths,
     ),
+    # Overflow capture (capture.py) and retention (overflow.py); docs/overflow.md.
+    "CAPTURE": Option(
+        True, (bool,), "Attach the overflow capture handler to the channels_redis.core logger."
+    ),
+    "CAPTURE_FLUSH_INTERVAL": Option(
+        5.0, NUMBER, "Seconds between two writes of the captured overflow aggregate.", _positive
+    ),
+    "CAPTURE_WINDOW": Option(
+        60, (int,), "Width, in seconds, of the time window one overflow row counts.", _positive
+    ),
+    "CAPTURE_MAX_PENDING_GROUPS": Option(
+        10000,
+        (int,),
+        "Most (group, window) pairs held in memory between flushes; the rest share one bucket.",
+        _positive,
+    ),
+    "RETENTION": Option(
+        "30d", (str,), "Default age beyond which `eventdebug purge` removes rows.", _duration
+    ),
 }
 
 DEFAULTS = {name: option.default for name, option in OPTIONS.items()}

@@ -6,17 +6,22 @@ of the report is still produced.
 
 from __future__ import annotations
 
+import logging
 import platform
+from datetime import timedelta
 from importlib import metadata
 
 from django.db import DatabaseError, connection
+from django.utils import timezone
 
 from . import __version__
+from .capture import LOGGER_NAME, capture_stats, installed_handler
 from .checks import ALL_CHECKS
 from .conf import get_config
 from .errors import EventDebugError
 from .event_tables import KINDS, UNIFIED_JOB_TABLE, table_info
 from .layer import load_layer, ping_hosts
+from .overflow import OverflowFilter, summarize_overflow
 
 DISTRIBUTIONS = ("Django", "channels", "channels-redis", "djangorestframework", "redis", "psycopg")
 
@@ -80,4 +85,33 @@ def build_report() -> dict:
         for ping in report["channel_layer"]["ping"]:
             if not ping["ok"]:
                 problems.append(f"redis {ping['host']} unreachable: {ping['error']}")
+    try:
+        report["overflow"] = overflow_section()
+    except (DatabaseError, EventDebugError) as exc:
+        report["overflow"] = None
+        problems.append(f"overflow: {exc} (has `migrate awx_eventdebug` run?)")
     return report
+
+
+def overflow_section() -> dict:
+    """Capture wiring and counters of this process, and the last day's overflow per group."""
+    logger = logging.getLogger(LOGGER_NAME)
+    summary = summarize_overflow(OverflowFilter(since=timezone.now() - timedelta(days=1)), limit=5)
+    return {
+        "capture": {
+            "enabled": get_config()["CAPTURE"],
+            "installed": installed_handler() is not None,
+            "logger": LOGGER_NAME,
+            "logger_level": logging.getLevelName(logger.getEffectiveLevel()),
+            "logger_disabled": logger.disabled,
+            "handlers": capture_stats(),
+        },
+        "last_24h": {
+            "totals": summary["totals"],
+            "groups_total": summary["groups_total"],
+            "top_groups": [
+                {key: group[key] for key in ("group", "drops", "drops_per_minute", "last_seen")}
+                for group in summary["groups"]
+            ],
+        },
+    }

@@ -1,5 +1,12 @@
 """The app's URLs, for ``include("awx_eventdebug.urls")`` or EventDebugMiddleware inside AWX."""
 
+from django.urls import path
+
+from .api.overflow import OverflowListView, OverflowSummaryView
+
 app_name = "awx_eventdebug"
 
-urlpatterns = []
+urlpatterns = [
+    path("overflow/", OverflowListView.as_view(), name="overflow"),
+    path("overflow/summary/", OverflowSummaryView.as_view(), name="overflow-summary"),
+]

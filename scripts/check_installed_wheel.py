@@ -25,6 +25,16 @@ if requires != RUNTIME:
     "USE_TZ = True\n"
 )
 env = {"PYTHONPATH": str(workdir), "DJANGO_SETTINGS_MODULE": "project_settings", "PATH": ""}
-for args in (["check", "--fail-level", "WARNING"], ["showmigrations"], ["eventdebug", "--help"]):
+for args in (["check", "--fail-level", "WARNING"], ["eventdebug", "--help"]):
     subprocess.run([sys.executable, "-m", "django", *args], env=env, check=True, cwd=workdir)
+shown = subprocess.run(
+    [sys.executable, "-m", "django", "showmigrations", "awx_eventdebug"],
+    env=env,
+    check=True,
+    cwd=workdir,
+    capture_output=True,
+    text=True,
+).stdout
+if "0001_initial" not in shown:
+    sys.exit(f"the wheel ships no awx_eventdebug migrations:\n{shown}")
 print("the wheel installs alone and passes manage.py check")

@@ -1,5 +1,11 @@
 """The subcommands of ``eventdebug``: thin layers that format what the core modules compute."""
 
 from .doctor import Doctor
+from .overflow import Ingest, Overflow, Purge
 
-SUBCOMMANDS = (Doctor,)
+SUBCOMMANDS = (
+    Doctor,
+    Overflow,
+    Ingest,
+    Purge,
+)

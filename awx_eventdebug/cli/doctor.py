@@ -66,6 +66,41 @@ def format_report(report: dict, style) -> str:
             )
             out.append(f"  host {ping['host']}: {state}")
 
+    out.append(style.MIGRATE_HEADING("Channel overflow (channels_redis 'over capacity')"))
+    overflow = report.get("overflow")
+    if overflow is None:
+        out.append("  unavailable")
+    else:
+        capture = overflow["capture"]
+        out.append(
+            render_pairs(
+                [
+                    ("capture", "on" if capture["installed"] else "off"),
+                    (
+                        "logger",
+                        f"{capture['logger']} at {capture['logger_level']}"
+                        + (" (DISABLED)" if capture["logger_disabled"] else ""),
+                    ),
+                ]
+            )
+        )
+        for stats in capture["handlers"]:
+            out.append(
+                render_pairs(
+                    (key, stats[key])
+                    for key in ("records_seen", "parsed", "ignored", "bounded", "pending", "rows_written")
+                    + ("flush_failures", "last_flush", "last_error")
+                )
+            )
+        day = overflow["last_24h"]
+        out.append(f"  last 24 h: {day['totals']['drops']} drops in {day['groups_total']} groups")
+        if day["top_groups"]:
+            rows = [
+                (g["group"], g["drops"], g["drops_per_minute"], g["last_seen"]) for g in day["top_groups"]
+            ]
+            headers = ("group", "drops", "drops/min", "last seen")
+            out.append(_indent(render_table(headers, rows, numeric=(False, True, True))))
+
     out.append(style.MIGRATE_HEADING("Settings (EVENTDEBUG, effective)"))
     out.append(render_pairs(report["settings"].items()))
 

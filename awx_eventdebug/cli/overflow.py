@@ -1,0 +1,208 @@
+"""``eventdebug overflow``, ``ingest`` and ``purge``: the ChannelOverflow table from the shell."""
+
+from __future__ import annotations
+
+import sys
+
+from django.core.management.base import CommandError
+
+from ..api.overflow import (
+    OverflowListSerializer,
+    OverflowSummarySerializer,
+    overflow_page,
+    overflow_summary,
+)
+from ..conf import get_config
+from ..ingest import ingest_streams
+from ..overflow import purge_overflow
+from ..timeutil import parse_duration
+from .base import Subcommand, render_pairs, render_table
+
+
+def validated(serializer_class, options: dict, names) -> dict:
+    """Options validated exactly as the API validates its query string."""
+    serializer = serializer_class(data={n: options[n] for n in names if options.get(n) is not None})
+    if not serializer.is_valid():
+        problems = "; ".join(
+            f"--{field.replace('_', '-')}: {' '.join(str(e) for e in errors)}"
+            for field, errors in serializer.errors.items()
+        )
+        raise CommandError(problems, returncode=2)
+    return serializer.validated_data
+
+
+class Overflow(Subcommand):
+    name = "overflow"
+    help = (
+        "Channel layer group messages dropped because members' queues were full, as captured "
+        "from channels_redis's 'over capacity' records (or ingested): rows per node, group and "
+        "window, or with --summary totals per group."
+    )
+    FILTERS = ("group", "node", "source", "since", "until")
+
+    def add_arguments(self, parser):
+        parser.add_argument("--group", help="Group name, or a glob with * and ? (job_events-*).")
+        parser.add_argument("--node", help="Only this node (CLUSTER_HOST_ID).")
+        parser.add_argument("--source", help="live (captured) or ingest (from log files).")
+        parser.add_argument("--since", help="ISO 8601 time or a duration ago (2h).")
+        parser.add_argument("--until", help="ISO 8601 time or a duration ago.")
+        parser.add_argument("--page", type=int, help="Page of rows (default 1).")
+        parser.add_argument("--page-size", type=int, help="Rows per page (default 100, at most 1000).")
+        parser.add_argument("--summary", action="store_true", help="Totals per group instead of rows.")
+        parser.add_argument("--timeline", help="With --summary: drops per 'minute' or 'hour'.")
+        parser.add_argument("--limit", type=int, help="With --summary: most groups shown (default 50).")
+
+    def handle(self, command, options):
+        if options["summary"]:
+            query = validated(OverflowSummarySerializer, options, self.FILTERS + ("timeline", "limit"))
+            result = overflow_summary(query)
+            text = format_summary
+        else:
+            query = validated(OverflowListSerializer, options, self.FILTERS + ("page", "page_size"))
+            result = overflow_page(query)
+            text = format_page
+        if options["json"]:
+            self.write_json(command, result)
+        else:
+            command.stdout.write(text(result))
+
+
+# (heading, key, right-aligned) of each column of the two tables.
+PAGE_COLUMNS = (
+    ("window start", "window_start", False),
+    ("node", "node", False),
+    ("group", "group", False),
+    ("source", "source", False),
+    ("drops", "drops", True),
+    ("queues over", "queues_over", True),
+    ("max group", "max_group_size", True),
+    ("last seen", "last_seen", False),
+)
+SUMMARY_COLUMNS = (
+    ("group", "group", False),
+    ("drops", "drops", True),
+    ("drops/min", "drops_per_minute", True),
+    ("queues over", "queues_over", True),
+    ("max group", "max_group_size", True),
+    ("nodes", "nodes", True),
+    ("first seen", "first_seen", False),
+    ("last seen", "last_seen", False),
+)
+
+
+def render_dicts(columns, items) -> str:
+    return render_table(
+        [heading for heading, _, _ in columns],
+        [[item[key] for _, key, _ in columns] for item in items],
+        numeric=[right for _, _, right in columns],
+    )
+
+
+def format_page(page: dict) -> str:
+    if not page["results"]:
+        return "No channel overflow recorded for these filters."
+    footer = f"page {page['page']} of {page['pages']} ({page['count']} rows)"
+    return render_dicts(PAGE_COLUMNS, page["results"]) + "\n" + footer
+
+
+def format_summary(summary: dict) -> str:
+    if not summary["groups"]:
+        return "No channel overflow recorded for these filters."
+    out = [render_dicts(SUMMARY_COLUMNS, summary["groups"])]
+    out.append(
+        f"{summary['groups_shown']} of {summary['groups_total']} groups; "
+        f"{summary['totals']['drops']} drops in {summary['totals']['rows']} rows"
+    )
+    if summary["timeline"]:
+        points = [(g["group"], p["at"], p["drops"]) for g in summary["groups"] for p in g["timeline"]]
+        out.append("")
+        out.append(
+            render_table(("group", summary["timeline"], "drops"), points, numeric=(False, False, True))
+        )
+    return "\n".join(out)
+
+
+class Ingest(Subcommand):
+    name = "ingest"
+    help = (
+        "Count the channels_redis 'over capacity' records of existing logs (AWX's tower.log, "
+        "journalctl -o short-iso or -o export output, gzip or not; '-' reads standard input) "
+        "into the overflow table as source 'ingest'. Ingesting a record twice counts it once."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("files", nargs="+", metavar="FILE", help="Log files, or - for standard input.")
+        parser.add_argument(
+            "--node", help="Node the logs come from (default this node; journal host names win)."
+        )
+
+    def handle(self, command, options):
+        sources = []
+        try:
+            for name in options["files"]:
+                sources.append((name, sys.stdin.buffer if name == "-" else open(name, "rb")))
+        except OSError as exc:
+            for _, stream in sources:
+                if stream is not sys.stdin.buffer:
+                    stream.close()
+            raise CommandError(f"cannot read {exc.filename}: {exc.strerror}", returncode=2) from exc
+
+        def progress(report):
+            command.stderr.write(
+                f"ingest: {report.file}: {report.bytes / 1e6:.1f} MB, {report.records} records "
+                f"({report.new} new, {report.duplicates} already counted, {report.bad} bad lines)"
+            )
+
+        try:
+            result = ingest_streams(sources, node=options["node"], progress=progress)
+        finally:
+            for _, stream in sources:
+                if stream is not sys.stdin.buffer:
+                    stream.close()
+        if options["json"]:
+            self.write_json(command, result)
+            return
+        headers = ("file", "format", "lines", "records", "new", "already counted", "bad")
+        rows = [
+            (f["file"], f["format"] + (" (gzip)" if f["compressed"] else ""), f["lines"], f["records"])
+            + (f["new"], f["duplicates"], f["bad"])
+            for f in result["files"]
+        ]
+        command.stdout.write(render_table(headers, rows, numeric=(False, False) + (True,) * 5))
+        command.stdout.write(
+            render_pairs([("node", result["node"]), ("rows written", result["rows_written"])])
+        )
+
+
+class Purge(Subcommand):
+    name = "purge"
+    help = (
+        "Delete overflow rows (and ingest fingerprints) older than --older-than (default "
+        "EVENTDEBUG['RETENTION']), in batches; --dry-run only counts them."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--older-than", help="A duration such as 30d (default EVENTDEBUG['RETENTION']).")
+        parser.add_argument("--dry-run", action="store_true", help="Count what would be removed.")
+
+    def handle(self, command, options):
+        text = options["older_than"] or get_config()["RETENTION"]
+        try:
+            older_than = parse_duration(text)
+        except ValueError as exc:
+            raise CommandError(f"--older-than: {exc}", returncode=2) from exc
+        result = purge_overflow(older_than, dry_run=options["dry_run"])
+        if options["json"]:
+            self.write_json(command, result)
+            return
+        verb = "would remove" if result["dry_run"] else "removed"
+        command.stdout.write(
+            f"{verb} rows older than {result['cutoff']} ({text}):\n"
+            + render_pairs(
+                [
+                    ("overflow rows", result["removed"]["overflow_rows"]),
+                    ("ingest fingerprints", result["removed"]["ingest_fingerprints"]),
+                    ("batches", result["batches"]),
+                ]
+            )
+        )

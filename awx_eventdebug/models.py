@@ -1,0 +1,61 @@
+"""The app's own tables. Everything else it reads belongs to AWX and is never migrated here."""
+
+from django.db import models
+
+
+class ChannelOverflow(models.Model):
+    """channels_redis "over capacity" records of one group on one node, coalesced per window.
+
+    Writers never read-modify-write a row: they add to it with one INSERT ... ON CONFLICT DO
+    UPDATE (upsert.py), so any number of processes on any number of nodes can count into the
+    same row at once.
+    """
+
+    LIVE = "live"
+    INGEST = "ingest"
+    SOURCES = [(LIVE, "captured live"), (INGEST, "ingested from a log file")]
+
+    node = models.CharField(max_length=255, help_text="CLUSTER_HOST_ID, else the host name.")
+    group = models.CharField(max_length=255, help_text="The channel layer group that overflowed.")
+    window_start = models.DateTimeField(help_text="Start of the window (CAPTURE_WINDOW) counted.")
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+    drops = models.BigIntegerField(help_text="Records: group messages dropped for some members.")
+    queues_over = models.BigIntegerField(help_text="Sum of the queues found full, over all records.")
+    max_group_size = models.IntegerField(help_text="Largest member count seen in one record.")
+    source = models.CharField(max_length=16, choices=SOURCES)
+
+    class Meta:
+        verbose_name = "channel overflow"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["node", "group", "window_start", "source"], name="awx_eventdebug_overflow_key"
+            )
+        ]
+        indexes = [
+            # since/until over every group, and purge by age.
+            models.Index(fields=["window_start"], name="awx_eventdebug_overflow_win"),
+            # one group (exact or a prefix glob) over time.
+            models.Index(fields=["group", "window_start"], name="awx_eventdebug_overflow_grp"),
+        ]
+
+    def __str__(self):
+        return f"{self.group} on {self.node} at {self.window_start:%Y-%m-%d %H:%M:%S}: {self.drops}"
+
+
+class IngestedRecord(models.Model):
+    """The fingerprint of one log record already counted by ``eventdebug ingest``.
+
+    Ingest counts a record only when inserting its fingerprint succeeds, in the same transaction
+    as the counts, so a file ingested twice, or a rotated file overlapping the last one, adds
+    nothing the second time (ingest.py).
+    """
+
+    fingerprint = models.CharField(max_length=32, unique=True)
+    logged_at = models.DateTimeField(db_index=True, help_text="The record's own time (purge by age).")
+
+    class Meta:
+        verbose_name = "ingested overflow record"
+
+    def __str__(self):
+        return self.fingerprint
