@@ -1,5 +1,6 @@
 """The subcommands of ``eventdebug``: thin layers that format what the core modules compute."""
 
+from .channels import Groups, Queues, Watch
 from .doctor import Doctor
 
-SUBCOMMANDS = (Doctor,)
+SUBCOMMANDS = (Doctor, Groups, Queues, Watch)
