@@ -347,7 +347,7 @@ def _group_doc(layer, name, group, shard, queue_stats, failed, now) -> dict:
 
 def queue_severity(queue: dict) -> tuple:
     """Worst first: fullest, then oldest waiting message, then deepest."""
-    return (queue["fill"] or 0.0, queue["oldest_age"] or 0.0, queue["depth"])
+    return (queue["fill"] or 0.0, queue["oldest_age"] or 0.0, queue["depth"] or 0)
 
 
 def group_severity(group: dict) -> tuple:
