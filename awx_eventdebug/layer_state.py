@@ -14,7 +14,6 @@ import concurrent.futures
 import re
 import threading
 import time
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -99,7 +98,7 @@ class Budget:
         return granted
 
 
-def _text(value: bytes | str) -> str:
+def as_text(value: bytes | str) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
 
 
@@ -109,7 +108,7 @@ def scan_keys(client: redis.Redis, match: str, budget: Budget) -> list[str]:
     cursor = 0
     while not budget.out_of_time():
         cursor, keys = client.scan(cursor, match=match, count=SCAN_COUNT)
-        new = [key for key in map(_text, keys) if key not in found]
+        new = [key for key in map(as_text, keys) if key not in found]
         granted = budget.take_keys(len(new))
         found.update(dict.fromkeys(new[:granted]))
         if cursor == 0 or granted < len(new):
@@ -138,7 +137,7 @@ def pipelined(client: redis.Redis, keys: list[str], queue_commands, budget: Budg
     return replies
 
 
-def _ok(reply) -> bool:
+def is_reply(reply) -> bool:
     return not isinstance(reply, Exception)
 
 
@@ -195,12 +194,12 @@ def require_some_shard(results: list[ShardResult]) -> None:
         )
 
 
-def _age(now: float, score: float | None) -> float | None:
+def age(now: float, score: float | None) -> float | None:
     return None if score is None else round(max(0.0, now - score), 3)
 
 
-def _first_score(reply) -> float | None:
-    return reply[0][1] if _ok(reply) and reply else None
+def first_score(reply) -> float | None:
+    return reply[0][1] if is_reply(reply) and reply else None
 
 
 @dataclass
@@ -223,9 +222,9 @@ class QueueStats:
             "expired": self.depth - self.live,
             "capacity": capacity,
             "fill": round(100.0 * self.live / capacity, 1) if capacity else None,
-            "oldest_age": _age(now, self.oldest),
+            "oldest_age": age(now, self.oldest),
             "inflight": self.inflight,
-            "inflight_oldest_age": _age(now, self.inflight_oldest),
+            "inflight_oldest_age": age(now, self.inflight_oldest),
             "inflight_left_behind": inflight_left_behind(self.inflight_oldest, now, expiry),
         }
 
@@ -248,101 +247,21 @@ def read_queue_stats(client: redis.Redis, keys: list[str], shard: int, now: floa
         pipe.zcount(key, live_from, "+inf")
         pipe.zrange(key, 0, 0, withscores=True)
         pipe.zcard(key + "$inflight")
-        pipe.zrange(key + "$inflight", 0, 0, withscores=True)
 
     stats = {}
-    for key, (depth, live, oldest, inflight, inflight_oldest) in pipelined(
-        client, keys, queue_commands, budget
-    ).items():
-        if not (_ok(depth) and _ok(live)):
+    for key, (depth, live, oldest, inflight) in pipelined(client, keys, queue_commands, budget).items():
+        if not (is_reply(depth) and is_reply(live)):
             continue  # not a sorted set: not a channel layer queue
-        stats[key] = QueueStats(
-            key,
-            shard,
-            depth,
-            live,
-            _first_score(oldest),
-            inflight if _ok(inflight) else 0,
-            _first_score(inflight_oldest),
-        )
+        inflight = inflight if is_reply(inflight) else 0
+        stats[key] = QueueStats(key, shard, depth, live, first_score(oldest), inflight, None)
+    # $inflight keys are rare (a process taking a message, or one that died): a second round.
+    backups = [key for key, queue in stats.items() if queue.inflight]
+    oldest_backups = pipelined(
+        client, backups, lambda pipe, key: pipe.zrange(key + "$inflight", 0, 0, withscores=True), budget
+    )
+    for key, (oldest,) in oldest_backups.items():
+        stats[key].inflight_oldest = first_score(oldest)
     return stats
-
-
-# ---------------------------------------------------------------------------------------------
-# Groups
-
-
-def read_group_members(client: redis.Redis, keys: list[str], budget: Budget) -> dict[str, dict]:
-    """Per group key: member count, TTL and members with their join scores (oldest first)."""
-
-    def group_commands(pipe, key):
-        pipe.zcard(key)
-        pipe.ttl(key)
-        pipe.zrange(key, 0, MEMBER_PAGE - 1, withscores=True)
-
-    groups = {}
-    for key, (count, ttl, first_page) in pipelined(client, keys, group_commands, budget).items():
-        if not (_ok(count) and _ok(first_page)):
-            continue
-        granted = budget.take_members(len(first_page))
-        members = [(_text(m), score) for m, score in first_page[:granted]]
-        # Groups bigger than a page (rare: broadcast groups) are read a page per round trip.
-        while granted == MEMBER_PAGE and len(members) < count and not budget.out_of_time():
-            page = client.zrange(key, len(members), len(members) + MEMBER_PAGE - 1, withscores=True)
-            granted = budget.take_members(len(page))
-            members.extend((_text(m), score) for m, score in page[:granted])
-            if not page:
-                break
-        groups[key] = {"count": count, "ttl": ttl if _ok(ttl) and ttl >= 0 else None, "members": members}
-    return groups
-
-
-def member_stale_reason(
-    layer: LayerConfig, joined: float, queue: QueueStats | None, now: float
-) -> str | None:
-    """Why Redis shows this member as belonging to a process that is gone (see docs/channels.md)."""
-    if joined <= int(now) - layer.group_expiry:
-        return "expired"
-    if queue is not None and inflight_left_behind(queue.inflight_oldest, now, layer.expiry):
-        return "inflight_left_behind"
-    return None
-
-
-def _group_doc(layer, name, group, shard, queue_stats, failed, now) -> dict:
-    by_queue: dict[str, list] = defaultdict(list)
-    for channel, joined in group["members"]:
-        by_queue[layer.queue_key(channel)].append((channel, joined))
-    queues = []
-    for key, members in by_queue.items():
-        queue_shard = layer.queue_shard(members[0][0])
-        # An absent key is an empty queue, unless its shard could not be read.
-        stats = queue_stats.get(key) or QueueStats(key, queue_shard, 0, 0, None, 0, None)
-        # group_send takes a queue's capacity from the first member (join order) mapping to it.
-        entry = stats.entry(layer.capacity_for(members[0][0]), now, layer.expiry)
-        entry["unreachable"] = queue_shard in failed
-        if entry["unreachable"]:
-            entry.update(depth=None, expired=None, fill=None, inflight=None)
-        entry["members"] = [
-            {
-                "channel": channel,
-                "joined_age": _age(now, joined),
-                "stale": member_stale_reason(layer, joined, queue_stats.get(key), now),
-            }
-            for channel, joined in members
-        ]
-        entry["stale_members"] = sum(1 for m in entry["members"] if m["stale"])
-        queues.append(entry)
-    queues.sort(key=queue_severity, reverse=True)
-    return {
-        "name": name,
-        "key": layer.group_key(name),
-        "shard": shard,
-        "ttl": group["ttl"],
-        "members": group["count"],
-        "members_read": len(group["members"]),
-        "stale_members": sum(q["stale_members"] for q in queues),
-        "queues": queues,
-    }
 
 
 def queue_severity(queue: dict) -> tuple:
@@ -350,100 +269,21 @@ def queue_severity(queue: dict) -> tuple:
     return (queue["fill"] or 0.0, queue["oldest_age"] or 0.0, queue["depth"] or 0)
 
 
-def group_severity(group: dict) -> tuple:
-    worst = max((queue_severity(q) for q in group["queues"]), default=(0.0, 0.0, 0))
-    return (*worst[:2], group["stale_members"], group["members"])
-
-
-def _base_doc(layer: LayerConfig, now: float) -> dict:
+def base_doc(layer: LayerConfig, now: float) -> dict:
     return {
         "layer": {**layer.describe(), "kind": layer.kind},
-        "generated_at": isoformat(_utc(now)),
+        "generated_at": isoformat(utc(now)),
         "note": "",
         "truncated": [],
         "shards": [],
     }
 
 
-def _utc(now: float) -> datetime:
+def utc(now: float) -> datetime:
     return datetime.fromtimestamp(now, tz=UTC)
 
 
-def inspect_groups(
-    alias: str | None = None,
-    pattern: str = "*",
-    limit: int | None = DEFAULT_LIMIT,
-    timeout: float | None = None,
-) -> dict:
-    """Groups whose name matches the glob ``pattern``, worst first, ``limit`` of them (None: all
-    read), with a
-    summary over every group read. The document of ``eventdebug groups --json`` and
-    ``GET channels/``."""
-    layer = load_layer(alias)
-    config = get_config()
-    timeout = config["REDIS_TIMEOUT"] if timeout is None else timeout
-    now = time.time()
-    doc = _base_doc(layer, now)
-    doc.update(pattern=pattern, limit=limit)
-    if layer.kind == "pubsub":
-        return _inspect_pubsub(layer, doc, pattern, limit, timeout, Budget(config))
-    summary = {
-        "groups": 0,
-        "members": 0,
-        "stale_members": 0,
-        "queues": 0,
-        "queues_over_80": 0,
-        "queues_full": 0,
-        "max_oldest_age": None,
-    }
-    doc.update(summary=summary, groups=[])
-    if layer.kind != "redis":
-        doc["note"] = INMEMORY_NOTE if layer.kind == "inmemory" else OTHER_NOTE
-        return doc
-    budget = Budget(config)
-    group_prefix = layer.group_key("")
-    match = escape_glob(group_prefix) + pattern
-
-    def read_groups(client, host):
-        return read_group_members(client, scan_keys(client, match, budget), budget)
-
-    group_results = on_each_shard(layer, read_groups, timeout)
-    require_some_shard(group_results)
-
-    # The queues group_send would fill, on the shard it would fill them on.
-    wanted: dict[int, set[str]] = defaultdict(set)
-    for result in group_results:
-        for group in result.data.values():
-            for channel, _joined in group["members"]:
-                wanted[layer.queue_shard(channel)].add(layer.queue_key(channel))
-
-    def read_queues(client, host):
-        return read_queue_stats(client, sorted(wanted[host.index]), host.index, now, layer.expiry, budget)
-
-    failed = {r.host.index: r.error for r in group_results if r.error}
-    queue_results = on_each_shard(layer, read_queues, timeout, failed)
-    failed.update((r.host.index, r.error) for r in queue_results if r.error)
-    queue_stats = {key: stats for result in queue_results for key, stats in result.data.items()}
-
-    groups = [
-        _group_doc(layer, key[len(group_prefix) :], group, result.host.index, queue_stats, failed, now)
-        for result in group_results
-        for key, group in result.data.items()
-    ]
-    groups.sort(key=group_severity, reverse=True)
-    doc["shards"] = [r.as_dict() for r in queue_results]
-    summary.update(
-        groups=len(groups),
-        members=sum(g["members"] for g in groups),
-        stale_members=sum(g["stale_members"] for g in groups),
-    )
-    _summarize_queues(summary, [q for g in groups for q in g["queues"]])
-    doc["groups"] = groups[:limit]
-    doc["truncated"] = budget.truncated
-    return doc
-
-
-def _summarize_queues(summary: dict, queues: list[dict]) -> None:
+def summarize_queues(summary: dict, queues: list[dict]) -> None:
     """Distinct queues (a process queue appears in each group its members joined)."""
     distinct = {q["key"]: q for q in queues}.values()
     summary["queues"] = len(distinct)
@@ -452,41 +292,6 @@ def _summarize_queues(summary: dict, queues: list[dict]) -> None:
     summary["max_oldest_age"] = max(
         (q["oldest_age"] for q in distinct if q["oldest_age"] is not None), default=None
     )
-
-
-def _inspect_pubsub(layer, doc, pattern, limit, timeout, budget) -> dict:
-    group_prefix = f"{layer.prefix}__group__"
-    match = escape_glob(group_prefix) + pattern
-
-    def read(client, host):
-        # PUBSUB CHANNELS walks the server's active channels, not its keyspace.
-        names = [_text(name) for name in client.pubsub_channels(match)]
-        names = names[: budget.take_keys(len(names))]
-        counts = {}
-        for start in range(0, len(names), PIPELINE_BATCH):
-            if budget.out_of_time():
-                break
-            counts.update(
-                (_text(n), c) for n, c in client.pubsub_numsub(*names[start : start + PIPELINE_BATCH])
-            )
-        return counts
-
-    results = on_each_shard(layer, read, timeout)
-    require_some_shard(results)
-    groups = [
-        {"name": name[len(group_prefix) :], "shard": r.host.index, "subscribers": count}
-        for r in results
-        for name, count in r.data.items()
-    ]
-    groups.sort(key=lambda g: (g["subscribers"], g["name"]), reverse=True)
-    doc.update(
-        note=PUBSUB_NOTE,
-        shards=[r.as_dict() for r in results],
-        summary={"groups": len(groups), "subscribers": sum(g["subscribers"] for g in groups)},
-        groups=groups[:limit],
-        truncated=budget.truncated,
-    )
-    return doc
 
 
 # ---------------------------------------------------------------------------------------------
@@ -502,7 +307,7 @@ def inspect_queues(
     config = get_config()
     timeout = config["REDIS_TIMEOUT"] if timeout is None else timeout
     now = time.time()
-    doc = _base_doc(layer, now)
+    doc = base_doc(layer, now)
     doc.update(min_depth=min_depth, limit=limit)
     summary = {
         "queues": 0,
@@ -543,7 +348,7 @@ def inspect_queues(
                 inflight.append(_inflight_doc(layer, stats, now))
     queues.sort(key=queue_severity, reverse=True)
     inflight.sort(key=lambda i: i["oldest_age"] or 0.0, reverse=True)
-    _summarize_queues(summary, queues)
+    summarize_queues(summary, queues)
     summary.update(
         messages=sum(q["depth"] for q in queues),
         misplaced_queues=sum(1 for q in queues if q["misplaced"]),
@@ -578,7 +383,7 @@ def _inflight_doc(layer: LayerConfig, stats: QueueStats, now: float) -> dict:
         "key": stats.key + "$inflight",
         "shard": stats.shard,
         "depth": stats.inflight,
-        "oldest_age": _age(now, stats.inflight_oldest),
+        "oldest_age": age(now, stats.inflight_oldest),
         "queue_depth": stats.depth,
         "left_behind": inflight_left_behind(stats.inflight_oldest, now, layer.expiry),
     }

@@ -7,7 +7,8 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
-from .layer_state import DEFAULT_LIMIT, inspect_groups
+from .layer_groups import inspect_groups
+from .layer_state import DEFAULT_LIMIT
 
 # Member names listed per group and sample; the counts are always exact.
 MAX_NAMES = 20

@@ -3,7 +3,7 @@ import socket
 import pytest
 from django.contrib.auth import get_user_model
 
-from awx_eventdebug.layer_state import inspect_groups
+from awx_eventdebug.layer_groups import inspect_groups
 from tests.conftest import REDIS_URL
 from tests.test_cli_channels import without_times
 from tests.test_layer_state import fill_groups, layer_config, use_layer

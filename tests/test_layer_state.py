@@ -8,7 +8,8 @@ from channels_redis.core import RedisChannelLayer
 
 from awx_eventdebug.errors import Misconfigured, Unavailable
 from awx_eventdebug.layer import REDIS_LAYER
-from awx_eventdebug.layer_state import escape_glob, inspect_groups, inspect_queues
+from awx_eventdebug.layer_groups import inspect_groups
+from awx_eventdebug.layer_state import escape_glob, inspect_queues
 from tests.conftest import REDIS_URL
 from tests.redis_servers import redis_server
 
@@ -379,7 +380,20 @@ def populate(
         pipe.execute()
 
 
-READ_ONLY = {"scan", "zcard", "zcount", "zrange", "ttl", "client", "hello", "ping", "select", "auth"}
+READ_ONLY = {
+    "scan",
+    "zcard",
+    "zcount",
+    "zrange",
+    "zrangebyscore",
+    "zmscore",
+    "ttl",
+    "client",
+    "hello",
+    "ping",
+    "select",
+    "auth",
+}
 
 
 def test_inspecting_100k_keys_leaves_no_slow_command_and_writes_nothing(settings, key_prefix):

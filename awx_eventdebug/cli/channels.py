@@ -6,7 +6,8 @@ import argparse
 import json
 import sys
 
-from ..layer_state import DEFAULT_LIMIT, MAX_LIMIT, inspect_groups, inspect_queues
+from ..layer_groups import inspect_groups
+from ..layer_state import DEFAULT_LIMIT, MAX_LIMIT, inspect_queues
 from ..layer_watch import watch_samples
 from .base import Subcommand, render_pairs, render_table
 
