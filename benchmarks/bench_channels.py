@@ -12,13 +12,21 @@ Prints the best of --repeat alternating runs of each, the ratio, Python's peak m
 every command logged) for each.
 
     python benchmarks/bench_channels.py [--groups 10000] [--members 5] [--queues 2000] [--repeat 3]
+                                        [--rtt-ms 0.2]
+
+--rtt-ms puts a proxy delaying each direction by half that round trip between both clients and
+Redis: AWX's default Redis is a local unix socket (no such delay); a Redis across a network is not.
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
+import queue
+import socket
 import sys
+import threading
 import time
 import tracemalloc
 from io import StringIO
@@ -54,14 +62,56 @@ def populate(client: redis.Redis, groups: int, members: int, queues: int) -> Non
         pipe.expire(f"{PREFIX}:group:job_events-{group}", 86400)
         if group % 1000 == 999:
             pipe.execute()
-    for queue in range(queues):
+    for process in range(queues):
         # Every tenth queue full, the others with a few messages.
-        depth = CAPACITY if queue % 10 == 0 else queue % 7
+        depth = CAPACITY if process % 10 == 0 else process % 7
         if depth:
-            pipe.zadd(f"{PREFIX}specific.{queue:032x}!", {f"m{n:012d}": now - n for n in range(depth)})
-        if queue % 200 == 199:
+            pipe.zadd(f"{PREFIX}specific.{process:032x}!", {f"m{n:012d}": now - n for n in range(depth)})
+        if process % 200 == 199:
             pipe.execute()
     pipe.execute()
+
+
+class LatencyProxy:
+    """A TCP proxy in front of Redis that delivers every chunk ``rtt / 2`` seconds after it
+    arrived, in each direction, like a network between AWX and its Redis (bandwidth is not
+    limited: chunks in flight overlap). It runs in a process of its own so that its threads do
+    not compete with the measured client for the GIL."""
+
+    def __init__(self, target_port: int, rtt: float):
+        self.target_port = target_port
+        self.delay = rtt / 2
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+
+    def start(self) -> multiprocessing.Process:
+        process = multiprocessing.Process(target=self._accept, daemon=True)
+        process.start()
+        return process
+
+    def _accept(self) -> None:
+        while True:
+            client, _ = self.listener.accept()
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            for source, target in ((client, upstream), (upstream, client)):
+                chunks: queue.Queue = queue.Queue()
+                threading.Thread(target=self._read, args=(source, chunks), daemon=True).start()
+                threading.Thread(target=self._deliver, args=(chunks, target), daemon=True).start()
+
+    @staticmethod
+    def _read(source: socket.socket, chunks: queue.Queue) -> None:
+        while data := source.recv(1 << 16):
+            chunks.put((time.monotonic(), data))
+        chunks.put((time.monotonic(), b""))
+
+    def _deliver(self, chunks: queue.Queue, target: socket.socket) -> None:
+        while True:
+            arrived, data = chunks.get()
+            time.sleep(max(0.0, arrived + self.delay - time.monotonic()))
+            if not data:
+                target.close()
+                return
+            target.sendall(data)
 
 
 def ours() -> int:
@@ -111,12 +161,20 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=5)
     parser.add_argument("--queues", type=int, default=2000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--rtt-ms", type=float, default=0.0, help="Network round-trip time to simulate (a delaying proxy)."
+    )
     args = parser.parse_args()
 
     with redis_server("--slowlog-log-slower-than", "0", "--slowlog-max-len", "1000000") as port:
+        client = redis.Redis(port=port)
+        populate(client, args.groups, args.members, args.queues)
+        proxy = None
+        if args.rtt_ms:
+            latency = LatencyProxy(port, args.rtt_ms / 1000)
+            proxy, port = latency.start(), latency.port
         url = f"redis://127.0.0.1:{port}/0"
         client = redis.Redis.from_url(url)
-        populate(client, args.groups, args.members, args.queues)
         settings.CHANNEL_LAYERS = {
             "default": {
                 "BACKEND": "channels_redis.core.RedisChannelLayer",
@@ -125,7 +183,8 @@ def main() -> None:
         }
         print(
             f"{args.groups} groups x {args.members} members over {args.queues} process queues; "
-            f"{client.dbsize()} keys; {os.cpu_count()} cores; best of {args.repeat}",
+            f"{client.dbsize()} keys; {os.cpu_count()} cores; round trip +{args.rtt_ms} ms; "
+            f"best of {args.repeat}",
             file=sys.stderr,
         )
         methods = {"ours (groups --json)": ours, "naive (KEYS + a round trip per key)": lambda: naive(client)}
@@ -133,6 +192,8 @@ def main() -> None:
             function()  # warm up: connections, imports, Redis's first touch of the keys
         results = measure(methods, client, args.repeat)
         client.close()
+        if proxy is not None:
+            proxy.terminate()
 
     width = max(map(len, results))
     print(f"{'method'.ljust(width)}  {'seconds':>8}  {'peak MB':>8}  slowest command in SLOWLOG")
