@@ -62,8 +62,8 @@ def read_groups(client, keys: list[str], name_start: int, shard: int, expired_un
 
     groups = {}
     for key, (page, expired) in pipelined(client, keys, first_round, budget).items():
-        if not (is_reply(page) and is_reply(expired)):
-            continue  # not a sorted set: not a group
+        if not (is_reply(page) and is_reply(expired)) or not page:
+            continue  # not a sorted set (not a group), or deleted since SCAN saw it
         granted = budget.take_members(len(page))
         members = [as_text(m) for m in page[:granted]]
         groups[key] = GroupRead(key[name_start:], shard, len(page), members, expired)

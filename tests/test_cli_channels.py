@@ -1,7 +1,6 @@
 import _thread
 import json
 import socket
-import threading
 import time
 from io import StringIO
 
@@ -136,14 +135,22 @@ def test_watch_json_prints_one_object_per_sample(filled):
     assert samples[1]["summary"]["groups"] == 2
 
 
+class CtrlCAfterSecondSample(StringIO):
+    """Output that presses Ctrl-C (SIGINT's KeyboardInterrupt) once the second sample is out."""
+
+    def write(self, text):
+        written = super().write(text)
+        if "Sample 2 at" in text:
+            _thread.interrupt_main()
+        return written
+
+
 def test_watch_human_and_ctrl_c_is_a_normal_exit(filled):
-    timer = threading.Timer(0.5, _thread.interrupt_main)
-    timer.start()
-    code, out = run("watch", "--interval", "0.1", "--pattern", "job_events-*")
-    timer.join()
-    assert code == 0
-    assert "Sample 1 at" in out and "Sample 2 at" in out
-    assert "+0.0/s" in out
+    out = CtrlCAfterSecondSample()
+    call_command("eventdebug", "watch", "--interval", "0.1", "--pattern", "job_events-*", stdout=out)
+    text = out.getvalue()
+    assert "Sample 1 at" in text and "Sample 2 at" in text and "Sample 3 at" not in text
+    assert "+0.0/s" in text
 
 
 def test_ttl_durations_are_compact():
