@@ -1,5 +1,5 @@
-"""What a channel layer keeps in Redis right now: groups, their members, the process queues the
-members map to and the ``$inflight`` backups, read without harming the Redis AWX runs on.
+"""Reading a channel layer's state out of Redis without harming the Redis AWX runs on: the
+shared rules and primitives (used by layer_groups too), and the queues (``eventdebug queues``).
 
 Reads only, and only bounded ones: SCAN with MATCH and COUNT (never KEYS); ZCARD, ZCOUNT, TTL and
 ZRANGE over fixed small ranges, pipelined so thousands of keys cost a few round trips. Every
@@ -333,8 +333,10 @@ def inspect_queues(
             if not k.startswith(group_prefix)
         ]
         queue_keys = [k for k in keys if not k.endswith("$inflight")]
+        # $inflight keys whose queue is gone (a process that died with a message taken).
+        known = set(queue_keys)
         orphans = [k[: -len("$inflight")] for k in keys if k.endswith("$inflight")]
-        orphans = [k for k in orphans if k not in set(queue_keys)]
+        orphans = [k for k in orphans if k not in known]
         return read_queue_stats(client, queue_keys + orphans, host.index, now, layer.expiry, budget)
 
     results = on_each_shard(layer, read, timeout)

@@ -429,3 +429,23 @@ def test_inspecting_100k_keys_leaves_no_slow_command_and_writes_nothing(settings
         assert broadcast["members_read"] == 3000
         assert queues["summary"]["queues"] == 400 and queues["queues"][0]["depth"] == 20003
         client.close()
+
+
+def test_inflight_backup_of_an_emptied_queue_is_listed(layer_settings):
+    layer = RedisChannelLayer(**layer_settings)
+
+    async def take_the_only_message():
+        channel = await layer.new_channel()
+        await layer.send(channel, {"type": "one"})
+        queue_key = layer.prefix + layer.non_local_name(channel)
+        await layer._brpop_with_clean(0, queue_key, timeout=1)  # taken, never acknowledged
+        await layer.close_pools()
+        return queue_key
+
+    queue_key = asyncio.run(take_the_only_message())
+    doc = inspect_queues()
+    assert doc["queues"] == []
+    (backup,) = doc["inflight"]
+    assert (backup["key"], backup["depth"], backup["queue_depth"]) == (queue_key + "$inflight", 1, 0)
+    assert backup["left_behind"] is False and backup["oldest_age"] < 30
+    assert doc["summary"]["inflight_keys"] == 1 and doc["summary"]["inflight_left_behind"] == 0
