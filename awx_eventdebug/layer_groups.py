@@ -226,10 +226,12 @@ def inspect_groups(
     pattern: str = "*",
     limit: int | None = DEFAULT_LIMIT,
     timeout: float | None = None,
+    details: bool = True,
 ) -> dict:
     """Groups whose name matches the glob ``pattern``, worst first, ``limit`` of them (None: all
     read), with a summary over every group read: the document of ``eventdebug groups --json``
-    and ``GET channels/``."""
+    and ``GET channels/``. Without ``details`` the TTLs and join times (the one read proportional
+    to the groups shown) are skipped: null in the document."""
     layer = load_layer(alias)
     config = get_config()
     timeout = config["REDIS_TIMEOUT"] if timeout is None else timeout
@@ -280,15 +282,13 @@ def inspect_groups(
     shown = groups[:limit]
 
     def read_shard_details(client, host):
-        mine = [group for group in shown if group.shard == host.index]
+        mine = [group for group in shown if group.shard == host.index] if details else []
         return read_group_details(client, mine, layer.group_key, budget)
 
     results = on_each_shard(layer, read_shard_details, timeout, report.failed)
-    details = {name: detail for r in results for name, detail in r.data.items()}
-    doc["groups"] = [
-        report.group_doc(group, *details.get(group.name, (None, [None] * len(group.members))))
-        for group in shown
-    ]
+    ttl_and_scores = {name: detail for r in results for name, detail in r.data.items()}
+    unread = (None, None)
+    doc["groups"] = [report.group_doc(group, *ttl_and_scores.get(group.name, unread)) for group in shown]
     doc["shards"] = [r.as_dict() for r in results]
     summary.update(
         groups=len(groups),
