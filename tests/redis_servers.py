@@ -50,3 +50,23 @@ def _wait_until_listening(port: int, process: subprocess.Popen) -> None:
             time.sleep(0.05)
         finally:
             client.close()
+
+
+@contextmanager
+def sentinel_for(master_port: int, master_name: str = "edtest"):
+    """A redis-sentinel watching the redis-server on ``master_port``; yields its port."""
+    port = free_port()
+    workdir = tempfile.mkdtemp(prefix="edtest-sentinel-")
+    config = f"{workdir}/sentinel.conf"
+    with open(config, "w") as file:
+        file.write(f"port {port}\nbind 127.0.0.1\nsentinel monitor {master_name} 127.0.0.1 {master_port} 1\n")
+    process = subprocess.Popen(
+        ["redis-server", config, "--sentinel"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        _wait_until_listening(port, process)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        shutil.rmtree(workdir, ignore_errors=True)

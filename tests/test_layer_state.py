@@ -11,7 +11,7 @@ from awx_eventdebug.layer import REDIS_LAYER
 from awx_eventdebug.layer_groups import inspect_groups
 from awx_eventdebug.layer_state import escape_glob, inspect_queues
 from tests.conftest import REDIS_URL
-from tests.redis_servers import redis_server
+from tests.redis_servers import redis_server, sentinel_for
 
 CAPACITY = 5
 SMALL_CAPACITY = 3
@@ -449,3 +449,20 @@ def test_inflight_backup_of_an_emptied_queue_is_listed(layer_settings):
     assert (backup["key"], backup["depth"], backup["queue_depth"]) == (queue_key + "$inflight", 1, 0)
     assert backup["left_behind"] is False and backup["oldest_age"] < 30
     assert doc["summary"]["inflight_keys"] == 1 and doc["summary"]["inflight_left_behind"] == 0
+
+
+def test_sentinel_hosts(settings, key_prefix):
+    with redis_server() as port, sentinel_for(port, "edtest") as sentinel_port:
+        sentinel = {"master_name": "edtest", "sentinels": [("127.0.0.1", sentinel_port)]}
+        config = layer_config([sentinel], key_prefix)
+        use_layer(settings, config)
+        fill_groups(config, processes=1, sends=2)
+        doc = inspect_groups()
+        assert doc["shards"][0] == {
+            "index": 0,
+            "host": f"sentinel://127.0.0.1:{sentinel_port}/edtest",
+            "ok": True,
+            "error": "",
+        }
+        assert doc["summary"]["groups"] == 2 and doc["summary"]["members"] == 4
+        assert redis.Redis(port=port).zcard(doc["groups"][0]["queues"][0]["key"]) == 2
