@@ -23,6 +23,7 @@ demo: $(BIN)/activate
 	$(MANAGE) seed_awx_events $(DEMO_SEED_ARGS)
 	-$(MANAGE) eventdebug doctor
 	-$(MANAGE) eventdebug overflow
+	-$(MANAGE) eventdebug groups
 
 services:
 	scripts/ensure-services.sh

@@ -74,6 +74,25 @@ OPTIONS: dict[str, Option] = {
         "Path under which EventDebugMiddleware serves the app's URLs inside AWX.",
         _url_prefix,
     ),
+    # Channel layer inspection (eventdebug groups, queues, watch; GET channels/).
+    "INSPECT_TIME_BUDGET": Option(
+        10.0,
+        NUMBER,
+        "Seconds one channel layer inspection may spend reading Redis before it stops and says so.",
+        _positive,
+    ),
+    "INSPECT_MAX_KEYS": Option(
+        100000,
+        (int,),
+        "Most group, queue and $inflight keys one channel layer inspection reads.",
+        _positive,
+    ),
+    "INSPECT_MAX_MEMBERS": Option(
+        200000,
+        (int,),
+        "Most group members one channel layer inspection reads, over all groups.",
+        _positive,
+    ),
     "PERMISSION_CLASSES": Option(
         ("awx_eventdebug.permissions.IsSystemAdminOrAuditor",),
         (list, tuple),

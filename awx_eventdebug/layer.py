@@ -17,6 +17,8 @@ from urllib.parse import urlsplit, urlunsplit
 import redis
 from channels.layers import BaseChannelLayer
 from django.conf import settings
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from .conf import get_config
 from .errors import Misconfigured
@@ -62,7 +64,13 @@ class RedisHost:
         """A synchronous redis-py client with connect and command timeouts."""
         timeout = get_config()["REDIS_TIMEOUT"] if timeout is None else timeout
         opts = dict(self.options)
-        limits = {"socket_timeout": timeout, "socket_connect_timeout": timeout}
+        # No retries: redis-py 6+ retries a failed command 3 times with backoff by default,
+        # which would multiply the time an unreachable host costs.
+        limits = {
+            "socket_timeout": timeout,
+            "socket_connect_timeout": timeout,
+            "retry": Retry(NoBackoff(), 0),
+        }
         if "address" in opts:
             return redis.Redis.from_url(str(opts.pop("address")), **opts, **limits)
         if "master_name" in opts:

@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from .api.channels import ChannelsView
 from .api.overflow import OverflowListView, OverflowSummaryView
 
 app_name = "awx_eventdebug"
@@ -9,4 +10,5 @@ app_name = "awx_eventdebug"
 urlpatterns = [
     path("overflow/", OverflowListView.as_view(), name="overflow"),
     path("overflow/summary/", OverflowSummaryView.as_view(), name="overflow-summary"),
+    path("channels/", ChannelsView.as_view(), name="channels"),
 ]

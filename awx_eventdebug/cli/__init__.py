@@ -1,5 +1,6 @@
 """The subcommands of ``eventdebug``: thin layers that format what the core modules compute."""
 
+from .channels import Groups, Queues, Watch
 from .doctor import Doctor
 from .overflow import Ingest, Overflow, Purge
 
@@ -8,4 +9,7 @@ SUBCOMMANDS = (
     Overflow,
     Ingest,
     Purge,
+    Groups,
+    Queues,
+    Watch,
 )

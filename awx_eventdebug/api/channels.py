@@ -1,0 +1,21 @@
+"""GET channels/: the channel layer's groups, the same document as ``eventdebug groups --json``."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+from rest_framework.response import Response
+
+from ..layer_groups import inspect_groups
+from ..layer_state import DEFAULT_LIMIT, MAX_LIMIT
+from .base import EventDebugView
+
+
+class ChannelsQuery(serializers.Serializer):
+    pattern = serializers.CharField(default="*", max_length=200, help_text="Glob on group names.")
+    limit = serializers.IntegerField(default=DEFAULT_LIMIT, min_value=1, max_value=MAX_LIMIT)
+
+
+class ChannelsView(EventDebugView):
+    def get(self, request):
+        query = self.validated_query(ChannelsQuery)
+        return Response(inspect_groups(pattern=query["pattern"], limit=query["limit"]))
