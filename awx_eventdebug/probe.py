@@ -1,0 +1,340 @@
+"""The live probe behind ``eventdebug listen``: debug.js without a browser.
+
+It joins a job's websocket group through the configured channel layer as one more consumer, so
+it receives exactly what daphne hands to browsers, and measures lag = now - created for each
+event with sub-second precision (debug.js rounds both times to whole seconds). It always leaves
+the group on the way out, whether stopped by --duration, Ctrl-C, SIGTERM or a Redis error: a
+member left behind would make channels_redis queue every later message of that group for a
+consumer that is gone, until the group expires (about five years with AWX's settings).
+
+Receiving: channels_redis's ``receive()`` makes four Redis round trips per message (backup-queue
+cleanup script, BZPOPMIN, ZADD to the ``$inflight`` backup, ZPOPMIN of the backup), which tops
+out below AWX's event rates (see docs/listen.md). The probe instead owns a layer instance of its
+own (its own client prefix, so its process queue holds only its own channel's messages) and
+drains that queue with one ZPOPMIN of up to BATCH messages per round trip, decoding them with the
+layer's own ``deserialize``. It also never creates the ``$inflight`` key, which channels_redis
+never expires.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import redis
+from channels.layers import channel_layers
+
+from .conf import get_config
+from .errors import Misconfigured, Unavailable
+from .event_tables import KINDS
+from .layer import LayerConfig, load_layer, ping_hosts
+from .livestats import WINDOW, CounterGaps, LagStats
+from .timeutil import isoformat
+
+# Our channel shows up as eventdebug.<client prefix>!<id> among a group's members, so an admin
+# reading the group in Redis can tell the probe from browsers (specific.<...>).
+CHANNEL_PREFIX = "eventdebug"
+BATCH = 500  # messages taken per ZPOPMIN; bounds the memory of one batch
+IDLE_WAIT = 0.25  # seconds BZPOPMIN blocks on an empty queue; bounds the reaction to a stop
+MAX_STREAMS = 1000  # jobs whose counters are tracked at once (several only on a broadcast group)
+
+AWX_MESSAGE_TYPE = "internal.message"
+KIND_BY_GROUP_PREFIX = {kind.group_prefix: name for name, kind in KINDS.items()}
+
+STOP_DURATION = "duration"
+STOP_INTERRUPTED = "interrupted"
+STOP_TERMINATED = "terminated"
+STOP_ERROR = "error"
+
+REDIS_ERRORS = (redis.RedisError, OSError)
+
+
+def group_names(job: int | None, kind: str, groups: list[str] | None = None) -> list[str]:
+    """The groups to join: ``groups`` when given, else the websocket group of ``kind`` ``job``."""
+    if groups:
+        return list(dict.fromkeys(groups))
+    if job is None:
+        raise ValueError("a job id or a group name is needed")
+    return [KINDS[kind].group_name(job)]
+
+
+def awx_payload(message: dict) -> tuple[dict | None, str, str]:
+    """(payload, stream, why-not) of one layer message in AWX's shape.
+
+    AWX's ``emit_channel_notification`` sends ``{"type": "internal.message", "text": <JSON>}``
+    to the job's group (plus ``"needs_relay": True`` since AWX 22's wsrelay; the copy a web node
+    re-sends after the relay lacks it). Before AWX 22 the same text also went to
+    ``broadcast-group_send`` wrapped as ``{"group": <group>, "message": <JSON>}``; that wrapping
+    is undone here. ``stream`` names the job whose counters the payload continues.
+    """
+    text = message.get("text")
+    if message.get("type") != AWX_MESSAGE_TYPE or not isinstance(text, str):
+        return None, "", "not_awx"
+    try:
+        payload = json.loads(text)
+        wrapped_group = ""
+        if isinstance(payload, dict) and payload.keys() == {"group", "message"}:
+            wrapped_group = str(payload["group"])
+            payload = json.loads(payload["message"])
+    except (ValueError, TypeError):
+        return None, "", "undecodable"
+    if not isinstance(payload, dict):
+        return None, "", "undecodable"
+    kind = KIND_BY_GROUP_PREFIX.get(payload.get("group_name"))
+    if kind is not None and kind in payload:
+        stream = f"{payload['group_name']}-{payload[kind]}"
+    else:
+        stream = wrapped_group
+    return payload, stream, ""
+
+
+def parse_created(value) -> float | None:
+    """Epoch seconds of an ISO 8601 ``created`` (naive means UTC, as AWX stores UTC)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+def _iso(epoch: float) -> str:
+    return isoformat(datetime.fromtimestamp(epoch, UTC))
+
+
+class ListenState:
+    """Everything measured so far; fed one decoded layer message at a time."""
+
+    def __init__(self, groups: list[str], window: int = WINDOW):
+        self.groups = groups
+        self.channel = ""
+        self.lags = LagStats(window)
+        self.counters: dict[str, CounterGaps] = {}
+        self.received = 0
+        self.skipped = {"not_awx": 0, "undecodable": 0, "no_created": 0, "untracked_counter": 0}
+        self.started = time.time()
+        self.queue = {"key": "", "depth": None, "capacity": None, "max_depth": 0}
+        self._interval_start = self.started
+        self._interval_events = 0
+
+    def handle(self, message, now: float) -> None:
+        """Account for one message received at ``now`` (epoch seconds)."""
+        self.received += 1
+        if not isinstance(message, dict):
+            self.skipped["undecodable"] += 1
+            return
+        payload, stream, why_not = awx_payload(message)
+        if payload is None:
+            self.skipped[why_not] += 1
+            return
+        created = parse_created(payload.get("created"))
+        if created is None:
+            self.skipped["no_created"] += 1
+            return
+        counter = payload.get("counter")
+        if not isinstance(counter, int) or isinstance(counter, bool):
+            counter = None
+        self.lags.add(now - created, now, counter)
+        self._interval_events += 1
+        if counter is not None:
+            gaps = self.counters.get(stream)
+            if gaps is None:
+                if len(self.counters) >= MAX_STREAMS:
+                    self.skipped["untracked_counter"] += 1
+                    return
+                gaps = self.counters[stream] = CounterGaps()
+            gaps.add(counter)
+
+    def record_depth(self, depth: int) -> None:
+        self.queue["depth"] = depth
+        self.queue["max_depth"] = max(self.queue["max_depth"], depth)
+
+    def counter_figures(self) -> dict:
+        totals = {"missing": 0, "gaps": 0, "late": 0, "duplicates": 0}
+        for gaps in self.counters.values():
+            for name in totals:
+                totals[name] += getattr(gaps, name)
+        highest = [gaps.highest for gaps in self.counters.values()]
+        return {**totals, "highest": max(highest) if len(highest) == 1 else None, "jobs": len(highest)}
+
+    def _common(self, now: float) -> dict:
+        figures = self.lags.window.figures()
+        return {
+            "groups": self.groups,
+            "channel": self.channel,
+            "elapsed": round(now - self.started, 3),
+            "received": self.received,
+            "events": self.lags.count,
+            "lag": {"last": self.lags.last, **figures.as_dict()} if figures else None,
+            "peaks": {name: peak.as_dict() if peak else None for name, peak in self.lags.peaks.items()},
+            "counters": self.counter_figures(),
+            "skipped": dict(self.skipped),
+            "queue": dict(self.queue),
+        }
+
+    def update(self, now: float) -> dict:
+        """The figures now, and the event rate since the previous update."""
+        span = now - self._interval_start
+        rate = self._interval_events / span if span > 0 else 0.0
+        self._interval_start, self._interval_events = now, 0
+        return {"type": "update", "at": _iso(now), **self._common(now), "rate": round(rate, 1)}
+
+    def summary(self, now: float, stopped: str, error: str = "") -> dict:
+        """The final figures of the run; ``stopped`` says why it ended."""
+        elapsed = now - self.started
+        return {
+            "type": "summary",
+            "stopped": stopped,
+            "error": error or None,
+            "started": _iso(self.started),
+            "ended": _iso(now),
+            **self._common(now),
+            "rate": round(self.lags.count / elapsed, 1) if elapsed > 0 else 0.0,
+            "overall": {
+                "avg": self.lags.overall_avg,
+                "max": self.lags.overall_max,
+                "count": self.lags.count,
+            },
+        }
+
+
+def redis_layer(alias: str | None) -> LayerConfig:
+    """The layer ``alias`` if it is a channels_redis RedisChannelLayer with reachable hosts."""
+    config = load_layer(alias)
+    if config.kind != "redis":
+        raise Misconfigured(
+            f"channel layer {config.alias!r} is {config.backend or 'without a BACKEND'}; listen needs "
+            f"channels_redis.core.RedisChannelLayer, the layer AWX uses.",
+            hint="Pass --layer with the alias of AWX's layer.",
+        )
+    down = [ping for ping in ping_hosts(config) if not ping.ok]
+    if down:
+        raise Unavailable("; ".join(f"redis {ping.host} unreachable: {ping.error}" for ping in down))
+    return config
+
+
+class Listener:
+    """One run of the probe: join, drain and measure, leave."""
+
+    def __init__(
+        self,
+        config: LayerConfig,
+        groups: list[str],
+        *,
+        duration: float | None = None,
+        interval: float = 1.0,
+        window: int = WINDOW,
+        on_joined: Callable[[dict], None] | None = None,
+        on_update: Callable[[dict], None] | None = None,
+    ):
+        self.config = config
+        self.groups = groups
+        self.duration = duration
+        self.interval = interval
+        self.on_joined = on_joined
+        self.on_update = on_update
+        self.state = ListenState(groups, window)
+        self.stop_reason = ""
+        self.not_left: list[str] = []  # groups we could not leave (Redis gone at the end)
+        self._stop: asyncio.Event | None = None
+        self._channel = ""
+        self._queue_key = ""
+        self._queue_connection = None
+        self._joined: list[str] = []
+
+    def stop(self, reason: str) -> None:
+        """Ask the running probe to leave its groups and finish (safe from a signal handler)."""
+        self.stop_reason = self.stop_reason or reason
+        if self._stop is not None:
+            self._stop.set()
+
+    def run(self) -> dict:
+        """Listen until stopped; the summary. Ctrl-C and SIGTERM stop it normally."""
+        return asyncio.run(self._main())
+
+    async def _main(self) -> dict:
+        self._stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum, reason in ((signal.SIGINT, STOP_INTERRUPTED), (signal.SIGTERM, STOP_TERMINATED)):
+            try:
+                loop.add_signal_handler(signum, self.stop, reason)
+            except (ValueError, RuntimeError):
+                pass  # not the main thread: the caller stops it with stop()
+        # A layer instance of our own: a client prefix, hence a process queue, no one else uses.
+        layer = channel_layers.make_backend(self.config.alias)
+        error = ""
+        try:
+            await self._listen(layer)
+        except REDIS_ERRORS as exc:
+            error = str(exc) or type(exc).__name__
+            self.stop_reason = STOP_ERROR
+        finally:
+            await self._close(layer)
+        summary = self.state.summary(time.time(), self.stop_reason or STOP_DURATION, error)
+        summary["not_left"] = self.not_left
+        return summary
+
+    async def _listen(self, layer) -> None:
+        channel = await layer.new_channel(CHANNEL_PREFIX)
+        queue_name = layer.non_local_name(channel)
+        self._channel, self._queue_key = channel, layer.prefix + queue_name
+        self.state.channel = channel
+        self._queue_connection = layer.connection(layer.consistent_hash(queue_name))
+        state = self.state
+        state.queue.update(key=self._queue_key, capacity=layer.get_capacity(channel))
+        for group in self.groups:
+            await layer.group_add(group, channel)
+            self._joined.append(group)
+        if self.on_joined:
+            self.on_joined({"channel": channel, "groups": self.groups, "queue": dict(state.queue)})
+
+        connection, key, stop = self._queue_connection, self._queue_key, self._stop
+        started = time.monotonic()
+        deadline = started + self.duration if self.duration else None
+        next_update = started + self.interval
+        while not stop.is_set():
+            batch = await connection.zpopmin(key, BATCH)
+            if not batch:
+                wait = min(IDLE_WAIT, max(next_update - time.monotonic(), 0.01))
+                popped = await connection.bzpopmin(key, timeout=wait)
+                batch = [popped[1:]] if popped else ()
+            now = time.time()
+            for member, _score in batch:
+                try:
+                    message = layer.deserialize(member)
+                except Exception:  # noqa: BLE001 - any corrupt or undecryptable entry is skipped
+                    message = None
+                state.handle(message, now)
+            clock = time.monotonic()
+            if deadline is not None and clock >= deadline:
+                self.stop(STOP_DURATION)
+            elif clock >= next_update:
+                state.record_depth(await connection.zcard(key))
+                next_update = clock + self.interval
+                if self.on_update:
+                    self.on_update(state.update(time.time()))
+
+    async def _close(self, layer) -> None:
+        """Leave every joined group and delete our queue, each bounded by REDIS_TIMEOUT."""
+        for group in self._joined:
+            if not await _bounded(layer.group_discard(group, self._channel)):
+                self.not_left.append(group)
+        if self._queue_connection is not None:
+            await _bounded(self._queue_connection.delete(self._queue_key))
+        await _bounded(layer.close_pools())
+
+
+async def _bounded(operation) -> bool:
+    """Await a Redis operation for at most REDIS_TIMEOUT; False when Redis failed or hung."""
+    try:
+        await asyncio.wait_for(operation, get_config()["REDIS_TIMEOUT"])
+    except (TimeoutError, *REDIS_ERRORS):
+        return False
+    return True
