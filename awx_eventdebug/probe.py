@@ -299,6 +299,9 @@ class Listener:
         started = time.monotonic()
         deadline = started + self.duration if self.duration else None
         next_update = started + self.interval
+        # group_send forgets members that joined more than group_expiry ago: a long run re-joins.
+        rejoin_every = layer.group_expiry / 2
+        next_rejoin = started + rejoin_every
         while not stop.is_set():
             batch = await connection.zpopmin(key, BATCH)
             if not batch:
@@ -316,6 +319,10 @@ class Listener:
             if deadline is not None and clock >= deadline:
                 self.stop(STOP_DURATION)
             elif clock >= next_update:
+                if clock >= next_rejoin:
+                    for group in self.groups:
+                        await layer.group_add(group, channel)
+                    next_rejoin = clock + rejoin_every
                 state.record_depth(await connection.zcard(key))
                 next_update = clock + self.interval
                 if self.on_update:

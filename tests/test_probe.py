@@ -163,6 +163,26 @@ def test_duration_stops_an_idle_listener(listen_layer, redis_client):
     assert members(redis_client, listen_layer, "job_events-9") == []
 
 
+def test_a_long_run_rejoins_before_group_expiry(settings, key_prefix, redis_client):
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": key_prefix, "group_expiry": 2},
+        }
+    }
+    layer = load_layer("default")
+    scores = []
+
+    def update(report):
+        scores.append(redis_client.zscore(layer.group_key("job_events-8"), report["channel"]))
+
+    started = time.time()
+    Listener(layer, ["job_events-8"], duration=3.5, interval=0.25, on_update=update).run()
+    # Joined at the start, then again after 1 s and 2 s: never older than group_expiry.
+    assert scores[0] < started + 1 and scores[-1] > started + 1.9
+    assert all(time_joined is not None for time_joined in scores)
+
+
 def test_non_redis_layer_and_unknown_alias_are_misconfigured(settings):
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     with pytest.raises(Misconfigured, match="needs channels_redis.core.RedisChannelLayer"):
