@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 
 import redis
 from channels.layers import channel_layers
+from django.conf import settings
 
 from .conf import get_config
 from .errors import Misconfigured, Unavailable
@@ -51,6 +52,18 @@ STOP_TERMINATED = "terminated"
 STOP_ERROR = "error"
 
 REDIS_ERRORS = (redis.RedisError, OSError)
+
+
+def broadcast_group() -> str:
+    """AWX's BROADCAST_WEBSOCKET_GROUP_NAME, where web nodes' relay consumers listen."""
+    return getattr(settings, "BROADCAST_WEBSOCKET_GROUP_NAME", "broadcast-group_send")
+
+
+def relay_message(action: str, groups: list[str], channel: str) -> dict:
+    """What AWX 22+'s EventConsumer sends to the broadcast group when a browser subscribes to
+    (``consumer.subscribe``) or leaves (``consumer.unsubscribe``) groups: the relay on the task
+    node then starts (or stops) forwarding those groups' messages to this web node."""
+    return {"type": f"consumer.{action}", "groups": groups, "origin_channel": channel}
 
 
 def group_names(job: int | None, kind: str, groups: list[str] | None = None) -> list[str]:
@@ -118,6 +131,7 @@ class ListenState:
         self.lags = LagStats(window)
         self.counters: dict[str, CounterGaps] = {}
         self.received = 0
+        self.needs_relay = 0  # copies sent on the job's own node, before AWX 22's relay
         self.skipped = {"not_awx": 0, "undecodable": 0, "no_created": 0, "untracked_counter": 0}
         self.started = time.time()
         self.queue = {"key": "", "depth": None, "capacity": None, "max_depth": 0}
@@ -134,6 +148,8 @@ class ListenState:
         if payload is None:
             self.skipped[why_not] += 1
             return
+        if message.get("needs_relay"):
+            self.needs_relay += 1
         created = parse_created(payload.get("created"))
         if created is None:
             self.skipped["no_created"] += 1
@@ -171,6 +187,7 @@ class ListenState:
             "channel": self.channel,
             "elapsed": round(now - self.started, 3),
             "received": self.received,
+            "needs_relay": self.needs_relay,
             "events": self.lags.count,
             "lag": {"last": self.lags.last, **figures.as_dict()} if figures else None,
             "peaks": {name: peak.as_dict() if peak else None for name, peak in self.lags.peaks.items()},
@@ -231,6 +248,7 @@ class Listener:
         duration: float | None = None,
         interval: float = 1.0,
         window: int = WINDOW,
+        relay: bool = False,
         on_joined: Callable[[dict], None] | None = None,
         on_update: Callable[[dict], None] | None = None,
     ):
@@ -238,6 +256,7 @@ class Listener:
         self.groups = groups
         self.duration = duration
         self.interval = interval
+        self.relay = relay
         self.on_joined = on_joined
         self.on_update = on_update
         self.state = ListenState(groups, window)
@@ -248,6 +267,7 @@ class Listener:
         self._queue_key = ""
         self._queue_connection = None
         self._joined: list[str] = []
+        self._relay_subscribed = False
 
     def stop(self, reason: str) -> None:
         """Ask the running probe to leave its groups and finish (safe from a signal handler)."""
@@ -279,6 +299,9 @@ class Listener:
             await self._close(layer)
         summary = self.state.summary(time.time(), self.stop_reason or STOP_DURATION, error)
         summary["not_left"] = self.not_left
+        summary["relay"] = (
+            {"group": broadcast_group(), "unsubscribed": not self._relay_subscribed} if self.relay else None
+        )
         return summary
 
     async def _listen(self, layer) -> None:
@@ -292,6 +315,9 @@ class Listener:
         for group in self.groups:
             await layer.group_add(group, channel)
             self._joined.append(group)
+        if self.relay:
+            await layer.group_send(broadcast_group(), relay_message("subscribe", self.groups, channel))
+            self._relay_subscribed = True
         if self.on_joined:
             self.on_joined({"channel": channel, "groups": self.groups, "queue": dict(state.queue)})
 
@@ -329,7 +355,13 @@ class Listener:
                     self.on_update(state.update(time.time()))
 
     async def _close(self, layer) -> None:
-        """Leave every joined group and delete our queue, each bounded by REDIS_TIMEOUT."""
+        """Leave every joined group (and the relay) and delete our queue, each bounded by
+        REDIS_TIMEOUT. A relay subscription left behind would make the task node forward the
+        job's messages to this node for as long as the relay connection lives."""
+        if self._relay_subscribed:
+            message = relay_message("unsubscribe", self._joined, self._channel)
+            if await _bounded(layer.group_send(broadcast_group(), message)):
+                self._relay_subscribed = False
         for group in self._joined:
             if not await _bounded(layer.group_discard(group, self._channel)):
                 self.not_left.append(group)

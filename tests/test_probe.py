@@ -1,9 +1,11 @@
+import asyncio
 import json
 import math
 import time
 from datetime import UTC, datetime
 
 import pytest
+from channels_redis.core import RedisChannelLayer
 
 from awx_eventdebug.errors import Misconfigured, Unavailable
 from awx_eventdebug.layer import load_layer
@@ -89,7 +91,7 @@ def test_state_lag_is_receive_time_minus_created_exactly():
         "jobs": 1,
     }
     assert report["skipped"] == {"not_awx": 1, "undecodable": 1, "no_created": 1, "untracked_counter": 0}
-    assert (report["received"], report["events"]) == (6, 3)
+    assert (report["received"], report["events"], report["needs_relay"]) == (6, 3, 4)
 
 
 def test_counters_are_tracked_per_job_on_a_broadcast_group():
@@ -161,6 +163,38 @@ def test_duration_stops_an_idle_listener(listen_layer, redis_client):
     assert summary["stopped"] == "duration" and summary["events"] == 0 and summary["lag"] is None
     assert len(updates) >= 2 and updates[0]["queue"]["capacity"] == 10000
     assert members(redis_client, listen_layer, "job_events-9") == []
+
+
+def test_relay_subscription_as_a_browser_does_and_unsubscribed_on_exit(listen_layer):
+    # Stand in for a web node's RelayConsumer: a member of broadcast-group_send.
+    async def relay_consumer_channel():
+        layer = RedisChannelLayer(**listen_layer_config(listen_layer))
+        channel = await layer.new_channel()
+        await layer.group_add("broadcast-group_send", channel)
+        return layer, channel
+
+    relay_layer, relay_channel = asyncio.run(relay_consumer_channel())
+    summary = Listener(listen_layer, ["job_events-6"], duration=0.3, relay=True).run()
+
+    async def received():
+        messages = [await relay_layer.receive(relay_channel) for _ in range(2)]
+        await relay_layer.group_discard("broadcast-group_send", relay_channel)
+        await relay_layer.close_pools()
+        return messages
+
+    subscribe, unsubscribe = asyncio.run(received())
+    channel = summary["channel"]
+    assert subscribe == {"type": "consumer.subscribe", "groups": ["job_events-6"], "origin_channel": channel}
+    assert unsubscribe == {
+        "type": "consumer.unsubscribe",
+        "groups": ["job_events-6"],
+        "origin_channel": channel,
+    }
+    assert summary["relay"] == {"group": "broadcast-group_send", "unsubscribed": True}
+
+
+def listen_layer_config(layer):
+    return {"hosts": [REDIS_URL], "prefix": layer.prefix, "capacity": layer.capacity}
 
 
 def test_a_long_run_rejoins_before_group_expiry(settings, key_prefix, redis_client):

@@ -72,6 +72,14 @@ class Listen(Subcommand):
             metavar="S",
             help="Seconds between updates (default: 1).",
         )
+        parser.add_argument(
+            "--relay",
+            action="store_true",
+            help="AWX 22+ web node: also ask the task nodes' wsrelay to forward the groups here, "
+            "as a browser's websocket does (consumer.subscribe to broadcast-group_send), and "
+            "unsubscribe on exit. Without it a web node only gets events some browser asked for. "
+            "Not for AWX before 22, whose broadcast consumers do not know that message.",
+        )
         parser.add_argument("--layer", help="CHANNEL_LAYERS alias (default: EVENTDEBUG['LAYER']).")
 
     def handle(self, command, options):
@@ -90,6 +98,7 @@ class Listen(Subcommand):
             groups,
             duration=options["duration"],
             interval=options["interval"],
+            relay=options["relay"],
             on_joined=lambda joined: command.stderr.write(joined_line(joined, config.alias)),
             on_update=show.update,
         )
@@ -99,6 +108,11 @@ class Listen(Subcommand):
             command.stderr.write(
                 f"Could not leave group {group}; remove the member with: "
                 f"ZREM {config.group_key(group)} {summary['channel']}"
+            )
+        if summary["relay"] and not summary["relay"]["unsubscribed"]:
+            command.stderr.write(
+                f"Could not unsubscribe from the relay; it forwards {', '.join(groups)} here until "
+                f"its connection to this node restarts."
             )
         if summary["stopped"] == STOP_ERROR:
             raise CommandError(f"redis error while listening: {summary['error']}", returncode=2)
