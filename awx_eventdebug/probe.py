@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import signal
 import time
 from collections.abc import Callable
@@ -42,6 +43,10 @@ CHANNEL_PREFIX = "eventdebug"
 BATCH = 500  # messages taken per ZPOPMIN; bounds the memory of one batch
 IDLE_WAIT = 0.25  # seconds BZPOPMIN blocks on an empty queue; bounds the reaction to a stop
 MAX_STREAMS = 1000  # jobs whose counters are tracked at once (several only on a broadcast group)
+
+# channels' rule for group names (BaseChannelLayer.group_name_regex, MAX_NAME_LENGTH).
+GROUP_NAME = re.compile(r"^[a-zA-Z\d\-_.]+$")
+GROUP_NAME_MAX = 100
 
 AWX_MESSAGE_TYPE = "internal.message"
 KIND_BY_GROUP_PREFIX = {kind.group_prefix: name for name, kind in KINDS.items()}
@@ -67,12 +72,19 @@ def relay_message(action: str, groups: list[str], channel: str) -> dict:
 
 
 def group_names(job: int | None, kind: str, groups: list[str] | None = None) -> list[str]:
-    """The groups to join: ``groups`` when given, else the websocket group of ``kind`` ``job``."""
-    if groups:
-        return list(dict.fromkeys(groups))
-    if job is None:
-        raise ValueError("a job id or a group name is needed")
-    return [KINDS[kind].group_name(job)]
+    """The groups to join: ``groups`` when given, else the websocket group of ``kind`` ``job``.
+    ValueError for a name channels would refuse (it asserts, which would be a traceback)."""
+    if not groups:
+        if job is None:
+            raise ValueError("a job id or a group name is needed")
+        groups = [KINDS[kind].group_name(job)]
+    for group in groups:
+        if len(group) >= GROUP_NAME_MAX or not GROUP_NAME.match(group):
+            raise ValueError(
+                f"{group!r} is not a group name: ASCII letters, digits, '-', '_' and '.', "
+                f"fewer than {GROUP_NAME_MAX} characters."
+            )
+    return list(dict.fromkeys(groups))
 
 
 def awx_payload(message: dict) -> tuple[dict | None, str, str]:

@@ -36,6 +36,13 @@ def test_job_or_group_is_required():
     assert error.value.returncode == 2
 
 
+@pytest.mark.parametrize("name", ["job events", "x" * 100, "jobs/1"])
+def test_group_name_channels_would_refuse_is_a_usage_error(name):
+    with pytest.raises(CommandError, match="is not a group name") as error:
+        listen("--group", name)
+    assert error.value.returncode == 2
+
+
 @pytest.mark.parametrize("value", ["0", "-1", "soon"])
 def test_bad_duration_is_a_usage_error(value):
     with pytest.raises(CommandError, match="--duration"):

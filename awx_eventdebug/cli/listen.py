@@ -85,7 +85,10 @@ class Listen(Subcommand):
     def handle(self, command, options):
         if options["job"] is None and not options["group"]:
             raise CommandError("listen needs --job N or --group NAME.", returncode=2)
-        groups = group_names(options["job"], options["kind"], options["group"])
+        try:
+            groups = group_names(options["job"], options["kind"], options["group"])
+        except ValueError as exc:
+            raise CommandError(str(exc), returncode=2) from exc
         config = redis_layer(options["layer"])
         if options["json"]:
             show = JsonLines(command)
