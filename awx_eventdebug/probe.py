@@ -76,7 +76,7 @@ def group_names(job: int | None, kind: str, groups: list[str] | None = None) -> 
     ValueError for a name channels would refuse (it asserts, which would be a traceback)."""
     if not groups:
         if job is None:
-            raise ValueError("a job id or a group name is needed")
+            raise ValueError("listen needs a job (--job N) or a group (--group NAME).")
         groups = [KINDS[kind].group_name(job)]
     for group in groups:
         if len(group) >= GROUP_NAME_MAX or not GROUP_NAME.match(group):

@@ -253,24 +253,30 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=20000)
     parser.add_argument("--senders", type=int, default=2)
-    parser.add_argument("--skip-live-receive", action="store_true", help="Skip receive() in phase 2.")
+    parser.add_argument(
+        "--receivers", default=",".join(RECEIVERS), help=f"Comma-separated subset of {', '.join(RECEIVERS)}."
+    )
+    parser.add_argument("--phases", default="drain,live", help="Comma-separated subset of drain,live.")
     args = parser.parse_args()
+    receivers = {name: RECEIVERS[name] for name in args.receivers.split(",")}
+    phases = args.phases.split(",")
     print(f"{os.cpu_count()} CPUs, {args.messages} messages, {args.senders} sender processes", flush=True)
 
-    print("\nPhase 1: drain a full queue (messages/s the receiver takes)")
-    rates = {}
-    for name, receiver in RECEIVERS.items():
-        rates[name], cpu = drain(name, receiver, args.messages, args.senders)
-        print(
-            f"  {name:<10} {rates[name]:>9.0f}/s  x{rates[name] / rates['receive()']:<6.1f} receive()  "
-            f"CPU {cpu * 1e6:>5.0f} us/message",
-            flush=True,
-        )
-
+    if "drain" in phases:
+        print("\nPhase 1: drain a full queue (messages/s the receiver takes)")
+        baseline = None
+        for name, receiver in receivers.items():
+            rate, cpu = drain(name, receiver, args.messages, args.senders)
+            baseline = baseline or rate
+            print(
+                f"  {name:<10} {rate:>9.0f}/s  x{rate / baseline:<6.1f} {next(iter(receivers))}  "
+                f"CPU {cpu * 1e6:>5.0f} us/message",
+                flush=True,
+            )
+    if "live" not in phases:
+        return
     print(f"\nPhase 2: live, capacity {AWX_CAPACITY} (10% = {AWX_CAPACITY // 10})")
-    for name, receiver in RECEIVERS.items():
-        if name == "receive()" and args.skip_live_receive:
-            continue
+    for name, receiver in receivers.items():
         offered, received, deepest, samples, busy = live(name, receiver, args.messages, args.senders)
         print(
             f"  {name:<10} offered {offered:>6.0f}/s  received {received}/{args.messages}  "

@@ -2,6 +2,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -9,6 +10,7 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
+import redis
 from channels_redis.core import RedisChannelLayer
 from django.core.management import CommandError, call_command
 
@@ -31,7 +33,7 @@ def listen(*args, stdout=None):
 
 
 def test_job_or_group_is_required():
-    with pytest.raises(CommandError, match="--job N or --group NAME") as error:
+    with pytest.raises(CommandError, match=r"\(--job N\) or a group \(--group NAME\)") as error:
         listen()
     assert error.value.returncode == 2
 
@@ -93,11 +95,12 @@ def test_json_lines_end_with_the_summary(redis_layer_settings):
     assert set(objects[-1]) >= {"lag", "peaks", "counters", "queue", "overall", "stopped", "not_left"}
 
 
-def start_listen(key_prefix, *args):
+def start_listen(key_prefix, *args, redis_url=REDIS_URL):
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.listen_settings",
         "EVENTDEBUG_TEST_PREFIX": key_prefix,
+        "EVENTDEBUG_REDIS_URL": redis_url,
     }
     return subprocess.Popen(
         [sys.executable, "example_settings/manage.py", "eventdebug", "listen", *args],
@@ -159,3 +162,43 @@ def test_signal_stops_with_summary_and_leaves_the_group(redis_client, key_prefix
     assert summary["not_left"] == []
     assert redis_client.zscore(group_key, channel) is None
     assert list(redis_client.scan_iter(match=f"{key_prefix}*", count=1000)) == []
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_redis_stopping_mid_run_prints_the_summary_and_exits_2(key_prefix, tmp_path):
+    # A Redis server of this test's own, stopped while listen runs.
+    port = free_port()
+    server = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        client = redis.Redis(port=port)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                assert time.monotonic() < deadline, "the test's redis-server did not start"
+                time.sleep(0.05)
+        process = start_listen(
+            key_prefix, "--job", "5", "--json", "--interval", "0.1", redis_url=f"redis://127.0.0.1:{port}/0"
+        )
+        wait_for_member(client, f"{key_prefix}:group:job_events-5", process)
+        server.terminate()
+        server.wait(10)
+        out, err = process.communicate(timeout=30)
+    finally:
+        if server.poll() is None:
+            server.kill()
+    assert process.returncode == 2
+    assert "redis error while listening" in err and "Traceback" not in err
+    summary = json.loads(out.splitlines()[-1])
+    assert summary["stopped"] == "error" and summary["not_left"] == ["job_events-5"]
+    assert f"ZREM {key_prefix}:group:job_events-5 {summary['channel']}" in err

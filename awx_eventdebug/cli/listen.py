@@ -83,8 +83,6 @@ class Listen(Subcommand):
         parser.add_argument("--layer", help="CHANNEL_LAYERS alias (default: EVENTDEBUG['LAYER']).")
 
     def handle(self, command, options):
-        if options["job"] is None and not options["group"]:
-            raise CommandError("listen needs --job N or --group NAME.", returncode=2)
         try:
             groups = group_names(options["job"], options["kind"], options["group"])
         except ValueError as exc:
@@ -151,8 +149,9 @@ def lag_table(report: dict) -> str:
 
 
 def counter_text(counters: dict) -> str:
+    gaps = counters["gaps"]
     return (
-        f"{counters['missing']} missing in {counters['gaps']} gaps, {counters['late']} late, "
+        f"{counters['missing']} missing in {gaps} gap{'' if gaps == 1 else 's'}, {counters['late']} late, "
         f"{counters['duplicates']} duplicates"
     )
 
