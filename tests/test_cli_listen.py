@@ -2,7 +2,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ from django.core.management import CommandError, call_command
 
 from example_settings.awxschema.emit import emit_events
 from tests.conftest import REDIS_URL
+from tests.redis_server import private_redis
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -164,39 +164,15 @@ def test_signal_stops_with_summary_and_leaves_the_group(redis_client, key_prefix
     assert list(redis_client.scan_iter(match=f"{key_prefix}*", count=1000)) == []
 
 
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def test_redis_stopping_mid_run_prints_the_summary_and_exits_2(key_prefix, tmp_path):
-    # A Redis server of this test's own, stopped while listen runs.
-    port = free_port()
-    server = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        client = redis.Redis(port=port)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                assert time.monotonic() < deadline, "the test's redis-server did not start"
-                time.sleep(0.05)
+    with private_redis(tmp_path) as (port, server):
         process = start_listen(
             key_prefix, "--job", "5", "--json", "--interval", "0.1", redis_url=f"redis://127.0.0.1:{port}/0"
         )
-        wait_for_member(client, f"{key_prefix}:group:job_events-5", process)
+        wait_for_member(redis.Redis(port=port), f"{key_prefix}:group:job_events-5", process)
         server.terminate()
         server.wait(10)
         out, err = process.communicate(timeout=30)
-    finally:
-        if server.poll() is None:
-            server.kill()
     assert process.returncode == 2
     assert "redis error while listening" in err and "Traceback" not in err
     summary = json.loads(out.splitlines()[-1])

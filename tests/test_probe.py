@@ -21,6 +21,7 @@ from awx_eventdebug.probe import (
 from example_settings.awxschema.emit import event_payload, layer_message
 from tests.awx_sender import start_sender
 from tests.conftest import REDIS_URL
+from tests.redis_server import private_redis
 
 T0 = datetime(2024, 1, 1, 0, 0, 0, 250000, tzinfo=UTC)
 
@@ -215,6 +216,41 @@ def test_a_long_run_rejoins_before_group_expiry(settings, key_prefix, redis_clie
     # Joined at the start, then again after 1 s and 2 s: never older than group_expiry.
     assert scores[0] < started + 1 and scores[-1] > started + 1.9
     assert all(time_joined is not None for time_joined in scores)
+
+
+def test_sharded_layer_queue_and_group_on_their_own_hosts(settings, key_prefix, tmp_path):
+    # Two Redis hosts: the group key and the probe's queue key each live on the host
+    # channels_redis hashes them to, which is where group_send puts the messages.
+    with private_redis(tmp_path) as (port, _server):
+        hosts = [REDIS_URL, f"redis://127.0.0.1:{port}/0"]
+        settings.CHANNEL_LAYERS = {
+            "default": {
+                "BACKEND": "channels_redis.core.RedisChannelLayer",
+                "CONFIG": {"hosts": hosts, "prefix": key_prefix, "capacity": 10000},
+            }
+        }
+        layer = load_layer("default")
+        clients = [host.client() for host in layer.hosts]
+        group_key = layer.group_key("job_events-3")
+        seen = {}
+
+        def joined(info):
+            seen["members"] = [client.zcard(group_key) for client in clients]
+            seen["sender"] = start_sender(key_prefix, 3, range(1, 51), hosts=hosts)
+
+        def update(report):
+            if report["received"] >= 50:
+                listener.stop(STOP_DURATION)
+
+        listener = Listener(
+            layer, ["job_events-3"], duration=30, interval=0.1, on_joined=joined, on_update=update
+        )
+        summary = listener.run()
+        seen["sender"].join(10)
+        assert summary["events"] == 50 and summary["counters"]["missing"] == 0
+        assert seen["members"] == [int(index == layer.group_shard("job_events-3")) for index in range(2)]
+        assert all(client.zcard(group_key) == 0 for client in clients)
+        assert all(client.exists(summary["queue"]["key"]) == 0 for client in clients)
 
 
 def test_non_redis_layer_and_unknown_alias_are_misconfigured(settings):
