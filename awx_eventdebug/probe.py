@@ -55,6 +55,7 @@ STOP_DURATION = "duration"
 STOP_INTERRUPTED = "interrupted"
 STOP_TERMINATED = "terminated"
 STOP_ERROR = "error"
+STOP_OUTPUT_CLOSED = "output_closed"  # whoever read the output went away (``listen | head``)
 
 REDIS_ERRORS = (redis.RedisError, OSError)
 

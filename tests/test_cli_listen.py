@@ -178,3 +178,20 @@ def test_redis_stopping_mid_run_prints_the_summary_and_exits_2(key_prefix, tmp_p
     summary = json.loads(out.splitlines()[-1])
     assert summary["stopped"] == "error" and summary["not_left"] == ["job_events-5"]
     assert f"ZREM {key_prefix}:group:job_events-5 {summary['channel']}" in err
+
+
+def test_reader_going_away_stops_quietly_and_leaves_the_group(redis_client, key_prefix):
+    group_key = f"{key_prefix}:group:job_events-78"
+    process = start_listen(key_prefix, "--job", "78", "--json", "--interval", "0.05")
+    try:
+        (channel,) = wait_for_member(redis_client, group_key, process)
+        process.stdout.readline()
+        process.stdout.close()  # as `listen --json | head -1` does
+        process.wait(20)
+        err = process.stderr.read()
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, err
+    assert "Traceback" not in err and "BrokenPipe" not in err
+    assert redis_client.zscore(group_key, channel) is None

@@ -2,11 +2,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import sys
 
 from django.core.management.base import CommandError
 
 from ..event_tables import KINDS
-from ..probe import STOP_ERROR, Listener, group_names, redis_layer
+from ..probe import STOP_ERROR, STOP_OUTPUT_CLOSED, Listener, group_names, redis_layer
 from ..timeutil import parse_duration
 from .base import Subcommand, format_number, render_pairs, render_table
 
@@ -101,10 +103,16 @@ class Listen(Subcommand):
             interval=options["interval"],
             relay=options["relay"],
             on_joined=lambda joined: command.stderr.write(joined_line(joined, config.alias)),
-            on_update=show.update,
+            on_update=lambda report: self.show_update(show, report, listener),
         )
         summary = listener.run()
-        show.summary(summary)
+        if summary["stopped"] == STOP_OUTPUT_CLOSED:
+            discard_stdout()
+            return
+        try:
+            show.summary(summary)
+        except BrokenPipeError:
+            discard_stdout()
         for group in summary["not_left"]:
             command.stderr.write(
                 f"Could not leave group {group}; remove the member with: "
@@ -117,6 +125,19 @@ class Listen(Subcommand):
             )
         if summary["stopped"] == STOP_ERROR:
             raise CommandError(f"redis error while listening: {summary['error']}", returncode=2)
+
+    @staticmethod
+    def show_update(show, report: dict, listener: Listener) -> None:
+        try:
+            show.update(report)
+        except BrokenPipeError:
+            listener.stop(STOP_OUTPUT_CLOSED)
+
+
+def discard_stdout() -> None:
+    """The reader of stdout went away: nothing more can be shown, and Python must not complain
+    about flushing a closed pipe at exit (the recipe of Python's signal documentation)."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def joined_line(joined: dict, alias: str) -> str:
