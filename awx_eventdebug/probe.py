@@ -54,6 +54,7 @@ KIND_BY_GROUP_PREFIX = {kind.group_prefix: name for name, kind in KINDS.items()}
 STOP_DURATION = "duration"
 STOP_INTERRUPTED = "interrupted"
 STOP_TERMINATED = "terminated"
+STOP_HANGUP = "hangup"  # the terminal went away (SSH session dropped)
 STOP_ERROR = "error"
 STOP_OUTPUT_CLOSED = "output_closed"  # whoever read the output went away (``listen | head``)
 
@@ -289,13 +290,18 @@ class Listener:
             self._stop.set()
 
     def run(self) -> dict:
-        """Listen until stopped; the summary. Ctrl-C and SIGTERM stop it normally."""
+        """Listen until stopped; the summary. Ctrl-C, SIGTERM and SIGHUP stop it normally."""
         return asyncio.run(self._main())
 
     async def _main(self) -> dict:
         self._stop = asyncio.Event()
         loop = asyncio.get_running_loop()
-        for signum, reason in ((signal.SIGINT, STOP_INTERRUPTED), (signal.SIGTERM, STOP_TERMINATED)):
+        stops = (
+            (signal.SIGINT, STOP_INTERRUPTED),
+            (signal.SIGTERM, STOP_TERMINATED),
+            (signal.SIGHUP, STOP_HANGUP),
+        )
+        for signum, reason in stops:
             try:
                 loop.add_signal_handler(signum, self.stop, reason)
             except (ValueError, RuntimeError):

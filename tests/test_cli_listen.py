@@ -136,7 +136,8 @@ def read_until(process, predicate, timeout=20):
 
 
 @pytest.mark.parametrize(
-    ("signum", "stopped"), [(signal.SIGTERM, "terminated"), (signal.SIGINT, "interrupted")]
+    ("signum", "stopped"),
+    [(signal.SIGTERM, "terminated"), (signal.SIGINT, "interrupted"), (signal.SIGHUP, "hangup")],
 )
 def test_signal_stops_with_summary_and_leaves_the_group(redis_client, key_prefix, signum, stopped):
     group_key = f"{key_prefix}:group:job_events-77"

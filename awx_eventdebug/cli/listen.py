@@ -43,7 +43,7 @@ class Listen(Subcommand):
         "Join a job's websocket group through the channel layer, as the browser's websocket does, "
         "and show live what debug.js shows: lag (now - created) average, standard deviation and "
         "max over the last 1024 events, their peaks, events per second and gaps in the event "
-        "counters. Stops after --duration or on Ctrl-C/SIGTERM, always leaving the group, and "
+        "counters. Stops after --duration or on Ctrl-C/SIGTERM/SIGHUP, always leaving the group, and "
         "prints a summary."
     )
 
