@@ -7,8 +7,9 @@ import sys
 
 from django.core.management.base import CommandError
 
+from ..awx_messages import group_names
 from ..event_tables import KINDS
-from ..probe import STOP_ERROR, STOP_OUTPUT_CLOSED, Listener, group_names, redis_layer
+from ..probe import STOP_ERROR, STOP_OUTPUT_CLOSED, Listener, redis_layer
 from ..timeutil import parse_duration
 from .base import Subcommand, format_number, render_pairs, render_table
 
