@@ -2,6 +2,7 @@
 
 from .channels import Groups, Queues, Watch
 from .doctor import Doctor
+from .listen import Listen
 from .overflow import Ingest, Overflow, Purge
 
 SUBCOMMANDS = (
@@ -12,4 +13,5 @@ SUBCOMMANDS = (
     Groups,
     Queues,
     Watch,
+    Listen,
 )

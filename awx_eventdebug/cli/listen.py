@@ -1,0 +1,275 @@
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from django.core.management.base import CommandError
+
+from ..awx_messages import group_names
+from ..event_tables import KINDS
+from ..probe import STOP_ERROR, STOP_OUTPUT_CLOSED, Listener, redis_layer
+from ..timeutil import parse_duration
+from .base import Subcommand, format_number, render_pairs, render_table
+
+
+def seconds(text: str) -> float:
+    """--duration: plain seconds ("30") or a duration ("90s", "15m", "2h")."""
+    try:
+        value = float(text)
+    except ValueError:
+        try:
+            return parse_duration(text).total_seconds()
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from exc
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be longer than zero")
+    return value
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
+    return value
+
+
+class Listen(Subcommand):
+    name = "listen"
+    help = (
+        "Join a job's websocket group through the channel layer, as the browser's websocket does, "
+        "and show live what debug.js shows: lag (now - created) average, standard deviation and "
+        "max over the last 1024 events, their peaks, events per second and gaps in the event "
+        "counters. Stops after --duration or on Ctrl-C/SIGTERM/SIGHUP, always leaving the group, and "
+        "prints a summary."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--job", type=int, help="Id of the job (unified job) to listen to.")
+        parser.add_argument(
+            "--kind",
+            choices=sorted(KINDS),
+            default="job",
+            help="Kind of the job, which names its websocket group (default: job).",
+        )
+        parser.add_argument(
+            "--group",
+            action="append",
+            metavar="NAME",
+            help="Join this group instead of the job's (repeatable), e.g. broadcast-group_send.",
+        )
+        parser.add_argument(
+            "--duration",
+            type=seconds,
+            metavar="S",
+            help="Stop after this long: seconds or 90s, 15m, 2h (default: until Ctrl-C).",
+        )
+        parser.add_argument(
+            "--interval",
+            type=positive_float,
+            default=1.0,
+            metavar="S",
+            help="Seconds between updates (default: 1).",
+        )
+        parser.add_argument(
+            "--relay",
+            action="store_true",
+            help="AWX 22+ web node: also ask the task nodes' wsrelay to forward the groups here, "
+            "as a browser's websocket does (consumer.subscribe to broadcast-group_send), and "
+            "unsubscribe on exit. Without it a web node only gets events some browser asked for. "
+            "Not for AWX before 22, whose broadcast consumers do not know that message.",
+        )
+        parser.add_argument("--layer", help="CHANNEL_LAYERS alias (default: EVENTDEBUG['LAYER']).")
+
+    def handle(self, command, options):
+        try:
+            groups = group_names(options["job"], options["kind"], options["group"])
+        except ValueError as exc:
+            raise CommandError(str(exc), returncode=2) from exc
+        config = redis_layer(options["layer"])
+        if options["json"]:
+            show = JsonLines(command)
+        elif command.stdout.isatty():
+            show = Redraw(command)
+        else:
+            show = OneLine(command)
+        listener = Listener(
+            config,
+            groups,
+            duration=options["duration"],
+            interval=options["interval"],
+            relay=options["relay"],
+            on_joined=lambda joined: command.stderr.write(joined_line(joined, config.alias)),
+            on_update=lambda report: self.show_update(show, report, listener),
+        )
+        summary = listener.run()
+        if summary["stopped"] == STOP_OUTPUT_CLOSED:
+            discard_stdout()
+            return
+        try:
+            show.summary(summary)
+        except BrokenPipeError:
+            discard_stdout()
+        for group in summary["not_left"]:
+            command.stderr.write(
+                f"Could not leave group {group}; remove the member with: "
+                f"ZREM {config.group_key(group)} {summary['channel']}"
+            )
+        if summary["relay"] and not summary["relay"]["unsubscribed"]:
+            command.stderr.write(
+                f"Could not unsubscribe from the relay; it forwards {', '.join(groups)} here until "
+                f"its connection to this node restarts."
+            )
+        if summary["stopped"] == STOP_ERROR:
+            raise CommandError(f"redis error while listening: {summary['error']}", returncode=2)
+
+    @staticmethod
+    def show_update(show, report: dict, listener: Listener) -> None:
+        try:
+            show.update(report)
+        except BrokenPipeError:
+            listener.stop(STOP_OUTPUT_CLOSED)
+
+
+def discard_stdout() -> None:
+    """The reader of stdout went away: nothing more can be shown, and Python must not complain
+    about flushing a closed pipe at exit (the recipe of Python's signal documentation)."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def joined_line(joined: dict, alias: str) -> str:
+    queue = joined["queue"]
+    return (
+        f"Listening on {', '.join(joined['groups'])} through layer {alias!r} as {joined['channel']} "
+        f"(queue capacity {queue['capacity']}); Ctrl-C to stop."
+    )
+
+
+PEAK_LABELS = {"avg": "MAX AVERAGE", "stdev": "MAX STDEV", "max": "MAX MAX"}
+
+
+def lag_rows(report: dict) -> list[tuple]:
+    """debug.js's four rows: the current window, then the window at each peak."""
+    rows = []
+    peaks = report["peaks"]
+    labels = (("Lag", report["lag"]), *((PEAK_LABELS[name], peaks[name]) for name in peaks))
+    for label, figures in labels:
+        if figures:
+            rows.append((label, figures["avg"], figures["stdev"], figures["max"], figures["count"]))
+        else:
+            rows.append((label, None, None, None, None))
+    return rows
+
+
+def lag_table(report: dict) -> str:
+    headers = ("lag (s)", "avg", "stdev", "max", "events")
+    return render_table(headers, lag_rows(report), numeric=(False, True, True, True, True))
+
+
+def counter_text(counters: dict) -> str:
+    gaps = counters["gaps"]
+    return (
+        f"{counters['missing']} missing in {gaps} gap{'' if gaps == 1 else 's'}, {counters['late']} late, "
+        f"{counters['duplicates']} duplicates"
+    )
+
+
+def queue_text(queue: dict) -> str:
+    return f"{format_number(queue['depth'])} of {queue['capacity']} (max {queue['max_depth']})"
+
+
+def skipped_text(skipped: dict) -> str:
+    counts = [f"{count} {name.replace('_', ' ')}" for name, count in skipped.items() if count]
+    return ", ".join(counts) or "none"
+
+
+def block(report: dict) -> str:
+    """The redrawn screen: what debug.js's blue box shows, plus rates, counters and queue."""
+    head = (
+        f"{', '.join(report['groups'])}  {report['elapsed']:.0f} s  received {report['received']}  "
+        f"events {report['events']} ({report['rate']}/s)"
+    )
+    pairs = [
+        ("counters", counter_text(report["counters"])),
+        ("skipped", skipped_text(report["skipped"])),
+        ("queue", queue_text(report["queue"])),
+    ]
+    return "\n".join((head, lag_table(report), render_pairs(pairs, indent=0)))
+
+
+def line(report: dict) -> str:
+    """One update on one line, fixed-width fields so that successive lines align."""
+    lag = report["lag"] or {"avg": None, "stdev": None, "max": None}
+    figures = "  ".join(f"{name} {format_number(lag[name]):>8}" for name in ("avg", "stdev", "max"))
+    queue = report["queue"]
+    depth = format_number(queue["depth"])
+    return (
+        f"{report['at'][:19]}Z  events {report['events']:>8}  {report['rate']:>8.1f}/s  lag {figures}  "
+        f"missing {report['counters']['missing']:>6}  queue {depth:>6}/{queue['capacity']}"
+    )
+
+
+def summary_text(summary: dict) -> str:
+    overall = summary["overall"]
+    pairs = [
+        ("stopped", summary["stopped"] + (f": {summary['error']}" if summary["error"] else "")),
+        ("groups", ", ".join(summary["groups"])),
+        ("from", summary["started"]),
+        ("to", summary["ended"]),
+        ("received", summary["received"]),
+        ("events", f"{summary['events']} ({summary['rate']}/s)"),
+        ("lag avg (run)", format_number(overall["avg"])),
+        ("lag max (run)", format_number(overall["max"])),
+        ("counters", counter_text(summary["counters"])),
+        ("skipped", skipped_text(summary["skipped"])),
+        ("queue", queue_text(summary["queue"])),
+    ]
+    return "\n".join(("Summary", render_pairs(pairs), lag_table(summary)))
+
+
+class OneLine:
+    """Output to a file or pipe: one line per update."""
+
+    def __init__(self, command):
+        self.out = command.stdout
+
+    def update(self, report: dict) -> None:
+        self.out.write(line(report))
+        self.out.flush()
+
+    def summary(self, summary: dict) -> None:
+        self.out.write(summary_text(summary))
+
+
+class Redraw(OneLine):
+    """Output to a terminal: the block is redrawn in place, like debug.js's box."""
+
+    def __init__(self, command):
+        super().__init__(command)
+        self.height = 0
+
+    def update(self, report: dict) -> None:
+        text = block(report)
+        # Cursor up to the first line of the previous block, then clear to the end of screen.
+        erase = f"\x1b[{self.height}F\x1b[J" if self.height else ""
+        self.out.write(erase + text)
+        self.out.flush()
+        self.height = text.count("\n") + 1
+
+
+class JsonLines:
+    """--json: one JSON object per line, each update then the summary."""
+
+    def __init__(self, command):
+        self.out = command.stdout
+
+    def update(self, report: dict) -> None:
+        self.out.write(json.dumps(report))
+        self.out.flush()
+
+    def summary(self, summary: dict) -> None:
+        self.out.write(json.dumps(summary))

@@ -1,0 +1,290 @@
+"""Can `eventdebug listen` keep up with AWX's event rates? Measured against baselines, same run.
+
+Run from the repository root:  python benchmarks/bench_listen.py [--messages 20000] [--senders 2]
+
+Everything goes through a real channels_redis RedisChannelLayer on the real Redis
+(EVENTDEBUG_REDIS_URL, default redis://127.0.0.1:6379/0) under a prefix of the run's own, whose
+keys are deleted at the end. Messages are AWX's (example_settings/awxschema/emit.py), sent with
+group_send by sender processes. Three receivers are compared:
+
+- ``receive()``: a bare loop over channels_redis's own ``layer.receive(channel)``, which is what
+  a consumer does; no decoding, no statistics;
+- ``raw drain``: the probe's batched ZPOPMIN drain with ``deserialize`` but no JSON decoding and
+  no statistics: the ceiling of the receiving strategy;
+- ``listen``: the probe itself (awx_eventdebug.probe.Listener), everything included.
+
+Phase 1 (drain): the receiver joins, the senders fill its queue with N messages while it waits,
+then it drains them: messages per second the receiver can take, independent of the senders.
+Phase 2 (live, AWX's capacity 10000): the senders send N messages as fast as they can while the
+receiver runs; a third process samples ZCARD of the receiver's queue every 2 ms. Reported: the
+rate offered, whether everything arrived, and the deepest queue seen against capacity (the goal:
+below 10% at 5,000 messages per second).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import sys
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "example_settings.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+import redis  # noqa: E402
+from channels_redis.core import RedisChannelLayer  # noqa: E402
+from django.conf import settings  # noqa: E402
+
+from awx_eventdebug.layer import load_layer  # noqa: E402
+from awx_eventdebug.probe import BATCH, STOP_DURATION, Listener  # noqa: E402
+from example_settings.awxschema.emit import emit_events  # noqa: E402
+
+REDIS_URL = os.environ.get("EVENTDEBUG_REDIS_URL", "redis://127.0.0.1:6379/0")
+JOB = 4242
+GROUP = f"job_events-{JOB}"
+AWX_CAPACITY = 10000
+SPAWN = multiprocessing.get_context("spawn")
+IDLE = 3  # seconds without a message after which a receiver stops: the rest was dropped
+
+
+def layer_config(prefix: str, capacity: int) -> dict:
+    return {"hosts": [REDIS_URL], "prefix": prefix, "capacity": capacity, "expiry": 300}
+
+
+# -- the other processes ------------------------------------------------------------------------
+
+
+def _send(prefix, capacity, counters, results):
+    layer = RedisChannelLayer(**layer_config(prefix, capacity))
+    started = time.perf_counter()
+    sent = asyncio.run(emit_events(layer, "job", JOB, counters, concurrency=32))
+    results.put((sent, started, time.perf_counter()))
+
+
+def _sample(queue_key, stop, results):
+    client = redis.Redis.from_url(REDIS_URL)
+    deepest = samples = 0
+    while not stop.is_set():
+        deepest = max(deepest, client.zcard(queue_key))
+        samples += 1
+        time.sleep(0.002)
+    results.put((deepest, samples))
+
+
+class Senders:
+    """``count`` senders splitting the counters 1..messages between them."""
+
+    def __init__(self, prefix: str, capacity: int, messages: int, count: int):
+        self.results = SPAWN.Queue()
+        self.processes = [
+            SPAWN.Process(
+                target=_send, args=(prefix, capacity, list(range(1 + i, messages + 1, count)), self.results)
+            )
+            for i in range(count)
+        ]
+
+    def start(self):
+        for process in self.processes:
+            process.start()
+
+    def finish(self) -> float:
+        """Wait for every sender; the rate they offered together (messages per second)."""
+        reports = [self.results.get(timeout=600) for _ in self.processes]
+        for process in self.processes:
+            process.join()
+        sent = sum(r[0] for r in reports)
+        return sent / (max(r[2] for r in reports) - min(r[1] for r in reports))
+
+
+class Sampler:
+    def __init__(self, queue_key: str):
+        self.stop, self.results = SPAWN.Event(), SPAWN.Queue()
+        self.process = SPAWN.Process(target=_sample, args=(queue_key, self.stop, self.results))
+
+    def start(self):
+        self.process.start()
+
+    def finish(self) -> tuple[int, int]:
+        self.stop.set()
+        deepest = self.results.get(timeout=60)
+        self.process.join()
+        return deepest
+
+
+# -- the receivers --------------------------------------------------------------------------------
+
+
+async def _bare(prefix, capacity, messages, on_joined, batched):
+    """A receiver without statistics; (seconds from first to last message, messages)."""
+    layer = RedisChannelLayer(**layer_config(prefix, capacity))
+    channel = await layer.new_channel()
+    await layer.group_add(GROUP, channel)
+    key = layer.prefix + layer.non_local_name(channel)
+    on_joined(key)
+    connection = layer.connection(0)
+    received, first, last = 0, None, None
+    while received < messages:
+        if batched:
+            batch = await connection.zpopmin(key, BATCH)
+            if not batch:
+                popped = await connection.bzpopmin(key, IDLE)
+                if popped is None:
+                    break
+                batch = [popped[1:]]
+            for member, _score in batch:
+                layer.deserialize(member)
+            received += len(batch)
+        else:
+            try:
+                await asyncio.wait_for(layer.receive(channel), IDLE)
+            except TimeoutError:
+                break
+            received += 1
+        last = time.perf_counter()
+        first = first or last
+    elapsed = last - first
+    await layer.group_discard(GROUP, channel)
+    await connection.delete(key, key + "$inflight")
+    await layer.close_pools()
+    return elapsed, received
+
+
+def bare_receiver(batched):
+    def run(prefix, capacity, messages, on_joined):
+        return asyncio.run(_bare(prefix, capacity, messages, on_joined, batched))
+
+    return run
+
+
+def listen_receiver(prefix, capacity, messages, on_joined):
+    settings.CHANNEL_LAYERS = {
+        "bench": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": layer_config(prefix, capacity),
+        }
+    }
+    marks = {"received": 0}
+
+    def joined(info):
+        on_joined(info["queue"]["key"])
+        marks["start"] = marks["end"] = time.perf_counter()
+
+    def update(report):
+        now = time.perf_counter()
+        if report["received"] > marks["received"]:
+            marks["received"], marks["end"] = report["received"], now
+        if report["received"] >= messages or now - marks["end"] > IDLE:
+            listener.stop(STOP_DURATION)
+
+    listener = Listener(
+        load_layer("bench"), [GROUP], duration=600, interval=0.02, on_joined=joined, on_update=update
+    )
+    summary = listener.run()
+    return marks["end"] - marks["start"], summary["received"]
+
+
+RECEIVERS = {"receive()": bare_receiver(False), "raw drain": bare_receiver(True), "listen": listen_receiver}
+
+
+# -- the phases -----------------------------------------------------------------------------------
+
+
+def drain(name, receiver, messages, senders):
+    """Fill the receiver's queue while it waits, then time how fast it empties it."""
+    prefix = f"edbench-{uuid.uuid4().hex[:8]}"
+    capacity = messages * 2
+    client = redis.Redis.from_url(REDIS_URL)
+
+    cpu = {}
+
+    def joined(key):
+        team = Senders(prefix, capacity, messages, senders)
+        team.start()
+        team.finish()
+        assert client.zcard(key) == messages, "the queue should hold every message"
+        cpu["start"] = time.process_time()
+
+    try:
+        elapsed, received = receiver(prefix, capacity, messages, joined)
+        cpu_per_message = (time.process_time() - cpu["start"]) / received
+    finally:
+        cleanup(client, prefix)
+    return received / elapsed, cpu_per_message
+
+
+def live(name, receiver, messages, senders):
+    """Senders at full speed while the receiver runs; the deepest queue a third process saw."""
+    prefix = f"edbench-{uuid.uuid4().hex[:8]}"
+    client = redis.Redis.from_url(REDIS_URL)
+    parts = {}
+
+    def joined(key):
+        parts["sampler"] = Sampler(key)
+        parts["sampler"].start()
+        parts["senders"] = Senders(prefix, AWX_CAPACITY, messages, senders)
+        parts["senders"].start()
+        parts["cpu"] = time.process_time()
+
+    try:
+        elapsed, received = receiver(prefix, AWX_CAPACITY, messages, joined)
+        busy = (time.process_time() - parts["cpu"]) / elapsed
+        offered = parts["senders"].finish()
+        deepest, samples = parts["sampler"].finish()
+    finally:
+        cleanup(client, prefix)
+    return offered, received, deepest, samples, busy
+
+
+def cleanup(client, prefix):
+    keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+    if keys:
+        client.delete(*keys)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=20000)
+    parser.add_argument("--senders", type=int, default=2)
+    parser.add_argument(
+        "--receivers", default=",".join(RECEIVERS), help=f"Comma-separated subset of {', '.join(RECEIVERS)}."
+    )
+    parser.add_argument("--phases", default="drain,live", help="Comma-separated subset of drain,live.")
+    args = parser.parse_args()
+    receivers = {name: RECEIVERS[name] for name in args.receivers.split(",")}
+    phases = args.phases.split(",")
+    print(f"{os.cpu_count()} CPUs, {args.messages} messages, {args.senders} sender processes", flush=True)
+
+    if "drain" in phases:
+        print("\nPhase 1: drain a full queue (messages/s the receiver takes)")
+        baseline = None
+        for name, receiver in receivers.items():
+            rate, cpu = drain(name, receiver, args.messages, args.senders)
+            baseline = baseline or rate
+            print(
+                f"  {name:<10} {rate:>9.0f}/s  x{rate / baseline:<6.1f} {next(iter(receivers))}  "
+                f"CPU {cpu * 1e6:>5.0f} us/message",
+                flush=True,
+            )
+    if "live" not in phases:
+        return
+    print(f"\nPhase 2: live, capacity {AWX_CAPACITY} (10% = {AWX_CAPACITY // 10})")
+    for name, receiver in receivers.items():
+        offered, received, deepest, samples, busy = live(name, receiver, args.messages, args.senders)
+        print(
+            f"  {name:<10} offered {offered:>6.0f}/s  received {received}/{args.messages}  "
+            f"deepest queue {deepest:>5} ({100 * deepest / AWX_CAPACITY:>4.1f}% of capacity, "
+            f"{samples} samples)  receiver busy {100 * busy:.0f}% of a core",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
