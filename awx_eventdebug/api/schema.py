@@ -10,6 +10,10 @@ class QueryParametersSchema(AutoSchema):
     """Lists the fields of the view's ``query_serializer_class`` as the operation's query
     parameters, so DRF's SchemaGenerator documents them like filter parameters."""
 
+    def get_operation_id(self, path, method):
+        # A report, not a list of objects: DRF would name it "list..." (and need inflection).
+        return method.lower() + self.get_operation_id_base(path, method, "retrieve")
+
     def get_filter_parameters(self, path, method):
         parameters = []
         for name, field in self.view.query_serializer_class().fields.items():
