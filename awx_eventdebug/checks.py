@@ -74,4 +74,24 @@ def check_channel_layer(app_configs=None, **kwargs):
     ]
 
 
-ALL_CHECKS = (check_settings, check_channel_layer)
+# Event lag percentiles (lag.py).
+W010_LAG_WINDOW_OVER_MAX = "awx_eventdebug.W010"
+
+
+def check_lag_window(app_configs=None, **kwargs):
+    from .timeutil import parse_duration
+
+    config = get_config()
+    if parse_duration(config["LAG_WINDOW"]) <= parse_duration(config["LAG_MAX_WINDOW"]):
+        return []
+    return [
+        Warning(
+            f"EVENTDEBUG['LAG_WINDOW'] ({config['LAG_WINDOW']}) is longer than EVENTDEBUG['LAG_MAX_WINDOW'] "
+            f"({config['LAG_MAX_WINDOW']}): every lag query without since/until or a job is refused.",
+            hint="Make LAG_WINDOW at most LAG_MAX_WINDOW.",
+            id=W010_LAG_WINDOW_OVER_MAX,
+        )
+    ]
+
+
+ALL_CHECKS = (check_settings, check_channel_layer, check_lag_window)
