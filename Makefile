@@ -22,6 +22,7 @@ demo: $(BIN)/activate
 	$(MANAGE) migrate --verbosity 0
 	$(MANAGE) seed_awx_events $(DEMO_SEED_ARGS)
 	-$(MANAGE) eventdebug doctor
+	-$(MANAGE) eventdebug lag --since 2h --by event
 
 services:
 	scripts/ensure-services.sh

@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.utils.dateparse import parse_datetime
 from rest_framework.schemas.openapi import SchemaGenerator
 from rest_framework.test import APIClient
@@ -211,3 +212,24 @@ def test_human_table_is_aligned_with_units():
     assert "p99 (s)" in header and "mean (s)" in header
     assert [row.split()[0] for row in rows] == ["all", "2026-11-27T10:00:00Z", "2026-11-27T11:00:00Z"]
     assert len({len(line) for line in [header, *rows]}) == 1  # numeric columns right-aligned
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="statement timeouts exist on PostgreSQL only")
+def test_statement_timeout_is_a_503_and_a_failed_command_saying_how_to_narrow(admin, settings):
+    small_workload(kinds=("job",), jobs=20, events=1000)
+    settings.EVENTDEBUG = {"STATEMENT_TIMEOUT": 0.001}
+    response = admin.get(URL, {**WINDOW, "by": "minute"})
+    assert response.status_code == 503
+    assert "statement timeout" in response.json()["detail"]
+    assert response.json()["hint"].startswith("Narrow the query: a shorter window (since/until)")
+    with pytest.raises(CommandError, match="Narrow the query") as caught:
+        run_command("--since", WINDOW["since"], "--until", WINDOW["until"], "--by", "minute")
+    assert caught.value.returncode == 2
+
+
+def test_missing_table_is_a_503_naming_it(admin):
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE main_systemjobevent")
+    response = admin.get(URL, {"kind": "system_job"})
+    assert response.status_code == 503
+    assert "main_systemjobevent" in response.json()["detail"]
