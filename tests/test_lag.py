@@ -16,7 +16,7 @@ PERCENTILES = parse_percentiles(["12.5", "50", "90", "95", "99", "99.9"])
 WINDOW = {"since": BASE - timedelta(hours=1), "until": BASE + timedelta(hours=3)}
 TOLERANCE = 1e-6
 postgres_only = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="partitions exist on PostgreSQL only"
+    connection.vendor != "postgresql", reason="needs PostgreSQL (partitions, statement timeouts)"
 )
 
 

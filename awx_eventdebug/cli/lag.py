@@ -23,10 +23,12 @@ class Lag(Subcommand):
         parser.add_argument(
             "--since", help="Window start on modified: ISO 8601 or a duration ago (90s, 15m, 2h, 7d)."
         )
-        parser.add_argument("--until", help="Window end (default now).")
+        parser.add_argument("--until", help="Window end (default now; open with --job).")
         parser.add_argument("--event", help="Only this event type.")
         parser.add_argument("--by", help=f"Group by: {', '.join(GROUP_BY)} (default none).")
-        parser.add_argument("--percentiles", help="Comma-separated, e.g. 50,90,99.9 (default 50,90,95,99).")
+        parser.add_argument(
+            "--percentiles", help="Comma-separated, e.g. 50,90,99.9 (default LAG_PERCENTILES)."
+        )
 
     def handle(self, command, options):
         # The API's serializer validates the options: one set of rules for both faces.
@@ -48,7 +50,8 @@ def format_report(report: dict) -> str:
         scope.append(f"job {report['job']}")
     if report["event"] is not None:
         scope.append(f"event {report['event']}")
-    window = f"{report['since'] or 'start'} .. {report['until'] or 'end'}"
+    if report["since"] or report["until"]:
+        scope.append(f"modified in {report['since'] or '...'} .. {report['until'] or '...'}")
     keys = list(report["percentiles"])
     headers = [report["by"] if report["by"] != "none" else "", "count", "mean (s)", "min (s)"]
     headers += [f"{key} (s)" for key in keys] + ["max (s)", "no created", "negative"]
@@ -62,7 +65,7 @@ def format_report(report: dict) -> str:
 
     rows = [row("all", report)] + [row(str(group["key"]), group) for group in report["groups"]]
     lines = [
-        f"Lag (modified - created) of {', '.join(scope)}, modified in {window}",
+        f"Lag (modified - created) of {', '.join(scope)}",
         render_table(headers, rows, numeric=[False] + [True] * (len(headers) - 1)),
     ]
     if report["groups_truncated"]:
