@@ -222,8 +222,14 @@ def _postgres_statistics(cursor, kind, query, job_created, fractions, limit):
             else ""
         ),
     )
+    # The planner turns JIT on from cost alone; over a million rows compiling these few
+    # expressions costs ~100 ms and gains nothing. Off for this statement, then put back.
+    cursor.execute("SELECT current_setting('jit')")
+    jit = cursor.fetchone()[0]
+    cursor.execute("SELECT set_config('jit', 'off', true)")
     cursor.execute(sql, [fractions, *params, *([limit + 1] if grouped else [])])
     rows = cursor.fetchall()
+    cursor.execute("SELECT set_config('jit', %s, true)", [jit])
     return rows[0][1:], rows[1:]
 
 

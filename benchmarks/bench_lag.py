@@ -111,14 +111,18 @@ def dataset():
     return since, until, in_window, big[len(big) // 2][0], partitions, total
 
 
-def timed(function, repeat):
-    function()  # warm-up: caches, plans, imports
-    samples = []
+def timed(functions, repeat):
+    """Median seconds of each function. Rounds interleave the functions, so that the load of a
+    shared machine weighs on all of them alike and their ratios hold."""
+    for function in functions:
+        function()  # warm-up: caches, plans, imports
+    samples = [[] for _ in functions]
     for _ in range(repeat):
-        started = time.perf_counter()
-        function()
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples)
+        for function, times in zip(functions, samples, strict=True):
+            started = time.perf_counter()
+            function()
+            times.append(time.perf_counter() - started)
+    return [statistics.median(times) for times in samples]
 
 
 def command(*args):
@@ -158,7 +162,7 @@ def naive_orm(since, until):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=5, help="Timed runs per figure (median).")
+    parser.add_argument("--repeat", type=int, default=9, help="Timed runs per figure (median).")
     parser.add_argument("--reseed", action="store_true", help="Seed again even if the data is there.")
     options = parser.parse_args()
     if connection.vendor != "postgresql":
@@ -172,13 +176,13 @@ def main():
     progress(f"{total} events, {partitions} partitions; window of {in_window} events; job {job}")
 
     progress("(a) window: bare SQL, command, API view ...")
-    bare = timed(lambda: bare_sql(since, until), repeat)
-    cli = timed(lambda: command(*window), repeat)
-    api = timed(lambda: api_view(params), repeat)
+    bare, cli, api = timed(
+        [lambda: bare_sql(since, until), lambda: command(*window), lambda: api_view(params)], repeat
+    )
     progress("(b) naive ORM + Python sort (2 runs) ...")
-    naive = timed(lambda: naive_orm(since, until), 1)
+    [naive] = timed([lambda: naive_orm(since, until)], 1)
     progress("(c) one 100k-event job ...")
-    job_median = timed(lambda: command("--job", str(job)), max(repeat, 20))
+    [job_median] = timed([lambda: command("--job", str(job))], max(repeat, 20))
 
     rows = [
         ("(a) bare percentile_cont SQL", bare, "baseline", ""),

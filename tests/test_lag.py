@@ -265,3 +265,23 @@ def test_report_times_are_utc_with_z():
         LagQuery(since=datetime(2026, 1, 1, tzinfo=UTC), until=datetime(2026, 1, 2, tzinfo=UTC))
     )
     assert (report["since"], report["until"]) == ("2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z")
+
+
+@postgres_only
+def test_jit_is_off_for_the_statement_and_put_back(workload):
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL jit = on")
+    seen = []
+
+    def record(execute, sql, params, many, context):
+        if "percentile_cont" in sql:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT current_setting('jit')")
+                seen.append(cursor.fetchone()[0])
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        lag_report(LagQuery(**WINDOW))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('jit')")
+        assert (seen, cursor.fetchone()[0]) == (["off"], "on")
