@@ -83,7 +83,10 @@ class LagQuerySerializer(serializers.Serializer):
         since, until = moments.get("since"), moments.get("until")
         if "job" not in attrs:
             until = until or now
-            since = since or until - parse_duration(config["LAG_WINDOW"])
+            try:
+                since = since or until - parse_duration(config["LAG_WINDOW"])
+            except OverflowError as exc:
+                raise serializers.ValidationError({"until": ["out of range."]}) from exc
         if since is not None and until is not None:
             if until <= since:
                 raise serializers.ValidationError({"until": ["must be later than since."]})
