@@ -24,6 +24,7 @@ demo: $(BIN)/activate
 	-$(MANAGE) eventdebug doctor
 	-$(MANAGE) eventdebug overflow
 	-$(MANAGE) eventdebug groups
+	-$(MANAGE) eventdebug lag --since 2h --by event
 
 services:
 	scripts/ensure-services.sh

@@ -25,6 +25,8 @@ VERSION_SETS = {
     "latest": ["Django", "channels", "channels-redis", "djangorestframework", "redis", "psycopg[binary]"],
 }
 TEST_REQUIREMENTS = ["pytest", "pytest-django", "numpy", "prometheus-client"]
+# DRF's OpenAPI SchemaGenerator needs uritemplate (test of the lag endpoint's schema).
+TEST_REQUIREMENTS += ["uritemplate"]
 DATABASES = ("sqlite", "postgres")
 
 

@@ -20,6 +20,7 @@ W001_NOT_A_DICT = "awx_eventdebug.W001"
 W002_UNKNOWN_KEY = "awx_eventdebug.W002"
 W003_BAD_VALUE = "awx_eventdebug.W003"
 W004_NO_LAYER = "awx_eventdebug.W004"
+W010_LAG_WINDOW_OVER_MAX = "awx_eventdebug.W010"
 W020_CAPTURE_LOGGER_DISABLED = "awx_eventdebug.W020"
 
 DOCS_HINT = "See docs/settings.md of awx-eventdebug for every option and its default."
@@ -92,4 +93,20 @@ def check_capture_logger(app_configs=None, **kwargs):
     ]
 
 
-ALL_CHECKS = (check_settings, check_channel_layer, check_capture_logger)
+def check_lag_window(app_configs=None, **kwargs):
+    from .timeutil import parse_duration
+
+    config = get_config()
+    if parse_duration(config["LAG_WINDOW"]) <= parse_duration(config["LAG_MAX_WINDOW"]):
+        return []
+    return [
+        Warning(
+            f"EVENTDEBUG['LAG_WINDOW'] ({config['LAG_WINDOW']}) is longer than EVENTDEBUG['LAG_MAX_WINDOW'] "
+            f"({config['LAG_MAX_WINDOW']}): every lag query without since/until or a job is refused.",
+            hint="Make LAG_WINDOW at most LAG_MAX_WINDOW.",
+            id=W010_LAG_WINDOW_OVER_MAX,
+        )
+    ]
+
+
+ALL_CHECKS = (check_settings, check_channel_layer, check_capture_logger, check_lag_window)

@@ -52,6 +52,16 @@ def _url_prefix(value):
     return None
 
 
+def _percentiles(value):
+    from .lag import parse_percentiles
+
+    try:
+        parse_percentiles(value)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
 NUMBER = (int, float)
 
 OPTIONS: dict[str, Option] = {
@@ -117,6 +127,31 @@ OPTIONS: dict[str, Option] = {
     ),
     "RETENTION": Option(
         "30d", (str,), "Default age beyond which `eventdebug purge` removes rows.", _duration
+    ),
+    # Event lag percentiles (lag.py).
+    "LAG_WINDOW": Option(
+        "1h",
+        (str,),
+        "Window on `modified` of a lag query that gives neither since nor until nor a job.",
+        _duration,
+    ),
+    "LAG_MAX_WINDOW": Option(
+        "31d",
+        (str,),
+        "Longest window (until - since) a lag query may ask for; longer ones get a 400.",
+        _duration,
+    ),
+    "LAG_PERCENTILES": Option(
+        (50, 90, 95, 99),
+        (list, tuple),
+        "Percentiles a lag query reports when it names none.",
+        _percentiles,
+    ),
+    "LAG_MAX_GROUPS": Option(
+        1000,
+        (int,),
+        "Most groups a grouped lag query returns (the first ones by key; the rest are cut off).",
+        _positive,
     ),
 }
 

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from .api.channels import ChannelsView
+from .api.lag import LagView
 from .api.overflow import OverflowListView, OverflowSummaryView
 
 app_name = "awx_eventdebug"
@@ -11,4 +12,5 @@ urlpatterns = [
     path("overflow/", OverflowListView.as_view(), name="overflow"),
     path("overflow/summary/", OverflowSummaryView.as_view(), name="overflow-summary"),
     path("channels/", ChannelsView.as_view(), name="channels"),
+    path("lag/", LagView.as_view(), name="lag"),
 ]

@@ -65,3 +65,22 @@ def test_checks_are_registered_with_django(settings, capsys):
     settings.EVENTDEBUG = {"NOPE": 1}
     call_command("check")
     assert "awx_eventdebug.W002" in capsys.readouterr().err
+
+
+def test_lag_window_longer_than_the_maximum(settings):
+    from awx_eventdebug.checks import check_lag_window
+
+    settings.EVENTDEBUG = {"LAG_WINDOW": "2d", "LAG_MAX_WINDOW": "1d"}
+    [warning] = check_lag_window()
+    assert warning.id == "awx_eventdebug.W010"
+    assert "(2d) is longer than EVENTDEBUG['LAG_MAX_WINDOW'] (1d)" in warning.msg
+    settings.EVENTDEBUG = {"LAG_WINDOW": "1d", "LAG_MAX_WINDOW": "1d"}
+    assert check_lag_window() == []
+
+
+def test_lag_settings_are_validated(settings):
+    settings.EVENTDEBUG = {"LAG_WINDOW": "soon", "LAG_PERCENTILES": [50, 50], "LAG_MAX_GROUPS": 0}
+    found = {w.msg.split("]")[0]: w.msg for w in check_settings()}
+    assert "not a duration" in found["EVENTDEBUG['LAG_WINDOW'"]
+    assert "given twice" in found["EVENTDEBUG['LAG_PERCENTILES'"]
+    assert "greater than 0" in found["EVENTDEBUG['LAG_MAX_GROUPS'"]

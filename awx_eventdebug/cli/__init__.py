@@ -2,11 +2,13 @@
 
 from .channels import Groups, Queues, Watch
 from .doctor import Doctor
+from .lag import Lag
 from .listen import Listen
 from .overflow import Ingest, Overflow, Purge
 
 SUBCOMMANDS = (
     Doctor,
+    Lag,
     Overflow,
     Ingest,
     Purge,

@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from django.core.management.base import CommandError
+
+from ..api.lag import LagQuerySerializer
+from ..event_tables import KINDS
+from ..lag import GROUP_BY, LagQuery, lag_report
+from .base import Subcommand, render_table
+
+OPTIONS = ("kind", "job", "since", "until", "event", "by", "percentiles")
+
+
+class Lag(Subcommand):
+    name = "lag"
+    help = (
+        "Event lag (modified - created, in seconds) from AWX's event tables: count, mean, min, max "
+        "and percentiles, computed in the database, optionally per event, job, minute or hour."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--kind", help=f"Event table: {', '.join(KINDS)} (default job).")
+        parser.add_argument("--job", help="Only this job (one partition); without a window: the whole job.")
+        parser.add_argument(
+            "--since", help="Window start on modified: ISO 8601 or a duration ago (90s, 15m, 2h, 7d)."
+        )
+        parser.add_argument("--until", help="Window end (default now; open with --job).")
+        parser.add_argument("--event", help="Only this event type.")
+        parser.add_argument("--by", help=f"Group by: {', '.join(GROUP_BY)} (default none).")
+        parser.add_argument(
+            "--percentiles", help="Comma-separated, e.g. 50,90,99.9 (default LAG_PERCENTILES)."
+        )
+
+    def handle(self, command, options):
+        # The API's serializer validates the options: one set of rules for both faces.
+        serializer = LagQuerySerializer(data={k: options[k] for k in OPTIONS if options[k] is not None})
+        if not serializer.is_valid():
+            errors = serializer.errors.items()
+            problems = [f"--{name}: {' '.join(map(str, messages))}" for name, messages in errors]
+            raise CommandError("; ".join(problems))
+        report = lag_report(LagQuery(**serializer.validated_data))
+        if options["json"]:
+            self.write_json(command, report)
+        else:
+            command.stdout.write(format_report(report))
+
+
+def format_report(report: dict) -> str:
+    scope = [f"{report['kind']} events"]
+    if report["job"] is not None:
+        scope.append(f"job {report['job']}")
+    if report["event"] is not None:
+        scope.append(f"event {report['event']}")
+    if report["since"] or report["until"]:
+        scope.append(f"modified in {report['since'] or '...'} .. {report['until'] or '...'}")
+    keys = list(report["percentiles"])
+    headers = [report["by"] if report["by"] != "none" else "", "count", "mean (s)", "min (s)"]
+    headers += [f"{key} (s)" for key in keys] + ["max (s)", "no created", "negative"]
+
+    def row(label, stats):
+        values = [stats["percentiles"][key] for key in keys]
+        return [label, stats["count"], stats["mean"], stats["min"], *values, stats["max"]] + [
+            stats["missing_created"],
+            stats["negative"],
+        ]
+
+    rows = [row("all", report)] + [row(str(group["key"]), group) for group in report["groups"]]
+    lines = [
+        f"Lag (modified - created) of {', '.join(scope)}",
+        render_table(headers, rows, numeric=[False] + [True] * (len(headers) - 1)),
+    ]
+    if report["groups_truncated"]:
+        lines.append(f"(only the first {len(report['groups'])} groups; narrow the query to see the rest)")
+    return "\n".join(lines)
