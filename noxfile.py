@@ -25,8 +25,8 @@ VERSION_SETS = {
     "latest": ["Django", "channels", "channels-redis", "djangorestframework", "redis", "psycopg[binary]"],
 }
 TEST_REQUIREMENTS = ["pytest", "pytest-django", "numpy", "prometheus-client"]
-# DRF's OpenAPI SchemaGenerator needs uritemplate (test of the lag endpoint's schema).
-TEST_REQUIREMENTS += ["uritemplate"]
+# DRF's OpenAPI SchemaGenerator needs uritemplate and, on DRF 3.15, inflection (schema test).
+TEST_REQUIREMENTS += ["uritemplate", "inflection"]
 DATABASES = ("sqlite", "postgres")
 
 
