@@ -240,15 +240,18 @@ def test_one_shard_down_the_other_is_reported(settings, key_prefix):
     on_first = [name for name in (f"job_events-{n}" for n in range(40)) if ring.consistent_hash(name) == 0]
 
     async def run():
-        # Joining only touches the group's shard, so these joins work with shard 1 down.
-        for _ in range(8):
+        # Joining only touches the group's shard, so these joins work with shard 1 down. Layers
+        # (random process prefixes) are added until members' queues sit on both shards.
+        queue_shards = set()
+        while len(queue_shards) < 2:
             layer = RedisChannelLayer(**config)
             for group in on_first[:3]:
                 await layer.group_add(group, await layer.new_channel())
+            queue_shards.add(layer.consistent_hash(f"specific.{layer.client_prefix}!"))
             await layer.close_pools()
 
     asyncio.run(run())
-    doc = inspect_groups(timeout=0.5)
+    doc = inspect_groups(timeout=2)
     assert [s["ok"] for s in doc["shards"]] == [True, False]
     assert doc["shards"][1]["host"] == "redis://:****@127.0.0.1:1/0" and doc["shards"][1]["error"]
     assert "hunter2" not in str(doc)

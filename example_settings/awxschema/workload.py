@@ -149,6 +149,33 @@ def seed_workload(spec: WorkloadSpec, progress=None) -> SeedResult:
     return result
 
 
+def insert_job(kind: str, job_created: datetime, events, duration: float = 60.0) -> int:
+    """One job of ``kind`` with exactly these events, each ``(created or None, modified, event)``;
+    creates its partition on PostgreSQL. Returns the job id. For tests that need known rows."""
+    parent = KINDS[kind].parent_column
+    columns = [name for name, _ in COLUMNS[kind]]
+    with transaction.atomic(), connection.cursor() as cursor:
+        [job_id] = _insert_jobs(cursor, kind, [job_created], duration)
+        if connection.vendor == "postgresql":
+            ensure_partitions(cursor, KINDS[kind].table, [job_created])
+        rows = []
+        for counter, (created, modified, event) in enumerate(events, 1):
+            values = dict(_CONSTANTS, uuid=f"{job_id}-{counter}", counter=counter, stdout="")
+            values.update(
+                start_line=counter - 1,
+                end_line=counter,
+                event=event,
+                job_created=job_created,
+                created=created,
+                modified=modified,
+            )
+            values[parent] = job_id
+            rows.append(tuple(values[name] for name in columns))
+        for _ in _load(cursor, kind, rows, 10_000, use_copy=connection.vendor == "postgresql"):
+            pass
+    return job_id
+
+
 def _insert_jobs(cursor, kind: str, job_times: list[datetime], duration: float) -> list[int]:
     ids = []
     for number, created in enumerate(job_times, 1):
