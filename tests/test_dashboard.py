@@ -1,0 +1,107 @@
+import re
+import socket
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.staticfiles import finders
+from django.core.management import call_command
+
+from awx_eventdebug.event_tables import KINDS
+
+pytestmark = pytest.mark.django_db
+
+PAGE = "/api/eventdebug/"
+
+
+@pytest.fixture
+def admin_client(client, redis_layer_settings):
+    admin = get_user_model().objects.create_superuser("admin", "admin@example.invalid", "pw")
+    client.force_login(admin)
+    return client
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_anonymous_is_sent_to_login_with_next(client, settings):
+    settings.LOGIN_URL = "/login/here/"
+    response = client.get(PAGE + "?kind=job")
+    assert response.status_code == 302
+    assert response["Location"] == "/login/here/?next=/api/eventdebug/%3Fkind%3Djob"
+
+
+def test_user_without_permission_gets_403_page(client):
+    user = get_user_model().objects.create_user("plain", password="pw")
+    client.force_login(user)
+    response = client.get(PAGE)
+    assert response.status_code == 403
+    assert response["Content-Type"].startswith("text/html")
+    assert b"system administrators and system auditors" in response.content
+
+
+def test_permission_classes_come_from_settings(client, settings, redis_layer_settings):
+    settings.EVENTDEBUG = {"PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"]}
+    client.force_login(get_user_model().objects.create_user("plain", password="pw"))
+    assert client.get(PAGE).status_code == 200
+
+
+def test_page_renders_health_selectors_and_csrf_cookie(admin_client):
+    response = admin_client.get(PAGE)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "The doctor found no problems" in html
+    assert 'data-lag-url="lag/"' in html
+    assert 'data-overflow-url="overflow/summary/"' in html
+    assert 'data-channels-url="channels/"' in html
+    assert 'data-websocket-path="/websocket/"' in html
+    # Every kind is offered to the timeline (by name) and to the gauge (by websocket group).
+    for name, kind in KINDS.items():
+        assert f'<option value="{name}">{name}</option>' in html
+        assert f'<option value="{kind.group_prefix}">{name}</option>' in html
+    assert '<option value="1h" selected>' in html
+    # The gauge sends this cookie as AWX's xrftoken.
+    assert response.cookies["csrftoken"].value
+
+
+def test_page_is_html_whatever_the_accept_header(admin_client):
+    response = admin_client.get(PAGE, HTTP_ACCEPT="application/json")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/html")
+
+
+def test_doctor_problems_and_warnings_are_rendered_on_the_server(admin_client, settings):
+    port = free_port()
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [f"redis://127.0.0.1:{port}/0"]},
+        }
+    }
+    settings.EVENTDEBUG = {"REDIS_TIMEOTU": 1, "REDIS_TIMEOUT": 0.5}
+    html = admin_client.get(PAGE).content.decode()
+    assert f"redis redis://127.0.0.1:{port}/0 unreachable" in html
+    assert "awx_eventdebug.W002" in html
+    assert "Did you mean &#x27;REDIS_TIMEOUT&#x27;?" in html
+    assert "The doctor found no problems" not in html
+
+
+def test_every_static_file_the_page_uses_is_found_and_collected(admin_client, settings, tmp_path):
+    html = admin_client.get(PAGE).content.decode()
+    paths = re.findall(r'(?:src|href)="/static/([^"]+)"', html)
+    assert {p.rsplit("/", 1)[-1] for p in paths} == {
+        "dashboard.css",
+        "api.js",
+        "lag_timeline.js",
+        "layer_tables.js",
+        "gauge.js",
+        "dashboard.js",
+    }
+    for path in paths:
+        assert finders.find(path), path
+    settings.STATIC_ROOT = tmp_path
+    call_command("collectstatic", interactive=False, verbosity=0)
+    for path in paths:
+        assert (tmp_path / path).is_file(), path
