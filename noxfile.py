@@ -25,6 +25,9 @@ VERSION_SETS = {
     "latest": ["Django", "channels", "channels-redis", "djangorestframework", "redis", "psycopg[binary]"],
 }
 TEST_REQUIREMENTS = ["pytest", "pytest-django", "numpy", "prometheus-client"]
+# The dashboard's browser tests: Selenium drives Debian's Chromium; daphne serves the example
+# project (channels 3 depends on it already, channels 4 does not).
+TEST_REQUIREMENTS += ["selenium", "daphne"]
 DATABASES = ("sqlite", "postgres")
 
 

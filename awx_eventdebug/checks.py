@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 
+from django.apps import apps
 from django.conf import settings
 from django.core.checks import Warning
 
@@ -74,4 +75,32 @@ def check_channel_layer(app_configs=None, **kwargs):
     ]
 
 
-ALL_CHECKS = (check_settings, check_channel_layer)
+# The dashboard page (dashboard.py): W050-W059.
+W050_CSRF_COOKIE_HTTPONLY = "awx_eventdebug.W050"
+W051_NO_STATICFILES = "awx_eventdebug.W051"
+
+
+def check_dashboard(app_configs=None, **kwargs):
+    found = []
+    if getattr(settings, "CSRF_COOKIE_HTTPONLY", False):
+        found.append(
+            Warning(
+                "CSRF_COOKIE_HTTPONLY is True: the dashboard's live lag gauge cannot read the CSRF cookie "
+                "that AWX's /websocket/ requires as xrftoken, so its subscriptions will be refused.",
+                hint="Leave CSRF_COOKIE_HTTPONLY False, as AWX does (its own UI reads that cookie too).",
+                id=W050_CSRF_COOKIE_HTTPONLY,
+            )
+        )
+    if not apps.is_installed("django.contrib.staticfiles"):
+        found.append(
+            Warning(
+                "django.contrib.staticfiles is not in INSTALLED_APPS: collectstatic will not collect the "
+                "dashboard's scripts and styles, and the page will show without its chart and gauge.",
+                hint="Add 'django.contrib.staticfiles' to INSTALLED_APPS (AWX has it).",
+                id=W051_NO_STATICFILES,
+            )
+        )
+    return found
+
+
+ALL_CHECKS = (check_settings, check_channel_layer, check_dashboard)

@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.staticfiles import finders
 from django.core.management import call_command
 
+from awx_eventdebug.checks import check_dashboard
 from awx_eventdebug.event_tables import KINDS
 
 pytestmark = pytest.mark.django_db
@@ -105,3 +106,20 @@ def test_every_static_file_the_page_uses_is_found_and_collected(admin_client, se
     call_command("collectstatic", interactive=False, verbosity=0)
     for path in paths:
         assert (tmp_path / path).is_file(), path
+
+
+def test_no_dashboard_warnings_in_the_example_project():
+    assert check_dashboard() == []
+
+
+def test_warns_when_javascript_cannot_read_the_csrf_cookie(settings):
+    settings.CSRF_COOKIE_HTTPONLY = True
+    [warning] = check_dashboard()
+    assert warning.id == "awx_eventdebug.W050"
+    assert "xrftoken" in warning.msg
+
+
+def test_warns_when_static_files_are_not_collected(settings):
+    settings.INSTALLED_APPS = [app for app in settings.INSTALLED_APPS if app != "django.contrib.staticfiles"]
+    [warning] = check_dashboard()
+    assert warning.id == "awx_eventdebug.W051"
