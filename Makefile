@@ -9,7 +9,7 @@ DEMO_SEED_ARGS ?= --jobs 20 --events 500 --since 2h --profile bursty --seed 7
 
 .PHONY: demo serve test lint services chromium clean
 
-# daphne: the example project's ASGI runserver (make serve) on channels 4; channels 3 brings it.
+# daphne serves the example project for make serve (channels 3 brings it, channels 4 does not).
 $(BIN)/activate: setup.cfg
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
@@ -27,11 +27,11 @@ demo: $(BIN)/activate
 
 # The demo's data in the dashboard, with the live gauge's /websocket/: http://127.0.0.1:8000/.
 # The superuser demo/demo exists only in the example project's SQLite file: demo use only.
-# --nostatic: example_settings/asgi.py serves static files itself (channels 3's own static
-# handler breaks under current asgiref).
+# daphne rather than runserver: the same command on channels 3 and 4, and example_settings/asgi.py
+# serves the static files (channels 3's runserver static handler fails under current asgiref).
 serve: demo
 	DJANGO_SUPERUSER_PASSWORD=demo $(MANAGE) createsuperuser --noinput --username demo --email demo@example.invalid
-	$(MANAGE) runserver --nostatic 127.0.0.1:8000
+	$(BIN)/daphne -b 127.0.0.1 -p 8000 example_settings.asgi:application
 
 services:
 	scripts/ensure-services.sh
