@@ -17,7 +17,8 @@ window.EventDebug = window.EventDebug || {};
   ns.minutePoints = function (lag) {
     const points = { p50: [], p95: [], p99: [] };
     (lag.groups || []).forEach(function (group) {
-      const time = Date.parse(group.key);
+      // Minute keys are ISO 8601 strings; epoch seconds are accepted too.
+      const time = typeof group.key === "number" ? group.key * 1000 : Date.parse(group.key);
       if (!isFinite(time) || !group.percentiles) return;
       SERIES.forEach(function (name) {
         const value = group.percentiles[name];
