@@ -53,7 +53,8 @@ window.EventDebug = window.EventDebug || {};
   ns.formatTime = function (value) {
     const time = typeof value === "number" ? value * 1000 : Date.parse(value);
     if (!isFinite(time)) return "–";
-    return new Date(time).toLocaleString("en-GB", { hour12: false });
+    // "2026-11-28 10:04:05" in the browser's time zone: unambiguous whatever the locale.
+    return new Date(time).toLocaleString("sv-SE");
   };
 
   // el("td", {class: "num"}, "12") -> <td class="num">12</td>; text only, never HTML.
