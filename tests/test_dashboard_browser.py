@@ -199,5 +199,7 @@ def test_gauge_says_when_the_socket_is_refused(browser, daphne_server):
     browser.find_element(By.ID, "gauge-job").send_keys("7")
     browser.find_element(By.CSS_SELECTOR, "#gauge-form button[type=submit]").click()
     WebDriverWait(browser, WAIT).until(lambda b: "refused or unreachable" in gauge_text(b, "status"))
-    assert "Retrying in" in gauge_text(browser, "status")
+    assert "Retrying in 1 s" in gauge_text(browser, "status")
+    # Exponential backoff: the next failed attempt waits twice as long.
+    WebDriverWait(browser, WAIT).until(lambda b: "Retrying in 2 s" in gauge_text(b, "status"))
     screenshot(browser, "gauge-refused")
