@@ -8,6 +8,8 @@ replaced by its default at run time (see conf.py), and the warning says which.
 from __future__ import annotations
 
 import difflib
+import re
+from importlib import metadata
 
 from django.apps import apps
 from django.conf import settings
@@ -78,6 +80,7 @@ def check_channel_layer(app_configs=None, **kwargs):
 # The dashboard page (dashboard.py): W050-W059.
 W050_CSRF_COOKIE_HTTPONLY = "awx_eventdebug.W050"
 W051_NO_STATICFILES = "awx_eventdebug.W051"
+W052_REDIS_SOCKET_TIMEOUT = "awx_eventdebug.W052"
 
 
 def check_dashboard(app_configs=None, **kwargs):
@@ -100,7 +103,51 @@ def check_dashboard(app_configs=None, **kwargs):
                 id=W051_NO_STATICFILES,
             )
         )
-    return found
+    return found + check_receive_timeout()
+
+
+def _version(distribution: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in re.findall(r"\d+", metadata.version(distribution))[:3])
+    except metadata.PackageNotFoundError:
+        return ()
+
+
+def check_receive_timeout():
+    layer = (getattr(settings, "CHANNEL_LAYERS", None) or {}).get(get_config()["LAYER"])
+    return receive_timeout_findings(layer, _version("redis"), _version("channels-redis"))
+
+
+def receive_timeout_findings(layer, redis_version: tuple, channels_redis_version: tuple) -> list:
+    """redis-py 8 made socket_timeout default to 5 s; channels_redis (4.3.0 and earlier) blocks
+    in BZPOPMIN for up to 5 s without setting its own, so every websocket consumer's receive raises
+    TimeoutError when idle and daphne closes the socket (1011): the live gauge, and AWX's UI,
+    reconnect every few seconds and miss events meanwhile."""
+    if not isinstance(layer, dict) or layer.get("BACKEND") != "channels_redis.core.RedisChannelLayer":
+        return []
+    if redis_version < (8,) or not () < channels_redis_version <= (4, 3, 0):
+        return []
+    hosts = (layer.get("CONFIG") or {}).get("hosts") or ["redis://localhost:6379"]
+    if not isinstance(hosts, list | tuple):
+        return []
+    unset = [
+        host
+        for host in hosts
+        if not (isinstance(host, dict) and "socket_timeout" in host)
+        and not (isinstance(host, str) and "socket_timeout=" in host)
+    ]
+    if not unset:
+        return []
+    shown = ".".join(str(part) for part in redis_version)
+    return [
+        Warning(
+            f"redis-py {shown} times out channels_redis's blocking receive after 5 s: websocket "
+            "consumers are closed (1011) whenever they are idle that long.",
+            hint="Give each CHANNEL_LAYERS host an explicit socket_timeout, for example "
+            "{'address': 'redis://...', 'socket_timeout': None}, or install redis<8.",
+            id=W052_REDIS_SOCKET_TIMEOUT,
+        )
+    ]
 
 
 ALL_CHECKS = (check_settings, check_channel_layer, check_dashboard)

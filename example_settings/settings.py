@@ -90,7 +90,14 @@ CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {
-            "hosts": [os.environ.get("EVENTDEBUG_REDIS_URL", "redis://127.0.0.1:6379/0")],
+            # socket_timeout None: redis-py 8 defaults it to 5 s, which ends channels_redis's
+            # blocking receive, so every websocket consumer dies after 5 s idle (code 1011).
+            "hosts": [
+                {
+                    "address": os.environ.get("EVENTDEBUG_REDIS_URL", "redis://127.0.0.1:6379/0"),
+                    "socket_timeout": None,
+                }
+            ],
             "capacity": 10000,
             "group_expiry": 157784760,  # about five years, as AWX
         },

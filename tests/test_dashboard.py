@@ -6,8 +6,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.staticfiles import finders
 from django.core.management import call_command
 
-from awx_eventdebug.checks import check_dashboard
+from awx_eventdebug.checks import check_dashboard, check_receive_timeout, receive_timeout_findings
 from awx_eventdebug.event_tables import KINDS
+from tests.conftest import REDIS_URL
 
 pytestmark = pytest.mark.django_db
 
@@ -15,7 +16,17 @@ PAGE = "/api/eventdebug/"
 
 
 @pytest.fixture
-def admin_client(client, redis_layer_settings):
+def layer_settings(settings, key_prefix):
+    """The real Redis with this test's prefix, configured as W052 asks under redis-py 8."""
+    host = {"address": REDIS_URL, "socket_timeout": None}
+    config = {"hosts": [host], "prefix": key_prefix}
+    settings.CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": config}
+    }
+
+
+@pytest.fixture
+def admin_client(client, layer_settings):
     admin = get_user_model().objects.create_superuser("admin", "admin@example.invalid", "pw")
     client.force_login(admin)
     return client
@@ -43,7 +54,7 @@ def test_user_without_permission_gets_403_page(client):
     assert b"system administrators and system auditors" in response.content
 
 
-def test_permission_classes_come_from_settings(client, settings, redis_layer_settings):
+def test_permission_classes_come_from_settings(client, settings, layer_settings):
     settings.EVENTDEBUG = {"PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"]}
     client.force_login(get_user_model().objects.create_user("plain", password="pw"))
     assert client.get(PAGE).status_code == 200
@@ -123,3 +134,34 @@ def test_warns_when_static_files_are_not_collected(settings):
     settings.INSTALLED_APPS = [app for app in settings.INSTALLED_APPS if app != "django.contrib.staticfiles"]
     [warning] = check_dashboard()
     assert warning.id == "awx_eventdebug.W051"
+
+
+def redis_layer(*hosts):
+    return {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": list(hosts)}}
+
+
+@pytest.mark.parametrize(
+    ("layer", "redis_version", "channels_redis_version", "warned"),
+    [
+        (redis_layer("redis://h:6379/0"), (8, 1, 0), (4, 3, 0), True),
+        (redis_layer(("h", 6379), {"address": "redis://h2"}), (8, 0, 0), (4, 2, 0), True),
+        (redis_layer(), (8, 0, 0), (4, 3, 0), True),  # channels_redis's default host
+        (redis_layer({"address": "redis://h:6379/0", "socket_timeout": None}), (8, 1, 0), (4, 3, 0), False),
+        (redis_layer("redis://h:6379/0?socket_timeout=30"), (8, 1, 0), (4, 3, 0), False),
+        (redis_layer("redis://h:6379/0"), (5, 0, 1), (4, 2, 0), False),  # AWX's pins
+        (redis_layer("redis://h:6379/0"), (8, 1, 0), (4, 4, 0), False),  # a channels_redis with the fix
+        ({"BACKEND": "channels.layers.InMemoryChannelLayer"}, (8, 1, 0), (4, 3, 0), False),
+    ],
+)
+def test_warns_when_redis_py_times_out_the_websocket_receive(
+    layer, redis_version, channels_redis_version, warned
+):
+    found = receive_timeout_findings(layer, redis_version, channels_redis_version)
+    assert [w.id for w in found] == (["awx_eventdebug.W052"] if warned else [])
+
+
+def test_example_project_sets_the_receive_timeout(settings):
+    from example_settings.settings import CHANNEL_LAYERS
+
+    settings.CHANNEL_LAYERS = CHANNEL_LAYERS
+    assert check_receive_timeout() == []

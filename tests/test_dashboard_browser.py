@@ -8,6 +8,7 @@ tables get their browser tests once their endpoints (issues 4 and 5) are merged.
 """
 
 import json
+import time
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -175,6 +176,10 @@ def test_gauge_shows_live_lag_of_events_sent_through_the_channel_layer(browser, 
     browser.find_element(By.ID, "gauge-job").send_keys("4242")
     browser.find_element(By.CSS_SELECTOR, "#gauge-form button[type=submit]").click()
     WebDriverWait(browser, WAIT).until(lambda b: "Subscribed to job_events-4242" in gauge_text(b, "status"))
+    # Idle for longer than redis-py 8's default socket_timeout (5 s): the consumer's blocking
+    # receive must survive it (W052), or the socket closes and the events below are lost.
+    time.sleep(6)
+    assert "Subscribed to job_events-4242" in gauge_text(browser, "status")
 
     counters = [c for c in range(1, 22) if c != 10]  # counter 10 never arrives: one gap
     send_job_events(4242, counters, lag_seconds=1.5)
