@@ -122,8 +122,14 @@ window.EventDebug = window.EventDebug || {};
       this.elements.stop.disabled = false;
       this.render();
       if (!this.ticker) this.ticker = window.setInterval(this.render.bind(this), 1000);
-      if (this.socket && this.socket.readyState === WebSocket.OPEN) this.subscribe();
-      else if (!this.socket) this.connect();
+      if (this.socket && this.socket.readyState === WebSocket.OPEN) {
+        this.subscribe();
+      } else if (!this.socket) {
+        // Waiting to retry: connect now instead, and start the backoff over.
+        window.clearTimeout(this.retryTimer);
+        this.retries = 0;
+        this.connect();
+      }
     }
 
     stop() {
