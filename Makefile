@@ -7,12 +7,13 @@ MANAGE := $(BIN)/python example_settings/manage.py
 # The demo's workload: jobs of each kind over the last two hours, lag with bursts.
 DEMO_SEED_ARGS ?= --jobs 20 --events 500 --since 2h --profile bursty --seed 7
 
-.PHONY: demo test lint services clean
+.PHONY: demo serve test lint services chromium clean
 
+# daphne serves the example project for make serve (channels 3 brings it, channels 4 does not).
 $(BIN)/activate: setup.cfg
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e . "psycopg[binary]>=3.1" nox
+	$(BIN)/pip install --quiet -e . "psycopg[binary]>=3.1" daphne nox
 	touch $@
 
 # Fresh SQLite database, seeded workload, then every report. A stopped Redis shows up in the
@@ -25,11 +26,23 @@ demo: $(BIN)/activate
 	-$(MANAGE) eventdebug overflow
 	-$(MANAGE) eventdebug groups
 	-$(MANAGE) eventdebug lag --since 2h --by event
+	@echo "The dashboard of this data: make serve, then http://127.0.0.1:8000/ (user demo, password demo)"
+
+# The demo's data in the dashboard, with the live gauge's /websocket/: http://127.0.0.1:8000/.
+# The superuser demo/demo exists only in the example project's SQLite file: demo use only.
+# daphne rather than runserver: the same command on channels 3 and 4, and example_settings/asgi.py
+# serves the static files (channels 3's runserver static handler fails under current asgiref).
+serve: demo
+	DJANGO_SUPERUSER_PASSWORD=demo $(MANAGE) createsuperuser --noinput --username demo --email demo@example.invalid
+	$(BIN)/daphne -b 127.0.0.1 -p 8000 example_settings.asgi:application
 
 services:
 	scripts/ensure-services.sh
 
-test: $(BIN)/activate services
+chromium:
+	scripts/ensure-chromium.sh
+
+test: $(BIN)/activate services chromium
 	$(BIN)/nox
 
 lint: $(BIN)/activate

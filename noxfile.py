@@ -27,6 +27,9 @@ VERSION_SETS = {
 TEST_REQUIREMENTS = ["pytest", "pytest-django", "numpy", "prometheus-client"]
 # DRF's OpenAPI SchemaGenerator needs uritemplate and, on DRF 3.15, inflection (schema test).
 TEST_REQUIREMENTS += ["uritemplate", "inflection"]
+# The dashboard's browser tests: Selenium drives Debian's Chromium; daphne serves the example
+# project (channels 3 depends on it already, channels 4 does not).
+TEST_REQUIREMENTS += ["selenium", "daphne"]
 DATABASES = ("sqlite", "postgres")
 
 

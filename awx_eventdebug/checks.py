@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import difflib
 import logging
+import re
+from importlib import metadata
 
+from django.apps import apps
 from django.conf import settings
 from django.core.checks import Warning
 
@@ -22,6 +25,9 @@ W003_BAD_VALUE = "awx_eventdebug.W003"
 W004_NO_LAYER = "awx_eventdebug.W004"
 W010_LAG_WINDOW_OVER_MAX = "awx_eventdebug.W010"
 W020_CAPTURE_LOGGER_DISABLED = "awx_eventdebug.W020"
+W050_CSRF_COOKIE_HTTPONLY = "awx_eventdebug.W050"
+W051_NO_STATICFILES = "awx_eventdebug.W051"
+W052_REDIS_SOCKET_TIMEOUT = "awx_eventdebug.W052"
 
 DOCS_HINT = "See docs/settings.md of awx-eventdebug for every option and its default."
 
@@ -93,6 +99,73 @@ def check_capture_logger(app_configs=None, **kwargs):
     ]
 
 
+def check_dashboard(app_configs=None, **kwargs):
+    found = []
+    if getattr(settings, "CSRF_COOKIE_HTTPONLY", False):
+        found.append(
+            Warning(
+                "CSRF_COOKIE_HTTPONLY is True: the dashboard's live lag gauge cannot read the CSRF cookie "
+                "that AWX's /websocket/ requires as xrftoken, so its subscriptions will be refused.",
+                hint="Leave CSRF_COOKIE_HTTPONLY False, as AWX does (its own UI reads that cookie too).",
+                id=W050_CSRF_COOKIE_HTTPONLY,
+            )
+        )
+    if not apps.is_installed("django.contrib.staticfiles"):
+        found.append(
+            Warning(
+                "django.contrib.staticfiles is not in INSTALLED_APPS: collectstatic will not collect the "
+                "dashboard's scripts and styles, and the page will show without its chart and gauge.",
+                hint="Add 'django.contrib.staticfiles' to INSTALLED_APPS (AWX has it).",
+                id=W051_NO_STATICFILES,
+            )
+        )
+    return found + check_receive_timeout()
+
+
+def _version(distribution: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in re.findall(r"\d+", metadata.version(distribution))[:3])
+    except metadata.PackageNotFoundError:
+        return ()
+
+
+def check_receive_timeout():
+    layer = (getattr(settings, "CHANNEL_LAYERS", None) or {}).get(get_config()["LAYER"])
+    return receive_timeout_findings(layer, _version("redis"), _version("channels-redis"))
+
+
+def receive_timeout_findings(layer, redis_version: tuple, channels_redis_version: tuple) -> list:
+    """redis-py 8 made socket_timeout default to 5 s; channels_redis (4.3.0 and earlier) blocks
+    in BZPOPMIN for up to 5 s without setting its own, so every websocket consumer's receive raises
+    TimeoutError when idle and daphne closes the socket (1011): the live gauge, and AWX's UI,
+    reconnect every few seconds and miss events meanwhile."""
+    if not isinstance(layer, dict) or layer.get("BACKEND") != "channels_redis.core.RedisChannelLayer":
+        return []
+    if redis_version < (8,) or not () < channels_redis_version <= (4, 3, 0):
+        return []
+    hosts = (layer.get("CONFIG") or {}).get("hosts") or ["redis://localhost:6379"]
+    if not isinstance(hosts, list | tuple):
+        return []
+    unset = [
+        host
+        for host in hosts
+        if not (isinstance(host, dict) and "socket_timeout" in host)
+        and not (isinstance(host, str) and "socket_timeout=" in host)
+    ]
+    if not unset:
+        return []
+    shown = ".".join(str(part) for part in redis_version)
+    return [
+        Warning(
+            f"redis-py {shown} times out channels_redis's blocking receive after 5 s: websocket "
+            "consumers are closed (1011) whenever they are idle that long.",
+            hint="Give each CHANNEL_LAYERS host an explicit socket_timeout, for example "
+            "{'address': 'redis://...', 'socket_timeout': None}, or install redis<8.",
+            id=W052_REDIS_SOCKET_TIMEOUT,
+        )
+    ]
+
+
 def check_lag_window(app_configs=None, **kwargs):
     from .timeutil import parse_duration
 
@@ -109,4 +182,10 @@ def check_lag_window(app_configs=None, **kwargs):
     ]
 
 
-ALL_CHECKS = (check_settings, check_channel_layer, check_capture_logger, check_lag_window)
+ALL_CHECKS = (
+    check_settings,
+    check_channel_layer,
+    check_capture_logger,
+    check_lag_window,
+    check_dashboard,
+)

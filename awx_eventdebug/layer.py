@@ -63,7 +63,6 @@ class RedisHost:
     def client(self, timeout: float | None = None) -> redis.Redis:
         """A synchronous redis-py client with connect and command timeouts."""
         timeout = get_config()["REDIS_TIMEOUT"] if timeout is None else timeout
-        opts = dict(self.options)
         # No retries: redis-py 6+ retries a failed command 3 times with backoff by default,
         # which would multiply the time an unreachable host costs.
         limits = {
@@ -71,15 +70,18 @@ class RedisHost:
             "socket_connect_timeout": timeout,
             "retry": Retry(NoBackoff(), 0),
         }
+        # Our limits replace the host's own: with redis-py 8 a layer's hosts often carry
+        # socket_timeout None (channels_redis's blocking receive needs it), never right here.
+        opts = {**self.options, **limits}
         if "address" in opts:
-            return redis.Redis.from_url(str(opts.pop("address")), **opts, **limits)
+            return redis.Redis.from_url(str(opts.pop("address")), **opts)
         if "master_name" in opts:
             from redis.sentinel import Sentinel
 
             sentinel_kwargs = {**limits, **(opts.pop("sentinel_kwargs", None) or {})}
             sentinel = Sentinel(opts.pop("sentinels"), sentinel_kwargs=sentinel_kwargs, **limits)
-            return sentinel.master_for(opts.pop("master_name"), **opts, **limits)
-        return redis.Redis(**opts, **limits)
+            return sentinel.master_for(opts.pop("master_name"), **opts)
+        return redis.Redis(**opts)
 
 
 def decode_hosts(hosts) -> list[RedisHost]:

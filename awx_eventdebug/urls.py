@@ -5,6 +5,7 @@ from django.urls import path
 from .api.channels import ChannelsView
 from .api.lag import LagView
 from .api.overflow import OverflowListView, OverflowSummaryView
+from .dashboard import DashboardView
 
 app_name = "awx_eventdebug"
 
@@ -13,4 +14,5 @@ urlpatterns = [
     path("overflow/summary/", OverflowSummaryView.as_view(), name="overflow-summary"),
     path("channels/", ChannelsView.as_view(), name="channels"),
     path("lag/", LagView.as_view(), name="lag"),
+    path("", DashboardView.as_view(), name="dashboard"),
 ]

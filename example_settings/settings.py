@@ -13,13 +13,20 @@ Environment variables:
 import os
 from pathlib import Path
 
+import channels
+
 BASE_DIR = Path(__file__).resolve().parent
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "example-project-only-not-a-secret")
 DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
 
+# runserver speaks ASGI (the dashboard's websocket) through channels 3's app, or daphne's app since
+# channels 4 moved it there. daphne is an example-project and test dependency, never the app's.
+ASGI_RUNSERVER_APP = "channels" if channels.__version__.startswith("3.") else "daphne"
+
 INSTALLED_APPS = [
+    ASGI_RUNSERVER_APP,
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -41,6 +48,7 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "example_settings.urls"
+ASGI_APPLICATION = "example_settings.asgi.application"
 
 TEMPLATES = [
     {
@@ -82,7 +90,14 @@ CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {
-            "hosts": [os.environ.get("EVENTDEBUG_REDIS_URL", "redis://127.0.0.1:6379/0")],
+            # socket_timeout None: redis-py 8 defaults it to 5 s, which ends channels_redis's
+            # blocking receive, so every websocket consumer dies after 5 s idle (code 1011).
+            "hosts": [
+                {
+                    "address": os.environ.get("EVENTDEBUG_REDIS_URL", "redis://127.0.0.1:6379/0"),
+                    "socket_timeout": None,
+                }
+            ],
             "capacity": 10000,
             "group_expiry": 157784760,  # about five years, as AWX
         },

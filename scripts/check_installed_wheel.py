@@ -19,11 +19,17 @@ if requires != RUNTIME:
 (workdir / "project_settings.py").write_text(
     "SECRET_KEY = 'x'\n"
     "INSTALLED_APPS = ['django.contrib.auth', 'django.contrib.contenttypes',\n"
-    "                  'rest_framework', 'awx_eventdebug']\n"
+    "                  'django.contrib.staticfiles', 'rest_framework', 'awx_eventdebug']\n"
+    "STATIC_URL = '/static/'\n"
     "DATABASES = {'default': {'ENGINE': 'django.db.backends.sqlite3', 'NAME': ':memory:'}}\n"
     "CHANNEL_LAYERS = {'default': {'BACKEND': 'channels_redis.core.RedisChannelLayer'}}\n"
     "USE_TZ = True\n"
 )
+# The dashboard's template and static files must be in the wheel, not only in a checkout.
+package = Path(metadata.distribution("awx-eventdebug").locate_file("awx_eventdebug"))
+for shipped in ("templates/awx_eventdebug/dashboard.html", "static/awx_eventdebug/dashboard.js"):
+    if not (package / shipped).is_file():
+        sys.exit(f"the wheel lacks awx_eventdebug/{shipped}")
 env = {"PYTHONPATH": str(workdir), "DJANGO_SETTINGS_MODULE": "project_settings", "PATH": ""}
 for args in (["check", "--fail-level", "WARNING"], ["eventdebug", "--help"]):
     subprocess.run([sys.executable, "-m", "django", *args], env=env, check=True, cwd=workdir)

@@ -2,10 +2,12 @@
 variables (EVENTDEBUG_DATABASE=sqlite|postgres, PG*), and a Redis key prefix of this run's own so
 that tests never touch keys they did not create."""
 
+import tempfile
 import uuid
+from pathlib import Path
 
 from example_settings.settings import *  # noqa: F403
-from example_settings.settings import CHANNEL_LAYERS
+from example_settings.settings import CHANNEL_LAYERS, DATABASES
 
 RUN_PREFIX = f"edtest-{uuid.uuid4().hex[:8]}"
 CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = RUN_PREFIX
@@ -15,3 +17,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # The overflow capture handler is installed by the tests that exercise it (tests/test_capture.py),
 # so overflow records caused by other tests never reach the database of a test counting rows.
 EVENTDEBUG = {"CAPTURE": False}
+# SQLite tests run on a file, not in memory: the browser tests' live server is another process
+# that must see the rows the test wrote.
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    DATABASES["default"]["TEST"] = {"NAME": str(Path(tempfile.gettempdir()) / f"{RUN_PREFIX}.sqlite3")}

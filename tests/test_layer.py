@@ -75,3 +75,18 @@ def test_ping_real_redis_and_a_dead_port(redis_layer_settings, settings):
     ok, dead = ping_hosts(load_layer())
     assert ok.ok and ok.error == ""
     assert not dead.ok and dead.host == "redis://:****@127.0.0.1:1/0" and dead.error
+
+
+def test_client_uses_the_app_timeouts_over_the_hosts_own():
+    # channels_redis hosts under redis-py 8 carry socket_timeout None; the app's client must not
+    # inherit it (nor fail on the duplicate keyword).
+    [by_url, by_host] = decode_hosts(
+        [
+            {"address": "redis://127.0.0.1:6379/0", "socket_timeout": None},
+            {"host": "h", "socket_timeout": None},
+        ]
+    )
+    for host in (by_url, by_host):
+        pool = host.client(timeout=1.5).connection_pool
+        assert pool.connection_kwargs["socket_timeout"] == 1.5
+        assert pool.connection_kwargs["socket_connect_timeout"] == 1.5

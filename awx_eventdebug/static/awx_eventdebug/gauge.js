@@ -1,0 +1,250 @@
+/* The live websocket lag gauge: what the seed's debug.js did, in plain JavaScript.
+
+Connects to AWX's /websocket/ on the page's own origin, subscribes the way AWX's UI does, and
+shows the lag (now - created, with sub-second precision) of the last 1024 events received, the
+events per second and the gaps in the event counter. Reconnects with exponential backoff. */
+"use strict";
+window.EventDebug = window.EventDebug || {};
+
+(function (ns) {
+  const WINDOW = 1024; // events the statistics cover, as debug.js
+  const RATE_SECONDS = 5; // events per second = events received over the last 5 s / 5
+  const MAX_TRACKED_GAPS = 10000; // bounded memory: further gaps are counted, not remembered
+  const BACKOFF_MS = [1000, 30000]; // first retry, longest wait
+
+  // Statistics over a sliding window of lags, and the counters seen so far.
+  class LagWindow {
+    constructor(size) {
+      this.size = size;
+      this.lags = [];
+      this.arrivals = [];
+      this.received = 0;
+      this.highest = null;
+      this.missing = new Set();
+      this.untracked = 0;
+    }
+
+    add(lagSeconds, arrivedAt, counter) {
+      this.received += 1;
+      this.lags.push(lagSeconds);
+      this.arrivals.push(arrivedAt);
+      if (this.lags.length > this.size) {
+        this.lags.shift();
+        this.arrivals.shift();
+      }
+      if (Number.isInteger(counter)) this.seeCounter(counter);
+    }
+
+    // A counter above highest + 1 opens gaps; a late one fills its gap.
+    seeCounter(counter) {
+      if (this.highest === null) {
+        this.highest = counter;
+        return;
+      }
+      if (counter > this.highest) {
+        for (let missing = this.highest + 1; missing < counter; missing += 1) {
+          if (this.missing.size < MAX_TRACKED_GAPS) this.missing.add(missing);
+          else this.untracked += 1;
+        }
+        this.highest = counter;
+      } else {
+        this.missing.delete(counter);
+      }
+    }
+
+    get gaps() {
+      return this.missing.size + this.untracked;
+    }
+
+    stats(now) {
+      const count = this.lags.length;
+      if (!count) return { count: 0, rate: 0, gaps: this.gaps, received: this.received };
+      let sum = 0;
+      let max = -Infinity;
+      this.lags.forEach(function (lag) {
+        sum += lag;
+        if (lag > max) max = lag;
+      });
+      const mean = sum / count;
+      let squares = 0;
+      this.lags.forEach(function (lag) {
+        squares += (lag - mean) * (lag - mean);
+      });
+      const since = now - RATE_SECONDS * 1000;
+      const recent = this.arrivals.filter(function (time) {
+        return time > since;
+      }).length;
+      return {
+        count: count,
+        mean: mean,
+        stdev: Math.sqrt(squares / count),
+        max: max,
+        rate: recent / RATE_SECONDS,
+        gaps: this.gaps,
+        received: this.received,
+      };
+    }
+  }
+  ns.LagWindow = LagWindow;
+
+  ns.readCookie = function (name) {
+    const prefix = name + "=";
+    const found = document.cookie.split(";").map(function (part) {
+      return part.trim();
+    }).find(function (part) {
+      return part.startsWith(prefix);
+    });
+    return found === undefined ? null : decodeURIComponent(found.slice(prefix.length));
+  };
+
+  ns.websocketURL = function (path) {
+    return (window.location.protocol === "https:" ? "wss://" : "ws://") + window.location.host + path;
+  };
+
+  class LiveGauge {
+    // elements: {status, jobStatus, mean, stdev, max, rate, count, gaps, stop}
+    constructor(elements, options) {
+      this.elements = elements;
+      this.url = ns.websocketURL(options.path);
+      this.cookieName = options.cookieName;
+      this.socket = null;
+      this.subscription = null;
+      this.retries = 0;
+      this.retryTimer = null;
+      this.ticker = null;
+      this.window = new LagWindow(WINDOW);
+    }
+
+    watch(group, id) {
+      this.subscription = { group: group, id: id };
+      this.window = new LagWindow(WINDOW);
+      this.elements.jobStatus.textContent = "";
+      this.elements.stop.disabled = false;
+      this.render();
+      if (!this.ticker) this.ticker = window.setInterval(this.render.bind(this), 1000);
+      if (this.socket && this.socket.readyState === WebSocket.OPEN) {
+        this.subscribe();
+      } else if (!this.socket) {
+        // Waiting to retry: connect now instead, and start the backoff over.
+        window.clearTimeout(this.retryTimer);
+        this.retries = 0;
+        this.connect();
+      }
+    }
+
+    stop() {
+      this.subscription = null;
+      window.clearTimeout(this.retryTimer);
+      window.clearInterval(this.ticker);
+      this.ticker = null;
+      this.retryTimer = null;
+      if (this.socket) {
+        const socket = this.socket;
+        this.socket = null;
+        socket.close();
+      }
+      this.elements.stop.disabled = true;
+      ns.setStatus(this.elements.status, "Stopped.", "");
+    }
+
+    connect() {
+      this.retryTimer = null;
+      ns.setStatus(this.elements.status, "Connecting to " + this.url + "…", "");
+      const socket = new WebSocket(this.url);
+      let opened = false;
+      this.socket = socket;
+      socket.addEventListener("open", () => {
+        opened = true;
+        this.retries = 0;
+        ns.setStatus(this.elements.status, "Connected to " + this.url + "; subscribing…", "");
+        this.subscribe();
+      });
+      socket.addEventListener("message", (event) => this.receive(event.data));
+      socket.addEventListener("close", (event) => {
+        if (this.socket !== socket) return; // stopped on purpose
+        this.socket = null;
+        const why = opened
+          ? "The websocket closed (code " + event.code + (event.reason ? ", " + event.reason : "") + ")."
+          : "The websocket at " + this.url + " was refused or unreachable (code " + event.code + ").";
+        this.retry(this.refusal ? this.refusal + " " + why : why);
+      });
+    }
+
+    retry(why) {
+      const delay = Math.min(BACKOFF_MS[0] * Math.pow(2, this.retries), BACKOFF_MS[1]);
+      this.retries += 1;
+      ns.setStatus(this.elements.status, why + " Retrying in " + Math.round(delay / 1000) + " s.", "error");
+      this.retryTimer = window.setTimeout(() => this.connect(), delay);
+    }
+
+    // The message AWX's UI sends (REFERENCE.md section 3); the token is the csrftoken cookie.
+    subscribe() {
+      if (!this.subscription) return;
+      const token = ns.readCookie(this.cookieName);
+      const groups = { jobs: ["status_changed", "summary"] };
+      groups[this.subscription.group] = [this.subscription.id];
+      this.socket.send(JSON.stringify({ groups: groups, xrftoken: token }));
+      if (!token) {
+        ns.setStatus(this.elements.status, "No " + this.cookieName + " cookie to send as xrftoken; AWX will refuse the subscription. Reload the page.", "error");
+      }
+    }
+
+    receive(text) {
+      let data;
+      try {
+        data = JSON.parse(text);
+      } catch (err) {
+        return;
+      }
+      if (data.close) {
+        this.refusal = "The server refused the websocket: not logged in.";
+        ns.setStatus(this.elements.status, this.refusal, "error");
+        return;
+      }
+      this.refusal = null;
+      if (data.error) {
+        ns.setStatus(this.elements.status, "Subscription refused: " + data.error, "error");
+        return;
+      }
+      if (data.groups_current && this.subscription) {
+        const name = this.subscription.group + "-" + this.subscription.id;
+        ns.setStatus(this.elements.status, "Subscribed to " + name + "; waiting for events.", "live");
+        return;
+      }
+      if (data.group_name === "jobs" && this.subscription && String(data.unified_job_id) === String(this.subscription.id)) {
+        this.elements.jobStatus.textContent = "Job status: " + data.status + ".";
+        return;
+      }
+      if (this.subscription && data.group_name === this.subscription.group && typeof data.created === "string") {
+        const now = Date.now();
+        const created = Date.parse(data.created);
+        if (isFinite(created)) this.window.add((now - created) / 1000, now, data.counter);
+        if (this.window.received === 1) {
+          ns.setStatus(this.elements.status, "Receiving events of " + this.subscription.group + "-" + this.subscription.id + ".", "live");
+        }
+        this.renderSoon();
+      }
+    }
+
+    // At most one redraw per animation frame, however fast events arrive.
+    renderSoon() {
+      if (this.pending) return;
+      this.pending = true;
+      window.requestAnimationFrame(() => {
+        this.pending = false;
+        this.render();
+      });
+    }
+
+    render() {
+      const stats = this.window.stats(Date.now());
+      this.elements.mean.textContent = ns.formatSeconds(stats.mean);
+      this.elements.stdev.textContent = ns.formatSeconds(stats.stdev);
+      this.elements.max.textContent = ns.formatSeconds(stats.max);
+      this.elements.rate.textContent = ns.formatNumber(stats.rate, 1);
+      this.elements.count.textContent = ns.formatNumber(stats.received);
+      this.elements.gaps.textContent = ns.formatNumber(stats.gaps);
+    }
+  }
+  ns.LiveGauge = LiveGauge;
+})(window.EventDebug);

@@ -1,0 +1,27 @@
+/* Fed to Chromium by bench_dashboard.py: arguments[0] = number of messages. */
+const ns = window.EventDebug, count = arguments[0];
+const ids = ["status", "job", "mean", "stdev", "max", "rate", "count", "gaps", "stop"];
+const e = Object.fromEntries(ids.map((id) => [id, document.getElementById(id)]));
+const elements = {status: e.status, jobStatus: e.job, mean: e.mean, stdev: e.stdev,
+  max: e.max, rate: e.rate, count: e.count, gaps: e.gaps, stop: e.stop};
+const gauge = new ns.LiveGauge(elements, {path: "/websocket/", cookieName: "csrftoken"});
+gauge.subscription = {group: "job_events", id: 1};
+const created = new Date(Date.now() - 1500).toISOString();
+const messages = [];
+for (let i = 1; i <= count; i++) messages.push(JSON.stringify({group_name: "job_events", job: 1,
+  counter: i % 50 ? i : i + 1, event: "runner_on_ok", created: created, stdout: "ok: [host-" + i + "]"}));
+let t = performance.now();
+for (const m of messages) JSON.parse(m);
+const parse = performance.now() - t;
+t = performance.now();
+for (const m of messages) gauge.receive(m);
+const receive = performance.now() - t;
+t = performance.now();
+for (let i = 0; i < 1000; i++) gauge.render();
+const render = performance.now() - t;
+return {
+  received: gauge.window.received,
+  parse_us: (parse * 1000) / count,
+  receive_us: (receive * 1000) / count,
+  render_us: render,
+};
