@@ -52,6 +52,7 @@ def tests(session, versions):
 def lint(session):
     session.install("ruff")
     session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
 
 
 @nox.session(python=PYTHON)

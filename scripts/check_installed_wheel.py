@@ -22,7 +22,9 @@ if requires != RUNTIME:
     "                  'django.contrib.staticfiles', 'rest_framework', 'awx_eventdebug']\n"
     "STATIC_URL = '/static/'\n"
     "DATABASES = {'default': {'ENGINE': 'django.db.backends.sqlite3', 'NAME': ':memory:'}}\n"
-    "CHANNEL_LAYERS = {'default': {'BACKEND': 'channels_redis.core.RedisChannelLayer'}}\n"
+    # socket_timeout None: what a project needs with redis-py 8 (check W052, docs/dashboard.md).
+    "CHANNEL_LAYERS = {'default': {'BACKEND': 'channels_redis.core.RedisChannelLayer', 'CONFIG':\n"
+    "    {'hosts': [{'address': 'redis://localhost:6379', 'socket_timeout': None}]}}}\n"
     "USE_TZ = True\n"
 )
 # The dashboard's template and static files must be in the wheel, not only in a checkout.
