@@ -22,15 +22,23 @@ def free_port() -> int:
 @contextmanager
 def redis_server(*args: str):
     """A redis-server on 127.0.0.1:<port> without persistence; yields the port."""
+    with redis_server_process(*args) as (port, _process):
+        yield port
+
+
+@contextmanager
+def redis_server_process(*args: str):
+    """Like redis_server, yielding (port, process) for tests that stop the server themselves."""
     port = free_port()
     workdir = tempfile.mkdtemp(prefix="edtest-redis-")
     command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", workdir]
     process = subprocess.Popen([*command, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         _wait_until_listening(port, process)
-        yield port
+        yield port, process
     finally:
-        process.terminate()
+        if process.poll() is None:
+            process.terminate()
         process.wait(timeout=10)
         shutil.rmtree(workdir, ignore_errors=True)
 

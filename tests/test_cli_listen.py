@@ -15,7 +15,7 @@ from django.core.management import CommandError, call_command
 
 from example_settings.awxschema.emit import emit_events
 from tests.conftest import REDIS_URL
-from tests.redis_server import private_redis
+from tests.redis_servers import redis_server_process
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -165,8 +165,8 @@ def test_signal_stops_with_summary_and_leaves_the_group(redis_client, key_prefix
     assert list(redis_client.scan_iter(match=f"{key_prefix}*", count=1000)) == []
 
 
-def test_redis_stopping_mid_run_prints_the_summary_and_exits_2(key_prefix, tmp_path):
-    with private_redis(tmp_path) as (port, server):
+def test_redis_stopping_mid_run_prints_the_summary_and_exits_2(key_prefix):
+    with redis_server_process() as (port, server):
         process = start_listen(
             key_prefix, "--job", "5", "--json", "--interval", "0.1", redis_url=f"redis://127.0.0.1:{port}/0"
         )

@@ -13,7 +13,7 @@ from awx_eventdebug.probe import STOP_DURATION, Listener, ListenState, redis_lay
 from example_settings.awxschema.emit import event_payload, layer_message
 from tests.awx_sender import start_sender
 from tests.conftest import REDIS_URL
-from tests.redis_server import private_redis
+from tests.redis_servers import redis_server_process
 
 T0 = datetime(2024, 1, 1, 0, 0, 0, 250000, tzinfo=UTC)
 
@@ -175,10 +175,10 @@ def test_a_long_run_rejoins_before_group_expiry(settings, key_prefix, redis_clie
     assert all(time_joined is not None for time_joined in scores)
 
 
-def test_sharded_layer_queue_and_group_on_their_own_hosts(settings, key_prefix, tmp_path):
+def test_sharded_layer_queue_and_group_on_their_own_hosts(settings, key_prefix):
     # Two Redis hosts: the group key and the probe's queue key each live on the host
     # channels_redis hashes them to, which is where group_send puts the messages.
-    with private_redis(tmp_path) as (port, _server):
+    with redis_server_process() as (port, _server):
         hosts = [REDIS_URL, f"redis://127.0.0.1:{port}/0"]
         settings.CHANNEL_LAYERS = {
             "default": {
