@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from django.conf import settings
 
 from .conf import get_config
-from .upsert import OTHER_GROUPS, Counts, add_counts
+from .upsert import GROUP_MAX_LENGTH, OTHER_GROUPS, Counts, add_counts, storable_name
 
 LOGGER_NAME = "channels_redis.core"
 OVERFLOW_FORMAT = "%s of %s channels over capacity in group %s"
@@ -110,6 +110,9 @@ class OverflowCaptureHandler(logging.Handler):
         self._pending: dict[tuple[str, int], list] = {}
         self._writing = False  # a batch taken from _pending is being written
         self._thread: threading.Thread | None = None
+        # Set when the flusher thread could not be started (thread limit, interpreter shutdown):
+        # emit() must not retry, and fail, on every record.
+        self._start_failed = False
         self._flusher_ident: int | None = None
         self._closing = False
         self._requested = self._attempted = 0
@@ -151,6 +154,8 @@ class OverflowCaptureHandler(logging.Handler):
                     return
                 counters["parsed"] += 1
                 queues, members, group = parsed
+                if len(group) > GROUP_MAX_LENGTH:  # never from channels_redis (names < 100)
+                    group = storable_name(group)
                 created = record.created
                 key = (group, int(created // self.window))
                 entry = self._pending.get(key)
@@ -169,22 +174,28 @@ class OverflowCaptureHandler(logging.Handler):
                         entry[3] = created
                     elif created > entry[4]:
                         entry[4] = created
-            if self._thread is None:
+            if self._thread is None and not self._start_failed:
                 self._start_flusher()
         except Exception:
             self.handleError(record)
 
     # Flushing -------------------------------------------------------------------------------
 
-    def _start_flusher(self):
+    def _start_flusher(self) -> bool:
+        """Start the flusher thread unless it runs; False when it cannot be started."""
         with self._wakeup:
             if self._thread is not None:
-                return
+                return True
             self._closing = False
-            self._thread = threading.Thread(
-                target=self._run, name="awx-eventdebug-overflow-flusher", daemon=True
-            )
-            self._thread.start()
+            thread = threading.Thread(target=self._run, name="awx-eventdebug-overflow-flusher", daemon=True)
+            try:
+                thread.start()
+            except RuntimeError as exc:
+                self._start_failed = True
+                self.last_error = f"cannot start the flusher thread: {exc}"
+                return False
+            self._thread = thread
+            return True
 
     def _run(self):
         self._flusher_ident = threading.get_ident()
@@ -294,7 +305,8 @@ class OverflowCaptureHandler(logging.Handler):
         with self._lock:
             if not self._pending and not self._writing:
                 return True
-        self._start_flusher()
+        if not self._start_flusher():
+            return False
         with self._wakeup:
             self._requested += 1
             target = self._requested
@@ -358,13 +370,19 @@ def capture_stats() -> list[dict]:
 
 
 class LevelFloor(logging.Filter):
-    """Keeps a handler at the level its logger had before install() lowered the logger."""
+    """Keeps a handler at the level its logger had before install() lowered the logger, for that
+    logger's records only: the same handler may serve other loggers (AWX shares its console and
+    file handlers), whose records it must pass as before."""
 
-    def __init__(self, level: int):
+    def __init__(self, level: int, logger_name: str):
         super().__init__()
         self.level = level
+        self.logger_name = logger_name
 
     def filter(self, record):
+        name = record.name
+        if name != self.logger_name and not name.startswith(self.logger_name + "."):
+            return True
         return record.levelno >= self.level
 
 
@@ -423,7 +441,7 @@ def install(logger_name: str = LOGGER_NAME) -> OverflowCaptureHandler:
     if admin_level > logging.INFO:
         for existing in before["handlers"]:
             if existing is not handler:
-                floor = LevelFloor(admin_level)
+                floor = LevelFloor(admin_level, logger_name)
                 existing.addFilter(floor)
                 floors.append((existing, floor))
         if logger.propagate:

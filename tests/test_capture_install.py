@@ -3,6 +3,7 @@ installs the handler on channels_redis.core. Each case runs in a fresh interpret
 dictConfig and ready() change the process's logging for good."""
 
 import json
+import logging
 import os
 import sqlite3
 import subprocess
@@ -159,3 +160,33 @@ def test_exit_waits_for_a_locked_database_at_most_two_seconds(tmp_path):
         lock.close()
     # Unbounded, it would wait out SQLite's 5 s lock timeout (twice: flush, then close).
     assert 1.0 < elapsed - baseline < 4.0
+
+
+def test_a_handler_shared_with_another_logger_still_gets_that_loggers_info_records():
+    # AWX's console and file handlers serve many loggers: lowering channels_redis.core to INFO
+    # must not filter the INFO records of the others out of those handlers.
+    from awx_eventdebug.capture import install, uninstall
+
+    seen = []
+
+    class Collect(logging.Handler):
+        def emit(self, record):
+            seen.append((record.name, record.levelname))
+
+    shared = Collect()
+    channels_logger = logging.getLogger("edtest.shared.channels_redis")
+    awx_logger = logging.getLogger("edtest.shared.awx")
+    for logger, level in ((channels_logger, logging.WARNING), (awx_logger, logging.INFO)):
+        logger.setLevel(level)
+        logger.addHandler(shared)
+        logger.propagate = False
+    install("edtest.shared.channels_redis")
+    try:
+        awx_logger.info("an AWX line")
+        channels_logger.info("a channels_redis detail the admin did not ask for")
+        channels_logger.warning("a channels_redis warning")
+    finally:
+        uninstall("edtest.shared.channels_redis")
+        for logger in (channels_logger, awx_logger):
+            logger.removeHandler(shared)
+    assert seen == [("edtest.shared.awx", "INFO"), ("edtest.shared.channels_redis", "WARNING")]
