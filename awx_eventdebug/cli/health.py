@@ -75,7 +75,7 @@ def format_check(result: dict) -> str:
 
 
 def _figure(value, unit: str) -> str:
-    return "-" if value is None else f"{value:.3f}{unit}" if isinstance(value, float) else f"{value}{unit}"
+    return "-" if value is None else f"{value:g}{unit}" if unit == "%" else f"{value:.3f}{unit}"
 
 
 def format_report(report: dict, style) -> str:
