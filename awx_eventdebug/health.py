@@ -158,9 +158,11 @@ def layer_queues(limit: int) -> dict:
 
 
 def window_ending_now(since: datetime | None = None) -> Window:
-    """From ``since`` (default: HEALTH_WINDOW ago) to now."""
+    """From ``since`` (default: HEALTH_WINDOW ago, at most LAG_MAX_WINDOW: check W060) to now."""
     now = timezone.now()
-    return Window(since or now - parse_duration(get_config()["HEALTH_WINDOW"]), now)
+    config = get_config()
+    default = min(parse_duration(config["HEALTH_WINDOW"]), parse_duration(config["LAG_MAX_WINDOW"]))
+    return Window(since or now - default, now)
 
 
 def health_report(window: Window) -> dict:
