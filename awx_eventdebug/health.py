@@ -30,6 +30,7 @@ P99_KEY = percentile_key(P99)
 WORST_JOBS = 5
 WORST_GROUPS = 5
 WORST_QUEUES = 5
+LAG_FIGURES = ("count", "mean", "min", "max", "percentiles", "missing_created", "negative")
 
 
 @dataclass(frozen=True)
@@ -129,11 +130,11 @@ def lag_section(window: Window, worst_jobs: int) -> dict:
         if report is None:
             kinds[kind] = None
             continue
-        jobs.extend({"kind": kind, "job": group.pop("key"), **group} for group in report.pop("groups"))
-        kinds[kind] = {key: report[key] for key in ("count", "mean", "min", "max", "percentiles")} | {
-            "missing_created": report["missing_created"],
-            "negative": report["negative"],
-        }
+        # Each kind's groups come worst first: its first few are all the candidates it has.
+        jobs.extend(
+            {"kind": kind, "job": group.pop("key"), **group} for group in report["groups"][:worst_jobs]
+        )
+        kinds[kind] = {key: report[key] for key in LAG_FIGURES}
     jobs.sort(key=lambda job: job["percentiles"][P99_KEY] or 0.0, reverse=True)
     return {"percentiles": [percentile_key(p) for p in percentiles], "kinds": kinds, "errors": errors} | (
         {"worst_jobs": jobs[:worst_jobs]} if worst_jobs else {}
