@@ -16,17 +16,15 @@ $(BIN)/activate: setup.cfg
 	$(BIN)/pip install --quiet -e . "psycopg[binary]>=3.1" daphne nox
 	touch $@
 
-# Fresh SQLite database, seeded workload, then every report. A stopped Redis shows up in the
+# Fresh SQLite database, seeded workload, the doctor, then the report (lag, overflow, queues). A stopped Redis shows up in the
 # report as unreachable; it does not fail the demo.
 demo: $(BIN)/activate
 	rm -f example_settings/db.sqlite3
 	$(MANAGE) migrate --verbosity 0
 	$(MANAGE) seed_awx_events $(DEMO_SEED_ARGS)
-	-$(MANAGE) eventdebug doctor
-	-$(MANAGE) eventdebug overflow
-	-$(MANAGE) eventdebug groups
-	-$(MANAGE) eventdebug lag --since 2h --by event
 	@echo "The dashboard of this data: make serve, then http://127.0.0.1:8000/ (user demo, password demo)"
+	-$(MANAGE) eventdebug doctor
+	-$(MANAGE) eventdebug report --since 2h
 
 # The demo's data in the dashboard, with the live gauge's /websocket/: http://127.0.0.1:8000/.
 # The superuser demo/demo exists only in the example project's SQLite file: demo use only.

@@ -28,6 +28,7 @@ W020_CAPTURE_LOGGER_DISABLED = "awx_eventdebug.W020"
 W050_CSRF_COOKIE_HTTPONLY = "awx_eventdebug.W050"
 W051_NO_STATICFILES = "awx_eventdebug.W051"
 W052_REDIS_SOCKET_TIMEOUT = "awx_eventdebug.W052"
+W060_HEALTH_WINDOW_OVER_MAX = "awx_eventdebug.W060"
 
 DOCS_HINT = "See docs/settings.md of awx-eventdebug for every option and its default."
 
@@ -182,10 +183,28 @@ def check_lag_window(app_configs=None, **kwargs):
     ]
 
 
+def check_health_window(app_configs=None, **kwargs):
+    from .timeutil import parse_duration
+
+    config = get_config()
+    if parse_duration(config["HEALTH_WINDOW"]) <= parse_duration(config["LAG_MAX_WINDOW"]):
+        return []
+    return [
+        Warning(
+            f"EVENTDEBUG['HEALTH_WINDOW'] ({config['HEALTH_WINDOW']}) is longer than "
+            f"EVENTDEBUG['LAG_MAX_WINDOW'] ({config['LAG_MAX_WINDOW']}): report, check and metrics use "
+            "LAG_MAX_WINDOW instead.",
+            hint="Make HEALTH_WINDOW at most LAG_MAX_WINDOW (docs/report.md).",
+            id=W060_HEALTH_WINDOW_OVER_MAX,
+        )
+    ]
+
+
 ALL_CHECKS = (
     check_settings,
     check_channel_layer,
     check_capture_logger,
     check_lag_window,
+    check_health_window,
     check_dashboard,
 )

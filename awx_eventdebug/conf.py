@@ -62,6 +62,14 @@ def _percentiles(value):
     return None
 
 
+def _not_negative(value):
+    return None if value >= 0 else "must be 0 or more"
+
+
+def _percent(value):
+    return None if 0 <= value <= 100 else "must be a percentage from 0 to 100"
+
+
 NUMBER = (int, float)
 
 OPTIONS: dict[str, Option] = {
@@ -152,6 +160,31 @@ OPTIONS: dict[str, Option] = {
         (int,),
         "Most groups a grouped lag query returns (the first ones by key; the rest are cut off).",
         _positive,
+    ),
+    # Report, check and metrics (health.py, metrics.py); docs/report.md.
+    "HEALTH_WINDOW": Option(
+        "15m",
+        (str,),
+        "Window of `eventdebug report` and `check` without --since, and of GET metrics/.",
+        _duration,
+    ),
+    "CHECK_MAX_P99": Option(
+        10.0, NUMBER, "Lag p99 (seconds) of any kind above which `eventdebug check` fails.", _not_negative
+    ),
+    "CHECK_MAX_FILL": Option(
+        80.0, NUMBER, "Queue fill (percent of capacity) above which `eventdebug check` fails.", _percent
+    ),
+    "CHECK_MAX_DROPS": Option(
+        0, (int,), "Overflow drops in the window above which `eventdebug check` fails.", _not_negative
+    ),
+    "METRICS_ALLOW_ANONYMOUS": Option(
+        False, (bool,), "Serve GET metrics/ to unauthenticated scrapers too, as AWX can for its metrics."
+    ),
+    "METRICS_TOP_QUEUES": Option(
+        10, (int,), "Fullest channel layer queues GET metrics/ exports one by one.", _positive
+    ),
+    "METRICS_TOP_GROUPS": Option(
+        20, (int,), "Groups (per node) with the most overflow drops GET metrics/ exports.", _positive
     ),
 }
 

@@ -78,6 +78,9 @@ class LagQuery:
     event: str | None = None
     by: str = "none"
     percentiles: tuple[Decimal, ...] = (Decimal(50), Decimal(90), Decimal(95), Decimal(99))
+    # Groups by this percentile (one of ``percentiles``), highest first, instead of by key: the
+    # cap of LAG_MAX_GROUPS then keeps the worst groups rather than the first ones.
+    worst_by: Decimal | None = None
 
     def narrow_hint(self) -> str:
         """How to make this query cheaper, for the statement timeout's error."""
@@ -94,6 +97,8 @@ def lag_report(query: LagQuery) -> dict:
     kind = KINDS[query.kind]
     keys = [percentile_key(p) for p in query.percentiles]
     fractions = [float(p / 100) for p in query.percentiles]
+    if query.worst_by is not None and query.worst_by not in query.percentiles:
+        raise ValueError(f"worst_by {query.worst_by} is not one of the percentiles asked for")
     max_groups = get_config()["LAG_MAX_GROUPS"]
     try:
         with diagnostic_cursor(query.narrow_hint()) as cursor:
@@ -214,6 +219,12 @@ def _postgres_statistics(cursor, kind, query, job_created, fractions, limit):
     where, params = _where(kind, query, job_created)
     group = kind.parent_column if query.by == "job" else _PG_GROUP[query.by]
     grouped = query.by != "none"
+    order = "grp NULLS FIRST"
+    if query.worst_by is not None:
+        # The same aggregate as the SELECT list's, so PostgreSQL computes it once (identical
+        # aggregates share their state); [index] is 1-based and fraction 0 comes first.
+        index = query.percentiles.index(query.worst_by) + 2
+        order = f"(percentile_cont(%s::float8[]) WITHIN GROUP (ORDER BY kept))[{index}] DESC NULLS LAST, grp"
     sql = _PG_STATISTICS.format(
         group=group,
         table=kind.table,
@@ -221,7 +232,7 @@ def _postgres_statistics(cursor, kind, query, job_created, fractions, limit):
         # Without GROUP BY the aggregates give one row even over no rows at all.
         grouping="CASE WHEN GROUPING(grp) = 1 THEN NULL ELSE grp END" if grouped else "NULL",
         group_by=(
-            "GROUP BY GROUPING SETS ((), (grp)) ORDER BY GROUPING(grp) DESC, grp NULLS FIRST LIMIT %s"
+            f"GROUP BY GROUPING SETS ((), (grp)) ORDER BY GROUPING(grp) DESC, {order} LIMIT %s"
             if grouped
             else ""
         ),
@@ -231,7 +242,9 @@ def _postgres_statistics(cursor, kind, query, job_created, fractions, limit):
     cursor.execute("SELECT current_setting('jit')")
     jit = cursor.fetchone()[0]
     cursor.execute("SELECT set_config('jit', 'off', true)")
-    cursor.execute(sql, [[0.0, *fractions, 1.0], *params, *([limit + 1] if grouped else [])])
+    all_fractions = [0.0, *fractions, 1.0]
+    order_params = [all_fractions] if query.worst_by is not None else []
+    cursor.execute(sql, [all_fractions, *params, *order_params, *([limit + 1] if grouped else [])])
     rows = [_from_postgres(row) for row in cursor.fetchall()]
     cursor.execute("SELECT set_config('jit', %s, true)", [jit])
     return rows[0][1:], rows[1:]
@@ -299,16 +312,25 @@ def _sqlite_statistics(cursor, kind, query, job_created, fractions, limit):
     if query.by == "none":
         return total[0][1:], []
     group = kind.parent_column if query.by == "job" else _SQLITE_GROUP[query.by]
-    return total[0][1:], _sqlite_groups(cursor, kind.table, group, where, params, fractions, limit)
+    if query.worst_by is None:
+        return total[0][1:], _sqlite_groups(cursor, kind.table, group, where, params, fractions, limit)
+    # The worst groups are known only once every group's percentiles are: all of them, sorted here.
+    groups = _sqlite_groups(cursor, kind.table, group, where, params, fractions, None)
+    index = query.percentiles.index(query.worst_by)
+    groups.sort(key=lambda row: (row[5] is not None, row[5] and row[5][index]), reverse=True)
+    return total[0][1:], groups[:limit]
 
 
 def _sqlite_groups(cursor, table, group, where, params, fractions, limit):
-    """Rows (grp, count, mean, min, max, [percentiles], missing_created, negative)."""
+    """Rows (grp, count, mean, min, max, [percentiles], missing_created, negative); by key, at
+    most ``limit`` of them (None: all)."""
     grouped = group != "NULL"
-    group_by = "GROUP BY grp ORDER BY grp NULLS FIRST LIMIT %s" if grouped else ""
+    group_by = "GROUP BY grp ORDER BY grp NULLS FIRST" if grouped else ""
+    if grouped and limit is not None:
+        group_by += " LIMIT %s"
     cursor.execute(
         _SQLITE_AGGREGATES.format(group=group, table=table, where=where, group_by=group_by),
-        [*params, *([limit] if grouped else [])],
+        [*params, *([limit] if grouped and limit is not None else [])],
     )
     aggregates = {row[0]: row for row in cursor.fetchall()}
     ranks = " OR ".join([_SQLITE_RANK_CONDITION] * len(fractions))

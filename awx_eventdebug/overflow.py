@@ -111,14 +111,15 @@ def list_overflow(selection: OverflowFilter, page: int = 1, page_size: int = DEF
 
 
 def summarize_overflow(
-    selection: OverflowFilter, timeline: str = "", limit: int = DEFAULT_GROUP_LIMIT
+    selection: OverflowFilter, timeline: str = "", limit: int = DEFAULT_GROUP_LIMIT, by_node: bool = False
 ) -> dict:
-    """Per group, most drops first: totals, first and last seen, the largest group, drops per
-    minute over the time the group was seen overflowing (at least one minute), and with
-    ``timeline`` ("minute" or "hour") the drops per bucket."""
+    """Per group (with ``by_node``: per group and node), most drops first: totals, first and
+    last seen, the largest group, drops per minute over the time the group was seen overflowing
+    (at least one minute), and with ``timeline`` ("minute" or "hour") the drops per bucket."""
     rows = selection.apply(ChannelOverflow.objects.all())
+    keys = ("group", "node") if by_node else ("group",)
     per_group = (
-        rows.values("group")
+        rows.values(*keys)
         .annotate(
             drops=Sum("drops"),
             queues_over=Sum("queues_over"),
@@ -127,7 +128,7 @@ def summarize_overflow(
             max_group_size=Max("max_group_size"),
             nodes=Count("node", distinct=True),
         )
-        .order_by("-drops", "group")
+        .order_by("-drops", *keys)
     )
     total_groups = per_group.count()
     groups = []
@@ -136,6 +137,7 @@ def summarize_overflow(
         groups.append(
             {
                 "group": entry["group"],
+                **({"node": entry["node"]} if by_node else {}),
                 "drops": entry["drops"],
                 "queues_over": entry["queues_over"],
                 "first_seen": isoformat(entry["first_seen"]),
@@ -145,7 +147,7 @@ def summarize_overflow(
                 "drops_per_minute": round(entry["drops"] / minutes, 3),
             }
         )
-    if timeline and groups:
+    if timeline and groups and not by_node:
         points = _timeline(rows, [g["group"] for g in groups], timeline)
         for group in groups:
             group["timeline"] = points.get(group["group"], [])

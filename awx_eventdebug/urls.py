@@ -3,6 +3,7 @@
 from django.urls import path
 
 from .api.channels import ChannelsView
+from .api.health import CheckView, MetricsView, ReportView
 from .api.lag import LagView
 from .api.overflow import OverflowListView, OverflowSummaryView
 from .dashboard import DashboardView
@@ -14,5 +15,8 @@ urlpatterns = [
     path("overflow/summary/", OverflowSummaryView.as_view(), name="overflow-summary"),
     path("channels/", ChannelsView.as_view(), name="channels"),
     path("lag/", LagView.as_view(), name="lag"),
+    path("report/", ReportView.as_view(), name="report"),
+    path("check/", CheckView.as_view(), name="check"),
+    path("metrics/", MetricsView.as_view(), name="metrics"),
     path("", DashboardView.as_view(), name="dashboard"),
 ]

@@ -84,3 +84,27 @@ def test_lag_settings_are_validated(settings):
     assert "not a duration" in found["EVENTDEBUG['LAG_WINDOW'"]
     assert "given twice" in found["EVENTDEBUG['LAG_PERCENTILES'"]
     assert "greater than 0" in found["EVENTDEBUG['LAG_MAX_GROUPS'"]
+
+
+def test_health_window_longer_than_the_maximum_is_cut_to_it(settings):
+    from datetime import timedelta
+
+    from awx_eventdebug.checks import check_health_window
+    from awx_eventdebug.health import window_ending_now
+
+    settings.EVENTDEBUG = {"HEALTH_WINDOW": "3d", "LAG_MAX_WINDOW": "1d"}
+    [warning] = check_health_window()
+    assert warning.id == "awx_eventdebug.W060"
+    assert "(3d) is longer than EVENTDEBUG['LAG_MAX_WINDOW'] (1d)" in warning.msg
+    window = window_ending_now()
+    assert window.until - window.since == timedelta(days=1)
+    settings.EVENTDEBUG = {"HEALTH_WINDOW": "1d", "LAG_MAX_WINDOW": "1d"}
+    assert check_health_window() == []
+
+
+def test_check_thresholds_are_validated(settings):
+    settings.EVENTDEBUG = {"CHECK_MAX_FILL": 120, "CHECK_MAX_DROPS": -1, "METRICS_ALLOW_ANONYMOUS": 1}
+    found = {w.msg.split("]")[0]: w.msg for w in check_settings()}
+    assert "percentage from 0 to 100" in found["EVENTDEBUG['CHECK_MAX_FILL'"]
+    assert "must be 0 or more" in found["EVENTDEBUG['CHECK_MAX_DROPS'"]
+    assert "expected bool, got int" in found["EVENTDEBUG['METRICS_ALLOW_ANONYMOUS'"]

@@ -2,6 +2,7 @@
 
 from .channels import Groups, Queues, Watch
 from .doctor import Doctor
+from .health import Check, Report
 from .lag import Lag
 from .listen import Listen
 from .overflow import Ingest, Overflow, Purge
@@ -16,4 +17,6 @@ SUBCOMMANDS = (
     Queues,
     Watch,
     Listen,
+    Report,
+    Check,
 )

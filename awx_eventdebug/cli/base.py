@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 
+from django.core.management.base import CommandError
+
 
 class Subcommand:
     """One ``eventdebug <name>``. Subclasses add options and format a core function's result."""
@@ -22,6 +24,18 @@ class Subcommand:
     def write_json(command, data) -> None:
         """The same document the REST endpoint returns, pretty-printed."""
         command.stdout.write(json.dumps(data, indent=2))
+
+
+def validated(serializer_class, options: dict, names) -> dict:
+    """Options validated exactly as the API validates its query string."""
+    serializer = serializer_class(data={n: options[n] for n in names if options.get(n) is not None})
+    if not serializer.is_valid():
+        problems = "; ".join(
+            f"--{field.replace('_', '-')}: {' '.join(str(e) for e in errors)}"
+            for field, errors in serializer.errors.items()
+        )
+        raise CommandError(problems, returncode=2)
+    return serializer.validated_data
 
 
 def format_number(value, digits: int = 3) -> str:
@@ -51,3 +65,7 @@ def render_pairs(pairs: Iterable[tuple[str, object]], indent: int = 2) -> str:
         return ""
     width = max(len(k) for k, _ in pairs)
     return "\n".join(f"{' ' * indent}{k.ljust(width)}  {v}" for k, v in pairs)
+
+
+def indent(text: str, prefix: str = "  ") -> str:
+    return "\n".join(prefix + line for line in text.splitlines())

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.core.management.base import CommandError
 
 from ..doctor import build_report
-from .base import Subcommand, render_pairs, render_table
+from .base import Subcommand, indent, render_pairs, render_table
 
 
 class Doctor(Subcommand):
@@ -45,7 +45,7 @@ def format_report(report: dict, style) -> str:
             for t in database["tables"]
         ]
         headers = ("table", "kind", "exists", "partitioned", "partitions", "approx rows")
-        out.append(_indent(render_table(headers, rows, numeric=(False,) * 4 + (True, True))))
+        out.append(indent(render_table(headers, rows, numeric=(False,) * 4 + (True, True))))
 
     out.append(style.MIGRATE_HEADING("Channel layer"))
     layer = report["channel_layer"]
@@ -99,7 +99,7 @@ def format_report(report: dict, style) -> str:
                 (g["group"], g["drops"], g["drops_per_minute"], g["last_seen"]) for g in day["top_groups"]
             ]
             headers = ("group", "drops", "drops/min", "last seen")
-            out.append(_indent(render_table(headers, rows, numeric=(False, True, True))))
+            out.append(indent(render_table(headers, rows, numeric=(False, True, True))))
 
     out.append(style.MIGRATE_HEADING("Settings (EVENTDEBUG, effective)"))
     out.append(render_pairs(report["settings"].items()))
@@ -111,7 +111,3 @@ def format_report(report: dict, style) -> str:
         out.append(style.MIGRATE_HEADING("Problems"))
         out.extend(style.ERROR(f"  {problem}") for problem in report["problems"])
     return "\n".join(out)
-
-
-def _indent(text: str, prefix: str = "  ") -> str:
-    return "\n".join(prefix + line for line in text.splitlines())

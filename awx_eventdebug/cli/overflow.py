@@ -16,19 +16,7 @@ from ..conf import get_config
 from ..ingest import ingest_streams
 from ..overflow import purge_overflow
 from ..timeutil import parse_duration
-from .base import Subcommand, render_pairs, render_table
-
-
-def validated(serializer_class, options: dict, names) -> dict:
-    """Options validated exactly as the API validates its query string."""
-    serializer = serializer_class(data={n: options[n] for n in names if options.get(n) is not None})
-    if not serializer.is_valid():
-        problems = "; ".join(
-            f"--{field.replace('_', '-')}: {' '.join(str(e) for e in errors)}"
-            for field, errors in serializer.errors.items()
-        )
-        raise CommandError(problems, returncode=2)
-    return serializer.validated_data
+from .base import Subcommand, render_pairs, render_table, validated
 
 
 class Overflow(Subcommand):
