@@ -16,12 +16,13 @@ $(BIN)/activate: setup.cfg
 	$(BIN)/pip install --quiet -e . "psycopg[binary]>=3.1" daphne nox
 	touch $@
 
-# Fresh SQLite database, seeded workload, then every report. A stopped Redis shows up in the
-# report as unreachable; it does not fail the demo.
+# Fresh SQLite database, seeded workload, a small real overflow (needs Redis), then every report.
+# A stopped Redis shows up in the report as unreachable; it does not fail the demo.
 demo: $(BIN)/activate
 	rm -f example_settings/db.sqlite3
 	$(MANAGE) migrate --verbosity 0
 	$(MANAGE) seed_awx_events $(DEMO_SEED_ARGS)
+	-$(MANAGE) make_overflow
 	-$(MANAGE) eventdebug doctor
 	-$(MANAGE) eventdebug overflow
 	-$(MANAGE) eventdebug groups
