@@ -16,13 +16,14 @@ $(BIN)/activate: setup.cfg
 	$(BIN)/pip install --quiet -e . "psycopg[binary]>=3.1" daphne nox
 	touch $@
 
-# Fresh SQLite database, seeded workload, the doctor, then the report (lag, overflow, queues). A stopped Redis shows up in the
-# report as unreachable; it does not fail the demo.
+# Fresh SQLite database, seeded workload, a small real overflow (needs Redis), the doctor, then
+# the report (lag, overflow, queues). A stopped Redis shows up as unreachable; the demo goes on.
 demo: $(BIN)/activate
 	rm -f example_settings/db.sqlite3
 	$(MANAGE) migrate --verbosity 0
 	$(MANAGE) seed_awx_events $(DEMO_SEED_ARGS)
-	@echo "The dashboard of this data: make serve, then http://127.0.0.1:8000/ (user demo, password demo)"
+	-$(MANAGE) make_overflow
+	@echo "(The same data in the dashboard: make serve, then http://127.0.0.1:8000/ as demo/demo)"
 	-$(MANAGE) eventdebug doctor
 	-$(MANAGE) eventdebug report --since 2h
 

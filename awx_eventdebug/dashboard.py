@@ -1,6 +1,6 @@
-"""The dashboard page: the doctor's findings rendered on the server, and the scripts that draw the
-lag timeline, the overflow and queue tables and the live websocket lag gauge from the app's own
-API endpoints.
+"""The dashboard page: the doctor's findings and the overflow and queue tables rendered on the
+server (dashboard_tables.py), and the scripts that draw the lag timeline, refresh the tables from
+the app's own API endpoints and run the live websocket lag gauge.
 
 Same permission rule as the API (EVENTDEBUG['PERMISSION_CLASSES']), except that an anonymous
 visitor is sent to the login page instead of getting a JSON 401/403.
@@ -19,6 +19,7 @@ from rest_framework.renderers import TemplateHTMLRenderer
 from rest_framework.response import Response
 
 from .api.base import EventDebugView
+from .dashboard_tables import overflow_table, queues_table
 from .doctor import build_report
 from .event_tables import KINDS
 
@@ -65,7 +66,9 @@ class DashboardView(EventDebugView):
     template_name = "awx_eventdebug/dashboard.html"
 
     def get(self, request):
-        return Response(dashboard_context(build_report()))
+        return Response(
+            {**dashboard_context(build_report()), "overflow": overflow_table(), "queues": queues_table()}
+        )
 
     def handle_exception(self, exc):
         if isinstance(exc, NotAuthenticated | AuthenticationFailed | PermissionDenied):

@@ -1,7 +1,9 @@
 """The dashboard's own costs, each against a baseline measured in the same run.
 
 (a) Serving the page (test client, superuser) versus the doctor report it renders
-    (build_report() alone): what the view and template add.
+    (build_report() alone): what the view and template add; and the two tables the server renders
+    (overflow summary over OVERFLOW_ROWS rows, the channel layer's groups and queues) against the
+    same baseline.
 (b) The live gauge's handling of one websocket event message in Debian's Chromium (parse, lag,
     counter gaps, window of 1024) versus a bare JSON.parse of the same message; and one redraw of
     the figures (statistics over 1024 events), which happens at most once per animation frame.
@@ -49,17 +51,38 @@ def median_ms(function, repeat):
     return statistics.median(times)
 
 
+# Overflow rows of the page's summary table: 50 groups over 20 one-minute windows.
+OVERFLOW_GROUPS = 50
+OVERFLOW_WINDOWS = 20
+
+
+def add_overflow_rows():
+    from datetime import UTC, datetime, timedelta
+
+    from awx_eventdebug.upsert import Counts, add_counts
+
+    start = datetime.now(UTC) - timedelta(hours=1)
+    rows = {}
+    for window in range(OVERFLOW_WINDOWS):
+        at = start + timedelta(minutes=window)
+        for group in range(OVERFLOW_GROUPS):
+            rows[("bench", f"job_events-{group}", at, "live")] = Counts(at, at, 1 + group, 1 + group, 1)
+    add_counts(rows)
+
+
 def page_versus_report(repeat):
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
     from django.test import Client
 
+    from awx_eventdebug.dashboard_tables import overflow_table, queues_table
     from awx_eventdebug.doctor import build_report
 
     call_command("migrate", verbosity=0)
     call_command(
         "seed_awx_events", "--jobs", "5", "--events", "200", "--since", "1h", stdout=open(os.devnull, "w")
     )
+    add_overflow_rows()
     client = Client(HTTP_HOST="127.0.0.1")  # ALLOWED_HOSTS of the example settings
     client.force_login(get_user_model().objects.create_superuser("bench", "bench@example.invalid", "bench"))
 
@@ -67,7 +90,12 @@ def page_versus_report(repeat):
         assert client.get("/api/eventdebug/").status_code == 200
 
     get_page()  # warm the template cache and the Redis connection
-    return median_ms(get_page, repeat), median_ms(build_report, repeat)
+
+    def tables():
+        overflow_table()
+        queues_table()
+
+    return median_ms(get_page, repeat), median_ms(build_report, repeat), median_ms(tables, repeat)
 
 
 def gauge_costs(messages):
@@ -97,12 +125,13 @@ def main():
     parser.add_argument("--messages", type=int, default=20000, help="websocket messages fed to the gauge")
     args = parser.parse_args()
     setup_django()
-    page_ms, report_ms = page_versus_report(args.repeat)
+    page_ms, report_ms, tables_ms = page_versus_report(args.repeat)
     gauge = gauge_costs(args.messages)
     assert gauge["received"] == args.messages, gauge  # every message went through the whole path
     rows = [
         ("GET the dashboard page", f"{page_ms:.1f} ms", f"{page_ms / report_ms:.2f}x"),
         ("build_report() alone (baseline)", f"{report_ms:.1f} ms", "1.00x"),
+        ("the two tables of the page", f"{tables_ms:.1f} ms", f"{tables_ms / report_ms:.2f}x"),
         (
             "gauge: one event message",
             f"{gauge['receive_us']:.2f} us",

@@ -9,6 +9,5 @@ from tests.settings import CHANNEL_LAYERS, DATABASES
 
 DATABASES["default"]["NAME"] = os.environ["EVENTDEBUG_LIVE_DATABASE"]
 CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = os.environ["EVENTDEBUG_LIVE_REDIS_PREFIX"]
-ROOT_URLCONF = "tests.live_urls"
 # example_settings.asgi serves the static files itself in DEBUG, as runserver would.
 DEBUG = True

@@ -15,6 +15,7 @@ from awx_eventdebug import capture
 from awx_eventdebug.capture import OVERFLOW_FORMAT, OverflowCaptureHandler, parse_record
 from awx_eventdebug.models import ChannelOverflow
 from awx_eventdebug.upsert import GROUP_MAX_LENGTH, OTHER_GROUPS
+from example_settings.awxschema.overflow import overflow_groups
 from tests.capture_helpers import drops_by_group
 from tests.conftest import REDIS_URL
 
@@ -114,15 +115,6 @@ def test_malformed_records_never_raise_and_are_counted(private_logger):
 
 def make_layer(key_prefix, capacity=2):
     return RedisChannelLayer(hosts=[REDIS_URL], prefix=key_prefix, capacity=capacity)
-
-
-async def overflow_groups(layer, sends):
-    """Each group gets one member that never reads; send ``sends[group]`` messages to it."""
-    for group in sends:
-        await layer.group_add(group, await layer.new_channel())
-    for group, count in sends.items():
-        for _ in range(count):
-            await layer.group_send(group, {"type": "x"})
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,4 +1,4 @@
-/* Wires the page: the lag form and selectors, the two tables, and the live gauge. */
+/* Wires the page: the lag form and selectors, the two tables' refresh, and the live gauge. */
 "use strict";
 
 document.addEventListener("DOMContentLoaded", function () {
@@ -20,8 +20,22 @@ document.addEventListener("DOMContentLoaded", function () {
   byId("lag-window").addEventListener("change", loadLag);
   loadLag();
 
-  ns.loadOverflowTable(urls.overflowUrl, byId("overflow-status"), byId("overflow-table"));
-  ns.loadQueuesTable(urls.channelsUrl, byId("queues-status"), byId("queues-table"));
+  // The server rendered both tables: refreshed from the API on demand and every 30 s.
+  const refreshOverflow = function () {
+    return ns.refreshOverflowTable(urls.overflowUrl, byId("overflow-status"), byId("overflow-table"));
+  };
+  const refreshQueues = function () {
+    return ns.refreshQueuesTable(urls.channelsUrl, byId("queues-status"), byId("queues-table"));
+  };
+  [
+    ["overflow-refresh", refreshOverflow],
+    ["queues-refresh", refreshQueues],
+  ].forEach(function ([id, refresh]) {
+    const button = byId(id);
+    button.hidden = false;
+    button.addEventListener("click", refresh);
+    window.setInterval(refresh, ns.TABLES_REFRESH_MS);
+  });
 
   const gauge = new ns.LiveGauge(
     {

@@ -1,62 +1,79 @@
-/* The overflow summary and fullest-queues tables, from GET overflow/summary/ and GET channels/.
+/* Refreshes the overflow summary and fullest-queues tables, which the server already rendered
+from the same data, from GET overflow/summary/ and GET channels/.
 
-Each table is a column list plus a function that picks rows out of the endpoint's JSON: adapting
-to the endpoints' final field names means editing the lists below, nothing else. A column's
-`fields` are tried in order, so an alias costs one more name. */
+The column lists (field, label, format) come from the page (dashboard_tables.py, json_script), so
+the server's table and this one cannot disagree on fields. */
 "use strict";
 window.EventDebug = window.EventDebug || {};
 
 (function (ns) {
-  ns.OVERFLOW_COLUMNS = [
-    { fields: ["group"], label: "Group", format: "key" },
-    { fields: ["drops"], label: "Drops", format: "count" },
-    { fields: ["queues_over"], label: "Queues over capacity", format: "count" },
-    { fields: ["max_group_size"], label: "Max members", format: "count" },
-    { fields: ["drops_per_minute"], label: "Drops / min", format: "rate" },
-    { fields: ["first_seen"], label: "First seen", format: "time" },
-    { fields: ["last_seen"], label: "Last seen", format: "time" },
-  ];
-
-  // Groups that dropped the most first.
-  ns.overflowRows = function (summary) {
-    return (summary.groups || []).slice().sort(function (a, b) {
-      return (b.drops || 0) - (a.drops || 0);
-    });
-  };
-
-  ns.QUEUE_COLUMNS = [
-    { fields: ["queue", "key", "name"], label: "Queue", format: "key" },
-    { fields: ["depth"], label: "Depth", format: "count" },
-    { fields: ["capacity"], label: "Capacity", format: "count" },
-    { fields: ["fill"], label: "Fill", format: "percent" },
-    { fields: ["oldest_age", "oldest_message_age"], label: "Oldest message", format: "seconds" },
-  ];
+  // As on the server: the groups with the most drops, and the worst queues.
+  ns.OVERFLOW_GROUPS = 20;
   ns.WORST_QUEUES = 10;
+  ns.TABLES_REFRESH_MS = 30000;
+  const TEXT_FORMATS = ["key", "list", "time"];
 
-  ns.worstQueues = function (channels) {
-    return (channels.queues || [])
-      .slice()
-      .sort(function (a, b) {
-        return (b.fill || 0) - (a.fill || 0);
-      })
-      .slice(0, ns.WORST_QUEUES);
+  ns.columnsFrom = function (id) {
+    return JSON.parse(document.getElementById(id).textContent);
   };
 
-  // "queues: 12 · groups: 4 · …" from whatever numbers the channels summary carries.
-  ns.channelsSummary = function (channels) {
-    return Object.entries(channels.summary || {})
-      .filter(function ([, value]) {
-        return typeof value === "number" || typeof value === "string";
-      })
-      .map(function ([name, value]) {
-        return name.replace(/_/g, " ") + ": " + (typeof value === "number" ? ns.formatNumber(value, 3) : value);
-      })
-      .join(" · ");
+  ns.overflowStatus = function (summary) {
+    if (!summary.groups.length) return "No group dropped a message.";
+    return (
+      ns.formatNumber(summary.groups_total) + " groups dropped " + ns.formatNumber(summary.totals.drops) +
+      " messages; the " + ns.formatNumber(summary.groups_shown) + " with the most drops:"
+    );
+  };
+
+  // Worst first, as layer_state.queue_severity: fullest, then oldest message, then deepest.
+  function severity(a, b) {
+    return (b.fill || 0) - (a.fill || 0) || (b.oldest_age || 0) - (a.oldest_age || 0) || (b.depth || 0) - (a.depth || 0);
+  }
+
+  // The distinct queues of the channels document (a process queue appears under every group its
+  // channels joined), each with the names of those groups.
+  ns.worstQueues = function (channels) {
+    const queues = new Map();
+    (channels.groups || []).forEach(function (group) {
+      group.queues.forEach(function (queue) {
+        if (!queues.has(queue.key)) queues.set(queue.key, Object.assign({}, queue, { groups: [] }));
+        queues.get(queue.key).groups.push(group.name);
+      });
+    });
+    return Array.from(queues.values()).sort(severity).slice(0, ns.WORST_QUEUES);
+  };
+
+  ns.queuesStatus = function (channels) {
+    if (channels.note) return channels.note;
+    const s = channels.summary;
+    const parts = [
+      ns.formatNumber(s.groups) + " groups",
+      ns.formatNumber(s.members) + " members",
+      ns.formatNumber(s.queues) + " queues",
+      ns.formatNumber(s.queues_over_80) + " over 80 %",
+      ns.formatNumber(s.queues_full) + " full",
+    ];
+    if (s.stale_members) parts.push(ns.formatNumber(s.stale_members) + " stale members");
+    const unreachable = (channels.shards || []).filter(function (shard) {
+      return !shard.ok;
+    });
+    if (unreachable.length) {
+      parts.push(
+        "unreachable: " +
+          unreachable
+            .map(function (shard) {
+              return shard.host;
+            })
+            .join(", "),
+      );
+    }
+    return parts.join(" · ");
   };
 
   const FORMATS = {
-    key: function (v) {
-      return v === undefined || v === null ? "–" : String(v);
+    key: String,
+    list: function (v) {
+      return v.join(", ");
     },
     count: function (v) {
       return ns.formatNumber(v);
@@ -64,34 +81,31 @@ window.EventDebug = window.EventDebug || {};
     rate: function (v) {
       return ns.formatNumber(v, 2);
     },
-    // fill is a fraction of capacity (0..1), shown as a percentage.
+    // fill is already a percentage of capacity (0..100).
     percent: function (v) {
-      return typeof v === "number" ? (v * 100).toFixed(1) + " %" : "–";
+      return v.toFixed(1) + " %";
     },
     seconds: function (v) {
       return ns.formatSeconds(v);
     },
     time: function (v) {
-      return v === undefined || v === null ? "–" : ns.formatTime(v);
+      return ns.formatTime(v);
     },
   };
 
-  function cell(row, column) {
-    const field = column.fields.find(function (name) {
-      return name in row;
-    });
-    return field === undefined ? undefined : row[field];
-  }
-
   ns.renderTable = function (container, columns, rows) {
+    if (!rows.length) {
+      container.replaceChildren();
+      return null;
+    }
     const numeric = function (column) {
-      return column.format !== "key" && column.format !== "time";
+      return !TEXT_FORMATS.includes(column.format);
     };
     const head = ns.el(
       "tr",
       {},
       columns.map(function (column) {
-        return ns.el("th", numeric(column) ? { class: "num" } : {}, column.label);
+        return ns.el("th", numeric(column) ? { class: "num" } : {}, column.label.replace(" (UTC)", ""));
       }),
     );
     const body = rows.map(function (row) {
@@ -99,8 +113,9 @@ window.EventDebug = window.EventDebug || {};
         "tr",
         {},
         columns.map(function (column) {
-          const value = FORMATS[column.format](cell(row, column));
-          return ns.el("td", { class: numeric(column) ? "num" : column.format }, value);
+          const value = row[column.field];
+          const text = value === undefined || value === null ? "–" : FORMATS[column.format](value);
+          return ns.el("td", { class: numeric(column) ? "num" : column.format }, text);
         }),
       );
     });
@@ -109,31 +124,29 @@ window.EventDebug = window.EventDebug || {};
     return table;
   };
 
-  async function loadTable(url, status, container, describe) {
+  // On failure the server-rendered rows are replaced by the reason: they may be stale.
+  async function refreshTable(url, params, status, container, show) {
     try {
-      const data = await ns.getJSON(ns.apiURL(url));
-      describe(data);
+      show(await ns.getJSON(ns.apiURL(url, params)));
     } catch (err) {
       container.replaceChildren();
       ns.setStatus(status, "Unavailable: " + err.message, "error");
     }
   }
 
-  ns.loadOverflowTable = function (url, status, container) {
-    return loadTable(url, status, container, function (summary) {
-      const rows = ns.overflowRows(summary);
-      ns.setStatus(status, rows.length ? rows.length + " groups dropped messages." : "No group dropped a message.", rows.length ? "error" : "");
-      if (rows.length) ns.renderTable(container, ns.OVERFLOW_COLUMNS, rows);
-      else container.replaceChildren();
+  ns.refreshOverflowTable = function (url, status, container) {
+    const columns = ns.columnsFrom("overflow-columns");
+    return refreshTable(url, { limit: ns.OVERFLOW_GROUPS }, status, container, function (summary) {
+      ns.setStatus(status, ns.overflowStatus(summary), "");
+      ns.renderTable(container, columns, summary.groups);
     });
   };
 
-  ns.loadQueuesTable = function (url, status, container) {
-    return loadTable(url, status, container, function (channels) {
-      const rows = ns.worstQueues(channels);
-      ns.setStatus(status, ns.channelsSummary(channels) || (rows.length ? "" : "No queues."), "");
-      if (rows.length) ns.renderTable(container, ns.QUEUE_COLUMNS, rows);
-      else container.replaceChildren();
+  ns.refreshQueuesTable = function (url, status, container) {
+    const columns = ns.columnsFrom("queues-columns");
+    return refreshTable(url, {}, status, container, function (channels) {
+      ns.setStatus(status, ns.queuesStatus(channels), "");
+      ns.renderTable(container, columns, ns.worstQueues(channels));
     });
   };
 })(window.EventDebug);
