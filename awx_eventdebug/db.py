@@ -2,15 +2,46 @@
 
 from __future__ import annotations
 
+import functools
 from contextlib import contextmanager
 
 from django.db import DatabaseError, connection, transaction
 
 from .conf import get_config
-from .errors import QueryTimeout
+from .errors import QueryTimeout, Unavailable
 
 # SQLSTATE of "canceling statement due to statement timeout".
 QUERY_CANCELED = "57014"
+# SQLSTATEs of an undefined table and an undefined column.
+MISSING_RELATION = ("42P01", "42703")
+
+
+def is_missing_relation(exc: DatabaseError) -> bool:
+    """The statement named a table or column the database does not have (both backends)."""
+    if getattr(exc.__cause__, "sqlstate", None) in MISSING_RELATION:
+        return True
+    return str(exc).startswith(("no such table", "no such column"))
+
+
+def app_tables(function):
+    """Decorate a function reading or writing the app's own tables (overflow rows, ingest
+    fingerprints): a database error becomes Unavailable (503 / exit 2) with what to do, not a
+    traceback; a missing table means `migrate` was not run after installing the app."""
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except DatabaseError as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            if is_missing_relation(exc):
+                raise Unavailable(
+                    f"the app's tables are missing ({reason}).",
+                    hint="Run `awx-manage migrate awx_eventdebug` (`manage.py migrate` outside AWX).",
+                ) from exc
+            raise Unavailable(f"the database failed: {reason}.") from exc
+
+    return wrapper
 
 
 @contextmanager

@@ -32,6 +32,7 @@ from django.utils import timezone
 
 from .capture import OVERFLOW_PATTERN, node_name
 from .conf import get_config
+from .db import app_tables
 from .errors import Misconfigured
 from .models import ChannelOverflow, IngestedRecord
 from .upsert import Counts, add_counts, storable_name
@@ -356,6 +357,7 @@ def _export_record(entry, report: FileReport, node: str, occurrences: _Occurrenc
     return Record(logged_at, int(match[1]), int(match[2]), match[3], storable_name(entry_node), identity)
 
 
+@app_tables
 def ingest_streams(
     sources, node: str | None = None, progress: Callable[[FileReport], None] | None = None
 ) -> dict:

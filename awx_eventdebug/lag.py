@@ -20,7 +20,7 @@ from decimal import Decimal, InvalidOperation
 from django.db import DatabaseError, connection
 
 from .conf import get_config
-from .db import diagnostic_cursor
+from .db import diagnostic_cursor, is_missing_relation
 from .errors import NotFound, Unavailable
 from .event_tables import KINDS, UNIFIED_JOB_TABLE, EventKind
 from .timeutil import isoformat
@@ -28,9 +28,6 @@ from .timeutil import isoformat
 GROUP_BY = ("none", "event", "job", "minute", "hour")
 MAX_PERCENTILES = 10
 PERCENTILE_DECIMALS = 4
-
-# SQLSTATEs of undefined_table and undefined_column: an AWX that predates a table or column.
-_MISSING_RELATION = ("42P01", "42703")
 
 
 def parse_percentiles(values) -> tuple[Decimal, ...]:
@@ -106,7 +103,7 @@ def lag_report(query: LagQuery) -> dict:
             statistics = _postgres_statistics if connection.vendor == "postgresql" else _sqlite_statistics
             total, groups = statistics(cursor, kind, query, job_created, fractions, max_groups + 1)
     except DatabaseError as exc:
-        if _is_missing_relation(exc):
+        if is_missing_relation(exc):
             raise Unavailable(
                 f"cannot read AWX's event data for kind {kind.name!r}: {str(exc).splitlines()[0]}.",
                 hint="This AWX may predate that table or column; `eventdebug doctor` lists the tables "
@@ -124,12 +121,6 @@ def lag_report(query: LagQuery) -> dict:
         "groups": [{"key": _group_key(row[0]), **_statistics(row[1:], keys)} for row in groups[:max_groups]],
         "groups_truncated": len(groups) > max_groups,
     }
-
-
-def _is_missing_relation(exc: DatabaseError) -> bool:
-    if getattr(exc.__cause__, "sqlstate", None) in _MISSING_RELATION:
-        return True
-    return str(exc).startswith(("no such table", "no such column"))
 
 
 def _job_created(cursor, job_id: int):

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from .capture import capture_stats
 from .conf import get_config
+from .db import app_tables
 from .models import ChannelOverflow, IngestedRecord
 from .timeutil import isoformat
 
@@ -94,6 +95,7 @@ def row_dict(row: ChannelOverflow) -> dict:
     }
 
 
+@app_tables
 def list_overflow(selection: OverflowFilter, page: int = 1, page_size: int = DEFAULT_PAGE_SIZE) -> dict:
     """One page of rows, newest window first."""
     rows = selection.apply(ChannelOverflow.objects.all())
@@ -110,6 +112,7 @@ def list_overflow(selection: OverflowFilter, page: int = 1, page_size: int = DEF
     }
 
 
+@app_tables
 def summarize_overflow(
     selection: OverflowFilter, timeline: str = "", limit: int = DEFAULT_GROUP_LIMIT, by_node: bool = False
 ) -> dict:
@@ -183,6 +186,7 @@ def _timeline(rows: QuerySet, groups: list[str], unit: str) -> dict[str, list[di
     return points
 
 
+@app_tables
 def purge_overflow(older_than: timedelta, dry_run: bool = False, batch_size: int = PURGE_BATCH) -> dict:
     """Delete rows and ingest fingerprints older than ``older_than``, ``batch_size`` at a time
     so no single statement holds locks on many rows; with ``dry_run`` only count them."""

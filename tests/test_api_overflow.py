@@ -178,3 +178,29 @@ def test_command_bad_options_name_them():
     with pytest.raises(CommandError, match="--timeline:"):
         run("--summary", "--timeline", "week")
     assert "No channel overflow" in run()
+
+
+def drop_app_table():
+    """As on an AWX where the app was installed but `migrate` was not run (rolled back with the
+    test's transaction)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE awx_eventdebug_channeloverflow")
+
+
+@pytest.mark.parametrize("url", ["/api/eventdebug/overflow/", "/api/eventdebug/overflow/summary/"])
+def test_missing_app_tables_are_a_503_saying_to_migrate(admin_client, url):
+    drop_app_table()
+    response = admin_client.get(url)
+    assert response.status_code == 503
+    assert "tables are missing" in response.json()["detail"]
+    assert "migrate awx_eventdebug" in response.json()["hint"]
+
+
+@pytest.mark.parametrize("args", [("overflow",), ("purge", "--dry-run")])
+def test_missing_app_tables_are_a_command_error_saying_to_migrate(args):
+    drop_app_table()
+    with pytest.raises(CommandError, match="migrate awx_eventdebug") as raised:
+        call_command("eventdebug", *args, stdout=StringIO())
+    assert raised.value.returncode == 2
