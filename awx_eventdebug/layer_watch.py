@@ -30,7 +30,7 @@ def watch_samples(
     taken = 0
     while count is None or taken < count:
         started = time.monotonic()
-        doc = inspect_groups(alias, pattern, limit=None, timeout=timeout)
+        doc = inspect_groups(alias, pattern, limit=None, timeout=timeout, details=False)
         current = (started, _depths(doc), _memberships(doc))
         yield _sample(taken + 1, doc, current, previous, limit)
         previous = current
