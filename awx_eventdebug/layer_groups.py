@@ -306,7 +306,9 @@ def _inspect_pubsub(layer, doc, pattern, limit, timeout, budget) -> dict:
     match = escape_glob(group_prefix) + pattern
 
     def read(client, host):
-        # PUBSUB CHANNELS walks the server's active channels, not its keyspace.
+        # PUBSUB CHANNELS walks the server's active channels, not its keyspace. It has no cursor
+        # (Redis offers none for pub/sub): the reply is one name per subscribed group, small by
+        # nature; the budget bounds what is asked about after it (docs/channels.md).
         names = [as_text(name) for name in client.pubsub_channels(match)]
         names = names[: budget.take_keys(len(names))]
         counts = {}
