@@ -159,7 +159,8 @@ def test_signal_stops_with_summary_and_leaves_the_group(redis_client, key_prefix
     assert summary["type"] == "summary" and summary["stopped"] == stopped
     assert summary["events"] == 5
     assert summary["counters"]["missing"] == 1
-    assert 0.25 <= summary["overall"]["avg"] < 1.0
+    # Backdated 0.25 s; delivery adds the rest, seconds on a loaded machine: the lower bound is exact.
+    assert 0.25 <= summary["overall"]["avg"] < 30
     assert summary["not_left"] == []
     assert redis_client.zscore(group_key, channel) is None
     assert list(redis_client.scan_iter(match=f"{key_prefix}*", count=1000)) == []
