@@ -41,6 +41,25 @@ def redis_layer_settings(settings, key_prefix):
     return settings.CHANNEL_LAYERS["default"]
 
 
+def pytest_sessionfinish(session, exitstatus):
+    """Delete the keys left under the run's own prefix (tests/settings.py RUN_PREFIX) by tests
+    that use the default layer rather than the ``key_prefix`` fixture."""
+    from django.conf import settings
+
+    prefix = getattr(settings, "RUN_PREFIX", None)
+    if not prefix:
+        return
+    client = redis.Redis.from_url(REDIS_URL, socket_timeout=5)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+        if keys:
+            client.delete(*keys)
+    except redis.RedisError:
+        pass  # Redis down: the run has failed already, there is nothing of ours to delete
+    finally:
+        client.close()
+
+
 def pytest_report_header(config):
     import channels
     import channels_redis
