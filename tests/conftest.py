@@ -31,11 +31,14 @@ def key_prefix(redis_client):
 
 @pytest.fixture
 def redis_layer_settings(settings, key_prefix):
-    """CHANNEL_LAYERS['default'] on the real Redis, with this test's own prefix."""
+    """CHANNEL_LAYERS['default'] on the real Redis, with this test's own prefix. socket_timeout
+    None as the example project (W052): redis-py 8's 5 s default would end a consumer's blocking
+    receive with a TimeoutError whenever a test on a loaded machine idles that long."""
+    host = {"address": REDIS_URL, "socket_timeout": None}
     settings.CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": key_prefix, "capacity": 100},
+            "CONFIG": {"hosts": [host], "prefix": key_prefix, "capacity": 100},
         }
     }
     return settings.CHANNEL_LAYERS["default"]
