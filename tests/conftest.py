@@ -44,6 +44,15 @@ def redis_layer_settings(settings, key_prefix):
     return settings.CHANNEL_LAYERS["default"]
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the item (``item.report_call``), for fixtures that save
+    evidence of a failure, such as the browser tests' page text."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"report_{report.when}", report)
+
+
 def pytest_sessionfinish(session, exitstatus):
     """Delete the keys left under the run's own prefix (tests/settings.py RUN_PREFIX) by tests
     that use the default layer rather than the ``key_prefix`` fixture."""

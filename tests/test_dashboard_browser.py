@@ -21,6 +21,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
@@ -55,16 +56,35 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def browser():
+def browser(request):
     if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
         pytest.fail("Chromium or chromedriver is missing; run scripts/ensure-chromium.sh (make test does)")
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
     for argument in CHROMIUM_ARGS:
         options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # the console, for save_failed_page
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     yield driver
+    failed = getattr(request.node, "report_call", None)
+    if failed is not None and failed.failed:
+        save_failed_page(driver, request.node.name)
     driver.quit()
+
+
+def save_failed_page(driver, name):
+    """What the page showed when a test failed (a wait timing out says nothing by itself): its
+    text, the browser console and a screenshot, next to the server log in artifacts/."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    try:
+        text = driver.execute_script("return document.body ? document.body.innerText : ''")
+        console = "\n".join(str(entry) for entry in driver.get_log("browser"))
+        (ARTIFACTS / f"{name}.page.txt").write_text(
+            f"{driver.current_url}\n\n{text}\n\nconsole:\n{console}\n"
+        )
+        driver.save_screenshot(str(ARTIFACTS / f"{name}.failed.png"))
+    except WebDriverException as exc:  # the browser itself is what failed
+        (ARTIFACTS / f"{name}.page.txt").write_text(f"page unavailable: {exc}\n")
 
 
 @pytest.fixture
