@@ -258,9 +258,10 @@ _SQLITE_GROUP = {
 
 # Django keeps datetimes in SQLite as naive UTC text, "YYYY-MM-DD HH:MM:SS[.ffffff]": whole
 # seconds from strftime('%s') plus the fractions from character 20 on, exact to the microsecond
-# (julianday() differences would lose tens of microseconds).
+# (julianday() differences would lose tens of microseconds). strftime gets the first 19
+# characters only: it rounds to milliseconds, so ".9997" would count as the next second.
 _SQLITE_LAG = (
-    "(strftime('%%s', modified) - strftime('%%s', created)"
+    "(strftime('%%s', substr(modified, 1, 19)) - strftime('%%s', substr(created, 1, 19))"
     " + (CAST(substr(modified, 20) AS REAL) - CAST(substr(created, 20) AS REAL)))"
 )
 

@@ -280,17 +280,22 @@ class Listener:
                     message = None
                 state.handle(message, now)
             clock = time.monotonic()
-            if deadline is not None and clock >= deadline:
-                self.stop(STOP_DURATION)
-            elif clock >= next_update:
-                if clock >= next_rejoin:
+            at_deadline = deadline is not None and clock >= deadline
+            update_due = clock >= next_update
+            # An update due at the deadline is still sent, and the summary gets the queue's
+            # depth at the end even when the run is shorter than one interval.
+            if update_due or at_deadline:
+                state.record_depth(await connection.zcard(key))
+            if update_due:
+                if clock >= next_rejoin and not at_deadline:
                     for group in self.groups:
                         await layer.group_add(group, channel)
                     next_rejoin = clock + rejoin_every
-                state.record_depth(await connection.zcard(key))
                 next_update = clock + self.interval
                 if self.on_update:
                     self.on_update(state.update(time.time()))
+            if at_deadline:
+                self.stop(STOP_DURATION)
 
     async def _close(self, layer) -> None:
         """Leave every joined group (and the relay) and delete our queue, each bounded by

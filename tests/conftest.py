@@ -31,14 +31,45 @@ def key_prefix(redis_client):
 
 @pytest.fixture
 def redis_layer_settings(settings, key_prefix):
-    """CHANNEL_LAYERS['default'] on the real Redis, with this test's own prefix."""
+    """CHANNEL_LAYERS['default'] on the real Redis, with this test's own prefix. socket_timeout
+    None as the example project (W052): redis-py 8's 5 s default would end a consumer's blocking
+    receive with a TimeoutError whenever a test on a loaded machine idles that long."""
+    host = {"address": REDIS_URL, "socket_timeout": None}
     settings.CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": key_prefix, "capacity": 100},
+            "CONFIG": {"hosts": [host], "prefix": key_prefix, "capacity": 100},
         }
     }
     return settings.CHANNEL_LAYERS["default"]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the item (``item.report_call``), for fixtures that save
+    evidence of a failure, such as the browser tests' page text."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"report_{report.when}", report)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Delete the keys left under the run's own prefix (tests/settings.py RUN_PREFIX) by tests
+    that use the default layer rather than the ``key_prefix`` fixture."""
+    from django.conf import settings
+
+    prefix = getattr(settings, "RUN_PREFIX", None)
+    if not prefix:
+        return
+    client = redis.Redis.from_url(REDIS_URL, socket_timeout=5)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+        if keys:
+            client.delete(*keys)
+    except redis.RedisError:
+        pass  # Redis down: the run has failed already, there is nothing of ours to delete
+    finally:
+        client.close()
 
 
 def pytest_report_header(config):

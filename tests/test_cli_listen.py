@@ -68,7 +68,8 @@ def test_unknown_layer_and_unreachable_redis_exit_2(settings):
 
 
 def test_lines_when_not_a_terminal(redis_layer_settings):
-    out, err = listen("--job", "3", "--duration", "1", "--interval", "0.2")
+    # Two updates at least, to compare their columns: 20 intervals leave a loaded machine room.
+    out, err = listen("--job", "3", "--duration", "2", "--interval", "0.1")
     assert "Listening on job_events-3" in err
     updates = [line for line in out.splitlines() if line.startswith("20")]
     assert len(updates) >= 2
@@ -79,7 +80,7 @@ def test_lines_when_not_a_terminal(redis_layer_settings):
 
 
 def test_redraws_in_place_on_a_terminal(redis_layer_settings):
-    out, _ = listen("--job", "3", "--duration", "1", "--interval", "0.2", stdout=Terminal())
+    out, _ = listen("--job", "3", "--duration", "2", "--interval", "0.1", stdout=Terminal())
     first, *redraws = out.split("\x1b[9F\x1b[J")  # cursor up the block's 9 lines, clear below
     assert len(redraws) >= 1
     assert first.count("\n") == 9 and first.startswith("job_events-3")
@@ -112,7 +113,7 @@ def start_listen(key_prefix, *args, redis_url=REDIS_URL):
     )
 
 
-def wait_for_member(redis_client, key, process, timeout=20):
+def wait_for_member(redis_client, key, process, timeout=30):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         found = redis_client.zrange(key, 0, -1)
@@ -123,7 +124,7 @@ def wait_for_member(redis_client, key, process, timeout=20):
     raise AssertionError(f"listen never joined {key}")
 
 
-def read_until(process, predicate, timeout=20):
+def read_until(process, predicate, timeout=30):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         line = process.stdout.readline()
@@ -149,7 +150,7 @@ def test_signal_stops_with_summary_and_leaves_the_group(redis_client, key_prefix
         asyncio.run(emit_events(layer, "job", 77, [1, 2, 3, 5, 6], lag=0.25))
         read_until(process, lambda report: report["events"] == 5)
         process.send_signal(signum)
-        out, err = process.communicate(timeout=20)
+        out, err = process.communicate(timeout=30)
     finally:
         if process.poll() is None:
             process.kill()
@@ -159,7 +160,8 @@ def test_signal_stops_with_summary_and_leaves_the_group(redis_client, key_prefix
     assert summary["type"] == "summary" and summary["stopped"] == stopped
     assert summary["events"] == 5
     assert summary["counters"]["missing"] == 1
-    assert 0.25 <= summary["overall"]["avg"] < 1.0
+    # Backdated 0.25 s; delivery adds the rest, seconds on a loaded machine: the lower bound is exact.
+    assert 0.25 <= summary["overall"]["avg"] < 30
     assert summary["not_left"] == []
     assert redis_client.zscore(group_key, channel) is None
     assert list(redis_client.scan_iter(match=f"{key_prefix}*", count=1000)) == []
@@ -188,7 +190,7 @@ def test_reader_going_away_stops_quietly_and_leaves_the_group(redis_client, key_
         (channel,) = wait_for_member(redis_client, group_key, process)
         process.stdout.readline()
         process.stdout.close()  # as `listen --json | head -1` does
-        process.wait(20)
+        process.wait(30)
         err = process.stderr.read()
     finally:
         if process.poll() is None:

@@ -15,6 +15,8 @@ from example_settings.asgi import application
 pytestmark = pytest.mark.django_db(transaction=True)
 
 TOKEN = "c" * 32
+# Seconds to wait for each reply: the communicator's default (1 s) is too short on a loaded machine.
+REPLY = 30
 
 
 def session_cookie():
@@ -37,10 +39,10 @@ def subscribe(job_id, token=TOKEN):
 def test_anonymous_socket_is_told_to_close_and_closed(redis_layer_settings):
     async def scenario():
         socket = communicator(None)
-        connected, _ = await socket.connect()
+        connected, _ = await socket.connect(REPLY)
         assert connected
-        assert await socket.receive_json_from() == {"close": True}
-        assert (await socket.receive_output())["type"] == "websocket.close"
+        assert await socket.receive_json_from(REPLY) == {"close": True}
+        assert (await socket.receive_output(REPLY))["type"] == "websocket.close"
 
     async_to_sync(scenario)()
 
@@ -50,13 +52,13 @@ def test_subscription_needs_the_csrf_cookie_as_xrftoken(redis_layer_settings):
 
     async def scenario():
         socket = communicator(cookie)
-        await socket.connect()
-        assert (await socket.receive_json_from())["accept"] is True
+        await socket.connect(REPLY)
+        assert (await socket.receive_json_from(REPLY))["accept"] is True
         await socket.send_json_to(subscribe(7, token="wrong"))
-        assert await socket.receive_json_from() == {"error": "access denied to channel"}
+        assert await socket.receive_json_from(REPLY) == {"error": "access denied to channel"}
         await socket.send_json_to({"groups": {"job_events": 7}, "xrftoken": TOKEN})
-        assert await socket.receive_json_from() == {"error": "access denied to channel"}
-        await socket.disconnect()
+        assert await socket.receive_json_from(REPLY) == {"error": "access denied to channel"}
+        await socket.disconnect(timeout=REPLY)
 
     async_to_sync(scenario)()
 
@@ -67,24 +69,24 @@ def test_joins_awx_groups_and_relays_group_messages_as_sent(redis_layer_settings
 
     async def scenario():
         socket = communicator(cookie)
-        await socket.connect()
-        await socket.receive_json_from()
+        await socket.connect(REPLY)
+        await socket.receive_json_from(REPLY)
         await socket.send_json_to(subscribe(42))
-        reply = await socket.receive_json_from()
+        reply = await socket.receive_json_from(REPLY)
         assert sorted(reply["groups_current"]) == ["job_events-42", "jobs-status_changed", "jobs-summary"]
         assert reply["groups_left"] == []
         assert redis_client.zcard(f"{key_prefix}:group:job_events-42") == 1
 
         text = json.dumps(event)
         await get_channel_layer().group_send("job_events-42", {"type": "internal.message", "text": text})
-        assert await socket.receive_from(timeout=5) == text
+        assert await socket.receive_from(REPLY) == text
 
         # A new subscription replaces the old one, as AWX's does.
         await socket.send_json_to(subscribe(43))
-        reply = await socket.receive_json_from()
+        reply = await socket.receive_json_from(REPLY)
         assert reply["groups_left"] == ["job_events-42"]
         assert reply["groups_joined"] == ["job_events-43"]
-        await socket.disconnect()
+        await socket.disconnect(timeout=REPLY)
         assert redis_client.zcard(f"{key_prefix}:group:job_events-43") == 0
 
     async_to_sync(scenario)()

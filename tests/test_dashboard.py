@@ -1,5 +1,4 @@
 import re
-import socket
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -9,6 +8,7 @@ from django.core.management import call_command
 from awx_eventdebug.checks import check_dashboard, check_receive_timeout, receive_timeout_findings
 from awx_eventdebug.event_tables import KINDS
 from tests.conftest import REDIS_URL
+from tests.redis_servers import closed_port
 
 pytestmark = pytest.mark.django_db
 
@@ -30,12 +30,6 @@ def admin_client(client, layer_settings):
     admin = get_user_model().objects.create_superuser("admin", "admin@example.invalid", "pw")
     client.force_login(admin)
     return client
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_anonymous_is_sent_to_login_with_next(client, settings):
@@ -85,7 +79,11 @@ def test_page_is_html_whatever_the_accept_header(admin_client):
 
 
 def test_doctor_problems_and_warnings_are_rendered_on_the_server(admin_client, settings):
-    port = free_port()
+    with closed_port() as port:
+        doctor_problems_on_the_page(admin_client, settings, port)
+
+
+def doctor_problems_on_the_page(admin_client, settings, port):
     settings.CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",

@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from awx_eventdebug.dashboard_tables import worst_queues
 from awx_eventdebug.upsert import Counts, add_counts
 from tests.conftest import REDIS_URL
-from tests.test_dashboard import free_port
+from tests.redis_servers import closed_port
 
 pytestmark = pytest.mark.django_db
 
@@ -90,7 +90,11 @@ def test_queues_table_is_rendered_on_the_server(admin_client, key_prefix):
 
 
 def test_redis_down_empties_only_the_queues_table(admin_client, overflow_rows, settings):
-    port = free_port()
+    with closed_port() as port:
+        redis_down_page(admin_client, settings, port)
+
+
+def redis_down_page(admin_client, settings, port):
     settings.CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",

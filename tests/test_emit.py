@@ -37,7 +37,8 @@ def test_emit_awx_events_sends_awx_messages_to_the_job_group(redis_layer_setting
         assert payload["url"] == f"/api/v2/job_events/{payload['counter']}"
     assert all(p["created"] == p["modified"] and p["created"].endswith("+00:00") for p in payloads)
     ages = [time.time() - datetime.fromisoformat(p["created"]).timestamp() for p in payloads]
-    assert all(3 <= age < 4 for age in ages)  # created --lag 3 seconds before sending
+    # created --lag 3 seconds before sending; the time since then only grows on a loaded machine.
+    assert all(3 <= age < 30 for age in ages)
 
 
 def test_emit_awx_events_rejects_a_bad_skip_list(redis_layer_settings):

@@ -245,4 +245,4 @@ def test_window_default_is_the_health_window(settings):
     settings.EVENTDEBUG = {"HEALTH_WINDOW": "2h"}
     window = window_ending_now()
     assert window.until - window.since == timedelta(hours=2)
-    assert abs((window.until - timezone.now()).total_seconds()) < 5
+    assert abs((window.until - timezone.now()).total_seconds()) < 30  # "now", give or take a stall

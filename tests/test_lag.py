@@ -138,6 +138,15 @@ def test_edge_cases(lags):
     assert_matches(group, reference(events()))
 
 
+def test_fractions_just_below_a_whole_second_are_exact():
+    # SQLite's date functions round to milliseconds: .9997 s must not count as the next second
+    # (a 0.5 s lag would come out as -0.5 s, a negative lag).
+    job = add_job("job", BASE.replace(microsecond=999_700), [0.5, 0.0001, 1.5, 0.0003])
+    report = lag_report(LagQuery(percentiles=PERCENTILES, job=job))
+    assert (report["count"], report["negative"]) == (4, 0)
+    assert_matches(report, reference(events()))
+
+
 def test_job_in_an_old_partition_and_unknown_job(workload):
     old = add_job("job", BASE - timedelta(days=40, minutes=7), [0.25 * i for i in range(1, 40)] + [None, -1])
     report = lag_report(LagQuery(job=old, percentiles=PERCENTILES))
