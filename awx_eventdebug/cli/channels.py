@@ -2,41 +2,16 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 
 from ..layer_groups import inspect_groups
 from ..layer_state import DEFAULT_LIMIT, MAX_LIMIT, inspect_queues
 from ..layer_watch import watch_samples
-from .base import Subcommand, render_pairs, render_table
+from .base import Subcommand, bounded_int, positive_float, render_pairs, render_table
 
 # Clear the screen and home the cursor, so each sample of watch replaces the previous one.
 REDRAW = "\x1b[H\x1b[2J"
-
-
-def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be greater than 0")
-    return value
-
-
-def bounded_int(low: int, high: int | None = None):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-        if value < low or (high is not None and value > high):
-            upper = f" and at most {high}" if high is not None else ""
-            raise argparse.ArgumentTypeError(f"{text!r} must be at least {low}{upper}")
-        return value
-
-    return parse
 
 
 def add_layer_arguments(parser) -> None:
@@ -135,7 +110,7 @@ def _is_terminal(stream) -> bool:
     return target is sys.stdout and hasattr(target, "isatty") and target.isatty()
 
 
-def seconds(value) -> str:
+def seconds_text(value) -> str:
     return "-" if value is None else f"{value:.1f}s"
 
 
@@ -149,7 +124,7 @@ def duration(value) -> str:
     return f"{value}s"
 
 
-def percent(value) -> str:
+def percent_text(value) -> str:
     return "-" if value is None else f"{value:.1f}%"
 
 
@@ -182,7 +157,7 @@ def format_groups(doc: dict, style) -> str:
     out.append(
         f"groups {summary['groups']}  members {summary['members']}  stale {summary['stale_members']}  "
         f"queues {summary['queues']}  over 80% {summary['queues_over_80']}  full {summary['queues_full']}  "
-        f"oldest message {seconds(summary['max_oldest_age'])}"
+        f"oldest message {seconds_text(summary['max_oldest_age'])}"
     )
     if not doc["groups"]:
         return "\n".join(out)
@@ -240,8 +215,8 @@ def _queue_cells(queue: dict | None) -> list:
         f"{len(queue['members'])}{stale}",
         queue["depth"],
         queue["capacity"],
-        percent(queue["fill"]),
-        seconds(queue["oldest_age"]),
+        percent_text(queue["fill"]),
+        seconds_text(queue["oldest_age"]),
         queue["inflight"],
     ]
 
@@ -251,7 +226,7 @@ def format_queues(doc: dict, style) -> str:
     summary = doc["summary"]
     out.append(
         f"queues {summary['queues']}  messages {summary['messages']}  over 80% {summary['queues_over_80']}  "
-        f"full {summary['queues_full']}  oldest message {seconds(summary['max_oldest_age'])}  "
+        f"full {summary['queues_full']}  oldest message {seconds_text(summary['max_oldest_age'])}  "
         f"misplaced {summary['misplaced_queues']}  $inflight keys {summary['inflight_keys']} "
         f"({summary['inflight_left_behind']} left behind)"
     )
@@ -264,8 +239,8 @@ def format_queues(doc: dict, style) -> str:
                 q["depth"],
                 q["expired"],
                 q["capacity"],
-                percent(q["fill"]),
-                seconds(q["oldest_age"]),
+                percent_text(q["fill"]),
+                seconds_text(q["oldest_age"]),
                 q["inflight"],
                 f"MISPLACED (receivers read shard {q['receiver_shard']})" if q["misplaced"] else "",
             )
@@ -280,7 +255,7 @@ def format_queues(doc: dict, style) -> str:
                 i["key"],
                 i["shard"],
                 i["depth"],
-                seconds(i["oldest_age"]),
+                seconds_text(i["oldest_age"]),
                 i["queue_depth"],
                 "LEFT BEHIND" if i["left_behind"] else "",
             )
@@ -311,7 +286,7 @@ def format_sample(sample: dict, style) -> str:
     out.append(
         f"groups {summary['groups']}  members {summary['members']}  queues {summary['queues']}  "
         f"over 80% {summary['queues_over_80']}  full {summary['queues_full']}  "
-        f"oldest message {seconds(summary['max_oldest_age'])}"
+        f"oldest message {seconds_text(summary['max_oldest_age'])}"
     )
     if sample["queues"]:
         rows = [
@@ -321,8 +296,8 @@ def format_sample(sample: dict, style) -> str:
                 q["members"],
                 "unreachable" if q["depth"] is None else q["depth"],
                 q["capacity"],
-                percent(q["fill"]),
-                seconds(q["oldest_age"]),
+                percent_text(q["fill"]),
+                seconds_text(q["oldest_age"]),
                 "-" if q["rate"] is None else f"{q['rate']:+.1f}/s",
             )
             for q in sample["queues"]
