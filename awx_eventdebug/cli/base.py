@@ -28,6 +28,13 @@ class Subcommand:
         """The same document the REST endpoint returns, pretty-printed."""
         command.stdout.write(json.dumps(data, indent=2))
 
+    def output(self, command, options, doc: dict, formatter) -> None:
+        """``doc`` as JSON with --json, else as the text ``formatter(doc, command.style)`` makes."""
+        if options["json"]:
+            self.write_json(command, doc)
+        else:
+            command.stdout.write(formatter(doc, command.style))
+
 
 def validated(serializer_class, options: dict, names) -> dict:
     """Options validated exactly as the API validates its query string."""
@@ -78,6 +85,11 @@ def duration_seconds(text: str) -> float:
         except ValueError as exc:
             raise argparse.ArgumentTypeError(str(exc)) from exc
     return positive_float(text)
+
+
+def counted(count: int, noun: str) -> str:
+    """ "1 queue", "2 queues": a count and its noun in the right number."""
+    return f"{count} {noun if count == 1 else noun + 's'}"
 
 
 def format_number(value, digits: int = 3) -> str:

@@ -8,7 +8,7 @@ import sys
 from ..layer_groups import inspect_groups
 from ..layer_state import DEFAULT_LIMIT, MAX_LIMIT, inspect_queues
 from ..layer_watch import watch_samples
-from .base import Subcommand, bounded_int, positive_float, render_pairs, render_table
+from .base import Subcommand, bounded_int, counted, positive_float, render_pairs, render_table
 
 # Clear the screen and home the cursor, so each sample of watch replaces the previous one.
 REDRAW = "\x1b[H\x1b[2J"
@@ -43,10 +43,7 @@ class Groups(Subcommand):
 
     def handle(self, command, options):
         doc = inspect_groups(options["layer"], options["pattern"], options["limit"], options["timeout"])
-        if options["json"]:
-            self.write_json(command, doc)
-        else:
-            command.stdout.write(format_groups(doc, command.style))
+        self.output(command, options, doc, format_groups)
 
 
 class Queues(Subcommand):
@@ -64,10 +61,7 @@ class Queues(Subcommand):
 
     def handle(self, command, options):
         doc = inspect_queues(options["layer"], options["min_depth"], options["limit"], options["timeout"])
-        if options["json"]:
-            self.write_json(command, doc)
-        else:
-            command.stdout.write(format_queues(doc, command.style))
+        self.output(command, options, doc, format_queues)
 
 
 class Watch(Subcommand):
@@ -192,7 +186,8 @@ def format_groups(doc: dict, style) -> str:
     out.append(render_table(headers, rows, numeric=numeric))
     if len(doc["groups"]) < summary["groups"]:
         out.append(
-            f"({len(doc['groups'])} of {summary['groups']} groups shown, worst first; --limit shows more)"
+            f"({len(doc['groups'])} of {counted(summary['groups'], 'group')} shown, worst first; "
+            "--limit shows more)"
         )
     return "\n".join(out)
 
@@ -307,6 +302,6 @@ def format_sample(sample: dict, style) -> str:
     for change in sample["membership"]:
         out.append(
             f"  {change['group']}: +{change['joined_count']} -{change['left_count']} "
-            f"-> {change['members']} members"
+            f"-> {counted(change['members'], 'member')}"
         )
     return "\n".join(out) + "\n"

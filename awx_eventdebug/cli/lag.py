@@ -38,13 +38,10 @@ class Lag(Subcommand):
             problems = [f"--{name}: {' '.join(map(str, messages))}" for name, messages in errors]
             raise CommandError("; ".join(problems))
         report = lag_report(LagQuery(**serializer.validated_data))
-        if options["json"]:
-            self.write_json(command, report)
-        else:
-            command.stdout.write(format_report(report))
+        self.output(command, options, report, format_report)
 
 
-def format_report(report: dict) -> str:
+def format_report(report: dict, style) -> str:
     scope = [f"{report['kind']} events"]
     if report["job"] is not None:
         scope.append(f"job {report['job']}")

@@ -9,7 +9,15 @@ from django.core.management.base import CommandError
 from ..awx_messages import group_names
 from ..event_tables import KINDS
 from ..probe import STOP_ERROR, STOP_OUTPUT_CLOSED, Listener, redis_layer
-from .base import Subcommand, duration_seconds, format_number, positive_float, render_pairs, render_table
+from .base import (
+    Subcommand,
+    counted,
+    duration_seconds,
+    format_number,
+    positive_float,
+    render_pairs,
+    render_table,
+)
 
 
 class Listen(Subcommand):
@@ -145,10 +153,9 @@ def lag_table(report: dict) -> str:
 
 
 def counter_text(counters: dict) -> str:
-    gaps = counters["gaps"]
     return (
-        f"{counters['missing']} missing in {gaps} gap{'' if gaps == 1 else 's'}, {counters['late']} late, "
-        f"{counters['duplicates']} duplicates"
+        f"{counters['missing']} missing in {counted(counters['gaps'], 'gap')}, {counters['late']} late, "
+        f"{counted(counters['duplicates'], 'duplicate')}"
     )
 
 
