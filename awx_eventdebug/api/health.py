@@ -15,7 +15,7 @@ from ..health import Thresholds, health_check, health_report, metrics_sections, 
 from ..metrics import CONTENT_TYPE, render_metrics
 from ..timeutil import parse_duration
 from .base import EventDebugView
-from .overflow import MomentField
+from .fields import MomentField
 
 
 class ReportQuerySerializer(serializers.Serializer):
