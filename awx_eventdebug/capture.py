@@ -20,11 +20,11 @@ import socket
 import threading
 import time
 import weakref
-from datetime import UTC, datetime
 
 from django.conf import settings
 
 from .conf import get_config
+from .timeutil import isoformat, utc_from_epoch
 from .upsert import GROUP_MAX_LENGTH, OTHER_GROUPS, Counts, add_counts, storable_name
 
 LOGGER_NAME = "channels_redis.core"
@@ -240,8 +240,8 @@ class OverflowCaptureHandler(logging.Handler):
 
         rows = {}
         for (group, window_index), (drops, queues, members, first, last) in batch.items():
-            window_start = datetime.fromtimestamp(window_index * self.window, UTC)
-            counts = Counts(_utc(first), _utc(last), drops, queues, members)
+            window_start = utc_from_epoch(window_index * self.window)
+            counts = Counts(utc_from_epoch(first), utc_from_epoch(last), drops, queues, members)
             rows[(self.node, group, window_start, "live")] = counts
         try:
             written = add_counts(rows, using=self.using)
@@ -341,15 +341,9 @@ class OverflowCaptureHandler(logging.Handler):
                 "flush_interval": self.flush_interval,
                 "window": self.window,
                 "flusher_running": self._thread is not None,
-                "last_flush": _utc(self.last_flush).isoformat().replace("+00:00", "Z")
-                if self.last_flush
-                else None,
+                "last_flush": isoformat(utc_from_epoch(self.last_flush)) if self.last_flush else None,
                 "last_error": self.last_error,
             }
-
-
-def _utc(epoch: float) -> datetime:
-    return datetime.fromtimestamp(epoch, UTC)
 
 
 _HANDLERS: weakref.WeakSet[OverflowCaptureHandler] = weakref.WeakSet()

@@ -15,7 +15,6 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 import redis
 from channels_redis.core import RedisChannelLayer
@@ -23,7 +22,7 @@ from channels_redis.core import RedisChannelLayer
 from .conf import get_config
 from .errors import Unavailable
 from .layer import LayerConfig, RedisHost, load_layer
-from .timeutil import isoformat
+from .timeutil import isoformat, utc_from_epoch
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 10000
@@ -272,15 +271,11 @@ def queue_severity(queue: dict) -> tuple:
 def base_doc(layer: LayerConfig, now: float) -> dict:
     return {
         "layer": {**layer.describe(), "kind": layer.kind},
-        "generated_at": isoformat(utc(now)),
+        "generated_at": isoformat(utc_from_epoch(now)),
         "note": "",
         "truncated": [],
         "shards": [],
     }
-
-
-def utc(now: float) -> datetime:
-    return datetime.fromtimestamp(now, tz=UTC)
 
 
 def summarize_queues(summary: dict, queues: list[dict]) -> None:

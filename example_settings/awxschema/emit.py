@@ -14,9 +14,10 @@ import asyncio
 import json
 import time
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from awx_eventdebug.event_tables import KINDS
+from awx_eventdebug.timeutil import utc_from_epoch
 
 _EVENTS_WITH_URL = {"job": "job_events", "ad_hoc_command": "ad_hoc_command_events"}
 
@@ -86,7 +87,7 @@ async def emit_events(
                 delay = started + index / rate - time.monotonic()
                 if delay > 0:
                     await asyncio.sleep(delay)
-            created = datetime.fromtimestamp(time.time() - lag, UTC)
+            created = utc_from_epoch(time.time() - lag)
             await layer.group_send(group, layer_message(event_payload(kind, job_id, counter, created)))
             sent += 1
 
