@@ -228,6 +228,11 @@ def _ping(host: RedisHost, timeout: float) -> PingResult:
         client.close()
 
 
+def unreachable_message(host_label: str, error: str) -> str:
+    """How every report and error names a Redis host that could not be read."""
+    return f"redis {host_label} unreachable: {error}"
+
+
 def ping_hosts(layer: LayerConfig, timeout: float | None = None) -> list[PingResult]:
     """PING every host at once, so N unreachable hosts cost one timeout, not N."""
     timeout = get_config()["REDIS_TIMEOUT"] if timeout is None else timeout

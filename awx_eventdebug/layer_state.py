@@ -21,7 +21,7 @@ from channels_redis.core import RedisChannelLayer
 
 from .conf import get_config
 from .errors import Unavailable
-from .layer import LayerConfig, RedisHost, load_layer
+from .layer import LayerConfig, RedisHost, load_layer, unreachable_message
 from .timeutil import isoformat, utc_from_epoch
 
 DEFAULT_LIMIT = 100
@@ -188,7 +188,7 @@ def require_some_shard(results: list[ShardResult]) -> None:
     """Unavailable when no shard could be read: there is nothing to report."""
     if all(result.error for result in results):
         raise Unavailable(
-            "; ".join(f"redis {r.host.label} unreachable: {r.error}" for r in results),
+            "; ".join(unreachable_message(r.host.label, r.error) for r in results),
             hint="Check that Redis runs and the layer's hosts (address, port, socket path, password).",
         )
 

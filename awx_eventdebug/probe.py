@@ -29,7 +29,7 @@ from channels.layers import channel_layers
 from .awx_messages import awx_payload, broadcast_group, parse_created, relay_message
 from .conf import get_config
 from .errors import Misconfigured, Unavailable
-from .layer import LayerConfig, load_layer, ping_hosts
+from .layer import LayerConfig, load_layer, ping_hosts, unreachable_message
 from .livestats import WINDOW, CounterGaps, LagStats
 from .timeutil import isoformat, utc_from_epoch
 
@@ -166,7 +166,7 @@ def redis_layer(alias: str | None) -> LayerConfig:
         )
     down = [ping for ping in ping_hosts(config) if not ping.ok]
     if down:
-        raise Unavailable("; ".join(f"redis {ping.host} unreachable: {ping.error}" for ping in down))
+        raise Unavailable("; ".join(unreachable_message(ping.host, ping.error) for ping in down))
     return config
 
 
