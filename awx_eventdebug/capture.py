@@ -45,6 +45,12 @@ def node_name() -> str:
     return getattr(settings, "CLUSTER_HOST_ID", None) or socket.gethostname()
 
 
+def storable_count(digits: str) -> bool:
+    """Whether a count matched as digits fits LARGEST_COUNT; the length is checked first so that a
+    line of thousands of digits costs no int() (which refuses over 4300 digits anyway)."""
+    return len(digits) <= len(str(LARGEST_COUNT)) and int(digits) <= LARGEST_COUNT
+
+
 def parse_record(record: logging.LogRecord) -> tuple[int, int, str] | None:
     """(queues over capacity, group members, group) of an overflow record, else None.
 
@@ -66,10 +72,9 @@ def parse_record(record: logging.LogRecord) -> tuple[int, int, str] | None:
     match = OVERFLOW_PATTERN.search(record.getMessage())
     if match is None:
         return None
-    queues, members = int(match[1]), int(match[2])
-    if queues > LARGEST_COUNT or members > LARGEST_COUNT:
+    if not (storable_count(match[1]) and storable_count(match[2])):
         return None
-    return queues, members, match[3]
+    return int(match[1]), int(match[2]), match[3]
 
 
 class OverflowCaptureHandler(logging.Handler):
