@@ -21,7 +21,7 @@ from channels_redis.core import RedisChannelLayer
 
 from .conf import get_config
 from .errors import Unavailable
-from .layer import LayerConfig, RedisHost, load_layer, unreachable_message
+from .layer import LayerConfig, RedisHost, describe_redis_error, load_layer, unreachable_message
 from .timeutil import isoformat, utc_from_epoch
 
 DEFAULT_LIMIT = 100
@@ -150,16 +150,6 @@ class ShardResult:
 
     def as_dict(self) -> dict:
         return {"index": self.host.index, "host": self.host.label, "ok": not self.error, "error": self.error}
-
-
-def describe_redis_error(exc: Exception) -> str:
-    """One line saying why Redis could not be read (never a password: redis-py omits it)."""
-    if isinstance(exc, redis.AuthenticationError):
-        return f"authentication failed ({exc}); check the password in the layer's hosts"
-    if isinstance(exc, redis.TimeoutError):
-        return f"no answer within the timeout ({exc})"
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text
 
 
 def on_each_shard(layer: LayerConfig, read, timeout: float, failed: dict | None = None) -> list[ShardResult]:

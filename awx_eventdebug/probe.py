@@ -29,7 +29,7 @@ from channels.layers import channel_layers
 from .awx_messages import awx_payload, broadcast_group, parse_created, relay_message
 from .conf import get_config
 from .errors import Misconfigured, Unavailable
-from .layer import LayerConfig, load_layer, ping_hosts, unreachable_message
+from .layer import LayerConfig, describe_redis_error, load_layer, ping_hosts, unreachable_message
 from .livestats import WINDOW, CounterGaps, LagStats
 from .timeutil import isoformat, utc_from_epoch
 
@@ -231,7 +231,7 @@ class Listener:
         try:
             await self._listen(layer)
         except REDIS_ERRORS as exc:
-            error = str(exc) or type(exc).__name__
+            error = describe_redis_error(exc)
             self.stop_reason = STOP_ERROR
         finally:
             await self._close(layer)
