@@ -20,11 +20,11 @@ import socket
 import threading
 import time
 import weakref
-from datetime import UTC, datetime
 
 from django.conf import settings
 
 from .conf import get_config
+from .timeutil import isoformat, utc_from_epoch
 from .upsert import GROUP_MAX_LENGTH, OTHER_GROUPS, Counts, add_counts, storable_name
 
 LOGGER_NAME = "channels_redis.core"
@@ -43,6 +43,12 @@ status_logger = logging.getLogger("awx_eventdebug.capture")
 def node_name() -> str:
     """This AWX node: settings.CLUSTER_HOST_ID when set, else the host name."""
     return getattr(settings, "CLUSTER_HOST_ID", None) or socket.gethostname()
+
+
+def storable_count(digits: str) -> bool:
+    """Whether a count matched as digits fits LARGEST_COUNT; the length is checked first so that a
+    line of thousands of digits costs no int() (which refuses over 4300 digits anyway)."""
+    return len(digits) <= len(str(LARGEST_COUNT)) and int(digits) <= LARGEST_COUNT
 
 
 def parse_record(record: logging.LogRecord) -> tuple[int, int, str] | None:
@@ -66,10 +72,9 @@ def parse_record(record: logging.LogRecord) -> tuple[int, int, str] | None:
     match = OVERFLOW_PATTERN.search(record.getMessage())
     if match is None:
         return None
-    queues, members = int(match[1]), int(match[2])
-    if queues > LARGEST_COUNT or members > LARGEST_COUNT:
+    if not (storable_count(match[1]) and storable_count(match[2])):
         return None
-    return queues, members, match[3]
+    return int(match[1]), int(match[2]), match[3]
 
 
 class OverflowCaptureHandler(logging.Handler):
@@ -240,8 +245,8 @@ class OverflowCaptureHandler(logging.Handler):
 
         rows = {}
         for (group, window_index), (drops, queues, members, first, last) in batch.items():
-            window_start = datetime.fromtimestamp(window_index * self.window, UTC)
-            counts = Counts(_utc(first), _utc(last), drops, queues, members)
+            window_start = utc_from_epoch(window_index * self.window)
+            counts = Counts(utc_from_epoch(first), utc_from_epoch(last), drops, queues, members)
             rows[(self.node, group, window_start, "live")] = counts
         try:
             written = add_counts(rows, using=self.using)
@@ -341,15 +346,9 @@ class OverflowCaptureHandler(logging.Handler):
                 "flush_interval": self.flush_interval,
                 "window": self.window,
                 "flusher_running": self._thread is not None,
-                "last_flush": _utc(self.last_flush).isoformat().replace("+00:00", "Z")
-                if self.last_flush
-                else None,
+                "last_flush": isoformat(utc_from_epoch(self.last_flush)) if self.last_flush else None,
                 "last_error": self.last_error,
             }
-
-
-def _utc(epoch: float) -> datetime:
-    return datetime.fromtimestamp(epoch, UTC)
 
 
 _HANDLERS: weakref.WeakSet[OverflowCaptureHandler] = weakref.WeakSet()

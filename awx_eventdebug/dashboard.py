@@ -14,11 +14,10 @@ from django.shortcuts import render
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import ensure_csrf_cookie
 from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated, PermissionDenied
-from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import TemplateHTMLRenderer
 from rest_framework.response import Response
 
-from .api.base import EventDebugView
+from .api.base import EventDebugView, FirstRendererOnly
 from .dashboard_tables import overflow_table, queues_table
 from .doctor import build_report
 from .event_tables import KINDS
@@ -26,16 +25,6 @@ from .event_tables import KINDS
 # The lag timeline's window choices: values the lag endpoint's `since` accepts.
 WINDOWS = (("15m", "15 minutes"), ("1h", "1 hour"), ("2h", "2 hours"), ("6h", "6 hours"), ("24h", "24 hours"))
 DEFAULT_WINDOW = "1h"
-
-
-class HTMLOnly(BaseContentNegotiation):
-    """The page is HTML whatever the Accept header says (no 406 for a curl without Accept)."""
-
-    def select_renderer(self, request, renderers, format_suffix=None):
-        return renderers[0], renderers[0].media_type
-
-    def select_parser(self, request, parsers):
-        return None
 
 
 def dashboard_context(report: dict) -> dict:
@@ -62,7 +51,7 @@ def dashboard_context(report: dict) -> dict:
 @method_decorator(ensure_csrf_cookie, name="dispatch")  # the gauge sends it as AWX's xrftoken
 class DashboardView(EventDebugView):
     renderer_classes = [TemplateHTMLRenderer]
-    content_negotiation_class = HTMLOnly
+    content_negotiation_class = FirstRendererOnly  # HTML whatever Accept says
     template_name = "awx_eventdebug/dashboard.html"
 
     def get(self, request):

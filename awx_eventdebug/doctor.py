@@ -20,7 +20,7 @@ from .checks import ALL_CHECKS
 from .conf import get_config
 from .errors import EventDebugError
 from .event_tables import KINDS, UNIFIED_JOB_TABLE, table_info
-from .layer import load_layer, ping_hosts
+from .layer import load_layer, ping_hosts, unreachable_message
 from .overflow import OverflowFilter, summarize_overflow
 
 DISTRIBUTIONS = ("Django", "channels", "channels-redis", "djangorestframework", "redis", "psycopg")
@@ -84,7 +84,7 @@ def build_report() -> dict:
     else:
         for ping in report["channel_layer"]["ping"]:
             if not ping["ok"]:
-                problems.append(f"redis {ping['host']} unreachable: {ping['error']}")
+                problems.append(unreachable_message(ping["host"], ping["error"]))
     try:
         report["overflow"] = overflow_section()
     except (DatabaseError, EventDebugError) as exc:

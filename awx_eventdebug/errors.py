@@ -5,6 +5,12 @@ them into a CommandError with ``exit_code``. Neither ever shows a traceback for 
 """
 
 
+def first_line(exc: BaseException) -> str:
+    """An exception as one line for a report: its message's first line, else its type's name."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 class EventDebugError(Exception):
     http_status = 500
     exit_code = 1

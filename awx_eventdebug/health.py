@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from .conf import get_config
 from .doctor import build_report
-from .errors import EventDebugError
+from .errors import EventDebugError, first_line
 from .event_tables import KINDS
 from .lag import LagQuery, lag_report, parse_percentiles, percentile_key
 from .layer_state import inspect_queues
@@ -75,7 +75,7 @@ def section(compute, errors: dict, name: str):
     except EventDebugError as exc:
         errors[name] = str(exc)
     except DatabaseError as exc:
-        errors[name] = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        errors[name] = first_line(exc)
     return None
 
 

@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from django.db import connection, transaction
 from django.utils import timezone
 
-from .capture import OVERFLOW_PATTERN, node_name
+from .capture import OVERFLOW_PATTERN, node_name, storable_count
 from .conf import get_config
 from .db import app_tables
 from .errors import Misconfigured
@@ -293,7 +293,7 @@ def _line_records(reader: _CountingReader, report: FileReport, node: str) -> Ite
         line = raw.decode("utf-8", "replace").rstrip("\r\n")
         match = OVERFLOW_PATTERN.search(line)
         logged_at = parse_log_time(line)
-        if match is None or logged_at is None or len(match[1]) > 9 or len(match[2]) > 9:
+        if match is None or logged_at is None or not (storable_count(match[1]) and storable_count(match[2])):
             report.bad += 1
             continue
         line_node = node
@@ -342,7 +342,7 @@ def _export_record(entry, report: FileReport, node: str, occurrences: _Occurrenc
         return None
     match = OVERFLOW_PATTERN.search(message)
     stamp = entry.get(b"__REALTIME_TIMESTAMP", b"")
-    if match is None or not stamp.isdigit() or len(match[1]) > 9 or len(match[2]) > 9:
+    if match is None or not stamp.isdigit() or not (storable_count(match[1]) and storable_count(match[2])):
         report.bad += 1
         return None
     logged_at = datetime.fromtimestamp(int(stamp) / 1e6, UTC)

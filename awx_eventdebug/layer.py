@@ -21,7 +21,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from .conf import get_config
-from .errors import Misconfigured
+from .errors import Misconfigured, first_line
 
 REDIS_LAYER = "channels_redis.core.RedisChannelLayer"
 PUBSUB_LAYER = "channels_redis.pubsub.RedisPubSubChannelLayer"
@@ -214,18 +214,30 @@ class PingResult:
         }
 
 
+def describe_redis_error(exc: Exception) -> str:
+    """One line saying why Redis could not be read (never a password: redis-py omits it)."""
+    if isinstance(exc, redis.AuthenticationError):
+        return f"authentication failed ({exc}); check the password in the layer's hosts"
+    if isinstance(exc, redis.TimeoutError):
+        return f"no answer within the timeout ({exc})"
+    return first_line(exc)
+
+
 def _ping(host: RedisHost, timeout: float) -> PingResult:
     started = time.monotonic()
     client = host.client(timeout)
     try:
         client.ping()
         return PingResult(host.label, True, time.monotonic() - started)
-    except redis.AuthenticationError as exc:
-        return PingResult(host.label, False, time.monotonic() - started, f"authentication failed: {exc}")
     except (redis.RedisError, OSError) as exc:
-        return PingResult(host.label, False, time.monotonic() - started, str(exc) or type(exc).__name__)
+        return PingResult(host.label, False, time.monotonic() - started, describe_redis_error(exc))
     finally:
         client.close()
+
+
+def unreachable_message(host_label: str, error: str) -> str:
+    """How every report and error names a Redis host that could not be read."""
+    return f"redis {host_label} unreachable: {error}"
 
 
 def ping_hosts(layer: LayerConfig, timeout: float | None = None) -> list[PingResult]:

@@ -15,15 +15,14 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 import redis
 from channels_redis.core import RedisChannelLayer
 
 from .conf import get_config
 from .errors import Unavailable
-from .layer import LayerConfig, RedisHost, load_layer
-from .timeutil import isoformat
+from .layer import LayerConfig, RedisHost, describe_redis_error, load_layer, unreachable_message
+from .timeutil import isoformat, utc_from_epoch
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 10000
@@ -153,16 +152,6 @@ class ShardResult:
         return {"index": self.host.index, "host": self.host.label, "ok": not self.error, "error": self.error}
 
 
-def describe_redis_error(exc: Exception) -> str:
-    """One line saying why Redis could not be read (never a password: redis-py omits it)."""
-    if isinstance(exc, redis.AuthenticationError):
-        return f"authentication failed ({exc}); check the password in the layer's hosts"
-    if isinstance(exc, redis.TimeoutError):
-        return f"no answer within the timeout ({exc})"
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text
-
-
 def on_each_shard(layer: LayerConfig, read, timeout: float, failed: dict | None = None) -> list[ShardResult]:
     """``read(client, host) -> dict`` on every shard at once: N dead hosts cost one timeout.
 
@@ -189,7 +178,7 @@ def require_some_shard(results: list[ShardResult]) -> None:
     """Unavailable when no shard could be read: there is nothing to report."""
     if all(result.error for result in results):
         raise Unavailable(
-            "; ".join(f"redis {r.host.label} unreachable: {r.error}" for r in results),
+            "; ".join(unreachable_message(r.host.label, r.error) for r in results),
             hint="Check that Redis runs and the layer's hosts (address, port, socket path, password).",
         )
 
@@ -272,15 +261,11 @@ def queue_severity(queue: dict) -> tuple:
 def base_doc(layer: LayerConfig, now: float) -> dict:
     return {
         "layer": {**layer.describe(), "kind": layer.kind},
-        "generated_at": isoformat(utc(now)),
+        "generated_at": isoformat(utc_from_epoch(now)),
         "note": "",
         "truncated": [],
         "shards": [],
     }
-
-
-def utc(now: float) -> datetime:
-    return datetime.fromtimestamp(now, tz=UTC)
 
 
 def summarize_queues(summary: dict, queues: list[dict]) -> None:

@@ -11,9 +11,8 @@ import bisect
 import math
 from collections import deque
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
-from .timeutil import isoformat
+from .timeutil import isoformat, utc_from_epoch
 
 WINDOW = 1024  # debug.js's buff_max: its figures are over the last 1024 events.
 # How far back (in counter numbers) a late message can still fill a gap; older gaps are final.
@@ -105,7 +104,7 @@ class Peak:
     def as_dict(self) -> dict:
         return {
             **self.figures.as_dict(),
-            "at": isoformat(datetime.fromtimestamp(self.at, UTC)),
+            "at": isoformat(utc_from_epoch(self.at)),
             "counter": self.counter,
         }
 

@@ -22,7 +22,6 @@ import asyncio
 import signal
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 import redis
 from channels.layers import channel_layers
@@ -30,9 +29,9 @@ from channels.layers import channel_layers
 from .awx_messages import awx_payload, broadcast_group, parse_created, relay_message
 from .conf import get_config
 from .errors import Misconfigured, Unavailable
-from .layer import LayerConfig, load_layer, ping_hosts
+from .layer import LayerConfig, describe_redis_error, load_layer, ping_hosts, unreachable_message
 from .livestats import WINDOW, CounterGaps, LagStats
-from .timeutil import isoformat
+from .timeutil import isoformat, utc_from_epoch
 
 # Our channel shows up as eventdebug.<client prefix>!<id> among a group's members, so an admin
 # reading the group in Redis can tell the probe from browsers (specific.<...>).
@@ -49,10 +48,6 @@ STOP_ERROR = "error"
 STOP_OUTPUT_CLOSED = "output_closed"  # whoever read the output went away (``listen | head``)
 
 REDIS_ERRORS = (redis.RedisError, OSError)
-
-
-def _iso(epoch: float) -> str:
-    return isoformat(datetime.fromtimestamp(epoch, UTC))
 
 
 class ListenState:
@@ -134,7 +129,12 @@ class ListenState:
         span = now - self._interval_start
         rate = self._interval_events / span if span > 0 else 0.0
         self._interval_start, self._interval_events = now, 0
-        return {"type": "update", "at": _iso(now), **self._common(now), "rate": round(rate, 1)}
+        return {
+            "type": "update",
+            "at": isoformat(utc_from_epoch(now)),
+            **self._common(now),
+            "rate": round(rate, 1),
+        }
 
     def summary(self, now: float, stopped: str, error: str = "") -> dict:
         """The final figures of the run; ``stopped`` says why it ended."""
@@ -143,8 +143,8 @@ class ListenState:
             "type": "summary",
             "stopped": stopped,
             "error": error or None,
-            "started": _iso(self.started),
-            "ended": _iso(now),
+            "started": isoformat(utc_from_epoch(self.started)),
+            "ended": isoformat(utc_from_epoch(now)),
             **self._common(now),
             "rate": round(self.lags.count / elapsed, 1) if elapsed > 0 else 0.0,
             "overall": {
@@ -166,7 +166,7 @@ def redis_layer(alias: str | None) -> LayerConfig:
         )
     down = [ping for ping in ping_hosts(config) if not ping.ok]
     if down:
-        raise Unavailable("; ".join(f"redis {ping.host} unreachable: {ping.error}" for ping in down))
+        raise Unavailable("; ".join(unreachable_message(ping.host, ping.error) for ping in down))
     return config
 
 
@@ -231,7 +231,7 @@ class Listener:
         try:
             await self._listen(layer)
         except REDIS_ERRORS as exc:
-            error = str(exc) or type(exc).__name__
+            error = describe_redis_error(exc)
             self.stop_reason = STOP_ERROR
         finally:
             await self._close(layer)

@@ -39,6 +39,11 @@ def parse_moment(text: str, now: datetime | None = None) -> datetime:
     return moment
 
 
+def utc_from_epoch(seconds: float) -> datetime:
+    """Epoch seconds (time.time()) as an aware UTC datetime."""
+    return datetime.fromtimestamp(seconds, UTC)
+
+
 def isoformat(moment: datetime | None) -> str | None:
     """UTC ISO 8601 with a Z suffix, as the JSON output of every endpoint uses."""
     if moment is None:

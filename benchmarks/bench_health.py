@@ -37,7 +37,7 @@ import django  # noqa: E402
 
 django.setup()
 
-import psycopg  # noqa: E402
+from common import ensure_database, progress  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib.auth.models import User  # noqa: E402
 from django.core.management import call_command  # noqa: E402
@@ -54,25 +54,6 @@ from awx_eventdebug.overflow import OverflowFilter, summarize_overflow  # noqa: 
 from example_settings.awxschema.workload import WorkloadSpec, seed_workload  # noqa: E402
 
 JOBS, EVENTS = 2000, 100
-
-
-def progress(message):
-    sys.stderr.write(message + "\n")
-    sys.stderr.flush()
-
-
-def ensure_database():
-    database = settings.DATABASES["default"]
-    with psycopg.connect(
-        host=database["HOST"],
-        port=database["PORT"],
-        user=database["USER"],
-        dbname="postgres",
-        autocommit=True,
-    ) as admin:
-        if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database["NAME"]]).fetchone():
-            admin.execute(f'CREATE DATABASE "{database["NAME"]}"')
-    call_command("migrate", verbosity=0)
 
 
 def seed(reseed) -> datetime:

@@ -31,7 +31,7 @@ import django  # noqa: E402
 
 django.setup()
 
-import psycopg  # noqa: E402
+from common import ensure_database, progress  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib.auth.models import User  # noqa: E402
 from django.core.management import call_command  # noqa: E402
@@ -57,25 +57,6 @@ JOB_BARE_SQL = """
 SELECT percentile_cont(%s::float8[]) WITHIN GROUP (ORDER BY date_part('epoch', modified - created))
 FROM main_jobevent WHERE job_id = %s AND job_created = %s AND created IS NOT NULL
 """
-
-
-def progress(message):
-    sys.stderr.write(message + "\n")
-    sys.stderr.flush()
-
-
-def ensure_database():
-    database = settings.DATABASES["default"]
-    with psycopg.connect(
-        host=database["HOST"],
-        port=database["PORT"],
-        user=database["USER"],
-        dbname="postgres",
-        autocommit=True,
-    ) as admin:
-        if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database["NAME"]]).fetchone():
-            admin.execute(f'CREATE DATABASE "{database["NAME"]}"')
-    call_command("migrate", verbosity=0)
 
 
 def seed(reseed):

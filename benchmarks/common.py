@@ -28,6 +28,32 @@ def setup_django(database: str = "awx_eventdebug_bench") -> None:
     call_command("migrate", verbosity=0)
 
 
+def ensure_database() -> None:
+    """Create the configured PostgreSQL database if missing (keeping one already seeded) and
+    migrate it; for scripts that reuse seeded data between runs, unlike setup_django."""
+    import psycopg
+    from django.conf import settings
+    from django.core.management import call_command
+
+    database = settings.DATABASES["default"]
+    with psycopg.connect(
+        host=database["HOST"],
+        port=database["PORT"],
+        user=database["USER"],
+        dbname="postgres",
+        autocommit=True,
+    ) as admin:
+        if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database["NAME"]]).fetchone():
+            admin.execute(f'CREATE DATABASE "{database["NAME"]}"')
+    call_command("migrate", verbosity=0)
+
+
+def progress(message: str) -> None:
+    """Progress on stderr, so stdout holds only the results."""
+    sys.stderr.write(message + "\n")
+    sys.stderr.flush()
+
+
 def median_seconds(function, repeat: int = 5) -> float:
     times = []
     for _ in range(repeat):

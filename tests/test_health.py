@@ -74,7 +74,7 @@ def test_lag_over_the_threshold_names_figure_and_threshold(redis_layer_settings)
     assert out.splitlines() == [
         "FAILED: lag p99 of job events is 36.445 s, above the maximum 5 s (10 events)"
     ]
-    assert error == "1 check(s) failed"
+    assert error == "1 check failed"
     code, out, _ = run("check", "--since", "10m", "--max-p99", "40")
     assert code == 0
 
@@ -136,7 +136,7 @@ def test_unreachable_redis_cannot_check(settings):
     code, out, error = run("check")
     assert code == 2
     assert out.startswith("UNKNOWN: channel_layer: redis redis://127.0.0.1:1/0 unreachable:")
-    assert error == "could not check: 1 figure(s) unreadable"
+    assert error == "could not check: 1 figure unreadable"
     # An exceeded threshold still says "unhealthy", whatever else could not be read.
     recent_job([60.0])
     assert run("check")[0] == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.utils.module_loading import import_string
 from rest_framework import serializers
+from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -30,3 +31,15 @@ class EventDebugView(APIView):
         serializer = serializer_class(data=self.request.query_params)
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
+
+
+class FirstRendererOnly(BaseContentNegotiation):
+    """For views with one output format (the dashboard's HTML, Prometheus text): the view's first
+    renderer whatever the Accept header says, never a 406 (curl without Accept, Prometheus's
+    openmetrics request)."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+    def select_parser(self, request, parsers):
+        return None

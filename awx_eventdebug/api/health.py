@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from django.utils import timezone
 from rest_framework import serializers
-from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import BaseRenderer
 from rest_framework.response import Response
@@ -14,8 +13,8 @@ from ..conf import get_config
 from ..health import Thresholds, health_check, health_report, metrics_sections, window_ending_now
 from ..metrics import CONTENT_TYPE, render_metrics
 from ..timeutil import parse_duration
-from .base import EventDebugView
-from .overflow import MomentField
+from .base import EventDebugView, FirstRendererOnly
+from .fields import MomentField
 
 
 class ReportQuerySerializer(serializers.Serializer):
@@ -88,22 +87,11 @@ class PrometheusTextRenderer(BaseRenderer):
         return f"# {data.get('detail', data) if isinstance(data, dict) else data}\n".encode(self.charset)
 
 
-class AlwaysFirstRenderer(BaseContentNegotiation):
-    """Prometheus asks for application/openmetrics-text or text/plain;version=0.0.4 and whatever
-    it asks, the answer is the 0.0.4 text: never a 406."""
-
-    def select_renderer(self, request, renderers, format_suffix=None):
-        return renderers[0], renderers[0].media_type
-
-    def select_parser(self, request, parsers):
-        return None
-
-
 class MetricsView(EventDebugView):
     """Prometheus text exposition 0.0.4 of the health figures over EVENTDEBUG['HEALTH_WINDOW']."""
 
     renderer_classes = [PrometheusTextRenderer]
-    content_negotiation_class = AlwaysFirstRenderer
+    content_negotiation_class = FirstRendererOnly
 
     def get_permissions(self):
         if get_config()["METRICS_ALLOW_ANONYMOUS"]:

@@ -3,17 +3,15 @@ which ``eventdebug lag`` reuses for its options."""
 
 from __future__ import annotations
 
-from datetime import UTC
-
-from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.response import Response
 
 from ..conf import get_config
 from ..event_tables import KINDS
 from ..lag import GROUP_BY, LagQuery, lag_report, parse_percentiles
-from ..timeutil import parse_duration, parse_moment
+from ..timeutil import parse_duration
 from .base import EventDebugView
+from .fields import MomentField, validation_now
 from .schema import QueryParametersSchema
 
 # main_unifiedjob.id is a PostgreSQL integer.
@@ -30,15 +28,13 @@ class LagQuerySerializer(serializers.Serializer):
         max_value=MAX_JOB_ID,
         help_text="Only this job's events (scans its partition only). Without since/until: the whole job.",
     )
-    since = serializers.CharField(
+    since = MomentField(
         required=False,
-        max_length=64,
         help_text="Window start on `modified`, inclusive: ISO 8601 or a duration ago (90s, 15m, 2h, 7d). "
         "Default: until minus EVENTDEBUG['LAG_WINDOW'], or open with a job.",
     )
-    until = serializers.CharField(
+    until = MomentField(
         required=False,
-        max_length=64,
         help_text="Window end, exclusive, same forms as since. Default: now, or open with a job.",
     )
     event = serializers.CharField(
@@ -70,19 +66,11 @@ class LagQuerySerializer(serializers.Serializer):
                 errors["event"] = no_event
             if attrs["by"] == "event":
                 errors["by"] = no_event
-        now = timezone.now()
-        moments = {}
-        for name in ("since", "until"):
-            if name in attrs:
-                try:
-                    moments[name] = parse_moment(attrs[name], now=now).astimezone(UTC)
-                except (ValueError, OverflowError) as exc:
-                    errors[name] = [str(exc) if isinstance(exc, ValueError) else "out of range."]
         if errors:
             raise serializers.ValidationError(errors)
-        since, until = moments.get("since"), moments.get("until")
+        since, until = attrs.get("since"), attrs.get("until")
         if "job" not in attrs:
-            until = until or now
+            until = until or validation_now(self)
             try:
                 since = since or until - parse_duration(config["LAG_WINDOW"])
             except OverflowError as exc:

@@ -15,24 +15,9 @@ from ..overflow import (
     list_overflow,
     summarize_overflow,
 )
-from ..timeutil import parse_moment
 from ..upsert import GROUP_MAX_LENGTH
 from .base import EventDebugView
-
-
-class MomentField(serializers.Field):
-    """ISO 8601 time, or a duration meaning that long ago ("2h")."""
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str) or len(data) > 64:
-            raise serializers.ValidationError("Expected an ISO 8601 time or a duration such as 15m.")
-        try:
-            return parse_moment(data)
-        except (ValueError, OverflowError) as exc:
-            raise serializers.ValidationError(str(exc)) from exc
-
-    def to_representation(self, value):
-        return value.isoformat()
+from .fields import MomentField
 
 
 class OverflowFilterSerializer(serializers.Serializer):

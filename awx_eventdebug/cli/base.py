@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from collections.abc import Iterable, Sequence
 
 from django.core.management.base import CommandError
+
+from ..timeutil import parse_duration
 
 
 class Subcommand:
@@ -25,6 +28,13 @@ class Subcommand:
         """The same document the REST endpoint returns, pretty-printed."""
         command.stdout.write(json.dumps(data, indent=2))
 
+    def output(self, command, options, doc: dict, formatter) -> None:
+        """``doc`` as JSON with --json, else as the text ``formatter(doc, command.style)`` makes."""
+        if options["json"]:
+            self.write_json(command, doc)
+        else:
+            command.stdout.write(formatter(doc, command.style))
+
 
 def validated(serializer_class, options: dict, names) -> dict:
     """Options validated exactly as the API validates its query string."""
@@ -36,6 +46,50 @@ def validated(serializer_class, options: dict, names) -> dict:
         )
         raise CommandError(problems, returncode=2)
     return serializer.validated_data
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a number greater than 0 (intervals and timeouts in seconds)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be greater than 0")
+    return value
+
+
+def bounded_int(low: int, high: int | None = None):
+    """argparse type: an integer from ``low`` to ``high`` (no upper bound when None)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if value < low or (high is not None and value > high):
+            upper = f" and at most {high}" if high is not None else ""
+            raise argparse.ArgumentTypeError(f"{text!r} must be at least {low}{upper}")
+        return value
+
+    return parse
+
+
+def duration_seconds(text: str) -> float:
+    """argparse type: plain seconds ("30") or a duration ("90s", "15m", "2h"), as seconds."""
+    try:
+        float(text)
+    except ValueError:
+        try:
+            return parse_duration(text).total_seconds()
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from exc
+    return positive_float(text)
+
+
+def counted(count: int, noun: str) -> str:
+    """ "1 queue", "2 queues": a count and its noun in the right number."""
+    return f"{count} {noun if count == 1 else noun + 's'}"
 
 
 def format_number(value, digits: int = 3) -> str:

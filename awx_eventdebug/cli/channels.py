@@ -2,41 +2,16 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 
 from ..layer_groups import inspect_groups
 from ..layer_state import DEFAULT_LIMIT, MAX_LIMIT, inspect_queues
 from ..layer_watch import watch_samples
-from .base import Subcommand, render_pairs, render_table
+from .base import Subcommand, bounded_int, counted, positive_float, render_pairs, render_table
 
 # Clear the screen and home the cursor, so each sample of watch replaces the previous one.
 REDRAW = "\x1b[H\x1b[2J"
-
-
-def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be greater than 0")
-    return value
-
-
-def bounded_int(low: int, high: int | None = None):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-        if value < low or (high is not None and value > high):
-            upper = f" and at most {high}" if high is not None else ""
-            raise argparse.ArgumentTypeError(f"{text!r} must be at least {low}{upper}")
-        return value
-
-    return parse
 
 
 def add_layer_arguments(parser) -> None:
@@ -68,10 +43,7 @@ class Groups(Subcommand):
 
     def handle(self, command, options):
         doc = inspect_groups(options["layer"], options["pattern"], options["limit"], options["timeout"])
-        if options["json"]:
-            self.write_json(command, doc)
-        else:
-            command.stdout.write(format_groups(doc, command.style))
+        self.output(command, options, doc, format_groups)
 
 
 class Queues(Subcommand):
@@ -89,10 +61,7 @@ class Queues(Subcommand):
 
     def handle(self, command, options):
         doc = inspect_queues(options["layer"], options["min_depth"], options["limit"], options["timeout"])
-        if options["json"]:
-            self.write_json(command, doc)
-        else:
-            command.stdout.write(format_queues(doc, command.style))
+        self.output(command, options, doc, format_queues)
 
 
 class Watch(Subcommand):
@@ -135,7 +104,7 @@ def _is_terminal(stream) -> bool:
     return target is sys.stdout and hasattr(target, "isatty") and target.isatty()
 
 
-def seconds(value) -> str:
+def seconds_text(value) -> str:
     return "-" if value is None else f"{value:.1f}s"
 
 
@@ -149,7 +118,7 @@ def duration(value) -> str:
     return f"{value}s"
 
 
-def percent(value) -> str:
+def percent_text(value) -> str:
     return "-" if value is None else f"{value:.1f}%"
 
 
@@ -182,7 +151,7 @@ def format_groups(doc: dict, style) -> str:
     out.append(
         f"groups {summary['groups']}  members {summary['members']}  stale {summary['stale_members']}  "
         f"queues {summary['queues']}  over 80% {summary['queues_over_80']}  full {summary['queues_full']}  "
-        f"oldest message {seconds(summary['max_oldest_age'])}"
+        f"oldest message {seconds_text(summary['max_oldest_age'])}"
     )
     if not doc["groups"]:
         return "\n".join(out)
@@ -217,7 +186,8 @@ def format_groups(doc: dict, style) -> str:
     out.append(render_table(headers, rows, numeric=numeric))
     if len(doc["groups"]) < summary["groups"]:
         out.append(
-            f"({len(doc['groups'])} of {summary['groups']} groups shown, worst first; --limit shows more)"
+            f"({len(doc['groups'])} of {counted(summary['groups'], 'group')} shown, worst first; "
+            "--limit shows more)"
         )
     return "\n".join(out)
 
@@ -240,8 +210,8 @@ def _queue_cells(queue: dict | None) -> list:
         f"{len(queue['members'])}{stale}",
         queue["depth"],
         queue["capacity"],
-        percent(queue["fill"]),
-        seconds(queue["oldest_age"]),
+        percent_text(queue["fill"]),
+        seconds_text(queue["oldest_age"]),
         queue["inflight"],
     ]
 
@@ -251,7 +221,7 @@ def format_queues(doc: dict, style) -> str:
     summary = doc["summary"]
     out.append(
         f"queues {summary['queues']}  messages {summary['messages']}  over 80% {summary['queues_over_80']}  "
-        f"full {summary['queues_full']}  oldest message {seconds(summary['max_oldest_age'])}  "
+        f"full {summary['queues_full']}  oldest message {seconds_text(summary['max_oldest_age'])}  "
         f"misplaced {summary['misplaced_queues']}  $inflight keys {summary['inflight_keys']} "
         f"({summary['inflight_left_behind']} left behind)"
     )
@@ -264,8 +234,8 @@ def format_queues(doc: dict, style) -> str:
                 q["depth"],
                 q["expired"],
                 q["capacity"],
-                percent(q["fill"]),
-                seconds(q["oldest_age"]),
+                percent_text(q["fill"]),
+                seconds_text(q["oldest_age"]),
                 q["inflight"],
                 f"MISPLACED (receivers read shard {q['receiver_shard']})" if q["misplaced"] else "",
             )
@@ -280,7 +250,7 @@ def format_queues(doc: dict, style) -> str:
                 i["key"],
                 i["shard"],
                 i["depth"],
-                seconds(i["oldest_age"]),
+                seconds_text(i["oldest_age"]),
                 i["queue_depth"],
                 "LEFT BEHIND" if i["left_behind"] else "",
             )
@@ -311,7 +281,7 @@ def format_sample(sample: dict, style) -> str:
     out.append(
         f"groups {summary['groups']}  members {summary['members']}  queues {summary['queues']}  "
         f"over 80% {summary['queues_over_80']}  full {summary['queues_full']}  "
-        f"oldest message {seconds(summary['max_oldest_age'])}"
+        f"oldest message {seconds_text(summary['max_oldest_age'])}"
     )
     if sample["queues"]:
         rows = [
@@ -321,8 +291,8 @@ def format_sample(sample: dict, style) -> str:
                 q["members"],
                 "unreachable" if q["depth"] is None else q["depth"],
                 q["capacity"],
-                percent(q["fill"]),
-                seconds(q["oldest_age"]),
+                percent_text(q["fill"]),
+                seconds_text(q["oldest_age"]),
                 "-" if q["rate"] is None else f"{q['rate']:+.1f}/s",
             )
             for q in sample["queues"]
@@ -332,6 +302,6 @@ def format_sample(sample: dict, style) -> str:
     for change in sample["membership"]:
         out.append(
             f"  {change['group']}: +{change['joined_count']} -{change['left_count']} "
-            f"-> {change['members']} members"
+            f"-> {counted(change['members'], 'member')}"
         )
     return "\n".join(out) + "\n"

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.core.management.base import CommandError
 
 from ..doctor import build_report
-from .base import Subcommand, indent, render_pairs, render_table
+from .base import Subcommand, counted, indent, render_pairs, render_table
 
 
 class Doctor(Subcommand):
@@ -16,10 +16,7 @@ class Doctor(Subcommand):
 
     def handle(self, command, options):
         report = build_report()
-        if options["json"]:
-            self.write_json(command, report)
-        else:
-            command.stdout.write(format_report(report, command.style))
+        self.output(command, options, report, format_report)
         if report["problems"]:
             raise CommandError("; ".join(report["problems"]), returncode=1)
 
@@ -93,7 +90,10 @@ def format_report(report: dict, style) -> str:
                 )
             )
         day = overflow["last_24h"]
-        out.append(f"  last 24 h: {day['totals']['drops']} drops in {day['groups_total']} groups")
+        out.append(
+            f"  last 24 h: {counted(day['totals']['drops'], 'drop')} "
+            f"in {counted(day['groups_total'], 'group')}"
+        )
         if day["top_groups"]:
             rows = [
                 (g["group"], g["drops"], g["drops_per_minute"], g["last_seen"]) for g in day["top_groups"]

@@ -6,7 +6,7 @@ from django.core.management.base import CommandError
 
 from ..api.health import CheckQuerySerializer, ReportQuerySerializer, check_document, report_document
 from ..health import OK
-from .base import Subcommand, indent, render_pairs, render_table, validated
+from .base import Subcommand, counted, indent, render_pairs, render_table, validated
 
 SINCE_HELP = "Window start: ISO 8601 or a duration ago (15m, 2h). Default: EVENTDEBUG['HEALTH_WINDOW']."
 
@@ -25,10 +25,7 @@ class Report(Subcommand):
 
     def handle(self, command, options):
         report = report_document(validated(ReportQuerySerializer, options, ("since",)))
-        if options["json"]:
-            self.write_json(command, report)
-        else:
-            command.stdout.write(format_report(report, command.style))
+        self.output(command, options, report, format_report)
 
 
 class Check(Subcommand):
@@ -48,26 +45,23 @@ class Check(Subcommand):
 
     def handle(self, command, options):
         result = check_document(validated(CheckQuerySerializer, options, self.OPTIONS))
-        if options["json"]:
-            self.write_json(command, result)
-        else:
-            command.stdout.write(format_check(result))
+        self.output(command, options, result, format_check)
         if result["status"] != OK:
             # The lines are on stdout already; stderr gets the verdict.
             if result["failures"]:
-                verdict = f"{len(result['failures'])} check(s) failed"
+                verdict = f"{counted(len(result['failures']), 'check')} failed"
             else:
-                verdict = f"could not check: {len(result['unchecked'])} figure(s) unreadable"
+                verdict = f"could not check: {counted(len(result['unchecked']), 'figure')} unreadable"
             raise CommandError(verdict, returncode=result["exit_code"])
 
 
-def format_check(result: dict) -> str:
+def format_check(result: dict, style) -> str:
     figures = result["figures"]
     if result["status"] == OK:
         return (
             f"OK: lag p99 {_figure(figures['max_p99'], ' s')}, "
             f"queue fill {_figure(figures['max_fill'], '%')}, "
-            f"{figures['drops']} drops since {result['window']['since']}"
+            f"{counted(figures['drops'], 'drop')} since {result['window']['since']}"
         )
     lines = [f"FAILED: {line}" for line in result["failures"]]
     lines += [f"UNKNOWN: {line}" for line in result["unchecked"]]
@@ -157,7 +151,10 @@ def format_report(report: dict, style) -> str:
             ("group", "drops", "drops/min", "nodes", "last seen"), rows, numeric=(False, True, True, True)
         )
         out.append(indent(table))
-        out.append(f"  {overflow['totals']['drops']} drops in {overflow['groups_total']} groups")
+        out.append(
+            f"  {counted(overflow['totals']['drops'], 'drop')} "
+            f"in {counted(overflow['groups_total'], 'group')}"
+        )
 
     out.append(style.MIGRATE_HEADING("Channel layer queues (fullest first)"))
     layer = report["channel_layer"]
@@ -174,7 +171,7 @@ def format_report(report: dict, style) -> str:
             headers = ("queue", "depth", "capacity", "fill %", "oldest (s)")
             out.append(indent(render_table(headers, rows, numeric=(False, True, True, True, True))))
         out.append(
-            f"  {summary['queues']} queues holding {summary['messages']} messages; "
+            f"  {counted(summary['queues'], 'queue')} holding {counted(summary['messages'], 'message')}; "
             f"{summary['queues_over_80']} over 80%, {summary['queues_full']} full"
         )
         out.extend(style.ERROR(f"  redis {s['host']}: {s['error']}") for s in layer["shards"] if not s["ok"])

@@ -1,11 +1,9 @@
 from __future__ import annotations
 
-from django.core.management.base import CommandError
-
 from ..api.lag import LagQuerySerializer
 from ..event_tables import KINDS
 from ..lag import GROUP_BY, LagQuery, lag_report
-from .base import Subcommand, render_table
+from .base import Subcommand, render_table, validated
 
 OPTIONS = ("kind", "job", "since", "until", "event", "by", "percentiles")
 
@@ -31,20 +29,11 @@ class Lag(Subcommand):
         )
 
     def handle(self, command, options):
-        # The API's serializer validates the options: one set of rules for both faces.
-        serializer = LagQuerySerializer(data={k: options[k] for k in OPTIONS if options[k] is not None})
-        if not serializer.is_valid():
-            errors = serializer.errors.items()
-            problems = [f"--{name}: {' '.join(map(str, messages))}" for name, messages in errors]
-            raise CommandError("; ".join(problems))
-        report = lag_report(LagQuery(**serializer.validated_data))
-        if options["json"]:
-            self.write_json(command, report)
-        else:
-            command.stdout.write(format_report(report))
+        report = lag_report(LagQuery(**validated(LagQuerySerializer, options, OPTIONS)))
+        self.output(command, options, report, format_report)
 
 
-def format_report(report: dict) -> str:
+def format_report(report: dict, style) -> str:
     scope = [f"{report['kind']} events"]
     if report["job"] is not None:
         scope.append(f"job {report['job']}")

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -10,32 +9,15 @@ from django.core.management.base import CommandError
 from ..awx_messages import group_names
 from ..event_tables import KINDS
 from ..probe import STOP_ERROR, STOP_OUTPUT_CLOSED, Listener, redis_layer
-from ..timeutil import parse_duration
-from .base import Subcommand, format_number, render_pairs, render_table
-
-
-def seconds(text: str) -> float:
-    """--duration: plain seconds ("30") or a duration ("90s", "15m", "2h")."""
-    try:
-        value = float(text)
-    except ValueError:
-        try:
-            return parse_duration(text).total_seconds()
-        except ValueError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from exc
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be longer than zero")
-    return value
-
-
-def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
-    return value
+from .base import (
+    Subcommand,
+    counted,
+    duration_seconds,
+    format_number,
+    positive_float,
+    render_pairs,
+    render_table,
+)
 
 
 class Listen(Subcommand):
@@ -64,7 +46,7 @@ class Listen(Subcommand):
         )
         parser.add_argument(
             "--duration",
-            type=seconds,
+            type=duration_seconds,
             metavar="S",
             help="Stop after this long: seconds or 90s, 15m, 2h (default: until Ctrl-C).",
         )
@@ -171,10 +153,9 @@ def lag_table(report: dict) -> str:
 
 
 def counter_text(counters: dict) -> str:
-    gaps = counters["gaps"]
     return (
-        f"{counters['missing']} missing in {gaps} gap{'' if gaps == 1 else 's'}, {counters['late']} late, "
-        f"{counters['duplicates']} duplicates"
+        f"{counters['missing']} missing in {counted(counters['gaps'], 'gap')}, {counters['late']} late, "
+        f"{counted(counters['duplicates'], 'duplicate')}"
     )
 
 

@@ -16,7 +16,7 @@ from ..conf import get_config
 from ..ingest import ingest_streams
 from ..overflow import purge_overflow
 from ..timeutil import parse_duration
-from .base import Subcommand, render_pairs, render_table, validated
+from .base import Subcommand, counted, render_pairs, render_table, validated
 
 
 class Overflow(Subcommand):
@@ -44,15 +44,12 @@ class Overflow(Subcommand):
         if options["summary"]:
             query = validated(OverflowSummarySerializer, options, self.FILTERS + ("timeline", "limit"))
             result = overflow_summary(query)
-            text = format_summary
+            formatter = format_summary
         else:
             query = validated(OverflowListSerializer, options, self.FILTERS + ("page", "page_size"))
             result = overflow_page(query)
-            text = format_page
-        if options["json"]:
-            self.write_json(command, result)
-        else:
-            command.stdout.write(text(result))
+            formatter = format_page
+        self.output(command, options, result, formatter)
 
 
 # (heading, key, right-aligned) of each column of the two tables.
@@ -86,20 +83,20 @@ def render_dicts(columns, items) -> str:
     )
 
 
-def format_page(page: dict) -> str:
+def format_page(page: dict, style) -> str:
     if not page["results"]:
         return "No channel overflow recorded for these filters."
-    footer = f"page {page['page']} of {page['pages']} ({page['count']} rows)"
+    footer = f"page {page['page']} of {page['pages']} ({counted(page['count'], 'row')})"
     return render_dicts(PAGE_COLUMNS, page["results"]) + "\n" + footer
 
 
-def format_summary(summary: dict) -> str:
+def format_summary(summary: dict, style) -> str:
     if not summary["groups"]:
         return "No channel overflow recorded for these filters."
     out = [render_dicts(SUMMARY_COLUMNS, summary["groups"])]
     out.append(
-        f"{summary['groups_shown']} of {summary['groups_total']} groups; "
-        f"{summary['totals']['drops']} drops in {summary['totals']['rows']} rows"
+        f"{summary['groups_shown']} of {counted(summary['groups_total'], 'group')}; "
+        f"{counted(summary['totals']['drops'], 'drop')} in {counted(summary['totals']['rows'], 'row')}"
     )
     if summary["timeline"]:
         points = [(g["group"], p["at"], p["drops"]) for g in summary["groups"] for p in g["timeline"]]
@@ -147,19 +144,22 @@ class Ingest(Subcommand):
             for _, stream in sources:
                 if stream is not sys.stdin.buffer:
                     stream.close()
-        if options["json"]:
-            self.write_json(command, result)
-            return
-        headers = ("file", "format", "lines", "records", "new", "already counted", "bad")
-        rows = [
-            (f["file"], f["format"] + (" (gzip)" if f["compressed"] else ""), f["lines"], f["records"])
-            + (f["new"], f["duplicates"], f["bad"])
-            for f in result["files"]
-        ]
-        command.stdout.write(render_table(headers, rows, numeric=(False, False) + (True,) * 5))
-        command.stdout.write(
-            render_pairs([("node", result["node"]), ("rows written", result["rows_written"])])
+        self.output(command, options, result, format_ingest)
+
+
+def format_ingest(result: dict, style) -> str:
+    headers = ("file", "format", "lines", "records", "new", "already counted", "bad")
+    rows = [
+        (f["file"], f["format"] + (" (gzip)" if f["compressed"] else ""), f["lines"], f["records"])
+        + (f["new"], f["duplicates"], f["bad"])
+        for f in result["files"]
+    ]
+    return "\n".join(
+        (
+            render_table(headers, rows, numeric=(False, False) + (True,) * 5),
+            render_pairs([("node", result["node"]), ("rows written", result["rows_written"])]),
         )
+    )
 
 
 class Purge(Subcommand):

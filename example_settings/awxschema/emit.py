@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import time
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from awx_eventdebug.event_tables import KINDS
+from awx_eventdebug.timeutil import utc_from_epoch
 
 _EVENTS_WITH_URL = {"job": "job_events", "ad_hoc_command": "ad_hoc_command_events"}
 
@@ -64,17 +66,22 @@ async def emit_events(
     counters: Iterable[int],
     *,
     lag: float = 0.0,
+    lag_spread: float = 0.0,
+    rng: random.Random | None = None,
     rate: float | None = None,
     concurrency: int = 1,
 ) -> int:
     """group_send one event per counter to the job's group; the number sent.
 
     Each event's ``created`` is ``lag`` seconds before the moment its message is built, so a
-    listener sees a lag of ``lag`` plus the time the message spends on the way. ``rate`` paces
+    listener sees a lag of ``lag`` plus the time the message spends on the way. With
+    ``lag_spread`` > 0 each event's lag is drawn from a lognormal distribution of median ``lag``
+    and that sigma instead: mostly near the median with a tail, as real lag is. ``rate`` paces
     the sending (events per second); ``concurrency`` > 1 keeps that many group_sends in flight,
     which a single sender needs to offer thousands of messages per second.
     """
     group = KINDS[kind].group_name(job_id)
+    rng = rng or random.Random()
     pending = enumerate(counters)  # shared by the senders: each takes the next counter
     started = time.monotonic()
     sent = 0
@@ -86,7 +93,8 @@ async def emit_events(
                 delay = started + index / rate - time.monotonic()
                 if delay > 0:
                     await asyncio.sleep(delay)
-            created = datetime.fromtimestamp(time.time() - lag, UTC)
+            event_lag = lag * rng.lognormvariate(0, lag_spread) if lag_spread else lag
+            created = utc_from_epoch(time.time() - event_lag)
             await layer.group_send(group, layer_message(event_payload(kind, job_id, counter, created)))
             sent += 1
 

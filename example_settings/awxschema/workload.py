@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from django.db import connection, transaction
 
 from awx_eventdebug.event_tables import KINDS, UNIFIED_JOB_TABLE
+from awx_eventdebug.timeutil import utc_from_epoch
 
 from .schema import COLUMNS, ensure_partitions
 
@@ -128,8 +129,7 @@ def seed_workload(spec: WorkloadSpec, progress=None) -> SeedResult:
     with transaction.atomic(), connection.cursor() as cursor:
         for kind in spec.kinds:
             job_times = sorted(
-                datetime.fromtimestamp(rng.uniform(spec.since.timestamp(), latest_start), UTC)
-                for _ in range(spec.jobs)
+                utc_from_epoch(rng.uniform(spec.since.timestamp(), latest_start)) for _ in range(spec.jobs)
             )
             result.jobs[kind] = _insert_jobs(cursor, kind, job_times, spec.job_duration)
             if connection.vendor == "postgresql":
@@ -210,8 +210,8 @@ def _event_rows(kind, job_ids, job_times, spec: WorkloadSpec, rng, lag_of):
             modified = created + lag_of(created)
             values = dict(_CONSTANTS)
             values.update(
-                created=None if rng.random() < spec.missing_created else _utc(created),
-                modified=_utc(modified),
+                created=None if rng.random() < spec.missing_created else utc_from_epoch(created),
+                modified=utc_from_epoch(modified),
                 uuid=f"{rng.getrandbits(128):032x}",
                 counter=counter,
                 stdout=f"ok: [localhost] event {counter}",
@@ -222,10 +222,6 @@ def _event_rows(kind, job_ids, job_times, spec: WorkloadSpec, rng, lag_of):
             )
             values[parent] = job_id
             yield tuple(values[name] for name in columns)
-
-
-def _utc(timestamp: float) -> datetime:
-    return datetime.fromtimestamp(timestamp, UTC)
 
 
 def _load(cursor, kind: str, rows, batch: int, use_copy: bool):

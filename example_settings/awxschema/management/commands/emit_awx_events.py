@@ -1,4 +1,5 @@
 import asyncio
+import random
 
 from channels.layers import get_channel_layer
 from django.core.management.base import BaseCommand, CommandError
@@ -17,7 +18,8 @@ def counter_list(text: str) -> set[int]:
 class Command(BaseCommand):
     help = (
         "Send job event websocket messages as AWX's callback receiver does (group_send of "
-        "internal.message to the job's group), for `eventdebug listen` to receive."
+        "internal.message to the job's group), for `eventdebug listen` and the dashboard's live "
+        "gauge to receive."
     )
 
     def add_arguments(self, parser):
@@ -27,8 +29,18 @@ class Command(BaseCommand):
         parser.add_argument("--start", type=int, default=1, help="First counter (default 1).")
         parser.add_argument("--skip", default="", help="Counters not to send, e.g. 5,6,9 (makes gaps).")
         parser.add_argument(
+            "--drop", type=float, default=0.0, help="Fraction of counters left out at random (default 0)."
+        )
+        parser.add_argument(
             "--lag", type=float, default=0.0, help="Seconds between created and sending (default 0)."
         )
+        parser.add_argument(
+            "--lag-spread",
+            type=float,
+            default=0.0,
+            help="Sigma of a lognormal lag whose median is --lag (default 0: every event exactly --lag).",
+        )
+        parser.add_argument("--seed", type=int, default=None, help="Random seed, for a repeatable run.")
         parser.add_argument(
             "--rate", type=float, default=None, help="Events per second (default: no pacing)."
         )
@@ -38,12 +50,23 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if options["count"] < 1 or options["concurrency"] < 1:
             raise CommandError("--count and --concurrency must be at least 1")
+        if options["rate"] is not None and options["rate"] <= 0:
+            raise CommandError("--rate must be above 0")
+        if options["lag"] < 0 or options["lag_spread"] < 0:
+            raise CommandError("--lag and --lag-spread must be 0 or more")
+        if not 0 <= options["drop"] < 1:
+            raise CommandError("--drop must be a fraction in [0, 1)")
         layer = get_channel_layer(options["layer"])
         if layer is None:
             raise CommandError(f"no channel layer {options['layer']!r} in settings.CHANNEL_LAYERS")
         skip = counter_list(options["skip"])
+        rng = random.Random(options["seed"])
         start = options["start"]
-        counters = [c for c in range(start, start + options["count"]) if c not in skip]
+        counters = [
+            c
+            for c in range(start, start + options["count"])
+            if c not in skip and rng.random() >= options["drop"]
+        ]
         sent = asyncio.run(
             emit_events(
                 layer,
@@ -51,6 +74,8 @@ class Command(BaseCommand):
                 options["job"],
                 counters,
                 lag=options["lag"],
+                lag_spread=options["lag_spread"],
+                rng=rng,
                 rate=options["rate"],
                 concurrency=options["concurrency"],
             )

@@ -1,0 +1,39 @@
+"""Serializer fields shared by the endpoints' query strings."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from django.utils import timezone
+from rest_framework import serializers
+
+from ..timeutil import parse_moment
+
+MOMENT_MAX_LENGTH = 64
+
+
+class MomentField(serializers.Field):
+    """since/until: an ISO 8601 time, or a duration meaning that long ago ("2h"), as an aware
+    datetime in UTC, so every endpoint compares and reports windows the same way.
+
+    Durations count back from the serializer's ``now()``, one moment per validation, so that
+    since=2h and a default until of now are exactly 2h apart."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str) or len(data) > MOMENT_MAX_LENGTH:
+            raise serializers.ValidationError("Expected an ISO 8601 time or a duration such as 15m.")
+        try:
+            return parse_moment(data, now=validation_now(self)).astimezone(UTC)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from exc
+        except OverflowError as exc:  # a time near year 1 or 9999 shifted out of range by its offset
+            raise serializers.ValidationError("out of range.") from exc
+
+    def to_representation(self, value):
+        return value.isoformat()
+
+
+def validation_now(field: serializers.Field) -> datetime:
+    """The moment this validation runs, the same for every field and validate() of a serializer
+    (kept in its context, which the fields share)."""
+    return field.context.setdefault("now", timezone.now())
