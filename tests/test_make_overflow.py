@@ -32,3 +32,20 @@ def test_refuses_without_the_capture():
         call_command("make_overflow")
     with pytest.raises(CommandError, match="at least 1"):
         call_command("make_overflow", "--messages", "0")
+
+
+@pytest.mark.django_db
+def test_redis_down_is_one_line_not_a_traceback(installed, settings):
+    from tests.redis_servers import closed_port
+
+    with closed_port() as port:
+        settings.CHANNEL_LAYERS = {
+            "default": {
+                "BACKEND": "channels_redis.core.RedisChannelLayer",
+                "CONFIG": {"hosts": [f"redis://127.0.0.1:{port}/0"]},
+            }
+        }
+        with pytest.raises(
+            CommandError, match=f"no demo overflow: Redis redis://127.0.0.1:{port}/0 unreachable"
+        ):
+            call_command("make_overflow", stdout=StringIO())

@@ -6,6 +6,7 @@ own, whose keys are deleted afterwards: the example project's channel layer is n
 import asyncio
 import uuid
 
+import redis
 from channels_redis.core import RedisChannelLayer
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -57,8 +58,11 @@ class Command(BaseCommand):
 
         try:
             asyncio.run(overflow())
-        finally:
             self._delete_keys(prefix)
+        except (redis.RedisError, OSError) as exc:
+            raise CommandError(
+                f"no demo overflow: Redis {load_layer().hosts[0].label} unreachable ({exc})"
+            ) from exc
         if not handler.flush(timeout=10):
             raise CommandError("the captured overflow could not be written to the database")
         stats = handler.stats()
