@@ -39,8 +39,11 @@ def format_report(report: dict, style) -> str:
         scope.append(f"job {report['job']}")
     if report["event"] is not None:
         scope.append(f"event {report['event']}")
-    if report["since"] or report["until"]:
-        scope.append(f"modified in {report['since'] or '...'} .. {report['until'] or '...'}")
+    since, until = report["since"], report["until"]
+    if since and until:
+        scope.append(f"modified in {since} .. {until}")
+    elif since or until:
+        scope.append(f"modified since {since}" if since else f"modified until {until}")
     keys = list(report["percentiles"])
     headers = [report["by"] if report["by"] != "none" else "", "count", "mean (s)", "min (s)"]
     headers += [f"{key} (s)" for key in keys] + ["max (s)", "no created", "negative"]
