@@ -1,0 +1,50 @@
+"""Every endpoint follows AWX's rule for diagnostics (IsSystemAdminOrAuditor): anonymous users
+and ordinary users are refused, system auditors may read, superusers may do anything."""
+
+import pytest
+from django.contrib.auth.models import User
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from awx_eventdebug import urls
+
+pytestmark = pytest.mark.django_db
+
+ROUTES = [pattern.name for pattern in urls.urlpatterns]
+
+
+def client_for(user=None):
+    client = APIClient()
+    if user is not None:
+        client.force_authenticate(user=user)
+    return client
+
+
+def auditor():
+    # AWX's User has is_system_auditor as a property; set on the instance here.
+    user = User.objects.create_user("auditor", password="pw")
+    user.is_system_auditor = True
+    return user
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_anonymous_and_ordinary_users_are_refused(route, redis_layer_settings):
+    url = reverse(f"awx_eventdebug:{route}")
+    anonymous = client_for().get(url)
+    if route == "dashboard":  # a page: to the login form rather than a bare 403
+        assert anonymous.status_code == 302 and "login" in anonymous["Location"]
+    else:
+        assert anonymous.status_code in (401, 403)
+    ordinary = client_for(User.objects.create_user("ordinary", password="pw"))
+    assert ordinary.get(url).status_code == 403
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_auditors_read_and_superusers_too_but_only_superusers_write(route, redis_layer_settings):
+    url = reverse(f"awx_eventdebug:{route}")
+    reader = client_for(auditor())
+    assert reader.get(url).status_code == 200
+    assert reader.post(url).status_code == 403
+    superuser = client_for(User.objects.create_superuser("admin", "admin@example.com", "pw"))
+    assert superuser.get(url).status_code == 200
+    assert superuser.post(url).status_code == 405  # read-only endpoints: allowed, but no POST
