@@ -21,7 +21,10 @@ class EventDebugError(Exception):
         self.hint = hint
 
     def __str__(self):
-        return f"{self.message} {self.hint}".strip()
+        if not self.hint:
+            return self.message
+        # The message and its hint read as two sentences.
+        return f"{self.message.rstrip()}{'' if self.message.rstrip().endswith('.') else '.'} {self.hint}"
 
 
 class NotFound(EventDebugError):

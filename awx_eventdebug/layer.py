@@ -217,7 +217,7 @@ class PingResult:
 def describe_redis_error(exc: Exception) -> str:
     """One line saying why Redis could not be read (never a password: redis-py omits it)."""
     if isinstance(exc, redis.AuthenticationError):
-        return f"authentication failed ({exc}); check the password in the layer's hosts"
+        return f"authentication failed ({exc}): check the password in the layer's hosts"
     if isinstance(exc, redis.TimeoutError):
         return f"no answer within the timeout ({exc})"
     return first_line(exc)
