@@ -16,9 +16,7 @@ awx_eventdebug_bench_lag): 19 jobs of 100k events and 100 jobs of 1000 events, 2
 
 import argparse
 import os
-import statistics
 import sys
-import time
 from datetime import UTC, datetime, timedelta
 from io import StringIO
 from pathlib import Path
@@ -31,7 +29,7 @@ import django  # noqa: E402
 
 django.setup()
 
-from common import ensure_database, progress  # noqa: E402
+from common import ensure_database, interleaved_medians, progress  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib.auth.models import User  # noqa: E402
 from django.core.management import call_command  # noqa: E402
@@ -97,20 +95,6 @@ def dataset():
     return since, until, in_window, big[len(big) // 2], partitions, total
 
 
-def timed(functions, repeat):
-    """Median seconds of each function. Rounds interleave the functions, so that the load of a
-    shared machine weighs on all of them alike and their ratios hold."""
-    for function in functions:
-        function()  # warm-up: caches, plans, imports
-    samples = [[] for _ in functions]
-    for _ in range(repeat):
-        for function, times in zip(functions, samples, strict=True):
-            started = time.perf_counter()
-            function()
-            times.append(time.perf_counter() - started)
-    return [statistics.median(times) for times in samples]
-
-
 def command(*args):
     call_command("eventdebug", "lag", "--json", *args, stdout=StringIO())
 
@@ -168,13 +152,13 @@ def main():
     progress(f"{total} events, {partitions} partitions; window of {in_window} events; job {job[0]}")
 
     progress("(a) window: bare SQL, command, API view ...")
-    bare, cli, api = timed(
+    bare, cli, api = interleaved_medians(
         [lambda: bare_sql(since, until), lambda: command(*window), lambda: api_view(params)], repeat
     )
     progress("(b) naive ORM + Python sort (2 runs) ...")
-    [naive] = timed([lambda: naive_orm(since, until)], 1)
+    [naive] = interleaved_medians([lambda: naive_orm(since, until)], 1)
     progress("(c) one 100k-event job ...")
-    job_bare, job_command = timed(
+    job_bare, job_command = interleaved_medians(
         [lambda: bare_job_sql(*job), lambda: command("--job", str(job[0]))], max(repeat, 20)
     )
 

@@ -1,6 +1,7 @@
 """Shared set-up of the benchmark scripts: Django on a scratch PostgreSQL database."""
 
 import os
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -54,13 +55,18 @@ def progress(message: str) -> None:
     sys.stderr.flush()
 
 
-def median_seconds(function, repeat: int = 5) -> float:
-    times = []
+def interleaved_medians(functions, repeat: int) -> list[float]:
+    """Median seconds of each function. Rounds interleave the functions, so that the load of a
+    shared machine weighs on all of them alike and their ratios hold."""
+    for function in functions:
+        function()  # warm-up: caches, plans, imports
+    samples = [[] for _ in functions]
     for _ in range(repeat):
-        started = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - started)
-    return sorted(times)[len(times) // 2]
+        for function, times in zip(functions, samples, strict=True):
+            started = time.perf_counter()
+            function()
+            times.append(time.perf_counter() - started)
+    return [statistics.median(times) for times in samples]
 
 
 def print_table(headers, rows) -> None:
