@@ -45,7 +45,8 @@ from django.conf import settings  # noqa: E402
 
 from awx_eventdebug.layer import load_layer  # noqa: E402
 from awx_eventdebug.probe import BATCH, STOP_DURATION, Listener  # noqa: E402
-from example_settings.awxschema.emit import emit_events  # noqa: E402
+from awx_eventdebug.timeutil import utc_from_epoch  # noqa: E402
+from example_settings.awxschema.emit import emit_events, event_payload, layer_message  # noqa: E402
 
 REDIS_URL = os.environ.get("EVENTDEBUG_REDIS_URL", "redis://127.0.0.1:6379/0")
 JOB = 4242
@@ -67,6 +68,46 @@ def _send(prefix, capacity, counters, results):
     started = time.perf_counter()
     sent = asyncio.run(emit_events(layer, "job", JOB, counters, concurrency=32))
     results.put((sent, started, time.perf_counter()))
+
+
+def _paced_send(queue_key, prefix, rate, messages, results):
+    """What group_send writes for each message (channels_redis's own serialize of AWX's message),
+    written straight to the receiver's queue with one ZADD per 10 ms tick, paced at ``rate``: a
+    sender that is not held back by group_send's ~250 us of Python per message."""
+    layer = RedisChannelLayer(**layer_config(prefix, AWX_CAPACITY))
+    channel = queue_key[len(prefix) :] + "bench"
+    client = redis.Redis.from_url(REDIS_URL)
+    per_tick = max(1, round(rate * 0.01))
+    started = time.perf_counter()
+    sent = 0
+    while sent < messages:
+        members = {}
+        for counter in range(sent + 1, min(sent + per_tick, messages) + 1):
+            payload = event_payload("job", JOB, counter, utc_from_epoch(time.time()))
+            message = {**layer_message(payload), "__asgi_channel__": [channel]}
+            members[layer.serialize(message)] = time.time()
+        client.zadd(queue_key, members)
+        sent += len(members)
+        delay = started + sent / rate - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+    results.put((sent, started, time.perf_counter()))
+
+
+class PacedSender:
+    def __init__(self, queue_key: str, prefix: str, rate: float, messages: int):
+        self.results = SPAWN.Queue()
+        self.process = SPAWN.Process(
+            target=_paced_send, args=(queue_key, prefix, rate, messages, self.results)
+        )
+
+    def start(self):
+        self.process.start()
+
+    def finish(self) -> float:
+        sent, started, ended = self.results.get(timeout=600)
+        self.process.join()
+        return sent / (ended - started)
 
 
 def _sample(queue_key, stop, results):
@@ -220,8 +261,9 @@ def drain(name, receiver, messages, senders):
     return received / elapsed, cpu_per_message
 
 
-def live(name, receiver, messages, senders):
-    """Senders at full speed while the receiver runs; the deepest queue a third process saw."""
+def live(name, receiver, messages, make_senders):
+    """Senders running while the receiver runs; the deepest queue a third process saw.
+    ``make_senders(prefix, queue_key)`` gives the sending side (started once the receiver joined)."""
     prefix = f"edbench-{uuid.uuid4().hex[:8]}"
     client = redis.Redis.from_url(REDIS_URL)
     parts = {}
@@ -229,7 +271,7 @@ def live(name, receiver, messages, senders):
     def joined(key):
         parts["sampler"] = Sampler(key)
         parts["sampler"].start()
-        parts["senders"] = Senders(prefix, AWX_CAPACITY, messages, senders)
+        parts["senders"] = make_senders(prefix, key)
         parts["senders"].start()
         parts["cpu"] = time.process_time()
 
@@ -256,7 +298,10 @@ def main():
     parser.add_argument(
         "--receivers", default=",".join(RECEIVERS), help=f"Comma-separated subset of {', '.join(RECEIVERS)}."
     )
-    parser.add_argument("--phases", default="drain,live", help="Comma-separated subset of drain,live.")
+    parser.add_argument(
+        "--phases", default="drain,live,paced", help="Comma-separated subset of drain,live,paced."
+    )
+    parser.add_argument("--rate", type=float, default=5000.0, help="Rate of the paced sender (phase 3).")
     args = parser.parse_args()
     receivers = {name: RECEIVERS[name] for name in args.receivers.split(",")}
     phases = args.phases.split(",")
@@ -273,17 +318,33 @@ def main():
                 f"CPU {cpu * 1e6:>5.0f} us/message",
                 flush=True,
             )
-    if "live" not in phases:
-        return
-    print(f"\nPhase 2: live, capacity {AWX_CAPACITY} (10% = {AWX_CAPACITY // 10})")
-    for name, receiver in receivers.items():
-        offered, received, deepest, samples, busy = live(name, receiver, args.messages, args.senders)
-        print(
-            f"  {name:<10} offered {offered:>6.0f}/s  received {received}/{args.messages}  "
-            f"deepest queue {deepest:>5} ({100 * deepest / AWX_CAPACITY:>4.1f}% of capacity, "
-            f"{samples} samples)  receiver busy {100 * busy:.0f}% of a core",
-            flush=True,
-        )
+
+    def group_senders(prefix, key):
+        return Senders(prefix, AWX_CAPACITY, args.messages, args.senders)
+
+    def paced_sender(prefix, key):
+        return PacedSender(key, prefix, args.rate, args.messages)
+
+    paced_title = f"Phase 3: live, one sender paced at {args.rate:.0f}/s writing what group_send writes"
+    for phase, title, make_senders in (
+        ("live", f"Phase 2: live, {args.senders} group_send senders", group_senders),
+        ("paced", paced_title, paced_sender),
+    ):
+        if phase not in phases:
+            continue
+        print(f"\n{title}, capacity {AWX_CAPACITY} (10% = {AWX_CAPACITY // 10})")
+        for name, receiver in receivers.items():
+            if phase == "paced" and name == "receive()":
+                # receive() routes by the member's exact channel name, which the paced sender does
+                # not know; phase 2 already shows it falling behind below 5,000/s.
+                continue
+            offered, received, deepest, samples, busy = live(name, receiver, args.messages, make_senders)
+            print(
+                f"  {name:<10} offered {offered:>6.0f}/s  received {received}/{args.messages}  "
+                f"deepest queue {deepest:>5} ({100 * deepest / AWX_CAPACITY:>4.1f}% of capacity, "
+                f"{samples} samples)  receiver busy {100 * busy:.0f}% of a core",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":
