@@ -95,23 +95,19 @@ def read_groups(client, keys: list[str], name_start: int, shard: int, expired_un
 
 def read_group_details(client, groups: list[GroupRead], group_key, budget) -> dict[str, tuple]:
     """TTL and members' join times of the groups shown: name -> (ttl, [score or None])."""
+    members = {group.name: group.members for group in groups}
+
+    def details_commands(pipe, name):
+        pipe.ttl(group_key(name))
+        if members[name]:
+            pipe.zmscore(group_key(name), members[name])
+
     details = {}
-    for start in range(0, len(groups), PIPELINE_BATCH):
-        if budget.out_of_time():
-            break
-        batch = groups[start : start + PIPELINE_BATCH]
-        pipe = client.pipeline(transaction=False)
-        for group in batch:
-            pipe.ttl(group_key(group.name))
-            if group.members:
-                pipe.zmscore(group_key(group.name), group.members)
-        replies = iter(pipe.execute(raise_on_error=False))
-        for group in batch:
-            ttl = next(replies)
-            # ZMSCORE needs Redis 6.2; before that join times are unknown.
-            scores = next(replies) if group.members else []
-            scores = scores if is_reply(scores) else [None] * len(group.members)
-            details[group.name] = (ttl if is_reply(ttl) and ttl >= 0 else None, scores)
+    for name, (ttl, *scores) in pipelined(client, list(members), details_commands, budget).items():
+        # ZMSCORE needs Redis 6.2; before that join times are unknown.
+        scores = scores[0] if scores else []
+        scores = scores if is_reply(scores) else [None] * len(members[name])
+        details[name] = (ttl if is_reply(ttl) and ttl >= 0 else None, scores)
     return details
 
 

@@ -116,7 +116,8 @@ def scan_keys(client: redis.Redis, match: str, budget: Budget) -> list[str]:
 
 
 def pipelined(client: redis.Redis, keys: list[str], queue_commands, budget: Budget) -> dict[str, list]:
-    """For each key, the replies of the commands ``queue_commands(pipe, key)`` queues.
+    """For each key, the replies of the commands ``queue_commands(pipe, key)`` queues (any
+    number per key).
 
     One round trip per PIPELINE_BATCH keys; a key whose reply is an error (a key of another
     type) gets the error object in its list. Keys left when the budget ends are absent.
@@ -127,12 +128,15 @@ def pipelined(client: redis.Redis, keys: list[str], queue_commands, budget: Budg
             break
         batch = keys[start : start + PIPELINE_BATCH]
         pipe = client.pipeline(transaction=False)
+        ends = []
         for key in batch:
             queue_commands(pipe, key)
+            ends.append(len(pipe))
         flat = pipe.execute(raise_on_error=False)
-        width = len(flat) // len(batch)
-        for index, key in enumerate(batch):
-            replies[key] = flat[index * width : (index + 1) * width]
+        begin = 0
+        for key, end in zip(batch, ends, strict=True):
+            replies[key] = flat[begin:end]
+            begin = end
     return replies
 
 
