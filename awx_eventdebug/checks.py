@@ -167,37 +167,38 @@ def receive_timeout_findings(layer, redis_version: tuple, channels_redis_version
     ]
 
 
-def check_lag_window(app_configs=None, **kwargs):
+def _window_over_max(name: str, consequence: str, hint: str, check_id: str) -> list:
     from .timeutil import parse_duration
 
     config = get_config()
-    if parse_duration(config["LAG_WINDOW"]) <= parse_duration(config["LAG_MAX_WINDOW"]):
+    if parse_duration(config[name]) <= parse_duration(config["LAG_MAX_WINDOW"]):
         return []
     return [
         Warning(
-            f"EVENTDEBUG['LAG_WINDOW'] ({config['LAG_WINDOW']}) is longer than EVENTDEBUG['LAG_MAX_WINDOW'] "
-            f"({config['LAG_MAX_WINDOW']}): every lag query without since/until or a job is refused.",
-            hint="Make LAG_WINDOW at most LAG_MAX_WINDOW.",
-            id=W010_LAG_WINDOW_OVER_MAX,
+            f"EVENTDEBUG['{name}'] ({config[name]}) is longer than EVENTDEBUG['LAG_MAX_WINDOW'] "
+            f"({config['LAG_MAX_WINDOW']}): {consequence}",
+            hint=hint,
+            id=check_id,
         )
     ]
+
+
+def check_lag_window(app_configs=None, **kwargs):
+    return _window_over_max(
+        "LAG_WINDOW",
+        "every lag query without since/until or a job is refused.",
+        "Make LAG_WINDOW at most LAG_MAX_WINDOW.",
+        W010_LAG_WINDOW_OVER_MAX,
+    )
 
 
 def check_health_window(app_configs=None, **kwargs):
-    from .timeutil import parse_duration
-
-    config = get_config()
-    if parse_duration(config["HEALTH_WINDOW"]) <= parse_duration(config["LAG_MAX_WINDOW"]):
-        return []
-    return [
-        Warning(
-            f"EVENTDEBUG['HEALTH_WINDOW'] ({config['HEALTH_WINDOW']}) is longer than "
-            f"EVENTDEBUG['LAG_MAX_WINDOW'] ({config['LAG_MAX_WINDOW']}): report, check and metrics use "
-            "LAG_MAX_WINDOW instead.",
-            hint="Make HEALTH_WINDOW at most LAG_MAX_WINDOW (docs/report.md).",
-            id=W060_HEALTH_WINDOW_OVER_MAX,
-        )
-    ]
+    return _window_over_max(
+        "HEALTH_WINDOW",
+        "report, check and metrics use LAG_MAX_WINDOW instead.",
+        "Make HEALTH_WINDOW at most LAG_MAX_WINDOW (docs/report.md).",
+        W060_HEALTH_WINDOW_OVER_MAX,
+    )
 
 
 ALL_CHECKS = (

@@ -30,14 +30,24 @@ def _positive(value):
     return None if value > 0 else "must be greater than 0"
 
 
-def _duration(value):
-    from .timeutil import parse_duration
+def _parsed_by(parser_path: str):
+    """A validator accepting what the function at ``parser_path`` parses (its ValueError is the
+    message). Imported on use: conf.py is imported by the modules that hold the parsers."""
 
-    try:
-        parse_duration(value)
-    except ValueError as exc:
-        return str(exc)
-    return None
+    def validate(value):
+        from django.utils.module_loading import import_string
+
+        try:
+            import_string(parser_path)(value)
+        except ValueError as exc:
+            return str(exc)
+        return None
+
+    return validate
+
+
+_duration = _parsed_by("awx_eventdebug.timeutil.parse_duration")
+_percentiles = _parsed_by("awx_eventdebug.lag.parse_percentiles")
 
 
 def _dotted_paths(value):
@@ -49,16 +59,6 @@ def _dotted_paths(value):
 def _url_prefix(value):
     if not (value.startswith("/") and value.endswith("/")):
         return "must start and end with '/'"
-    return None
-
-
-def _percentiles(value):
-    from .lag import parse_percentiles
-
-    try:
-        parse_percentiles(value)
-    except ValueError as exc:
-        return str(exc)
     return None
 
 
