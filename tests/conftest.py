@@ -72,6 +72,17 @@ def pytest_sessionfinish(session, exitstatus):
         client.close()
 
 
+@pytest.fixture
+def capture_installed(settings):
+    """The app's own capture installation on channels_redis.core, writing every 0.2 s."""
+    from awx_eventdebug import capture
+
+    settings.EVENTDEBUG = {"CAPTURE_FLUSH_INTERVAL": 0.2}
+    handler = capture.install()
+    yield handler
+    capture.uninstall()
+
+
 def pytest_report_header(config):
     import channels
     import channels_redis

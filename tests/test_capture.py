@@ -44,15 +44,6 @@ def private_logger(request):
         handler.close()
 
 
-@pytest.fixture
-def installed(settings):
-    """The app's own installation on channels_redis.core, with a short flush interval."""
-    settings.EVENTDEBUG = {"CAPTURE_FLUSH_INTERVAL": 0.2}
-    handler = capture.install()
-    yield handler
-    capture.uninstall()
-
-
 # Parsing ------------------------------------------------------------------------------------
 
 
@@ -118,7 +109,7 @@ def make_layer(key_prefix, capacity=2):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_real_overflow_from_asyncio_and_async_to_sync_counts_exactly(installed, key_prefix):
+def test_real_overflow_from_asyncio_and_async_to_sync_counts_exactly(capture_installed, key_prefix):
     first, second = make_layer(key_prefix), make_layer(key_prefix)
     # A second node's handler on the same logger: each node's rows must hold the same counts.
     other_node = OverflowCaptureHandler(node="awx-2", flush_interval=3600)
@@ -141,7 +132,7 @@ def test_real_overflow_from_asyncio_and_async_to_sync_counts_exactly(installed, 
             async_to_sync(first.group_send)("job_events-2", {"type": "x"})
     finally:
         logging.getLogger(capture.LOGGER_NAME).removeHandler(other_node)
-    assert installed.flush(timeout=10) and other_node.flush(timeout=10)
+    assert capture_installed.flush(timeout=10) and other_node.flush(timeout=10)
     other_node.close()
     rows = ChannelOverflow.objects.filter(source="live", node="example-node")
     # Capacity 2, and one queue per layer instance shared by all its channels: job_events-1
@@ -153,11 +144,13 @@ def test_real_overflow_from_asyncio_and_async_to_sync_counts_exactly(installed, 
     broadcast = rows.get(group="broadcast-group_send")
     assert broadcast.queues_over == 1 + 1 + 2 * 4
     assert broadcast.max_group_size == 2
-    assert installed.stats()["parsed"] == 23
+    assert capture_installed.stats()["parsed"] == 23
 
 
 @pytest.mark.django_db(transaction=True)
-def test_overflow_shows_in_command_and_api_within_one_flush_interval(installed, key_prefix, admin_client):
+def test_overflow_shows_in_command_and_api_within_one_flush_interval(
+    capture_installed, key_prefix, admin_client
+):
     layer = make_layer(key_prefix, capacity=1)
 
     async def scenario():
@@ -321,11 +314,11 @@ def test_forked_child_starts_empty(private_logger):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_doctor_and_api_show_the_capture_counters(installed, redis_layer_settings, admin_client):
+def test_doctor_and_api_show_the_capture_counters(capture_installed, redis_layer_settings, admin_client):
     logger = logging.getLogger(capture.LOGGER_NAME)
     log_overflow(logger, "job_events-5", 4)
     logger.info("%s unrelated", "something")
-    assert installed.flush(timeout=10)
+    assert capture_installed.flush(timeout=10)
     out = StringIO()
     call_command("eventdebug", "doctor", "--json", stdout=out)
     section = json.loads(out.getvalue())["overflow"]

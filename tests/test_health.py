@@ -12,7 +12,6 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
 
-from awx_eventdebug import capture
 from awx_eventdebug.health import window_ending_now
 from awx_eventdebug.lag import LagQuery, lag_report
 from tests.conftest import REDIS_URL
@@ -102,17 +101,8 @@ def test_full_queue_fails_the_fill_check(redis_layer_settings, key_prefix, setti
     assert run("check", "--max-fill", "90")[0] == 0
 
 
-@pytest.fixture
-def captured(settings):
-    """The app's capture handler on channels_redis.core, writing every 0.2 s."""
-    settings.EVENTDEBUG = {"CAPTURE_FLUSH_INTERVAL": 0.2}
-    handler = capture.install()
-    yield handler
-    capture.uninstall()
-
-
 @pytest.mark.django_db(transaction=True)
-def test_real_overflow_fails_the_drops_check(captured, redis_layer_settings, key_prefix):
+def test_real_overflow_fails_the_drops_check(capture_installed, redis_layer_settings, key_prefix):
     layer = make_layer(f"{key_prefix}-sender", capacity=1)
 
     async def scenario():
@@ -120,7 +110,7 @@ def test_real_overflow_fails_the_drops_check(captured, redis_layer_settings, key
         await layer.close_pools()
 
     asyncio.run(scenario())
-    assert captured.flush(timeout=10)
+    assert capture_installed.flush(timeout=10)
     code, out, _ = run("check")
     assert code == 1
     assert (
