@@ -6,7 +6,7 @@ from .api.channels import ChannelsView
 from .api.health import CheckView, MetricsView, ReportView
 from .api.lag import LagView
 from .api.overflow import OverflowListView, OverflowSummaryView
-from .dashboard import DashboardView
+from .dashboard.views import DashboardView
 
 app_name = "awx_eventdebug"
 

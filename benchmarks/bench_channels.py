@@ -44,7 +44,7 @@ import redis  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
-from tests.redis_servers import redis_server  # noqa: E402
+from tests.support.redis_servers import redis_server  # noqa: E402
 
 PREFIX = "asgi"
 CAPACITY = 100

@@ -59,7 +59,7 @@ OVERFLOW_WINDOWS = 20
 def add_overflow_rows():
     from datetime import UTC, datetime, timedelta
 
-    from awx_eventdebug.upsert import Counts, add_counts
+    from awx_eventdebug.overflow.upsert import Counts, add_counts
 
     start = datetime.now(UTC) - timedelta(hours=1)
     rows = {}
@@ -75,8 +75,8 @@ def page_versus_report(repeat):
     from django.core.management import call_command
     from django.test import Client
 
-    from awx_eventdebug.dashboard_tables import overflow_table, queues_table
-    from awx_eventdebug.doctor import build_report
+    from awx_eventdebug.dashboard.tables import overflow_table, queues_table
+    from awx_eventdebug.health.doctor import build_report
 
     call_command("migrate", verbosity=0)
     call_command(

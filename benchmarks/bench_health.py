@@ -45,12 +45,12 @@ from django.test.utils import override_settings  # noqa: E402
 from rest_framework.test import APIRequestFactory, force_authenticate  # noqa: E402
 
 from awx_eventdebug.api.health import MetricsView  # noqa: E402
-from awx_eventdebug.doctor import build_report  # noqa: E402
-from awx_eventdebug.event_tables import KINDS  # noqa: E402
-from awx_eventdebug.health import lag_percentiles, window_ending_now  # noqa: E402
-from awx_eventdebug.lag import LagQuery, lag_report  # noqa: E402
-from awx_eventdebug.layer_state import inspect_queues  # noqa: E402
-from awx_eventdebug.overflow import OverflowFilter, summarize_overflow  # noqa: E402
+from awx_eventdebug.awx.tables import KINDS  # noqa: E402
+from awx_eventdebug.channels.queues import inspect_queues  # noqa: E402
+from awx_eventdebug.health.doctor import build_report  # noqa: E402
+from awx_eventdebug.health.report import lag_percentiles, window_ending_now  # noqa: E402
+from awx_eventdebug.lag.query import LagQuery, lag_report  # noqa: E402
+from awx_eventdebug.overflow.queries import OverflowFilter, summarize_overflow  # noqa: E402
 from example_settings.awxschema.workload import WorkloadSpec, seed_workload  # noqa: E402
 
 JOBS, EVENTS = 2000, 100

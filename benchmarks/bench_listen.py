@@ -11,7 +11,7 @@ group_send by sender processes. Three receivers are compared:
   a consumer does; no decoding, no statistics;
 - ``raw drain``: the probe's batched ZPOPMIN drain with ``deserialize`` but no JSON decoding and
   no statistics: the ceiling of the receiving strategy;
-- ``listen``: the probe itself (awx_eventdebug.probe.Listener), everything included.
+- ``listen``: the probe itself (awx_eventdebug.live.listener.Listener), everything included.
 
 Phase 1 (drain): the receiver joins, the senders fill its queue with N messages while it waits,
 then it drains them: messages per second the receiver can take, independent of the senders.
@@ -43,8 +43,8 @@ import redis  # noqa: E402
 from channels_redis.core import RedisChannelLayer  # noqa: E402
 from django.conf import settings  # noqa: E402
 
-from awx_eventdebug.layer import load_layer  # noqa: E402
-from awx_eventdebug.probe import BATCH, STOP_DURATION, Listener  # noqa: E402
+from awx_eventdebug.channels.config import load_layer  # noqa: E402
+from awx_eventdebug.live.listener import BATCH, STOP_DURATION, Listener  # noqa: E402
 from awx_eventdebug.timeutil import utc_from_epoch  # noqa: E402
 from example_settings.awxschema.emit import emit_events, event_payload, layer_message  # noqa: E402
 

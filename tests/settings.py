@@ -14,7 +14,7 @@ CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = RUN_PREFIX
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
-# The overflow capture handler is installed by the tests that exercise it (tests/test_capture.py),
+# The overflow capture handler is installed by the tests that exercise it (tests/overflow/test_handler.py),
 # so overflow records caused by other tests never reach the database of a test counting rows.
 EVENTDEBUG = {"CAPTURE": False}
 # SQLite tests run on a file, not in memory: the browser tests' live server is another process

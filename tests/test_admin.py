@@ -2,7 +2,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from awx_eventdebug.upsert import Counts, add_counts
+from awx_eventdebug.overflow.upsert import Counts, add_counts
 
 pytestmark = pytest.mark.django_db
 

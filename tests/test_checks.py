@@ -90,7 +90,7 @@ def test_health_window_longer_than_the_maximum_is_cut_to_it(settings):
     from datetime import timedelta
 
     from awx_eventdebug.checks import check_health_window
-    from awx_eventdebug.health import window_ending_now
+    from awx_eventdebug.health.report import window_ending_now
 
     settings.EVENTDEBUG = {"HEALTH_WINDOW": "3d", "LAG_MAX_WINDOW": "1d"}
     [warning] = check_health_window()

@@ -1,9 +1,9 @@
 import re
-from pathlib import Path
 
 from awx_eventdebug.conf import DEFAULTS, OPTIONS, get_config
+from tests.support import ROOT
 
-DOCS = Path(__file__).resolve().parent.parent / "docs" / "settings.md"
+DOCS = ROOT / "docs" / "settings.md"
 
 
 def test_defaults_without_user_settings(settings):

@@ -5,7 +5,7 @@ from rest_framework.test import APIClient
 
 pytestmark = pytest.mark.django_db
 
-AWX_MIDDLEWARE = "tests.awx_like.SetURLConfMiddleware"
+AWX_MIDDLEWARE = "tests.support.awx_like.SetURLConfMiddleware"
 OURS = "awx_eventdebug.middleware.EventDebugMiddleware"
 
 
@@ -19,7 +19,7 @@ def admin():
 @pytest.fixture
 def awx(settings):
     """A project whose URLs are AWX's: its middleware replaces request.urlconf on every request."""
-    settings.ROOT_URLCONF = "tests.awx_like"
+    settings.ROOT_URLCONF = "tests.support.awx_like"
     settings.MIDDLEWARE = [*django_settings.MIDDLEWARE, AWX_MIDDLEWARE]
     return settings
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from ..layer_groups import inspect_groups
-from ..layer_state import DEFAULT_LIMIT, MAX_LIMIT
+from ..channels.groups import inspect_groups
+from ..channels.queues import DEFAULT_LIMIT, MAX_LIMIT
 from .base import EventDebugView
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from rest_framework import serializers
 from rest_framework.response import Response
 
+from ..awx.tables import KINDS
 from ..conf import get_config
-from ..event_tables import KINDS
-from ..lag import GROUP_BY, LagQuery, lag_report, parse_percentiles
+from ..lag.query import GROUP_BY, LagQuery, lag_report, parse_percentiles
 from ..timeutil import parse_duration
 from .base import EventDebugView
 from .fields import MomentField, validation_now

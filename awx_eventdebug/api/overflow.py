@@ -6,7 +6,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from ..models import ChannelOverflow
-from ..overflow import (
+from ..overflow.queries import (
     DEFAULT_GROUP_LIMIT,
     DEFAULT_PAGE_SIZE,
     MAX_GROUP_LIMIT,
@@ -15,7 +15,7 @@ from ..overflow import (
     list_overflow,
     summarize_overflow,
 )
-from ..upsert import GROUP_MAX_LENGTH
+from ..overflow.upsert import GROUP_MAX_LENGTH
 from .base import EventDebugView
 from .fields import MomentField
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import sys
 
-from ..layer_groups import inspect_groups
-from ..layer_state import DEFAULT_LIMIT, MAX_LIMIT, inspect_queues
-from ..layer_watch import watch_samples
+from ..channels.groups import inspect_groups
+from ..channels.queues import DEFAULT_LIMIT, MAX_LIMIT, inspect_queues
+from ..channels.watch import watch_samples
 from .base import Subcommand, bounded_int, counted, positive_float, render_pairs, render_table
 
 # Clear the screen and home the cursor, so each sample of watch replaces the previous one.

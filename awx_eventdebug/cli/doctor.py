@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.core.management.base import CommandError
 
-from ..doctor import build_report
+from ..health.doctor import build_report
 from .base import Subcommand, counted, indent, render_pairs, render_table
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.management.base import CommandError
 
 from ..api.health import CheckQuerySerializer, ReportQuerySerializer, check_document, report_document
-from ..health import OK
+from ..health.report import OK
 from .base import Subcommand, counted, indent, render_pairs, render_table, validated
 
 SINCE_HELP = "Window start: ISO 8601 or a duration ago (15m, 2h). Default: EVENTDEBUG['HEALTH_WINDOW']."

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from ..api.lag import LagQuerySerializer
-from ..event_tables import KINDS
-from ..lag import GROUP_BY, LagQuery, lag_report
+from ..awx.tables import KINDS
+from ..lag.query import GROUP_BY, LagQuery, lag_report
 from .base import Subcommand, render_table, validated
 
 OPTIONS = ("kind", "job", "since", "until", "event", "by", "percentiles")

@@ -6,9 +6,9 @@ import sys
 
 from django.core.management.base import CommandError
 
-from ..awx_messages import group_names
-from ..event_tables import KINDS
-from ..probe import STOP_ERROR, STOP_OUTPUT_CLOSED, Listener, redis_layer
+from ..awx.messages import group_names
+from ..awx.tables import KINDS
+from ..live.listener import STOP_ERROR, STOP_OUTPUT_CLOSED, Listener, redis_layer
 from .base import (
     Subcommand,
     counted,

@@ -13,8 +13,8 @@ from ..api.overflow import (
     overflow_summary,
 )
 from ..conf import get_config
-from ..ingest import ingest_streams
-from ..overflow import purge_overflow
+from ..overflow.ingest import ingest_streams
+from ..overflow.queries import purge_overflow
 from ..timeutil import parse_duration
 from .base import Subcommand, counted, render_pairs, render_table, validated
 

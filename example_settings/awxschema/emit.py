@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterable
 from datetime import datetime
 
-from awx_eventdebug.event_tables import KINDS
+from awx_eventdebug.awx.tables import KINDS
 from awx_eventdebug.timeutil import utc_from_epoch
 
 _EVENTS_WITH_URL = {"job": "job_events", "ad_hoc_command": "ad_hoc_command_events"}

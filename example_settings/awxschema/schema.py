@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from awx_eventdebug.event_tables import KINDS, UNIFIED_JOB_TABLE
+from awx_eventdebug.awx.tables import KINDS, UNIFIED_JOB_TABLE
 
 # Abstract column types -> (PostgreSQL, SQLite)
 TYPES = {

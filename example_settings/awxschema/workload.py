@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.db import connection, transaction
 
-from awx_eventdebug.event_tables import KINDS, UNIFIED_JOB_TABLE
+from awx_eventdebug.awx.tables import KINDS, UNIFIED_JOB_TABLE
 from awx_eventdebug.timeutil import utc_from_epoch
 
 from .schema import COLUMNS, ensure_partitions

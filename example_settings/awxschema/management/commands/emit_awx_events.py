@@ -4,7 +4,7 @@ import random
 from channels.layers import get_channel_layer
 from django.core.management.base import BaseCommand, CommandError
 
-from awx_eventdebug.event_tables import KINDS
+from awx_eventdebug.awx.tables import KINDS
 from example_settings.awxschema.emit import emit_events
 
 

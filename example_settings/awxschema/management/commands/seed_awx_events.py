@@ -3,7 +3,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from awx_eventdebug.event_tables import KINDS
+from awx_eventdebug.awx.tables import KINDS
 from awx_eventdebug.timeutil import parse_duration, parse_moment
 from example_settings.awxschema.workload import PROFILES, WorkloadSpec, seed_workload
 

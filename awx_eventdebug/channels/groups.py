@@ -1,0 +1,334 @@
+"""The channel layer's groups as Redis holds them: members grouped by the process queue
+group_send fills for them, the state of those queues, and members of processes that are gone.
+
+Built for AWX scale (tens of thousands of groups): every group's members are read without their
+scores, which is most of the cost of reading a group; join times (ZMSCORE), the TTL and the
+per-queue details are read only for the groups shown. Reading follows layer_state's rules.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from ..conf import get_config
+from .config import LayerConfig, load_layer
+from .queues import (
+    DEFAULT_LIMIT,
+    INMEMORY_NOTE,
+    MEMBER_PAGE,
+    OTHER_NOTE,
+    PIPELINE_BATCH,
+    PUBSUB_NOTE,
+    Budget,
+    QueueStats,
+    age,
+    as_text,
+    base_doc,
+    escape_glob,
+    inflight_left_behind,
+    is_reply,
+    on_each_shard,
+    pipelined,
+    queue_severity,
+    read_queue_stats,
+    require_some_shard,
+    scan_keys,
+    summarize_queues,
+)
+
+
+@dataclass
+class GroupRead:
+    """One group key as read from its shard."""
+
+    name: str
+    shard: int
+    count: int
+    members: list[str]  # join order, up to the caps
+    expired_count: int  # members past group_expiry (channels_redis prunes them at group_send)
+    expired: set[str] = field(default_factory=set)  # their names, up to a page
+    queues: list[str] = field(default_factory=list)  # distinct queue keys, first-member order
+
+
+def read_groups(client, keys: list[str], name_start: int, shard: int, expired_until: int, budget) -> list:
+    """GroupRead of ``keys`` (group keys on one shard): two pipelined commands per group, more
+    round trips only for groups bigger than a page or holding expired members."""
+
+    def first_round(pipe, key):
+        pipe.zrange(key, 0, MEMBER_PAGE - 1)
+        pipe.zcount(key, "-inf", expired_until)
+
+    groups = {}
+    for key, (page, expired) in pipelined(client, keys, first_round, budget).items():
+        if not (is_reply(page) and is_reply(expired)) or not page:
+            continue  # not a sorted set (not a group), or deleted since SCAN saw it
+        granted = budget.take_members(len(page))
+        members = [as_text(m) for m in page[:granted]]
+        groups[key] = GroupRead(key[name_start:], shard, len(page), members, expired)
+
+    full_pages = [key for key, group in groups.items() if group.count == MEMBER_PAGE]
+    for key, (count,) in pipelined(client, full_pages, lambda pipe, key: pipe.zcard(key), budget).items():
+        groups[key].count = count
+        # Groups bigger than a page (broadcast groups) are read a page per round trip.
+        members = groups[key].members
+        while len(members) < count and not budget.out_of_time():
+            page = client.zrange(key, len(members), len(members) + MEMBER_PAGE - 1)
+            granted = budget.take_members(len(page))
+            members.extend(as_text(m) for m in page[:granted])
+            if granted < MEMBER_PAGE:
+                break
+
+    with_expired = [key for key, group in groups.items() if group.expired_count]
+    expired_names = pipelined(
+        client,
+        with_expired,
+        lambda pipe, key: pipe.zrangebyscore(key, "-inf", expired_until, start=0, num=MEMBER_PAGE),
+        budget,
+    )
+    for key, (names,) in expired_names.items():
+        if is_reply(names):
+            groups[key].expired = {as_text(name) for name in names}
+    return list(groups.values())
+
+
+def read_group_details(client, groups: list[GroupRead], group_key, budget) -> dict[str, tuple]:
+    """TTL and members' join times of the groups shown: name -> (ttl, [score or None])."""
+    members = {group.name: group.members for group in groups}
+
+    def details_commands(pipe, name):
+        pipe.ttl(group_key(name))
+        if members[name]:
+            pipe.zmscore(group_key(name), members[name])
+
+    details = {}
+    for name, (ttl, *scores) in pipelined(client, list(members), details_commands, budget).items():
+        # ZMSCORE needs Redis 6.2; before that join times are unknown.
+        scores = scores[0] if scores else []
+        scores = scores if is_reply(scores) else [None] * len(members[name])
+        details[name] = (ttl if is_reply(ttl) and ttl >= 0 else None, scores)
+    return details
+
+
+class GroupReport:
+    """Groups and the queues their members map to, turned into the document."""
+
+    def __init__(self, layer: LayerConfig, now: float):
+        self.layer = layer
+        self.now = now
+        self.first_member: dict[str, str] = {}  # queue key -> a member mapping to it
+        self.stats: dict[str, QueueStats] = {}
+        self.behind: set[str] = set()  # queue keys whose $inflight backup was left behind
+        self.failed: dict[int, str] = {}
+
+    def queue_key(self, channel: str) -> str:
+        """LayerConfig.queue_key (prefix + channels' non_local_name) inlined: it runs for every
+        member of every group, and the method calls cost more than the reading itself."""
+        bang = channel.find("!")
+        return self.layer.prefix + (channel[: bang + 1] if bang >= 0 else channel)
+
+    def map_members(self, groups: list[GroupRead]) -> dict[int, list[str]]:
+        """Each group's queues; the queue keys wanted on each shard, as group_send maps them."""
+        wanted: dict[int, list[str]] = defaultdict(list)
+        for group in groups:
+            seen = {}
+            for channel in group.members:
+                key = self.queue_key(channel)
+                if key not in seen:
+                    seen[key] = None
+                    if key not in self.first_member:
+                        self.first_member[key] = channel
+                        wanted[self.layer.queue_shard(channel)].append(key)
+            group.queues = list(seen)
+        return wanted
+
+    def queue_entry(self, key: str, first_member: str) -> dict:
+        shard = self.layer.queue_shard(first_member)
+        # An absent key is an empty queue, unless its shard could not be read.
+        stats = self.stats.get(key) or QueueStats(key, shard, 0, 0, None, 0, None)
+        # group_send takes a queue's capacity from the first member (join order) mapping to it.
+        entry = stats.entry(self.layer.capacity_for(first_member), self.now, self.layer.expiry)
+        entry["unreachable"] = shard in self.failed
+        if entry["unreachable"]:
+            entry.update(depth=None, expired=None, fill=None, inflight=None)
+        return entry
+
+    def set_stats(self, stats: dict[str, QueueStats]) -> None:
+        self.stats = stats
+        self.behind = {
+            key
+            for key, queue in stats.items()
+            if inflight_left_behind(queue.inflight_oldest, self.now, self.layer.expiry)
+        }
+
+    def stale_count(self, group: GroupRead) -> int:
+        behind = self.behind.intersection(group.queues)
+        if not behind:
+            return group.expired_count
+        return group.expired_count + sum(
+            1 for m in group.members if m not in group.expired and self.queue_key(m) in behind
+        )
+
+    def stale_reason(self, group: GroupRead, channel: str, score: float | None) -> str | None:
+        """Why Redis shows this member as belonging to a process that is gone (docs/channels.md)."""
+        if channel in group.expired or (score is not None and score <= self.expired_until):
+            return "expired"
+        if self.queue_key(channel) in self.behind:
+            return "inflight_left_behind"
+        return None
+
+    @property
+    def expired_until(self) -> int:
+        # channels_redis prunes members scored up to int(now) - group_expiry.
+        return int(self.now) - self.layer.group_expiry
+
+    def severity(self, group: GroupRead, entries: dict[str, dict]) -> tuple:
+        worst = max((queue_severity(entries[key]) for key in group.queues), default=(0.0, 0.0, 0))
+        return (*worst[:2], self.stale_count(group), group.count)
+
+    def group_doc(self, group: GroupRead, ttl: int | None, scores: list | None) -> dict:
+        """The group as shown; ``scores`` are the members' join times (None: not read)."""
+        scores = scores or [None] * len(group.members)
+        by_queue: dict[str, list] = defaultdict(list)
+        for channel, score in zip(group.members, scores, strict=True):
+            by_queue[self.queue_key(channel)].append(
+                {
+                    "channel": channel,
+                    "joined_age": age(self.now, score),
+                    "stale": self.stale_reason(group, channel, score),
+                }
+            )
+        queues = []
+        for key, members in by_queue.items():
+            entry = self.queue_entry(key, members[0]["channel"])
+            entry["members"] = members
+            entry["stale_members"] = sum(1 for m in members if m["stale"])
+            queues.append(entry)
+        queues.sort(key=queue_severity, reverse=True)
+        return {
+            "name": group.name,
+            "key": self.layer.group_key(group.name),
+            "shard": group.shard,
+            "ttl": ttl,
+            "members": group.count,
+            "members_read": len(group.members),
+            "stale_members": self.stale_count(group),
+            "queues": queues,
+        }
+
+
+def inspect_groups(
+    alias: str | None = None,
+    pattern: str = "*",
+    limit: int | None = DEFAULT_LIMIT,
+    timeout: float | None = None,
+    details: bool = True,
+) -> dict:
+    """Groups whose name matches the glob ``pattern``, worst first, ``limit`` of them (None: all
+    read), with a summary over every group read: the document of ``eventdebug groups --json``
+    and ``GET channels/``. Without ``details`` the TTLs and join times (the one read proportional
+    to the groups shown) are skipped: null in the document."""
+    layer = load_layer(alias)
+    config = get_config()
+    timeout = config["REDIS_TIMEOUT"] if timeout is None else timeout
+    now = time.time()
+    doc = base_doc(layer, now)
+    doc.update(pattern=pattern, limit=limit)
+    if layer.kind == "pubsub":
+        return _inspect_pubsub(layer, doc, pattern, limit, timeout, Budget(config))
+    summary = {
+        "groups": 0,
+        "members": 0,
+        "stale_members": 0,
+        "queues": 0,
+        "queues_over_80": 0,
+        "queues_full": 0,
+        "max_oldest_age": None,
+    }
+    doc.update(summary=summary, groups=[])
+    if layer.kind != "redis":
+        doc["note"] = INMEMORY_NOTE if layer.kind == "inmemory" else OTHER_NOTE
+        return doc
+    budget = Budget(config)
+    report = GroupReport(layer, now)
+    group_prefix = layer.group_key("")
+    match = escape_glob(group_prefix) + pattern
+
+    def read_shard_groups(client, host):
+        keys = scan_keys(client, match, budget)
+        return {
+            "groups": read_groups(client, keys, len(group_prefix), host.index, report.expired_until, budget)
+        }
+
+    results = on_each_shard(layer, read_shard_groups, timeout)
+    require_some_shard(results)
+    report.failed = {r.host.index: r.error for r in results if r.error}
+    groups = [group for r in results for group in r.data.get("groups", [])]
+    wanted = report.map_members(groups)
+
+    def read_shard_queues(client, host):
+        return read_queue_stats(client, wanted[host.index], host.index, now, layer.expiry, budget)
+
+    results = on_each_shard(layer, read_shard_queues, timeout, report.failed)
+    report.failed.update((r.host.index, r.error) for r in results if r.error)
+    report.set_stats({key: stats for r in results for key, stats in r.data.items()})
+
+    entries = {key: report.queue_entry(key, member) for key, member in report.first_member.items()}
+    groups.sort(key=lambda group: report.severity(group, entries), reverse=True)
+    shown = groups[:limit]
+
+    def read_shard_details(client, host):
+        mine = [group for group in shown if group.shard == host.index] if details else []
+        return read_group_details(client, mine, layer.group_key, budget)
+
+    results = on_each_shard(layer, read_shard_details, timeout, report.failed)
+    ttl_and_scores = {name: detail for r in results for name, detail in r.data.items()}
+    unread = (None, None)
+    doc["groups"] = [report.group_doc(group, *ttl_and_scores.get(group.name, unread)) for group in shown]
+    doc["shards"] = [r.as_dict() for r in results]
+    summary.update(
+        groups=len(groups),
+        members=sum(group.count for group in groups),
+        stale_members=sum(report.stale_count(group) for group in groups),
+    )
+    summarize_queues(summary, list(entries.values()))
+    doc["truncated"] = budget.truncated
+    return doc
+
+
+def _inspect_pubsub(layer, doc, pattern, limit, timeout, budget) -> dict:
+    group_prefix = f"{layer.prefix}__group__"
+    match = escape_glob(group_prefix) + pattern
+
+    def read(client, host):
+        # PUBSUB CHANNELS walks the server's active channels, not its keyspace. It has no cursor
+        # (Redis offers none for pub/sub): the reply is one name per subscribed group, small by
+        # nature; the budget bounds what is asked about after it (docs/channels.md).
+        names = [as_text(name) for name in client.pubsub_channels(match)]
+        names = names[: budget.take_keys(len(names))]
+        counts = {}
+        for start in range(0, len(names), PIPELINE_BATCH):
+            if budget.out_of_time():
+                break
+            counts.update(
+                (as_text(n), c) for n, c in client.pubsub_numsub(*names[start : start + PIPELINE_BATCH])
+            )
+        return counts
+
+    results = on_each_shard(layer, read, timeout)
+    require_some_shard(results)
+    groups = [
+        {"name": name[len(group_prefix) :], "shard": r.host.index, "subscribers": count}
+        for r in results
+        for name, count in r.data.items()
+    ]
+    groups.sort(key=lambda g: (g["subscribers"], g["name"]), reverse=True)
+    doc.update(
+        note=PUBSUB_NOTE,
+        shards=[r.as_dict() for r in results],
+        summary={"groups": len(groups), "subscribers": sum(g["subscribers"] for g in groups)},
+        groups=groups[:limit],
+        truncated=budget.truncated,
+    )
+    return doc

@@ -1,0 +1,160 @@
+"""The dashboard's overflow summary and fullest-queues tables, rendered on the server from the
+same core functions as GET overflow/summary/ and GET channels/, so they read without JavaScript.
+
+The column lists are also handed to layer_tables.js (json_script), which refreshes the same
+tables from the endpoints: one list of fields and labels for both. Each table fails on its own: a
+stopped Redis empties the queues table and says why, the rest of the page renders.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from django.db import DatabaseError
+
+from ..channels.groups import inspect_groups
+from ..channels.queues import queue_severity
+from ..errors import EventDebugError
+from ..overflow.queries import OverflowFilter, summarize_overflow
+
+# Rows shown; the JSON links under each table give the rest.
+OVERFLOW_GROUPS = 20
+WORST_QUEUES = 10
+
+
+@dataclass(frozen=True)
+class Column:
+    field: str
+    label: str
+    format: str  # key, list, count, rate, percent, seconds, time: how both renderers show it
+
+
+OVERFLOW_COLUMNS = (
+    Column("group", "Group", "key"),
+    Column("drops", "Drops", "count"),
+    Column("drops_per_minute", "Drops / min", "rate"),
+    Column("queues_over", "Queues over capacity", "count"),
+    Column("max_group_size", "Max members", "count"),
+    Column("nodes", "Nodes", "count"),
+    Column("first_seen", "First seen (UTC)", "time"),
+    Column("last_seen", "Last seen (UTC)", "time"),
+)
+
+QUEUE_COLUMNS = (
+    Column("key", "Queue", "key"),
+    Column("groups", "Groups", "list"),
+    Column("depth", "Depth", "count"),
+    Column("expired", "Expired", "count"),
+    Column("capacity", "Capacity", "count"),
+    Column("fill", "Fill", "percent"),
+    Column("oldest_age", "Oldest message", "seconds"),
+    Column("inflight", "In flight", "count"),
+)
+
+TEXT_FORMATS = ("key", "list", "time")
+
+
+def format_seconds(value: float) -> str:
+    """Sub-second precision, fewer decimals as values grow (as api.js formatSeconds)."""
+    digits = 3 if abs(value) < 10 else 2 if abs(value) < 100 else 1
+    return f"{value:.{digits}f} s"
+
+
+def format_utc(value: str) -> str:
+    """An ISO 8601 UTC time of the JSON to the second, as the column header says UTC."""
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).strftime("%Y-%m-%d %H:%M:%S")
+
+
+FORMATTERS = {
+    "key": str,
+    "list": ", ".join,
+    "count": lambda v: f"{v:,}",
+    "rate": lambda v: f"{v:,.2f}".rstrip("0").rstrip("."),
+    "percent": lambda v: f"{v:.1f} %",
+    "seconds": format_seconds,
+    "time": format_utc,  # the script shows it in the browser's zone
+}
+
+
+def table_rows(columns: tuple[Column, ...], rows: list[dict]) -> list[list[dict]]:
+    """Each row as cells {text, css class} in column order; missing or null values show as –."""
+    return [
+        [
+            {
+                "text": "–" if row.get(c.field) is None else FORMATTERS[c.format](row[c.field]),
+                "class": c.format if c.format in TEXT_FORMATS else "num",
+            }
+            for c in columns
+        ]
+        for row in rows
+    ]
+
+
+def table(columns: tuple[Column, ...], rows: list[dict], status: str, error: str = "") -> dict:
+    return {
+        "headers": [{"label": c.label, "numeric": c.format not in TEXT_FORMATS} for c in columns],
+        "rows": table_rows(columns, rows),
+        "columns": [asdict(c) for c in columns],
+        "status": status,
+        "error": error,
+    }
+
+
+def overflow_status(summary: dict) -> str:
+    if not summary["groups"]:
+        return "No group dropped a message."
+    return (
+        f"{summary['groups_total']:,} groups dropped {summary['totals']['drops']:,} messages; "
+        f"the {summary['groups_shown']:,} with the most drops:"
+    )
+
+
+def overflow_table() -> dict:
+    try:
+        summary = summarize_overflow(OverflowFilter(), limit=OVERFLOW_GROUPS)
+    except (DatabaseError, EventDebugError) as exc:
+        return table(OVERFLOW_COLUMNS, [], "", f"Overflow table unavailable: {exc}")
+    return table(OVERFLOW_COLUMNS, summary["groups"], overflow_status(summary))
+
+
+def worst_queues(channels: dict, limit: int = WORST_QUEUES) -> list[dict]:
+    """The distinct queues of the GET channels/ document (a process queue appears under every
+    group its channels joined), each with the names of those groups, worst first."""
+    queues: dict[str, dict] = {}
+    for group in channels.get("groups", []):
+        for queue in group["queues"]:
+            entry = queues.get(queue["key"])
+            if entry is None:
+                entry = {name: value for name, value in queue.items() if name != "members"}
+                entry["groups"] = []
+                queues[queue["key"]] = entry
+            entry["groups"].append(group["name"])
+    return sorted(queues.values(), key=queue_severity, reverse=True)[:limit]
+
+
+def queues_status(channels: dict) -> str:
+    if channels.get("note"):
+        return channels["note"]
+    summary = channels["summary"]
+    parts = [
+        f"{summary['groups']:,} groups",
+        f"{summary['members']:,} members",
+        f"{summary['queues']:,} queues",
+        f"{summary['queues_over_80']:,} over 80 %",
+        f"{summary['queues_full']:,} full",
+    ]
+    if summary["stale_members"]:
+        parts.append(f"{summary['stale_members']:,} stale members")
+    unreachable = [shard["host"] for shard in channels.get("shards", []) if not shard["ok"]]
+    if unreachable:
+        parts.append("unreachable: " + ", ".join(unreachable))
+    return " · ".join(parts)
+
+
+def queues_table() -> dict:
+    try:
+        channels = inspect_groups(details=False)
+    except EventDebugError as exc:
+        return table(QUEUE_COLUMNS, [], "", f"Channel layer unavailable: {exc}")
+    return table(QUEUE_COLUMNS, worst_queues(channels), queues_status(channels))

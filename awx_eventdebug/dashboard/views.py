@@ -1,0 +1,67 @@
+"""The dashboard page: the doctor's findings and the overflow and queue tables rendered on the
+server (dashboard_tables.py), and the scripts that draw the lag timeline, refresh the tables from
+the app's own API endpoints and run the live websocket lag gauge.
+
+Same permission rule as the API (EVENTDEBUG['PERMISSION_CLASSES']), except that an anonymous
+visitor is sent to the login page instead of getting a JSON 401/403.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.shortcuts import render
+from django.utils.decorators import method_decorator
+from django.views.decorators.csrf import ensure_csrf_cookie
+from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated, PermissionDenied
+from rest_framework.renderers import TemplateHTMLRenderer
+from rest_framework.response import Response
+
+from ..api.base import EventDebugView, FirstRendererOnly
+from ..awx.tables import KINDS
+from ..health.doctor import build_report
+from .tables import overflow_table, queues_table
+
+# The lag timeline's window choices: values the lag endpoint's `since` accepts.
+WINDOWS = (("15m", "15 minutes"), ("1h", "1 hour"), ("2h", "2 hours"), ("6h", "6 hours"), ("24h", "24 hours"))
+DEFAULT_WINDOW = "1h"
+
+
+def dashboard_context(report: dict) -> dict:
+    """What the template shows of the doctor report, plus the selectors' choices."""
+    layer = report.get("channel_layer")
+    database = report.get("database")
+    return {
+        "problems": report["problems"],
+        "warnings": report["checks"],
+        "versions": report["versions"],
+        "app_version": report["versions"]["awx-eventdebug"],
+        "channels_version": report["versions"]["channels"],
+        "database": database,
+        "missing_tables": [t["table"] for t in database["tables"] if not t["exists"]] if database else [],
+        "channel_layer": layer,
+        "kinds": [(name, kind.group_prefix) for name, kind in KINDS.items()],
+        "windows": WINDOWS,
+        "default_window": DEFAULT_WINDOW,
+        "node": getattr(settings, "CLUSTER_HOST_ID", ""),
+        "csrf_cookie_name": settings.CSRF_COOKIE_NAME,
+    }
+
+
+@method_decorator(ensure_csrf_cookie, name="dispatch")  # the gauge sends it as AWX's xrftoken
+class DashboardView(EventDebugView):
+    renderer_classes = [TemplateHTMLRenderer]
+    content_negotiation_class = FirstRendererOnly  # HTML whatever Accept says
+    template_name = "awx_eventdebug/dashboard.html"
+
+    def get(self, request):
+        return Response(
+            {**dashboard_context(build_report()), "overflow": overflow_table(), "queues": queues_table()}
+        )
+
+    def handle_exception(self, exc):
+        if isinstance(exc, NotAuthenticated | AuthenticationFailed | PermissionDenied):
+            if not self.request.user.is_authenticated:
+                return redirect_to_login(self.request.get_full_path(), settings.LOGIN_URL)
+            return render(self.request, "awx_eventdebug/forbidden.html", status=403)
+        return super().handle_exception(exc)

@@ -1,0 +1,117 @@
+"""The doctor report: what the app can see of AWX's database, channel layer and itself.
+
+Each section is computed independently; one that fails says why in ``problems`` and the rest
+of the report is still produced.
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+from datetime import timedelta
+from importlib import metadata
+
+from django.db import DatabaseError, connection
+from django.utils import timezone
+
+from .. import __version__
+from ..awx.tables import KINDS, UNIFIED_JOB_TABLE, table_info
+from ..channels.config import load_layer, ping_hosts, unreachable_message
+from ..checks import ALL_CHECKS
+from ..conf import get_config
+from ..errors import EventDebugError
+from ..overflow.handler import LOGGER_NAME, capture_stats, installed_handler
+from ..overflow.queries import OverflowFilter, summarize_overflow
+
+DISTRIBUTIONS = ("Django", "channels", "channels-redis", "djangorestframework", "redis", "psycopg")
+
+
+def versions() -> dict[str, str | None]:
+    found = {"python": platform.python_version(), "awx-eventdebug": __version__}
+    for name in DISTRIBUTIONS:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = None
+    return found
+
+
+def database_section() -> dict:
+    section = {"vendor": connection.vendor, "version": None, "tables": []}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT version()" if connection.vendor == "postgresql" else "SELECT sqlite_version()")
+        section["version"] = cursor.fetchone()[0]
+    for kind_name, kind in KINDS.items():
+        section["tables"].append({"kind": kind_name, **table_info(kind.table).as_dict()})
+    section["tables"].append({"kind": None, **table_info(UNIFIED_JOB_TABLE).as_dict()})
+    return section
+
+
+def channel_layer_section() -> dict:
+    layer = load_layer()
+    section = {**layer.describe(), "kind": layer.kind, "ping": []}
+    section["ping"] = [result.as_dict() for result in ping_hosts(layer)]
+    return section
+
+
+def build_report() -> dict:
+    """The whole report; ``problems`` lists one line per thing the app needs but lacks."""
+    report = {
+        "versions": versions(),
+        "settings": get_config(),
+        "checks": [
+            {"id": message.id, "message": message.msg, "hint": message.hint}
+            for check in ALL_CHECKS
+            for message in check()
+        ],
+        "problems": [],
+    }
+    problems = report["problems"]
+    try:
+        report["database"] = database_section()
+    except (DatabaseError, EventDebugError) as exc:
+        report["database"] = None
+        problems.append(f"database: {exc}")
+    else:
+        missing = [t["table"] for t in report["database"]["tables"] if not t["exists"]]
+        if missing:
+            problems.append(f"database: AWX tables missing: {', '.join(missing)}")
+    try:
+        report["channel_layer"] = channel_layer_section()
+    except EventDebugError as exc:
+        report["channel_layer"] = None
+        problems.append(f"channel layer: {exc}")
+    else:
+        for ping in report["channel_layer"]["ping"]:
+            if not ping["ok"]:
+                problems.append(unreachable_message(ping["host"], ping["error"]))
+    try:
+        report["overflow"] = overflow_section()
+    except (DatabaseError, EventDebugError) as exc:
+        report["overflow"] = None
+        problems.append(f"overflow: {exc} (has `migrate awx_eventdebug` run?)")
+    return report
+
+
+def overflow_section() -> dict:
+    """Capture wiring and counters of this process, and the last day's overflow per group."""
+    logger = logging.getLogger(LOGGER_NAME)
+    summary = summarize_overflow(OverflowFilter(since=timezone.now() - timedelta(days=1)), limit=5)
+    return {
+        "capture": {
+            "enabled": get_config()["CAPTURE"],
+            "installed": installed_handler() is not None,
+            "logger": LOGGER_NAME,
+            "logger_level": logging.getLevelName(logger.getEffectiveLevel()),
+            "logger_disabled": logger.disabled,
+            "handlers": capture_stats(),
+        },
+        "last_24h": {
+            "totals": summary["totals"],
+            "groups_total": summary["groups_total"],
+            "top_groups": [
+                {key: group[key] for key in ("group", "drops", "drops_per_minute", "last_seen")}
+                for group in summary["groups"]
+            ],
+        },
+    }

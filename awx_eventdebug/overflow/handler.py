@@ -1,0 +1,474 @@
+"""Capture of channels_redis "N of M channels over capacity in group G" log records.
+
+channels_redis logs one such INFO record on ``channels_redis.core`` each time group_send finds
+full queues: each is one group message silently dropped for those queues. They come in bursts of
+thousands per second, from inside daphne's event loop or async_to_sync, exactly when AWX is
+overloaded. So ``emit()`` only adds to an in-memory aggregate under a lock and returns: no I/O, no
+message formatting for the known record, no exception to the caller. A daemon thread, started on
+the first record, writes the aggregate every CAPTURE_FLUSH_INTERVAL seconds as at most one row per
+(node, group, window), on its own database connection, which it closes after each write (AWX runs
+many processes; none should hold an idle connection for this).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import re
+import socket
+import threading
+import time
+import weakref
+
+from django.conf import settings
+
+from ..conf import get_config
+from ..timeutil import isoformat, utc_from_epoch
+from .upsert import GROUP_MAX_LENGTH, OTHER_GROUPS, Counts, add_counts, storable_name
+
+LOGGER_NAME = "channels_redis.core"
+OVERFLOW_FORMAT = "%s of %s channels over capacity in group %s"
+OVERFLOW_PATTERN = re.compile(r"(\d+) of (\d+) channels over capacity in group (\S+)")
+# Counts beyond a 32-bit column are not from channels_redis; they would poison every flush.
+LARGEST_COUNT = 2**31 - 1
+# logging.shutdown() calls flush() at exit: the process waits at most this long for the database.
+EXIT_FLUSH_SECONDS = 2.0
+# Retry delays after a failed write grow up to this many flush intervals.
+BACKOFF_INTERVALS = 12
+
+status_logger = logging.getLogger("awx_eventdebug.overflow.handler")
+
+
+def node_name() -> str:
+    """This AWX node: settings.CLUSTER_HOST_ID when set, else the host name."""
+    return getattr(settings, "CLUSTER_HOST_ID", None) or socket.gethostname()
+
+
+def storable_count(digits: str) -> bool:
+    """Whether a count matched as digits fits LARGEST_COUNT; the length is checked first so that a
+    line of thousands of digits costs no int() (which refuses over 4300 digits anyway)."""
+    return len(digits) <= len(str(LARGEST_COUNT)) and int(digits) <= LARGEST_COUNT
+
+
+def parse_record(record: logging.LogRecord) -> tuple[int, int, str] | None:
+    """(queues over capacity, group members, group) of an overflow record, else None.
+
+    The record channels_redis makes is read from its args without formatting; anything else is
+    formatted and matched only when its template mentions "over capacity". May raise when the
+    record's message object does (the handler counts that as ignored).
+    """
+    msg = record.msg
+    if msg == OVERFLOW_FORMAT:
+        args = record.args
+        if type(args) is tuple and len(args) == 3:
+            queues, members, group = args
+            if type(queues) is int and type(members) is int and type(group) is str:
+                if 0 <= queues <= LARGEST_COUNT and 0 <= members <= LARGEST_COUNT:
+                    return queues, members, group
+                return None
+    elif isinstance(msg, str) and "over capacity" not in msg:
+        return None
+    match = OVERFLOW_PATTERN.search(record.getMessage())
+    if match is None:
+        return None
+    if not (storable_count(match[1]) and storable_count(match[2])):
+        return None
+    return int(match[1]), int(match[2]), match[3]
+
+
+class OverflowCaptureHandler(logging.Handler):
+    """A logging handler counting overflow records into ChannelOverflow rows (source "live").
+
+    Usable from a LOGGING dictConfig (``"class": "awx_eventdebug.overflow.handler.OverflowCaptureHandler"``)
+    or installed by the app on ``channels_redis.core`` (``install()``). Unset arguments come from
+    the EVENTDEBUG settings when the handler is made.
+    """
+
+    def __init__(
+        self,
+        level=logging.INFO,
+        *,
+        flush_interval: float | None = None,
+        window: int | None = None,
+        max_pending: int | None = None,
+        node: str | None = None,
+        using: str = "default",
+    ):
+        super().__init__(level)
+        config = get_config()
+        self.flush_interval = flush_interval or config["CAPTURE_FLUSH_INTERVAL"]
+        self.window = window or config["CAPTURE_WINDOW"]
+        self.max_pending = max_pending or config["CAPTURE_MAX_PENDING_GROUPS"]
+        self.node = node or node_name()
+        self.using = using
+        self._reset_state()
+        _HANDLERS.add(self)
+        os.register_at_fork(after_in_child=functools.partial(_reset_in_child, weakref.ref(self)))
+
+    def _reset_state(self):
+        """Fresh aggregate, counters and thread state (new handler, or a forked child, whose
+        parent still owns and will write what was pending before the fork)."""
+        self._lock = threading.Lock()
+        self._wakeup = threading.Condition(threading.Lock())
+        # (group, window index) -> [drops, queues over, max group size, first, last (epoch s)]
+        self._pending: dict[tuple[str, int], list] = {}
+        self._writing = False  # a batch taken from _pending is being written
+        self._thread: threading.Thread | None = None
+        # Set when the flusher thread could not be started (thread limit, interpreter shutdown):
+        # emit() must not retry, and fail, on every record.
+        self._start_failed = False
+        self._flusher_ident: int | None = None
+        self._closing = False
+        self._requested = self._attempted = 0
+        self._failures_in_row = 0
+        self._last_ok = True
+        self._timed_out = False
+        self.counters = dict.fromkeys(
+            ("parsed", "ignored", "bounded", "rows_written", "flushes", "flush_failures"),
+            0,
+        )
+        self.last_flush: float | None = None
+        self.last_error = ""
+
+    # Hot path -------------------------------------------------------------------------------
+
+    def handle(self, record):
+        # emit() takes its own short lock; Handler.handle would add a second (reentrant) one.
+        result = self.filter(record)
+        if isinstance(result, logging.LogRecord):
+            record = result
+        if result:
+            self.emit(record)
+        return result
+
+    def emit(self, record):
+        # Records logged by the flusher itself (the database backend's, our warnings) must not
+        # feed back into the aggregate.
+        if self._flusher_ident is not None and threading.get_ident() == self._flusher_ident:
+            return
+        try:
+            try:
+                parsed = parse_record(record)
+            except Exception:
+                parsed = None
+            counters = self.counters
+            with self._lock:
+                if parsed is None:
+                    counters["ignored"] += 1
+                    return
+                counters["parsed"] += 1
+                queues, members, group = parsed
+                if len(group) > GROUP_MAX_LENGTH:  # never from channels_redis (names < 100)
+                    group = storable_name(group)
+                created = record.created
+                key = (group, int(created // self.window))
+                entry = self._pending.get(key)
+                if entry is None and len(self._pending) >= self.max_pending:
+                    counters["bounded"] += 1
+                    key = (OTHER_GROUPS, key[1])
+                    entry = self._pending.get(key)
+                if entry is None:
+                    self._pending[key] = [1, queues, members, created, created]
+                else:
+                    entry[0] += 1
+                    entry[1] += queues
+                    if members > entry[2]:
+                        entry[2] = members
+                    if created < entry[3]:
+                        entry[3] = created
+                    elif created > entry[4]:
+                        entry[4] = created
+            if self._thread is None and not self._start_failed:
+                self._start_flusher()
+        except Exception:
+            self.handleError(record)
+
+    # Flushing -------------------------------------------------------------------------------
+
+    def _start_flusher(self) -> bool:
+        """Start the flusher thread unless it runs; False when it cannot be started."""
+        with self._wakeup:
+            if self._thread is not None:
+                return True
+            self._closing = False
+            thread = threading.Thread(target=self._run, name="awx-eventdebug-overflow-flusher", daemon=True)
+            try:
+                thread.start()
+            except RuntimeError as exc:
+                self._start_failed = True
+                self.last_error = f"cannot start the flusher thread: {exc}"
+                return False
+            self._thread = thread
+            return True
+
+    def _run(self):
+        self._flusher_ident = threading.get_ident()
+        delay = self.flush_interval
+        try:
+            while True:
+                with self._wakeup:
+                    self._wakeup.wait_for(lambda: self._requested > self._attempted or self._closing, delay)
+                    target, closing = self._requested, self._closing
+                ok = self._write_pending()
+                with self._wakeup:
+                    self._attempted = max(self._attempted, target)
+                    self._last_ok = ok
+                    self._wakeup.notify_all()
+                if ok:
+                    delay = self.flush_interval
+                else:
+                    delay = min(delay * 2, self.flush_interval * BACKOFF_INTERVALS)
+                if closing:
+                    return
+        finally:
+            with self._wakeup:
+                self._thread = None
+                self._flusher_ident = None
+                self._wakeup.notify_all()
+
+    def _write_pending(self) -> bool:
+        """Write the aggregate; on failure put it back (within the bound). True on success."""
+        with self._lock:
+            batch, self._pending = self._pending, {}
+            self._writing = bool(batch)
+        if not batch:
+            return True
+        try:
+            return self._write_batch(batch)
+        finally:
+            with self._lock:
+                self._writing = False
+
+    def _write_batch(self, batch) -> bool:
+        from django.db import connections
+
+        rows = {}
+        for (group, window_index), (drops, queues, members, first, last) in batch.items():
+            window_start = utc_from_epoch(window_index * self.window)
+            counts = Counts(utc_from_epoch(first), utc_from_epoch(last), drops, queues, members)
+            rows[(self.node, group, window_start, "live")] = counts
+        try:
+            written = add_counts(rows, using=self.using)
+        except Exception as exc:  # the thread must survive anything the database or Django raise
+            self._restore(batch)
+            self._failed(exc, len(batch))
+            return False
+        finally:
+            try:
+                connections[self.using].close()
+            except Exception:  # a broken connection is dropped either way; the thread lives on
+                pass
+        with self._lock:
+            self.counters["rows_written"] += written
+            self.counters["flushes"] += 1
+            self.last_flush = time.time()
+        if self._failures_in_row:
+            status_logger.warning(
+                "awx-eventdebug: overflow capture writes again after %d failed attempts; nothing was lost.",
+                self._failures_in_row,
+            )
+            self._failures_in_row = 0
+        return True
+
+    def _restore(self, batch):
+        with self._lock:
+            pending = self._pending
+            for key, values in batch.items():
+                if key not in pending and len(pending) >= self.max_pending:
+                    self.counters["bounded"] += values[0]
+                    key = (OTHER_GROUPS, key[1])
+                entry = pending.get(key)
+                if entry is None:
+                    pending[key] = values
+                else:
+                    entry[0] += values[0]
+                    entry[1] += values[1]
+                    entry[2] = max(entry[2], values[2])
+                    entry[3] = min(entry[3], values[3])
+                    entry[4] = max(entry[4], values[4])
+
+    def _failed(self, exc, pending_rows):
+        with self._lock:
+            self.counters["flush_failures"] += 1
+            self.last_error = f"{type(exc).__name__}: {exc}".strip()
+        self._failures_in_row += 1
+        if self._failures_in_row == 1:  # one warning per outage, not per attempt or record
+            status_logger.warning(
+                "awx-eventdebug: could not write %d channel overflow rows (%s); keeping them in "
+                "memory (at most %d groups) and retrying with backoff.",
+                pending_rows,
+                self.last_error,
+                self.max_pending,
+            )
+
+    def flush(self, timeout: float = EXIT_FLUSH_SECONDS) -> bool:
+        """Have the flusher thread write what is pending now; wait at most ``timeout`` seconds.
+
+        True when it was written. Called by logging.shutdown() at exit, hence the short default.
+        """
+        with self._lock:
+            if not self._pending and not self._writing:
+                return True
+        if not self._start_flusher():
+            return False
+        with self._wakeup:
+            self._requested += 1
+            target = self._requested
+            self._wakeup.notify_all()
+            done = self._wakeup.wait_for(lambda: self._attempted >= target or self._thread is None, timeout)
+            self._timed_out = not done
+            return bool(done) and self._attempted >= target and self._last_ok
+
+    def close(self):
+        """Write what is pending (bounded), then stop the flusher. A record after close() starts
+        a new one: logging reconfiguration closes handlers that may still be attached."""
+        # logging.shutdown() flushes, then closes: after a flush that timed out on a hung
+        # database, a second wait would only double the delay of the exit.
+        if not self._timed_out:
+            self.flush()
+        with self._wakeup:
+            self._closing = True
+            self._wakeup.notify_all()
+        super().close()
+
+    # Reading --------------------------------------------------------------------------------
+
+    def stats(self) -> dict:
+        """This process's counters, as the doctor report and the API show them."""
+        with self._lock:
+            return {
+                "node": self.node,
+                "records_seen": self.counters["parsed"] + self.counters["ignored"],
+                **self.counters,
+                "pending": len(self._pending),
+                "max_pending": self.max_pending,
+                "flush_interval": self.flush_interval,
+                "window": self.window,
+                "flusher_running": self._thread is not None,
+                "last_flush": isoformat(utc_from_epoch(self.last_flush)) if self.last_flush else None,
+                "last_error": self.last_error,
+            }
+
+
+_HANDLERS: weakref.WeakSet[OverflowCaptureHandler] = weakref.WeakSet()
+
+
+def _reset_in_child(handler_ref):
+    handler = handler_ref()
+    if handler is not None:
+        handler._reset_state()
+
+
+def capture_stats() -> list[dict]:
+    """Counters of every capture handler of this process (usually one)."""
+    return [handler.stats() for handler in list(_HANDLERS)]
+
+
+# Attaching to channels_redis.core -----------------------------------------------------------
+
+
+class LevelFloor(logging.Filter):
+    """Keeps a handler at the level its logger had before install() lowered the logger, for that
+    logger's records only: the same handler may serve other loggers (AWX shares its console and
+    file handlers), whose records it must pass as before."""
+
+    def __init__(self, level: int, logger_name: str):
+        super().__init__()
+        self.level = level
+        self.logger_name = logger_name
+
+    def filter(self, record):
+        name = record.name
+        if name != self.logger_name and not name.startswith(self.logger_name + "."):
+            return True
+        return record.levelno >= self.level
+
+
+class PropagateAtLevel(logging.Handler):
+    """Propagation to the ancestors' handlers, as Logger.callHandlers does it, but only for
+    records at or above the level the logger had before install() lowered it to INFO."""
+
+    def __init__(self, logger: logging.Logger, level: int, own_handlers: int):
+        super().__init__(level)
+        self.logger = logger
+        self.own_handlers = own_handlers
+
+    def handle(self, record):
+        found = self.own_handlers
+        ancestor = self.logger.parent
+        while ancestor is not None:
+            for handler in ancestor.handlers:
+                found += 1
+                if record.levelno >= handler.level:
+                    handler.handle(record)
+            if not ancestor.propagate:
+                break
+            ancestor = ancestor.parent
+        last_resort = logging.lastResort
+        if not found and last_resort is not None and record.levelno >= last_resort.level:
+            last_resort.handle(record)
+        return True
+
+    def emit(self, record):
+        self.handle(record)
+
+
+# logger name -> what install() attached and changed, so uninstall() can put it back.
+_INSTALLED: dict[str, dict] = {}
+
+
+def install(logger_name: str = LOGGER_NAME) -> OverflowCaptureHandler:
+    """Attach a capture handler to ``logger_name`` (once) and make its INFO records reach it.
+
+    When the logger's effective level is above INFO (AWX: not configured, so WARNING from its
+    ancestors) it is lowered to INFO, and what the admin had configured keeps seeing only records
+    at the old level or above: the logger's own handlers get a LevelFloor filter, and
+    propagation to the ancestors goes through a PropagateAtLevel handler instead.
+    """
+    if logger_name in _INSTALLED:
+        return _INSTALLED[logger_name]["handler"]
+    logger = logging.getLogger(logger_name)
+    before = {"level": logger.level, "propagate": logger.propagate, "handlers": list(logger.handlers)}
+    handler = next((h for h in logger.handlers if isinstance(h, OverflowCaptureHandler)), None)
+    added = []
+    if handler is None:
+        handler = OverflowCaptureHandler()
+        added.append(handler)
+    admin_level = logger.getEffectiveLevel()
+    floors = []
+    if admin_level > logging.INFO:
+        for existing in before["handlers"]:
+            if existing is not handler:
+                floor = LevelFloor(admin_level, logger_name)
+                existing.addFilter(floor)
+                floors.append((existing, floor))
+        if logger.propagate:
+            own = sum(1 for h in before["handlers"] if h is not handler)
+            added.append(PropagateAtLevel(logger, admin_level, own))
+            logger.propagate = False
+        logger.setLevel(logging.INFO)
+    for new in added:
+        logger.addHandler(new)
+    _INSTALLED[logger_name] = {"handler": handler, "before": before, "added": added, "floors": floors}
+    return handler
+
+
+def uninstall(logger_name: str = LOGGER_NAME) -> None:
+    """Undo install(): the logger's level, propagation and handlers as they were."""
+    entry = _INSTALLED.pop(logger_name, None)
+    if entry is None:
+        return
+    logger = logging.getLogger(logger_name)
+    for new in entry["added"]:
+        logger.removeHandler(new)
+        new.close()
+    for existing, floor in entry["floors"]:
+        existing.removeFilter(floor)
+    logger.setLevel(entry["before"]["level"])
+    logger.propagate = entry["before"]["propagate"]
+
+
+def installed_handler(logger_name: str = LOGGER_NAME) -> OverflowCaptureHandler | None:
+    entry = _INSTALLED.get(logger_name)
+    return entry["handler"] if entry else None

@@ -1,0 +1,219 @@
+"""Queries of the ChannelOverflow table, shared by the REST API and ``eventdebug``, and purge.
+
+Every function returns plain JSON-ready dicts: the API returns them as they are and the command
+prints them with --json, so both show the same document.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Count, Max, Min, Q, QuerySet, Sum
+from django.db.models.functions import TruncHour, TruncMinute
+from django.utils import timezone
+
+from ..conf import get_config
+from ..db import app_tables
+from ..models import ChannelOverflow, IngestedRecord
+from ..timeutil import isoformat
+from .handler import capture_stats
+
+GLOB_CHARACTERS = "*?"
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
+DEFAULT_GROUP_LIMIT = 50
+MAX_GROUP_LIMIT = 1000
+# Timeline points per group at most: a day of minutes, or two months of hours.
+MAX_TIMELINE_POINTS = 1440
+PURGE_BATCH = 5000
+TIMELINE_TRUNC = {"minute": TruncMinute, "hour": TruncHour}
+
+
+@dataclass(frozen=True)
+class OverflowFilter:
+    """What both views select on; ``group`` is an exact name or a glob (``job_events-*``)."""
+
+    group: str = ""
+    node: str = ""
+    source: str = ""
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def apply(self, rows: QuerySet) -> QuerySet:
+        if self.group:
+            rows = rows.filter(group_condition(self.group))
+        if self.node:
+            rows = rows.filter(node=self.node)
+        if self.source:
+            rows = rows.filter(source=self.source)
+        # A row counts a whole window: it is selected when its last record is in range. The
+        # window_start bound adds nothing to that but lets the window_start index narrow it.
+        if self.since is not None:
+            widest = timedelta(seconds=max(3600, get_config()["CAPTURE_WINDOW"]))
+            rows = rows.filter(last_seen__gte=self.since, window_start__gte=self.since - widest)
+        if self.until is not None:
+            rows = rows.filter(window_start__lt=self.until)
+        return rows
+
+    def as_dict(self) -> dict:
+        return {
+            "group": self.group or None,
+            "node": self.node or None,
+            "source": self.source or None,
+            "since": isoformat(self.since),
+            "until": isoformat(self.until),
+        }
+
+
+def group_condition(pattern: str) -> Q:
+    """Exact name; ``prefix*`` as an indexable prefix match; other globs (``*`` any text, ``?``
+    one character) as an anchored regex both PostgreSQL and Python read alike."""
+    if not any(c in pattern for c in GLOB_CHARACTERS):
+        return Q(group=pattern)
+    head, star, tail = pattern.partition("*")
+    if star and not tail and "?" not in head:
+        return Q(group__startswith=head)
+    wildcard = {"*": ".*", "?": "."}
+    regex = "".join(wildcard.get(c) or re.escape(c) for c in pattern)
+    return Q(group__regex=f"^{regex}$")
+
+
+def row_dict(row: ChannelOverflow) -> dict:
+    return {
+        "node": row.node,
+        "group": row.group,
+        "source": row.source,
+        "window_start": isoformat(row.window_start),
+        "first_seen": isoformat(row.first_seen),
+        "last_seen": isoformat(row.last_seen),
+        "drops": row.drops,
+        "queues_over": row.queues_over,
+        "max_group_size": row.max_group_size,
+    }
+
+
+@app_tables
+def list_overflow(selection: OverflowFilter, page: int = 1, page_size: int = DEFAULT_PAGE_SIZE) -> dict:
+    """One page of rows, newest window first."""
+    rows = selection.apply(ChannelOverflow.objects.all())
+    count = rows.count()
+    offset = (page - 1) * page_size
+    ordered = rows.order_by("-window_start", "group", "node", "source")[offset : offset + page_size]
+    return {
+        "filters": selection.as_dict(),
+        "count": count,
+        "page": page,
+        "page_size": page_size,
+        "pages": max(1, -(-count // page_size)),
+        "results": [row_dict(row) for row in ordered],
+    }
+
+
+@app_tables
+def summarize_overflow(
+    selection: OverflowFilter, timeline: str = "", limit: int = DEFAULT_GROUP_LIMIT, by_node: bool = False
+) -> dict:
+    """Per group (with ``by_node``: per group and node), most drops first: totals, first and
+    last seen, the largest group, drops per minute over the time the group was seen overflowing
+    (at least one minute), and with ``timeline`` ("minute" or "hour") the drops per bucket."""
+    rows = selection.apply(ChannelOverflow.objects.all())
+    keys = ("group", "node") if by_node else ("group",)
+    per_group = (
+        rows.values(*keys)
+        .annotate(
+            drops=Sum("drops"),
+            queues_over=Sum("queues_over"),
+            first_seen=Min("first_seen"),
+            last_seen=Max("last_seen"),
+            max_group_size=Max("max_group_size"),
+            nodes=Count("node", distinct=True),
+        )
+        .order_by("-drops", *keys)
+    )
+    total_groups = per_group.count()
+    groups = []
+    for entry in per_group[:limit]:
+        minutes = max(1.0, (entry["last_seen"] - entry["first_seen"]).total_seconds() / 60)
+        groups.append(
+            {
+                "group": entry["group"],
+                **({"node": entry["node"]} if by_node else {}),
+                "drops": entry["drops"],
+                "queues_over": entry["queues_over"],
+                "first_seen": isoformat(entry["first_seen"]),
+                "last_seen": isoformat(entry["last_seen"]),
+                "max_group_size": entry["max_group_size"],
+                "nodes": entry["nodes"],
+                "drops_per_minute": round(entry["drops"] / minutes, 3),
+            }
+        )
+    if timeline and groups and not by_node:
+        points = _timeline(rows, [g["group"] for g in groups], timeline)
+        for group in groups:
+            group["timeline"] = points.get(group["group"], [])
+    totals = rows.aggregate(drops=Sum("drops"), queues_over=Sum("queues_over"), rows=Count("id"))
+    return {
+        "filters": selection.as_dict(),
+        "timeline": timeline or None,
+        "groups_total": total_groups,
+        "groups_shown": len(groups),
+        "totals": {name: value or 0 for name, value in totals.items()},
+        "groups": groups,
+        # This process's capture counters (the API's: each AWX process counts its own records).
+        "capture": capture_stats(),
+    }
+
+
+def _timeline(rows: QuerySet, groups: list[str], unit: str) -> dict[str, list[dict]]:
+    trunc = TIMELINE_TRUNC[unit]
+    buckets = (
+        rows.filter(group__in=groups)
+        .annotate(at=trunc("window_start"))
+        .values("group", "at")
+        .annotate(drops=Sum("drops"))
+        .order_by("group", "-at")
+    )
+    points: dict[str, list[dict]] = {}
+    for bucket in buckets:
+        series = points.setdefault(bucket["group"], [])
+        if len(series) < MAX_TIMELINE_POINTS:  # the most recent points of a long range
+            series.append({"at": isoformat(bucket["at"]), "drops": bucket["drops"]})
+    for series in points.values():
+        series.reverse()
+    return points
+
+
+@app_tables
+def purge_overflow(older_than: timedelta, dry_run: bool = False, batch_size: int = PURGE_BATCH) -> dict:
+    """Delete rows and ingest fingerprints older than ``older_than``, ``batch_size`` at a time
+    so no single statement holds locks on many rows; with ``dry_run`` only count them."""
+    cutoff = timezone.now() - older_than
+    targets = (
+        ("overflow_rows", ChannelOverflow.objects.filter(window_start__lt=cutoff)),
+        ("ingest_fingerprints", IngestedRecord.objects.filter(logged_at__lt=cutoff)),
+    )
+    removed = {}
+    batches = 0
+    for name, rows in targets:
+        if dry_run:
+            removed[name] = rows.count()
+            continue
+        removed[name] = 0
+        while True:
+            with transaction.atomic():
+                ids = list(rows.order_by("pk").values_list("pk", flat=True)[:batch_size])
+                if not ids:
+                    break
+                deleted, _ = rows.model.objects.filter(pk__in=ids).delete()
+            removed[name] += deleted
+            batches += 1
+    return {
+        "cutoff": isoformat(cutoff),
+        "older_than_seconds": older_than.total_seconds(),
+        "dry_run": dry_run,
+        "batches": batches,
+        "removed": removed,
+    }

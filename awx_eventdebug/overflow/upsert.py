@@ -1,0 +1,132 @@
+"""Adding counts to ChannelOverflow rows atomically, from any number of processes and nodes.
+
+One statement per batch: ``INSERT ... ON CONFLICT (node, group, window_start, source) DO UPDATE
+SET drops = t.drops + EXCLUDED.drops, ...``. The database serialises the writers on the row, so
+two processes adding to the same window never lose an update (PostgreSQL, and SQLite 3.24+).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import connections
+
+GROUP_MAX_LENGTH = 255
+# Records of groups beyond EVENTDEBUG['CAPTURE_MAX_PENDING_GROUPS'] are counted under this name,
+# which channels can never produce (a group name has no space or parenthesis).
+OTHER_GROUPS = "(other groups)"
+# Rows per statement: 9 parameters each stays below SQLite's oldest variable limit (999).
+ROWS_PER_STATEMENT = 100
+
+COLUMNS = (
+    "node",
+    "group",
+    "window_start",
+    "source",
+    "first_seen",
+    "last_seen",
+    "drops",
+    "queues_over",
+    "max_group_size",
+)
+
+
+@dataclass
+class Counts:
+    """What a batch adds to one (node, group, window_start, source) row."""
+
+    first_seen: datetime
+    last_seen: datetime
+    drops: int = 0
+    queues_over: int = 0
+    max_group_size: int = 0
+
+    def merge(self, other: Counts) -> None:
+        self.drops += other.drops
+        self.queues_over += other.queues_over
+        self.max_group_size = max(self.max_group_size, other.max_group_size)
+        self.first_seen = min(self.first_seen, other.first_seen)
+        self.last_seen = max(self.last_seen, other.last_seen)
+
+    def add(self, at: datetime, queues_over: int, group_size: int) -> None:
+        self.drops += 1
+        self.queues_over += queues_over
+        self.max_group_size = max(self.max_group_size, group_size)
+        self.first_seen = min(self.first_seen, at)
+        self.last_seen = max(self.last_seen, at)
+
+
+def storable_name(name: str) -> str:
+    """``name`` as it can be stored: NUL removed (PostgreSQL text refuses it), and a name
+    longer than the column cut, with a hash of the whole name so distinct names stay distinct."""
+    name = name.replace("\x00", "\ufffd")
+    if len(name) <= GROUP_MAX_LENGTH:
+        return name
+    digest = hashlib.blake2b(name.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
+    return f"{name[: GROUP_MAX_LENGTH - 18]}..{digest}"
+
+
+def add_counts(rows: dict[tuple[str, str, datetime, str], Counts], using: str = "default") -> int:
+    """Add ``rows`` ({(node, group, window_start, source): Counts}) to the table in one
+    transaction; returns the number of rows written (inserted or updated)."""
+    from django.db import transaction
+
+    from ..models import ChannelOverflow
+
+    if not rows:
+        return 0
+    connection = connections[using]
+    table = connection.ops.quote_name(ChannelOverflow._meta.db_table)
+    quoted = {column: connection.ops.quote_name(column) for column in COLUMNS}
+    if connection.vendor == "postgresql":
+        smaller, larger = "LEAST", "GREATEST"
+    else:
+        smaller, larger = "MIN", "MAX"
+    key = ", ".join(quoted[c] for c in COLUMNS[:4])
+    updates = ", ".join(
+        [
+            f"{quoted['drops']} = t.{quoted['drops']} + EXCLUDED.{quoted['drops']}",
+            f"{quoted['queues_over']} = t.{quoted['queues_over']} + EXCLUDED.{quoted['queues_over']}",
+            f"{quoted['first_seen']} = {smaller}(t.{quoted['first_seen']}, EXCLUDED.{quoted['first_seen']})",
+            f"{quoted['last_seen']} = {larger}(t.{quoted['last_seen']}, EXCLUDED.{quoted['last_seen']})",
+            f"{quoted['max_group_size']} = "
+            f"{larger}(t.{quoted['max_group_size']}, EXCLUDED.{quoted['max_group_size']})",
+        ]
+    )
+    adapt = connection.ops.adapt_datetimefield_value
+    # One statement must not touch a row twice, and two names may store as one.
+    merged: dict[tuple[str, str, datetime, str], Counts] = {}
+    for (node, group, window_start, source), counts in rows.items():
+        key_values = (storable_name(node), storable_name(group), window_start, source)
+        if key_values in merged:
+            merged[key_values].merge(counts)
+        else:
+            merged[key_values] = Counts(**vars(counts))
+    # A fixed order: two writers upserting overlapping batches then lock rows in the same order
+    # and cannot deadlock each other.
+    ordered = sorted(merged.items(), key=lambda item: item[0])
+    with transaction.atomic(using=using), connection.cursor() as cursor:
+        for start in range(0, len(ordered), ROWS_PER_STATEMENT):
+            chunk = ordered[start : start + ROWS_PER_STATEMENT]
+            params = []
+            for (node, group, window_start, source), counts in chunk:
+                params += [
+                    node,
+                    group,
+                    adapt(window_start),
+                    source,
+                    adapt(counts.first_seen),
+                    adapt(counts.last_seen),
+                    counts.drops,
+                    counts.queues_over,
+                    counts.max_group_size,
+                ]
+            placeholders = ", ".join(["(" + ", ".join(["%s"] * len(COLUMNS)) + ")"] * len(chunk))
+            cursor.execute(
+                f"INSERT INTO {table} AS t ({', '.join(quoted.values())}) VALUES {placeholders} "
+                f"ON CONFLICT ({key}) DO UPDATE SET {updates}",
+                params,
+            )
+    return len(ordered)

@@ -1,0 +1,43 @@
+import asyncio
+
+from channels_redis.core import RedisChannelLayer
+
+from awx_eventdebug.channels.watch import watch_samples
+from tests.channels.test_queues import layer_config, use_layer
+from tests.conftest import REDIS_URL
+
+
+def test_rates_and_membership_changes_between_samples(settings, key_prefix):
+    config = layer_config([REDIS_URL], key_prefix, capacity=100)
+    use_layer(settings, config)
+    layer = RedisChannelLayer(**config)
+    loop = asyncio.new_event_loop()
+    stay, leave, late = (loop.run_until_complete(layer.new_channel()) for _ in range(3))
+    loop.run_until_complete(layer.group_add("job_events-3", stay))
+    loop.run_until_complete(layer.group_add("job_events-3", leave))
+
+    samples = watch_samples(pattern="job_events-*", interval=0.2, count=2)
+    first = next(samples)
+    for _ in range(10):
+        loop.run_until_complete(layer.group_send("job_events-3", {"type": "job.event"}))
+    loop.run_until_complete(layer.group_discard("job_events-3", leave))
+    loop.run_until_complete(layer.group_add("job_events-3", late))
+    second = next(samples)
+    loop.run_until_complete(layer.close_pools())
+    loop.close()
+
+    assert first["membership"] == [] and first["queues"][0]["rate"] is None
+    (queue,) = second["queues"]
+    assert queue["depth"] == 10 and queue["members"] == 2
+    assert queue["rate"] == round(10 / second["seconds"], 1) > 0
+    assert second["membership"] == [
+        {
+            "group": "job_events-3",
+            "members": 2,
+            "joined_count": 1,
+            "left_count": 1,
+            "joined": [late],
+            "left": [leave],
+        }
+    ]
+    assert list(samples) == []

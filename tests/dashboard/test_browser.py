@@ -1,0 +1,373 @@
+"""The dashboard in a real browser: Debian's headless Chromium driven by Selenium through Debian's
+chromedriver (same source package, so always the browser's version; docs/dashboard.md says why
+not Playwright), against a daphne server of the example project on the test database and a Redis
+key prefix of the test's own. Screenshots go to artifacts/.
+
+`make test` installs Chromium when missing (scripts/ensure-chromium.sh).
+"""
+
+import asyncio
+import json
+import time
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from channels_redis.core import RedisChannelLayer
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test import Client
+from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+from awx_eventdebug.overflow import handler as capture
+from example_settings.awxschema.models import JobEvent
+from example_settings.awxschema.overflow import overflow_groups
+from example_settings.awxschema.schema import create_schema, drop_schema
+from tests.conftest import REDIS_URL
+from tests.settings import CHANNEL_LAYERS
+from tests.support.capture_helpers import drops_by_group
+from tests.support.daphne_server import ARTIFACTS, LiveServer
+from tests.support.workloads import small_workload
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+CHROMIUM_ARGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--window-size=1280,1300",
+)
+PAGE = "/api/eventdebug/"
+WAIT = 30  # seconds; generous for a loaded 2-core machine shared with other suites
+
+# The daphne process reads what the test writes: rows must be committed.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def browser(request):
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        pytest.fail("Chromium or chromedriver is missing; run scripts/ensure-chromium.sh (make test does)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for argument in CHROMIUM_ARGS:
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # the console, for save_failed_page
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    yield driver
+    failed = getattr(request.node, "report_call", None)
+    if failed is not None and failed.failed:
+        save_failed_page(driver, request.node.name)
+    driver.quit()
+
+
+def save_failed_page(driver, name):
+    """What the page showed when a test failed (a wait timing out says nothing by itself): its
+    text, the browser console and a screenshot, next to the server log in artifacts/."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    try:
+        text = driver.execute_script("return document.body ? document.body.innerText : ''")
+        console = "\n".join(str(entry) for entry in driver.get_log("browser"))
+        (ARTIFACTS / f"{name}.page.txt").write_text(
+            f"{driver.current_url}\n\n{text}\n\nconsole:\n{console}\n"
+        )
+        driver.save_screenshot(str(ARTIFACTS / f"{name}.failed.png"))
+    except WebDriverException as exc:  # the browser itself is what failed
+        (ARTIFACTS / f"{name}.page.txt").write_text(f"page unavailable: {exc}\n")
+
+
+@pytest.fixture
+def seeded():
+    """A small workload in the last hour; the stand-in AWX tables are rebuilt afterwards, because
+    a transactional test's rows (and PostgreSQL partitions) would outlive it."""
+    now = datetime.now(UTC)
+    yield small_workload(since=now - timedelta(minutes=50), until=now - timedelta(minutes=10))
+    drop_schema(connection)
+    create_schema(connection)
+
+
+@pytest.fixture
+def daphne_server(redis_layer_settings, key_prefix, request):
+    server = LiveServer(connection.settings_dict["NAME"], key_prefix, f"{request.node.name}.server.log")
+    yield server
+    server.stop()
+
+
+def log_in(browser, daphne_server):
+    """Logs the browser in as a superuser through a session cookie; returns the cookie."""
+    client = Client()
+    client.force_login(get_user_model().objects.create_superuser("admin", "admin@example.invalid", "pw"))
+    session = client.cookies["sessionid"].value
+    # A cookie can only be set on a page of its domain.
+    browser.get(daphne_server.url + "/static/awx_eventdebug/dashboard.css")
+    browser.add_cookie({"name": "sessionid", "value": session, "path": "/"})
+    return session
+
+
+def screenshot(browser, name, section=None):
+    """The window, or only one section of the page (those below the fold)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = str(ARTIFACTS / f"dashboard-{name}.png")
+    if section:
+        element = browser.find_element(By.ID, section)
+        browser.execute_script("arguments[0].scrollIntoView()", element)
+        element.screenshot(path)
+    else:
+        browser.save_screenshot(path)
+
+
+def get_json(daphne_server, path, session):
+    """The JSON of a GET by the logged-in user, outside the browser."""
+    request = urllib.request.Request(
+        daphne_server.url + path, headers={"Accept": "application/json", "Cookie": f"sessionid={session}"}
+    )
+    with urllib.request.urlopen(request, timeout=WAIT) as response:
+        return json.load(response)
+
+
+def test_anonymous_user_is_redirected_to_login(browser, daphne_server):
+    browser.get(daphne_server.url + PAGE)
+    WebDriverWait(browser, WAIT).until(lambda b: "/admin/login/" in b.current_url)
+    assert browser.current_url == f"{daphne_server.url}/admin/login/?next={PAGE}"
+    assert browser.find_element(By.NAME, "username")
+    screenshot(browser, "anonymous-login")
+
+
+def minute_buckets():
+    """From the seeded rows themselves: the minutes (of `modified`) holding job events, and those
+    holding at least one event with a lag (created set, not after modified), which get points."""
+    minutes, with_lag, events = set(), set(), 0
+    for created, modified in JobEvent.objects.values_list("created", "modified"):
+        minute = modified.replace(second=0, microsecond=0)
+        minutes.add(minute)
+        if created is not None and modified >= created:
+            with_lag.add(minute)
+            events += 1
+    return minutes, with_lag, events
+
+
+def test_page_shows_health_and_one_chart_point_per_minute(browser, daphne_server, seeded):
+    minutes, with_lag, events = minute_buckets()
+    assert len(minutes) > 5
+    session = log_in(browser, daphne_server)
+    browser.get(daphne_server.url + PAGE)
+    chart = WebDriverWait(browser, WAIT).until(
+        lambda b: b.find_elements(By.CSS_SELECTOR, "#lag-chart svg[data-points]")
+    )[0]
+    # The request the page made: percentiles as one comma-separated value, which the real
+    # endpoint accepts, and minute keys as ISO 8601 UTC starts of minutes.
+    requested = browser.execute_script(
+        "return performance.getEntriesByType('resource').map(e => e.name).filter(u => u.includes('/lag/'))"
+    )
+    assert len(requested) == 1 and "percentiles=50%2C95%2C99" in requested[0]
+    lag = get_json(daphne_server, requested[0].removeprefix(daphne_server.url), session)
+    expected = sorted(m.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:00Z") for m in minutes)
+    assert [group["key"] for group in lag["groups"]] == expected
+    # One group per minute with events, from the real lag endpoint (seeded: the last 50 minutes).
+    assert chart.get_attribute("data-points") == str(len(minutes))
+    for series in ("p50", "p95", "p99"):
+        assert len(browser.find_elements(By.CSS_SELECTOR, f"#lag-chart circle.{series}")) == len(with_lag)
+    summary = browser.find_element(By.ID, "lag-summary").text
+    assert summary.startswith(f"{events:,} events · p50 ")
+    health = browser.find_element(By.ID, "health").text
+    assert "The doctor found no problems" in health
+    assert "unreachable" not in health
+    screenshot(browser, "timeline")
+
+
+def test_window_selector_reloads_the_timeline(browser, daphne_server, seeded):
+    log_in(browser, daphne_server)
+    browser.get(daphne_server.url + PAGE)
+    WebDriverWait(browser, WAIT).until(lambda b: b.find_elements(By.CSS_SELECTOR, "#lag-chart svg"))
+    first = browser.find_element(By.CSS_SELECTOR, "#lag-chart svg")
+    browser.find_element(By.CSS_SELECTOR, "#lag-window option[value='6h']").click()
+    # The chart is redrawn: a new svg element replaces the first one.
+    WebDriverWait(browser, WAIT).until(
+        lambda b: (
+            b.find_elements(By.CSS_SELECTOR, "#lag-chart svg")
+            and b.find_element(By.CSS_SELECTOR, "#lag-chart svg") != first
+        )
+    )
+
+
+def table_rows(browser, name):
+    """The cells' text of each body row of the overflow or queues table, read in one script call
+    (the refresh may replace the table between two WebDriver calls)."""
+    return browser.execute_script(
+        "return Array.from(document.querySelectorAll(arguments[0]),"
+        " row => Array.from(row.cells, cell => cell.innerText))",
+        f"#{name}-table tbody tr",
+    )
+
+
+def header(browser, name, index):
+    return browser.find_elements(By.CSS_SELECTOR, f"#{name}-table th")[index].text
+
+
+@pytest.fixture
+def captured_overflow(settings, key_prefix):
+    """A real overflow: channels_redis drops the messages of groups whose member never reads, and
+    the app's capture handler, installed as in AWX, records them; written at once by a flush. The
+    layer's prefix is not the live server's, so these groups stay out of its queues table."""
+    settings.EVENTDEBUG = {"CAPTURE_FLUSH_INTERVAL": 3600}
+    handler = capture.install()
+    layer = RedisChannelLayer(hosts=[REDIS_URL], prefix=f"{key_prefix}-overflow", capacity=2)
+
+    async def overflow():
+        await overflow_groups(layer, {"job_events-49": 6, "broadcast-group_send": 3})
+        await layer.close_pools()
+
+    try:
+        asyncio.run(overflow())
+        assert handler.flush(timeout=10)
+    finally:
+        capture.uninstall()
+    # Capacity 2 and one queue for both groups: 4 drops, then every broadcast is dropped.
+    assert drops_by_group() == {"job_events-49": 4, "broadcast-group_send": 3}
+    return drops_by_group()
+
+
+def test_overflow_table_lists_the_captured_groups(browser, daphne_server, captured_overflow):
+    log_in(browser, daphne_server)
+    browser.get(daphne_server.url + PAGE)
+    expected = [["job_events-49", "4"], ["broadcast-group_send", "3"]]  # most drops first
+    # Rendered by the server: readable before (and without) any script.
+    assert [row[:2] for row in table_rows(browser, "overflow")] == expected
+    assert "2 groups dropped 7 messages" in browser.find_element(By.ID, "overflow-status").text
+    assert header(browser, "overflow", 6) == "First seen (UTC)"  # the server's UTC time
+    # The script's refresh from GET overflow/summary/ draws the same rows, times in local time.
+    served = browser.find_element(By.CSS_SELECTOR, "#overflow-table table")
+    browser.find_element(By.ID, "overflow-refresh").click()
+    WebDriverWait(browser, WAIT).until(
+        lambda b: b.find_element(By.CSS_SELECTOR, "#overflow-table table") != served
+    )
+    rows = table_rows(browser, "overflow")
+    assert [row[:2] for row in rows] == expected
+    assert header(browser, "overflow", 6) == "First seen"  # the browser's local time
+    assert "2 groups dropped 7 messages" in browser.find_element(By.ID, "overflow-status").text
+    screenshot(browser, "overflow", section="overflow")
+
+
+def queue_key(prefix, channel):
+    """channels_redis's queue of a process channel: the prefix and the name up to its `!`."""
+    return prefix + channel[: channel.index("!") + 1]
+
+
+def test_queues_table_shows_a_real_queue_filling(browser, daphne_server, key_prefix):
+    """Two layer instances (two AWX processes) on the live server's prefix: the first one's queue
+    holds the messages of both groups its channels joined, the second one's only a few."""
+    first = RedisChannelLayer(hosts=[REDIS_URL], prefix=key_prefix, capacity=100)
+    second = RedisChannelLayer(hosts=[REDIS_URL], prefix=key_prefix, capacity=100)
+    channels = {}
+
+    async def fill(sends):
+        if not channels:
+            channels["job"] = await first.new_channel()
+            channels["broadcast"] = await first.new_channel()
+            channels["other"] = await second.new_channel()
+            await first.group_add("job_events-77", channels["job"])
+            await first.group_add("broadcast-group_send", channels["broadcast"])
+            await second.group_add("broadcast-group_send", channels["other"])
+        for group, count in sends.items():
+            for _ in range(count):
+                await first.group_send(group, {"type": "x"})
+        await first.close_pools()
+        await second.close_pools()
+
+    asyncio.run(fill({"job_events-77": 7, "broadcast-group_send": 5}))
+    capacity = CHANNEL_LAYERS["default"]["CONFIG"]["capacity"]  # the live server's
+    first_queue = queue_key(key_prefix, channels["job"])
+    other_queue = queue_key(key_prefix, channels["other"])
+
+    log_in(browser, daphne_server)
+    browser.get(daphne_server.url + PAGE)
+    rows = table_rows(browser, "queues")
+    assert [row[0] for row in rows] == [first_queue, other_queue]
+    assert sorted(rows[0][1].split(", ")) == ["broadcast-group_send", "job_events-77"]
+    assert rows[0][2:6] == ["12", "0", f"{capacity:,}", f"{100 * 12 / capacity:.1f} %"]
+    assert rows[1][1:3] == ["broadcast-group_send", "5"]
+    status = browser.find_element(By.ID, "queues-status").text
+    assert status.startswith("2 groups · 3 members · 2 queues")
+
+    asyncio.run(fill({"job_events-77": 4}))
+    browser.find_element(By.ID, "queues-refresh").click()
+    WebDriverWait(browser, WAIT).until(lambda b: table_rows(b, "queues")[0][2] == "16")
+    assert table_rows(browser, "queues")[1][2] == "5"
+    screenshot(browser, "queues", section="queues")
+
+
+def send_job_events(job_id, counters, lag_seconds):
+    """What AWX's callback receiver sends for each saved event: an internal.message whose text is
+    the serialized event, to the group job_events-<id>."""
+
+    async def send():
+        layer = get_channel_layer()
+        for counter in counters:
+            created = datetime.now(UTC) - timedelta(seconds=lag_seconds)
+            event = {
+                "group_name": "job_events",
+                "job": job_id,
+                "counter": counter,
+                "event": "runner_on_ok",
+                "created": created.isoformat(),
+            }
+            message = {"type": "internal.message", "text": json.dumps(event)}
+            await layer.group_send(f"job_events-{job_id}", message)
+
+    async_to_sync(send)()
+
+
+def gauge_text(browser, name):
+    return browser.find_element(By.ID, f"gauge-{name}").text
+
+
+def test_gauge_shows_live_lag_of_events_sent_through_the_channel_layer(browser, daphne_server):
+    log_in(browser, daphne_server)
+    browser.get(daphne_server.url + PAGE)
+    browser.find_element(By.ID, "gauge-job").send_keys("4242")
+    browser.find_element(By.CSS_SELECTOR, "#gauge-form button[type=submit]").click()
+    WebDriverWait(browser, WAIT).until(lambda b: "Subscribed to job_events-4242" in gauge_text(b, "status"))
+    # Idle for longer than redis-py 8's default socket_timeout (5 s): the consumer's blocking
+    # receive must survive it (W052), or the socket closes and the events below are lost. The
+    # idle time itself is what is tested, and load only lengthens it: a sleep, not a poll.
+    time.sleep(6)
+    assert "Subscribed to job_events-4242" in gauge_text(browser, "status")
+
+    counters = [c for c in range(1, 22) if c != 10]  # counter 10 never arrives: one gap
+    send_job_events(4242, counters, lag_seconds=1.5)
+    WebDriverWait(browser, WAIT).until(lambda b: gauge_text(b, "count") == str(len(counters)))
+
+    average = float(gauge_text(browser, "avg").removesuffix(" s"))
+    maximum = float(gauge_text(browser, "max").removesuffix(" s"))
+    stdev = float(gauge_text(browser, "stdev").removesuffix(" s"))
+    # now - created at arrival: the 1.5 s the events were backdated, plus delivery time.
+    assert 1.5 <= average <= maximum < 10
+    assert 0 <= stdev < 5
+    assert gauge_text(browser, "gaps") == "1"
+    assert float(gauge_text(browser, "rate")) > 0
+    assert "Receiving events of job_events-4242" in gauge_text(browser, "status")
+    screenshot(browser, "gauge")
+
+
+def test_gauge_says_when_the_socket_is_refused(browser, daphne_server):
+    log_in(browser, daphne_server)
+    browser.get(daphne_server.url + PAGE)
+    daphne_server.stop()
+    browser.find_element(By.ID, "gauge-job").send_keys("7")
+    browser.find_element(By.CSS_SELECTOR, "#gauge-form button[type=submit]").click()
+    WebDriverWait(browser, WAIT).until(lambda b: "refused or unreachable" in gauge_text(b, "status"))
+    assert "Retrying in 1 s" in gauge_text(browser, "status")
+    # Exponential backoff: the next failed attempt waits twice as long.
+    WebDriverWait(browser, WAIT).until(lambda b: "Retrying in 2 s" in gauge_text(b, "status"))
+    screenshot(browser, "gauge-refused")

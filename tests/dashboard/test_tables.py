@@ -1,0 +1,127 @@
+"""The overflow and queues tables as the server renders them (readable without JavaScript), from
+the same core functions as their endpoints, and each failing on its own."""
+
+import asyncio
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from channels_redis.core import RedisChannelLayer
+from django.contrib.auth import get_user_model
+
+from awx_eventdebug.dashboard.tables import worst_queues
+from awx_eventdebug.overflow.upsert import Counts, add_counts
+from tests.conftest import REDIS_URL
+from tests.support.redis_servers import closed_port
+
+pytestmark = pytest.mark.django_db
+
+PAGE = "/api/eventdebug/"
+AT = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def admin_client(client, redis_layer_settings):
+    client.force_login(get_user_model().objects.create_superuser("admin", "admin@example.invalid", "pw"))
+    return client
+
+
+@pytest.fixture
+def overflow_rows():
+    """Two groups' overflow, written by the capture's own upsert."""
+
+    def counts(drops, members):
+        return Counts(AT, AT + timedelta(minutes=3), drops=drops, queues_over=drops, max_group_size=members)
+
+    add_counts(
+        {
+            ("awx-1", "broadcast-group_send", AT, "live"): counts(120, 4),
+            ("awx-2", "broadcast-group_send", AT, "live"): counts(30, 4),
+            ("awx-1", "job_events-49", AT, "ingest"): counts(7, 1),
+        }
+    )
+
+
+def rows_of(html, section):
+    """The cells' text of each body row of a section's table."""
+    part = html[html.index(f'<section id="{section}"') :]
+    part = part[: part.index("</section>")]
+    return [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>", part, re.S)[1:]]
+
+
+def test_overflow_table_is_rendered_on_the_server(admin_client, overflow_rows):
+    html = admin_client.get(PAGE).content.decode()
+    seen = ["2026-11-27 10:00:00", "2026-11-27 10:03:00"]
+    assert rows_of(html, "overflow") == [
+        ["broadcast-group_send", "150", "50", "150", "4", "2", *seen],
+        ["job_events-49", "7", "2.33", "7", "1", "1", *seen],
+    ]
+    assert "2 groups dropped 157 messages; the 2 with the most drops:" in html
+    # The script refreshes the same columns from the endpoint.
+    assert '<script id="overflow-columns" type="application/json">' in html
+
+
+def test_no_overflow_says_so(admin_client):
+    html = admin_client.get(PAGE).content.decode()
+    assert "No group dropped a message." in html
+    assert rows_of(html, "overflow") == []
+
+
+def test_queues_table_is_rendered_on_the_server(admin_client, key_prefix):
+    layer = RedisChannelLayer(hosts=[REDIS_URL], prefix=key_prefix, capacity=100)
+    channels = []
+
+    async def fill():
+        channels.append(await layer.new_channel())
+        await layer.group_add("job_events-5", channels[0])
+        await layer.group_add("broadcast-group_send", await layer.new_channel())
+        for _ in range(3):
+            await layer.group_send("job_events-5", {"type": "x"})
+        await layer.close_pools()
+
+    asyncio.run(fill())
+    html = admin_client.get(PAGE).content.decode()
+    key = key_prefix + channels[0][: channels[0].index("!") + 1]
+    [row] = rows_of(html, "queues")  # one process queue, under both groups
+    assert row[0] == key
+    assert sorted(row[1].split(", ")) == ["broadcast-group_send", "job_events-5"]
+    assert row[2:6] == ["3", "0", "100", "3.0 %"]
+    assert "2 groups · 2 members · 1 queues · 0 over 80 % · 0 full" in html
+
+
+def test_redis_down_empties_only_the_queues_table(admin_client, overflow_rows, settings):
+    with closed_port() as port:
+        redis_down_page(admin_client, settings, port)
+
+
+def redis_down_page(admin_client, settings, port):
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [f"redis://127.0.0.1:{port}/0"]},
+        }
+    }
+    settings.EVENTDEBUG = {"REDIS_TIMEOUT": 0.5}
+    response = admin_client.get(PAGE)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert f"Channel layer unavailable: redis redis://127.0.0.1:{port}/0 unreachable" in html
+    assert rows_of(html, "queues") == []
+    assert len(rows_of(html, "overflow")) == 2
+    assert 'id="lag-chart"' in html and 'id="gauge-form"' in html
+
+
+def test_worst_queues_are_distinct_worst_first_and_name_their_groups():
+    def queue(key, fill, oldest, depth):
+        return {"key": key, "fill": fill, "oldest_age": oldest, "depth": depth, "members": [{}]}
+
+    channels = {
+        "groups": [
+            {"name": "a", "queues": [queue("q1", 10.0, 1.0, 10), queue("q2", 50.0, 0.5, 50)]},
+            {"name": "b", "queues": [queue("q1", 10.0, 1.0, 10), queue("q3", 10.0, 2.0, 10)]},
+            {"name": "c", "queues": [queue("q4", None, None, None)]},  # on an unreachable shard
+        ]
+    }
+    shown = worst_queues(channels, limit=3)
+    assert [(q["key"], q["groups"]) for q in shown] == [("q2", ["a"]), ("q3", ["b"]), ("q1", ["a", "b"])]
+    assert "members" not in shown[0]

@@ -1,0 +1,165 @@
+import re
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.staticfiles import finders
+from django.core.management import call_command
+
+from awx_eventdebug.awx.tables import KINDS
+from awx_eventdebug.checks import check_dashboard, check_receive_timeout, receive_timeout_findings
+from tests.conftest import REDIS_URL
+from tests.support.redis_servers import closed_port
+
+pytestmark = pytest.mark.django_db
+
+PAGE = "/api/eventdebug/"
+
+
+@pytest.fixture
+def layer_settings(settings, key_prefix):
+    """The real Redis with this test's prefix, configured as W052 asks under redis-py 8."""
+    host = {"address": REDIS_URL, "socket_timeout": None}
+    config = {"hosts": [host], "prefix": key_prefix}
+    settings.CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": config}
+    }
+
+
+@pytest.fixture
+def admin_client(client, layer_settings):
+    admin = get_user_model().objects.create_superuser("admin", "admin@example.invalid", "pw")
+    client.force_login(admin)
+    return client
+
+
+def test_anonymous_is_sent_to_login_with_next(client, settings):
+    settings.LOGIN_URL = "/login/here/"
+    response = client.get(PAGE + "?kind=job")
+    assert response.status_code == 302
+    assert response["Location"] == "/login/here/?next=/api/eventdebug/%3Fkind%3Djob"
+
+
+def test_user_without_permission_gets_403_page(client):
+    user = get_user_model().objects.create_user("plain", password="pw")
+    client.force_login(user)
+    response = client.get(PAGE)
+    assert response.status_code == 403
+    assert response["Content-Type"].startswith("text/html")
+    assert b"system administrators and system auditors" in response.content
+
+
+def test_permission_classes_come_from_settings(client, settings, layer_settings):
+    settings.EVENTDEBUG = {"PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"]}
+    client.force_login(get_user_model().objects.create_user("plain", password="pw"))
+    assert client.get(PAGE).status_code == 200
+
+
+def test_page_renders_health_selectors_and_csrf_cookie(admin_client):
+    response = admin_client.get(PAGE)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "The doctor found no problems" in html
+    assert 'data-lag-url="lag/"' in html
+    assert 'data-overflow-url="overflow/summary/"' in html
+    assert 'data-channels-url="channels/"' in html
+    assert 'data-websocket-path="/websocket/"' in html
+    # Every kind is offered to the timeline (by name) and to the gauge (by websocket group).
+    for name, kind in KINDS.items():
+        assert f'<option value="{name}">{name}</option>' in html
+        assert f'<option value="{kind.group_prefix}">{name}</option>' in html
+    assert '<option value="1h" selected>' in html
+    # The gauge sends this cookie as AWX's xrftoken.
+    assert response.cookies["csrftoken"].value
+
+
+def test_page_is_html_whatever_the_accept_header(admin_client):
+    response = admin_client.get(PAGE, HTTP_ACCEPT="application/json")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/html")
+
+
+def test_doctor_problems_and_warnings_are_rendered_on_the_server(admin_client, settings):
+    with closed_port() as port:
+        doctor_problems_on_the_page(admin_client, settings, port)
+
+
+def doctor_problems_on_the_page(admin_client, settings, port):
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [f"redis://127.0.0.1:{port}/0"]},
+        }
+    }
+    settings.EVENTDEBUG = {"REDIS_TIMEOTU": 1, "REDIS_TIMEOUT": 0.5}
+    html = admin_client.get(PAGE).content.decode()
+    assert f"redis redis://127.0.0.1:{port}/0 unreachable" in html
+    assert "awx_eventdebug.W002" in html
+    assert "Did you mean &#x27;REDIS_TIMEOUT&#x27;?" in html
+    assert "The doctor found no problems" not in html
+
+
+def test_every_static_file_the_page_uses_is_found_and_collected(admin_client, settings, tmp_path):
+    html = admin_client.get(PAGE).content.decode()
+    paths = re.findall(r'(?:src|href)="/static/([^"]+)"', html)
+    assert {p.rsplit("/", 1)[-1] for p in paths} == {
+        "dashboard.css",
+        "api.js",
+        "lag_timeline.js",
+        "layer_tables.js",
+        "gauge.js",
+        "dashboard.js",
+    }
+    for path in paths:
+        assert finders.find(path), path
+    settings.STATIC_ROOT = tmp_path
+    call_command("collectstatic", interactive=False, verbosity=0)
+    for path in paths:
+        assert (tmp_path / path).is_file(), path
+
+
+def test_no_dashboard_warnings_in_the_example_project():
+    assert check_dashboard() == []
+
+
+def test_warns_when_javascript_cannot_read_the_csrf_cookie(settings):
+    settings.CSRF_COOKIE_HTTPONLY = True
+    [warning] = check_dashboard()
+    assert warning.id == "awx_eventdebug.W050"
+    assert "xrftoken" in warning.msg
+
+
+def test_warns_when_static_files_are_not_collected(settings):
+    settings.INSTALLED_APPS = [app for app in settings.INSTALLED_APPS if app != "django.contrib.staticfiles"]
+    [warning] = check_dashboard()
+    assert warning.id == "awx_eventdebug.W051"
+
+
+def redis_layer(*hosts):
+    return {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": list(hosts)}}
+
+
+@pytest.mark.parametrize(
+    ("layer", "redis_version", "channels_redis_version", "warned"),
+    [
+        (redis_layer("redis://h:6379/0"), (8, 1, 0), (4, 3, 0), True),
+        (redis_layer(("h", 6379), {"address": "redis://h2"}), (8, 0, 0), (4, 2, 0), True),
+        (redis_layer(), (8, 0, 0), (4, 3, 0), True),  # channels_redis's default host
+        (redis_layer({"address": "redis://h:6379/0", "socket_timeout": None}), (8, 1, 0), (4, 3, 0), False),
+        (redis_layer("redis://h:6379/0?socket_timeout=30"), (8, 1, 0), (4, 3, 0), False),
+        (redis_layer("redis://h:6379/0"), (5, 0, 1), (4, 2, 0), False),  # AWX's pins
+        (redis_layer("redis://h:6379/0"), (8, 1, 0), (4, 4, 0), False),  # a channels_redis with the fix
+        ({"BACKEND": "channels.layers.InMemoryChannelLayer"}, (8, 1, 0), (4, 3, 0), False),
+    ],
+)
+def test_warns_when_redis_py_times_out_the_websocket_receive(
+    layer, redis_version, channels_redis_version, warned
+):
+    found = receive_timeout_findings(layer, redis_version, channels_redis_version)
+    assert [w.id for w in found] == (["awx_eventdebug.W052"] if warned else [])
+
+
+def test_example_project_sets_the_receive_timeout(settings):
+    from example_settings.settings import CHANNEL_LAYERS
+
+    settings.CHANNEL_LAYERS = CHANNEL_LAYERS
+    assert check_receive_timeout() == []

@@ -1,0 +1,87 @@
+import json
+import socket
+import time
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from tests.support.workloads import small_workload
+
+pytestmark = pytest.mark.django_db
+
+
+def run_doctor(*args):
+    out = StringIO()
+    try:
+        call_command("eventdebug", "doctor", *args, stdout=out)
+        code = 0
+    except CommandError as exc:
+        code = exc.returncode
+        out.write(f"\nERROR {exc}")
+    return code, out.getvalue()
+
+
+def test_healthy_report_lists_tables_and_rows(redis_layer_settings):
+    small_workload()
+    code, out = run_doctor("--json")
+    assert code == 0
+    report = json.loads(out)
+    assert report["problems"] == []
+    tables = {t["table"]: t for t in report["database"]["tables"]}
+    assert set(tables) >= {
+        "main_jobevent",
+        "main_projectupdateevent",
+        "main_inventoryupdateevent",
+        "main_adhoccommandevent",
+        "main_systemjobevent",
+        "main_unifiedjob",
+    }
+    assert all(t["exists"] for t in tables.values())
+    assert tables["main_jobevent"]["approx_rows"] == 100
+    assert report["versions"]["Django"]
+    assert report["channel_layer"]["ping"][0]["ok"] is True
+    assert report["settings"]["LAYER"] == "default"
+
+
+def test_human_report_is_aligned(redis_layer_settings):
+    small_workload()
+    code, out = run_doctor()
+    assert code == 0
+    lines = [line for line in out.splitlines() if line.strip().startswith("main_")]
+    assert len(lines) == 6
+    assert len({line.index(" yes") for line in lines}) == 1
+
+
+def test_unreachable_redis_fails_fast_with_masked_password(settings):
+    # A socket that accepts connections but never answers: PING must give up at the timeout.
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    port = silent.getsockname()[1]
+    settings.EVENTDEBUG = {"REDIS_TIMEOUT": 0.5}
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [f"redis://:hunter2@127.0.0.1:{port}/0", "redis://:hunter2@127.0.0.1:1/0"]},
+        }
+    }
+    started = time.monotonic()
+    code, out = run_doctor()
+    elapsed = time.monotonic() - started
+    silent.close()
+    assert code == 1
+    # Without the timeout PING would wait forever; 10 s leaves a loaded machine room over 0.5 s.
+    assert elapsed < 10
+    assert "hunter2" not in out
+    assert f"redis://:****@127.0.0.1:{port}/0 unreachable" in out
+    assert "redis://:****@127.0.0.1:1/0 unreachable" in out
+    assert "main_jobevent" in out  # the rest of the report is still there
+
+
+def test_missing_layer_alias_is_a_problem_not_a_traceback(settings):
+    settings.EVENTDEBUG = {"LAYER": "nope"}
+    code, out = run_doctor()
+    assert code == 1
+    assert "no channel layer 'nope'" in out
+    assert "awx_eventdebug.W004" in out

@@ -1,0 +1,238 @@
+"""eventdebug check and report, and their core (health.py), on the real databases and Redis."""
+
+import asyncio
+import json
+from datetime import timedelta
+from decimal import Decimal
+from io import StringIO
+
+import pytest
+from channels_redis.core import RedisChannelLayer
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.utils import timezone
+
+from awx_eventdebug.health.report import window_ending_now
+from awx_eventdebug.lag.query import LagQuery, lag_report
+from tests.conftest import REDIS_URL
+from tests.overflow.test_handler import make_layer, overflow_groups
+from tests.support.workloads import add_job
+
+pytestmark = pytest.mark.django_db
+
+
+def run(subcommand, *args):
+    """(exit code, stdout, error message) of ``eventdebug <subcommand>``."""
+    out = StringIO()
+    try:
+        call_command("eventdebug", subcommand, *args, stdout=out)
+    except CommandError as exc:
+        return exc.returncode, out.getvalue(), str(exc)
+    return 0, out.getvalue(), ""
+
+
+def recent_job(lags, kind="job"):
+    """A job created five minutes ago whose events took ``lags`` seconds into the database."""
+    return add_job(kind, timezone.now() - timedelta(minutes=5), lags)
+
+
+def dead_redis(settings):
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": ["redis://127.0.0.1:1/0"]},
+        }
+    }
+
+
+def fill_queue(prefix, capacity, messages):
+    """A process queue of a real channels_redis layer holding ``messages`` (nobody receives)."""
+
+    async def send():
+        layer = RedisChannelLayer(hosts=[REDIS_URL], prefix=prefix, capacity=capacity)
+        channel = await layer.new_channel()
+        for _ in range(messages):
+            await layer.send(channel, {"type": "job.event"})
+        await layer.close_pools()
+
+    asyncio.run(send())
+
+
+def test_healthy(redis_layer_settings):
+    recent_job([0.5, 1.0, 1.5, 2.0])
+    code, out, error = run("check", "--since", "10m")
+    assert (code, error) == (0, "")
+    assert out.startswith("OK: lag p99 1.985 s, queue fill 0%, 0 drops since ")
+
+
+def test_lag_over_the_threshold_names_figure_and_threshold(redis_layer_settings):
+    recent_job([0.5] * 9 + [40.0])
+    recent_job([0.2, 0.3], kind="project_update")
+    code, out, error = run("check", "--since", "10m", "--max-p99", "5")
+    assert code == 1
+    assert out.splitlines() == [
+        "FAILED: lag p99 of job events is 36.445 s, above the maximum 5 s (10 events)"
+    ]
+    assert error == "1 check failed"
+    code, out, _ = run("check", "--since", "10m", "--max-p99", "40")
+    assert code == 0
+
+
+def test_settings_give_the_defaults(redis_layer_settings, settings):
+    recent_job([3.0, 3.0])
+    settings.EVENTDEBUG = {"CHECK_MAX_P99": 2.5}
+    assert run("check")[0] == 1
+    settings.EVENTDEBUG = {"CHECK_MAX_P99": 3}
+    assert run("check")[0] == 0
+
+
+def test_full_queue_fails_the_fill_check(redis_layer_settings, key_prefix, settings):
+    settings.CHANNEL_LAYERS = {
+        "default": {**redis_layer_settings, "CONFIG": {**redis_layer_settings["CONFIG"], "capacity": 10}}
+    }
+    fill_queue(key_prefix, capacity=10, messages=9)
+    code, out, _ = run("check", "--json")
+    result = json.loads(out)
+    assert code == 1 and result["status"] == "failed" and result["exit_code"] == 1
+    assert result["figures"]["max_fill"] == 90.0
+    [failure] = result["failures"]
+    assert failure.startswith(f"queue {key_prefix}specific.")
+    assert failure.endswith("is 90% full (9 of 10), above the maximum 80%")
+    assert run("check", "--max-fill", "90")[0] == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_real_overflow_fails_the_drops_check(capture_installed, redis_layer_settings, key_prefix):
+    layer = make_layer(f"{key_prefix}-sender", capacity=1)
+
+    async def scenario():
+        await overflow_groups(layer, {"job_events-7": 4})
+        await layer.close_pools()
+
+    asyncio.run(scenario())
+    assert capture_installed.flush(timeout=10)
+    code, out, _ = run("check")
+    assert code == 1
+    assert (
+        "FAILED: channels_redis dropped 3 group messages, above the maximum 0 (most in job_events-7: 3)"
+        in out
+    )
+    assert run("check", "--max-drops", "3")[0] == 0
+
+
+def test_unreachable_redis_cannot_check(settings):
+    dead_redis(settings)
+    recent_job([0.5])
+    code, out, error = run("check")
+    assert code == 2
+    assert out.startswith("UNKNOWN: channel_layer: redis redis://127.0.0.1:1/0 unreachable:")
+    assert error == "could not check: 1 figure unreadable"
+    # An exceeded threshold still says "unhealthy", whatever else could not be read.
+    recent_job([60.0])
+    assert run("check")[0] == 1
+
+
+def test_missing_event_table_is_reported_and_the_rest_still_checked(redis_layer_settings):
+    recent_job([0.5])
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE main_systemjobevent")
+    code, out, _ = run("check", "--json")
+    result = json.loads(out)
+    assert code == 2 and result["status"] == "unknown"
+    [unchecked] = result["unchecked"]
+    assert unchecked.startswith(
+        "lag of system_job events: cannot read AWX's event data for kind 'system_job'"
+    )
+    assert result["figures"]["max_p99"] == pytest.approx(0.5)
+    code, out, _ = run("report")
+    assert "  system_job: cannot read AWX's event data" in out
+    assert "Channel layer queues" in out and "0 queues holding 0 messages" in out
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("--max-fill", "150"), "--max-fill: Ensure this value is less than or equal to 100."),
+        (("--max-p99", "soon"), "--max-p99: A valid number is required."),
+        (("--max-drops", "-1"), "--max-drops: Ensure this value is greater than or equal to 0."),
+        (("--since", "yesterday"), "--since: 'yesterday' is neither an ISO 8601 time nor a duration"),
+        (("--since", "90d"), "--since: the window is longer than the maximum 31d"),
+    ],
+)
+def test_bad_options_exit_2_naming_the_option(args, message):
+    code, _, error = run("check", *args)
+    assert code == 2
+    assert error.startswith(message)
+
+
+def test_report_with_redis_down_still_prints_the_other_sections(settings):
+    dead_redis(settings)
+    recent_job([1.0, 2.0, 3.0])
+    code, out, _ = run("report")
+    assert code == 0
+    assert "problem: redis redis://127.0.0.1:1/0 unreachable" in out
+    lag_line = next(line for line in out.splitlines() if line.startswith("  job "))
+    assert lag_line.split()[:3] == ["job", "3", "2.000"]
+    assert "no drops recorded in the window" in out
+    assert (
+        "Channel layer queues (fullest first)\n  unavailable: redis redis://127.0.0.1:1/0 unreachable" in out
+    )
+    report = json.loads(run("report", "--json")[1])
+    assert report["channel_layer"] is None
+    assert set(report["errors"]) == {"channel_layer"}
+    assert report["lag"]["kinds"]["job"]["count"] == 3
+
+
+def test_report_lists_the_worst_jobs_by_p99_aligned(redis_layer_settings):
+    jobs = {
+        recent_job([lag] * 3, kind=kind): lag for lag, kind in [(1, "job"), (9, "job"), (5, "ad_hoc_command")]
+    }
+    report = json.loads(run("report", "--json")[1])
+    worst = [(j["job"], j["kind"], j["percentiles"]["p99"]) for j in report["lag"]["worst_jobs"]]
+    assert [lag for _, _, lag in worst] == [9.0, 5.0, 1.0]
+    assert [jobs[job] for job, _, _ in worst] == [9, 5, 1]
+    out = run("report")[1]
+    rows = out.split("Worst jobs by p99:\n")[1].split("\nChannel overflow")[0].splitlines()
+    assert len(rows) == 4
+    assert len({len(row) for row in rows}) == 1  # right-aligned numbers: one width
+
+
+def test_worst_groups_survive_the_group_cap(settings):
+    """Ordered by p99, the cap keeps the worst jobs, not the first ones by id."""
+    lags = [2, 7, 1, 9, 4]
+    ids = [recent_job([lag] * 2) for lag in lags]
+    settings.EVENTDEBUG = {"LAG_MAX_GROUPS": 2}
+    window = window_ending_now(timezone.now() - timedelta(minutes=10))
+    query = LagQuery(since=window.since, until=window.until, by="job", worst_by=Decimal(99))
+    report = lag_report(query)
+    assert [g["key"] for g in report["groups"]] == [ids[3], ids[1]]
+    assert report["groups_truncated"] is True
+    assert report["count"] == 10
+    by_key = lag_report(LagQuery(since=window.since, until=window.until, by="job"))
+    assert [g["key"] for g in by_key["groups"]] == ids[:2]
+
+
+def test_api_report_and_check_are_the_commands_documents(admin_client, redis_layer_settings):
+    recent_job([0.5, 4.0])
+    since = (timezone.now() - timedelta(minutes=10)).isoformat()
+
+    def timeless(doc):
+        return {k: v for k, v in doc.items() if k not in ("generated_at", "window")}
+
+    api = admin_client.get("/api/eventdebug/report/", {"since": since}).json()
+    command = json.loads(run("report", "--json", "--since", since)[1])
+    assert timeless(api) == timeless(command)
+    assert api["window"]["since"] == command["window"]["since"]
+    api = admin_client.get("/api/eventdebug/check/", {"since": since, "max_p99": "1"}).json()
+    command = json.loads(run("check", "--json", "--since", since, "--max-p99", "1")[1])
+    assert timeless(api) == timeless(command) and api["status"] == "failed"
+    response = admin_client.get("/api/eventdebug/check/", {"max_fill": "101"})
+    assert response.status_code == 400
+    assert response.json() == {"max_fill": ["Ensure this value is less than or equal to 100."]}
+
+
+def test_window_default_is_the_health_window(settings):
+    settings.EVENTDEBUG = {"HEALTH_WINDOW": "2h"}
+    window = window_ending_now()
+    assert window.until - window.since == timedelta(hours=2)
+    assert abs((window.until - timezone.now()).total_seconds()) < 30  # "now", give or take a stall

@@ -1,0 +1,209 @@
+import gzip
+import io
+import json
+import struct
+import sys
+from datetime import UTC, datetime
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from awx_eventdebug.models import ChannelOverflow
+from awx_eventdebug.overflow.ingest import MAX_LINE_BYTES
+from tests.support.capture_helpers import drops_by_group
+
+pytestmark = pytest.mark.django_db
+
+SEED = (
+    "2021-04-28 20:53:51,230 INFO     channels_redis.core 1 of 4 channels over capacity in group "
+    "broadcast-group_send\n"
+    "2021-04-28 20:53:51,231 INFO     channels_redis.core 1 of 1 channels over capacity in group "
+    "job_events-49\n"
+)
+
+
+def line(second, group, queues=1, members=2, millis=0):
+    return (
+        f"2021-04-28 20:53:{second:02d},{millis:03d} INFO     channels_redis.core "
+        f"{queues} of {members} channels over capacity in group {group}\n"
+    )
+
+
+def ingest(tmp_path, *contents, args=(), name="tower.log"):
+    """Write each content to a file of its own, ingest them all; the --json report."""
+    paths = []
+    for index, content in enumerate(contents):
+        path = tmp_path / f"{index}-{name}"
+        path.write_bytes(content if isinstance(content, bytes) else content.encode())
+        paths.append(str(path))
+    out, err = StringIO(), StringIO()
+    call_command("eventdebug", "ingest", "--json", *paths, *args, stdout=out, stderr=err)
+    result = json.loads(out.getvalue())
+    result["stderr"] = err.getvalue()
+    return result
+
+
+def test_seed_lines_give_the_expected_rows(tmp_path):
+    result = ingest(tmp_path, SEED + "2021-04-28 20:53:52,000 INFO     awx.main something else\n")
+    assert result["totals"] | {"bytes": 0} == {
+        "lines": 3,
+        "records": 2,
+        "new": 2,
+        "duplicates": 0,
+        "bad": 0,
+        "bytes": 0,
+    }
+    rows = {r.group: r for r in ChannelOverflow.objects.all()}
+    assert set(rows) == {"broadcast-group_send", "job_events-49"}
+    broadcast = rows["broadcast-group_send"]
+    assert (broadcast.node, broadcast.source) == ("example-node", "ingest")
+    assert (broadcast.drops, broadcast.queues_over, broadcast.max_group_size) == (1, 1, 4)
+    assert broadcast.window_start == datetime(2021, 4, 28, 20, 53, tzinfo=UTC)
+    assert broadcast.first_seen == datetime(2021, 4, 28, 20, 53, 51, 230000, tzinfo=UTC)
+    assert rows["job_events-49"].max_group_size == 1
+    assert "tower.log" in result["stderr"]  # progress on stderr
+
+
+def test_ingesting_twice_or_an_overlapping_rotation_counts_once(tmp_path):
+    first = line(1, "job_events-1") + line(2, "job_events-1") + line(3, "job_events-2")
+    rotated = line(2, "job_events-1") + line(3, "job_events-2") + line(4, "job_events-2")
+    ingest(tmp_path, first)
+    again = ingest(tmp_path, first, rotated)
+    assert [(f["new"], f["duplicates"]) for f in again["files"]] == [(0, 3), (1, 2)]
+    assert drops_by_group() == {"job_events-1": 2, "job_events-2": 2}
+
+
+def test_identical_lines_in_one_millisecond_are_separate_records(tmp_path):
+    same = line(1, "broadcast-group_send")
+    ingest(tmp_path, same * 2)
+    assert drops_by_group() == {"broadcast-group_send": 2}
+    result = ingest(tmp_path, same * 3)  # the two already counted, and one more
+    assert result["totals"]["new"] == 1
+    assert drops_by_group() == {"broadcast-group_send": 3}
+
+
+def test_gzip_and_plain_copies_of_a_log_are_one_log(tmp_path):
+    result = ingest(tmp_path, gzip.compress(SEED.encode()), SEED)
+    assert [f["compressed"] for f in result["files"]] == [True, False]
+    assert [f["new"] for f in result["files"]] == [2, 0]
+
+
+def test_standard_input(tmp_path, monkeypatch):
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BufferedReader(io.BytesIO(SEED.encode()))))
+    out = StringIO()
+    call_command("eventdebug", "ingest", "-", "--node", "awx-2", stdout=out, stderr=StringIO())
+    assert "awx-2" in out.getvalue()
+    assert set(ChannelOverflow.objects.values_list("node", flat=True)) == {"awx-2"}
+
+
+def test_other_nodes_logs_are_other_rows(tmp_path):
+    ingest(tmp_path, SEED, args=("--node", "awx-1"))
+    ingest(tmp_path, SEED, args=("--node", "awx-2"))
+    assert (
+        sorted(ChannelOverflow.objects.values_list("node", "drops"))
+        == [("awx-1", 1)] * 2 + [("awx-2", 1)] * 2
+    )
+
+
+def test_bad_lines_are_skipped_and_counted(tmp_path):
+    content = (
+        "no time here: 1 of 4 channels over capacity in group g\n"
+        + "2021-04-28 20:53:51,230 INFO channels_redis.core x of 4 channels over capacity in group g\n"
+        + "2021-13-45 20:53:51,230 INFO channels_redis.core 1 of 4 channels over capacity in group g\n"
+        + "x" * (MAX_LINE_BYTES + 10)
+        + "\n"
+        + line(5, "job_events-7")
+        + "\xff\xfe not utf-8 either\n"
+    )
+    result = ingest(tmp_path, content.encode("utf-8", "surrogateescape"))
+    assert result["totals"]["bad"] == 4
+    assert drops_by_group() == {"job_events-7": 1}
+
+
+def test_journalctl_short_iso_names_the_node(tmp_path):
+    content = (
+        "2021-04-28T20:53:51+0000 awx-web-1 awx-manage[412]: 2021-04-28 20:53:51,230 INFO     "
+        "channels_redis.core 3 of 5 channels over capacity in group job_events-3\n"
+        "2021-04-28T20:53:52.500000+00:00 awx-web-2 daphne[9]: "
+        "1 of 5 channels over capacity in group job_events-3\n"
+    )
+    ingest(tmp_path, content)
+    rows = dict(ChannelOverflow.objects.values_list("node", "queues_over"))
+    assert rows == {"awx-web-1": 3, "awx-web-2": 1}
+
+
+def export_entry(fields, binary_message=None):
+    data = b"".join(f"{k}={v}\n".encode() for k, v in fields.items())
+    if binary_message is not None:
+        data += b"MESSAGE\n" + struct.pack("<Q", len(binary_message)) + binary_message + b"\n"
+    return data + b"\n"
+
+
+def test_journal_export_entries_by_cursor(tmp_path):
+    at = int(datetime(2021, 4, 28, 20, 53, 51, tzinfo=UTC).timestamp() * 1e6)
+    entries = [
+        export_entry(
+            {
+                "__CURSOR": "s=1;i=1",
+                "__REALTIME_TIMESTAMP": at,
+                "_HOSTNAME": "awx-task",
+                "MESSAGE": "1 of 2 channels over capacity in group broadcast-group_send",
+            }
+        ),
+        # The same text and time twice, told apart by the cursor.
+        export_entry(
+            {
+                "__CURSOR": "s=1;i=2",
+                "__REALTIME_TIMESTAMP": at,
+                "_HOSTNAME": "awx-task",
+                "MESSAGE": "1 of 2 channels over capacity in group broadcast-group_send",
+            }
+        ),
+        # A binary field (the message holds a newline).
+        export_entry(
+            {"__CURSOR": "s=1;i=3", "__REALTIME_TIMESTAMP": at + 1000, "_HOSTNAME": "awx-task"},
+            binary_message=b"2 of 2 channels over capacity in group job_events-5\nsecond line",
+        ),
+        export_entry({"__CURSOR": "s=1;i=4", "MESSAGE": "1 of 2 channels over capacity in group g"}),
+        export_entry({"__CURSOR": "s=1;i=5", "__REALTIME_TIMESTAMP": at, "MESSAGE": "unrelated"}),
+    ]
+    content = b"".join(entries)
+    result = ingest(tmp_path, content, name="journal.export")
+    report = result["files"][0]
+    assert (report["format"], report["records"], report["bad"], report["lines"]) == (
+        "journal-export",
+        3,
+        1,
+        5,
+    )
+    assert drops_by_group(node="awx-task") == {"broadcast-group_send": 2, "job_events-5": 1}
+    assert ingest(tmp_path, content, name="journal.export")["totals"]["new"] == 0
+
+
+def test_unreadable_file_is_a_command_error(tmp_path):
+    with pytest.raises(CommandError, match="cannot read .*missing.log") as caught:
+        call_command("eventdebug", "ingest", str(tmp_path / "missing.log"), stdout=StringIO())
+    assert caught.value.returncode == 2
+    assert not ChannelOverflow.objects.exists()
+
+
+def test_human_output_is_a_table(tmp_path):
+    path = tmp_path / "tower.log"
+    path.write_text(SEED)
+    out = StringIO()
+    call_command("eventdebug", "ingest", str(path), stdout=out, stderr=StringIO())
+    header, row = out.getvalue().splitlines()[:2]
+    assert header.split() == ["file", "format", "lines", "records", "new", "already", "counted", "bad"]
+    assert row.split()[1:] == ["log", "2", "2", "2", "0", "0"]
+
+
+def test_progress_while_reading_a_long_file(tmp_path, monkeypatch):
+    from awx_eventdebug.overflow import ingest as ingest_module
+
+    monkeypatch.setattr(ingest_module, "PROGRESS_SECONDS", 0)
+    unrelated = "2021-04-28 20:53:51,230 INFO     awx.main.dispatch task finished\n" * 9000
+    result = ingest(tmp_path, unrelated + SEED)
+    progress = result["stderr"].splitlines()
+    assert len(progress) == 3  # after 4096 and 8192 lines, and at the end of the file
+    assert progress[-1].endswith("2 records (2 new, 0 already counted, 0 bad lines)")
