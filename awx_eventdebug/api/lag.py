@@ -11,7 +11,7 @@ from ..conf import get_config
 from ..lag.query import GROUP_BY, LagQuery, lag_report, parse_percentiles
 from ..timeutil import parse_duration
 from .base import EventDebugView
-from .fields import MomentField, validation_now
+from ..fields import MomentField, validation_now
 from .schema import QueryParametersSchema
 
 # main_unifiedjob.id is a PostgreSQL integer.

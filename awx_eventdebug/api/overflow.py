@@ -17,7 +17,7 @@ from ..overflow.queries import (
 )
 from ..overflow.upsert import GROUP_MAX_LENGTH
 from .base import EventDebugView
-from .fields import MomentField
+from ..fields import MomentField
 
 
 class OverflowFilterSerializer(serializers.Serializer):

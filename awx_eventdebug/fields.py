@@ -1,4 +1,5 @@
-"""Serializer fields shared by the endpoints' query strings."""
+"""Serializer fields shared by the features' parameter validation (lag, health, overflow),
+which the REST endpoints and the ``eventdebug`` subcommands both use."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import UTC, datetime
 from django.utils import timezone
 from rest_framework import serializers
 
-from ..timeutil import parse_moment
+from .timeutil import parse_moment
 
 MOMENT_MAX_LENGTH = 64
 
