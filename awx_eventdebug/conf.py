@@ -47,7 +47,7 @@ def _parsed_by(parser_path: str):
 
 
 _duration = _parsed_by("awx_eventdebug.timeutil.parse_duration")
-_percentiles = _parsed_by("awx_eventdebug.lag.query.parse_percentiles")
+_percentiles = _parsed_by("awx_eventdebug.lag.percentiles.parse_percentiles")
 
 
 def _dotted_paths(value):

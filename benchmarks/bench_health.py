@@ -49,7 +49,8 @@ from awx_eventdebug.awx.tables import KINDS  # noqa: E402
 from awx_eventdebug.channels.queues import inspect_queues  # noqa: E402
 from awx_eventdebug.health.doctor import build_report  # noqa: E402
 from awx_eventdebug.health.report import lag_percentiles, window_ending_now  # noqa: E402
-from awx_eventdebug.lag.query import LagQuery, lag_report  # noqa: E402
+from awx_eventdebug.lag.query import LagQuery  # noqa: E402
+from awx_eventdebug.lag.report import lag_report  # noqa: E402
 from awx_eventdebug.overflow.queries import OverflowFilter, summarize_overflow  # noqa: E402
 from example_settings.awxschema.workload import WorkloadSpec, seed_workload  # noqa: E402
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers
 from rest_framework.response import Response
 
+from ..fields import MomentField
 from ..models import ChannelOverflow
 from ..overflow.queries import (
     DEFAULT_GROUP_LIMIT,
@@ -17,7 +18,6 @@ from ..overflow.queries import (
 )
 from ..overflow.upsert import GROUP_MAX_LENGTH
 from .base import EventDebugView
-from ..fields import MomentField
 
 
 class OverflowFilterSerializer(serializers.Serializer):

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from ..api.lag import LagQuerySerializer
 from ..awx.tables import KINDS
-from ..lag.query import GROUP_BY, LagQuery, lag_report
+from ..lag.query import GROUP_BY, LagQuery
+from ..lag.report import lag_report
 from .base import Subcommand, render_table, validated
 
 OPTIONS = ("kind", "job", "since", "until", "event", "by", "percentiles")

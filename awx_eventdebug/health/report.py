@@ -20,7 +20,9 @@ from ..awx.tables import KINDS
 from ..channels.queues import inspect_queues
 from ..conf import get_config
 from ..errors import EventDebugError, first_line
-from ..lag.query import LagQuery, lag_report, parse_percentiles, percentile_key
+from ..lag.percentiles import parse_percentiles, percentile_key
+from ..lag.query import LagQuery
+from ..lag.report import lag_report
 from ..overflow.queries import OverflowFilter, summarize_overflow
 from ..timeutil import isoformat, parse_duration
 from .doctor import build_report

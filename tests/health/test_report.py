@@ -13,7 +13,8 @@ from django.db import connection
 from django.utils import timezone
 
 from awx_eventdebug.health.report import window_ending_now
-from awx_eventdebug.lag.query import LagQuery, lag_report
+from awx_eventdebug.lag.query import LagQuery
+from awx_eventdebug.lag.report import lag_report
 from tests.conftest import REDIS_URL
 from tests.overflow.test_handler import make_layer, overflow_groups
 from tests.support.workloads import add_job

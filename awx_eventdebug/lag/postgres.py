@@ -1,0 +1,74 @@
+"""The lag statistics on PostgreSQL: one statement per request, returning only the statistics.
+
+Percentiles are exact with linear interpolation between the two nearest ranks
+(``percentile_cont``, numpy's default method); no event row leaves the database.
+"""
+
+from __future__ import annotations
+
+from .query import where_clause
+
+# What PostgreSQL computes per row, kept to a minimum (within 1.1x of a bare percentile_cont in
+# benchmarks/bench_lag.py): the lag once, in a subquery that OFFSET 0 keeps the planner from
+# pulling up into every aggregate; ``kept`` is the lag when it counts, NULL otherwise, which the
+# aggregates skip, so no FILTER is evaluated per row; min and max come with the percentiles
+# (fractions 0 and 1) from the same sort.
+_STATISTICS = """
+SELECT {grouping} AS grp,
+       count(kept),
+       avg(kept),
+       percentile_cont(%s::float8[]) WITHIN GROUP (ORDER BY kept),
+       count(*) - count(lag),
+       count(lag) - count(kept)
+FROM (
+    SELECT grp, lag, CASE WHEN lag >= 0 THEN lag END AS kept
+    FROM (
+        SELECT {group} AS grp, date_part('epoch', modified - created) AS lag
+        FROM {table} WHERE {where} OFFSET 0
+    ) AS lags
+) AS kept_lags
+{group_by}
+"""
+
+
+def postgres_statistics(cursor, kind, query, job_created, fractions, limit):
+    """One statement; with groups, GROUPING SETS gives the total row first, then the groups."""
+    where, params = where_clause(kind, query, job_created)
+    grouped = query.by != "none"
+    order = "grp NULLS FIRST"
+    if query.worst_by is not None:
+        # The same aggregate as the SELECT list's, so PostgreSQL computes it once (identical
+        # aggregates share their state); [index] is 1-based and fraction 0 comes first.
+        index = query.percentiles.index(query.worst_by) + 2
+        order = f"(percentile_cont(%s::float8[]) WITHIN GROUP (ORDER BY kept))[{index}] DESC NULLS LAST, grp"
+    sql = _STATISTICS.format(
+        group=query.group_expression("postgres"),
+        table=kind.table,
+        where=where,
+        # Without GROUP BY the aggregates give one row even over no rows at all.
+        grouping="CASE WHEN GROUPING(grp) = 1 THEN NULL ELSE grp END" if grouped else "NULL",
+        group_by=(
+            f"GROUP BY GROUPING SETS ((), (grp)) ORDER BY GROUPING(grp) DESC, {order} LIMIT %s"
+            if grouped
+            else ""
+        ),
+    )
+    # The planner turns JIT on from cost alone; over a million rows compiling these few
+    # expressions costs ~100 ms and gains nothing. Off for this statement, then put back.
+    cursor.execute("SELECT current_setting('jit')")
+    jit = cursor.fetchone()[0]
+    cursor.execute("SELECT set_config('jit', 'off', true)")
+    all_fractions = [0.0, *fractions, 1.0]
+    order_params = [all_fractions] if query.worst_by is not None else []
+    cursor.execute(sql, [all_fractions, *params, *order_params, *([limit + 1] if grouped else [])])
+    rows = [_common_row(row) for row in cursor.fetchall()]
+    cursor.execute("SELECT set_config('jit', %s, true)", [jit])
+    return rows[0][1:], rows[1:]
+
+
+def _common_row(row):
+    """(grp, count, mean, [min, *percentiles, max], missing, negative) -> the common row."""
+    grp, count, mean, values, missing, negative = row
+    if values is None:
+        return grp, count, mean, None, None, None, missing, negative
+    return grp, count, mean, values[0], values[-1], values[1:-1], missing, negative
