@@ -16,7 +16,16 @@ from django.apps import apps
 from django.conf import settings
 from django.core.checks import Warning
 
-from .conf import DEFAULTS, OPTIONS, SETTINGS_NAME, get_config, option_error, user_settings
+from .conf import (
+    DEFAULTS,
+    OPTIONS,
+    SETTINGS_NAME,
+    effective_settings,
+    get_config,
+    option_error,
+    user_settings,
+)
+from .lag.window import default_over_max
 from .overflow.handler import LOGGER_NAME
 
 W001_NOT_A_DICT = "awx_eventdebug.W001"
@@ -168,15 +177,13 @@ def receive_timeout_findings(layer, redis_version: tuple, channels_redis_version
 
 
 def _window_over_max(name: str, consequence: str, hint: str, check_id: str) -> list:
-    from .timeutil import parse_duration
-
-    config = get_config()
-    if parse_duration(config[name]) <= parse_duration(config["LAG_MAX_WINDOW"]):
+    if not default_over_max(name):
         return []
+    written = effective_settings()
     return [
         Warning(
-            f"EVENTDEBUG['{name}'] ({config[name]}) is longer than EVENTDEBUG['LAG_MAX_WINDOW'] "
-            f"({config['LAG_MAX_WINDOW']}): {consequence}",
+            f"EVENTDEBUG['{name}'] ({written[name]}) is longer than EVENTDEBUG['LAG_MAX_WINDOW'] "
+            f"({written['LAG_MAX_WINDOW']}): {consequence}",
             hint=hint,
             id=check_id,
         )
@@ -186,7 +193,7 @@ def _window_over_max(name: str, consequence: str, hint: str, check_id: str) -> l
 def check_lag_window(app_configs=None, **kwargs):
     return _window_over_max(
         "LAG_WINDOW",
-        "every lag query without since/until or a job is refused.",
+        "a lag query that gives neither since nor a job covers LAG_MAX_WINDOW instead.",
         "Make LAG_WINDOW at most LAG_MAX_WINDOW.",
         W010_LAG_WINDOW_OVER_MAX,
     )

@@ -4,6 +4,10 @@ Every option is declared once, in ``OPTIONS``, with its default, accepted types 
 description; the system checks, the doctor report and docs/settings.md (checked by a test) are
 all derived from that table. A value of the wrong type is reported by a system check and replaced
 by its default at run time, so a typo in conf.d never breaks AWX.
+
+``get_config()`` gives each option ready to use (a duration as a timedelta, percentiles as a
+tuple of Decimal), parsed once per change of settings; ``effective_settings()`` gives the same
+values as written, for the doctor and for messages that quote a setting.
 """
 
 from __future__ import annotations
@@ -13,6 +17,9 @@ from functools import cache
 from typing import Any
 
 from django.conf import settings as django_settings
+
+from .lag.percentiles import parse_percentiles
+from .timeutil import parse_duration
 
 SETTINGS_NAME = "EVENTDEBUG"
 
@@ -24,30 +31,13 @@ class Option:
     help: str
     # Returns an error message for a value of the right type that is still unusable.
     validate: Any = None
+    # Turns the value as written into the one the code reads; its ValueError says why a value of
+    # the right type is unusable.
+    parse: Any = None
 
 
 def _positive(value):
     return None if value > 0 else "must be greater than 0"
-
-
-def _parsed_by(parser_path: str):
-    """A validator accepting what the function at ``parser_path`` parses (its ValueError is the
-    message). Imported on use: conf.py is imported by the modules that hold the parsers."""
-
-    def validate(value):
-        from django.utils.module_loading import import_string
-
-        try:
-            import_string(parser_path)(value)
-        except ValueError as exc:
-            return str(exc)
-        return None
-
-    return validate
-
-
-_duration = _parsed_by("awx_eventdebug.timeutil.parse_duration")
-_percentiles = _parsed_by("awx_eventdebug.lag.percentiles.parse_percentiles")
 
 
 def _dotted_paths(value):
@@ -117,7 +107,7 @@ OPTIONS: dict[str, Option] = {
         "DRF permission classes (dotted paths) of every endpoint of the app.",
         _dotted_paths,
     ),
-    # Overflow capture (capture.py) and retention (overflow.py); docs/overflow.md.
+    # Overflow capture and retention (overflow/); docs/overflow.md.
     "CAPTURE": Option(
         True, (bool,), "Attach the overflow capture handler to the channels_redis.core logger."
     ),
@@ -134,26 +124,26 @@ OPTIONS: dict[str, Option] = {
         _positive,
     ),
     "RETENTION": Option(
-        "30d", (str,), "Default age beyond which `eventdebug purge` removes rows.", _duration
+        "30d", (str,), "Default age beyond which `eventdebug purge` removes rows.", parse=parse_duration
     ),
-    # Event lag percentiles (lag.py).
+    # Event lag percentiles (lag/); docs/lag.md.
     "LAG_WINDOW": Option(
         "1h",
         (str,),
-        "Window on `modified` of a lag query that gives neither since nor until nor a job.",
-        _duration,
+        "Window on `modified` of a lag query that gives neither since nor a job.",
+        parse=parse_duration,
     ),
     "LAG_MAX_WINDOW": Option(
         "31d",
         (str,),
-        "Longest window (until - since) a lag query may ask for; longer ones get a 400.",
-        _duration,
+        "Longest window (until - since) of a lag query, report or check; a longer one given gets a 400.",
+        parse=parse_duration,
     ),
     "LAG_PERCENTILES": Option(
         (50, 90, 95, 99),
         (list, tuple),
         "Percentiles a lag query reports when it names none.",
-        _percentiles,
+        parse=parse_percentiles,
     ),
     "LAG_MAX_GROUPS": Option(
         1000,
@@ -161,12 +151,12 @@ OPTIONS: dict[str, Option] = {
         "Most groups a grouped lag query returns (the first ones by key; the rest are cut off).",
         _positive,
     ),
-    # Report, check and metrics (health.py, metrics.py); docs/report.md.
+    # Report, check and metrics (health/); docs/report.md.
     "HEALTH_WINDOW": Option(
         "15m",
         (str,),
         "Window of `eventdebug report` and `check` without --since, and of GET metrics/.",
-        _duration,
+        parse=parse_duration,
     ),
     "CHECK_MAX_P99": Option(
         10.0, NUMBER, "Lag p99 (seconds) of any kind above which `eventdebug check` fails.", _not_negative
@@ -199,6 +189,11 @@ def option_error(name: str, value: Any) -> str | None:
         return f"expected {_type_names(option.types)}, got bool"
     if not isinstance(value, option.types):
         return f"expected {_type_names(option.types)}, got {type(value).__name__}"
+    if option.parse is not None:
+        try:
+            option.parse(value)
+        except ValueError as exc:
+            return str(exc)
     if option.validate is not None:
         return option.validate(value)
     return None
@@ -214,8 +209,8 @@ def user_settings() -> Any:
 
 
 @cache
-def get_config() -> dict[str, Any]:
-    """Effective settings: defaults overlaid with valid user values."""
+def effective_settings() -> dict[str, Any]:
+    """Each option as written: defaults overlaid with the usable user values."""
     config = dict(DEFAULTS)
     user = user_settings()
     if isinstance(user, dict):
@@ -225,7 +220,17 @@ def get_config() -> dict[str, Any]:
     return config
 
 
+@cache
+def get_config() -> dict[str, Any]:
+    """Each option ready to use: the effective value, parsed when the option has a parser."""
+    return {
+        name: value if OPTIONS[name].parse is None else OPTIONS[name].parse(value)
+        for name, value in effective_settings().items()
+    }
+
+
 def reset_on_change(*, setting, **kwargs):
     """setting_changed receiver (connected in AppConfig.ready) so override_settings works."""
     if setting == SETTINGS_NAME:
+        effective_settings.cache_clear()
         get_config.cache_clear()

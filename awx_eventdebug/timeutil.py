@@ -20,7 +20,10 @@ def parse_duration(text: str) -> timedelta:
     seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
     if seconds <= 0:
         raise ValueError(f"{text!r} must be longer than zero")
-    return timedelta(seconds=seconds)
+    try:
+        return timedelta(seconds=seconds)
+    except OverflowError:
+        raise ValueError(f"{text!r} is too long") from None
 
 
 def parse_moment(text: str, now: datetime | None = None) -> datetime:

@@ -48,7 +48,7 @@ from awx_eventdebug.api.health import MetricsView  # noqa: E402
 from awx_eventdebug.awx.tables import KINDS  # noqa: E402
 from awx_eventdebug.channels.queues import inspect_queues  # noqa: E402
 from awx_eventdebug.health.doctor import build_report  # noqa: E402
-from awx_eventdebug.health.report import lag_percentiles, window_ending_now  # noqa: E402
+from awx_eventdebug.health.report import health_window, lag_percentiles  # noqa: E402
 from awx_eventdebug.lag.query import LagQuery  # noqa: E402
 from awx_eventdebug.lag.report import lag_report  # noqa: E402
 from awx_eventdebug.overflow.queries import OverflowFilter, summarize_overflow  # noqa: E402
@@ -85,7 +85,7 @@ def main():
     settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = f"bench-health-{uuid.uuid4().hex[:8]}"
     # The window covers every seeded event however long ago they were seeded (at most the max).
     since = min(first, datetime.now(UTC) - timedelta(minutes=15))
-    window = window_ending_now(since)
+    window = health_window(datetime.now(UTC), since)
     percentiles = lag_percentiles()
 
     def lag_by_job(worst_by):

@@ -89,14 +89,16 @@ def test_lag_settings_are_validated(settings):
 def test_health_window_longer_than_the_maximum_is_cut_to_it(settings):
     from datetime import timedelta
 
+    from django.utils import timezone
+
     from awx_eventdebug.checks import check_health_window
-    from awx_eventdebug.health.report import window_ending_now
+    from awx_eventdebug.health.report import health_window
 
     settings.EVENTDEBUG = {"HEALTH_WINDOW": "3d", "LAG_MAX_WINDOW": "1d"}
     [warning] = check_health_window()
     assert warning.id == "awx_eventdebug.W060"
     assert "(3d) is longer than EVENTDEBUG['LAG_MAX_WINDOW'] (1d)" in warning.msg
-    window = window_ending_now()
+    window = health_window(timezone.now())
     assert window.until - window.since == timedelta(days=1)
     settings.EVENTDEBUG = {"HEALTH_WINDOW": "1d", "LAG_MAX_WINDOW": "1d"}
     assert check_health_window() == []

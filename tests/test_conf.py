@@ -1,6 +1,8 @@
 import re
+from datetime import timedelta
+from decimal import Decimal
 
-from awx_eventdebug.conf import DEFAULTS, OPTIONS, get_config
+from awx_eventdebug.conf import DEFAULTS, OPTIONS, effective_settings, get_config
 from tests.support import ROOT
 
 DOCS = ROOT / "docs" / "settings.md"
@@ -8,7 +10,31 @@ DOCS = ROOT / "docs" / "settings.md"
 
 def test_defaults_without_user_settings(settings):
     settings.EVENTDEBUG = {}
-    assert get_config() == DEFAULTS
+    assert effective_settings() == DEFAULTS
+    assert get_config()["LAYER"] == DEFAULTS["LAYER"]
+
+
+def test_values_are_parsed_once_into_the_types_the_code_reads(settings):
+    durations = ("RETENTION", "LAG_WINDOW", "LAG_MAX_WINDOW", "HEALTH_WINDOW")
+    settings.EVENTDEBUG = {"LAG_WINDOW": "90m", "LAG_PERCENTILES": ["99.9", 50]}
+    config = get_config()
+    assert all(isinstance(config[name], timedelta) for name in durations)
+    assert (config["LAG_WINDOW"], config["LAG_MAX_WINDOW"]) == (timedelta(minutes=90), timedelta(days=31))
+    assert config["LAG_PERCENTILES"] == (Decimal(50), Decimal("99.9"))
+    assert get_config() is config  # cached until the settings change
+    # As written, for the doctor and for messages quoting a setting.
+    assert effective_settings()["LAG_WINDOW"] == "90m"
+    assert effective_settings()["LAG_PERCENTILES"] == ["99.9", 50]
+    settings.EVENTDEBUG = {"LAG_WINDOW": "2h"}
+    assert get_config()["LAG_WINDOW"] == timedelta(hours=2)
+    assert effective_settings()["LAG_WINDOW"] == "2h"
+
+
+def test_unparsable_values_fall_back_to_the_parsed_default(settings):
+    settings.EVENTDEBUG = {"RETENTION": "soon", "HEALTH_WINDOW": "99999999999d", "LAG_PERCENTILES": [0]}
+    config = get_config()
+    assert (config["RETENTION"], config["HEALTH_WINDOW"]) == (timedelta(days=30), timedelta(minutes=15))
+    assert config["LAG_PERCENTILES"] == (Decimal(50), Decimal(90), Decimal(95), Decimal(99))
 
 
 def test_user_value_overrides_default_and_is_reread(settings):
@@ -28,7 +54,7 @@ def test_invalid_values_fall_back_to_defaults(settings):
 
 def test_not_a_dict_means_defaults(settings):
     settings.EVENTDEBUG = ["LAYER"]
-    assert get_config() == DEFAULTS
+    assert effective_settings() == DEFAULTS
 
 
 def test_every_option_is_documented_with_its_default():

@@ -1,64 +1,18 @@
-"""GET report/, check/ and metrics/: the health of the critical path (health.py), the same
+"""GET report/, check/ and metrics/: the health of the critical path (health/), the same
 documents as ``eventdebug report --json`` and ``eventdebug check --json``, and Prometheus text."""
 
 from __future__ import annotations
 
 from django.utils import timezone
-from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import BaseRenderer
 from rest_framework.response import Response
 
 from ..conf import get_config
-from ..fields import MomentField
+from ..health.params import CheckQuerySerializer, ReportQuerySerializer, check_document, report_document
 from ..health.prometheus import CONTENT_TYPE, render_metrics
-from ..health.report import Thresholds, health_check, health_report, metrics_sections, window_ending_now
-from ..timeutil import parse_duration
+from ..health.report import health_window, metrics_sections
 from .base import EventDebugView, FirstRendererOnly
-
-
-class ReportQuerySerializer(serializers.Serializer):
-    since = MomentField(
-        required=False,
-        help_text="Window start: ISO 8601 or a duration ago (15m). Default: EVENTDEBUG['HEALTH_WINDOW'] ago.",
-    )
-
-    def validate_since(self, value):
-        now = timezone.now()
-        if value >= now:
-            raise serializers.ValidationError("must be in the past.")
-        maximum = get_config()["LAG_MAX_WINDOW"]
-        if now - value > parse_duration(maximum):
-            raise serializers.ValidationError(
-                f"the window is longer than the maximum {maximum} (EVENTDEBUG['LAG_MAX_WINDOW'])."
-            )
-        return value
-
-
-class CheckQuerySerializer(ReportQuerySerializer):
-    max_p99 = serializers.FloatField(
-        required=False, min_value=0, help_text="Seconds. Default: EVENTDEBUG['CHECK_MAX_P99']."
-    )
-    max_fill = serializers.FloatField(
-        required=False,
-        min_value=0,
-        max_value=100,
-        help_text="Percent. Default: EVENTDEBUG['CHECK_MAX_FILL'].",
-    )
-    max_drops = serializers.IntegerField(
-        required=False, min_value=0, help_text="Drops in the window. Default: EVENTDEBUG['CHECK_MAX_DROPS']."
-    )
-
-
-def report_document(query: dict) -> dict:
-    """The document of GET report/ for a query validated by ReportQuerySerializer."""
-    return health_report(window_ending_now(query.get("since")))
-
-
-def check_document(query: dict) -> dict:
-    """The document of GET check/ for a query validated by CheckQuerySerializer."""
-    thresholds = Thresholds.from_settings(**{k: query.get(k) for k in ("max_p99", "max_fill", "max_drops")})
-    return health_check(window_ending_now(query.get("since")), thresholds)
 
 
 class ReportView(EventDebugView):
@@ -99,5 +53,5 @@ class MetricsView(EventDebugView):
         return super().get_permissions()
 
     def get(self, request):
-        text = render_metrics(metrics_sections(window_ending_now()))
+        text = render_metrics(metrics_sections(health_window(timezone.now())))
         return Response(text, content_type=CONTENT_TYPE)

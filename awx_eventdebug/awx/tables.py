@@ -54,6 +54,8 @@ KINDS: dict[str, EventKind] = {
 }
 
 UNIFIED_JOB_TABLE = "main_unifiedjob"
+# Its id is a PostgreSQL integer: a job id above this names no job (and would not bind).
+MAX_JOB_ID = 2**31 - 1
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,10 @@
-"""``eventdebug report`` and ``eventdebug check``: the health of the critical path (health.py)."""
+"""``eventdebug report`` and ``eventdebug check``: the health of the critical path (health/)."""
 
 from __future__ import annotations
 
 from django.core.management.base import CommandError
 
-from ..api.health import CheckQuerySerializer, ReportQuerySerializer, check_document, report_document
+from ..health.params import CheckQuerySerializer, ReportQuerySerializer, check_document, report_document
 from ..health.report import OK
 from .base import Subcommand, counted, indent, render_pairs, render_table, validated
 

@@ -1,7 +1,10 @@
+"""``eventdebug lag``: event lag percentiles from the shell, the options validated by the
+serializer GET lag/ uses (lag/params.py), the same JSON with --json."""
+
 from __future__ import annotations
 
-from ..api.lag import LagQuerySerializer
 from ..awx.tables import KINDS
+from ..lag.params import LagQuerySerializer
 from ..lag.query import GROUP_BY, LagQuery
 from ..lag.report import lag_report
 from .base import Subcommand, render_table, validated

@@ -12,7 +12,7 @@ from ..api.overflow import (
     overflow_page,
     overflow_summary,
 )
-from ..conf import get_config
+from ..conf import effective_settings, get_config
 from ..overflow.ingest import ingest_streams
 from ..overflow.queries import purge_overflow
 from ..timeutil import parse_duration
@@ -174,11 +174,13 @@ class Purge(Subcommand):
         parser.add_argument("--dry-run", action="store_true", help="Count what would be removed.")
 
     def handle(self, command, options):
-        text = options["older_than"] or get_config()["RETENTION"]
-        try:
-            older_than = parse_duration(text)
-        except ValueError as exc:
-            raise CommandError(f"--older-than: {exc}", returncode=2) from exc
+        text, older_than = effective_settings()["RETENTION"], get_config()["RETENTION"]
+        if options["older_than"]:
+            text = options["older_than"]
+            try:
+                older_than = parse_duration(text)
+            except ValueError as exc:
+                raise CommandError(f"--older-than: {exc}", returncode=2) from exc
         result = purge_overflow(older_than, dry_run=options["dry_run"])
         if options["json"]:
             self.write_json(command, result)

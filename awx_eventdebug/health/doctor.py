@@ -18,7 +18,7 @@ from .. import __version__
 from ..awx.tables import KINDS, UNIFIED_JOB_TABLE, table_info
 from ..channels.config import load_layer, ping_hosts, unreachable_message
 from ..checks import ALL_CHECKS
-from ..conf import get_config
+from ..conf import effective_settings, get_config
 from ..errors import EventDebugError
 from ..overflow.handler import LOGGER_NAME, capture_stats, installed_handler
 from ..overflow.queries import OverflowFilter, summarize_overflow
@@ -58,7 +58,7 @@ def build_report() -> dict:
     """The whole report; ``problems`` lists one line per thing the app needs but lacks."""
     report = {
         "versions": versions(),
-        "settings": get_config(),
+        "settings": effective_settings(),
         "checks": [
             {"id": message.id, "message": message.msg, "hint": message.hint}
             for check in ALL_CHECKS

@@ -20,11 +20,12 @@ from ..awx.tables import KINDS
 from ..channels.queues import inspect_queues
 from ..conf import get_config
 from ..errors import EventDebugError, first_line
-from ..lag.percentiles import parse_percentiles, percentile_key
+from ..lag.percentiles import percentile_key
 from ..lag.query import LagQuery
 from ..lag.report import lag_report
+from ..lag.window import default_since
 from ..overflow.queries import OverflowFilter, summarize_overflow
-from ..timeutil import isoformat, parse_duration
+from ..timeutil import isoformat
 from .doctor import build_report
 
 P99 = Decimal(99)
@@ -109,7 +110,7 @@ def doctor_summary() -> dict:
 
 def lag_percentiles() -> tuple[Decimal, ...]:
     """LAG_PERCENTILES, plus the p99 the check and the worst jobs need."""
-    configured = parse_percentiles(get_config()["LAG_PERCENTILES"])
+    configured = get_config()["LAG_PERCENTILES"]
     return configured if P99 in configured else tuple(sorted((*configured, P99)))
 
 
@@ -160,12 +161,10 @@ def layer_queues(limit: int) -> dict:
 # The report and the check ----------------------------------------------------------------------
 
 
-def window_ending_now(since: datetime | None = None) -> Window:
-    """From ``since`` (default: HEALTH_WINDOW ago, at most LAG_MAX_WINDOW: check W060) to now."""
-    now = timezone.now()
-    config = get_config()
-    default = min(parse_duration(config["HEALTH_WINDOW"]), parse_duration(config["LAG_MAX_WINDOW"]))
-    return Window(since or now - default, now)
+def health_window(until: datetime, since: datetime | None = None) -> Window:
+    """From ``since`` (default: HEALTH_WINDOW before ``until``, at most LAG_MAX_WINDOW: check
+    W060) to ``until``. A ``since`` someone gave is checked by health/params.py."""
+    return Window(since or default_since(until, "HEALTH_WINDOW"), until)
 
 
 def health_report(window: Window) -> dict:

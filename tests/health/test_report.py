@@ -12,7 +12,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
 
-from awx_eventdebug.health.report import window_ending_now
+from awx_eventdebug.health.report import health_window
 from awx_eventdebug.lag.query import LagQuery
 from awx_eventdebug.lag.report import lag_report
 from tests.conftest import REDIS_URL
@@ -203,7 +203,8 @@ def test_worst_groups_survive_the_group_cap(settings):
     lags = [2, 7, 1, 9, 4]
     ids = [recent_job([lag] * 2) for lag in lags]
     settings.EVENTDEBUG = {"LAG_MAX_GROUPS": 2}
-    window = window_ending_now(timezone.now() - timedelta(minutes=10))
+    now = timezone.now()
+    window = health_window(now, now - timedelta(minutes=10))
     query = LagQuery(since=window.since, until=window.until, by="job", worst_by=Decimal(99))
     report = lag_report(query)
     assert [g["key"] for g in report["groups"]] == [ids[3], ids[1]]
@@ -234,6 +235,6 @@ def test_api_report_and_check_are_the_commands_documents(admin_client, redis_lay
 
 def test_window_default_is_the_health_window(settings):
     settings.EVENTDEBUG = {"HEALTH_WINDOW": "2h"}
-    window = window_ending_now()
+    window = health_window(timezone.now())
     assert window.until - window.since == timedelta(hours=2)
     assert abs((window.until - timezone.now()).total_seconds()) < 30  # "now", give or take a stall
