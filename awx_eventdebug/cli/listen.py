@@ -7,10 +7,11 @@ import sys
 from django.core.management.base import CommandError
 
 from ..awx.messages import group_names
-from ..awx.tables import KINDS
+from ..awx.tables import KINDS, MAX_JOB_ID
 from ..live.listener import STOP_ERROR, STOP_OUTPUT_CLOSED, Listener, redis_layer
 from .base import (
     Subcommand,
+    bounded_int,
     counted,
     duration_seconds,
     format_number,
@@ -31,7 +32,9 @@ class Listen(Subcommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--job", type=int, help="Id of the job (unified job) to listen to.")
+        parser.add_argument(
+            "--job", type=bounded_int(1, MAX_JOB_ID), help="Id of the job (unified job) to listen to."
+        )
         parser.add_argument(
             "--kind",
             choices=sorted(KINDS),

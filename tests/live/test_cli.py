@@ -43,6 +43,13 @@ def test_group_name_channels_would_refuse_is_a_usage_error(name):
     assert error.value.returncode == 2
 
 
+@pytest.mark.parametrize("value", ["0", "-1", "2147483648", "x"])
+def test_job_outside_awx_ids_is_a_usage_error(value):
+    """The bounds GET lag/ and eventdebug lag accept (awx.tables.MAX_JOB_ID)."""
+    with pytest.raises(CommandError, match="--job"):
+        listen("--job", value)
+
+
 @pytest.mark.parametrize("value", ["0", "-1", "soon"])
 def test_bad_duration_is_a_usage_error(value):
     with pytest.raises(CommandError, match="--duration"):
