@@ -1,4 +1,7 @@
+import json
 import re
+import subprocess
+import sys
 from datetime import timedelta
 from decimal import Decimal
 
@@ -64,3 +67,19 @@ def test_every_option_is_documented_with_its_default():
     for name, option in OPTIONS.items():
         section = text.split(f"### `{name}`", 1)[1].split("\n### ", 1)[0]
         assert f"Default: `{option.default!r}`" in section, name
+
+
+def test_conf_imports_its_parsers_and_nothing_else_of_the_app():
+    """The parsers' modules import nothing that imports conf, so conf imports them directly."""
+    code = "import json, sys, awx_eventdebug.conf; print(json.dumps(sorted(sys.modules)))"
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    loaded = [name for name in json.loads(result.stdout) if name.startswith("awx_eventdebug")]
+    assert loaded == [
+        "awx_eventdebug",
+        "awx_eventdebug.conf",
+        "awx_eventdebug.lag",
+        "awx_eventdebug.lag.percentiles",
+        "awx_eventdebug.timeutil",
+    ]
