@@ -17,7 +17,7 @@ from django.conf import settings
 from django.core.checks import Warning
 
 from .conf import DEFAULTS, OPTIONS, SETTINGS_NAME, get_config, option_error, user_settings
-from .overflow.handler import LOGGER_NAME
+from .overflow.record import LOGGER_NAME
 
 W001_NOT_A_DICT = "awx_eventdebug.W001"
 W002_UNKNOWN_KEY = "awx_eventdebug.W002"

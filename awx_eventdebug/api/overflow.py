@@ -5,7 +5,6 @@ from __future__ import annotations
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from ..models import ChannelOverflow
 from ..overflow.queries import (
     DEFAULT_GROUP_LIMIT,
     DEFAULT_PAGE_SIZE,
@@ -15,15 +14,15 @@ from ..overflow.queries import (
     list_overflow,
     summarize_overflow,
 )
-from ..overflow.upsert import GROUP_MAX_LENGTH
+from ..overflow.record import NAME_MAX_LENGTH, SOURCES
 from .base import EventDebugView
 from .fields import MomentField
 
 
 class OverflowFilterSerializer(serializers.Serializer):
-    group = serializers.CharField(required=False, max_length=GROUP_MAX_LENGTH)
-    node = serializers.CharField(required=False, max_length=GROUP_MAX_LENGTH)
-    source = serializers.ChoiceField(required=False, choices=[s for s, _ in ChannelOverflow.SOURCES])
+    group = serializers.CharField(required=False, max_length=NAME_MAX_LENGTH)
+    node = serializers.CharField(required=False, max_length=NAME_MAX_LENGTH)
+    source = serializers.ChoiceField(required=False, choices=[s for s, _ in SOURCES])
     since = MomentField(required=False)
     until = MomentField(required=False)
 
