@@ -10,11 +10,11 @@ from rest_framework.renderers import BaseRenderer
 from rest_framework.response import Response
 
 from ..conf import get_config
+from ..fields import MomentField
 from ..health.prometheus import CONTENT_TYPE, render_metrics
 from ..health.report import Thresholds, health_check, health_report, metrics_sections, window_ending_now
 from ..timeutil import parse_duration
 from .base import EventDebugView, FirstRendererOnly
-from .fields import MomentField
 
 
 class ReportQuerySerializer(serializers.Serializer):

@@ -8,10 +8,10 @@ from rest_framework.response import Response
 
 from ..awx.tables import KINDS
 from ..conf import get_config
+from ..fields import MomentField, validation_now
 from ..lag.query import GROUP_BY, LagQuery, lag_report, parse_percentiles
 from ..timeutil import parse_duration
 from .base import EventDebugView
-from .fields import MomentField, validation_now
 from .schema import QueryParametersSchema
 
 # main_unifiedjob.id is a PostgreSQL integer.

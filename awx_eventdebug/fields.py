@@ -1,4 +1,4 @@
-"""Serializer fields shared by the endpoints' query strings."""
+"""Serializer fields shared by the features' query parameters (REST query strings and CLI options)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from django.utils import timezone
 from rest_framework import serializers
 
-from ..timeutil import parse_moment
+from .timeutil import parse_moment
 
 MOMENT_MAX_LENGTH = 64
 
