@@ -23,7 +23,9 @@ LOGGER_NAME = "channels_redis.core"
 OVERFLOW_FORMAT = "%s of %s channels over capacity in group %s"
 # Every overflow message holds this text: a cheap test before the pattern.
 MARKER = "channels over capacity in group"
-OVERFLOW_PATTERN = re.compile(r"(\d+) of (\d+) channels over capacity in group (\S+)")
+# A count preceded by a sign, a point or a word character ("-1 of 4", "1.5 of 4") is no count
+# channels_redis wrote: without the look-behind the search would read "1 of 4" out of it.
+OVERFLOW_PATTERN = re.compile(r"(?<![\w.+-])(\d+) of (\d+) channels over capacity in group (\S+)")
 # Counts beyond a 32-bit column are not from channels_redis; they would poison every flush.
 LARGEST_COUNT = 2**31 - 1
 # Width of the node and group columns of ChannelOverflow.
@@ -40,6 +42,12 @@ def node_name() -> str:
     return getattr(settings, "CLUSTER_HOST_ID", None) or socket.gethostname()
 
 
+def sensible_counts(queues: int, members: int) -> bool:
+    """Whether a record's counts can come from channels_redis: it logs only when a queue was
+    full, and counts the full queues among the group's members."""
+    return 0 < queues <= members <= LARGEST_COUNT
+
+
 def storable_count(digits: str) -> bool:
     """Whether a count matched as digits fits LARGEST_COUNT; the length is checked first so that a
     line of thousands of digits costs no int() (which refuses over 4300 digits anyway)."""
@@ -51,14 +59,17 @@ def parse_message(text: str) -> tuple[int, int, str] | None:
     match = OVERFLOW_PATTERN.search(text)
     if match is None or not (storable_count(match[1]) and storable_count(match[2])):
         return None
-    return int(match[1]), int(match[2]), match[3]
+    queues, members = int(match[1]), int(match[2])
+    if not sensible_counts(queues, members):
+        return None
+    return queues, members, match[3]
 
 
 def parse_record(record: logging.LogRecord) -> tuple[int, int, str] | None:
     """parse_message() of a log record, as the live handler reads it.
 
     The record channels_redis makes is read from its args without formatting; anything else is
-    formatted and matched only when its template mentions "over capacity". May raise when the record's
+    formatted and matched only when its template holds the MARKER. May raise when the record's
     message object does (the handler counts that as ignored).
     """
     msg = record.msg
@@ -67,10 +78,8 @@ def parse_record(record: logging.LogRecord) -> tuple[int, int, str] | None:
         if type(args) is tuple and len(args) == 3:
             queues, members, group = args
             if type(queues) is int and type(members) is int and type(group) is str:
-                if 0 <= queues <= LARGEST_COUNT and 0 <= members <= LARGEST_COUNT:
-                    return queues, members, group
-                return None
-    elif isinstance(msg, str) and "over capacity" not in msg:
+                return (queues, members, group) if sensible_counts(queues, members) else None
+    elif isinstance(msg, str) and MARKER not in msg:
         return None
     return parse_message(record.getMessage())
 
