@@ -19,6 +19,6 @@ class EventDebugConfig(AppConfig):
         setting_changed.connect(conf.reset_on_change, dispatch_uid="awx_eventdebug.conf")
 
         if conf.get_config()["CAPTURE"]:
-            from .overflow.handler import install
+            from .overflow.install import install
 
             install()

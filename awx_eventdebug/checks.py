@@ -26,7 +26,7 @@ from .conf import (
     user_settings,
 )
 from .lag.window import default_over_max
-from .overflow.handler import LOGGER_NAME
+from .overflow.record import LOGGER_NAME
 
 W001_NOT_A_DICT = "awx_eventdebug.W001"
 W002_UNKNOWN_KEY = "awx_eventdebug.W002"

@@ -2,21 +2,19 @@
 
 from django.db import models
 
+from .overflow.record import NAME_MAX_LENGTH, SOURCES
+
 
 class ChannelOverflow(models.Model):
     """channels_redis "over capacity" records of one group on one node, coalesced per window.
 
     Writers never read-modify-write a row: they add to it with one INSERT ... ON CONFLICT DO
-    UPDATE (upsert.py), so any number of processes on any number of nodes can count into the
+    UPDATE (overflow/upsert.py), so any number of processes on any number of nodes can count into the
     same row at once.
     """
 
-    LIVE = "live"
-    INGEST = "ingest"
-    SOURCES = [(LIVE, "captured live"), (INGEST, "ingested from a log file")]
-
-    node = models.CharField(max_length=255, help_text="CLUSTER_HOST_ID, else the host name.")
-    group = models.CharField(max_length=255, help_text="The channel layer group that overflowed.")
+    node = models.CharField(max_length=NAME_MAX_LENGTH, help_text="CLUSTER_HOST_ID, else the host name.")
+    group = models.CharField(max_length=NAME_MAX_LENGTH, help_text="The channel layer group that overflowed.")
     window_start = models.DateTimeField(help_text="Start of the window (CAPTURE_WINDOW) counted.")
     first_seen = models.DateTimeField()
     last_seen = models.DateTimeField()
@@ -48,7 +46,7 @@ class IngestedRecord(models.Model):
 
     Ingest counts a record only when inserting its fingerprint succeeds, in the same transaction
     as the counts, so a file ingested twice, or a rotated file overlapping the last one, adds
-    nothing the second time (ingest.py).
+    nothing the second time (overflow/ingest.py).
     """
 
     fingerprint = models.CharField(max_length=32, unique=True)

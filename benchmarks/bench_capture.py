@@ -36,8 +36,9 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 
 from awx_eventdebug.models import ChannelOverflow  # noqa: E402
-from awx_eventdebug.overflow.handler import OVERFLOW_FORMAT, OverflowCaptureHandler  # noqa: E402
+from awx_eventdebug.overflow.handler import OverflowCaptureHandler  # noqa: E402
 from awx_eventdebug.overflow.ingest import ingest_streams  # noqa: E402
+from awx_eventdebug.overflow.record import OVERFLOW_FORMAT  # noqa: E402
 
 GROUPS = [f"job_events-{n}" for n in range(100)]
 

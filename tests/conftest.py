@@ -75,7 +75,7 @@ def pytest_sessionfinish(session, exitstatus):
 @pytest.fixture
 def capture_installed(settings):
     """The app's own capture installation on channels_redis.core, writing every 0.2 s."""
-    from awx_eventdebug.overflow import handler as capture
+    from awx_eventdebug.overflow import install as capture
 
     settings.EVENTDEBUG = {"CAPTURE_FLUSH_INTERVAL": 0.2}
     handler = capture.install()

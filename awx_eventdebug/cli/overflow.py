@@ -6,16 +6,16 @@ import sys
 
 from django.core.management.base import CommandError
 
-from ..api.overflow import (
+from ..conf import effective_settings, get_config
+from ..overflow.ingest import ingest_streams
+from ..overflow.params import (
     OverflowListSerializer,
     OverflowSummarySerializer,
+    PurgeSerializer,
     overflow_page,
     overflow_summary,
 )
-from ..conf import effective_settings, get_config
-from ..overflow.ingest import ingest_streams
 from ..overflow.queries import purge_overflow
-from ..timeutil import parse_duration
 from .base import Subcommand, counted, render_pairs, render_table, validated
 
 
@@ -34,11 +34,11 @@ class Overflow(Subcommand):
         parser.add_argument("--source", help="live (captured) or ingest (from log files).")
         parser.add_argument("--since", help="ISO 8601 time or a duration ago (2h).")
         parser.add_argument("--until", help="ISO 8601 time or a duration ago.")
-        parser.add_argument("--page", type=int, help="Page of rows (default 1).")
-        parser.add_argument("--page-size", type=int, help="Rows per page (default 100, at most 1000).")
+        parser.add_argument("--page", help="Page of rows (default 1).")
+        parser.add_argument("--page-size", help="Rows per page (default 100, at most 1000).")
         parser.add_argument("--summary", action="store_true", help="Totals per group instead of rows.")
         parser.add_argument("--timeline", help="With --summary: drops per 'minute' or 'hour'.")
-        parser.add_argument("--limit", type=int, help="With --summary: most groups shown (default 50).")
+        parser.add_argument("--limit", help="With --summary: most groups shown (default 50).")
 
     def handle(self, command, options):
         if options["summary"]:
@@ -174,13 +174,11 @@ class Purge(Subcommand):
         parser.add_argument("--dry-run", action="store_true", help="Count what would be removed.")
 
     def handle(self, command, options):
-        text, older_than = effective_settings()["RETENTION"], get_config()["RETENTION"]
         if options["older_than"]:
             text = options["older_than"]
-            try:
-                older_than = parse_duration(text)
-            except ValueError as exc:
-                raise CommandError(f"--older-than: {exc}", returncode=2) from exc
+            older_than = validated(PurgeSerializer, options, ("older_than",))["older_than"]
+        else:
+            text, older_than = effective_settings()["RETENTION"], get_config()["RETENTION"]
         result = purge_overflow(older_than, dry_run=options["dry_run"])
         if options["json"]:
             self.write_json(command, result)

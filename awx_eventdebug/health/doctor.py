@@ -20,8 +20,10 @@ from ..channels.config import load_layer, ping_hosts, unreachable_message
 from ..checks import ALL_CHECKS
 from ..conf import effective_settings, get_config
 from ..errors import EventDebugError
-from ..overflow.handler import LOGGER_NAME, capture_stats, installed_handler
+from ..overflow.handler import capture_stats
+from ..overflow.install import installed_handler
 from ..overflow.queries import OverflowFilter, summarize_overflow
+from ..overflow.record import LOGGER_NAME
 
 DISTRIBUTIONS = ("Django", "channels", "channels-redis", "djangorestframework", "redis", "psycopg")
 

@@ -15,23 +15,26 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import re
-import socket
 import threading
 import time
 import weakref
 
-from django.conf import settings
-
 from ..conf import get_config
 from ..timeutil import isoformat, utc_from_epoch
-from .upsert import GROUP_MAX_LENGTH, OTHER_GROUPS, Counts, add_counts, storable_name
+from .record import (
+    NAME_MAX_LENGTH,
+    SOURCE_LIVE,
+    node_name,
+    parse_record,
+    storable_name,
+    window_start_epoch,
+)
+from .upsert import Counts, add_counts
 
-LOGGER_NAME = "channels_redis.core"
-OVERFLOW_FORMAT = "%s of %s channels over capacity in group %s"
-OVERFLOW_PATTERN = re.compile(r"(\d+) of (\d+) channels over capacity in group (\S+)")
-# Counts beyond a 32-bit column are not from channels_redis; they would poison every flush.
-LARGEST_COUNT = 2**31 - 1
+# Records of groups beyond EVENTDEBUG['CAPTURE_MAX_PENDING_GROUPS'] are counted under this name,
+# which channels can never produce (a group name has no space or parenthesis).
+OTHER_GROUPS = "(other groups)"
+
 # logging.shutdown() calls flush() at exit: the process waits at most this long for the database.
 EXIT_FLUSH_SECONDS = 2.0
 # Retry delays after a failed write grow up to this many flush intervals.
@@ -40,48 +43,11 @@ BACKOFF_INTERVALS = 12
 status_logger = logging.getLogger("awx_eventdebug.overflow.handler")
 
 
-def node_name() -> str:
-    """This AWX node: settings.CLUSTER_HOST_ID when set, else the host name."""
-    return getattr(settings, "CLUSTER_HOST_ID", None) or socket.gethostname()
-
-
-def storable_count(digits: str) -> bool:
-    """Whether a count matched as digits fits LARGEST_COUNT; the length is checked first so that a
-    line of thousands of digits costs no int() (which refuses over 4300 digits anyway)."""
-    return len(digits) <= len(str(LARGEST_COUNT)) and int(digits) <= LARGEST_COUNT
-
-
-def parse_record(record: logging.LogRecord) -> tuple[int, int, str] | None:
-    """(queues over capacity, group members, group) of an overflow record, else None.
-
-    The record channels_redis makes is read from its args without formatting; anything else is
-    formatted and matched only when its template mentions "over capacity". May raise when the
-    record's message object does (the handler counts that as ignored).
-    """
-    msg = record.msg
-    if msg == OVERFLOW_FORMAT:
-        args = record.args
-        if type(args) is tuple and len(args) == 3:
-            queues, members, group = args
-            if type(queues) is int and type(members) is int and type(group) is str:
-                if 0 <= queues <= LARGEST_COUNT and 0 <= members <= LARGEST_COUNT:
-                    return queues, members, group
-                return None
-    elif isinstance(msg, str) and "over capacity" not in msg:
-        return None
-    match = OVERFLOW_PATTERN.search(record.getMessage())
-    if match is None:
-        return None
-    if not (storable_count(match[1]) and storable_count(match[2])):
-        return None
-    return int(match[1]), int(match[2]), match[3]
-
-
 class OverflowCaptureHandler(logging.Handler):
     """A logging handler counting overflow records into ChannelOverflow rows (source "live").
 
     Usable from a LOGGING dictConfig (``"class": "awx_eventdebug.overflow.handler.OverflowCaptureHandler"``)
-    or installed by the app on ``channels_redis.core`` (``install()``). Unset arguments come from
+    or installed by the app on ``channels_redis.core`` (install.py). Unset arguments come from
     the EVENTDEBUG settings when the handler is made.
     """
 
@@ -111,7 +77,7 @@ class OverflowCaptureHandler(logging.Handler):
         parent still owns and will write what was pending before the fork)."""
         self._lock = threading.Lock()
         self._wakeup = threading.Condition(threading.Lock())
-        # (group, window index) -> [drops, queues over, max group size, first, last (epoch s)]
+        # (group, window start (epoch s)) -> [drops, queues over, max group size, first, last]
         self._pending: dict[tuple[str, int], list] = {}
         self._writing = False  # a batch taken from _pending is being written
         self._thread: threading.Thread | None = None
@@ -159,10 +125,10 @@ class OverflowCaptureHandler(logging.Handler):
                     return
                 counters["parsed"] += 1
                 queues, members, group = parsed
-                if len(group) > GROUP_MAX_LENGTH:  # never from channels_redis (names < 100)
+                if len(group) > NAME_MAX_LENGTH:  # never from channels_redis (names < 100)
                     group = storable_name(group)
                 created = record.created
-                key = (group, int(created // self.window))
+                key = (group, window_start_epoch(created, self.window))
                 entry = self._pending.get(key)
                 if entry is None and len(self._pending) >= self.max_pending:
                     counters["bounded"] += 1
@@ -244,10 +210,9 @@ class OverflowCaptureHandler(logging.Handler):
         from django.db import connections
 
         rows = {}
-        for (group, window_index), (drops, queues, members, first, last) in batch.items():
-            window_start = utc_from_epoch(window_index * self.window)
+        for (group, window_start), (drops, queues, members, first, last) in batch.items():
             counts = Counts(utc_from_epoch(first), utc_from_epoch(last), drops, queues, members)
-            rows[(self.node, group, window_start, "live")] = counts
+            rows[(self.node, group, utc_from_epoch(window_start), SOURCE_LIVE)] = counts
         try:
             written = add_counts(rows, using=self.using)
         except Exception as exc:  # the thread must survive anything the database or Django raise
@@ -363,112 +328,3 @@ def _reset_in_child(handler_ref):
 def capture_stats() -> list[dict]:
     """Counters of every capture handler of this process (usually one)."""
     return [handler.stats() for handler in list(_HANDLERS)]
-
-
-# Attaching to channels_redis.core -----------------------------------------------------------
-
-
-class LevelFloor(logging.Filter):
-    """Keeps a handler at the level its logger had before install() lowered the logger, for that
-    logger's records only: the same handler may serve other loggers (AWX shares its console and
-    file handlers), whose records it must pass as before."""
-
-    def __init__(self, level: int, logger_name: str):
-        super().__init__()
-        self.level = level
-        self.logger_name = logger_name
-
-    def filter(self, record):
-        name = record.name
-        if name != self.logger_name and not name.startswith(self.logger_name + "."):
-            return True
-        return record.levelno >= self.level
-
-
-class PropagateAtLevel(logging.Handler):
-    """Propagation to the ancestors' handlers, as Logger.callHandlers does it, but only for
-    records at or above the level the logger had before install() lowered it to INFO."""
-
-    def __init__(self, logger: logging.Logger, level: int, own_handlers: int):
-        super().__init__(level)
-        self.logger = logger
-        self.own_handlers = own_handlers
-
-    def handle(self, record):
-        found = self.own_handlers
-        ancestor = self.logger.parent
-        while ancestor is not None:
-            for handler in ancestor.handlers:
-                found += 1
-                if record.levelno >= handler.level:
-                    handler.handle(record)
-            if not ancestor.propagate:
-                break
-            ancestor = ancestor.parent
-        last_resort = logging.lastResort
-        if not found and last_resort is not None and record.levelno >= last_resort.level:
-            last_resort.handle(record)
-        return True
-
-    def emit(self, record):
-        self.handle(record)
-
-
-# logger name -> what install() attached and changed, so uninstall() can put it back.
-_INSTALLED: dict[str, dict] = {}
-
-
-def install(logger_name: str = LOGGER_NAME) -> OverflowCaptureHandler:
-    """Attach a capture handler to ``logger_name`` (once) and make its INFO records reach it.
-
-    When the logger's effective level is above INFO (AWX: not configured, so WARNING from its
-    ancestors) it is lowered to INFO, and what the admin had configured keeps seeing only records
-    at the old level or above: the logger's own handlers get a LevelFloor filter, and
-    propagation to the ancestors goes through a PropagateAtLevel handler instead.
-    """
-    if logger_name in _INSTALLED:
-        return _INSTALLED[logger_name]["handler"]
-    logger = logging.getLogger(logger_name)
-    before = {"level": logger.level, "propagate": logger.propagate, "handlers": list(logger.handlers)}
-    handler = next((h for h in logger.handlers if isinstance(h, OverflowCaptureHandler)), None)
-    added = []
-    if handler is None:
-        handler = OverflowCaptureHandler()
-        added.append(handler)
-    admin_level = logger.getEffectiveLevel()
-    floors = []
-    if admin_level > logging.INFO:
-        for existing in before["handlers"]:
-            if existing is not handler:
-                floor = LevelFloor(admin_level, logger_name)
-                existing.addFilter(floor)
-                floors.append((existing, floor))
-        if logger.propagate:
-            own = sum(1 for h in before["handlers"] if h is not handler)
-            added.append(PropagateAtLevel(logger, admin_level, own))
-            logger.propagate = False
-        logger.setLevel(logging.INFO)
-    for new in added:
-        logger.addHandler(new)
-    _INSTALLED[logger_name] = {"handler": handler, "before": before, "added": added, "floors": floors}
-    return handler
-
-
-def uninstall(logger_name: str = LOGGER_NAME) -> None:
-    """Undo install(): the logger's level, propagation and handlers as they were."""
-    entry = _INSTALLED.pop(logger_name, None)
-    if entry is None:
-        return
-    logger = logging.getLogger(logger_name)
-    for new in entry["added"]:
-        logger.removeHandler(new)
-        new.close()
-    for existing, floor in entry["floors"]:
-        existing.removeFilter(floor)
-    logger.setLevel(entry["before"]["level"])
-    logger.propagate = entry["before"]["propagate"]
-
-
-def installed_handler(logger_name: str = LOGGER_NAME) -> OverflowCaptureHandler | None:
-    entry = _INSTALLED.get(logger_name)
-    return entry["handler"] if entry else None

@@ -33,11 +33,10 @@ from django.utils import timezone
 from ..conf import get_config
 from ..db import app_tables
 from ..errors import Misconfigured
-from ..models import ChannelOverflow, IngestedRecord
-from .handler import OVERFLOW_PATTERN, node_name, storable_count
-from .upsert import Counts, add_counts, storable_name
+from ..models import IngestedRecord
+from .record import MARKER, SOURCE_INGEST, node_name, parse_message, storable_name, window_start
+from .upsert import Counts, add_counts
 
-MARKER = "channels over capacity in group"
 MARKER_BYTES = MARKER.encode()
 BATCH_RECORDS = 5000
 FINGERPRINTS_PER_STATEMENT = 400
@@ -130,9 +129,7 @@ class IngestRun:
             rows: dict[tuple, Counts] = {}
             for fingerprint in fresh:
                 record = by_fingerprint[fingerprint]
-                epoch = int(record.logged_at.timestamp())
-                window_start = datetime.fromtimestamp(epoch - epoch % self.window, UTC)
-                key = (record.node, record.group, window_start, ChannelOverflow.INGEST)
+                key = (record.node, record.group, window_start(record.logged_at, self.window), SOURCE_INGEST)
                 if key in rows:
                     rows[key].add(record.logged_at, record.queues, record.members)
                 else:
@@ -291,9 +288,9 @@ def _line_records(reader: _CountingReader, report: FileReport, node: str) -> Ite
         if MARKER_BYTES not in raw:
             continue
         line = raw.decode("utf-8", "replace").rstrip("\r\n")
-        match = OVERFLOW_PATTERN.search(line)
+        parsed = parse_message(line)
         logged_at = parse_log_time(line)
-        if match is None or logged_at is None or not (storable_count(match[1]) and storable_count(match[2])):
+        if parsed is None or logged_at is None:
             report.bad += 1
             continue
         line_node = node
@@ -303,7 +300,7 @@ def _line_records(reader: _CountingReader, report: FileReport, node: str) -> Ite
                 line_node = host["host"]
         report.records += 1
         identity = f"{line}\x00{occurrences.number(line)}"
-        yield Record(logged_at, int(match[1]), int(match[2]), match[3], storable_name(line_node), identity)
+        yield Record(logged_at, *parsed, storable_name(line_node), identity)
 
 
 def _export_records(reader: _CountingReader, report: FileReport, node: str) -> Iterator[Record]:
@@ -340,9 +337,9 @@ def _export_record(entry, report: FileReport, node: str, occurrences: _Occurrenc
     message = entry.get(b"MESSAGE", b"").decode("utf-8", "replace")
     if MARKER not in message:
         return None
-    match = OVERFLOW_PATTERN.search(message)
+    parsed = parse_message(message)
     stamp = entry.get(b"__REALTIME_TIMESTAMP", b"")
-    if match is None or not stamp.isdigit() or not (storable_count(match[1]) and storable_count(match[2])):
+    if parsed is None or not stamp.isdigit():
         report.bad += 1
         return None
     logged_at = datetime.fromtimestamp(int(stamp) / 1e6, UTC)
@@ -354,7 +351,7 @@ def _export_record(entry, report: FileReport, node: str, occurrences: _Occurrenc
         text = f"{stamp.decode()}\x00{message}"
         identity = f"{text}\x00{occurrences.number(text)}"
     report.records += 1
-    return Record(logged_at, int(match[1]), int(match[2]), match[3], storable_name(entry_node), identity)
+    return Record(logged_at, *parsed, storable_name(entry_node), identity)
 
 
 @app_tables

@@ -7,16 +7,13 @@ two processes adding to the same window never lose an update (PostgreSQL, and SQ
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connections
 
-GROUP_MAX_LENGTH = 255
-# Records of groups beyond EVENTDEBUG['CAPTURE_MAX_PENDING_GROUPS'] are counted under this name,
-# which channels can never produce (a group name has no space or parenthesis).
-OTHER_GROUPS = "(other groups)"
+from .record import storable_name
+
 # Rows per statement: 9 parameters each stays below SQLite's oldest variable limit (999).
 ROWS_PER_STATEMENT = 100
 
@@ -56,16 +53,6 @@ class Counts:
         self.max_group_size = max(self.max_group_size, group_size)
         self.first_seen = min(self.first_seen, at)
         self.last_seen = max(self.last_seen, at)
-
-
-def storable_name(name: str) -> str:
-    """``name`` as it can be stored: NUL removed (PostgreSQL text refuses it), and a name
-    longer than the column cut, with a hash of the whole name so distinct names stay distinct."""
-    name = name.replace("\x00", "\ufffd")
-    if len(name) <= GROUP_MAX_LENGTH:
-        return name
-    digest = hashlib.blake2b(name.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
-    return f"{name[: GROUP_MAX_LENGTH - 18]}..{digest}"
 
 
 def add_counts(rows: dict[tuple[str, str, datetime, str], Counts], using: str = "default") -> int:

@@ -26,7 +26,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from awx_eventdebug.overflow import handler as capture
+from awx_eventdebug.overflow import install as capture
 from example_settings.awxschema.models import JobEvent
 from example_settings.awxschema.overflow import overflow_groups
 from example_settings.awxschema.schema import create_schema, drop_schema

@@ -3,7 +3,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from awx_eventdebug.overflow import handler as capture
+from awx_eventdebug.overflow import install as capture
 from tests.support.capture_helpers import drops_by_group
 
 

@@ -11,11 +11,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from rest_framework.test import APIClient
 
 from awx_eventdebug.health.prometheus import escape_label
-from awx_eventdebug.overflow.handler import OVERFLOW_FORMAT, OverflowCaptureHandler
+from awx_eventdebug.overflow.handler import OverflowCaptureHandler
+from awx_eventdebug.overflow.record import OVERFLOW_FORMAT
 from awx_eventdebug.overflow.upsert import Counts, add_counts
 from tests.conftest import REDIS_URL
 from tests.health.test_report import dead_redis, recent_job
-from tests.overflow.test_handler import make_record
+from tests.support.capture_helpers import make_record
 
 pytestmark = pytest.mark.django_db
 

@@ -12,16 +12,11 @@ from django.core.management import call_command
 from django.db import connection
 
 from awx_eventdebug.models import ChannelOverflow
-from awx_eventdebug.overflow import handler as capture
-from awx_eventdebug.overflow.handler import OVERFLOW_FORMAT, OverflowCaptureHandler, parse_record
-from awx_eventdebug.overflow.upsert import GROUP_MAX_LENGTH, OTHER_GROUPS
+from awx_eventdebug.overflow.handler import OTHER_GROUPS, OverflowCaptureHandler
+from awx_eventdebug.overflow.record import LOGGER_NAME, NAME_MAX_LENGTH, OVERFLOW_FORMAT
 from example_settings.awxschema.overflow import overflow_groups
 from tests.conftest import REDIS_URL
 from tests.support.capture_helpers import drops_by_group
-
-
-def make_record(msg, args, name="channels_redis.core"):
-    return logging.LogRecord(name, logging.INFO, __file__, 1, msg, args, None)
 
 
 @pytest.fixture
@@ -44,32 +39,7 @@ def private_logger(request):
         handler.close()
 
 
-# Parsing ------------------------------------------------------------------------------------
-
-
-def test_known_record_is_read_from_its_args_without_formatting():
-    record = make_record(OVERFLOW_FORMAT, (1, 4, "broadcast-group_send"))
-
-    def never():
-        raise AssertionError("the known record was formatted")
-
-    record.getMessage = never
-    assert parse_record(record) == (
-        1,
-        4,
-        "broadcast-group_send",
-    )
-
-
-def test_other_wordings_are_matched_on_the_message():
-    assert parse_record(make_record("1 of 4 channels over capacity in group job_events-9", None)) == (
-        1,
-        4,
-        "job_events-9",
-    )
-    assert parse_record(make_record(OVERFLOW_FORMAT, ("2", "5", "g"))) == (2, 5, "g")
-    assert parse_record(make_record("queue of %s over capacity", ("x",))) is None
-    assert parse_record(make_record("something else %s", ("1 of 4 channels",))) is None
+# Malformed records --------------------------------------------------------------------------
 
 
 class Unprintable:
@@ -97,7 +67,7 @@ def test_malformed_records_never_raise_and_are_counted(private_logger):
     assert handler.flush(timeout=10)
     groups = drops_by_group()
     assert groups["événements-ü"] == 1 and groups["nul\ufffdbyte"] == 1
-    long_names = [g for g in groups if len(g) == GROUP_MAX_LENGTH]
+    long_names = [g for g in groups if len(g) == NAME_MAX_LENGTH]
     assert len(long_names) == 2  # cut to the column, still two distinct groups
 
 
@@ -113,7 +83,7 @@ def test_real_overflow_from_asyncio_and_async_to_sync_counts_exactly(capture_ins
     first, second = make_layer(key_prefix), make_layer(key_prefix)
     # A second node's handler on the same logger: each node's rows must hold the same counts.
     other_node = OverflowCaptureHandler(node="awx-2", flush_interval=3600)
-    logging.getLogger(capture.LOGGER_NAME).addHandler(other_node)
+    logging.getLogger(LOGGER_NAME).addHandler(other_node)
 
     async def scenario():
         await overflow_groups(first, {"job_events-1": 10, "job_events-2": 5})
@@ -131,7 +101,7 @@ def test_real_overflow_from_asyncio_and_async_to_sync_counts_exactly(capture_ins
         for _ in range(4):
             async_to_sync(first.group_send)("job_events-2", {"type": "x"})
     finally:
-        logging.getLogger(capture.LOGGER_NAME).removeHandler(other_node)
+        logging.getLogger(LOGGER_NAME).removeHandler(other_node)
     assert capture_installed.flush(timeout=10) and other_node.flush(timeout=10)
     other_node.close()
     rows = ChannelOverflow.objects.filter(source="live", node="example-node")
@@ -310,12 +280,12 @@ def test_forked_child_starts_empty(private_logger):
     assert handler.stats()["pending"] == 1
 
 
-# Counters in doctor and the API; the disabled-logger check ------------------------------------
+# Counters in doctor and the API -------------------------------------------------------------
 
 
 @pytest.mark.django_db(transaction=True)
 def test_doctor_and_api_show_the_capture_counters(capture_installed, redis_layer_settings, admin_client):
-    logger = logging.getLogger(capture.LOGGER_NAME)
+    logger = logging.getLogger(LOGGER_NAME)
     log_overflow(logger, "job_events-5", 4)
     logger.info("%s unrelated", "something")
     assert capture_installed.flush(timeout=10)
@@ -331,23 +301,3 @@ def test_doctor_and_api_show_the_capture_counters(capture_installed, redis_layer
     text = StringIO()
     call_command("eventdebug", "doctor", stdout=text)
     assert "records_seen    5" in text.getvalue() and "job_events-5" in text.getvalue()
-
-
-def test_disabled_logger_is_a_warning(settings):
-    from awx_eventdebug.checks import check_capture_logger
-
-    settings.EVENTDEBUG = {"CAPTURE": True}
-    logger = logging.getLogger(capture.LOGGER_NAME)
-    logger.disabled = True
-    try:
-        [warning] = check_capture_logger()
-    finally:
-        logger.disabled = False
-    assert warning.id == "awx_eventdebug.W020"
-    assert check_capture_logger() == []
-    settings.EVENTDEBUG = {"CAPTURE": False}
-    logger.disabled = True
-    try:
-        assert check_capture_logger() == []
-    finally:
-        logger.disabled = False

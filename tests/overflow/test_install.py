@@ -12,6 +12,7 @@ import textwrap
 import time
 
 from awx_eventdebug.overflow.handler import EXIT_FLUSH_SECONDS
+from awx_eventdebug.overflow.record import LOGGER_NAME
 from tests.support import ROOT
 
 FILE_HANDLER = {"class": "logging.FileHandler", "formatter": "simple"}
@@ -22,7 +23,7 @@ import json, logging, sys
 import django
 django.setup()
 from django.core.management import call_command
-from awx_eventdebug.overflow.handler import installed_handler
+from awx_eventdebug.overflow.install import installed_handler
 if "--no-migrate" not in sys.argv:
     call_command("migrate", verbosity=0)
 log = logging.getLogger("channels_redis.core")
@@ -168,7 +169,7 @@ def test_exit_waits_for_a_locked_database_at_most_two_seconds(tmp_path):
 def test_a_handler_shared_with_another_logger_still_gets_that_loggers_info_records():
     # AWX's console and file handlers serve many loggers: lowering channels_redis.core to INFO
     # must not filter the INFO records of the others out of those handlers.
-    from awx_eventdebug.overflow.handler import install, uninstall
+    from awx_eventdebug.overflow.install import install, uninstall
 
     seen = []
 
@@ -193,3 +194,23 @@ def test_a_handler_shared_with_another_logger_still_gets_that_loggers_info_recor
         for logger in (channels_logger, awx_logger):
             logger.removeHandler(shared)
     assert seen == [("edtest.shared.awx", "INFO"), ("edtest.shared.channels_redis", "WARNING")]
+
+
+def test_disabled_logger_is_a_warning(settings):
+    from awx_eventdebug.checks import check_capture_logger
+
+    settings.EVENTDEBUG = {"CAPTURE": True}
+    logger = logging.getLogger(LOGGER_NAME)
+    logger.disabled = True
+    try:
+        [warning] = check_capture_logger()
+    finally:
+        logger.disabled = False
+    assert warning.id == "awx_eventdebug.W020"
+    assert check_capture_logger() == []
+    settings.EVENTDEBUG = {"CAPTURE": False}
+    logger.disabled = True
+    try:
+        assert check_capture_logger() == []
+    finally:
+        logger.disabled = False

@@ -1,6 +1,16 @@
-"""Shared by the capture, ingest and API tests: reading the ChannelOverflow table back."""
+"""Shared by the capture, ingest and API tests: log records as loggers make them, and reading the
+ChannelOverflow table back."""
+
+import logging
 
 from awx_eventdebug.models import ChannelOverflow
+
+
+def make_record(msg, args, name="channels_redis.core", created=None):
+    record = logging.LogRecord(name, logging.INFO, __file__, 1, msg, args, None)
+    if created is not None:
+        record.created = created
+    return record
 
 
 def drops_by_group(**filters) -> dict[str, int]:

@@ -1,0 +1,92 @@
+"""The parameters of the overflow views and commands, validated once for both faces.
+
+GET overflow/ and overflow/summary/ validate their query strings with these serializers, and
+``eventdebug overflow`` and ``purge`` their options, so a bad value gets the same message from
+both; overflow_page() and overflow_summary() turn a validated query into the document both show.
+"""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from ..fields import MomentField, validation_now
+from ..timeutil import parse_duration
+from .queries import (
+    DEFAULT_GROUP_LIMIT,
+    DEFAULT_PAGE_SIZE,
+    MAX_GROUP_LIMIT,
+    MAX_PAGE_SIZE,
+    OverflowFilter,
+    list_overflow,
+    summarize_overflow,
+)
+from .record import NAME_MAX_LENGTH, SOURCES
+
+MAX_PAGE = 1_000_000
+
+
+class OverflowFilterSerializer(serializers.Serializer):
+    group = serializers.CharField(required=False, max_length=NAME_MAX_LENGTH)
+    node = serializers.CharField(required=False, max_length=NAME_MAX_LENGTH)
+    source = serializers.ChoiceField(required=False, choices=[s for s, _ in SOURCES])
+    since = MomentField(required=False)
+    until = MomentField(required=False)
+
+    def validate(self, attrs):
+        since, until = attrs.get("since"), attrs.get("until")
+        if since is not None and until is not None and since >= until:
+            raise serializers.ValidationError({"until": "must be later than since."})
+        return attrs
+
+
+class OverflowListSerializer(OverflowFilterSerializer):
+    page = serializers.IntegerField(required=False, default=1, min_value=1, max_value=MAX_PAGE)
+    page_size = serializers.IntegerField(
+        required=False, default=DEFAULT_PAGE_SIZE, min_value=1, max_value=MAX_PAGE_SIZE
+    )
+
+
+class OverflowSummarySerializer(OverflowFilterSerializer):
+    timeline = serializers.ChoiceField(required=False, choices=["minute", "hour"])
+    limit = serializers.IntegerField(
+        required=False, default=DEFAULT_GROUP_LIMIT, min_value=1, max_value=MAX_GROUP_LIMIT
+    )
+
+
+class AgeField(serializers.Field):
+    """A duration such as 30d, meaning "older than that": a timedelta whose cutoff is a time."""
+
+    def to_internal_value(self, data):
+        try:
+            age = parse_duration(data)
+            # The cutoff must exist: 99999999d back from now is before year 1.
+            validation_now(self) - age
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from exc
+        except OverflowError as exc:
+            raise serializers.ValidationError("out of range.") from exc
+        return age
+
+
+class PurgeSerializer(serializers.Serializer):
+    older_than = AgeField()
+
+
+def _selection(query: dict) -> OverflowFilter:
+    return OverflowFilter(
+        group=query.get("group", ""),
+        node=query.get("node", ""),
+        source=query.get("source", ""),
+        since=query.get("since"),
+        until=query.get("until"),
+    )
+
+
+def overflow_page(query: dict) -> dict:
+    """The document of GET overflow/ for a query validated by OverflowListSerializer."""
+    return list_overflow(_selection(query), query["page"], query["page_size"])
+
+
+def overflow_summary(query: dict) -> dict:
+    """The document of GET overflow/summary/ for a query validated by OverflowSummarySerializer."""
+    return summarize_overflow(_selection(query), query.get("timeline", ""), query["limit"])
