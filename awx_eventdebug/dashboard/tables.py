@@ -13,8 +13,9 @@ from datetime import datetime
 
 from django.db import DatabaseError
 
+from ..channels.backends import backend_support
 from ..channels.groups import inspect_groups
-from ..channels.queues import queue_severity
+from ..channels.queues import distinct_queues, queue_severity
 from ..errors import EventDebugError
 from ..overflow.queries import OverflowFilter, summarize_overflow
 
@@ -121,16 +122,14 @@ def overflow_table() -> dict:
 def worst_queues(channels: dict, limit: int = WORST_QUEUES) -> list[dict]:
     """The distinct queues of the GET channels/ document (a process queue appears under every
     group its channels joined), each with the names of those groups, worst first."""
-    queues: dict[str, dict] = {}
-    for group in channels.get("groups", []):
-        for queue in group["queues"]:
-            entry = queues.get(queue["key"])
-            if entry is None:
-                entry = {name: value for name, value in queue.items() if name != "members"}
-                entry["groups"] = []
-                queues[queue["key"]] = entry
-            entry["groups"].append(group["name"])
-    return sorted(queues.values(), key=queue_severity, reverse=True)[:limit]
+    shared = distinct_queues(
+        (queue["key"], queue, group["name"]) for group in channels["groups"] for queue in group["queues"]
+    )
+    rows = [
+        {**{name: value for name, value in queue.first.items() if name != "members"}, "groups": queue.groups}
+        for queue in shared.values()
+    ]
+    return sorted(rows, key=queue_severity, reverse=True)[:limit]
 
 
 def queues_status(channels: dict) -> str:
@@ -157,4 +156,6 @@ def queues_table() -> dict:
         channels = inspect_groups(details=False)
     except EventDebugError as exc:
         return table(QUEUE_COLUMNS, [], "", f"Channel layer unavailable: {exc}")
-    return table(QUEUE_COLUMNS, worst_queues(channels), queues_status(channels))
+    # A layer whose queues cannot be read (pub/sub, in-memory) shows its note and no rows.
+    readable = backend_support(channels["layer"]["backend"]).queues
+    return table(QUEUE_COLUMNS, worst_queues(channels) if readable else [], queues_status(channels))

@@ -16,7 +16,8 @@ from django.utils import timezone
 
 from .. import __version__
 from ..awx.tables import KINDS, UNIFIED_JOB_TABLE, table_info
-from ..channels.config import load_layer, ping_hosts, unreachable_message
+from ..channels.config import load_layer
+from ..channels.redis_read import ping_hosts, unreachable_message
 from ..checks import ALL_CHECKS
 from ..conf import get_config
 from ..errors import EventDebugError
@@ -49,9 +50,7 @@ def database_section() -> dict:
 
 def channel_layer_section() -> dict:
     layer = load_layer()
-    section = {**layer.describe(), "kind": layer.kind, "ping": []}
-    section["ping"] = [result.as_dict() for result in ping_hosts(layer)]
-    return section
+    return {**layer.describe(), "ping": [result.as_dict() for result in ping_hosts(layer)]}
 
 
 def build_report() -> dict:
