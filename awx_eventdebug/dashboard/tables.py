@@ -11,13 +11,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from django.db import DatabaseError
-
 from ..channels.backends import backend_support
 from ..channels.groups import inspect_groups
 from ..channels.queues import distinct_queues, queue_severity
-from ..errors import EventDebugError
 from ..overflow.queries import OverflowFilter, summarize_overflow
+from ..sections import attempt
 
 # Rows shown; the JSON links under each table give the rest.
 OVERFLOW_GROUPS = 20
@@ -112,10 +110,9 @@ def overflow_status(summary: dict) -> str:
 
 
 def overflow_table() -> dict:
-    try:
-        summary = summarize_overflow(OverflowFilter(), limit=OVERFLOW_GROUPS)
-    except (DatabaseError, EventDebugError) as exc:
-        return table(OVERFLOW_COLUMNS, [], "", f"Overflow table unavailable: {exc}")
+    summary, error = attempt(lambda: summarize_overflow(OverflowFilter(), limit=OVERFLOW_GROUPS))
+    if error:
+        return table(OVERFLOW_COLUMNS, [], "", f"Overflow table unavailable: {error}")
     return table(OVERFLOW_COLUMNS, summary["groups"], overflow_status(summary))
 
 
@@ -152,10 +149,9 @@ def queues_status(channels: dict) -> str:
 
 
 def queues_table() -> dict:
-    try:
-        channels = inspect_groups(details=False)
-    except EventDebugError as exc:
-        return table(QUEUE_COLUMNS, [], "", f"Channel layer unavailable: {exc}")
+    channels, error = attempt(lambda: inspect_groups(details=False))
+    if error:
+        return table(QUEUE_COLUMNS, [], "", f"Channel layer unavailable: {error}")
     # A layer whose queues cannot be read (pub/sub, in-memory) shows its note and no rows.
     readable = backend_support(channels["layer"]["backend"]).queues
     return table(QUEUE_COLUMNS, worst_queues(channels) if readable else [], queues_status(channels))
