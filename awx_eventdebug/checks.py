@@ -16,6 +16,7 @@ from django.apps import apps
 from django.conf import settings
 from django.core.checks import Warning
 
+from .channels.backends import backend_support
 from .conf import (
     DEFAULTS,
     OPTIONS,
@@ -149,7 +150,7 @@ def receive_timeout_findings(layer, redis_version: tuple, channels_redis_version
     in BZPOPMIN for up to 5 s without setting its own, so every websocket consumer's receive raises
     TimeoutError when idle and daphne closes the socket (1011): the live gauge, and AWX's UI,
     reconnect every few seconds and miss events meanwhile."""
-    if not isinstance(layer, dict) or layer.get("BACKEND") != "channels_redis.core.RedisChannelLayer":
+    if not isinstance(layer, dict) or not backend_support(layer.get("BACKEND")).blocking_receive:
         return []
     if redis_version < (8,) or not () < channels_redis_version <= (4, 3, 0):
         return []

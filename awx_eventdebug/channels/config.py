@@ -1,16 +1,15 @@
 """The configured channel layer, read from settings.CHANNEL_LAYERS as channels_redis reads it.
 
 This module knows where the layer keeps its data: which Redis hosts (with passwords masked for
-output), the key prefix, capacities, expiries and the shard each group or queue lives on. It
-opens plain synchronous redis-py connections with short timeouts; it never goes through the
-layer's private methods, so a diagnosis cannot disturb the layer's own connection pools.
+output), the key prefix, capacities, expiries and the shard each group or queue lives on, and
+what the app can do with its backend (backends.py). It opens plain synchronous redis-py
+connections with short timeouts; it never goes through the layer's private methods, so a
+diagnosis cannot disturb the layer's own connection pools.
 """
 
 from __future__ import annotations
 
 import binascii
-import concurrent.futures
-import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
@@ -21,11 +20,8 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from ..conf import get_config
-from ..errors import Misconfigured, first_line
-
-REDIS_LAYER = "channels_redis.core.RedisChannelLayer"
-PUBSUB_LAYER = "channels_redis.pubsub.RedisPubSubChannelLayer"
-INMEMORY_LAYER = "channels.layers.InMemoryChannelLayer"
+from ..errors import Misconfigured
+from .backends import BackendSupport, backend_support
 
 MASK = "****"
 
@@ -129,11 +125,9 @@ class LayerConfig:
         self._rules.channel_capacity = self._rules.compile_capacities(self.channel_capacity)
 
     @property
-    def kind(self) -> str:
-        """ "redis" (groups and queues in Redis), "pubsub", "inmemory" or "other"."""
-        return {REDIS_LAYER: "redis", PUBSUB_LAYER: "pubsub", INMEMORY_LAYER: "inmemory"}.get(
-            self.backend, "other"
-        )
+    def support(self) -> BackendSupport:
+        """What the app can do with this layer's backend."""
+        return backend_support(self.backend)
 
     def capacity_for(self, channel: str) -> int:
         return self._rules.get_capacity(channel)
@@ -168,6 +162,7 @@ class LayerConfig:
             },
             "expiry": self.expiry,
             "group_expiry": self.group_expiry,
+            "kind": self.support.kind,
         }
 
 
@@ -184,7 +179,7 @@ def load_layer(alias: str | None = None) -> LayerConfig:
     entry = layers[alias]
     backend = entry.get("BACKEND", "")
     config = dict(entry.get("CONFIG") or {})
-    if backend not in (REDIS_LAYER, PUBSUB_LAYER):
+    if not backend_support(backend).redis_hosts:
         return LayerConfig(alias, backend, hosts=[])
     return LayerConfig(
         alias,
@@ -196,54 +191,3 @@ def load_layer(alias: str | None = None) -> LayerConfig:
         expiry=config.get("expiry", 60),
         group_expiry=config.get("group_expiry", 86400),
     )
-
-
-@dataclass(frozen=True)
-class PingResult:
-    host: str
-    ok: bool
-    seconds: float
-    error: str = ""
-
-    def as_dict(self) -> dict:
-        return {
-            "host": self.host,
-            "ok": self.ok,
-            "ms": round(self.seconds * 1000, 1),
-            "error": self.error,
-        }
-
-
-def describe_redis_error(exc: Exception) -> str:
-    """One line saying why Redis could not be read (never a password: redis-py omits it)."""
-    if isinstance(exc, redis.AuthenticationError):
-        return f"authentication failed ({exc}): check the password in the layer's hosts"
-    if isinstance(exc, redis.TimeoutError):
-        return f"no answer within the timeout ({exc})"
-    return first_line(exc)
-
-
-def _ping(host: RedisHost, timeout: float) -> PingResult:
-    started = time.monotonic()
-    client = host.client(timeout)
-    try:
-        client.ping()
-        return PingResult(host.label, True, time.monotonic() - started)
-    except (redis.RedisError, OSError) as exc:
-        return PingResult(host.label, False, time.monotonic() - started, describe_redis_error(exc))
-    finally:
-        client.close()
-
-
-def unreachable_message(host_label: str, error: str) -> str:
-    """How every report and error names a Redis host that could not be read."""
-    return f"redis {host_label} unreachable: {error}"
-
-
-def ping_hosts(layer: LayerConfig, timeout: float | None = None) -> list[PingResult]:
-    """PING every host at once, so N unreachable hosts cost one timeout, not N."""
-    timeout = get_config()["REDIS_TIMEOUT"] if timeout is None else timeout
-    if not layer.hosts:
-        return []
-    with concurrent.futures.ThreadPoolExecutor(max_workers=min(8, len(layer.hosts))) as pool:
-        return list(pool.map(lambda host: _ping(host, timeout), layer.hosts))

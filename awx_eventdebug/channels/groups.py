@@ -3,7 +3,8 @@ group_send fills for them, the state of those queues, and members of processes t
 
 Built for AWX scale (tens of thousands of groups): every group's members are read without their
 scores, which is most of the cost of reading a group; join times (ZMSCORE), the TTL and the
-per-queue details are read only for the groups shown. Reading follows layer_state's rules.
+per-queue details are read only for the groups shown, with redis_read's bounded machinery.
+A pub/sub layer's groups are read by pubsub.py instead.
 """
 
 from __future__ import annotations
@@ -13,30 +14,34 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from ..conf import get_config
+from .backends import MEMBERS, SUBSCRIBERS
 from .config import LayerConfig, load_layer
+from .pubsub import inspect_subscribers
 from .queues import (
     DEFAULT_LIMIT,
-    INMEMORY_NOTE,
-    MEMBER_PAGE,
-    OTHER_NOTE,
-    PIPELINE_BATCH,
-    PUBSUB_NOTE,
-    Budget,
     QueueStats,
+    SharedQueue,
+    distinct_queues,
+    inflight_left_behind,
+    queue_severity,
+    read_queue_stats,
+    summarize_queues,
+)
+from .redis_read import (
+    Budget,
     age,
     as_text,
     base_doc,
     escape_glob,
-    inflight_left_behind,
     is_reply,
     on_each_shard,
     pipelined,
-    queue_severity,
-    read_queue_stats,
     require_some_shard,
     scan_keys,
-    summarize_queues,
 )
+
+# Members read per round trip: one ZRANGE page.
+MEMBER_PAGE = 500
 
 
 @dataclass
@@ -49,7 +54,8 @@ class GroupRead:
     members: list[str]  # join order, up to the caps
     expired_count: int  # members past group_expiry (channels_redis prunes them at group_send)
     expired: set[str] = field(default_factory=set)  # their names, up to a page
-    queues: list[str] = field(default_factory=list)  # distinct queue keys, first-member order
+    # Its distinct queue keys, each with the group's first member (join order) mapping to it.
+    queues: dict[str, str] = field(default_factory=dict)
 
 
 def read_groups(client, keys: list[str], name_start: int, shard: int, expired_until: int, budget) -> list:
@@ -117,7 +123,7 @@ class GroupReport:
     def __init__(self, layer: LayerConfig, now: float):
         self.layer = layer
         self.now = now
-        self.first_member: dict[str, str] = {}  # queue key -> a member mapping to it
+        self.queues: dict[str, SharedQueue[str]] = {}  # every group's queues, first member of each
         self.stats: dict[str, QueueStats] = {}
         self.behind: set[str] = set()  # queue keys whose $inflight backup was left behind
         self.failed: dict[int, str] = {}
@@ -130,17 +136,15 @@ class GroupReport:
 
     def map_members(self, groups: list[GroupRead]) -> dict[int, list[str]]:
         """Each group's queues; the queue keys wanted on each shard, as group_send maps them."""
-        wanted: dict[int, list[str]] = defaultdict(list)
         for group in groups:
-            seen = {}
             for channel in group.members:
-                key = self.queue_key(channel)
-                if key not in seen:
-                    seen[key] = None
-                    if key not in self.first_member:
-                        self.first_member[key] = channel
-                        wanted[self.layer.queue_shard(channel)].append(key)
-            group.queues = list(seen)
+                group.queues.setdefault(self.queue_key(channel), channel)
+        self.queues = distinct_queues(
+            (key, channel, None) for group in groups for key, channel in group.queues.items()
+        )
+        wanted: dict[int, list[str]] = defaultdict(list)
+        for key, queue in self.queues.items():
+            wanted[self.layer.queue_shard(queue.first)].append(key)
         return wanted
 
     def queue_entry(self, key: str, first_member: str) -> dict:
@@ -235,8 +239,8 @@ def inspect_groups(
     now = time.time()
     doc = base_doc(layer, now)
     doc.update(pattern=pattern, limit=limit)
-    if layer.kind == "pubsub":
-        return _inspect_pubsub(layer, doc, pattern, limit, timeout, Budget(config))
+    if layer.support.groups == SUBSCRIBERS:
+        return inspect_subscribers(layer, doc, pattern, limit, timeout, Budget(config))
     summary = {
         "groups": 0,
         "members": 0,
@@ -247,8 +251,8 @@ def inspect_groups(
         "max_oldest_age": None,
     }
     doc.update(summary=summary, groups=[])
-    if layer.kind != "redis":
-        doc["note"] = INMEMORY_NOTE if layer.kind == "inmemory" else OTHER_NOTE
+    if layer.support.groups != MEMBERS:
+        doc["note"] = layer.support.note
         return doc
     budget = Budget(config)
     report = GroupReport(layer, now)
@@ -274,7 +278,7 @@ def inspect_groups(
     report.failed.update((r.host.index, r.error) for r in results if r.error)
     report.set_stats({key: stats for r in results for key, stats in r.data.items()})
 
-    entries = {key: report.queue_entry(key, member) for key, member in report.first_member.items()}
+    entries = {key: report.queue_entry(key, queue.first) for key, queue in report.queues.items()}
     groups.sort(key=lambda group: report.severity(group, entries), reverse=True)
     shown = groups[:limit]
 
@@ -294,41 +298,4 @@ def inspect_groups(
     )
     summarize_queues(summary, list(entries.values()))
     doc["truncated"] = budget.truncated
-    return doc
-
-
-def _inspect_pubsub(layer, doc, pattern, limit, timeout, budget) -> dict:
-    group_prefix = f"{layer.prefix}__group__"
-    match = escape_glob(group_prefix) + pattern
-
-    def read(client, host):
-        # PUBSUB CHANNELS walks the server's active channels, not its keyspace. It has no cursor
-        # (Redis offers none for pub/sub): the reply is one name per subscribed group, small by
-        # nature; the budget bounds what is asked about after it (docs/channels.md).
-        names = [as_text(name) for name in client.pubsub_channels(match)]
-        names = names[: budget.take_keys(len(names))]
-        counts = {}
-        for start in range(0, len(names), PIPELINE_BATCH):
-            if budget.out_of_time():
-                break
-            counts.update(
-                (as_text(n), c) for n, c in client.pubsub_numsub(*names[start : start + PIPELINE_BATCH])
-            )
-        return counts
-
-    results = on_each_shard(layer, read, timeout)
-    require_some_shard(results)
-    groups = [
-        {"name": name[len(group_prefix) :], "shard": r.host.index, "subscribers": count}
-        for r in results
-        for name, count in r.data.items()
-    ]
-    groups.sort(key=lambda g: (g["subscribers"], g["name"]), reverse=True)
-    doc.update(
-        note=PUBSUB_NOTE,
-        shards=[r.as_dict() for r in results],
-        summary={"groups": len(groups), "subscribers": sum(g["subscribers"] for g in groups)},
-        groups=groups[:limit],
-        truncated=budget.truncated,
-    )
     return doc

@@ -1,198 +1,45 @@
-"""Reading a channel layer's state out of Redis without harming the Redis AWX runs on: the
-shared rules and primitives (used by layer_groups too), and the queues (``eventdebug queues``).
+"""The channel layer's queues as Redis holds them (``eventdebug queues``): every queue key and
+$inflight backup with its depth, capacity, fill and oldest message, and the per-queue rules
+groups.py shares (a queue's figures, its severity, a left-behind backup, distinct queues).
 
-Reads only, and only bounded ones: SCAN with MATCH and COUNT (never KEYS); ZCARD, ZCOUNT, TTL and
-ZRANGE over fixed small ranges, pipelined so thousands of keys cost a few round trips. Every
-connection has EVENTDEBUG['REDIS_TIMEOUT']; the whole reading stops at INSPECT_TIME_BUDGET,
-INSPECT_MAX_KEYS and INSPECT_MAX_MEMBERS, and the result says so in ``truncated``. Shards are read
-in parallel; a shard that fails is reported unreachable and the others are still read.
+Read with redis_read's bounded machinery: ZCARD, ZCOUNT and ZRANGE over fixed small ranges,
+pipelined.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
-import re
-import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 import redis
 from channels_redis.core import RedisChannelLayer
 
 from ..conf import get_config
-from ..errors import Unavailable
-from ..timeutil import isoformat, utc_from_epoch
-from .config import LayerConfig, RedisHost, describe_redis_error, load_layer, unreachable_message
+from .config import LayerConfig, load_layer
+from .redis_read import (
+    Budget,
+    age,
+    base_doc,
+    escape_glob,
+    first_score,
+    is_reply,
+    on_each_shard,
+    pipelined,
+    require_some_shard,
+    scan_keys,
+)
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 10000
-SCAN_COUNT = 1000
-PIPELINE_BATCH = 500
-MEMBER_PAGE = 500
 FULL = 100.0
 NEARLY_FULL = 80.0
 # A receiving channels_redis process puts its $inflight backup back into the queue at every
 # BZPOPMIN round, at least every brpop_timeout seconds.
 RECEIVE_ROUND = RedisChannelLayer.brpop_timeout
 
-INMEMORY_NOTE = (
-    "InMemoryChannelLayer keeps its groups and queues in the memory of each process; "
-    "they cannot be seen from another process."
-)
-OTHER_NOTE = "This backend is not a channels_redis layer; its groups and queues cannot be read."
-PUBSUB_NOTE = (
-    "RedisPubSubChannelLayer keeps no groups or queues in Redis: messages are published and lost "
-    "when nobody listens. Shown instead: the layer's group channels and their subscriber "
-    "connections (PUBSUB NUMSUB)."
-)
-
-
-def escape_glob(text: str) -> str:
-    """``text`` matched literally inside a Redis MATCH pattern."""
-    return re.sub(r"([*?\[\]\\])", r"\\\1", text)
-
-
-class Budget:
-    """The limits of one inspection: a deadline and caps on what it holds in memory.
-
-    Shared by the threads reading the shards, so the counters are guarded by a lock.
-    """
-
-    def __init__(self, config: dict):
-        self.seconds = config["INSPECT_TIME_BUDGET"]
-        self.deadline = time.monotonic() + self.seconds
-        self.max_keys = config["INSPECT_MAX_KEYS"]
-        self.max_members = config["INSPECT_MAX_MEMBERS"]
-        self.keys_left = self.max_keys
-        self.members_left = self.max_members
-        self.truncated: list[str] = []
-        self._lock = threading.Lock()
-
-    def _note(self, reason: str) -> None:
-        with self._lock:
-            if reason not in self.truncated:
-                self.truncated.append(reason)
-
-    def out_of_time(self) -> bool:
-        if time.monotonic() < self.deadline:
-            return False
-        self._note(f"stopped after the time budget (INSPECT_TIME_BUDGET = {self.seconds} s)")
-        return True
-
-    def take_keys(self, wanted: int) -> int:
-        """How many of ``wanted`` more keys may still be read."""
-        with self._lock:
-            granted = min(wanted, self.keys_left)
-            self.keys_left -= granted
-        if granted < wanted:
-            self._note(f"stopped at INSPECT_MAX_KEYS = {self.max_keys} keys")
-        return granted
-
-    def take_members(self, wanted: int) -> int:
-        with self._lock:
-            granted = min(wanted, self.members_left)
-            self.members_left -= granted
-        if granted < wanted:
-            self._note(f"members read up to INSPECT_MAX_MEMBERS = {self.max_members}")
-        return granted
-
-
-def as_text(value: bytes | str) -> str:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
-
-
-def scan_keys(client: redis.Redis, match: str, budget: Budget) -> list[str]:
-    """Keys matching ``match``, by SCAN with COUNT; stops at the budget."""
-    found: dict[str, None] = {}  # SCAN may return a key twice; keep first-seen order
-    cursor = 0
-    while not budget.out_of_time():
-        cursor, keys = client.scan(cursor, match=match, count=SCAN_COUNT)
-        new = [key for key in map(as_text, keys) if key not in found]
-        granted = budget.take_keys(len(new))
-        found.update(dict.fromkeys(new[:granted]))
-        if cursor == 0 or granted < len(new):
-            break
-    return list(found)
-
-
-def pipelined(client: redis.Redis, keys: list[str], queue_commands, budget: Budget) -> dict[str, list]:
-    """For each key, the replies of the commands ``queue_commands(pipe, key)`` queues (any
-    number per key).
-
-    One round trip per PIPELINE_BATCH keys; a key whose reply is an error (a key of another
-    type) gets the error object in its list. Keys left when the budget ends are absent.
-    """
-    replies: dict[str, list] = {}
-    for start in range(0, len(keys), PIPELINE_BATCH):
-        if budget.out_of_time():
-            break
-        batch = keys[start : start + PIPELINE_BATCH]
-        pipe = client.pipeline(transaction=False)
-        ends = []
-        for key in batch:
-            queue_commands(pipe, key)
-            ends.append(len(pipe))
-        flat = pipe.execute(raise_on_error=False)
-        begin = 0
-        for key, end in zip(batch, ends, strict=True):
-            replies[key] = flat[begin:end]
-            begin = end
-    return replies
-
-
-def is_reply(reply) -> bool:
-    return not isinstance(reply, Exception)
-
-
-@dataclass
-class ShardResult:
-    """What was read from one shard; ``error`` set when the shard could not be read."""
-
-    host: RedisHost
-    error: str = ""
-    data: dict = field(default_factory=dict)
-
-    def as_dict(self) -> dict:
-        return {"index": self.host.index, "host": self.host.label, "ok": not self.error, "error": self.error}
-
-
-def on_each_shard(layer: LayerConfig, read, timeout: float, failed: dict | None = None) -> list[ShardResult]:
-    """``read(client, host) -> dict`` on every shard at once: N dead hosts cost one timeout.
-
-    Shards in ``failed`` (index -> error, from an earlier round) are not tried again.
-    """
-    failed = failed or {}
-
-    def run(host: RedisHost) -> ShardResult:
-        if host.index in failed:
-            return ShardResult(host, error=failed[host.index])
-        client = host.client(timeout)
-        try:
-            return ShardResult(host, data=read(client, host))
-        except (redis.RedisError, OSError) as exc:
-            return ShardResult(host, error=describe_redis_error(exc))
-        finally:
-            client.close()
-
-    with concurrent.futures.ThreadPoolExecutor(max_workers=min(8, len(layer.hosts))) as pool:
-        return list(pool.map(run, layer.hosts))
-
-
-def require_some_shard(results: list[ShardResult]) -> None:
-    """Unavailable when no shard could be read: there is nothing to report."""
-    if all(result.error for result in results):
-        raise Unavailable(
-            "; ".join(unreachable_message(r.host.label, r.error) for r in results),
-            hint="Check that Redis runs and the layer's hosts (address, port, socket path, password).",
-        )
-
-
-def age(now: float, score: float | None) -> float | None:
-    return None if score is None else round(max(0.0, now - score), 3)
-
-
-def first_score(reply) -> float | None:
-    return reply[0][1] if is_reply(reply) and reply else None
+T = TypeVar("T")
 
 
 @dataclass
@@ -262,29 +109,38 @@ def queue_severity(queue: dict) -> tuple:
     return (queue["fill"] or 0.0, queue["oldest_age"] or 0.0, queue["depth"] or 0)
 
 
-def base_doc(layer: LayerConfig, now: float) -> dict:
-    return {
-        "layer": {**layer.describe(), "kind": layer.kind},
-        "generated_at": isoformat(utc_from_epoch(now)),
-        "note": "",
-        "truncated": [],
-        "shards": [],
-    }
+@dataclass
+class SharedQueue(Generic[T]):
+    """One queue key, however often it was seen."""
+
+    first: T  # what was seen of it first: a member channel, or a queue's entry
+    groups: list[str] = field(default_factory=list)  # the groups mapping to it, each once, in order
+
+
+def distinct_queues(seen: Iterable[tuple[str, T, str | None]]) -> dict[str, SharedQueue[T]]:
+    """Each queue key once, in first-seen order, from (key, item, group or None) triples given a
+    group at a time: a process queue appears under every group its channels joined, and a
+    misplaced copy of a queue sits on a second shard."""
+    queues: dict[str, SharedQueue[T]] = {}
+    for key, item, group in seen:
+        queue = queues.get(key)
+        if queue is None:
+            queue = queues[key] = SharedQueue(item)
+        if group is not None and queue.groups[-1:] != [group]:
+            queue.groups.append(group)
+    return queues
 
 
 def summarize_queues(summary: dict, queues: list[dict]) -> None:
-    """Distinct queues (a process queue appears in each group its members joined)."""
-    distinct = {q["key"]: q for q in queues}.values()
+    """The counts over queue entries, each key counted once, by its first entry (inspect_queues
+    passes them worst first)."""
+    distinct = [queue.first for queue in distinct_queues((q["key"], q, None) for q in queues).values()]
     summary["queues"] = len(distinct)
     summary["queues_over_80"] = sum(1 for q in distinct if (q["fill"] or 0) > NEARLY_FULL)
     summary["queues_full"] = sum(1 for q in distinct if (q["fill"] or 0) >= FULL)
     summary["max_oldest_age"] = max(
         (q["oldest_age"] for q in distinct if q["oldest_age"] is not None), default=None
     )
-
-
-# ---------------------------------------------------------------------------------------------
-# Queues
 
 
 def inspect_queues(
@@ -309,8 +165,8 @@ def inspect_queues(
         "inflight_left_behind": 0,
     }
     doc.update(summary=summary, queues=[], inflight=[])
-    if layer.kind != "redis":
-        doc["note"] = {"pubsub": PUBSUB_NOTE, "inmemory": INMEMORY_NOTE}.get(layer.kind, OTHER_NOTE)
+    if not layer.support.queues:
+        doc["note"] = layer.support.note
         return doc
     budget = Budget(config)
     group_prefix = layer.group_key("")

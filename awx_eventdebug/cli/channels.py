@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
+from ..channels.backends import SUBSCRIBERS, backend_support
 from ..channels.groups import inspect_groups
 from ..channels.queues import DEFAULT_LIMIT, MAX_LIMIT, inspect_queues
 from ..channels.watch import watch_samples
@@ -143,7 +144,7 @@ def _header(doc: dict, style) -> list[str]:
 def format_groups(doc: dict, style) -> str:
     out = _header(doc, style)
     summary = doc["summary"]
-    if doc["layer"]["kind"] == "pubsub":
+    if backend_support(doc["layer"]["backend"]).groups == SUBSCRIBERS:
         out.append(render_pairs([("groups", summary["groups"]), ("subscribers", summary["subscribers"])]))
         rows = [(g["name"], g["shard"], g["subscribers"]) for g in doc["groups"]]
         out.append(render_table(("group", "shard", "subscribers"), rows, numeric=(False, True, True)))

@@ -11,12 +11,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from django.db import DatabaseError
-
+from ..channels.backends import backend_support
 from ..channels.groups import inspect_groups
-from ..channels.queues import queue_severity
-from ..errors import EventDebugError
+from ..channels.queues import distinct_queues, queue_severity
 from ..overflow.queries import OverflowFilter, summarize_overflow
+from ..sections import attempt
 
 # Rows shown; the JSON links under each table give the rest.
 OVERFLOW_GROUPS = 20
@@ -111,26 +110,23 @@ def overflow_status(summary: dict) -> str:
 
 
 def overflow_table() -> dict:
-    try:
-        summary = summarize_overflow(OverflowFilter(), limit=OVERFLOW_GROUPS)
-    except (DatabaseError, EventDebugError) as exc:
-        return table(OVERFLOW_COLUMNS, [], "", f"Overflow table unavailable: {exc}")
+    summary, error = attempt(lambda: summarize_overflow(OverflowFilter(), limit=OVERFLOW_GROUPS))
+    if error:
+        return table(OVERFLOW_COLUMNS, [], "", f"Overflow table unavailable: {error}")
     return table(OVERFLOW_COLUMNS, summary["groups"], overflow_status(summary))
 
 
 def worst_queues(channels: dict, limit: int = WORST_QUEUES) -> list[dict]:
     """The distinct queues of the GET channels/ document (a process queue appears under every
     group its channels joined), each with the names of those groups, worst first."""
-    queues: dict[str, dict] = {}
-    for group in channels.get("groups", []):
-        for queue in group["queues"]:
-            entry = queues.get(queue["key"])
-            if entry is None:
-                entry = {name: value for name, value in queue.items() if name != "members"}
-                entry["groups"] = []
-                queues[queue["key"]] = entry
-            entry["groups"].append(group["name"])
-    return sorted(queues.values(), key=queue_severity, reverse=True)[:limit]
+    shared = distinct_queues(
+        (queue["key"], queue, group["name"]) for group in channels["groups"] for queue in group["queues"]
+    )
+    rows = [
+        {**{name: value for name, value in queue.first.items() if name != "members"}, "groups": queue.groups}
+        for queue in shared.values()
+    ]
+    return sorted(rows, key=queue_severity, reverse=True)[:limit]
 
 
 def queues_status(channels: dict) -> str:
@@ -153,8 +149,9 @@ def queues_status(channels: dict) -> str:
 
 
 def queues_table() -> dict:
-    try:
-        channels = inspect_groups(details=False)
-    except EventDebugError as exc:
-        return table(QUEUE_COLUMNS, [], "", f"Channel layer unavailable: {exc}")
-    return table(QUEUE_COLUMNS, worst_queues(channels), queues_status(channels))
+    channels, error = attempt(lambda: inspect_groups(details=False))
+    if error:
+        return table(QUEUE_COLUMNS, [], "", f"Channel layer unavailable: {error}")
+    # A layer whose queues cannot be read (pub/sub, in-memory) shows its note and no rows.
+    readable = backend_support(channels["layer"]["backend"]).queues
+    return table(QUEUE_COLUMNS, worst_queues(channels) if readable else [], queues_status(channels))

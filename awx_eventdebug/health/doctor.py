@@ -1,7 +1,7 @@
 """The doctor report: what the app can see of AWX's database, channel layer and itself.
 
-Each section is computed independently; one that fails says why in ``problems`` and the rest
-of the report is still produced.
+Each section is computed on its own (sections.attempt); one that fails is None, says why in
+``problems``, and the rest of the report is still produced.
 """
 
 from __future__ import annotations
@@ -11,19 +11,20 @@ import platform
 from datetime import timedelta
 from importlib import metadata
 
-from django.db import DatabaseError, connection
+from django.db import connection
 from django.utils import timezone
 
 from .. import __version__
 from ..awx.tables import KINDS, UNIFIED_JOB_TABLE, table_info
-from ..channels.config import load_layer, ping_hosts, unreachable_message
+from ..channels.config import load_layer
+from ..channels.redis_read import ping_hosts, unreachable_message
 from ..checks import ALL_CHECKS
 from ..conf import effective_settings, get_config
-from ..errors import EventDebugError
 from ..overflow.handler import capture_stats
 from ..overflow.install import installed_handler
 from ..overflow.queries import OverflowFilter, summarize_overflow
 from ..overflow.record import LOGGER_NAME
+from ..sections import attempt
 
 DISTRIBUTIONS = ("Django", "channels", "channels-redis", "djangorestframework", "redis", "psycopg")
 
@@ -51,9 +52,7 @@ def database_section() -> dict:
 
 def channel_layer_section() -> dict:
     layer = load_layer()
-    section = {**layer.describe(), "kind": layer.kind, "ping": []}
-    section["ping"] = [result.as_dict() for result in ping_hosts(layer)]
-    return section
+    return {**layer.describe(), "ping": [result.as_dict() for result in ping_hosts(layer)]}
 
 
 def build_report() -> dict:
@@ -69,29 +68,23 @@ def build_report() -> dict:
         "problems": [],
     }
     problems = report["problems"]
-    try:
-        report["database"] = database_section()
-    except (DatabaseError, EventDebugError) as exc:
-        report["database"] = None
-        problems.append(f"database: {exc}")
+    report["database"], error = attempt(database_section)
+    if error:
+        problems.append(f"database: {error}")
     else:
         missing = [t["table"] for t in report["database"]["tables"] if not t["exists"]]
         if missing:
             problems.append(f"database: AWX tables missing: {', '.join(missing)}")
-    try:
-        report["channel_layer"] = channel_layer_section()
-    except EventDebugError as exc:
-        report["channel_layer"] = None
-        problems.append(f"channel layer: {exc}")
+    report["channel_layer"], error = attempt(channel_layer_section)
+    if error:
+        problems.append(f"channel layer: {error}")
     else:
         for ping in report["channel_layer"]["ping"]:
             if not ping["ok"]:
                 problems.append(unreachable_message(ping["host"], ping["error"]))
-    try:
-        report["overflow"] = overflow_section()
-    except (DatabaseError, EventDebugError) as exc:
-        report["overflow"] = None
-        problems.append(f"overflow: {exc} (has `migrate awx_eventdebug` run?)")
+    report["overflow"], error = attempt(overflow_section)
+    if error:
+        problems.append(f"overflow: {error} (has `migrate awx_eventdebug` run?)")
     return report
 
 

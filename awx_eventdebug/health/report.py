@@ -1,7 +1,7 @@
 """The health of the critical path on one page: the doctor's findings, event lag, channel
 overflow and the channel layer's queues over one window, and the check of those figures against
 thresholds. ``eventdebug report``, ``eventdebug check``, their endpoints and GET metrics/ all read
-this module, which reuses the query functions of doctor, lag, overflow and layer_state.
+this module, which reuses the query functions of doctor, lag, overflow and channels.queues.
 
 Each section is computed on its own: one that fails (Redis down, no event tables, a statement
 timeout) is None with the reason in ``errors``, and the other sections are still there.
@@ -13,18 +13,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from ..awx.tables import KINDS
 from ..channels.queues import inspect_queues
 from ..conf import get_config
-from ..errors import EventDebugError, first_line
 from ..lag.percentiles import percentile_key
 from ..lag.query import LagQuery
 from ..lag.report import lag_report
 from ..lag.window import default_since
 from ..overflow.queries import OverflowFilter, summarize_overflow
+from ..sections import section
 from ..timeutil import isoformat
 from .doctor import build_report
 
@@ -64,22 +63,6 @@ class Thresholds:
         return cls(
             **{name: given[name] if given.get(name) is not None else defaults[name] for name in defaults}
         )
-
-
-def section(compute, errors: dict, name: str):
-    """``compute()``, or None with why it failed in ``errors[name]``.
-
-    A failed statement inside a savepoint leaves the enclosing transaction usable for the next
-    section (PostgreSQL aborts the whole transaction otherwise).
-    """
-    try:
-        with transaction.atomic():
-            return compute()
-    except EventDebugError as exc:
-        errors[name] = str(exc)
-    except DatabaseError as exc:
-        errors[name] = first_line(exc)
-    return None
 
 
 # Sections -------------------------------------------------------------------------------------

@@ -27,7 +27,9 @@ import redis
 from channels.layers import channel_layers
 
 from ..awx.messages import awx_payload, broadcast_group, parse_created, relay_message
-from ..channels.config import LayerConfig, describe_redis_error, load_layer, ping_hosts, unreachable_message
+from ..channels.backends import BACKENDS
+from ..channels.config import LayerConfig, load_layer
+from ..channels.redis_read import describe_redis_error, ping_hosts, unreachable_message
 from ..conf import get_config
 from ..errors import Misconfigured, Unavailable
 from ..timeutil import isoformat, utc_from_epoch
@@ -156,12 +158,13 @@ class ListenState:
 
 
 def redis_layer(alias: str | None) -> LayerConfig:
-    """The layer ``alias`` if it is a channels_redis RedisChannelLayer with reachable hosts."""
+    """The layer ``alias`` if the listener can join its groups and its hosts are reachable."""
     config = load_layer(alias)
-    if config.kind != "redis":
+    if not config.support.listen:
+        listenable = " or ".join(path for path, support in BACKENDS.items() if support.listen)
         raise Misconfigured(
             f"channel layer {config.alias!r} is {config.backend or 'without a BACKEND'}; listen needs "
-            f"channels_redis.core.RedisChannelLayer, the layer AWX uses.",
+            f"{listenable}, the layer AWX uses.",
             hint="Pass --layer with the alias of AWX's layer.",
         )
     down = [ping for ping in ping_hosts(config) if not ping.ok]

@@ -4,9 +4,8 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from awx_eventdebug.channels.groups import inspect_groups
-from tests.channels.test_cli import without_times
-from tests.channels.test_queues import fill_groups, layer_config, use_layer
 from tests.conftest import REDIS_URL
+from tests.support.channel_layers import fill_groups, layer_config, use_layer, without_times
 
 pytestmark = pytest.mark.django_db
 

@@ -8,8 +8,8 @@ from django.core.management import CommandError, call_command
 
 from awx_eventdebug.channels.groups import inspect_groups
 from awx_eventdebug.cli.channels import duration
-from tests.channels.test_queues import CAPACITY, fill_groups, layer_config, use_layer
 from tests.conftest import REDIS_URL
+from tests.support.channel_layers import CAPACITY, fill_groups, layer_config, use_layer, without_times
 
 
 def run(*args):
@@ -19,22 +19,6 @@ def run(*args):
         return 0, out.getvalue()
     except CommandError as exc:
         return exc.returncode, f"{out.getvalue()}\nERROR {exc}"
-
-
-def without_times(doc):
-    """The document minus what changes between two reads of the same state, lists sorted."""
-    if isinstance(doc, dict):
-        return {
-            k: without_times(v)
-            for k, v in doc.items()
-            if k != "generated_at" and not k.endswith("oldest_age")
-        }
-    if isinstance(doc, list):
-        # Queues that tie on fill are ordered by their oldest message: milliseconds apart here.
-        return sorted(
-            (without_times(v) for v in doc), key=lambda v: v.get("key", "") if isinstance(v, dict) else ""
-        )
-    return doc
 
 
 @pytest.fixture

@@ -1,10 +1,15 @@
 import re
 
 import pytest
+import redis
 from channels_redis.core import RedisChannelLayer
 
-from awx_eventdebug.channels.config import consistent_hash, decode_hosts, load_layer, mask_url, ping_hosts
+from awx_eventdebug.channels.config import consistent_hash, decode_hosts, load_layer, mask_url
+from awx_eventdebug.channels.groups import inspect_groups
+from awx_eventdebug.channels.queues import inspect_queues
 from awx_eventdebug.errors import Misconfigured
+from tests.support.channel_layers import fill_groups, layer_config, use_layer
+from tests.support.redis_servers import redis_server, sentinel_for
 
 
 def test_mask_url_hides_password_only():
@@ -70,13 +75,6 @@ def test_unknown_alias(settings):
         load_layer("nope")
 
 
-def test_ping_real_redis_and_a_dead_port(redis_layer_settings, settings):
-    settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"].append("redis://:secret@127.0.0.1:1/0")
-    ok, dead = ping_hosts(load_layer())
-    assert ok.ok and ok.error == ""
-    assert not dead.ok and dead.host == "redis://:****@127.0.0.1:1/0" and dead.error
-
-
 def test_client_uses_the_app_timeouts_over_the_hosts_own():
     # channels_redis hosts under redis-py 8 carry socket_timeout None; the app's client must not
     # inherit it (nor fail on the duplicate keyword).
@@ -90,3 +88,46 @@ def test_client_uses_the_app_timeouts_over_the_hosts_own():
         pool = host.client(timeout=1.5).connection_pool
         assert pool.connection_kwargs["socket_timeout"] == 1.5
         assert pool.connection_kwargs["socket_connect_timeout"] == 1.5
+
+
+def test_unknown_alias_is_misconfigured(settings):
+    with pytest.raises(Misconfigured):
+        inspect_groups("nope")
+    settings.CHANNEL_LAYERS = {}
+    with pytest.raises(Misconfigured):
+        inspect_queues()
+
+
+def test_sentinel_hosts(settings, key_prefix):
+    with redis_server() as port, sentinel_for(port, "edtest") as sentinel_port:
+        sentinel = {"master_name": "edtest", "sentinels": [("127.0.0.1", sentinel_port)]}
+        config = layer_config([sentinel], key_prefix)
+        use_layer(settings, config)
+        fill_groups(config, processes=1, sends=2)
+        doc = inspect_groups()
+        assert doc["shards"][0] == {
+            "index": 0,
+            "host": f"sentinel://127.0.0.1:{sentinel_port}/edtest",
+            "ok": True,
+            "error": "",
+        }
+        assert doc["summary"]["groups"] == 2 and doc["summary"]["members"] == 4
+        assert redis.Redis(port=port).zcard(doc["groups"][0]["queues"][0]["key"]) == 2
+
+
+def test_every_tcp_and_unix_socket_host_form(settings, key_prefix, tmp_path):
+    socket_path = tmp_path / "redis.sock"
+    with redis_server("--unixsocket", str(socket_path), "--unixsocketperm", "700") as port:
+        forms = [
+            f"redis://127.0.0.1:{port}/0",
+            ("127.0.0.1", port),
+            {"host": "127.0.0.1", "port": port},
+            {"address": f"redis://127.0.0.1:{port}/0"},
+            f"unix://{socket_path}",
+        ]
+        fill_groups(layer_config([forms[0]], key_prefix), processes=1, sends=1)
+        for form in forms:
+            use_layer(settings, layer_config([form], key_prefix))
+            doc = inspect_groups()
+            assert doc["shards"][0]["ok"] is True, form
+            assert doc["summary"]["groups"] == 2 and doc["summary"]["members"] == 4, form

@@ -3,8 +3,8 @@ import asyncio
 from channels_redis.core import RedisChannelLayer
 
 from awx_eventdebug.channels.watch import watch_samples
-from tests.channels.test_queues import layer_config, use_layer
 from tests.conftest import REDIS_URL
+from tests.support.channel_layers import layer_config, use_layer
 
 
 def test_rates_and_membership_changes_between_samples(settings, key_prefix):

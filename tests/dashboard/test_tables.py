@@ -7,9 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from channels_redis.core import RedisChannelLayer
+from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.contrib.auth import get_user_model
 
-from awx_eventdebug.dashboard.tables import worst_queues
+from awx_eventdebug.channels.backends import BACKENDS, PUBSUB_LAYER
+from awx_eventdebug.dashboard.tables import queues_table, worst_queues
 from awx_eventdebug.overflow.upsert import Counts, add_counts
 from tests.conftest import REDIS_URL
 from tests.support.redis_servers import closed_port
@@ -125,3 +127,19 @@ def test_worst_queues_are_distinct_worst_first_and_name_their_groups():
     shown = worst_queues(channels, limit=3)
     assert [(q["key"], q["groups"]) for q in shown] == [("q2", ["a"]), ("q3", ["b"]), ("q1", ["a", "b"])]
     assert "members" not in shown[0]
+
+
+def test_a_pubsub_layer_shows_its_note_and_no_queue_rows(settings, key_prefix):
+    config = {"hosts": [REDIS_URL], "prefix": key_prefix}
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": PUBSUB_LAYER, "CONFIG": config}}
+
+    async def subscribed():
+        layer = RedisPubSubChannelLayer(**config)
+        await layer.group_add("job_events-7", await layer.new_channel())
+        shown = await asyncio.to_thread(queues_table)
+        await layer.flush()
+        return shown
+
+    shown = asyncio.run(subscribed())
+    assert shown["status"] == BACKENDS[PUBSUB_LAYER].note
+    assert shown["rows"] == [] and shown["error"] == ""

@@ -1,7 +1,7 @@
 /* Refreshes the overflow summary and fullest-queues tables, which the server already rendered
 from the same data, from GET overflow/summary/ and GET channels/.
 
-The column lists (field, label, format) come from the page (dashboard_tables.py, json_script), so
+The column lists (field, label, format) come from the page (dashboard/tables.py, json_script), so
 the server's table and this one cannot disagree on fields. */
 "use strict";
 window.EventDebug = window.EventDebug || {};
@@ -25,17 +25,18 @@ window.EventDebug = window.EventDebug || {};
     );
   };
 
-  // Worst first, as layer_state.queue_severity: fullest, then oldest message, then deepest.
+  // Worst first, as channels/queues.py queue_severity: fullest, then oldest message, then deepest.
   function severity(a, b) {
     return (b.fill || 0) - (a.fill || 0) || (b.oldest_age || 0) - (a.oldest_age || 0) || (b.depth || 0) - (a.depth || 0);
   }
 
   // The distinct queues of the channels document (a process queue appears under every group its
-  // channels joined), each with the names of those groups.
+  // channels joined), each with the names of those groups (as channels/queues.py distinct_queues).
+  // A pub/sub layer's groups have subscribers, no queues.
   ns.worstQueues = function (channels) {
     const queues = new Map();
     (channels.groups || []).forEach(function (group) {
-      group.queues.forEach(function (queue) {
+      (group.queues || []).forEach(function (queue) {
         if (!queues.has(queue.key)) queues.set(queue.key, Object.assign({}, queue, { groups: [] }));
         queues.get(queue.key).groups.push(group.name);
       });

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from awx_eventdebug.channels.config import load_layer
-from awx_eventdebug.channels.queues import SCAN_COUNT, escape_glob
+from awx_eventdebug.channels.redis_read import SCAN_COUNT, escape_glob
 from awx_eventdebug.overflow.install import installed_handler
 from example_settings.awxschema.models import JobEvent
 from example_settings.awxschema.overflow import overflow_groups

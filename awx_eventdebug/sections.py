@@ -1,0 +1,41 @@
+"""One failing section does not stop the rest: the report, the check, the doctor and the
+dashboard's tables each compute their parts through ``attempt``, so Redis down, a missing event
+table or a statement timeout empties one part, says why, and the others are still there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import nullcontext
+from typing import TypeVar
+
+from django.db import DatabaseError, connection, transaction
+
+from .errors import EventDebugError, first_line
+
+T = TypeVar("T")
+
+# What a section may fail with: conditions of the diagnosed system, never a bug of the app,
+# which must still surface as one.
+SECTION_ERRORS = (EventDebugError, DatabaseError)
+
+
+def attempt(compute: Callable[[], T]) -> tuple[T | None, str]:
+    """``(compute(), "")``, or ``(None, why)`` in one line when it raised one of SECTION_ERRORS."""
+    # Inside a transaction a savepoint keeps it usable after a failed statement (PostgreSQL
+    # aborts the whole transaction otherwise). Outside one there is nothing to protect, and a
+    # section that never queries must not open a connection to a database that may be down.
+    guard = transaction.atomic() if connection.in_atomic_block else nullcontext()
+    try:
+        with guard:
+            return compute(), ""
+    except SECTION_ERRORS as exc:
+        return None, str(exc) if isinstance(exc, EventDebugError) else first_line(exc)
+
+
+def section(compute: Callable[[], T], errors: dict[str, str], name: str) -> T | None:
+    """``compute()``, or None with why it failed in ``errors[name]``."""
+    result, error = attempt(compute)
+    if error:
+        errors[name] = error
+    return result
