@@ -1,11 +1,11 @@
-"""Channel layer inspection at AWX scale: `eventdebug groups --json` against the seed's method.
+"""Channel layer inspection at AWX scale: `eventdebug groups --json` against AWX's debugging guide.
 
 On a redis-server of its own (so the shared one stays light), writes 10k groups x 5 members over
 2k process queues (messages in every queue, some full), then times, in the same run:
 
 - ours: `eventdebug groups --json` (SCAN + pipelined bounded reads), in this process;
-- naive: what the seed does by hand - KEYS, then one round trip per key (ZRANGE 0 -1 of each
-  group, ZCOUNT -inf +inf of each queue).
+- naive: what AWX's debugging guide does by hand - KEYS, then one round trip per key (ZRANGE 0 -1
+  of each group, ZCOUNT -inf +inf of each queue).
 
 Prints the best of --repeat alternating runs of each, the ratio, Python's peak memory
 (tracemalloc, in a run of its own) and the largest single command time Redis logged (SLOWLOG,
@@ -121,7 +121,7 @@ def ours() -> int:
 
 
 def naive(client: redis.Redis) -> int:
-    """The seed's method: KEYS, then a round trip per key."""
+    """The method of AWX's debugging guide: KEYS, then a round trip per key."""
     found = 0
     for key in client.keys(f"{PREFIX}*"):
         if key.startswith(f"{PREFIX}:group:".encode()):

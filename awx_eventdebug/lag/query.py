@@ -1,7 +1,8 @@
 """Event lag (``modified - created``) statistics over one of AWX's event tables, computed in SQL.
 
-``modified - created`` is how long an event took from Ansible into AWX's database (critical path
-steps 1-5, REFERENCE.md section 1). Events without ``created`` and events stored before they were
+``modified - created`` is how long an event took from Ansible into AWX's database (steps 1-5 of
+the critical path in README.md; AWX stamps ``modified`` in awx/main/dispatch/worker/callback.py).
+Events without ``created`` and events stored before they were
 created (clock skew) are counted apart and kept out of the statistics.
 
 Percentiles are exact with linear interpolation between the two nearest ranks (PostgreSQL's
