@@ -15,9 +15,6 @@ pytestmark = pytest.mark.django_db
 PERCENTILES = parse_percentiles(["12.5", "50", "90", "95", "99", "99.9"])
 WINDOW = {"since": BASE - timedelta(hours=1), "until": BASE + timedelta(hours=3)}
 TOLERANCE = 1e-6
-postgres_only = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="needs PostgreSQL (partitions, statement timeouts)"
-)
 
 
 def events(table="main_jobevent", parent="job_id", has_event=True):
@@ -229,7 +226,7 @@ def plans_of(*queries):
     return plans
 
 
-@postgres_only
+@pytest.mark.postgres_only(reason="partition pruning")
 def test_job_filter_scans_one_partition(workload):
     """The job's created time becomes job_created = ..., which PostgreSQL prunes at plan time."""
     with connection.cursor() as cursor:
@@ -241,7 +238,7 @@ def test_job_filter_scans_one_partition(workload):
     assert len(set(partition_scan.findall(window_plan))) >= 2, window_plan
 
 
-@postgres_only
+@pytest.mark.postgres_only(reason="the plan of a partitioned table's index")
 def test_window_can_use_the_modified_index(workload):
     # The test tables are small enough for a sequential scan to be cheaper; forbidding it shows
     # the window condition is one the index on modified can serve.
@@ -251,7 +248,7 @@ def test_window_can_use_the_modified_index(workload):
     assert re.search(r"Index (Only )?Scan (using|on) main_jobevent_\d{8}_\d{2}_modified_idx", plan), plan
 
 
-@postgres_only
+@pytest.mark.postgres_only(reason="statement timeouts")
 def test_statement_timeout_says_how_to_narrow(settings):
     small_workload(kinds=("job",), jobs=20, events=1000)
     settings.EVENTDEBUG = {"STATEMENT_TIMEOUT": 0.001}
@@ -276,7 +273,7 @@ def test_report_times_are_utc_with_z():
     assert (report["since"], report["until"]) == ("2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z")
 
 
-@postgres_only
+@pytest.mark.postgres_only(reason="the jit setting")
 def test_jit_is_off_for_the_statement_and_put_back(workload):
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL jit = on")
