@@ -7,7 +7,7 @@ class ChannelOverflow(models.Model):
     """channels_redis "over capacity" records of one group on one node, coalesced per window.
 
     Writers never read-modify-write a row: they add to it with one INSERT ... ON CONFLICT DO
-    UPDATE (upsert.py), so any number of processes on any number of nodes can count into the
+    UPDATE (overflow/upsert.py), so any number of processes on any number of nodes can count into the
     same row at once.
     """
 
@@ -48,7 +48,7 @@ class IngestedRecord(models.Model):
 
     Ingest counts a record only when inserting its fingerprint succeeds, in the same transaction
     as the counts, so a file ingested twice, or a rotated file overlapping the last one, adds
-    nothing the second time (ingest.py).
+    nothing the second time (overflow/ingest.py).
     """
 
     fingerprint = models.CharField(max_length=32, unique=True)

@@ -1,3 +1,5 @@
+"""``eventdebug lag``: event lag percentiles from the shell, the same document as GET lag/."""
+
 from __future__ import annotations
 
 from ..api.lag import LagQuerySerializer

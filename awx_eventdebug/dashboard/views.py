@@ -1,5 +1,5 @@
 """The dashboard page: the doctor's findings and the overflow and queue tables rendered on the
-server (dashboard_tables.py), and the scripts that draw the lag timeline, refresh the tables from
+server (dashboard/tables.py), and the scripts that draw the lag timeline, refresh the tables from
 the app's own API endpoints and run the live websocket lag gauge.
 
 Same permission rule as the API (EVENTDEBUG['PERMISSION_CLASSES']), except that an anonymous

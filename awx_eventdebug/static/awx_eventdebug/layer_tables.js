@@ -1,7 +1,7 @@
 /* Refreshes the overflow summary and fullest-queues tables, which the server already rendered
 from the same data, from GET overflow/summary/ and GET channels/.
 
-The column lists (field, label, format) come from the page (dashboard_tables.py, json_script), so
+The column lists (field, label, format) come from the page (dashboard/tables.py, json_script), so
 the server's table and this one cannot disagree on fields. */
 "use strict";
 window.EventDebug = window.EventDebug || {};
@@ -25,7 +25,7 @@ window.EventDebug = window.EventDebug || {};
     );
   };
 
-  // Worst first, as layer_state.queue_severity: fullest, then oldest message, then deepest.
+  // Worst first, as channels/queues.py queue_severity: fullest, then oldest message, then deepest.
   function severity(a, b) {
     return (b.fill || 0) - (a.fill || 0) || (b.oldest_age || 0) - (a.oldest_age || 0) || (b.depth || 0) - (a.depth || 0);
   }
