@@ -50,6 +50,8 @@ def dashboard_context(report: dict) -> dict:
 
 @method_decorator(ensure_csrf_cookie, name="dispatch")  # the gauge sends it as AWX's xrftoken
 class DashboardView(EventDebugView):
+    """The dashboard page (HTML): health, lag timeline, overflow and fullest queues, live lag gauge."""
+
     renderer_classes = [TemplateHTMLRenderer]
     content_negotiation_class = FirstRendererOnly  # HTML whatever Accept says
     template_name = "awx_eventdebug/dashboard.html"
