@@ -30,21 +30,11 @@ import threading
 import time
 import tracemalloc
 from io import StringIO
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "example_settings.settings")
-
-import django  # noqa: E402
-
-django.setup()
-
-import redis  # noqa: E402
-from django.conf import settings  # noqa: E402
-from django.core.management import call_command  # noqa: E402
-
-from tests.support.redis_servers import redis_server  # noqa: E402
+import redis
+from common import redis_server, setup_django
+from django.conf import settings
+from django.core.management import call_command
 
 PREFIX = "asgi"
 CAPACITY = 100
@@ -165,6 +155,7 @@ def main() -> None:
         "--rtt-ms", type=float, default=0.0, help="Network round-trip time to simulate (a delaying proxy)."
     )
     args = parser.parse_args()
+    setup_django()
 
     with redis_server("--slowlog-log-slower-than", "0", "--slowlog-max-len", "1000000") as port:
         client = redis.Redis(port=port)
