@@ -1,3 +1,6 @@
+"""The app's configuration: ``ready()`` wires up the checks, the settings cache and, when
+``EVENTDEBUG['CAPTURE']`` is on, the overflow capture; nothing else runs at startup."""
+
 from django.apps import AppConfig
 
 

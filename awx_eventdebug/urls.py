@@ -5,6 +5,7 @@ from django.urls import path
 from .api.channels import ChannelsView
 from .api.health import CheckView, MetricsView, ReportView
 from .api.lag import LagView
+from .api.openapi import SchemaView
 from .api.overflow import OverflowListView, OverflowSummaryView
 from .dashboard.views import DashboardView
 
@@ -18,5 +19,6 @@ urlpatterns = [
     path("report/", ReportView.as_view(), name="report"),
     path("check/", CheckView.as_view(), name="check"),
     path("metrics/", MetricsView.as_view(), name="metrics"),
+    path("schema/", SchemaView.as_view(), name="schema"),
     path("", DashboardView.as_view(), name="dashboard"),
 ]

@@ -11,7 +11,6 @@
 """
 
 import argparse
-import io
 import logging
 import os
 import sys
@@ -20,26 +19,10 @@ import time
 import tracemalloc
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import django
+from common import setup_django
+
 WORKDIR = Path(tempfile.mkdtemp(prefix="bench-capture-"))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "example_settings.settings")
-os.environ["EVENTDEBUG_DATABASE"] = "sqlite"
-# As in production: with DEBUG on, Django keeps the last 9000 queries, which would count here.
-os.environ["DJANGO_DEBUG"] = "0"
-os.environ["EVENTDEBUG_SQLITE_PATH"] = str(WORKDIR / "bench.sqlite3")
-
-import django  # noqa: E402
-
-django.setup()
-
-from django.core.management import call_command  # noqa: E402
-
-from awx_eventdebug.models import ChannelOverflow  # noqa: E402
-from awx_eventdebug.overflow.handler import OverflowCaptureHandler  # noqa: E402
-from awx_eventdebug.overflow.ingest import ingest_streams  # noqa: E402
-from awx_eventdebug.overflow.record import OVERFLOW_FORMAT  # noqa: E402
-
 GROUPS = [f"job_events-{n}" for n in range(100)]
 
 
@@ -56,6 +39,8 @@ def standalone_logger(name, handler):
 
 
 def time_calls(logger, count):
+    from awx_eventdebug.overflow.record import OVERFLOW_FORMAT
+
     info = logger.info
     groups = GROUPS
     started = time.perf_counter()
@@ -65,6 +50,8 @@ def time_calls(logger, count):
 
 
 def per_record(count):
+    from awx_eventdebug.overflow.handler import OverflowCaptureHandler
+
     capture = OverflowCaptureHandler(flush_interval=3600, node="bench-per-record")
     with_capture = standalone_logger("bench.capture", capture)
     baseline = standalone_logger("bench.nothing", NothingHandler())
@@ -89,6 +76,10 @@ def per_record(count):
 
 
 def sustained(seconds):
+    from awx_eventdebug.models import ChannelOverflow
+    from awx_eventdebug.overflow.handler import OverflowCaptureHandler
+    from awx_eventdebug.overflow.record import OVERFLOW_FORMAT
+
     handler = OverflowCaptureHandler(flush_interval=0.5, node="bench")
     logger = standalone_logger("bench.sustained", handler)
     info = logger.info
@@ -109,6 +100,9 @@ def sustained(seconds):
 
 
 def peak_memory(names, max_pending):
+    from awx_eventdebug.overflow.handler import OverflowCaptureHandler
+    from awx_eventdebug.overflow.record import OVERFLOW_FORMAT
+
     handler = OverflowCaptureHandler(flush_interval=3600, node="bench", max_pending=max_pending)
     logger = standalone_logger(f"bench.memory.{max_pending}", handler)
     info = logger.info
@@ -153,6 +147,8 @@ def write_log(path, megabytes):
 
 
 def ingest_memory():
+    from awx_eventdebug.overflow.ingest import ingest_streams
+
     print("4. ingest (tower.log lines, one in four an overflow record)")
     for megabytes in (20, 80):
         path = WORKDIR / f"tower-{megabytes}.log"
@@ -183,7 +179,7 @@ def main():
     parser.add_argument("--names", type=int, default=1_000_000)
     parser.add_argument("--seconds", type=float, default=3.0)
     args = parser.parse_args()
-    call_command("migrate", verbosity=0, stdout=io.StringIO())
+    setup_django()
     print(f"python {sys.version.split()[0]}, django {django.get_version()}, {os.cpu_count()} cores")
     per_record(args.records)
     sustained(args.seconds)

@@ -1,11 +1,11 @@
-"""Channel layer inspection at AWX scale: `eventdebug groups --json` against the seed's method.
+"""Channel layer inspection at AWX scale: `eventdebug groups --json` against AWX's debugging guide.
 
 On a redis-server of its own (so the shared one stays light), writes 10k groups x 5 members over
 2k process queues (messages in every queue, some full), then times, in the same run:
 
 - ours: `eventdebug groups --json` (SCAN + pipelined bounded reads), in this process;
-- naive: what the seed does by hand - KEYS, then one round trip per key (ZRANGE 0 -1 of each
-  group, ZCOUNT -inf +inf of each queue).
+- naive: what AWX's debugging guide does by hand - KEYS, then one round trip per key (ZRANGE 0 -1
+  of each group, ZCOUNT -inf +inf of each queue).
 
 Prints the best of --repeat alternating runs of each, the ratio, Python's peak memory
 (tracemalloc, in a run of its own) and the largest single command time Redis logged (SLOWLOG,
@@ -30,21 +30,11 @@ import threading
 import time
 import tracemalloc
 from io import StringIO
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "example_settings.settings")
-
-import django  # noqa: E402
-
-django.setup()
-
-import redis  # noqa: E402
-from django.conf import settings  # noqa: E402
-from django.core.management import call_command  # noqa: E402
-
-from tests.support.redis_servers import redis_server  # noqa: E402
+import redis
+from common import redis_server, setup_django
+from django.conf import settings
+from django.core.management import call_command
 
 PREFIX = "asgi"
 CAPACITY = 100
@@ -121,7 +111,7 @@ def ours() -> int:
 
 
 def naive(client: redis.Redis) -> int:
-    """The seed's method: KEYS, then a round trip per key."""
+    """The method of AWX's debugging guide: KEYS, then a round trip per key."""
     found = 0
     for key in client.keys(f"{PREFIX}*"):
         if key.startswith(f"{PREFIX}:group:".encode()):
@@ -165,6 +155,7 @@ def main() -> None:
         "--rtt-ms", type=float, default=0.0, help="Network round-trip time to simulate (a delaying proxy)."
     )
     args = parser.parse_args()
+    setup_django()
 
     with redis_server("--slowlog-log-slower-than", "0", "--slowlog-max-len", "1000000") as port:
         client = redis.Redis(port=port)

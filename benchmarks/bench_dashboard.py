@@ -16,12 +16,12 @@ Runs on a temporary SQLite database and the Redis of the example settings.
 import argparse
 import os
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from common import ROOT, setup_django
+
 STATIC = ROOT / "awx_eventdebug" / "static" / "awx_eventdebug"
 
 GAUGE_PAGE = """<!doctype html><html><body data-csrf-cookie="csrftoken">
@@ -31,15 +31,6 @@ GAUGE_PAGE = """<!doctype html><html><body data-csrf-cookie="csrftoken">
 
 # Run in the page with execute_script(script, messages); returns costs per message and per redraw.
 GAUGE_SCRIPT = (Path(__file__).parent / "bench_dashboard_gauge.js").read_text()
-
-
-def setup_django():
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("EVENTDEBUG_SQLITE_PATH", str(Path(tempfile.mkdtemp()) / "bench.sqlite3"))
-    os.environ["DJANGO_SETTINGS_MODULE"] = "example_settings.settings"
-    import django
-
-    django.setup()
 
 
 def median_ms(function, repeat):
@@ -78,7 +69,6 @@ def page_versus_report(repeat):
     from awx_eventdebug.dashboard.tables import overflow_table, queues_table
     from awx_eventdebug.health.doctor import build_report
 
-    call_command("migrate", verbosity=0)
     call_command(
         "seed_awx_events", "--jobs", "5", "--events", "200", "--since", "1h", stdout=open(os.devnull, "w")
     )

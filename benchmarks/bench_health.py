@@ -19,46 +19,25 @@ real one (an empty layer prefix of this run's own). Then measures, in the same r
 
 import argparse
 import math
-import os
-import sys
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from io import StringIO
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "example_settings.settings")
-os.environ["EVENTDEBUG_DATABASE"] = "postgres"
-os.environ.setdefault("PGDATABASE", "awx_eventdebug_bench_health")
-
-import django  # noqa: E402
-
-django.setup()
-
-from common import ensure_database, interleaved_medians, progress  # noqa: E402
-from django.conf import settings  # noqa: E402
-from django.contrib.auth.models import User  # noqa: E402
-from django.core.management import call_command  # noqa: E402
-from django.db import connection  # noqa: E402
-from django.test.utils import override_settings  # noqa: E402
-from rest_framework.test import APIRequestFactory, force_authenticate  # noqa: E402
-
-from awx_eventdebug.api.health import MetricsView  # noqa: E402
-from awx_eventdebug.awx.tables import KINDS  # noqa: E402
-from awx_eventdebug.channels.queues import inspect_queues  # noqa: E402
-from awx_eventdebug.health.doctor import build_report  # noqa: E402
-from awx_eventdebug.health.report import health_window, lag_percentiles  # noqa: E402
-from awx_eventdebug.lag.query import LagQuery  # noqa: E402
-from awx_eventdebug.lag.report import lag_report  # noqa: E402
-from awx_eventdebug.overflow.queries import OverflowFilter, summarize_overflow  # noqa: E402
-from example_settings.awxschema.workload import WorkloadSpec, seed_workload  # noqa: E402
+from common import interleaved_medians, progress, setup_django
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import override_settings
 
 JOBS, EVENTS = 2000, 100
 
 
 def seed(reseed) -> datetime:
     """The seeded events' time range start (events are reused while they are recent enough)."""
+    from awx_eventdebug.awx.tables import KINDS
+    from example_settings.awxschema.workload import WorkloadSpec, seed_workload
+
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*), min(created) FROM main_unifiedjob")
         jobs, first = cursor.fetchone()
@@ -80,7 +59,19 @@ def main():
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--reseed", action="store_true")
     args = parser.parse_args()
-    ensure_database()
+    setup_django(postgres="awx_eventdebug_bench_health")
+    from django.contrib.auth.models import User
+    from rest_framework.test import APIRequestFactory, force_authenticate
+
+    from awx_eventdebug.api.health import MetricsView
+    from awx_eventdebug.awx.tables import KINDS
+    from awx_eventdebug.channels.queues import inspect_queues
+    from awx_eventdebug.health.doctor import build_report
+    from awx_eventdebug.health.report import health_window, lag_percentiles
+    from awx_eventdebug.lag.query import LagQuery
+    from awx_eventdebug.lag.report import lag_report
+    from awx_eventdebug.overflow.queries import OverflowFilter, summarize_overflow
+
     first = seed(args.reseed)
     settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = f"bench-health-{uuid.uuid4().hex[:8]}"
     # The window covers every seeded event however long ago they were seeded (at most the max).

@@ -1,6 +1,6 @@
 """Benchmark of event lag percentiles on PostgreSQL (docs/lag.md quotes its figures).
 
-    EVENTDEBUG_DATABASE=postgres python benchmarks/bench_lag.py [--repeat 5] [--reseed]
+    python benchmarks/bench_lag.py [--repeat 5] [--reseed]
 
 Seeds (once; later runs reuse it) a database of its own, PGDATABASE (default
 awx_eventdebug_bench_lag): 19 jobs of 100k events and 100 jobs of 1000 events, 2M job events over
@@ -16,30 +16,13 @@ awx_eventdebug_bench_lag): 19 jobs of 100k events and 100 jobs of 1000 events, 2
 
 import argparse
 import os
-import sys
 from datetime import UTC, datetime, timedelta
 from io import StringIO
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "example_settings.settings")
-os.environ.setdefault("PGDATABASE", "awx_eventdebug_bench_lag")
-
-import django  # noqa: E402
-
-django.setup()
-
-from common import ensure_database, interleaved_medians, progress  # noqa: E402
-from django.conf import settings  # noqa: E402
-from django.contrib.auth.models import User  # noqa: E402
-from django.core.management import call_command  # noqa: E402
-from django.db import connection  # noqa: E402
-from rest_framework.test import APIRequestFactory, force_authenticate  # noqa: E402
-
-from awx_eventdebug.api.lag import LagView  # noqa: E402
-from example_settings.awxschema.models import JobEvent  # noqa: E402
-from example_settings.awxschema.schema import ensure_partitions  # noqa: E402
-from example_settings.awxschema.workload import WorkloadSpec, seed_workload  # noqa: E402
+from common import interleaved_medians, progress, setup_django
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connection
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
 HOURS = 26
@@ -58,6 +41,9 @@ FROM main_jobevent WHERE job_id = %s AND job_created = %s AND created IS NOT NUL
 
 
 def seed(reseed):
+    from example_settings.awxschema.schema import ensure_partitions
+    from example_settings.awxschema.workload import WorkloadSpec, seed_workload
+
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM main_unifiedjob")
         jobs = cursor.fetchone()[0]
@@ -100,6 +86,11 @@ def command(*args):
 
 
 def api_view(params):
+    from django.contrib.auth.models import User
+    from rest_framework.test import APIRequestFactory, force_authenticate
+
+    from awx_eventdebug.api.lag import LagView
+
     request = APIRequestFactory().get("/api/eventdebug/lag/", params)
     force_authenticate(request, user=User(username="bench", is_superuser=True))
     response = LagView.as_view()(request)
@@ -120,6 +111,8 @@ def bare_job_sql(job, job_created):
 
 
 def naive_orm(since, until):
+    from example_settings.awxschema.models import JobEvent
+
     lags = sorted(
         (modified - created).total_seconds()
         for created, modified in JobEvent.objects.filter(modified__gte=since, modified__lt=until)
@@ -141,9 +134,7 @@ def main():
     parser.add_argument("--repeat", type=int, default=9, help="Timed runs per figure (median).")
     parser.add_argument("--reseed", action="store_true", help="Seed again even if the data is there.")
     options = parser.parse_args()
-    if connection.vendor != "postgresql":
-        sys.exit("bench_lag.py needs PostgreSQL: set EVENTDEBUG_DATABASE=postgres")
-    ensure_database()
+    setup_django(postgres="awx_eventdebug_bench_lag")
     seed(options.reseed)
     since, until, in_window, job, partitions, total = dataset()
     window = ["--since", since.isoformat(), "--until", until.isoformat()]

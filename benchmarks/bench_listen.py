@@ -27,26 +27,13 @@ import argparse
 import asyncio
 import multiprocessing
 import os
-import sys
 import time
 import uuid
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "example_settings.settings")
-
-import django  # noqa: E402
-
-django.setup()
-
-import redis  # noqa: E402
-from channels_redis.core import RedisChannelLayer  # noqa: E402
-from django.conf import settings  # noqa: E402
-
-from awx_eventdebug.channels.config import load_layer  # noqa: E402
-from awx_eventdebug.live.listener import BATCH, STOP_DURATION, Listener  # noqa: E402
-from awx_eventdebug.timeutil import utc_from_epoch  # noqa: E402
-from example_settings.awxschema.emit import emit_events, event_payload, layer_message  # noqa: E402
+import redis
+from channels_redis.core import RedisChannelLayer
+from common import setup_django
+from django.conf import settings
 
 REDIS_URL = os.environ.get("EVENTDEBUG_REDIS_URL", "redis://127.0.0.1:6379/0")
 JOB = 4242
@@ -64,6 +51,8 @@ def layer_config(prefix: str, capacity: int) -> dict:
 
 
 def _send(prefix, capacity, counters, results):
+    from example_settings.awxschema.emit import emit_events
+
     layer = RedisChannelLayer(**layer_config(prefix, capacity))
     started = time.perf_counter()
     sent = asyncio.run(emit_events(layer, "job", JOB, counters, concurrency=32))
@@ -74,6 +63,9 @@ def _paced_send(queue_key, prefix, rate, messages, results):
     """What group_send writes for each message (channels_redis's own serialize of AWX's message),
     written straight to the receiver's queue with one ZADD per 10 ms tick, paced at ``rate``: a
     sender that is not held back by group_send's ~250 us of Python per message."""
+    from awx_eventdebug.timeutil import utc_from_epoch
+    from example_settings.awxschema.emit import event_payload, layer_message
+
     layer = RedisChannelLayer(**layer_config(prefix, AWX_CAPACITY))
     channel = queue_key[len(prefix) :] + "bench"
     client = redis.Redis.from_url(REDIS_URL)
@@ -165,6 +157,8 @@ class Sampler:
 
 async def _bare(prefix, capacity, messages, on_joined, batched):
     """A receiver without statistics; (seconds from first to last message, messages)."""
+    from awx_eventdebug.live.listener import BATCH
+
     layer = RedisChannelLayer(**layer_config(prefix, capacity))
     channel = await layer.new_channel()
     await layer.group_add(GROUP, channel)
@@ -206,6 +200,9 @@ def bare_receiver(batched):
 
 
 def listen_receiver(prefix, capacity, messages, on_joined):
+    from awx_eventdebug.channels.config import load_layer
+    from awx_eventdebug.live.listener import STOP_DURATION, Listener
+
     settings.CHANNEL_LAYERS = {
         "bench": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
@@ -303,6 +300,7 @@ def main():
     )
     parser.add_argument("--rate", type=float, default=5000.0, help="Rate of the paced sender (phase 3).")
     args = parser.parse_args()
+    setup_django()
     receivers = {name: RECEIVERS[name] for name in args.receivers.split(",")}
     phases = args.phases.split(",")
     print(f"{os.cpu_count()} CPUs, {args.messages} messages, {args.senders} sender processes", flush=True)

@@ -16,7 +16,7 @@ def main():
     parser.add_argument("--events", type=int, default=1_000_000, help="events for the COPY run")
     parser.add_argument("--baseline-events", type=int, default=50_000, help="events for the INSERT run")
     args = parser.parse_args()
-    setup_django()
+    setup_django(postgres="awx_eventdebug_bench", fresh=True)
     from example_settings.awxschema.workload import WorkloadSpec, seed_workload
 
     until = datetime.now(UTC)

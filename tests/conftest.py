@@ -44,6 +44,19 @@ def redis_layer_settings(settings, key_prefix):
     return settings.CHANNEL_LAYERS["default"]
 
 
+def pytest_collection_modifyitems(config, items):
+    """Skip the tests marked ``postgres_only(reason=...)`` when the run is on SQLite."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        return
+    for item in items:
+        marker = item.get_closest_marker("postgres_only")
+        if marker is not None:
+            needs = marker.kwargs.get("reason", "PostgreSQL behaviour")
+            item.add_marker(pytest.mark.skip(reason=f"PostgreSQL only ({needs}); this run is on SQLite"))
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     """Keep each phase's report on the item (``item.report_call``), for fixtures that save

@@ -4,8 +4,6 @@ from django.db import DatabaseError, connection
 from awx_eventdebug.db import diagnostic_cursor
 from awx_eventdebug.errors import QueryTimeout
 
-postgres_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL behaviour")
-
 
 @pytest.mark.django_db
 def test_plain_reads_work():
@@ -14,7 +12,7 @@ def test_plain_reads_work():
         assert cursor.fetchone() == (1,)
 
 
-@postgres_only
+@pytest.mark.postgres_only(reason="statement timeouts")
 @pytest.mark.django_db
 def test_statement_timeout_raises_query_timeout_with_the_hint(settings):
     settings.EVENTDEBUG = {"STATEMENT_TIMEOUT": 0.05}
@@ -25,7 +23,7 @@ def test_statement_timeout_raises_query_timeout_with_the_hint(settings):
     assert "statement timeout (0.05 s)" in str(caught.value) and "Pass a job." in str(caught.value)
 
 
-@postgres_only
+@pytest.mark.postgres_only(reason="statement timeouts")
 @pytest.mark.django_db
 def test_timeout_is_put_back_inside_an_enclosing_transaction(settings):
     settings.EVENTDEBUG = {"STATEMENT_TIMEOUT": 0.05}
@@ -40,7 +38,7 @@ def test_timeout_is_put_back_inside_an_enclosing_transaction(settings):
         assert cursor.fetchone()[0] == before
 
 
-@postgres_only
+@pytest.mark.postgres_only(reason="read-only transactions")
 @pytest.mark.django_db(transaction=True)
 def test_diagnostic_transactions_are_read_only():
     with pytest.raises(DatabaseError, match="read-only transaction"):

@@ -10,10 +10,15 @@ from rest_framework.views import APIView
 
 from ..conf import get_config
 from ..errors import EventDebugError
+from .schema import QueryParametersSchema
 
 
 class EventDebugView(APIView):
-    """Base view: EVENTDEBUG['PERMISSION_CLASSES'], and EventDebugError -> its HTTP status."""
+    """Base view: EVENTDEBUG['PERMISSION_CLASSES'], EventDebugError -> its HTTP status, and the
+    query string validated by ``query_serializer_class``, which the OpenAPI schema lists."""
+
+    query_serializer_class: type[serializers.Serializer] | None = None  # None: no query parameters
+    schema = QueryParametersSchema(tags=["eventdebug"])
 
     def get_permissions(self):
         return [import_string(path)() for path in get_config()["PERMISSION_CLASSES"]]
@@ -26,9 +31,10 @@ class EventDebugView(APIView):
             return Response(body, status=exc.http_status)
         return super().handle_exception(exc)
 
-    def validated_query(self, serializer_class: type[serializers.Serializer]) -> dict:
-        """The query string validated by ``serializer_class``; a 400 naming each bad field."""
-        serializer = serializer_class(data=self.request.query_params)
+    def validated_query(self, serializer_class: type[serializers.Serializer] | None = None) -> dict:
+        """The query string validated by ``serializer_class`` (default: the view's
+        ``query_serializer_class``); a 400 naming each bad field."""
+        serializer = (serializer_class or self.query_serializer_class)(data=self.request.query_params)
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
 

@@ -12,10 +12,16 @@ from .base import EventDebugView
 
 class ChannelsQuery(serializers.Serializer):
     pattern = serializers.CharField(default="*", max_length=200, help_text="Glob on group names.")
-    limit = serializers.IntegerField(default=DEFAULT_LIMIT, min_value=1, max_value=MAX_LIMIT)
+    limit = serializers.IntegerField(
+        default=DEFAULT_LIMIT, min_value=1, max_value=MAX_LIMIT, help_text="Groups shown, worst first."
+    )
 
 
 class ChannelsView(EventDebugView):
+    """The channel layer's groups read from Redis, worst first, with their queues and stale members."""
+
+    query_serializer_class = ChannelsQuery
+
     def get(self, request):
-        query = self.validated_query(ChannelsQuery)
+        query = self.validated_query()
         return Response(inspect_groups(pattern=query["pattern"], limit=query["limit"]))

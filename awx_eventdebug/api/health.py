@@ -18,12 +18,16 @@ from .base import EventDebugView, FirstRendererOnly
 class ReportView(EventDebugView):
     """Doctor summary, lag percentiles and worst jobs, overflow and fullest queues, one window."""
 
+    query_serializer_class = ReportQuerySerializer
+
     def get(self, request):
         return Response(report_document(self.validated_query(ReportQuerySerializer)))
 
 
 class CheckView(EventDebugView):
     """The thresholds checked over one window; always 200, the verdict is in `status`."""
+
+    query_serializer_class = CheckQuerySerializer
 
     def get(self, request):
         return Response(check_document(self.validated_query(CheckQuerySerializer)))

@@ -1,4 +1,5 @@
-"""What the app knows of AWX's job event tables (REFERENCE.md section 2), and their catalog.
+"""What the app knows of AWX's job event tables (AWX's awx/main/models/events.py and its
+partitioning in awx/main/utils/common.py create_partition), and their catalog.
 
 The app never creates or migrates these tables: in AWX they exist already. It only reads them,
 and learns what is there from the database catalog (never by counting rows).

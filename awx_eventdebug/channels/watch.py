@@ -1,6 +1,6 @@
-"""Repeated samples of the channel layer's groups, like the seed's repeated ``zcount``: each
-sample gives every queue's depth and its fill (positive) or drain (negative) rate per second since
-the previous sample, and the members that joined or left each group."""
+"""Repeated samples of the channel layer's groups, like the repeated ``zcount`` of AWX's
+debugging guide: each sample gives every queue's depth and its fill (positive) or drain (negative)
+rate per second since the previous sample, and the members that joined or left each group."""
 
 from __future__ import annotations
 

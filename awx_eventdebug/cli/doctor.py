@@ -1,3 +1,6 @@
+"""``eventdebug doctor``: what the app can see of AWX's database, the channel layer and itself; the
+first thing to run after installing, so it exits 1 naming what is missing."""
+
 from __future__ import annotations
 
 from django.core.management.base import CommandError

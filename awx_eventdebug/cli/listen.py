@@ -1,3 +1,6 @@
+"""``eventdebug listen``: the live listener from a shell, drawn as debug.js's box on a terminal,
+one line per update to a pipe, or JSON lines."""
+
 from __future__ import annotations
 
 import json

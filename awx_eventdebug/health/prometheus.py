@@ -1,4 +1,4 @@
-"""GET metrics/: the health figures (health.metrics_sections) in Prometheus's text exposition
+"""GET metrics/: the health figures (report.metrics_sections) in Prometheus's text exposition
 format 0.0.4, which AWX's own /api/v2/metrics/ speaks.
 
 Everything read from the database is over a window (HEALTH_WINDOW, ending at the scrape), so
@@ -71,7 +71,7 @@ class Exposition:
 
 
 def render_metrics(data: dict) -> str:
-    """The exposition of ``data`` (health.metrics_sections)."""
+    """The exposition of ``data`` (report.metrics_sections)."""
     out = Exposition()
     window: Window = data["window"]
     errors = data["errors"]

@@ -1,7 +1,8 @@
 """The health of the critical path on one page: the doctor's findings, event lag, channel
 overflow and the channel layer's queues over one window, and the check of those figures against
 thresholds. ``eventdebug report``, ``eventdebug check``, their endpoints and GET metrics/ all read
-this module, which reuses the query functions of doctor, lag, overflow and channels.queues.
+this module, which reuses the query functions of the doctor and of the lag, overflow and channels
+packages.
 
 Each section is computed on its own: one that fails (Redis down, no event tables, a statement
 timeout) is None with the reason in ``errors``, and the other sections are still there.

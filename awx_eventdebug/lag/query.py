@@ -1,9 +1,10 @@
 """One lag request (LagQuery), the groupings it may ask for, and the WHERE clause every
 statement over it shares, whatever the database (postgres.py and sqlite.py build the rest).
 
-``modified - created`` is how long an event took from Ansible into AWX's database (the critical
-path of docs/lag.md). Events without ``created`` and events stored before they were created
-(clock skew) are counted apart and kept out of the statistics.
+``modified - created`` is how long an event took from Ansible into AWX's database (steps 1-5 of
+the critical path in README.md; AWX stamps ``modified`` in awx/main/dispatch/worker/callback.py).
+Events without ``created`` and events stored before they were created (clock skew) are counted
+apart and kept out of the statistics.
 """
 
 from __future__ import annotations

@@ -48,7 +48,7 @@ def test_backlog_profile_peaks_in_the_middle():
     assert max(lags) > 50 > min(lags)
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="partitions exist on PostgreSQL only")
+@pytest.mark.postgres_only(reason="partitions")
 def test_hourly_partitions_named_as_awx_names_them():
     small_workload(kinds=("job",))
     with connection.cursor() as cursor:

@@ -224,7 +224,7 @@ def test_human_table_is_aligned_with_units():
     assert len({len(line) for line in [header, *rows]}) == 1  # numeric columns right-aligned
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="statement timeouts exist on PostgreSQL only")
+@pytest.mark.postgres_only(reason="statement timeouts")
 def test_statement_timeout_is_a_503_and_a_failed_command_saying_how_to_narrow(admin, settings):
     small_workload(kinds=("job",), jobs=20, events=1000)
     settings.EVENTDEBUG = {"STATEMENT_TIMEOUT": 0.001}

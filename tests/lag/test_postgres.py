@@ -14,7 +14,7 @@ from tests.support.workloads import BASE, small_workload
 
 pytestmark = [
     pytest.mark.django_db,
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL (partitions, EXPLAIN)"),
+    pytest.mark.postgres_only(reason="partitions, EXPLAIN"),
 ]
 
 WINDOW = {"since": BASE - timedelta(hours=1), "until": BASE + timedelta(hours=3)}

@@ -174,7 +174,7 @@ def test_table_gone_during_flush_loses_and_doubles_nothing(private_logger, caplo
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="a TCP database to point at a dead port")
+@pytest.mark.postgres_only(reason="a TCP database to point at a dead port")
 def test_database_at_a_dead_port_during_flush(private_logger):
     logger, attach = private_logger
     handler = attach()

@@ -99,7 +99,7 @@ def test_awx_default_without_root_handlers_keeps_last_resort_for_warnings(tmp_pa
 
 
 def test_the_seeds_debug_logging_still_writes_the_lines_and_capture_counts_them(tmp_path):
-    # The recipe of the seed document: the admin asked for the INFO lines in the file.
+    # The recipe of AWX's debugging guide: the admin asked for the INFO lines in the file.
     tower_log = tmp_path / "tower.log"
     config = {
         "version": 1,

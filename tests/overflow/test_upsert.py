@@ -39,7 +39,7 @@ def assert_no_lost_update():
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="the PostgreSQL run; SQLite has its own test")
+@pytest.mark.postgres_only(reason="SQLite has a test of its own below")
 def test_four_processes_add_to_the_same_rows_on_postgresql():
     settings_dict = connection.settings_dict
     run_writers(

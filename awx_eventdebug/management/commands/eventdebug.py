@@ -1,3 +1,6 @@
+"""``manage.py eventdebug`` (``awx-manage eventdebug`` in AWX): one Django command whose subcommands
+are the faces in awx_eventdebug/cli/, so that AWX gains one command name, not one per subcommand."""
+
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError

@@ -1,4 +1,4 @@
-/* The live websocket lag gauge: what the seed's debug.js did, in plain JavaScript.
+/* The live websocket lag gauge: what AWX's debug.js snippet did, in plain JavaScript.
 
 Connects to AWX's /websocket/ on the page's own origin, subscribes the way AWX's UI does, and
 shows the lag (now - created, with sub-second precision) of the last 1024 events received, the
@@ -177,7 +177,8 @@ window.EventDebug = window.EventDebug || {};
       this.retryTimer = window.setTimeout(() => this.connect(), delay);
     }
 
-    // The message AWX's UI sends (REFERENCE.md section 3); the token is the csrftoken cookie.
+    // The message AWX's UI sends (checked by EventConsumer in awx/main/consumers.py); the token is
+    // the csrftoken cookie.
     subscribe() {
       if (!this.subscription) return;
       const token = ns.readCookie(this.cookieName);
