@@ -31,10 +31,10 @@ class EventDebugView(APIView):
             return Response(body, status=exc.http_status)
         return super().handle_exception(exc)
 
-    def validated_query(self, serializer_class: type[serializers.Serializer] | None = None) -> dict:
-        """The query string validated by ``serializer_class`` (default: the view's
-        ``query_serializer_class``); a 400 naming each bad field."""
-        serializer = (serializer_class or self.query_serializer_class)(data=self.request.query_params)
+    def validated_query(self) -> dict:
+        """The query string validated by the view's ``query_serializer_class``; a 400 naming each
+        bad field."""
+        serializer = self.query_serializer_class(data=self.request.query_params)
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
 

@@ -21,7 +21,7 @@ class ReportView(EventDebugView):
     query_serializer_class = ReportQuerySerializer
 
     def get(self, request):
-        return Response(report_document(self.validated_query(ReportQuerySerializer)))
+        return Response(report_document(self.validated_query()))
 
 
 class CheckView(EventDebugView):
@@ -30,7 +30,7 @@ class CheckView(EventDebugView):
     query_serializer_class = CheckQuerySerializer
 
     def get(self, request):
-        return Response(check_document(self.validated_query(CheckQuerySerializer)))
+        return Response(check_document(self.validated_query()))
 
 
 class PrometheusTextRenderer(BaseRenderer):

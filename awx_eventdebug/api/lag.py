@@ -9,7 +9,6 @@ from ..lag.params import LagQuerySerializer
 from ..lag.query import LagQuery
 from ..lag.report import lag_report
 from .base import EventDebugView
-from .schema import QueryParametersSchema
 
 
 class LagView(EventDebugView):
@@ -17,7 +16,6 @@ class LagView(EventDebugView):
     window, a job, an event type, optionally per event, job, minute or hour."""
 
     query_serializer_class = LagQuerySerializer
-    schema = QueryParametersSchema(tags=["eventdebug"])
 
     def get(self, request):
-        return Response(lag_report(LagQuery(**self.validated_query(self.query_serializer_class))))
+        return Response(lag_report(LagQuery(**self.validated_query())))

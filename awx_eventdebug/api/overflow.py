@@ -19,7 +19,7 @@ class OverflowListView(EventDebugView):
     query_serializer_class = OverflowListSerializer
 
     def get(self, request):
-        return Response(overflow_page(self.validated_query(OverflowListSerializer)))
+        return Response(overflow_page(self.validated_query()))
 
 
 class OverflowSummaryView(EventDebugView):
@@ -28,4 +28,4 @@ class OverflowSummaryView(EventDebugView):
     query_serializer_class = OverflowSummarySerializer
 
     def get(self, request):
-        return Response(overflow_summary(self.validated_query(OverflowSummarySerializer)))
+        return Response(overflow_summary(self.validated_query()))

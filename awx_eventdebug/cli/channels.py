@@ -7,9 +7,10 @@ import sys
 
 from ..channels.backends import SUBSCRIBERS, backend_support
 from ..channels.groups import inspect_groups
-from ..channels.queues import DEFAULT_LIMIT, MAX_LIMIT, inspect_queues
+from ..channels.params import ChannelsQuerySerializer
+from ..channels.queues import DEFAULT_LIMIT, inspect_queues
 from ..channels.watch import watch_samples
-from .base import Subcommand, bounded_int, counted, positive_float, render_pairs, render_table
+from .base import Subcommand, bounded_int, counted, positive_float, render_pairs, render_table, validated
 
 # Clear the screen and home the cursor, so each sample of watch replaces the previous one.
 REDRAW = "\x1b[H\x1b[2J"
@@ -24,8 +25,6 @@ def add_layer_arguments(parser) -> None:
     )
     parser.add_argument(
         "--limit",
-        type=bounded_int(1, MAX_LIMIT),
-        default=DEFAULT_LIMIT,
         help=f"Show at most this many, worst first (default {DEFAULT_LIMIT}; the summary counts all).",
     )
 
@@ -43,7 +42,8 @@ class Groups(Subcommand):
         add_layer_arguments(parser)
 
     def handle(self, command, options):
-        doc = inspect_groups(options["layer"], options["pattern"], options["limit"], options["timeout"])
+        query = validated(ChannelsQuerySerializer, options, ("pattern", "limit"))
+        doc = inspect_groups(options["layer"], query["pattern"], query["limit"], options["timeout"])
         self.output(command, options, doc, format_groups)
 
 
@@ -61,7 +61,8 @@ class Queues(Subcommand):
         add_layer_arguments(parser)
 
     def handle(self, command, options):
-        doc = inspect_queues(options["layer"], options["min_depth"], options["limit"], options["timeout"])
+        limit = validated(ChannelsQuerySerializer, options, ("limit",))["limit"]
+        doc = inspect_queues(options["layer"], options["min_depth"], limit, options["timeout"])
         self.output(command, options, doc, format_queues)
 
 
@@ -80,12 +81,13 @@ class Watch(Subcommand):
         add_layer_arguments(parser)
 
     def handle(self, command, options):
+        query = validated(ChannelsQuerySerializer, options, ("pattern", "limit"))
         samples = watch_samples(
             options["layer"],
-            options["pattern"],
+            query["pattern"],
             options["interval"],
             options["count"],
-            options["limit"],
+            query["limit"],
             options["timeout"],
         )
         redraw = not options["json"] and _is_terminal(command.stdout)
