@@ -6,100 +6,14 @@ import json
 import sys
 
 from ..channels.backends import SUBSCRIBERS, backend_support
-from ..channels.groups import inspect_groups
-from ..channels.params import ChannelsQuerySerializer
-from ..channels.queues import DEFAULT_LIMIT, inspect_queues
+from ..channels.params import ChannelsQuerySerializer, groups_document, queues_document
+from ..channels.queues import DEFAULT_LIMIT
 from ..channels.watch import watch_samples
 from .base import Subcommand, bounded_int, counted, positive_float, render_pairs, render_table, validated
 
 # Clear the screen and home the cursor, so each sample of watch replaces the previous one.
 REDRAW = "\x1b[H\x1b[2J"
-
-
-def add_layer_arguments(parser) -> None:
-    parser.add_argument("--layer", help="CHANNEL_LAYERS alias (default: EVENTDEBUG['LAYER']).")
-    parser.add_argument(
-        "--timeout",
-        type=positive_float,
-        help="Connect and command timeout per Redis host, seconds (default: EVENTDEBUG['REDIS_TIMEOUT']).",
-    )
-    parser.add_argument(
-        "--limit",
-        help=f"Show at most this many, worst first (default {DEFAULT_LIMIT}; the summary counts all).",
-    )
-
-
-class Groups(Subcommand):
-    name = "groups"
-    help = (
-        "Channel layer groups read from Redis, worst first: members grouped by the process queue "
-        "they map to, each queue's depth, capacity, fill and oldest message age, stale members, "
-        "the group key's TTL; a summary line. Reads only, bounded (SCAN, pipelined ranged reads)."
-    )
-
-    def add_arguments(self, parser):
-        parser.add_argument("--pattern", default="*", help="Glob on group names, e.g. 'job_events-*'.")
-        add_layer_arguments(parser)
-
-    def handle(self, command, options):
-        query = validated(ChannelsQuerySerializer, options, ("pattern", "limit"))
-        doc = inspect_groups(options["layer"], query["pattern"], query["limit"], options["timeout"])
-        self.output(command, options, doc, format_groups)
-
-
-class Queues(Subcommand):
-    name = "queues"
-    help = (
-        "Every queue key of the channel layer (process and plain channels) with depth, capacity, "
-        "fill and oldest message age, worst first, and the $inflight backups left behind."
-    )
-
-    def add_arguments(self, parser):
-        parser.add_argument(
-            "--min-depth", type=bounded_int(0), default=0, help="List only queues holding this many messages."
-        )
-        add_layer_arguments(parser)
-
-    def handle(self, command, options):
-        limit = validated(ChannelsQuerySerializer, options, ("limit",))["limit"]
-        doc = inspect_queues(options["layer"], options["min_depth"], limit, options["timeout"])
-        self.output(command, options, doc, format_queues)
-
-
-class Watch(Subcommand):
-    name = "watch"
-    help = (
-        "Sample the groups' queues repeatedly: depth and fill (+) or drain (-) rate per second, "
-        "membership changes. Redraws in place on a terminal; one JSON object per line and "
-        "sample with --json. Stops after --count samples or on Ctrl-C."
-    )
-
-    def add_arguments(self, parser):
-        parser.add_argument("--interval", type=positive_float, default=1.0, help="Seconds between samples.")
-        parser.add_argument("--count", type=bounded_int(1), help="Stop after this many samples.")
-        parser.add_argument("--pattern", default="*", help="Glob on group names, e.g. 'job_events-*'.")
-        add_layer_arguments(parser)
-
-    def handle(self, command, options):
-        query = validated(ChannelsQuerySerializer, options, ("pattern", "limit"))
-        samples = watch_samples(
-            options["layer"],
-            query["pattern"],
-            options["interval"],
-            options["count"],
-            query["limit"],
-            options["timeout"],
-        )
-        redraw = not options["json"] and _is_terminal(command.stdout)
-        try:
-            for sample in samples:
-                if options["json"]:
-                    command.stdout.write(json.dumps(sample))
-                else:
-                    command.stdout.write((REDRAW if redraw else "") + format_sample(sample, command.style))
-                command.stdout.flush()
-        except KeyboardInterrupt:
-            command.stdout.write("")  # end the line ^C left open; stopping is a normal exit
+PATTERN_OPTION = {"pattern": "Glob on group names, e.g. 'job_events-*'."}
 
 
 def _is_terminal(stream) -> bool:
@@ -308,3 +222,94 @@ def format_sample(sample: dict, style) -> str:
             f"-> {counted(change['members'], 'member')}"
         )
     return "\n".join(out) + "\n"
+
+
+class LayerReading(Subcommand):
+    """groups, queues and watch: the layer named by --layer read with --timeout per Redis host;
+    the query options and --limit validated as GET channels/ validates its query string, the
+    ``passed`` options handed on as parsed."""
+
+    serializer = ChannelsQuerySerializer
+    passed: tuple[str, ...] = ()
+
+    def add_arguments(self, parser):
+        super().add_arguments(parser)
+        parser.add_argument("--layer", help="CHANNEL_LAYERS alias (default: EVENTDEBUG['LAYER']).")
+        parser.add_argument(
+            "--timeout",
+            type=positive_float,
+            help="Connect and command timeout per Redis host, seconds "
+            "(default: EVENTDEBUG['REDIS_TIMEOUT']).",
+        )
+        parser.add_argument(
+            "--limit",
+            help=f"Show at most this many, worst first (default {DEFAULT_LIMIT}; the summary counts all).",
+        )
+
+    def query(self, options):
+        names = (*self.query_options, "limit")
+        valid = validated(self.serializer, options, names)
+        return {
+            **{name: valid[name] for name in names},
+            **{name: options[name] for name in self.passed},
+            "alias": options["layer"],
+            "timeout": options["timeout"],
+        }
+
+
+class Groups(LayerReading):
+    name = "groups"
+    help = (
+        "Channel layer groups read from Redis, worst first: members grouped by the process queue "
+        "they map to, each queue's depth, capacity, fill and oldest message age, stale members, "
+        "the group key's TTL; a summary line. Reads only, bounded (SCAN, pipelined ranged reads)."
+    )
+    query_options = PATTERN_OPTION
+    document = staticmethod(groups_document)
+    formatter = staticmethod(format_groups)
+
+
+class Queues(LayerReading):
+    name = "queues"
+    help = (
+        "Every queue key of the channel layer (process and plain channels) with depth, capacity, "
+        "fill and oldest message age, worst first, and the $inflight backups left behind."
+    )
+    passed = ("min_depth",)
+    document = staticmethod(queues_document)
+    formatter = staticmethod(format_queues)
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--min-depth", type=bounded_int(0), default=0, help="List only queues holding this many messages."
+        )
+        super().add_arguments(parser)
+
+
+class Watch(LayerReading):
+    name = "watch"
+    help = (
+        "Sample the groups' queues repeatedly: depth and fill (+) or drain (-) rate per second, "
+        "membership changes. Redraws in place on a terminal; one JSON object per line and "
+        "sample with --json. Stops after --count samples or on Ctrl-C."
+    )
+    query_options = PATTERN_OPTION
+    passed = ("interval", "count")
+
+    def add_arguments(self, parser):
+        parser.add_argument("--interval", type=positive_float, default=1.0, help="Seconds between samples.")
+        parser.add_argument("--count", type=bounded_int(1), help="Stop after this many samples.")
+        super().add_arguments(parser)
+
+    def handle(self, command, options):
+        samples = watch_samples(**self.query(options))
+        redraw = not options["json"] and _is_terminal(command.stdout)
+        try:
+            for sample in samples:
+                if options["json"]:
+                    command.stdout.write(json.dumps(sample))
+                else:
+                    command.stdout.write((REDRAW if redraw else "") + format_sample(sample, command.style))
+                command.stdout.flush()
+        except KeyboardInterrupt:
+            command.stdout.write("")  # end the line ^C left open; stopping is a normal exit
