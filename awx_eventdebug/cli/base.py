@@ -14,8 +14,9 @@ from ..timeutil import parse_duration
 class Subcommand:
     """One ``eventdebug <name>``. Subclasses add options and format a core function's result.
 
-    One that answers a feature's query declares ``serializer``, ``query_options``, ``document``
-    (the feature's function the API view calls too) and ``formatter``, and inherits the rest."""
+    One that answers a feature's query is declared ``class S(Subcommand, document=function,
+    formatter=function)``: ``document`` (the feature's, which the API view calls too) of the
+    ``query_options`` validated by ``serializer``, shown as JSON or as ``formatter``'s text."""
 
     name = ""
     help = ""
@@ -24,6 +25,12 @@ class Subcommand:
     query_options: dict[str, str] = {}
     document: Callable[[dict], dict]
     formatter: Callable[[dict, object], str]  # the text shown without --json
+
+    def __init_subclass__(cls, document=None, formatter=None, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if document is not None:
+            cls.document = staticmethod(document)
+            cls.formatter = staticmethod(formatter)
 
     def add_arguments(self, parser) -> None:
         """Options besides --json, which every subcommand has."""

@@ -41,19 +41,25 @@ def percent_text(value) -> str:
 
 def _header(doc: dict, style) -> list[str]:
     layer = doc["layer"]
-    out = [
-        style.MIGRATE_HEADING(
-            f"Channel layer {layer['alias']}: {layer['backend']}, prefix {layer['prefix']!r}, "
-            f"capacity {layer['capacity']}, expiry {layer['expiry']}s, group_expiry {layer['group_expiry']}s"
-        )
-    ]
+    heading = (
+        f"Channel layer {layer['alias']}: {layer['backend']}, prefix {layer['prefix']!r}, "
+        f"capacity {layer['capacity']}, expiry {layer['expiry']}s, group_expiry {layer['group_expiry']}s"
+    )
+    return _frame(heading, doc, style, every_shard=True, truncated="; counts cover what was read.")
+
+
+def _frame(heading: str, doc: dict, style, every_shard: bool, truncated: str = "") -> list[str]:
+    """The heading, the shards (only the unreachable ones unless ``every_shard``), the layer's
+    note and what the reading truncated."""
+    out = [style.MIGRATE_HEADING(heading)]
     for shard in doc["shards"]:
+        if shard["ok"] and not every_shard:
+            continue
         state = style.SUCCESS("ok") if shard["ok"] else style.ERROR(f"UNREACHABLE: {shard['error']}")
         out.append(f"  shard {shard['index']} {shard['host']}: {state}")
     if doc["note"]:
         out.append(style.WARNING(doc["note"]))
-    for reason in doc["truncated"]:
-        out.append(style.WARNING(f"Truncated: {reason}; counts cover what was read."))
+    out.extend(style.WARNING(f"Truncated: {reason}{truncated}") for reason in doc["truncated"])
     return out
 
 
@@ -180,21 +186,10 @@ def format_queues(doc: dict, style) -> str:
 
 def format_sample(sample: dict, style) -> str:
     summary = sample["summary"]
-    out = [
-        style.MIGRATE_HEADING(
-            f"Sample {sample['sample']} at {sample['at']} "
-            f"(layer {sample['layer']}, groups {sample['pattern']!r})"
-        )
-    ]
-    for shard in sample["shards"]:
-        if not shard["ok"]:
-            out.append(
-                style.ERROR(f"  shard {shard['index']} {shard['host']}: UNREACHABLE: {shard['error']}")
-            )
-    if sample["note"]:
-        out.append(style.WARNING(sample["note"]))
-    for reason in sample["truncated"]:
-        out.append(style.WARNING(f"Truncated: {reason}"))
+    heading = (
+        f"Sample {sample['sample']} at {sample['at']} (layer {sample['layer']}, groups {sample['pattern']!r})"
+    )
+    out = _frame(heading, sample, style, every_shard=False)
     out.append(
         f"groups {summary['groups']}  members {summary['members']}  queues {summary['queues']}  "
         f"over 80% {summary['queues_over_80']}  full {summary['queues_full']}  "
@@ -257,7 +252,7 @@ class LayerReading(Subcommand):
         }
 
 
-class Groups(LayerReading):
+class Groups(LayerReading, document=groups_document, formatter=format_groups):
     name = "groups"
     help = (
         "Channel layer groups read from Redis, worst first: members grouped by the process queue "
@@ -265,19 +260,15 @@ class Groups(LayerReading):
         "the group key's TTL; a summary line. Reads only, bounded (SCAN, pipelined ranged reads)."
     )
     query_options = PATTERN_OPTION
-    document = staticmethod(groups_document)
-    formatter = staticmethod(format_groups)
 
 
-class Queues(LayerReading):
+class Queues(LayerReading, document=queues_document, formatter=format_queues):
     name = "queues"
     help = (
         "Every queue key of the channel layer (process and plain channels) with depth, capacity, "
         "fill and oldest message age, worst first, and the $inflight backups left behind."
     )
     passed = ("min_depth",)
-    document = staticmethod(queues_document)
-    formatter = staticmethod(format_queues)
 
     def add_arguments(self, parser):
         parser.add_argument(
