@@ -35,6 +35,29 @@ def duration(value) -> str:
     return f"{value}s"
 
 
+# How summary_line names each figure of a groups, queues or watch summary.
+SUMMARY_LABELS = {
+    "groups": "groups",
+    "members": "members",
+    "stale_members": "stale",
+    "queues": "queues",
+    "messages": "messages",
+    "queues_over_80": "over 80%",
+    "queues_full": "full",
+    "max_oldest_age": "oldest message",
+    "misplaced_queues": "misplaced",
+    "inflight_keys": "$inflight keys",
+}
+
+
+def summary_line(summary: dict, figures: str) -> str:
+    """The space-separated ``figures`` of ``summary`` as "label value" pairs on one line."""
+    return "  ".join(
+        f"{SUMMARY_LABELS[key]} {seconds_text(summary[key]) if key == 'max_oldest_age' else summary[key]}"
+        for key in figures.split()
+    )
+
+
 def percent_text(value) -> str:
     return "-" if value is None else f"{value:.1f}%"
 
@@ -72,9 +95,7 @@ def format_groups(doc: dict, style) -> str:
         out.append(render_table(("group", "shard", "subscribers"), rows, numeric=(False, True, True)))
         return "\n".join(out)
     out.append(
-        f"groups {summary['groups']}  members {summary['members']}  stale {summary['stale_members']}  "
-        f"queues {summary['queues']}  over 80% {summary['queues_over_80']}  full {summary['queues_full']}  "
-        f"oldest message {seconds_text(summary['max_oldest_age'])}"
+        summary_line(summary, "groups members stale_members queues queues_over_80 queues_full max_oldest_age")
     )
     if not doc["groups"]:
         return "\n".join(out)
@@ -142,12 +163,8 @@ def _queue_cells(queue: dict | None) -> list:
 def format_queues(doc: dict, style) -> str:
     out = _header(doc, style)
     summary = doc["summary"]
-    out.append(
-        f"queues {summary['queues']}  messages {summary['messages']}  over 80% {summary['queues_over_80']}  "
-        f"full {summary['queues_full']}  oldest message {seconds_text(summary['max_oldest_age'])}  "
-        f"misplaced {summary['misplaced_queues']}  $inflight keys {summary['inflight_keys']} "
-        f"({summary['inflight_left_behind']} left behind)"
-    )
+    figures = "queues messages queues_over_80 queues_full max_oldest_age misplaced_queues inflight_keys"
+    out.append(f"{summary_line(summary, figures)} ({summary['inflight_left_behind']} left behind)")
     if doc["queues"]:
         rows = [
             (
@@ -190,11 +207,7 @@ def format_sample(sample: dict, style) -> str:
         f"Sample {sample['sample']} at {sample['at']} (layer {sample['layer']}, groups {sample['pattern']!r})"
     )
     out = _frame(heading, sample, style, every_shard=False)
-    out.append(
-        f"groups {summary['groups']}  members {summary['members']}  queues {summary['queues']}  "
-        f"over 80% {summary['queues_over_80']}  full {summary['queues_full']}  "
-        f"oldest message {seconds_text(summary['max_oldest_age'])}"
-    )
+    out.append(summary_line(summary, "groups members queues queues_over_80 queues_full max_oldest_age"))
     if sample["queues"]:
         rows = [
             (
