@@ -20,7 +20,7 @@ class Subcommand:
 
     name = ""
     help = ""
-    serializer: type | None = None  # validates the query options as the API its query string
+    serializer: type | None = None  # validates the query options as the API validates its query
     # name -> help of each query option: --name ("_" as "-"), a string until validated.
     query_options: dict[str, str] = {}
     document: Callable[[dict], dict]
