@@ -167,6 +167,31 @@ OPTIONS: dict[str, Option] = {
     "CHECK_MAX_DROPS": Option(
         0, (int,), "Overflow drops in the window above which `eventdebug check` fails.", _not_negative
     ),
+    # The critical path across nodes (path/); docs/path.md.
+    "SAMPLE_INTERVAL": Option(
+        10.0,
+        NUMBER,
+        "Seconds between two snapshots of this node's hops by the in-process sampler; 0 turns it off.",
+        _not_negative,
+    ),
+    "SAMPLE_STALE_INTERVALS": Option(
+        3, (int,), "A node whose last snapshot is older than this many of its intervals is stale.", _positive
+    ),
+    "SAMPLE_RETENTION": Option(
+        "1d", (str,), "Age beyond which the sampler deletes its node's snapshots.", parse=parse_duration
+    ),
+    "CHECK_MAX_BACKLOG": Option(
+        10000, (int,), "Events queued for the callback receiver above which `check` fails.", _not_negative
+    ),
+    "CHECK_MAX_BACKLOG_AGE": Option(
+        10.0,
+        NUMBER,
+        "Age (seconds) of the oldest event queued for the callback receiver above which `check` fails.",
+        _not_negative,
+    ),
+    "CHECK_MAX_RELAY_DOWN": Option(
+        0, (int,), "wsrelay connections down, on any node, above which `check` fails.", _not_negative
+    ),
     "METRICS_ALLOW_ANONYMOUS": Option(
         False, (bool,), "Serve GET metrics/ to unauthenticated scrapers too, as AWX can for its metrics."
     ),

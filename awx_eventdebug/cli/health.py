@@ -32,16 +32,20 @@ class Check(Subcommand):
     name = "check"
     help = (
         "Check the window's figures against thresholds: exit 0 when healthy, 1 when a threshold "
-        "is exceeded (one line per failed check), 2 when a figure could not be read. Defaults "
-        "from EVENTDEBUG['CHECK_MAX_P99'], ['CHECK_MAX_FILL'] and ['CHECK_MAX_DROPS']."
+        "is exceeded (one line per failed check), 2 when a figure could not be read or a node's "
+        "snapshot is stale. Defaults from EVENTDEBUG['CHECK_MAX_P99'], ['CHECK_MAX_FILL'], "
+        "['CHECK_MAX_DROPS'], ['CHECK_MAX_BACKLOG'], ['CHECK_MAX_BACKLOG_AGE'] and ['CHECK_MAX_RELAY_DOWN']."
     )
-    OPTIONS = ("since", "max_p99", "max_fill", "max_drops")
+    OPTIONS = ("since", *CheckQuerySerializer.THRESHOLDS)
 
     def add_arguments(self, parser):
         parser.add_argument("--since", help=SINCE_HELP)
         parser.add_argument("--max-p99", help="Highest acceptable lag p99 of any kind, seconds.")
         parser.add_argument("--max-fill", help="Highest acceptable queue fill, percent of capacity.")
         parser.add_argument("--max-drops", help="Most overflow drops acceptable in the window.")
+        parser.add_argument("--max-backlog", help="Most events queued for the callback receiver on any node.")
+        parser.add_argument("--max-backlog-age", help="Oldest queued event acceptable on any node, seconds.")
+        parser.add_argument("--max-relay-down", help="Most wsrelay connections down acceptable on any node.")
 
     def handle(self, command, options):
         result = check_document(validated(CheckQuerySerializer, options, self.OPTIONS))
@@ -61,11 +65,20 @@ def format_check(result: dict, style) -> str:
         return (
             f"OK: lag p99 {_figure(figures['max_p99'], ' s')}, "
             f"queue fill {_figure(figures['max_fill'], '%')}, "
-            f"{counted(figures['drops'], 'drop')} since {result['window']['since']}"
+            f"{counted(figures['drops'], 'drop')} since {result['window']['since']}" + _path_figures(figures)
         )
     lines = [f"FAILED: {line}" for line in result["failures"]]
     lines += [f"UNKNOWN: {line}" for line in result["unchecked"]]
     return "\n".join(lines)
+
+
+def _path_figures(figures: dict) -> str:
+    if figures["max_backlog"] is None:  # no node samples its hops
+        return ""
+    return (
+        f"; callback backlog {figures['max_backlog']}, oldest {_figure(figures['max_backlog_age'], ' s')}, "
+        f"{counted(figures['relay_down'], 'relay connection')} down"
+    )
 
 
 def _figure(value, unit: str) -> str:
