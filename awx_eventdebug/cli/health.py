@@ -7,6 +7,7 @@ from django.core.management.base import CommandError
 from ..health.params import CheckQuerySerializer, ReportQuerySerializer, check_document, report_document
 from ..health.report import OK
 from .base import Subcommand, counted, indent, render_pairs, render_table, validated
+from .path import format_hops
 
 SINCE_HELP = "Window start: ISO 8601 or a duration ago (15m, 2h). Default: EVENTDEBUG['HEALTH_WINDOW']."
 
@@ -189,4 +190,12 @@ def format_report(report: dict, style) -> str:
         )
         out.extend(style.ERROR(f"  redis {s['host']}: {s['error']}") for s in layer["shards"] if not s["ok"])
         out.extend(f"  truncated: {reason}" for reason in layer["truncated"])
+
+    out.append(style.MIGRATE_HEADING("Critical path (eventdebug path for every node)"))
+    path = report["path"]
+    if path is None:
+        out.append(f"  unavailable: {errors['path']}")
+    else:
+        out.append(f"  {path['headline']}")
+        out.append(format_hops(path["cluster"], style))
     return "\n".join(out)

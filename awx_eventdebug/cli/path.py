@@ -96,11 +96,13 @@ def _threshold(value) -> str:
     return "-" if value is None else f"{value:g}"
 
 
-def _hop_rows(hops: list[dict], style) -> list:
-    return [
+def format_hops(hops: list[dict], style) -> str:
+    """Hops as a table: number, name, figure, threshold, verdict."""
+    rows = [
         (h["hop"], h["name"], h["text"], _threshold(h["threshold"]), _verdict(h["verdict"], style))
         for h in hops
     ]
+    return indent(render_table(HOP_HEADERS, rows))
 
 
 def format_path(doc: dict, style) -> str:
@@ -109,14 +111,14 @@ def format_path(doc: dict, style) -> str:
         f"Critical path from {window['since']} to {window['until']}",
         style.ERROR(doc["headline"]) if doc["first_over"] else doc["headline"],
         style.MIGRATE_HEADING("Cluster"),
-        indent(render_table(HOP_HEADERS, _hop_rows(doc["cluster"], style))),
+        format_hops(doc["cluster"], style),
     ]
     for node in doc["nodes"]:
         role = f"{node['role']}, " if node["role"] else ""
         stale = ", STALE" if node["stale"] else ""
         taken = f"snapshot {node['age']:.0f} s ago, every {node['interval']:g} s"
         out.append(style.MIGRATE_HEADING(f"{node['node']} ({role}{taken}{stale})"))
-        out.append(indent(render_table(HOP_HEADERS, _hop_rows(node["hops"], style))))
+        out.append(format_hops(node["hops"], style))
         snapshot = node["snapshot"]
         backlog = snapshot["backlog"]
         if not backlog.get("error") and backlog.get("net_per_second") is not None:

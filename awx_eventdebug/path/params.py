@@ -6,6 +6,7 @@ from __future__ import annotations
 from ..health.params import ReportQuerySerializer
 from ..health.report import Thresholds, lag_section
 from ..sections import section
+from ..timeutil import isoformat
 from .verdict import critical_path
 
 
@@ -18,4 +19,5 @@ def path_document(query: dict) -> dict:
     window = query["window"]
     errors: dict[str, str] = {}
     lag = section(lambda: lag_section(window, 0), errors, "lag")
-    return critical_path(window, Thresholds.from_settings(), lag, errors.get("lag", ""))
+    path = critical_path(window, Thresholds.from_settings(), lag, errors.get("lag", ""))
+    return {"generated_at": isoformat(window.until), "window": window.as_dict(), **path}

@@ -189,8 +189,6 @@ def critical_path(window, thresholds, lag: dict | None, lag_error: str = "") -> 
             f"{n['node']} (last snapshot {n['age']:.0f} s ago)" for n in stale
         )
     return {
-        "generated_at": isoformat(window.until),
-        "window": window.as_dict(),
         "stale_after_intervals": config["SAMPLE_STALE_INTERVALS"],
         "headline": headline,
         "first_over": first and {"hop": first["hop"], "node": first.get("node")},

@@ -33,7 +33,10 @@ def test_remote_unknown_to_the_instance_table_keeps_its_metric_name():
     assert list(parse_stats(wsrelay_stats("a", {"web-9": (True, 1)}))) == ["web_9"]
 
 
-@pytest.mark.parametrize("raw", [b"garbled {{{ text", b"\xff\xfe not utf-8", b'awx_x_connection{awx_x_connection="connected" 1'])
+GARBLED = (b"garbled {{{ text", b"\xff\xfe not utf-8", b'awx_x_connection{awx_x_connection="connected" 1')
+
+
+@pytest.mark.parametrize("raw", GARBLED)
 def test_a_garbled_key_is_an_error_line(raw):
     doc = relay_figures(raw, [], "hybrid")
     assert doc["error"].startswith("the broadcast_websocket_stats key is not wsrelay's Prometheus text (")
@@ -53,7 +56,8 @@ def test_absent_key_says_which_role_the_node_has():
 def instance_table(db):
     with connection.cursor() as cursor:
         cursor.execute(
-            "CREATE TABLE main_instance (id integer PRIMARY KEY, hostname varchar(250), node_type varchar(16))"
+            "CREATE TABLE main_instance "
+            "(id integer PRIMARY KEY, hostname varchar(250), node_type varchar(16))"
         )
         cursor.executemany(
             "INSERT INTO main_instance VALUES (%s, %s, %s)",

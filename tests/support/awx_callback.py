@@ -23,7 +23,7 @@ def awx_event(created: datetime, counter: int = 1, job_id: int = 14) -> dict:
     return {
         "uuid": event_uuid,
         "counter": counter,
-        "stdout": "\u001b[0;32mh2 | SUCCESS => {\u001b[0m\r\n\u001b[0;32m    \"ping\": \"pong\"\u001b[0m",
+        "stdout": '\u001b[0;32mh2 | SUCCESS => {\u001b[0m\r\n\u001b[0;32m    "ping": "pong"\u001b[0m',
         "start_line": counter * 4,
         "end_line": counter * 4 + 4,
         "runner_ident": str(job_id),
@@ -88,7 +88,9 @@ def wsrelay_stats(local: str, remotes: dict[str, tuple[bool, int]]) -> str:
             registry=registry,
         )
         connection.state("disconnected")
-        start = Gauge(f"awx_{name}_connection_start", "Time the connection was established", registry=registry)
+        start = Gauge(
+            f"awx_{name}_connection_start", "Time the connection was established", registry=registry
+        )
         per_minute = Gauge(
             f"awx_{name}_messages_received_per_minute", "Messages received per minute", registry=registry
         )
