@@ -104,3 +104,11 @@ def test_report_and_metrics_carry_the_path(node, admin_client):
     text = admin_client.get("/api/eventdebug/metrics/").content.decode()
     assert 'awx_eventdebug_callback_queue_length{node="node-t"} 5' in text
     assert "awx_eventdebug_node_snapshot_age_seconds" in text
+
+
+def test_dashboard_shows_the_path(node, admin_client):
+    dispatch(node, backlog_events(10001, oldest_age=1.0))  # over CHECK_MAX_BACKLOG, however young
+    take_sample(10)
+    page = admin_client.get("/api/eventdebug/").content.decode()
+    assert '<section id="path" class="card">' in page
+    assert "callback receiver on node-t is " in page and "behind: 10,001 events queued" in page
