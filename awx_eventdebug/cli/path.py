@@ -81,7 +81,7 @@ def format_sample(result: dict, style) -> str:
 def _backlog_text(backlog: dict) -> str:
     text = f"{backlog['length']:,} queued"
     if backlog["oldest_age"] is not None:
-        text += f", oldest {backlog['oldest_age']:g} s"
+        text += f", oldest {backlog['oldest_age']:.1f} s"
     return text + (f" ({backlog['note']})" if backlog["note"] else "")
 
 
@@ -121,7 +121,7 @@ def format_path(doc: dict, style) -> str:
         out.append(format_hops(node["hops"], style))
         snapshot = node["snapshot"]
         backlog = snapshot["backlog"]
-        if not backlog.get("error") and backlog.get("net_per_second") is not None:
+        if not backlog.get("error") and backlog.get("net_per_second"):
             rates = (format_number(backlog[key]) for key in ("in_per_second", "out_per_second"))
             out.append(
                 f"  callback queue: net {backlog['net_per_second']:g}/s (in about {next(rates)}/s, "

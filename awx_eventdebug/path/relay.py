@@ -104,4 +104,5 @@ def _count(value: float | None) -> int | None:
 def down_line(node: str, relay: dict) -> str:
     """How the headline names a relay with connections down."""
     down = [f"{r['host']} ({r['state']})" for r in relay["remotes"] if r["state"] != CONNECTED]
-    return f"wsrelay on {node} has {len(down)} connection(s) down: to {', '.join(down)}"
+    noun = "connection" if len(down) == 1 else "connections"
+    return f"wsrelay on {node} has {len(down)} {noun} down: to {', '.join(down)}"

@@ -87,7 +87,7 @@ def node_hops(snapshot: NodeSnapshot, drops: int, thresholds, stale: bool) -> li
             or (backlog["oldest_age"] or 0) > thresholds.max_backlog_age
         )
         text = f"{backlog['length']:,} queued" + (
-            f", oldest {backlog['oldest_age']:g} s" if backlog["oldest_age"] is not None else ""
+            f", oldest {backlog['oldest_age']:.1f} s" if backlog["oldest_age"] is not None else ""
         )
         if backlog["note"]:
             text += f" ({backlog['note']})"
