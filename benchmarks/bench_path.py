@@ -27,7 +27,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import redis
-from bench_channels import CAPACITY, PREFIX, measure, ours, populate
+from bench_channels import CAPACITY, PREFIX, measure, ours, populate, print_measured
 from common import redis_server, setup_django
 from django.conf import settings
 
@@ -121,11 +121,7 @@ def main() -> None:
         results = measure(methods, client, args.repeat)
         client.close()
 
-    width = max(map(len, results))
-    print(f"{'method'.ljust(width)}  {'seconds':>8}  {'peak MB':>8}  slowest command in SLOWLOG")
-    for name, r in results.items():
-        slowest = f"{r['slowest_ms']:.3f} ms ({r['slowest_command']})"
-        print(f"{name.ljust(width)}  {r['seconds']:8.3f}  {r['peak_mb']:8.1f}  {slowest}")
+    print_measured(results)
 
 
 if __name__ == "__main__":
