@@ -56,6 +56,11 @@ def _not_negative(value):
     return None if value >= 0 else "must be 0 or more"
 
 
+def _off_or_a_second(value):
+    # A shorter interval would have every node's processes read Redis and write rows nonstop.
+    return None if value == 0 or value >= 1 else "must be 0 (off) or at least 1"
+
+
 def _percent(value):
     return None if 0 <= value <= 100 else "must be a percentage from 0 to 100"
 
@@ -172,7 +177,7 @@ OPTIONS: dict[str, Option] = {
         10.0,
         NUMBER,
         "Seconds between two snapshots of this node's hops by the in-process sampler; 0 turns it off.",
-        _not_negative,
+        _off_or_a_second,
     ),
     "SAMPLE_STALE_INTERVALS": Option(
         3, (int,), "A node whose last snapshot is older than this many of its intervals is stale.", _positive

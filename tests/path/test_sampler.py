@@ -96,6 +96,17 @@ def test_password_in_broker_url_is_used_and_masked(settings):
     assert "s3cret" not in snapshot["broker"] and "****" in snapshot["broker"]
 
 
+def test_unix_socket_broker_url(settings, tmp_path):
+    import redis
+
+    path = tmp_path / "redis.sock"
+    with redis_server("--unixsocket", str(path), "--unixsocketperm", "700"):
+        settings.BROKER_URL = f"unix://{path}"
+        dispatch(redis.Redis(unix_socket_path=str(path)), backlog_events(2, oldest_age=1.0))
+        snapshot = take_sample(10, node="node-u")["snapshot"]
+    assert snapshot["backlog"]["length"] == 2 and snapshot["broker"] == f"unix://{path}"
+
+
 def test_old_snapshots_of_the_node_are_purged():
     old = datetime.now(UTC) - timedelta(days=3)
     for node in ("node-x", "node-y"):
