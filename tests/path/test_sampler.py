@@ -123,6 +123,8 @@ def test_another_process_holding_the_node_lock_means_skip(node_redis):
             cursor.execute("SELECT pg_advisory_lock(%s)", [lock_key("node-t")])
         result = take_sample(10)
         assert result["status"] == SKIPPED and "another process of node-t" in result["reason"]
+        with other.cursor() as cursor:  # closing alone frees it only once the server's backend exits
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [lock_key("node-t")])
     finally:
         other.close()
     assert take_sample(10)["status"] == WRITTEN
