@@ -7,6 +7,7 @@ from django.core.management.base import CommandError
 from ..health.params import CheckQuerySerializer, ReportQuerySerializer, check_document, report_document
 from ..health.report import OK
 from .base import Subcommand, counted, indent, render_pairs, render_table
+from .path import format_hops
 
 SINCE_HELP = "Window start: ISO 8601 or a duration ago (15m, 2h). Default: EVENTDEBUG['HEALTH_WINDOW']."
 
@@ -17,11 +18,20 @@ def format_check(result: dict, style) -> str:
         return (
             f"OK: lag p99 {_figure(figures['max_p99'], ' s')}, "
             f"queue fill {_figure(figures['max_fill'], '%')}, "
-            f"{counted(figures['drops'], 'drop')} since {result['window']['since']}"
+            f"{counted(figures['drops'], 'drop')} since {result['window']['since']}" + _path_figures(figures)
         )
     lines = [f"FAILED: {line}" for line in result["failures"]]
     lines += [f"UNKNOWN: {line}" for line in result["unchecked"]]
     return "\n".join(lines)
+
+
+def _path_figures(figures: dict) -> str:
+    if figures["max_backlog"] is None:  # no node samples its hops
+        return ""
+    return (
+        f"; callback backlog {figures['max_backlog']}, oldest {_figure(figures['max_backlog_age'], ' s')}, "
+        f"{counted(figures['relay_down'], 'relay connection')} down"
+    )
 
 
 def _figure(value, unit: str) -> str:
@@ -130,11 +140,16 @@ def _queue_lines(layer: dict, style) -> list[str]:
 
 # (key of the report, heading, its lines) of each section, in order; a section whose key is
 # null in the report says why from report["errors"].
+def _path_lines(path: dict, style) -> list[str]:
+    return [f"  {path['headline']}", format_hops(path["cluster"], style)]
+
+
 REPORT_SECTIONS = (
     ("doctor", "Doctor", _doctor_lines),
     ("lag", "Event lag (modified - created, seconds)", _lag_lines),
     ("overflow", "Channel overflow (group messages dropped)", _overflow_lines),
     ("channel_layer", "Channel layer queues (fullest first)", _queue_lines),
+    ("path", "Critical path (eventdebug path for every node)", _path_lines),
 )
 
 
@@ -154,8 +169,9 @@ class Check(Subcommand, document=check_document, formatter=format_check):
     name = "check"
     help = (
         "Check the window's figures against thresholds: exit 0 when healthy, 1 when a threshold "
-        "is exceeded (one line per failed check), 2 when a figure could not be read. Defaults "
-        "from EVENTDEBUG['CHECK_MAX_P99'], ['CHECK_MAX_FILL'] and ['CHECK_MAX_DROPS']."
+        "is exceeded (one line per failed check), 2 when a figure could not be read or a node's "
+        "snapshot is stale. Defaults from EVENTDEBUG['CHECK_MAX_P99'], ['CHECK_MAX_FILL'], "
+        "['CHECK_MAX_DROPS'], ['CHECK_MAX_BACKLOG'], ['CHECK_MAX_BACKLOG_AGE'] and ['CHECK_MAX_RELAY_DOWN']."
     )
     serializer = CheckQuerySerializer
     query_options = {
@@ -163,6 +179,9 @@ class Check(Subcommand, document=check_document, formatter=format_check):
         "max_p99": "Highest acceptable lag p99 of any kind, seconds.",
         "max_fill": "Highest acceptable queue fill, percent of capacity.",
         "max_drops": "Most overflow drops acceptable in the window.",
+        "max_backlog": "Most events queued for the callback receiver on any node.",
+        "max_backlog_age": "Oldest queued event acceptable on any node, seconds.",
+        "max_relay_down": "Most wsrelay connections down acceptable on any node.",
     }
 
     def handle(self, command, options):
