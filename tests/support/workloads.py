@@ -15,12 +15,13 @@ def small_workload(**overrides):
     return seed_workload(spec)
 
 
-def add_job(kind, created, lags, event="runner_on_ok"):
+def add_job(kind, created, lags, event="runner_on_ok", legacy=False):
     """One job of ``kind`` created at ``created`` whose events have these lags in seconds (None:
-    an event without ``created``). Returns the job id."""
+    an event without ``created``); with ``legacy`` in the table AWX's migration 0144 left behind.
+    Returns the job id."""
     events = []
     for counter, lag in enumerate(lags, 1):
         event_created = created + timedelta(seconds=counter)
         modified = event_created + timedelta(seconds=lag or 0)
         events.append((None if lag is None else event_created, modified, event))
-    return insert_job(kind, created, events)
+    return insert_job(kind, created, events, legacy=legacy)
