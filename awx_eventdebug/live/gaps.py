@@ -21,6 +21,9 @@ Only ``lost`` is a loss.
 
 from __future__ import annotations
 
+import asyncio
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -170,9 +173,9 @@ class GapCheck:
     """The causes of the missing counters of every job a listener tracks, checked against the
     database every CHECK_EVERY seconds and once at the end.
 
-    ``snapshot`` and ``merge`` run on the event loop; ``run`` does the database work and runs in
-    a worker thread (Django refuses database access from a thread running an event loop, and a
-    statement must never stall the drain). Final gaps (past the reorder horizon) are checked
+    ``start`` and ``finish`` run on the event loop; ``run`` does the database work in a worker
+    thread of its own (Django refuses database access from a thread running an event loop, and
+    a statement must never stall the drain). Final gaps (past the reorder horizon) are checked
     once and their causes kept; open gaps are checked again each time, as late messages fill
     them and the receiver stores what it had not. Whatever no check judged (too many jobs, not a
     job's group, a failed check) is ``unchecked``.
@@ -184,6 +187,39 @@ class GapCheck:
         self.current: dict[str, dict[str, int]] = {}  # per stream, its open gaps' causes
         self.checked_at: float | None = None
         self.errors: dict[str, str] = {}  # per stream: why its gaps could not be checked
+        self._worker: ThreadPoolExecutor | None = None
+        self._running: asyncio.Future | None = None
+
+    def start(self, counters: dict) -> None:
+        """On the event loop: check the gaps so far in the worker thread, unless the previous
+        check is still running (then they wait for the next time)."""
+        if self._running is not None:
+            if not self._running.done():
+                return
+            self.merge(self._running.result())
+            self._running = None
+        jobs = self.snapshot(counters)
+        if jobs:
+            self._running = self._in_worker(self.run, jobs, time.time())
+
+    async def finish(self, counters: dict, sent_by: float) -> None:
+        """On the event loop, at the end: the gaps as they are then, for messages due by
+        ``sent_by``; then the worker thread's database connection closed and the thread ended."""
+        if self._running is not None:
+            self.merge(await self._running)
+            self._running = None
+        jobs = self.snapshot(counters)
+        if jobs:
+            self.merge(await self._in_worker(self.run, jobs, sent_by))
+        if self._worker is not None:
+            await self._in_worker(connections.close_all)
+            self._worker.shutdown()
+            self._worker = None
+
+    def _in_worker(self, function, *args) -> asyncio.Future:
+        if self._worker is None:
+            self._worker = ThreadPoolExecutor(1, thread_name_prefix="eventdebug-gaps")
+        return asyncio.get_running_loop().run_in_executor(self._worker, function, *args)
 
     @staticmethod
     def snapshot(counters: dict) -> list[tuple[str, list, list]]:
@@ -238,11 +274,6 @@ class GapCheck:
             "check_errors": dict(self.errors),
             "awx": self.sending.as_dict(),
         }
-
-
-def close_connections() -> None:
-    """In the worker thread, at the end: its database connections, which no one else closes."""
-    connections.close_all()
 
 
 def _count(ranges) -> int:
