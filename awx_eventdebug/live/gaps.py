@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, connections
+from django.db.models import Sum
 
 from ..awx.messages import KIND_BY_GROUP_PREFIX
 from ..awx.tables import KINDS, MAX_JOB_ID, EventKind
@@ -36,6 +37,8 @@ from ..db import diagnostic_cursor
 from ..errors import first_line
 from ..lag.query import LagQuery, where_clause
 from ..lag.sources import event_sources
+from ..models import ChannelOverflow
+from ..overflow.queries import OverflowFilter
 from ..timeutil import isoformat, utc_from_epoch
 
 # awx/main/constants.py; kinds without an event column are 'verbose' (their models' property).
@@ -189,6 +192,10 @@ class GapCheck:
         self.errors: dict[str, str] = {}  # per stream: why its gaps could not be checked
         self._worker: ThreadPoolExecutor | None = None
         self._running: asyncio.Future | None = None
+        self.started = time.time()
+        # Group messages channels_redis dropped for the checked jobs' groups since the start, as
+        # the overflow capture recorded them: the loss's cause when some member's queue was full.
+        self.overflow_drops: int | None = None
 
     def start(self, counters: dict) -> None:
         """On the event loop: check the gaps so far in the worker thread, unless the previous
@@ -245,11 +252,20 @@ class GapCheck:
                 )
             except Exception as exc:  # noqa: BLE001 - a failed check must not end the listener
                 results[stream] = first_line(exc)
-        return {"at": sent_by, "results": results}
+        return {"at": sent_by, "results": results, "overflow_drops": self._overflow_drops(jobs)}
+
+    def _overflow_drops(self, jobs) -> int | None:
+        rows = ChannelOverflow.objects.filter(group__in=[stream for stream, _, _ in jobs])
+        try:
+            total = OverflowFilter(since=utc_from_epoch(self.started)).apply(rows).aggregate(Sum("drops"))
+        except Exception:  # noqa: BLE001 - as a failed check: unknown, and the listener goes on
+            return None
+        return total["drops__sum"] or 0
 
     def merge(self, outcome: dict) -> None:
         """Take the outcome of ``run`` (on the event loop)."""
         self.checked_at = outcome["at"]
+        self.overflow_drops = outcome["overflow_drops"]
         for stream, result in outcome["results"].items():
             if isinstance(result, str):
                 self.errors[stream] = result
@@ -272,6 +288,7 @@ class GapCheck:
             "lost": causes["lost"],
             "checked": isoformat(utc_from_epoch(self.checked_at)) if self.checked_at else None,
             "check_errors": dict(self.errors),
+            "overflow_drops": self.overflow_drops,
             "awx": self.sending.as_dict(),
         }
 

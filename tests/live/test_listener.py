@@ -37,6 +37,7 @@ def not_checked(missing):
         "lost": 0,
         "checked": None,
         "check_errors": {},
+        "overflow_drops": None,
         "awx": {"max_websocket_event_rate": 30, "ui_live_updates_enabled": True},
     }
 

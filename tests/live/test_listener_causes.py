@@ -10,6 +10,8 @@ from django.db import connection
 from awx_eventdebug.channels.config import load_layer
 from awx_eventdebug.live.listener import STOP_DURATION, Listener
 from awx_eventdebug.live.membership import GROUP_GONE, MEMBER_REMOVED
+from awx_eventdebug.models import ChannelOverflow
+from awx_eventdebug.overflow.record import SOURCE_LIVE
 from example_settings.awxschema.workload import insert_job
 from tests.conftest import REDIS_URL
 from tests.support.awx_sender import start_sender
@@ -46,6 +48,19 @@ def test_only_events_stored_and_due_but_not_received_are_lost(settings, key_pref
     job = insert_job("job", start, events)
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM main_jobevent WHERE job_id = %s AND counter = 120", [job])
+    # What the overflow capture records when channels_redis drops a message for the job's group.
+    now = datetime.now(UTC)
+    ChannelOverflow.objects.create(
+        node="awx-1",
+        group=f"job_events-{job}",
+        window_start=now,
+        first_seen=now,
+        last_seen=now + timedelta(minutes=1),
+        drops=1,
+        queues_over=1,
+        max_group_size=2,
+        source=SOURCE_LIVE,
+    )
     sent = [c for c in range(1, 201) if c not in (50, 51, 120)]
     processes = []
 
@@ -74,6 +89,7 @@ def test_only_events_stored_and_due_but_not_received_are_lost(settings, key_pref
         "unchecked": 0,
     }
     assert counters["lost"] == 1 and counters["check_errors"] == {} and counters["checked"]
+    assert counters["overflow_drops"] == 1
 
 
 def test_a_daphne_start_deleting_asgi_keys_is_noticed_and_the_group_joined_again(
