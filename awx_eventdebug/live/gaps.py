@@ -30,6 +30,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import connection, connections
 from django.db.models import Sum
+from django.utils import timezone
 
 from ..awx.messages import KIND_BY_GROUP_PREFIX
 from ..awx.tables import KINDS, MAX_JOB_ID, EventKind
@@ -161,6 +162,21 @@ def classify_missing(
 
 def _json_ranges(ranges) -> str:
     return "[" + ",".join(f"[{int(lo)},{int(hi)}]" for lo, hi in ranges) + "]"
+
+
+def gaps_report(kind: str, job: int, missing: list[tuple[int, int]]) -> dict:
+    """GET live/gaps/: the causes of a job's ``missing`` counters as of now, for a client of
+    AWX's websocket (the dashboard's gauge) that did not receive them."""
+    sending = AwxSending.from_settings()
+    causes = classify_missing(KINDS[kind], job, missing, timezone.now(), sending)
+    return {
+        "kind": kind,
+        "job": job,
+        "missing": _count(missing),
+        "causes": causes,
+        "lost": causes["lost"],
+        "awx": sending.as_dict(),
+    }
 
 
 def job_of_stream(stream: str) -> tuple[EventKind, int] | None:
