@@ -209,10 +209,19 @@ def create_schema(connection) -> None:
                 cursor.execute(statement)
 
 
+def rebuild_schema(connection) -> None:
+    """Every stand-in table dropped and created empty, as its migrations leave them: for tests
+    whose rows (and PostgreSQL partitions) outlive a transactional test."""
+    drop_schema(connection)
+    create_schema(connection)
+    add_job_types_and_legacy_tables(connection)
+
+
 def drop_schema(connection) -> None:
     with connection.cursor() as cursor:
         for kind in KINDS.values():
             cursor.execute(f"DROP TABLE IF EXISTS {kind.table}")
+            cursor.execute(f"DROP TABLE IF EXISTS {kind.legacy_table}")
         cursor.execute(f"DROP TABLE IF EXISTS {UNIFIED_JOB_TABLE}")
 
 

@@ -39,7 +39,7 @@ def stored_event(created, counter, output=True):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_only_events_stored_and_due_but_not_received_are_lost(settings, key_prefix):
+def test_only_events_stored_and_due_but_not_received_are_lost(settings, key_prefix, stand_in_rebuilt):
     layer = layer_settings(settings, key_prefix)
     start = datetime.now(UTC) - timedelta(minutes=10)
     # One event a second, so none is over AWX's rate: 50 has no output, 51 is due, and 120 the
