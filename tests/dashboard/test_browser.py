@@ -30,12 +30,11 @@ from awx_eventdebug.overflow import install as capture
 from example_settings.awxschema.models import JobEvent
 from example_settings.awxschema.overflow import overflow_groups
 from example_settings.awxschema.schema import rebuild_schema
-from example_settings.awxschema.workload import insert_job
 from tests.conftest import REDIS_URL
 from tests.settings import CHANNEL_LAYERS
 from tests.support.capture_helpers import drops_by_group
 from tests.support.daphne_server import ARTIFACTS, LiveServer
-from tests.support.workloads import small_workload
+from tests.support.workloads import add_job_with_quiet_events, small_workload
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -362,22 +361,7 @@ def test_gauge_shows_live_lag_of_events_sent_through_the_channel_layer(browser, 
 
 def test_gauge_tells_gaps_awx_never_sent_from_lost_ones(browser, daphne_server, stand_in_rebuilt):
     # A stored job whose counter 10 had no output (AWX never sends it) and 15 had: one loss.
-    start = datetime.now(UTC) - timedelta(minutes=5)
-    events = []
-    for counter in range(1, 22):
-        created = start + timedelta(seconds=counter)
-        quiet = counter == 10
-        events.append(
-            (
-                created,
-                created + timedelta(seconds=0.5),
-                "runner_on_ok",
-                "" if quiet else "ok",
-                1,
-                1 if quiet else 2,
-            )
-        )
-    job = insert_job("job", start, events)
+    job = add_job_with_quiet_events(datetime.now(UTC) - timedelta(minutes=5), 21, quiet=(10,))
     log_in(browser, daphne_server)
     browser.get(daphne_server.url + PAGE)
     browser.find_element(By.ID, "gauge-job").send_keys(str(job))

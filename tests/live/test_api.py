@@ -1,49 +1,24 @@
 """GET live/gaps/: the gauge's counter gaps classified on the stand-in schema."""
 
-from datetime import timedelta
-
 import pytest
-from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
 from awx_eventdebug.live.params import MAX_MISSING_RANGES, parse_ranges
-from example_settings.awxschema.workload import insert_job
-from tests.support.workloads import BASE
+from tests.support.workloads import BASE, add_job_with_quiet_events
 
 pytestmark = pytest.mark.django_db
 
 URL = "/api/eventdebug/live/gaps/"
 
 
-@pytest.fixture
-def admin():
-    client = APIClient()
-    client.force_login(User.objects.create_superuser("admin", "admin@example.com", "pw"))
-    return client
-
-
 def job_with_quiet_events():
     """Ten events a second apart; counters 3 and 6 have no output."""
-    events = []
-    for counter in range(1, 11):
-        created = BASE + timedelta(seconds=counter)
-        quiet = counter in (3, 6)
-        events.append(
-            (
-                created,
-                created + timedelta(seconds=0.4),
-                "runner_on_ok",
-                "" if quiet else "ok",
-                1,
-                1 if quiet else 2,
-            )
-        )
-    return insert_job("job", BASE, events)
+    return add_job_with_quiet_events(BASE, 10, quiet=(3, 6))
 
 
-def test_the_gauge_learns_which_gaps_are_losses(admin):
+def test_the_gauge_learns_which_gaps_are_losses(admin_client):
     job = job_with_quiet_events()
-    response = admin.get(URL, {"job": job, "missing": "3-4,6,11"})
+    response = admin_client.get(URL, {"job": job, "missing": "3-4,6,11"})
     assert response.status_code == 200
     assert response.json() == {
         "kind": "job",
@@ -55,10 +30,10 @@ def test_the_gauge_learns_which_gaps_are_losses(admin):
     }
 
 
-def test_awx_settings_are_read_as_awx_reads_them(admin, settings):
+def test_awx_settings_are_read_as_awx_reads_them(admin_client, settings):
     job = job_with_quiet_events()
     settings.UI_LIVE_UPDATES_ENABLED = False
-    body = admin.get(URL, {"job": job, "missing": "2-4"}).json()
+    body = admin_client.get(URL, {"job": job, "missing": "2-4"}).json()
     assert (body["causes"]["live_updates_off"], body["lost"]) == (3, 0)
 
 
@@ -74,17 +49,17 @@ def test_awx_settings_are_read_as_awx_reads_them(admin, settings):
         ({"job": "1", "missing": "1", "kind": "playbook"}, "kind"),
     ],
 )
-def test_bad_parameters_are_a_400_naming_the_field(admin, params, field):
-    response = admin.get(URL, params)
+def test_bad_parameters_are_a_400_naming_the_field(admin_client, params, field):
+    response = admin_client.get(URL, params)
     assert response.status_code == 400
     assert list(response.json()) == [field]
 
 
-def test_a_job_under_the_wrong_kind_or_unknown_is_a_404(admin):
+def test_a_job_under_the_wrong_kind_or_unknown_is_a_404(admin_client):
     job = job_with_quiet_events()
-    response = admin.get(URL, {"kind": "system_job", "job": job, "missing": "2"})
+    response = admin_client.get(URL, {"kind": "system_job", "job": job, "missing": "2"})
     assert (response.status_code, response.json()["hint"]) == (404, "Ask with kind job.")
-    assert admin.get(URL, {"job": 4242, "missing": "2"}).status_code == 404
+    assert admin_client.get(URL, {"job": 4242, "missing": "2"}).status_code == 404
 
 
 def test_anonymous_is_refused():

@@ -12,9 +12,9 @@ from awx_eventdebug.live.listener import STOP_DURATION, Listener
 from awx_eventdebug.live.membership import GROUP_GONE, MEMBER_REMOVED
 from awx_eventdebug.models import ChannelOverflow
 from awx_eventdebug.overflow.record import SOURCE_LIVE
-from example_settings.awxschema.workload import insert_job
 from tests.conftest import REDIS_URL
 from tests.support.awx_sender import start_sender
+from tests.support.workloads import add_job_with_quiet_events
 
 
 def layer_settings(settings, key_prefix, **config):
@@ -27,25 +27,12 @@ def layer_settings(settings, key_prefix, **config):
     return load_layer("default")
 
 
-def stored_event(created, counter, output=True):
-    return (
-        created,
-        created + timedelta(seconds=0.5),
-        "runner_on_ok",
-        "ok" if output else "",
-        counter,
-        counter + 1 if output else counter,
-    )
-
-
 @pytest.mark.django_db(transaction=True)
 def test_only_events_stored_and_due_but_not_received_are_lost(settings, key_prefix, stand_in_rebuilt):
     layer = layer_settings(settings, key_prefix)
-    start = datetime.now(UTC) - timedelta(minutes=10)
     # One event a second, so none is over AWX's rate: 50 has no output, 51 is due, and 120 the
     # receiver has not stored.
-    events = [stored_event(start + timedelta(seconds=c), c, output=c != 50) for c in range(1, 201)]
-    job = insert_job("job", start, events)
+    job = add_job_with_quiet_events(datetime.now(UTC) - timedelta(minutes=10), 200, quiet=(50,))
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM main_jobevent WHERE job_id = %s AND counter = 120", [job])
     # What the overflow capture records when channels_redis drops a message for the job's group.
