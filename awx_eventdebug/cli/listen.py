@@ -251,10 +251,12 @@ def summary_text(summary: dict) -> str:
         ("counters", counter_text(summary["counters"])),
         ("skipped", skipped_text(summary["skipped"])),
         ("queue", queue_text(summary["queue"])),
-        ("membership", f"lost {summary['membership']['lost']} times, joined again each time"),
     ]
-    if not summary["membership"]["lost"]:
-        pairs.pop()
+    drops = summary["counters"]["overflow_drops"]
+    if drops:
+        pairs.append(("overflow", f"{drops} group messages dropped for full queues (the capture's count)"))
+    if summary["membership"]["lost"]:
+        pairs.append(("membership", f"lost {summary['membership']['lost']} times, joined again each time"))
     return "\n".join(("Summary", render_pairs(pairs), lag_table(summary)))
 
 

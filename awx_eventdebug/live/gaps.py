@@ -75,9 +75,14 @@ class AwxSending:
         return {"max_websocket_event_rate": self.max_event_rate, "ui_live_updates_enabled": self.live_updates}
 
 
-_POSTGRES_RANGES = "SELECT lo, hi FROM unnest(%s::integer[], %s::integer[]) AS r (lo, hi)"
-_SQLITE_RANGES = (
-    "SELECT json_extract(value, '$[0]') AS lo, json_extract(value, '$[1]') AS hi FROM json_each(%s)"
+# The missing counters one by one, so that they join the stored events on equality (a hash join)
+# rather than each event being compared with every range.
+_POSTGRES_MISSING = (
+    "SELECT generate_series(lo, hi) AS counter FROM unnest(%s::integer[], %s::integer[]) AS r (lo, hi)"
+)
+_SQLITE_MISSING = (
+    "SELECT json_extract(value, '$[0]') AS counter, json_extract(value, '$[1]') AS hi FROM json_each(%s)"
+    " UNION ALL SELECT counter + 1, hi FROM missing WHERE counter < hi"
 )
 _POSTGRES_RATE_FRAME = "created RANGE BETWEEN interval '1 second' PRECEDING AND CURRENT ROW"
 # SQLite's RANGE needs a number: epoch seconds of Django's "YYYY-MM-DD HH:MM:SS.ffffff" text.
@@ -87,7 +92,7 @@ _SQLITE_RATE_FRAME = (
 )
 
 _CLASSIFY = """
-WITH missing AS ({ranges}),
+WITH RECURSIVE missing AS ({missing}),
 stored AS (
     SELECT counter, modified, {minimal} AS minimal,
            stdout = '' AND start_line = end_line AS no_output,
@@ -99,7 +104,7 @@ SELECT count(*) FILTER (WHERE modified < %s),
        count(*) FILTER (WHERE modified < %s AND minimal),
        count(*) FILTER (WHERE modified < %s AND NOT minimal AND no_output),
        count(*) FILTER (WHERE modified < %s AND NOT minimal AND NOT no_output AND rate > %s)
-FROM stored JOIN missing ON counter BETWEEN lo AND hi
+FROM stored JOIN missing ON stored.counter = missing.counter
 """
 
 
@@ -126,7 +131,7 @@ def classify_missing(
             minimal = f"event IN ({', '.join(['%s'] * len(MINIMAL_EVENTS))})"
             minimal_params = list(MINIMAL_EVENTS)
         sql = _CLASSIFY.format(
-            ranges=_POSTGRES_RANGES if postgres else _SQLITE_RANGES,
+            missing=_POSTGRES_MISSING if postgres else _SQLITE_MISSING,
             minimal=minimal,
             rate_frame=_POSTGRES_RATE_FRAME if postgres else _SQLITE_RATE_FRAME,
             table=source.table,
