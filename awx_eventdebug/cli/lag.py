@@ -22,18 +22,19 @@ def format_report(report: dict, style) -> str:
         scope.append(f"modified since {since}" if since else f"modified until {until}")
     keys = list(report["percentiles"])
     headers = [report["by"] if report["by"] != "none" else "", "count", "mean (s)", "min (s)"]
-    headers += [f"{key} (s)" for key in keys] + ["max (s)", "no created", "negative"]
+    headers += [f"{key} (s)" for key in keys] + ["max (s)", "no created", "backfilled", "negative"]
 
     def row(label, stats):
         values = [stats["percentiles"][key] for key in keys]
         return [label, stats["count"], stats["mean"], stats["min"], *values, stats["max"]] + [
             stats["missing_created"],
+            stats["backfilled"],
             stats["negative"],
         ]
 
     rows = [row("all", report)] + [row(str(group["key"]), group) for group in report["groups"]]
     lines = [
-        f"Lag (modified - created) of {', '.join(scope)}",
+        f"Lag (modified - created) of {', '.join(scope)} from {', '.join(report['tables'])}",
         render_table(headers, rows, numeric=[False] + [True] * (len(headers) - 1)),
     ]
     if report["groups_truncated"]:

@@ -113,6 +113,13 @@ def render_metrics(data: dict) -> str:
             [("", {"kind": kind}, stats["missing_created"]) for kind, stats in kinds.items()],
         )
         out.family(
+            "events_backfilled_created",
+            "gauge",
+            "Events stored in the window whose created AWX's receiver filled in (created = modified; "
+            "not in the lag figures).",
+            [("", {"kind": kind}, stats["backfilled"]) for kind, stats in kinds.items()],
+        )
+        out.family(
             "events_negative_lag",
             "gauge",
             "Events stored in the window before they were created (clock skew; not in the lag figures).",

@@ -34,7 +34,7 @@ P99_KEY = percentile_key(P99)
 WORST_JOBS = 5
 WORST_GROUPS = 5
 WORST_QUEUES = 5
-LAG_FIGURES = ("count", "mean", "min", "max", "percentiles", "missing_created", "negative")
+LAG_FIGURES = ("count", "mean", "min", "max", "percentiles", "missing_created", "backfilled", "negative")
 
 
 @dataclass(frozen=True)

@@ -12,14 +12,15 @@ from datetime import UTC, datetime
 
 from django.db import DatabaseError, connection
 
-from ..awx.tables import KINDS, UNIFIED_JOB_TABLE
+from ..awx.tables import KINDS
 from ..conf import get_config
 from ..db import diagnostic_cursor, is_missing_relation
-from ..errors import NotFound, Unavailable
+from ..errors import Unavailable
 from ..timeutil import isoformat
 from .percentiles import percentile_key
 from .postgres import postgres_statistics
 from .query import LagQuery
+from .sources import event_sources
 from .sqlite import sqlite_statistics
 
 
@@ -33,9 +34,9 @@ def lag_report(query: LagQuery) -> dict:
     max_groups = get_config()["LAG_MAX_GROUPS"]
     try:
         with diagnostic_cursor(query.narrow_hint()) as cursor:
-            job_created = _job_created(cursor, query.job) if query.job is not None else None
+            sources = event_sources(cursor, kind, query)
             statistics = postgres_statistics if connection.vendor == "postgresql" else sqlite_statistics
-            total, groups = statistics(cursor, kind, query, job_created, fractions, max_groups + 1)
+            total, groups = statistics(cursor, kind, query, sources, fractions, max_groups + 1)
     except DatabaseError as exc:
         if is_missing_relation(exc):
             raise Unavailable(
@@ -51,23 +52,15 @@ def lag_report(query: LagQuery) -> dict:
         "by": query.by,
         "since": isoformat(query.since),
         "until": isoformat(query.until),
+        "tables": [source.table for source in sources],
         **_statistics(total, keys),
         "groups": [{"key": _group_key(row[0]), **_statistics(row[1:], keys)} for row in groups[:max_groups]],
         "groups_truncated": len(groups) > max_groups,
     }
 
 
-def _job_created(cursor, job_id: int):
-    """The job's ``created``, which equals ``job_created`` of all its events (its partition)."""
-    cursor.execute(f"SELECT created FROM {UNIFIED_JOB_TABLE} WHERE id = %s", [job_id])
-    row = cursor.fetchone()
-    if row is None:
-        raise NotFound(f"no job with id {job_id} in {UNIFIED_JOB_TABLE}.")
-    return row[0]
-
-
 def _statistics(row, keys: list[str]) -> dict:
-    count, mean, minimum, maximum, values, missing_created, negative = row
+    count, mean, minimum, maximum, values, missing_created, backfilled, negative = row
     return {
         "count": count,
         "mean": mean,
@@ -75,6 +68,7 @@ def _statistics(row, keys: list[str]) -> dict:
         "max": maximum,
         "percentiles": dict(zip(keys, values or [None] * len(keys), strict=True)),
         "missing_created": missing_created,
+        "backfilled": backfilled,
         "negative": negative,
     }
 

@@ -29,12 +29,12 @@ from selenium.webdriver.support.ui import WebDriverWait
 from awx_eventdebug.overflow import install as capture
 from example_settings.awxschema.models import JobEvent
 from example_settings.awxschema.overflow import overflow_groups
-from example_settings.awxschema.schema import create_schema, drop_schema
+from example_settings.awxschema.schema import rebuild_schema
 from tests.conftest import REDIS_URL
 from tests.settings import CHANNEL_LAYERS
 from tests.support.capture_helpers import drops_by_group
 from tests.support.daphne_server import ARTIFACTS, LiveServer
-from tests.support.workloads import small_workload
+from tests.support.workloads import add_job_with_quiet_events, small_workload
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -93,8 +93,7 @@ def seeded():
     a transactional test's rows (and PostgreSQL partitions) would outlive it."""
     now = datetime.now(UTC)
     yield small_workload(since=now - timedelta(minutes=50), until=now - timedelta(minutes=10))
-    drop_schema(connection)
-    create_schema(connection)
+    rebuild_schema(connection)
 
 
 @pytest.fixture
@@ -358,6 +357,20 @@ def test_gauge_shows_live_lag_of_events_sent_through_the_channel_layer(browser, 
     assert float(gauge_text(browser, "rate")) > 0
     assert "Receiving events of job_events-4242" in gauge_text(browser, "status")
     screenshot(browser, "gauge")
+
+
+def test_gauge_tells_gaps_awx_never_sent_from_lost_ones(browser, daphne_server, stand_in_rebuilt):
+    # A stored job whose counter 10 had no output (AWX never sends it) and 15 had: one loss.
+    job = add_job_with_quiet_events(datetime.now(UTC) - timedelta(minutes=5), 21, quiet=(10,))
+    log_in(browser, daphne_server)
+    browser.get(daphne_server.url + PAGE)
+    browser.find_element(By.ID, "gauge-job").send_keys(str(job))
+    browser.find_element(By.CSS_SELECTOR, "#gauge-form button[type=submit]").click()
+    WebDriverWait(browser, WAIT).until(lambda b: f"Subscribed to job_events-{job}" in gauge_text(b, "status"))
+    send_job_events(job, [c for c in range(1, 22) if c not in (10, 15)], lag_seconds=0.5)
+    WebDriverWait(browser, WAIT).until(lambda b: gauge_text(b, "gaps") == "1 lost of 2")
+    title = browser.find_element(By.ID, "gauge-gaps").get_attribute("title")
+    assert title == "Of the 2 checked: 1 lost, 1 not sent by AWX (no output)."
 
 
 def test_gauge_says_when_the_socket_is_refused(browser, daphne_server):

@@ -2,7 +2,9 @@
 
 Connects to AWX's /websocket/ on the page's own origin, subscribes the way AWX's UI does, and
 shows the lag (now - created, with sub-second precision) of the last 1024 events received, the
-events per second and the gaps in the event counter. Reconnects with exponential backoff. */
+events per second and the gaps in the event counter, which the server classifies (GET live/gaps/):
+AWX does not send every event, so only "lost" gaps are losses. Reconnects with exponential
+backoff. */
 "use strict";
 window.EventDebug = window.EventDebug || {};
 
@@ -11,6 +13,8 @@ window.EventDebug = window.EventDebug || {};
   const RATE_SECONDS = 5; // events per second = events received over the last 5 s / 5
   const MAX_TRACKED_GAPS = 10000; // bounded memory: further gaps are counted, not remembered
   const BACKOFF_MS = [1000, 30000]; // first retry, longest wait
+  const CHECK_MS = 5000; // between classifications of the gaps
+  const CHECK_RANGES = 200; // the latest gaps sent for classification: the query string stays short
 
   // Statistics over a sliding window of lags, and the counters seen so far.
   class LagWindow {
@@ -54,6 +58,21 @@ window.EventDebug = window.EventDebug || {};
 
     get gaps() {
       return this.missing.size + this.untracked;
+    }
+
+    // The latest tracked missing counters as "5-9,12", at most `limit` ranges.
+    missingRanges(limit) {
+      const ranges = [];
+      Array.from(this.missing).sort(function (a, b) {
+        return a - b;
+      }).forEach(function (counter) {
+        const last = ranges[ranges.length - 1];
+        if (last && counter === last[1] + 1) last[1] = counter;
+        else ranges.push([counter, counter]);
+      });
+      return ranges.slice(-limit).map(function (range) {
+        return range[0] === range[1] ? String(range[0]) : range[0] + "-" + range[1];
+      }).join(",");
     }
 
     stats(now) {
@@ -113,11 +132,16 @@ window.EventDebug = window.EventDebug || {};
       this.retryTimer = null;
       this.ticker = null;
       this.window = new LagWindow(WINDOW);
+      this.gapsURL = options.gapsURL || "live/gaps/";
+      this.causes = null; // the last classification of the gaps, or {error}
+      this.checkedAt = 0;
+      this.checking = false;
     }
 
     watch(group, id) {
       this.subscription = { group: group, id: id };
       this.window = new LagWindow(WINDOW);
+      this.causes = null;
       this.elements.jobStatus.textContent = "";
       this.elements.stop.disabled = false;
       this.render();
@@ -237,14 +261,53 @@ window.EventDebug = window.EventDebug || {};
       });
     }
 
+    // Ask the server which gaps AWX never sent, and which are losses.
+    checkGaps(now) {
+      if (!this.subscription || !this.window.missing.size || this.checking || now - this.checkedAt < CHECK_MS) return;
+      this.checking = true;
+      this.checkedAt = now;
+      const subscription = this.subscription;
+      const params = {
+        kind: subscription.group.replace(/_events$/, ""),
+        job: subscription.id,
+        missing: this.window.missingRanges(CHECK_RANGES),
+      };
+      ns.getJSON(ns.apiURL(this.gapsURL, params)).then((body) => {
+        if (this.subscription === subscription) this.causes = body;
+      }, (err) => {
+        if (this.subscription === subscription) this.causes = { error: err.message };
+      }).finally(() => {
+        this.checking = false;
+      });
+    }
+
+    gapsText(gaps) {
+      const causes = this.causes;
+      if (!causes || causes.error || !gaps) return { text: ns.formatNumber(gaps), title: causes && causes.error ? "Not classified: " + causes.error : "" };
+      const labels = {
+        no_output: "not sent by AWX (no output)",
+        live_updates_off: "not sent by AWX (live updates off)",
+        rate_limited: "likely rate-limited by AWX",
+        not_stored: "not stored yet",
+      };
+      const why = Object.keys(labels).filter((name) => causes.causes[name]).map((name) => causes.causes[name] + " " + labels[name]);
+      return {
+        text: ns.formatNumber(causes.lost) + " lost of " + ns.formatNumber(gaps),
+        title: "Of the " + causes.missing + " checked: " + causes.lost + " lost" + (why.length ? ", " + why.join(", ") : "") + ".",
+      };
+    }
+
     render() {
       const stats = this.window.stats(Date.now());
+      this.checkGaps(Date.now());
       this.elements.mean.textContent = ns.formatSeconds(stats.mean);
       this.elements.stdev.textContent = ns.formatSeconds(stats.stdev);
       this.elements.max.textContent = ns.formatSeconds(stats.max);
       this.elements.rate.textContent = ns.formatNumber(stats.rate, 1);
       this.elements.count.textContent = ns.formatNumber(stats.received);
-      this.elements.gaps.textContent = ns.formatNumber(stats.gaps);
+      const gaps = this.gapsText(stats.gaps);
+      this.elements.gaps.textContent = gaps.text;
+      this.elements.gaps.title = gaps.title;
     }
   }
   ns.LiveGauge = LiveGauge;
