@@ -57,3 +57,21 @@ class IngestedRecord(models.Model):
 
     def __str__(self):
         return self.fingerprint
+
+
+class OverflowPurged(models.Model):
+    """The drops of the ChannelOverflow rows purge deleted, per node and group kind, so the drops
+    counter of GET metrics/ (table plus purged) never goes down when old rows are purged."""
+
+    node = models.CharField(max_length=NAME_MAX_LENGTH)
+    group_kind = models.CharField(max_length=NAME_MAX_LENGTH, help_text="awx.messages.group_kind")
+    drops = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "purged channel overflow"
+        constraints = [
+            models.UniqueConstraint(fields=["node", "group_kind"], name="awx_eventdebug_purged_key")
+        ]
+
+    def __str__(self):
+        return f"{self.group_kind} on {self.node}: {self.drops} purged"

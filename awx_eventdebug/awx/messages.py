@@ -21,6 +21,16 @@ GROUP_NAME_MAX = 100
 
 AWX_MESSAGE_TYPE = "internal.message"
 KIND_BY_GROUP_PREFIX = {kind.group_prefix: name for name, kind in KINDS.items()}
+# The families of groups AWX names "<family>-<job id or topic>": a label value that stays bounded
+# where group names grow with every job. Any other group counts as OTHER_GROUP_KIND.
+GROUP_KINDS = (*KIND_BY_GROUP_PREFIX, "workflow_events", "jobs", "schedules", "control", "broadcast")
+OTHER_GROUP_KIND = "other"
+
+
+def group_kind(group: str) -> str:
+    """``job_events-42`` -> ``job_events``; a group of no AWX family -> OTHER_GROUP_KIND."""
+    family = group.split("-", 1)[0]
+    return family if "-" in group and family in GROUP_KINDS else OTHER_GROUP_KIND
 
 
 def broadcast_group() -> str:

@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from ..fields import MomentField, validation_now
 from ..lag.window import WindowTooLong, check_window
+from .prometheus import METRIC_NAMES
 from .report import Thresholds, health_check, health_report, health_window
 
 
@@ -44,6 +45,16 @@ class CheckQuerySerializer(ReportQuerySerializer):
     )
     max_drops = serializers.IntegerField(
         required=False, min_value=0, help_text="Drops in the window. Default: EVENTDEBUG['CHECK_MAX_DROPS']."
+    )
+
+
+class MetricsQuerySerializer(serializers.Serializer):
+    """``?metric=NAME`` (repeatable), as AWX's /api/v2/metrics/ takes it: only those families."""
+
+    metric = serializers.ListField(
+        child=serializers.ChoiceField(choices=METRIC_NAMES),
+        required=False,
+        help_text="A metric name to export (repeat for more); default: all.",
     )
 
 

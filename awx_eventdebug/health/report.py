@@ -23,7 +23,7 @@ from ..lag.percentiles import percentile_key
 from ..lag.query import LagQuery
 from ..lag.report import lag_report
 from ..lag.window import default_since
-from ..overflow.queries import OverflowFilter, summarize_overflow
+from ..overflow.queries import OverflowFilter, cumulative_drops, summarize_overflow
 from ..sections import section
 from ..timeutil import isoformat
 from .doctor import build_report
@@ -239,15 +239,13 @@ def health_check(window: Window, thresholds: Thresholds) -> dict:
 
 
 def metrics_sections(window: Window) -> dict:
-    """What GET metrics/ exports: lag per kind, drops per group and node, the fullest queues."""
-    config = get_config()
+    """What GET metrics/ exports: lag per kind, cumulative drops per node and group kind, the
+    queue counts and the fullest queue."""
     errors: dict[str, str] = {}
     return {
         "window": window,
         "lag": section(lambda: lag_section(window, 0), errors, "lag"),
-        "overflow": section(
-            lambda: overflow_window(window, config["METRICS_TOP_GROUPS"], by_node=True), errors, "overflow"
-        ),
-        "channel_layer": section(lambda: layer_queues(config["METRICS_TOP_QUEUES"]), errors, "channel_layer"),
+        "overflow": section(cumulative_drops, errors, "overflow"),
+        "channel_layer": section(lambda: layer_queues(1), errors, "channel_layer"),
         "errors": errors,
     }
