@@ -16,6 +16,7 @@ class Subcommand:
 
     name = ""
     help = ""
+    examples: tuple[str, ...] = ()  # two or three command lines, the end of --help
 
     def add_arguments(self, parser) -> None:
         """Options besides --json, which every subcommand has."""
@@ -46,6 +47,12 @@ def validated(serializer_class, options: dict, names) -> dict:
         )
         raise CommandError(problems, returncode=2)
     return serializer.validated_data
+
+
+def one_of(choices: Iterable[str]) -> dict:
+    """add_argument keywords that show ``choices`` in --help ({a,b,c}); the value is still
+    validated by the feature's serializer, exactly as the API validates it."""
+    return {"metavar": "{" + ",".join(choices) + "}"}
 
 
 def positive_float(text: str) -> float:

@@ -36,6 +36,10 @@ class Groups(Subcommand):
         "they map to, each queue's depth, capacity, fill and oldest message age, stale members, "
         "the group key's TTL; a summary line. Reads only, bounded (SCAN, pipelined ranged reads)."
     )
+    examples = (
+        "awx-manage eventdebug groups",
+        "awx-manage eventdebug groups --pattern 'job_events-*' --limit 20",
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--pattern", default="*", help="Glob on group names, e.g. 'job_events-*'.")
@@ -52,6 +56,10 @@ class Queues(Subcommand):
     help = (
         "Every queue key of the channel layer (process and plain channels) with depth, capacity, "
         "fill and oldest message age, worst first, and the $inflight backups left behind."
+    )
+    examples = (
+        "awx-manage eventdebug queues",
+        "awx-manage eventdebug queues --min-depth 100 --json",
     )
 
     def add_arguments(self, parser):
@@ -72,6 +80,10 @@ class Watch(Subcommand):
         "Sample the groups' queues repeatedly: depth and fill (+) or drain (-) rate per second, "
         "membership changes. Redraws in place on a terminal; one JSON object per line and "
         "sample with --json. Stops after --count samples or on Ctrl-C."
+    )
+    examples = (
+        "awx-manage eventdebug watch",
+        "awx-manage eventdebug watch --pattern 'job_events-*' --interval 5 --count 12",
     )
 
     def add_arguments(self, parser):

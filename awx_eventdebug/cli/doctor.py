@@ -16,6 +16,10 @@ class Doctor(Subcommand):
         "its Redis hosts answer, and the app's effective settings. Exits 1 when something the "
         "app needs is missing."
     )
+    examples = (
+        "awx-manage eventdebug doctor",
+        "awx-manage eventdebug doctor --json",
+    )
 
     def handle(self, command, options):
         report = build_report()

@@ -19,6 +19,10 @@ class Report(Subcommand):
         "overflow drops, and the fullest channel layer queues. A section that cannot be read says "
         "why; the others are still shown."
     )
+    examples = (
+        "awx-manage eventdebug report",
+        "awx-manage eventdebug report --since 1h --json",
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--since", help=SINCE_HELP)
@@ -34,6 +38,10 @@ class Check(Subcommand):
         "Check the window's figures against thresholds: exit 0 when healthy, 1 when a threshold "
         "is exceeded (one line per failed check), 2 when a figure could not be read. Defaults "
         "from EVENTDEBUG['CHECK_MAX_P99'], ['CHECK_MAX_FILL'] and ['CHECK_MAX_DROPS']."
+    )
+    examples = (
+        "awx-manage eventdebug check",
+        "awx-manage eventdebug check --since 30m --max-p99 5 --max-drops 10",
     )
     OPTIONS = ("since", "max_p99", "max_fill", "max_drops")
 

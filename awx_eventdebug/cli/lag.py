@@ -7,7 +7,7 @@ from ..awx.tables import KINDS
 from ..lag.params import LagQuerySerializer
 from ..lag.query import GROUP_BY, LagQuery
 from ..lag.report import lag_report
-from .base import Subcommand, render_table, validated
+from .base import Subcommand, one_of, render_table, validated
 
 OPTIONS = ("kind", "job", "since", "until", "event", "by", "percentiles")
 
@@ -18,16 +18,21 @@ class Lag(Subcommand):
         "Event lag (modified - created, in seconds) from AWX's event tables: count, mean, min, max "
         "and percentiles, computed in the database, optionally per event, job, minute or hour."
     )
+    examples = (
+        "awx-manage eventdebug lag --since 1h",
+        "awx-manage eventdebug lag --kind project_update --since 2h --by job",
+        "awx-manage eventdebug lag --job 42 --by minute --percentiles 50,99",
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("--kind", help=f"Event table: {', '.join(KINDS)} (default job).")
+        parser.add_argument("--kind", **one_of(KINDS), help="Event table (default job).")
         parser.add_argument("--job", help="Only this job (one partition); without a window: the whole job.")
         parser.add_argument(
             "--since", help="Window start on modified: ISO 8601 or a duration ago (90s, 15m, 2h, 7d)."
         )
         parser.add_argument("--until", help="Window end (default now; open with --job).")
         parser.add_argument("--event", help="Only this event type.")
-        parser.add_argument("--by", help=f"Group by: {', '.join(GROUP_BY)} (default none).")
+        parser.add_argument("--by", **one_of(GROUP_BY), help="Group by (default none).")
         parser.add_argument(
             "--percentiles", help="Comma-separated, e.g. 50,90,99.9 (default LAG_PERCENTILES)."
         )

@@ -33,6 +33,11 @@ class Listen(Subcommand):
         "counters. Stops after --duration or on Ctrl-C/SIGTERM/SIGHUP, always leaving the group, and "
         "prints a summary."
     )
+    examples = (
+        "awx-manage eventdebug listen --job 42",
+        "awx-manage eventdebug listen --job 42 --kind project_update --duration 5m",
+        "awx-manage eventdebug listen --group jobs-status_changed --relay",
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
