@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from collections.abc import Iterable, Sequence
 
 from django.core.management.base import CommandError
 
+from ..jsondoc import rounded
 from ..timeutil import parse_duration
+
+# An ISO 8601 time of the JSON documents: "2026-11-30T05:14:09.954512Z".
+ISO_TIME = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$")
 
 
 class Subcommand:
@@ -27,7 +32,7 @@ class Subcommand:
     @staticmethod
     def write_json(command, data) -> None:
         """The same document the REST endpoint returns, pretty-printed."""
-        command.stdout.write(json.dumps(data, indent=2))
+        command.stdout.write(json.dumps(rounded(data), indent=2))
 
     def output(self, command, options, doc: dict, formatter) -> None:
         """``doc`` as JSON with --json, else as the text ``formatter(doc, command.style)`` makes."""
@@ -99,9 +104,21 @@ def counted(count: int, noun: str) -> str:
     return f"{count} {noun if count == 1 else noun + 's'}"
 
 
+def when(moment: str | None, milliseconds: bool = False) -> str:
+    """An ISO 8601 time of a document as text shows it: to the second (or the millisecond where
+    samples are closer than that), not the microseconds the JSON keeps."""
+    match = ISO_TIME.match(moment or "")
+    if not match:
+        return "-" if moment is None else moment
+    whole, fraction, zone = match.groups()
+    return whole + (f".{(fraction or '').ljust(3, '0')[:3]}" if milliseconds else "") + zone
+
+
 def format_number(value, digits: int = 3) -> str:
     if value is None:
         return "-"
+    if isinstance(value, str):
+        return when(value)
     if isinstance(value, float):
         return f"{value:.{digits}f}"
     return str(value)

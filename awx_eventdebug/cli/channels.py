@@ -10,7 +10,17 @@ from ..channels.groups import inspect_groups
 from ..channels.params import ChannelsQuerySerializer
 from ..channels.queues import DEFAULT_LIMIT, inspect_queues
 from ..channels.watch import watch_samples
-from .base import Subcommand, bounded_int, counted, positive_float, render_pairs, render_table, validated
+from ..jsondoc import rounded
+from .base import (
+    Subcommand,
+    bounded_int,
+    counted,
+    positive_float,
+    render_pairs,
+    render_table,
+    validated,
+    when,
+)
 
 # Clear the screen and home the cursor, so each sample of watch replaces the previous one.
 REDRAW = "\x1b[H\x1b[2J"
@@ -106,7 +116,7 @@ class Watch(Subcommand):
         try:
             for sample in samples:
                 if options["json"]:
-                    command.stdout.write(json.dumps(sample))
+                    command.stdout.write(json.dumps(rounded(sample)))
                 else:
                     command.stdout.write((REDRAW if redraw else "") + format_sample(sample, command.style))
                 command.stdout.flush()
@@ -280,7 +290,7 @@ def format_sample(sample: dict, style) -> str:
     summary = sample["summary"]
     out = [
         style.MIGRATE_HEADING(
-            f"Sample {sample['sample']} at {sample['at']} "
+            f"Sample {sample['sample']} at {when(sample['at'], milliseconds=True)} "
             f"(layer {sample['layer']}, groups {sample['pattern']!r})"
         )
     ]

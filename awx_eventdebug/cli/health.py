@@ -6,7 +6,7 @@ from django.core.management.base import CommandError
 
 from ..health.params import CheckQuerySerializer, ReportQuerySerializer, check_document, report_document
 from ..health.report import OK
-from .base import Subcommand, counted, indent, render_pairs, render_table, validated
+from .base import Subcommand, counted, indent, render_pairs, render_table, validated, when
 
 SINCE_HELP = "Window start: ISO 8601 or a duration ago (15m, 2h). Default: EVENTDEBUG['HEALTH_WINDOW']."
 
@@ -69,7 +69,7 @@ def format_check(result: dict, style) -> str:
         return (
             f"OK: lag p99 {_figure(figures['max_p99'], ' s')}, "
             f"queue fill {_figure(figures['max_fill'], '%')}, "
-            f"{counted(figures['drops'], 'drop')} since {result['window']['since']}"
+            f"{counted(figures['drops'], 'drop')} since {when(result['window']['since'])}"
         )
     lines = [f"FAILED: {line}" for line in result["failures"]]
     lines += [f"UNKNOWN: {line}" for line in result["unchecked"]]
@@ -82,7 +82,7 @@ def _figure(value, unit: str) -> str:
 
 def format_report(report: dict, style) -> str:
     window = report["window"]
-    out = [f"Critical path from {window['since']} to {window['until']}"]
+    out = [f"Critical path from {when(window['since'])} to {when(window['until'])}"]
     errors = report["errors"]
 
     out.append(style.MIGRATE_HEADING("Doctor"))

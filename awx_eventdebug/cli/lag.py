@@ -7,7 +7,7 @@ from ..awx.tables import KINDS
 from ..lag.params import LagQuerySerializer
 from ..lag.query import GROUP_BY, LagQuery
 from ..lag.report import lag_report
-from .base import Subcommand, one_of, render_table, validated
+from .base import Subcommand, one_of, render_table, validated, when
 
 OPTIONS = ("kind", "job", "since", "until", "event", "by", "percentiles")
 
@@ -48,11 +48,11 @@ def format_report(report: dict, style) -> str:
         scope.append(f"job {report['job']}")
     if report["event"] is not None:
         scope.append(f"event {report['event']}")
-    since, until = report["since"], report["until"]
+    since, until = when(report["since"]), when(report["until"])
     if since and until:
         scope.append(f"modified in {since} .. {until}")
-    elif since or until:
-        scope.append(f"modified since {since}" if since else f"modified until {until}")
+    elif report["since"] or report["until"]:
+        scope.append(f"modified since {since}" if report["since"] else f"modified until {until}")
     keys = list(report["percentiles"])
     headers = [report["by"] if report["by"] != "none" else "", "count", "mean (s)", "min (s)"]
     headers += [f"{key} (s)" for key in keys] + ["max (s)", "no created", "negative"]

@@ -11,6 +11,7 @@ from django.core.management.base import CommandError
 
 from ..awx.messages import group_names
 from ..awx.tables import KINDS, MAX_JOB_ID
+from ..jsondoc import rounded
 from ..live.listener import STOP_ERROR, STOP_OUTPUT_CLOSED, Listener, redis_layer
 from .base import (
     Subcommand,
@@ -260,8 +261,8 @@ class JsonLines:
         self.out = command.stdout
 
     def update(self, report: dict) -> None:
-        self.out.write(json.dumps(report))
+        self.out.write(json.dumps(rounded(report)))
         self.out.flush()
 
     def summary(self, summary: dict) -> None:
-        self.out.write(json.dumps(summary))
+        self.out.write(json.dumps(rounded(summary)))

@@ -17,7 +17,7 @@ from ..overflow.params import (
 )
 from ..overflow.queries import TIMELINE_TRUNC, purge_overflow
 from ..overflow.record import SOURCES
-from .base import Subcommand, counted, one_of, render_pairs, render_table, validated
+from .base import Subcommand, counted, one_of, render_pairs, render_table, validated, when
 
 
 class Overflow(Subcommand):
@@ -203,7 +203,7 @@ class Purge(Subcommand):
             return
         verb = "would remove" if result["dry_run"] else "removed"
         command.stdout.write(
-            f"{verb} rows older than {result['cutoff']} ({text}):\n"
+            f"{verb} rows older than {when(result['cutoff'])} ({text}):\n"
             + render_pairs(
                 [
                     ("overflow rows", result["removed"]["overflow_rows"]),

@@ -50,7 +50,8 @@ def test_a_queue_counts_its_members_of_every_group(settings, key_prefix):
 
     async def join():
         channels = [await layer.new_channel() for _ in range(5)]
-        for channel, group in zip(channels, ["job_events-1"] * 2 + ["job_events-2"] + ["job_events-3"] * 2):
+        groups = ["job_events-1"] * 2 + ["job_events-2"] + ["job_events-3"] * 2
+        for channel, group in zip(channels, groups, strict=True):
             await layer.group_add(group, channel)
         await layer.group_send("job_events-1", {"type": "job.event"})
         await layer.close_pools()
