@@ -213,6 +213,23 @@ def cumulative_drops() -> dict[tuple[str, str], int]:
     return totals
 
 
+@app_tables
+def table_totals() -> dict:
+    """What every process on every node recorded, as the table holds it now, and the drops of
+    rows purge deleted: one aggregate, so the doctor can show it beside one process's counters."""
+    totals = ChannelOverflow.objects.aggregate(
+        rows=Count("id"), drops=Sum("drops"), nodes=Count("node", distinct=True), last_seen=Max("last_seen")
+    )
+    purged = OverflowPurged.objects.aggregate(drops=Sum("drops"))["drops"]
+    return {
+        "rows": totals["rows"],
+        "drops": totals["drops"] or 0,
+        "nodes": totals["nodes"],
+        "last_seen": isoformat(totals["last_seen"]),
+        "purged_drops": purged or 0,
+    }
+
+
 def fold_into_purged(rows: QuerySet) -> None:
     """Add the drops of ``rows`` (about to be deleted) to OverflowPurged, in the caller's
     transaction; the row is locked so concurrent purges add up."""
