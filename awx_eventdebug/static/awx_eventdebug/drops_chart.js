@@ -25,7 +25,7 @@ window.EventDebug = window.EventDebug || {};
   ns.loadDropsChart = async function (url, since, container) {
     try {
       const summary = await ns.getJSON(ns.apiURL(url, { timeline: "minute", since: since, limit: ns.DROPS_CHART_GROUPS }));
-      const end = Date.now();
+      const end = Math.ceil(Date.now() / ns.MINUTE) * ns.MINUTE; // the current minute's bar fits
       const start = Date.parse(summary.filters.since);
       const root = ns.drawMinuteBars(container, ns.dropsPerMinute(summary), start, end, {
         label: "Overflow drops per minute",

@@ -127,7 +127,7 @@ window.EventDebug = window.EventDebug || {};
     },
   };
 
-  // trend: an extra last column {label, cell(row) -> Node}, drawn by the script only.
+  // trend: an extra column after the key {label, cell(row) -> Node}, drawn by the script only.
   ns.renderTable = function (container, columns, rows, trend) {
     if (!rows.length) {
       container.replaceChildren();
@@ -136,10 +136,14 @@ window.EventDebug = window.EventDebug || {};
     const numeric = function (column) {
       return !TEXT_FORMATS.includes(column.format);
     };
+    const at =
+      columns.findIndex(function (column) {
+        return column.format === "key";
+      }) + 1;
     const headers = columns.map(function (column) {
       return ns.el("th", numeric(column) ? { class: "num" } : {}, column.label.replace(" (UTC)", ""));
     });
-    if (trend) headers.push(ns.el("th", {}, trend.label));
+    if (trend) headers.splice(at, 0, ns.el("th", {}, trend.label));
     const head = ns.el("tr", {}, headers);
     const body = rows.map(function (row) {
       const cells = columns.map(function (column) {
@@ -148,7 +152,7 @@ window.EventDebug = window.EventDebug || {};
         const text = missing ? (column.format === "mark" ? "" : "–") : FORMATS[column.format](value);
         return ns.el("td", { class: numeric(column) ? "num" : column.format }, text);
       });
-      if (trend) cells.push(ns.el("td", { class: "trend" }, trend.cell(row)));
+      if (trend) cells.splice(at, 0, ns.el("td", { class: "trend" }, trend.cell(row)));
       return ns.el("tr", row.mark ? { class: "marked" } : {}, cells);
     });
     const table = ns.el("table", {}, [ns.el("thead", {}, head), ns.el("tbody", {}, body)]);
