@@ -369,7 +369,14 @@ def test_gauge_shows_live_lag_of_events_sent_through_the_channel_layer(browser, 
     assert gauge_text(browser, "gaps") == "1"
     assert float(gauge_text(browser, "rate")) > 0
     assert "Receiving events of job_events-4242" in gauge_text(browser, "status")
-    screenshot(browser, "gauge")
+    # The rolling plot: a point for each second events arrived in.
+    plot = WebDriverWait(browser, WAIT).until(
+        lambda b: b.find_elements(By.CSS_SELECTOR, "#gauge-plot svg polyline.p50")
+    )[0]
+    assert plot.get_attribute("points")
+    points = int(browser.find_element(By.CSS_SELECTOR, "#gauge-plot svg").get_attribute("data-points"))
+    assert 1 <= points <= 30
+    screenshot(browser, "gauge", section="gauge")
 
 
 def test_gauge_says_when_the_socket_is_refused(browser, daphne_server):

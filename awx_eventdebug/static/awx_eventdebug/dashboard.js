@@ -73,6 +73,7 @@ document.addEventListener("DOMContentLoaded", function () {
       count: byId("gauge-count"),
       gaps: byId("gauge-gaps"),
       stop: byId("gauge-stop"),
+      plot: byId("gauge-plot"),
     },
     { path: urls.websocketPath, cookieName: urls.csrfCookie },
   );
