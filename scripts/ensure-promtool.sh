@@ -8,19 +8,5 @@ if command -v promtool >/dev/null; then
   echo "ensure-promtool: $(promtool --version 2>&1 | head -n 1) is installed"
   exit 0
 fi
-
-if ! command -v apt-get >/dev/null; then
-  echo "ensure-promtool: no apt-get here; install promtool (Prometheus 2.x) on PATH" >&2
-  exit 1
-fi
-
-SUDO=""
-[ "$(id -u)" = 0 ] || SUDO="sudo"
-
-echo "ensure-promtool: installing Debian's prometheus package (for promtool)"
-# A fresh machine has no package lists yet; install fails without them.
-if ! apt-cache show prometheus >/dev/null 2>&1; then
-  $SUDO apt-get update -qq
-fi
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends prometheus
+"$(dirname "$0")/apt-install.sh" ensure-promtool prometheus
 promtool --version 2>&1 | head -n 1

@@ -58,6 +58,44 @@ window.EventDebug = window.EventDebug || {};
     return x;
   };
 
+  // Ticks from 0 over ``top`` (about ``count`` of them, round values) and the y of a value.
+  ns.linearScale = function (top, count, plotHeight) {
+    const step = ns.niceStep(Math.max(top, 0.001), count);
+    const yMax = Math.ceil((top * 1.05) / step) * step || step;
+    const ticks = [];
+    for (let value = 0; value <= yMax + step / 2; value += step) ticks.push(value);
+    return {
+      ticks: ticks,
+      y: function (value) {
+        return ns.MARGIN.top + plotHeight - (Math.max(value, 0) / yMax) * plotHeight;
+      },
+    };
+  };
+
+  // A grid line and a label at each tick of ``scale``.
+  ns.valueAxis = function (root, scale, width, format) {
+    scale.ticks.forEach(function (value) {
+      const y = scale.y(value);
+      root.append(ns.svg("line", { class: "grid", x1: ns.MARGIN.left, x2: width - ns.MARGIN.right, y1: y, y2: y }));
+      root.append(ns.svg("text", { x: ns.MARGIN.left - 6, y: y + 4, "text-anchor": "end" }, format(value)));
+    });
+  };
+
+  ns.shortSeconds = function (value) {
+    return ns.formatSeconds(value).replace(/\.?0+ s$/, " s");
+  };
+
+  // entries: [css class of the series, label]
+  ns.legend = function (root, entries) {
+    const legend = ns.svg("g", { class: "legend" });
+    entries.forEach(function ([css, name], index) {
+      const left = ns.MARGIN.left + 8 + index * 66;
+      legend.append(ns.svg("line", { class: "series " + css, x1: left, x2: left + 18, y1: 12, y2: 12 }));
+      legend.append(ns.svg("text", { x: left + 23, y: 16 }, name));
+    });
+    root.append(legend);
+  };
+
   ns.emptyChart = function (root, width, height, text) {
     root.append(ns.svg("text", { x: width / 2, y: height / 2, "text-anchor": "middle", class: "empty" }, text));
   };
@@ -90,16 +128,11 @@ window.EventDebug = window.EventDebug || {};
         return bar.v;
       }),
     );
-    const step = ns.niceStep(Math.max(top, 1), 3);
-    const yMax = Math.ceil(top / step) * step || step;
-    const plotHeight = height - ns.MARGIN.top - ns.MARGIN.bottom;
-    const y = function (value) {
-      return ns.MARGIN.top + plotHeight - (value / yMax) * plotHeight;
-    };
-    for (let value = 0; value <= yMax + step / 2; value += step) {
-      root.append(ns.svg("line", { class: "grid", x1: ns.MARGIN.left, x2: width - ns.MARGIN.right, y1: y(value), y2: y(value) }));
-      root.append(ns.svg("text", { x: ns.MARGIN.left - 6, y: y(value) + 4, "text-anchor": "end" }, ns.formatNumber(value)));
-    }
+    const scale = ns.linearScale(Math.max(top, 1), 3, height - ns.MARGIN.top - ns.MARGIN.bottom);
+    const y = scale.y;
+    ns.valueAxis(root, scale, width, function (value) {
+      return ns.formatNumber(value, 1);
+    });
     const x = ns.timeAxis(root, start, end, width, height);
     const barWidth = Math.max(1, x(start + ns.MINUTE) - x(start) - 1);
     bars.forEach(function (bar) {

@@ -127,16 +127,9 @@ window.EventDebug = window.EventDebug || {};
         return p.max;
       }),
     );
-    const step = ns.niceStep(Math.max(top, 0.001), 3);
-    const yMax = Math.ceil((top * 1.05) / step) * step || step;
-    const plotHeight = height - ns.MARGIN.top - ns.MARGIN.bottom;
-    const y = function (value) {
-      return ns.MARGIN.top + plotHeight - (Math.max(value, 0) / yMax) * plotHeight;
-    };
-    for (let value = 0; value <= yMax + step / 2; value += step) {
-      root.append(ns.svg("line", { class: "grid", x1: ns.MARGIN.left, x2: width - ns.MARGIN.right, y1: y(value), y2: y(value) }));
-      root.append(ns.svg("text", { x: ns.MARGIN.left - 6, y: y(value) + 4, "text-anchor": "end" }, ns.formatSeconds(value).replace(/\.?0+ s$/, " s")));
-    }
+    const scale = ns.linearScale(top, 3, height - ns.MARGIN.top - ns.MARGIN.bottom);
+    const y = scale.y;
+    ns.valueAxis(root, scale, width, ns.shortSeconds);
     const x = ns.timeAxis(root, start, now, width, height);
     const line = function (field) {
       return points
@@ -153,13 +146,10 @@ window.EventDebug = window.EventDebug || {};
       dot.append(ns.svg("title", {}, ns.clock(p.t) + "  mean " + ns.formatSeconds(p.mean) + ", max " + ns.formatSeconds(p.max) + "  (" + p.n + " events)"));
       root.append(dot);
     });
-    const legend = ns.svg("g", { class: "legend" });
-    [["p50", "mean"], ["p99", "max"]].forEach(function ([css, name], index) {
-      const left = ns.MARGIN.left + 8 + index * 70;
-      legend.append(ns.svg("line", { class: "series " + css, x1: left, x2: left + 18, y1: 12, y2: 12 }));
-      legend.append(ns.svg("text", { x: left + 23, y: 16 }, name));
-    });
-    root.append(legend);
+    ns.legend(root, [
+      ["p50", "mean"],
+      ["p99", "max"],
+    ]);
     container.replaceChildren(root);
     return root;
   };

@@ -82,16 +82,7 @@ window.EventDebug = window.EventDebug || {};
         },
       };
     }
-    const step = ns.niceStep(Math.max(top, 0.001), 5);
-    const yMax = Math.ceil((top * 1.05) / step) * step || step;
-    const ticks = [];
-    for (let value = 0; value <= yMax + step / 2; value += step) ticks.push(value);
-    return {
-      ticks: ticks,
-      y: function (value) {
-        return bottomY - (Math.max(value, 0) / yMax) * plotHeight;
-      },
-    };
+    return ns.linearScale(top, 5, plotHeight);
   }
 
   // options: {log: bool, threshold: seconds (CHECK_MAX_P99) or NaN}
@@ -130,12 +121,7 @@ window.EventDebug = window.EventDebug || {};
     const threshold = isFinite(options.threshold) && options.threshold > 0 ? options.threshold : null;
     const top = Math.max.apply(null, values.concat(threshold ? [threshold] : []));
     const scale = yScale(values, top, options.log, plotHeight);
-    scale.ticks.forEach(function (value) {
-      root.append(ns.svg("line", { class: "grid", x1: ns.MARGIN.left, x2: width - ns.MARGIN.right, y1: scale.y(value), y2: scale.y(value) }));
-      root.append(
-        ns.svg("text", { x: ns.MARGIN.left - 6, y: scale.y(value) + 4, "text-anchor": "end" }, ns.formatSeconds(value).replace(/\.?0+ s$/, " s")),
-      );
-    });
+    ns.valueAxis(root, scale, width, ns.shortSeconds);
     const x = ns.timeAxis(root, start, end, width, height);
 
     if (threshold) {
@@ -163,13 +149,12 @@ window.EventDebug = window.EventDebug || {};
       root.append(group);
     });
 
-    const legend = ns.svg("g", { class: "legend" });
-    SERIES.forEach(function (name, index) {
-      const left = ns.MARGIN.left + 8 + index * 62;
-      legend.append(ns.svg("line", { class: "series " + name, x1: left, x2: left + 18, y1: 12, y2: 12 }));
-      legend.append(ns.svg("text", { x: left + 23, y: 16 }, name));
-    });
-    root.append(legend);
+    ns.legend(
+      root,
+      SERIES.map(function (name) {
+        return [name, name];
+      }),
+    );
     container.replaceChildren(root);
     return root;
   };
