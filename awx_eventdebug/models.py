@@ -64,7 +64,9 @@ class OverflowPurged(models.Model):
     counter of GET metrics/ (table plus purged) never goes down when old rows are purged."""
 
     node = models.CharField(max_length=NAME_MAX_LENGTH)
-    group_kind = models.CharField(max_length=NAME_MAX_LENGTH, help_text="awx.messages.group_kind")
+    group_kind = models.CharField(
+        max_length=NAME_MAX_LENGTH, help_text="job_events, broadcast, ... (awx.messages.GROUP_KINDS)."
+    )
     drops = models.BigIntegerField(default=0)
 
     class Meta:

@@ -27,12 +27,6 @@ GROUP_KINDS = (*KIND_BY_GROUP_PREFIX, "workflow_events", "jobs", "schedules", "c
 OTHER_GROUP_KIND = "other"
 
 
-def group_kind(group: str) -> str:
-    """``job_events-42`` -> ``job_events``; a group of no AWX family -> OTHER_GROUP_KIND."""
-    family = group.split("-", 1)[0]
-    return family if "-" in group and family in GROUP_KINDS else OTHER_GROUP_KIND
-
-
 def broadcast_group() -> str:
     """AWX's BROADCAST_WEBSOCKET_GROUP_NAME, where web nodes' relay consumers listen."""
     return getattr(settings, "BROADCAST_WEBSOCKET_GROUP_NAME", "broadcast-group_send")

@@ -19,7 +19,12 @@ class Migration(migrations.Migration):
                     ),
                 ),
                 ("node", models.CharField(max_length=255)),
-                ("group_kind", models.CharField(help_text="awx.messages.group_kind", max_length=255)),
+                (
+                    "group_kind",
+                    models.CharField(
+                        help_text="job_events, broadcast, ... (awx.messages.GROUP_KINDS).", max_length=255
+                    ),
+                ),
                 ("drops", models.BigIntegerField(default=0)),
             ],
             options={

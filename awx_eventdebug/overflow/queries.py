@@ -188,7 +188,8 @@ def _timeline(rows: QuerySet, groups: list[str], unit: str) -> dict[str, list[di
 
 
 def group_kind_expression() -> Case:
-    """awx.messages.group_kind in SQL, so totals per kind are one GROUP BY of few rows."""
+    """A group's kind: ``job_events-42`` -> ``job_events``, a group of no AWX family (GROUP_KINDS)
+    -> OTHER_GROUP_KIND; in SQL, so totals per kind are one GROUP BY of few rows."""
     return Case(
         *[When(group__startswith=f"{kind}-", then=Value(kind)) for kind in GROUP_KINDS],
         default=Value(OTHER_GROUP_KIND),
