@@ -21,10 +21,19 @@ VERSION_SETS = {
         "djangorestframework==3.15.1",
         "redis==5.0.1",
         "psycopg[binary]~=3.1.18",
+        "prometheus-client==0.20.0",
     ],
-    "latest": ["Django", "channels", "channels-redis", "djangorestframework", "redis", "psycopg[binary]"],
+    "latest": [
+        "Django",
+        "channels",
+        "channels-redis",
+        "djangorestframework",
+        "redis",
+        "psycopg[binary]",
+        "prometheus-client",
+    ],
 }
-TEST_REQUIREMENTS = ["pytest", "pytest-django", "numpy", "prometheus-client"]
+TEST_REQUIREMENTS = ["pytest", "pytest-django", "numpy"]
 # DRF's OpenAPI SchemaGenerator needs uritemplate and, on DRF 3.15, inflection (schema test).
 TEST_REQUIREMENTS += ["uritemplate", "inflection"]
 # The dashboard's browser tests: Selenium drives Debian's Chromium; daphne serves the example

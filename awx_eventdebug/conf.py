@@ -200,12 +200,6 @@ OPTIONS: dict[str, Option] = {
     "METRICS_ALLOW_ANONYMOUS": Option(
         False, (bool,), "Serve GET metrics/ to unauthenticated scrapers too, as AWX can for its metrics."
     ),
-    "METRICS_TOP_QUEUES": Option(
-        10, (int,), "Fullest channel layer queues GET metrics/ exports one by one.", _positive
-    ),
-    "METRICS_TOP_GROUPS": Option(
-        20, (int,), "Groups (per node) with the most overflow drops GET metrics/ exports.", _positive
-    ),
 }
 
 DEFAULTS = {name: option.default for name, option in OPTIONS.items()}

@@ -87,3 +87,23 @@ class NodeSnapshot(models.Model):
 
     def __str__(self):
         return f"{self.node} at {self.taken_at:%Y-%m-%d %H:%M:%S}"
+
+
+class OverflowPurged(models.Model):
+    """The drops of the ChannelOverflow rows purge deleted, per node and group kind, so the drops
+    counter of GET metrics/ (table plus purged) never goes down when old rows are purged."""
+
+    node = models.CharField(max_length=NAME_MAX_LENGTH)
+    group_kind = models.CharField(
+        max_length=NAME_MAX_LENGTH, help_text="job_events, broadcast, ... (awx.messages.GROUP_KINDS)."
+    )
+    drops = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "purged channel overflow"
+        constraints = [
+            models.UniqueConstraint(fields=["node", "group_kind"], name="awx_eventdebug_purged_key")
+        ]
+
+    def __str__(self):
+        return f"{self.group_kind} on {self.node}: {self.drops} purged"

@@ -7,12 +7,21 @@ from collections.abc import Callable
 from django.utils.module_loading import import_string
 from rest_framework import serializers
 from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ..conf import get_config
 from ..errors import EventDebugError
+from ..jsondoc import rounded
 from .schema import QueryParametersSchema
+
+
+class RoundedJSONRenderer(JSONRenderer):
+    """JSON with floats rounded as ``--json`` rounds them (jsondoc.rounded)."""
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return super().render(rounded(data), accepted_media_type, renderer_context)
 
 
 class EventDebugView(APIView):
@@ -33,6 +42,7 @@ class EventDebugView(APIView):
             cls.document = staticmethod(document)
 
     schema = QueryParametersSchema(tags=["eventdebug"])
+    renderer_classes = [RoundedJSONRenderer, BrowsableAPIRenderer]
 
     def get_permissions(self):
         return [import_string(path)() for path in get_config()["PERMISSION_CLASSES"]]

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from collections.abc import Callable, Iterable, Sequence
 
 from django.core.management.base import CommandError
 
+from ..jsondoc import rounded
 from ..timeutil import parse_duration
+
+# An ISO 8601 time of the JSON documents: "2026-11-30T05:14:09.954512Z".
+ISO_TIME = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$")
 
 
 class Subcommand:
@@ -20,9 +25,11 @@ class Subcommand:
 
     name = ""
     help = ""
+    examples: tuple[str, ...] = ()  # two or three command lines, the end of --help
     serializer: type | None = None  # validates the query options as the API validates its query
     # name -> help of each query option: --name ("_" as "-"), a string until validated.
     query_options: dict[str, str] = {}
+    query_choices: dict[str, Iterable[str]] = {}  # name -> the values --help lists ({a,b,c})
     document: Callable[[dict], dict]
     formatter: Callable[[dict, object], str]  # the text shown without --json
 
@@ -35,7 +42,8 @@ class Subcommand:
     def add_arguments(self, parser) -> None:
         """Options besides --json, which every subcommand has."""
         for name, text in self.query_options.items():
-            parser.add_argument("--" + name.replace("_", "-"), help=text)
+            choices = one_of(self.query_choices[name]) if name in self.query_choices else {}
+            parser.add_argument("--" + name.replace("_", "-"), help=text, **choices)
 
     def query(self, options: dict) -> dict:
         return validated(self.serializer, options, self.query_options)
@@ -48,7 +56,7 @@ class Subcommand:
     @staticmethod
     def write_json(command, data) -> None:
         """The same document the REST endpoint returns, pretty-printed."""
-        command.stdout.write(json.dumps(data, indent=2))
+        command.stdout.write(json.dumps(rounded(data), indent=2))
 
     def output(self, command, options, doc: dict, formatter) -> None:
         """``doc`` as JSON with --json, else as the text ``formatter(doc, command.style)`` makes."""
@@ -68,6 +76,12 @@ def validated(serializer_class, options: dict, names) -> dict:
         )
         raise CommandError(problems, returncode=2)
     return serializer.validated_data
+
+
+def one_of(choices: Iterable[str]) -> dict:
+    """add_argument keywords that show ``choices`` in --help ({a,b,c}); the value is still
+    validated by the feature's serializer, exactly as the API validates it."""
+    return {"metavar": "{" + ",".join(choices) + "}"}
 
 
 def positive_float(text: str) -> float:
@@ -114,9 +128,21 @@ def counted(count: int, noun: str) -> str:
     return f"{count} {noun if count == 1 else noun + 's'}"
 
 
+def when(moment: str | None, milliseconds: bool = False) -> str:
+    """An ISO 8601 time of a document as text shows it: to the second (or the millisecond where
+    samples are closer than that), not the microseconds the JSON keeps."""
+    match = ISO_TIME.match(moment or "")
+    if not match:
+        return "-" if moment is None else moment
+    whole, fraction, zone = match.groups()
+    return whole + (f".{(fraction or '').ljust(3, '0')[:3]}" if milliseconds else "") + zone
+
+
 def format_number(value, digits: int = 3) -> str:
     if value is None:
         return "-"
+    if isinstance(value, str):
+        return when(value)
     if isinstance(value, float):
         return f"{value:.{digits}f}"
     return str(value)

@@ -9,7 +9,17 @@ from ..channels.backends import SUBSCRIBERS, backend_support
 from ..channels.params import ChannelsQuerySerializer, groups_document, queues_document
 from ..channels.queues import DEFAULT_LIMIT
 from ..channels.watch import watch_samples
-from .base import Subcommand, bounded_int, counted, positive_float, render_pairs, render_table, validated
+from ..jsondoc import rounded
+from .base import (
+    Subcommand,
+    bounded_int,
+    counted,
+    positive_float,
+    render_pairs,
+    render_table,
+    validated,
+    when,
+)
 
 # Clear the screen and home the cursor, so each sample of watch replaces the previous one.
 REDRAW = "\x1b[H\x1b[2J"
@@ -204,7 +214,8 @@ def format_queues(doc: dict, style) -> str:
 def format_sample(sample: dict, style) -> str:
     summary = sample["summary"]
     heading = (
-        f"Sample {sample['sample']} at {sample['at']} (layer {sample['layer']}, groups {sample['pattern']!r})"
+        f"Sample {sample['sample']} at {when(sample['at'], milliseconds=True)} "
+        f"(layer {sample['layer']}, groups {sample['pattern']!r})"
     )
     out = _frame(heading, sample, style, every_shard=False)
     out.append(summary_line(summary, "groups members queues queues_over_80 queues_full max_oldest_age"))
@@ -272,6 +283,10 @@ class Groups(LayerReading, document=groups_document, formatter=format_groups):
         "they map to, each queue's depth, capacity, fill and oldest message age, stale members, "
         "the group key's TTL; a summary line. Reads only, bounded (SCAN, pipelined ranged reads)."
     )
+    examples = (
+        "awx-manage eventdebug groups",
+        "awx-manage eventdebug groups --pattern 'job_events-*' --limit 20",
+    )
     query_options = PATTERN_OPTION
 
 
@@ -280,6 +295,10 @@ class Queues(LayerReading, document=queues_document, formatter=format_queues):
     help = (
         "Every queue key of the channel layer (process and plain channels) with depth, capacity, "
         "fill and oldest message age, worst first, and the $inflight backups left behind."
+    )
+    examples = (
+        "awx-manage eventdebug queues",
+        "awx-manage eventdebug queues --min-depth 100 --json",
     )
     passed = ("min_depth",)
 
@@ -297,6 +316,10 @@ class Watch(LayerReading):
         "membership changes. Redraws in place on a terminal; one JSON object per line and "
         "sample with --json. Stops after --count samples or on Ctrl-C."
     )
+    examples = (
+        "awx-manage eventdebug watch",
+        "awx-manage eventdebug watch --pattern 'job_events-*' --interval 5 --count 12",
+    )
     query_options = PATTERN_OPTION
     passed = ("interval", "count")
 
@@ -311,7 +334,7 @@ class Watch(LayerReading):
         try:
             for sample in samples:
                 if options["json"]:
-                    command.stdout.write(json.dumps(sample))
+                    command.stdout.write(json.dumps(rounded(sample)))
                 else:
                     command.stdout.write((REDRAW if redraw else "") + format_sample(sample, command.style))
                 command.stdout.flush()

@@ -6,7 +6,7 @@ from django.core.management.base import CommandError
 
 from ..health.params import CheckQuerySerializer, ReportQuerySerializer, check_document, report_document
 from ..health.report import OK
-from .base import Subcommand, counted, indent, render_pairs, render_table
+from .base import Subcommand, counted, indent, render_pairs, render_table, when
 from .path import format_hops
 
 SINCE_HELP = "Window start: ISO 8601 or a duration ago (15m, 2h). Default: EVENTDEBUG['HEALTH_WINDOW']."
@@ -18,7 +18,8 @@ def format_check(result: dict, style) -> str:
         return (
             f"OK: lag p99 {_figure(figures['max_p99'], ' s')}, "
             f"queue fill {_figure(figures['max_fill'], '%')}, "
-            f"{counted(figures['drops'], 'drop')} since {result['window']['since']}" + _path_figures(figures)
+            f"{counted(figures['drops'], 'drop')} since {when(result['window']['since'])}"
+            + _path_figures(figures)
         )
     lines = [f"FAILED: {line}" for line in result["failures"]]
     lines += [f"UNKNOWN: {line}" for line in result["unchecked"]]
@@ -40,7 +41,7 @@ def _figure(value, unit: str) -> str:
 
 def format_report(report: dict, style) -> str:
     window = report["window"]
-    out = [f"Critical path from {window['since']} to {window['until']}"]
+    out = [f"Critical path from {when(window['since'])} to {when(window['until'])}"]
     for key, heading, lines in REPORT_SECTIONS:
         out.append(style.MIGRATE_HEADING(heading))
         if report[key] is None:
@@ -161,6 +162,10 @@ class Report(Subcommand, document=report_document, formatter=format_report):
         "overflow drops, and the fullest channel layer queues. A section that cannot be read says "
         "why; the others are still shown."
     )
+    examples = (
+        "awx-manage eventdebug report",
+        "awx-manage eventdebug report --since 1h --json",
+    )
     serializer = ReportQuerySerializer
     query_options = {"since": SINCE_HELP}
 
@@ -172,6 +177,11 @@ class Check(Subcommand, document=check_document, formatter=format_check):
         "is exceeded (one line per failed check), 2 when a figure could not be read or a node's "
         "snapshot is stale. Defaults from EVENTDEBUG['CHECK_MAX_P99'], ['CHECK_MAX_FILL'], "
         "['CHECK_MAX_DROPS'], ['CHECK_MAX_BACKLOG'], ['CHECK_MAX_BACKLOG_AGE'] and ['CHECK_MAX_RELAY_DOWN']."
+    )
+    examples = (
+        "awx-manage eventdebug check",
+        "awx-manage eventdebug check --since 30m --max-p99 5 --max-drops 10",
+        "awx-manage eventdebug check --max-backlog 5000 --max-backlog-age 30 --max-relay-down 0",
     )
     serializer = CheckQuerySerializer
     query_options = {

@@ -6,7 +6,7 @@ from __future__ import annotations
 from ..awx.tables import KINDS
 from ..lag.params import LagQuerySerializer, lag_document
 from ..lag.query import GROUP_BY
-from .base import Subcommand, render_table
+from .base import Subcommand, render_table, when
 
 
 def format_report(report: dict, style) -> str:
@@ -15,11 +15,11 @@ def format_report(report: dict, style) -> str:
         scope.append(f"job {report['job']}")
     if report["event"] is not None:
         scope.append(f"event {report['event']}")
-    since, until = report["since"], report["until"]
+    since, until = when(report["since"]), when(report["until"])
     if since and until:
         scope.append(f"modified in {since} .. {until}")
-    elif since or until:
-        scope.append(f"modified since {since}" if since else f"modified until {until}")
+    elif report["since"] or report["until"]:
+        scope.append(f"modified since {since}" if report["since"] else f"modified until {until}")
     keys = list(report["percentiles"])
     headers = [report["by"] if report["by"] != "none" else "", "count", "mean (s)", "min (s)"]
     headers += [f"{key} (s)" for key in keys] + ["max (s)", "no created", "backfilled", "negative"]
@@ -48,13 +48,19 @@ class Lag(Subcommand, document=lag_document, formatter=format_report):
         "Event lag (modified - created, in seconds) from AWX's event tables: count, mean, min, max "
         "and percentiles, computed in the database, optionally per event, job, minute or hour."
     )
+    examples = (
+        "awx-manage eventdebug lag --since 1h",
+        "awx-manage eventdebug lag --kind project_update --since 2h --by job",
+        "awx-manage eventdebug lag --job 42 --by minute --percentiles 50,99",
+    )
     serializer = LagQuerySerializer
     query_options = {
-        "kind": f"Event table: {', '.join(KINDS)} (default job).",
+        "kind": "Event table (default job).",
         "job": "Only this job (one partition); without a window: the whole job.",
         "since": "Window start on modified: ISO 8601 or a duration ago (90s, 15m, 2h, 7d).",
         "until": "Window end (default now; open with --job).",
         "event": "Only this event type.",
-        "by": f"Group by: {', '.join(GROUP_BY)} (default none).",
+        "by": "Group by (default none).",
         "percentiles": "Comma-separated, e.g. 50,90,99.9 (default LAG_PERCENTILES).",
     }
+    query_choices = {"kind": KINDS, "by": GROUP_BY}

@@ -11,6 +11,7 @@ from django.core.management.base import CommandError
 
 from ..awx.messages import group_names
 from ..awx.tables import KINDS, MAX_JOB_ID
+from ..jsondoc import rounded
 from ..live.listener import STOP_ERROR, STOP_OUTPUT_CLOSED, Listener, redis_layer
 from ..live.membership import GROUP_GONE, MEMBER_REMOVED
 from .base import (
@@ -34,6 +35,11 @@ class Listen(Subcommand):
         "counters, each gap's cause checked against the stored events (only 'lost' is loss). "
         "Stops after --duration or on Ctrl-C/SIGTERM/SIGHUP, always leaving the group, and "
         "prints a summary."
+    )
+    examples = (
+        "awx-manage eventdebug listen --job 42",
+        "awx-manage eventdebug listen --job 42 --kind project_update --duration 5m",
+        "awx-manage eventdebug listen --group jobs-status_changed --relay",
     )
 
     def add_arguments(self, parser):
@@ -297,8 +303,8 @@ class JsonLines:
         self.out = command.stdout
 
     def update(self, report: dict) -> None:
-        self.out.write(json.dumps(report))
+        self.out.write(json.dumps(rounded(report)))
         self.out.flush()
 
     def summary(self, summary: dict) -> None:
-        self.out.write(json.dumps(summary))
+        self.out.write(json.dumps(rounded(summary)))

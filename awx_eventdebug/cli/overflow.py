@@ -15,8 +15,9 @@ from ..overflow.params import (
     overflow_page,
     overflow_summary,
 )
-from ..overflow.queries import purge_overflow
-from .base import Subcommand, counted, render_pairs, render_table, validated
+from ..overflow.queries import TIMELINE_TRUNC, purge_overflow
+from ..overflow.record import SOURCES
+from .base import Subcommand, counted, one_of, render_pairs, render_table, validated, when
 
 
 class Overflow(Subcommand):
@@ -26,18 +27,27 @@ class Overflow(Subcommand):
         "from channels_redis's 'over capacity' records (or ingested): rows per node, group and "
         "window, or with --summary totals per group."
     )
+    examples = (
+        "awx-manage eventdebug overflow --summary --since 2h",
+        "awx-manage eventdebug overflow --summary --timeline minute --group 'job_events-*'",
+        "awx-manage eventdebug overflow --node awx-1 --since 15m",
+    )
     FILTERS = ("group", "node", "source", "since", "until")
 
     def add_arguments(self, parser):
         parser.add_argument("--group", help="Group name, or a glob with * and ? (job_events-*).")
         parser.add_argument("--node", help="Only this node (CLUSTER_HOST_ID).")
-        parser.add_argument("--source", help="live (captured) or ingest (from log files).")
+        parser.add_argument(
+            "--source", **one_of(s for s, _ in SOURCES), help="live (captured) or ingest (from log files)."
+        )
         parser.add_argument("--since", help="ISO 8601 time or a duration ago (2h).")
         parser.add_argument("--until", help="ISO 8601 time or a duration ago.")
         parser.add_argument("--page", help="Page of rows (default 1).")
         parser.add_argument("--page-size", help="Rows per page (default 100, at most 1000).")
         parser.add_argument("--summary", action="store_true", help="Totals per group instead of rows.")
-        parser.add_argument("--timeline", help="With --summary: drops per 'minute' or 'hour'.")
+        parser.add_argument(
+            "--timeline", **one_of(TIMELINE_TRUNC), help="With --summary: drops per minute or hour."
+        )
         parser.add_argument("--limit", help="With --summary: most groups shown (default 50).")
 
     def handle(self, command, options):
@@ -111,6 +121,10 @@ class Ingest(Subcommand):
         "journalctl -o short-iso or -o export output, gzip or not; '-' reads standard input) "
         "into the overflow table as source 'ingest'. Ingesting a record twice counts it once."
     )
+    examples = (
+        "awx-manage eventdebug ingest /var/log/tower/daphne.log",
+        "journalctl -u awx-daphne -o short-iso | awx-manage eventdebug ingest -",
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("files", nargs="+", metavar="FILE", help="Log files, or - for standard input.")
@@ -165,6 +179,10 @@ class Purge(Subcommand):
         "Delete overflow rows (and ingest fingerprints) older than --older-than (default "
         "EVENTDEBUG['RETENTION']), in batches; --dry-run only counts them."
     )
+    examples = (
+        "awx-manage eventdebug purge --dry-run",
+        "awx-manage eventdebug purge --older-than 30d",
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--older-than", help="A duration such as 30d (default EVENTDEBUG['RETENTION']).")
@@ -182,7 +200,7 @@ class Purge(Subcommand):
             return
         verb = "would remove" if result["dry_run"] else "removed"
         command.stdout.write(
-            f"{verb} rows older than {result['cutoff']} ({text}):\n"
+            f"{verb} rows older than {when(result['cutoff'])} ({text}):\n"
             + render_pairs(
                 [
                     ("overflow rows", result["removed"]["overflow_rows"]),

@@ -9,7 +9,16 @@ from ..conf import get_config
 from ..path.params import PathQuerySerializer, path_document
 from ..path.sampler import WRITTEN, take_sample
 from ..path.verdict import OK, OVER, STALE, UNKNOWN
-from .base import Subcommand, format_number, indent, positive_float, render_pairs, render_table, validated
+from .base import (
+    Subcommand,
+    format_number,
+    indent,
+    positive_float,
+    render_pairs,
+    render_table,
+    validated,
+    when,
+)
 
 HOP_HEADERS = ("hop", "", "figure", "threshold", "verdict")
 RELAY_HEADERS = ("remote", "state", "since", "messages", "per minute")
@@ -21,6 +30,10 @@ class Path(Subcommand):
         "The critical path hop by hop, for the cluster and for each node from its latest snapshot: "
         "each hop's figure, threshold and verdict, and one line naming the first hop over its "
         "threshold. Nodes whose snapshot is stale are named."
+    )
+    examples = (
+        "awx-manage eventdebug path",
+        "awx-manage eventdebug path --since 15m --json",
     )
 
     def add_arguments(self, parser):
@@ -41,6 +54,10 @@ class Sample(Subcommand):
         "Take one snapshot of this node's hops (callback queue, wsrelay, channel layer) and write "
         "it for `eventdebug path`, unless a process of this node did in this interval: for a timer "
         "or a sidecar where the in-process sampler (SAMPLE_INTERVAL) is off."
+    )
+    examples = (
+        "awx-manage eventdebug sample",
+        "awx-manage eventdebug sample --interval 10",
     )
 
     def add_arguments(self, parser):
@@ -108,7 +125,7 @@ def format_hops(hops: list[dict], style) -> str:
 def format_path(doc: dict, style) -> str:
     window = doc["window"]
     out = [
-        f"Critical path from {window['since']} to {window['until']}",
+        f"Critical path from {when(window['since'])} to {when(window['until'])}",
         style.ERROR(doc["headline"]) if doc["first_over"] else doc["headline"],
         style.MIGRATE_HEADING("Cluster"),
         format_hops(doc["cluster"], style),

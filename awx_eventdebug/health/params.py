@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from ..fields import MomentField, validation_now
 from ..lag.window import WindowTooLong, check_window
+from .prometheus import METRIC_NAMES
 from .report import Thresholds, health_check, health_report, health_window
 
 
@@ -62,6 +63,16 @@ class CheckQuerySerializer(ReportQuerySerializer):
     )
 
     THRESHOLDS = ("max_p99", "max_fill", "max_drops", "max_backlog", "max_backlog_age", "max_relay_down")
+
+
+class MetricsQuerySerializer(serializers.Serializer):
+    """``?metric=NAME`` (repeatable), as AWX's /api/v2/metrics/ takes it: only those families."""
+
+    metric = serializers.ListField(
+        child=serializers.ChoiceField(choices=METRIC_NAMES),
+        required=False,
+        help_text="A metric name to export (repeat for more); default: all.",
+    )
 
 
 def report_document(query: dict) -> dict:

@@ -23,7 +23,7 @@ from ..lag.percentiles import percentile_key
 from ..lag.query import LagQuery
 from ..lag.report import lag_report
 from ..lag.window import default_since
-from ..overflow.queries import OverflowFilter, summarize_overflow
+from ..overflow.queries import OverflowFilter, cumulative_drops, summarize_overflow
 from ..path.verdict import critical_path, path_checks
 from ..sections import section
 from ..timeutil import isoformat
@@ -275,18 +275,15 @@ def path_figures(path: dict | None) -> dict:
 
 
 def metrics_sections(window: Window) -> dict:
-    """What GET metrics/ exports: lag per kind, drops per group and node, the fullest queues,
-    the critical path's per-node figures."""
-    config = get_config()
+    """What GET metrics/ exports: lag per kind, cumulative drops per node and group kind, the
+    queue counts and the fullest queue, the critical path's per-node figures."""
     errors: dict[str, str] = {}
     lag = section(lambda: lag_section(window, 0), errors, "lag")
     return {
         "window": window,
         "lag": lag,
-        "overflow": section(
-            lambda: overflow_window(window, config["METRICS_TOP_GROUPS"], by_node=True), errors, "overflow"
-        ),
-        "channel_layer": section(lambda: layer_queues(config["METRICS_TOP_QUEUES"]), errors, "channel_layer"),
+        "overflow": section(cumulative_drops, errors, "overflow"),
+        "channel_layer": section(lambda: layer_queues(1), errors, "channel_layer"),
         "path": section(
             lambda: critical_path(window, Thresholds.from_settings(), lag, errors.get("lag", "")),
             errors,

@@ -120,8 +120,61 @@ window.EventDebug = window.EventDebug || {};
     return (window.location.protocol === "https:" ? "wss://" : "ws://") + window.location.host + path;
   };
 
+  // The rolling plot: one point per second with events (their mean and max lag), the last minutes.
+  ns.PLOT_SECONDS = 300;
+
+  ns.drawRollingLag = function (container, points, now) {
+    const width = ns.chartWidth(container);
+    const height = 140;
+    const start = now - ns.PLOT_SECONDS * 1000;
+    const root = ns.svg("svg", {
+      width: width,
+      height: height,
+      viewBox: "0 0 " + width + " " + height,
+      role: "img",
+      "aria-label": "Live lag per second, the last " + ns.PLOT_SECONDS / 60 + " minutes",
+      "data-points": String(points.length),
+    });
+    if (!points.length) {
+      ns.emptyChart(root, width, height, "No events in the last " + ns.PLOT_SECONDS / 60 + " minutes");
+      container.replaceChildren(root);
+      return root;
+    }
+    const top = Math.max.apply(
+      null,
+      points.map(function (p) {
+        return p.max;
+      }),
+    );
+    const scale = ns.linearScale(top, 3, height - ns.MARGIN.top - ns.MARGIN.bottom);
+    const y = scale.y;
+    ns.valueAxis(root, scale, width, ns.shortSeconds);
+    const x = ns.timeAxis(root, start, now, width, height);
+    const line = function (field) {
+      return points
+        .map(function (p) {
+          return x(p.t).toFixed(1) + "," + y(p[field]).toFixed(1);
+        })
+        .join(" ");
+    };
+    root.append(ns.svg("polyline", { class: "series p99", points: line("max") }));
+    root.append(ns.svg("polyline", { class: "series p50", points: line("mean") }));
+    // Dots too: a lone second (or the newest one, at the right edge) is no line.
+    points.forEach(function (p) {
+      const dot = ns.svg("circle", { class: "p50", cx: x(p.t).toFixed(1), cy: y(p.mean).toFixed(1), r: 2.4 });
+      dot.append(ns.svg("title", {}, ns.clock(p.t) + "  mean " + ns.formatSeconds(p.mean) + ", max " + ns.formatSeconds(p.max) + "  (" + p.n + " events)"));
+      root.append(dot);
+    });
+    ns.legend(root, [
+      ["p50", "mean"],
+      ["p99", "max"],
+    ]);
+    container.replaceChildren(root);
+    return root;
+  };
+
   class LiveGauge {
-    // elements: {status, jobStatus, mean, stdev, max, rate, count, gaps, stop}
+    // elements: {status, jobStatus, mean, stdev, max, rate, count, gaps, stop, plot}
     constructor(elements, options) {
       this.elements = elements;
       this.url = ns.websocketURL(options.path);
@@ -136,16 +189,20 @@ window.EventDebug = window.EventDebug || {};
       this.causes = null; // the last classification of the gaps, or {error}
       this.checkedAt = 0;
       this.checking = false;
+      this.second = []; // lags arrived since the last plot point
+      this.points = [];
     }
 
     watch(group, id) {
       this.subscription = { group: group, id: id };
       this.window = new LagWindow(WINDOW);
       this.causes = null;
+      this.second = [];
+      this.points = [];
       this.elements.jobStatus.textContent = "";
       this.elements.stop.disabled = false;
       this.render();
-      if (!this.ticker) this.ticker = window.setInterval(this.render.bind(this), 1000);
+      if (!this.ticker) this.ticker = window.setInterval(this.tick.bind(this), 1000);
       if (this.socket && this.socket.readyState === WebSocket.OPEN) {
         this.subscribe();
       } else if (!this.socket) {
@@ -243,7 +300,10 @@ window.EventDebug = window.EventDebug || {};
       if (this.subscription && data.group_name === this.subscription.group && typeof data.created === "string") {
         const now = Date.now();
         const created = Date.parse(data.created);
-        if (isFinite(created)) this.window.add((now - created) / 1000, now, data.counter);
+        if (isFinite(created)) {
+          this.window.add((now - created) / 1000, now, data.counter);
+          this.second.push((now - created) / 1000);
+        }
         if (this.window.received === 1) {
           ns.setStatus(this.elements.status, "Receiving events of " + this.subscription.group + "-" + this.subscription.id + ".", "live");
         }
@@ -295,6 +355,20 @@ window.EventDebug = window.EventDebug || {};
         text: ns.formatNumber(causes.lost) + " lost of " + ns.formatNumber(gaps),
         title: "Of the " + causes.missing + " checked: " + causes.lost + " lost" + (why.length ? ", " + why.join(", ") : "") + ".",
       };
+    }
+
+    // Each second: a plot point of the lags that arrived in it, the plot cut to its last minutes.
+    tick() {
+      const now = Date.now();
+      if (this.second.length) {
+        const lags = this.second;
+        const mean = lags.reduce((sum, lag) => sum + lag, 0) / lags.length;
+        this.points.push({ t: now, mean: mean, max: Math.max.apply(null, lags), n: lags.length });
+        this.second = [];
+      }
+      this.points = this.points.filter((point) => point.t >= now - ns.PLOT_SECONDS * 1000);
+      ns.drawRollingLag(this.elements.plot, this.points, now);
+      this.render();
     }
 
     render() {
