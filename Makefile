@@ -1,4 +1,4 @@
-# The two commands of the README: `make demo` and `make test`.
+# The two commands of the README: `make demo` and `make test`; `make test-awx` for the real-AWX tier.
 PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -7,7 +7,11 @@ MANAGE := $(BIN)/python example_settings/manage.py
 # The demo's workload: jobs of each kind over the last two hours, lag with bursts.
 DEMO_SEED_ARGS ?= --jobs 20 --events 500 --since 2h --profile bursty --seed 7
 
-.PHONY: demo serve test lint services chromium clean
+# AWX source tarballs for the real-AWX tier (scripts/awx-tier/): AWX_SOURCE=path/to/awx-<ref>.tar.gz,
+# a space-separated list; by default every one found in the shared folder beside the checkout.
+AWX_SOURCE ?= $(wildcard ../shared/awx/awx-*.tar.gz)
+
+.PHONY: demo serve test test-awx lint services chromium clean
 
 # daphne serves the example project for make serve (channels 3 brings it, channels 4 does not).
 $(BIN)/activate: setup.cfg
@@ -41,11 +45,19 @@ services:
 chromium:
 	scripts/ensure-chromium.sh
 
+# The normal suite, then the real-AWX tier when there is an AWX source to build it from.
 test: $(BIN)/activate services chromium
 	$(BIN)/nox
+	@if [ -n "$(strip $(AWX_SOURCE))" ]; then $(MAKE) --no-print-directory test-awx; \
+	else echo "make test: real-AWX tier skipped: no AWX source tarball found (AWX_SOURCE=path/to/awx-<version>.tar.gz)"; fi
+
+# Each AWX version built from its source, the app installed in it, tests_awx/ run inside it.
+test-awx: services
+	@[ -n "$(strip $(AWX_SOURCE))" ] || { echo "make test-awx: no AWX source tarball: set AWX_SOURCE=path/to/awx-<version>.tar.gz" >&2; exit 2; }
+	scripts/awx-tier/run.sh $(AWX_SOURCE)
 
 lint: $(BIN)/activate
 	$(BIN)/nox -s lint
 
 clean:
-	rm -rf $(VENV) .nox build dist *.egg-info example_settings/db.sqlite3
+	rm -rf $(VENV) .nox build dist *.egg-info example_settings/db.sqlite3 artifacts/awx-tier
