@@ -54,10 +54,6 @@ def assert_same(report: dict, expected: dict):
     assert (report.get("missing_created"), report.get("negative")) == (0, 0)
 
 
-def naive_utc(moment: datetime) -> str:
-    return moment.astimezone(UTC).replace(tzinfo=None).isoformat()
-
-
 @pytest.fixture(scope="module")
 def window(jobs):
     """From before the first of the session's jobs to now, when all their events are written."""
@@ -65,23 +61,20 @@ def window(jobs):
     return since, datetime.now(UTC)
 
 
+def lag_in(window, *options: str) -> dict:
+    since, until = (moment.astimezone(UTC).replace(tzinfo=None).isoformat() for moment in window)
+    return eventdebug_json("lag", "--since", since, "--until", until, "--percentiles", PERCENTILES, *options)
+
+
+def direct_in(window, job, key: str = "null") -> list[dict]:
+    return direct(job, "modified >= %s and modified < %s", list(window), key)
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_lag_per_kind_over_a_window(jobs, window, kind):
-    since, until = window
-    report = eventdebug_json(
-        "lag",
-        "--kind",
-        kind,
-        "--since",
-        naive_utc(since),
-        "--until",
-        naive_utc(until),
-        "--percentiles",
-        PERCENTILES,
-    )
-    [expected] = direct(jobs[kind], "modified >= %s and modified < %s", [since, until])
+    [expected] = direct_in(window, jobs[kind])
     assert expected["count"] > 0
-    assert_same(report, expected)
+    assert_same(lag_in(window, "--kind", kind), expected)
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -95,19 +88,8 @@ def test_lag_of_one_job(jobs, kind):
 
 @pytest.mark.parametrize("by", GROUP_KEYS)
 def test_lag_grouped(jobs, window, by):
-    since, until = window
-    report = eventdebug_json(
-        "lag",
-        "--since",
-        naive_utc(since),
-        "--until",
-        naive_utc(until),
-        "--by",
-        by,
-        "--percentiles",
-        PERCENTILES,
-    )
-    expected = direct(jobs["job"], "modified >= %s and modified < %s", [since, until], GROUP_KEYS[by])
+    report = lag_in(window, "--by", by)
+    expected = direct_in(window, jobs["job"], GROUP_KEYS[by])
     if by == "minute":
         expected = [{**row, "key": row["key"].isoformat() + "Z"} for row in expected]
     assert [group["key"] for group in report["groups"]] == [row["key"] for row in expected]

@@ -51,7 +51,16 @@ CACHE=$CACHE_ROOT/$REF-$KEY
 VENV=$CACHE/venv
 ANSIBLE_VENV=$CACHE_ROOT/ansible-core-2.16
 TEMPLATE_DB=awx_tier_tpl_$KEY
-RUN_DB=awx_tier_$(echo "$REF" | tr -c 'a-z0-9\n' '_')
+RUN_DB=awx_tier_$KEY
+
+# One run at a time per AWX source: the app is installed into the cached venv, the database and
+# the template are named after the source. A second checkout's run waits for the first.
+mkdir -p "$CACHE_ROOT"
+exec {CACHE_LOCK}> "$CACHE.lock"
+if ! flock -n "$CACHE_LOCK"; then
+  echo "awx-tier [$REF] waiting for another run of the tier on this AWX source to end"
+  flock "$CACHE_LOCK"
+fi
 
 rm -rf "$BOX"; mkdir -p "$BOX"/{etc/conf.d,etc/conf.d-without-app,log,dist,src,var/projects,var/tmp,var/job_status,var/public/static}
 RUN=$(mktemp -d /tmp/awx-tier-run.XXXXXX)   # the redis socket: short path (108-byte limit)
@@ -79,7 +88,7 @@ trap 'exit 130' INT TERM
 # start NAME SIGNAL COMMAND...: SIGNAL is what stops it (uwsgi's master reloads on TERM; INT ends it).
 start() {
   local name=$1 signal=$2; shift 2
-  setsid "$@" > "$BOX/log/$name.out" 2>&1 < /dev/null &
+  setsid "$@" > "$BOX/log/$name.out" 2>&1 < /dev/null {CACHE_LOCK}>&- &
   SERVICES+=("$name $! $signal")
 }
 free_port() { "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
@@ -134,11 +143,15 @@ if [ "$(cat "$PYTEST_LIB/ready" 2> /dev/null)" != "${PYTEST_REQUIREMENTS[*]}" ];
 fi
 
 # ansible-core stands in for the execution environment that runs the playbooks.
+# Shared by every AWX source: built under a lock of its own.
+exec {ANSIBLE_LOCK}> "$ANSIBLE_VENV.lock"
+flock "$ANSIBLE_LOCK"
 if [ ! -f "$ANSIBLE_VENV/ready" ]; then
   rm -rf "$ANSIBLE_VENV"; "$PY" -m venv "$ANSIBLE_VENV"
   logged pip-ansible.log "$ANSIBLE_VENV/bin/pip" install 'ansible-core==2.16.*'
   touch "$ANSIBLE_VENV/ready"
 fi
+flock -u "$ANSIBLE_LOCK"
 
 # ---------------------------------------------------------------- the app, as the README installs it
 # The wheel is built from the working tree as it is (tracked and untracked files, not ignored ones),
