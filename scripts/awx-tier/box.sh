@@ -26,7 +26,7 @@ T0=$(date +%s); TP=$T0
 say() { echo "awx-tier [$REF] $*"; }
 step_done() { local now; now=$(date +%s); say "$1: $((now - TP)) s"; echo "$1 $((now - TP))" >> "$BOX/timings.txt"; TP=$now; }
 # A command's output goes to a log; on failure its tail is shown and the run stops.
-logged() { local log=$1; shift; "$@" > "$BOX/log/$log" 2>&1 || { tail -40 "$BOX/log/$log"; say "failed: $* (log: $BOX/log/$log)"; exit 1; }; }
+logged() { local log=$1; shift; "$@" >> "$BOX/log/$log" 2>&1 || { tail -40 "$BOX/log/$log"; say "failed: $* (log: $BOX/log/$log)"; exit 1; }; }
 psql_value() { psql -X -d postgres -Atc "$1"; }
 
 # ---------------------------------------------------------------- sources and cache key
@@ -73,12 +73,13 @@ SERVICES=()
 TESTS_PID=
 stop_services() {
   local name pid signal i
+  set +e   # stopping goes on whatever fails
   [ -n "$TESTS_PID" ] && kill -TERM "$TESTS_PID" 2> /dev/null && wait "$TESTS_PID"
   for ((i = ${#SERVICES[@]} - 1; i >= 0; i--)); do
     read -r name pid signal <<< "${SERVICES[$i]}"
     kill -"$signal" -- "-$pid" 2>/dev/null || continue
     for _ in $(seq 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
-    kill -KILL -- "-$pid" 2>/dev/null && say "$name (pid $pid) did not stop on SIG$signal: killed"
+    kill -KILL -- "-$pid" 2>/dev/null && say "$name (process group $pid) still running after SIG$signal: killed"
   done
   SERVICES=()
   rm -rf "$RUN"
@@ -117,7 +118,8 @@ build_awx_venv() {
   rm -f "$CACHE/src/awx/devonly.py"   # as AWX's release package (MANIFEST.in): production mode
   tar -xzf "$DAB_TGZ" -C "$CACHE/dab" --strip-components=1
   "$PY" -m venv "$VENV"
-  # AWX pins pip 21.2.4, which has no --dry-run or --report: the venv keeps a newer pip instead.
+  # AWX pins pip 21.2.4, which has no --dry-run or --report: the venv keeps a newer pip instead
+  # (below 25: the pips this tier was verified with).
   logged pip.log "$VENV/bin/pip" install 'pip<25' wheel
   grep -v '^pip==' "$CACHE/src/requirements/requirements.txt" > "$CACHE/requirements.txt"
   logged pip.log "$VENV/bin/pip" install -r "$CACHE/requirements.txt"
@@ -179,13 +181,18 @@ start redis TERM redis-server --port 0 --unixsocket "$AWX_TIER_REDIS_SOCKET" --u
 wait_for redis 10 redis-cli -s "$AWX_TIER_REDIS_SOCKET" ping
 
 # ---------------------------------------------------------------- databases
-# The template holds AWX's own migrations (about 2 minutes), made without the app; each run
-# copies it and migrates the app on top, as an admin does on an existing AWX.
+# The template holds AWX's own migrations (a few minutes), made without the app; each run copies
+# it and migrates the app on top, as an admin does on an existing AWX. The template's comment
+# names the source and the SECRET_KEY it was migrated with.
+template_label() { echo "awx-tier template $KEY $(sha256sum < "$AWX_TIER_SECRET_KEY_FILE" | cut -c1-12)"; }
 template_ready() {
   [ -f "$AWX_TIER_SECRET_KEY_FILE" ] && [ "$(psql_value "select shobj_description(oid, 'pg_database')
-    from pg_database where datname = '$TEMPLATE_DB'")" = "awx-tier template $KEY" ]
+    from pg_database where datname = '$TEMPLATE_DB'")" = "$(template_label)" ]
 }
-if ! template_ready; then
+if template_ready; then
+  database_step="database (template cached)"
+else
+  database_step="database (AWX migrated into the template)"
   say "migrating AWX into the template database $TEMPLATE_DB"
   head -c 48 /dev/urandom | base64 -w0 > "$AWX_TIER_SECRET_KEY_FILE"
   PGOPTIONS="-c client_min_messages=warning" dropdb --if-exists --force "$TEMPLATE_DB"; createdb "$TEMPLATE_DB"
@@ -193,12 +200,12 @@ if ! template_ready; then
   # AWX refuses to run a system job without an execution environment.
   AWX_TIER_DB=$TEMPLATE_DB AWX_SETTINGS_DIR=$BOX/etc/conf.d-without-app/ logged migrate-awx.log \
     awx-manage register_default_execution_environments
-  psql -X -q -d postgres -c "comment on database $TEMPLATE_DB is 'awx-tier template $KEY'"
+  psql -X -q -d postgres -c "comment on database $TEMPLATE_DB is '$(template_label)'"
 fi
 PGOPTIONS="-c client_min_messages=warning" dropdb --if-exists --force "$RUN_DB"; createdb -T "$TEMPLATE_DB" "$RUN_DB"
 export AWX_TIER_DB=$RUN_DB
 logged migrate.log awx-manage migrate --noinput
-step_done "database"
+step_done "$database_step"
 
 # ---------------------------------------------------------------- AWX's services
 WEB_PORT=$(free_port); BARE_PORT=$(free_port); WS_PORT=$(free_port)
@@ -221,11 +228,10 @@ wait_for daphne 60 port_open "$WS_PORT"
 step_done "services"
 
 # ---------------------------------------------------------------- the tests
-# From the box, not the project root: the tests import the app installed from the wheel. In the
+# From tests_awx/, not the project root: the tests import the app installed from the wheel. In the
 # background, so that a signal to this script stops the tests too (bash's `wait` is interruptible).
-(cd "$BOX" && exec env PYTHONPATH="$PYTEST_LIB" "$VENV/bin/python" -m pytest -c "$PROJECT/tests_awx/pytest.ini" \
-  --rootdir "$PROJECT/tests_awx" -p no:cacheprovider --junitxml "$BOX/junit.xml" \
-  -o junit_suite_name="awx-$REF" "$PROJECT/tests_awx" "$@") &
+(cd "$PROJECT/tests_awx" && exec env PYTHONPATH="$PYTEST_LIB" "$VENV/bin/python" -m pytest -c "$PROJECT/tests_awx/pytest.ini" \
+  -p no:cacheprovider --junitxml "$BOX/junit.xml" -o junit_suite_name="awx-$REF" . "$@") &
 TESTS_PID=$!
 status=0
 wait "$TESTS_PID" || status=$?
