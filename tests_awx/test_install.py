@@ -1,10 +1,12 @@
-"""Installing the app into AWX's venv changes nothing AWX installed, and `migrate` leaves nothing
-for AWX's wait-for-migrations to wait on."""
+"""Installing the app into AWX's venv changes nothing AWX installed, `migrate` leaves nothing for
+AWX's wait-for-migrations to wait on, and `collectstatic` gathers the dashboard's files."""
 
 import json
 import subprocess
+from pathlib import Path
 
 from awx_box import VENV, WHEEL, awx_manage
+from django.conf import settings
 
 
 def pip(*args: str) -> subprocess.CompletedProcess:
@@ -35,3 +37,10 @@ def test_migrate_left_no_migration_unapplied():
     assert shown.returncode == 0, shown.stderr
     applied = [line for line in shown.stdout.splitlines() if line.strip().startswith("[")]
     assert applied and all(line.strip().startswith("[X]") for line in applied), shown.stdout
+
+
+def test_collectstatic_gathers_the_dashboard_files():
+    done = awx_manage("collectstatic", "--noinput")
+    assert done.returncode == 0, done.stdout + done.stderr
+    collected = Path(settings.STATIC_ROOT) / "awx_eventdebug"
+    assert (collected / "dashboard.js").is_file(), sorted(p.name for p in collected.glob("*"))
