@@ -1,4 +1,4 @@
-# The two commands of the README: `make demo` and `make test`.
+# The two commands of the README: `make demo` and `make test`; `make test-awx` for the real-AWX tier.
 PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -11,7 +11,11 @@ DEMO_SEED_ARGS ?= --jobs 20 --events 500 --since 2h --profile bursty --seed 7
 PORT ?= 8000
 DB := example_settings/db.sqlite3
 
-.PHONY: demo serve reset test lint services chromium promtool clean
+# AWX source tarballs for the real-AWX tier (scripts/awx-tier/): AWX_SOURCE=path/to/awx-<ref>.tar.gz,
+# a space-separated list; by default every one found in the shared folder beside the checkout.
+AWX_SOURCE ?= $(wildcard ../shared/awx/awx-*.tar.gz)
+
+.PHONY: demo serve reset test test-awx lint services chromium promtool clean
 
 # daphne serves the example project for make serve (channels 3 brings it, channels 4 does not).
 $(BIN)/activate: setup.cfg
@@ -55,11 +59,19 @@ chromium:
 promtool:
 	scripts/ensure-promtool.sh
 
+# The normal suite, then the real-AWX tier when there is an AWX source to build it from.
 test: $(BIN)/activate services chromium promtool
 	$(BIN)/nox
+	@if [ -n "$(strip $(AWX_SOURCE))" ]; then $(MAKE) --no-print-directory test-awx; \
+	else echo "make test: real-AWX tier skipped: no AWX source tarball found (AWX_SOURCE=path/to/awx-<version>.tar.gz)"; fi
+
+# Each AWX version built from its source, the app installed in it, tests_awx/ run inside it.
+test-awx: services
+	@[ -n "$(strip $(AWX_SOURCE))" ] || { echo "make test-awx: no AWX source tarball: set AWX_SOURCE=path/to/awx-<version>.tar.gz" >&2; exit 2; }
+	scripts/awx-tier/run.sh $(AWX_SOURCE)
 
 lint: $(BIN)/activate
 	$(BIN)/nox -s lint
 
 clean:
-	rm -rf $(VENV) .nox build dist *.egg-info $(DB)
+	rm -rf $(VENV) .nox build dist *.egg-info $(DB) artifacts/awx-tier
