@@ -9,7 +9,7 @@ from ..lag.query import GROUP_BY, LagQuery
 from ..lag.report import lag_report
 from .base import Subcommand, render_table, validated
 
-OPTIONS = ("kind", "job", "since", "until", "event", "by", "percentiles")
+OPTIONS = ("kind", "job", "since", "until", "event", "by", "percentiles", "exact")
 
 
 class Lag(Subcommand):
@@ -30,6 +30,12 @@ class Lag(Subcommand):
         parser.add_argument("--by", help=f"Group by: {', '.join(GROUP_BY)} (default none).")
         parser.add_argument(
             "--percentiles", help="Comma-separated, e.g. 50,90,99.9 (default LAG_PERCENTILES)."
+        )
+        parser.add_argument(
+            "--exact",
+            action="store_true",
+            default=None,
+            help="Exact percentiles over a window longer than LAG_EXACT_WINDOW too (default: rollups).",
         )
 
     def handle(self, command, options):
@@ -60,8 +66,11 @@ def format_report(report: dict, style) -> str:
         ]
 
     rows = [row("all", report)] + [row(str(group["key"]), group) for group in report["groups"]]
+    title = f"Lag (modified - created) of {', '.join(scope)}"
+    if report["method"] == "rollup":
+        title += f" (percentiles from the per-minute rollups, within {report['percentile_error']:.0%})"
     lines = [
-        f"Lag (modified - created) of {', '.join(scope)}",
+        title,
         render_table(headers, rows, numeric=[False] + [True] * (len(headers) - 1)),
     ]
     if report["groups_truncated"]:

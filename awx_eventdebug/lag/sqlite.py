@@ -12,12 +12,12 @@ from .query import where_clause
 # seconds from strftime('%s') plus the fractions from character 20 on, exact to the microsecond
 # (julianday() differences would lose tens of microseconds). strftime gets the first 19
 # characters only: it rounds to milliseconds, so ".9997" would count as the next second.
-_LAG = (
+LAG_SECONDS = (
     "(strftime('%%s', substr(modified, 1, 19)) - strftime('%%s', substr(created, 1, 19))"
     " + (CAST(substr(modified, 20) AS REAL) - CAST(substr(created, 20) AS REAL)))"
 )
 
-_LAGS = "WITH lags AS (SELECT {group} AS grp, " + _LAG + " AS lag FROM {table} WHERE {where})"
+_LAGS = "WITH lags AS (SELECT {group} AS grp, " + LAG_SECONDS + " AS lag FROM {table} WHERE {where})"
 
 _AGGREGATES = (
     _LAGS

@@ -207,7 +207,7 @@ def test_openapi_schema_lists_the_endpoint_and_its_parameters():
     schema = SchemaGenerator(title="eventdebug").get_schema(public=True)
     operation = schema["paths"][URL]["get"]
     parameters = {p["name"]: p for p in operation["parameters"]}
-    assert set(parameters) == {"job", "kind", "since", "until", "event", "by", "percentiles"}
+    assert set(parameters) == {"job", "kind", "since", "until", "event", "by", "percentiles", "exact"}
     assert all(p["in"] == "query" for p in parameters.values())
     assert parameters["by"]["schema"]["enum"] == ["none", "event", "job", "minute", "hour"]
     assert parameters["kind"]["schema"]["default"] == "job"
