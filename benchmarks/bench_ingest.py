@@ -15,7 +15,6 @@ The counts must be identical: records + rejected lines == grep's count.
 """
 
 import argparse
-import gzip
 import os
 import shutil
 import subprocess
