@@ -100,7 +100,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     setup_django("awx_eventdebug_bench_rollup")
-    from django.conf import settings
+    from django.test import override_settings
 
     from awx_eventdebug.lag.rollup import fill_rollups
     from awx_eventdebug.models import LagRollup
@@ -108,7 +108,7 @@ def main() -> None:
     seed(args.events, args.days)
     since, until = START, START + timedelta(days=args.days)
     # The exact statements over every event need more than the default 30 s timeout here.
-    settings.EVENTDEBUG = {"STATEMENT_TIMEOUT": 3600}
+    override_settings(EVENTDEBUG={"STATEMENT_TIMEOUT": 3600}).enable()
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM main_jobevent")
         total = cursor.fetchone()[0]

@@ -20,8 +20,6 @@ from .pubsub import inspect_subscribers
 from .queues import (
     DEFAULT_LIMIT,
     QueueStats,
-    SharedQueue,
-    distinct_queues,
     inflight_left_behind,
     queue_severity,
     read_queue_stats,
@@ -29,10 +27,11 @@ from .queues import (
 )
 from .redis_read import (
     Budget,
+    Commands,
     age,
-    as_text,
     base_doc,
     escape_glob,
+    execute,
     is_reply,
     on_each_shard,
     pipelined,
@@ -71,8 +70,7 @@ def read_groups(client, keys: list[str], name_start: int, shard: int, expired_un
         if not (is_reply(page) and is_reply(expired)) or not page:
             continue  # not a sorted set (not a group), or deleted since SCAN saw it
         granted = budget.take_members(len(page))
-        members = [as_text(m) for m in page[:granted]]
-        groups[key] = GroupRead(key[name_start:], shard, len(page), members, expired)
+        groups[key] = GroupRead(key[name_start:], shard, len(page), page[:granted], expired)
 
     full_pages = [key for key, group in groups.items() if group.count == MEMBER_PAGE]
     for key, (count,) in pipelined(client, full_pages, lambda pipe, key: pipe.zcard(key), budget).items():
@@ -80,9 +78,11 @@ def read_groups(client, keys: list[str], name_start: int, shard: int, expired_un
         # Groups bigger than a page (broadcast groups) are read a page per round trip.
         members = groups[key].members
         while len(members) < count and not budget.out_of_time():
-            page = client.zrange(key, len(members), len(members) + MEMBER_PAGE - 1)
+            commands = Commands()
+            commands.zrange(key, len(members), len(members) + MEMBER_PAGE - 1)
+            (page,) = execute(client, commands)
             granted = budget.take_members(len(page))
-            members.extend(as_text(m) for m in page[:granted])
+            members.extend(page[:granted])
             if granted < MEMBER_PAGE:
                 break
 
@@ -95,7 +95,7 @@ def read_groups(client, keys: list[str], name_start: int, shard: int, expired_un
     )
     for key, (names,) in expired_names.items():
         if is_reply(names):
-            groups[key].expired = {as_text(name) for name in names}
+            groups[key].expired = set(names)
     return list(groups.values())
 
 
@@ -123,7 +123,8 @@ class GroupReport:
     def __init__(self, layer: LayerConfig, now: float):
         self.layer = layer
         self.now = now
-        self.queues: dict[str, SharedQueue[str]] = {}  # every group's queues, first member of each
+        self.queues: dict[str, str] = {}  # every group's queue keys, each with its first member
+        self.severities: dict[str, tuple] = {}  # queue key -> queue_severity() of its entry
         self.stats: dict[str, QueueStats] = {}
         self.behind: set[str] = set()  # queue keys whose $inflight backup was left behind
         self.failed: dict[int, str] = {}
@@ -135,17 +136,25 @@ class GroupReport:
         return self.layer.prefix + (channel[: bang + 1] if bang >= 0 else channel)
 
     def map_members(self, groups: list[GroupRead]) -> dict[int, list[str]]:
-        """Each group's queues; the queue keys wanted on each shard, as group_send maps them."""
+        """Each group's queues; the queue keys wanted on each shard, as group_send maps them.
+
+        Built with dict() over reversed lists, so the first member (join order) and the first
+        group win, at C speed: this runs once per member of every group."""
         for group in groups:
-            for channel in group.members:
-                group.queues.setdefault(self.queue_key(channel), channel)
-        self.queues = distinct_queues(
-            (key, channel, None) for group in groups for key, channel in group.queues.items()
-        )
+            backwards = group.members[::-1]
+            group.queues = dict(zip(map(self.queue_key, backwards), backwards, strict=True))
+        for group in reversed(groups):
+            self.queues.update(group.queues)
         wanted: dict[int, list[str]] = defaultdict(list)
-        for key, queue in self.queues.items():
-            wanted[self.layer.queue_shard(queue.first)].append(key)
+        for key, first in self.queues.items():
+            wanted[self.layer.queue_shard(first)].append(key)
         return wanted
+
+    def entries(self) -> dict[str, dict]:
+        """Every queue's entry, and each queue's severity kept for severity()."""
+        entries = {key: self.queue_entry(key, first) for key, first in self.queues.items()}
+        self.severities = {key: queue_severity(entry) for key, entry in entries.items()}
+        return entries
 
     def queue_entry(self, key: str, first_member: str) -> dict:
         shard = self.layer.queue_shard(first_member)
@@ -187,8 +196,8 @@ class GroupReport:
         # channels_redis prunes members scored up to int(now) - group_expiry.
         return int(self.now) - self.layer.group_expiry
 
-    def severity(self, group: GroupRead, entries: dict[str, dict]) -> tuple:
-        worst = max((queue_severity(entries[key]) for key in group.queues), default=(0.0, 0.0, 0))
+    def severity(self, group: GroupRead) -> tuple:
+        worst = max(map(self.severities.__getitem__, group.queues), default=(0.0, 0.0, 0))
         return (*worst[:2], self.stale_count(group), group.count)
 
     def group_doc(self, group: GroupRead, ttl: int | None, scores: list | None) -> dict:
@@ -278,8 +287,8 @@ def inspect_groups(
     report.failed.update((r.host.index, r.error) for r in results if r.error)
     report.set_stats({key: stats for r in results for key, stats in r.data.items()})
 
-    entries = {key: report.queue_entry(key, queue.first) for key, queue in report.queues.items()}
-    groups.sort(key=lambda group: report.severity(group, entries), reverse=True)
+    entries = report.entries()
+    groups.sort(key=report.severity, reverse=True)
     shown = groups[:limit]
 
     def read_shard_details(client, host):
