@@ -6,9 +6,9 @@ Seeds (once; later runs reuse it) a PostgreSQL database of its own, PGDATABASE (
 awx_eventdebug_bench_rollup): --events job events spread evenly over --days days in hourly
 partitions (one job per hour), lags log-normal around 0.5 s with a daily swing, 0.1% without
 created; none backfilled (created = modified), which the exact statement of this version still
-counts as lag 0 while rollups count them apart (tests/lag/test_rollup.py covers those). Only the primary key and AWX's index on modified
-are kept: the other indexes of main_jobevent do not take part in these reads, and would only
-make seeding slower. Then measures:
+counts as lag 0 while rollups count them apart (tests/lag/test_rollup.py covers those). Only
+the primary key and AWX's index on modified are kept: the other indexes of main_jobevent do not
+take part in these reads, and would only make seeding slower. Then measures:
 
 1. the exact 30-day p50/p99 (`lag --exact`), and the exact by-hour timeline, once each;
 2. the fill: every minute of the 30 days computed and stored, total and per minute of events;
