@@ -1,9 +1,11 @@
 """The channel layer's groups as Redis holds them: members grouped by the process queue
 group_send fills for them, the state of those queues, and members of processes that are gone.
 
-Built for AWX scale (tens of thousands of groups): every group's members are read without their
-scores, which is most of the cost of reading a group; join times (ZMSCORE), the TTL and the
-per-queue details are read only for the groups shown, with redis_read's bounded machinery.
+Built for AWX scale (tens of thousands of groups): one command per group reads a page of members
+(their scores come along but only the lowest is turned into a number, to see whether the group
+has expired members), mapped to queues without a Python object per member beyond its name; join
+times (ZMSCORE), the TTL and the per-queue details are read only for the groups shown, with
+redis_read's bounded machinery.
 A pub/sub layer's groups are read by pubsub.py instead.
 """
 
@@ -58,19 +60,22 @@ class GroupRead:
 
 
 def read_groups(client, keys: list[str], name_start: int, shard: int, expired_until: int, budget) -> list:
-    """GroupRead of ``keys`` (group keys on one shard): two pipelined commands per group, more
-    round trips only for groups bigger than a page or holding expired members."""
+    """GroupRead of ``keys`` (group keys on one shard): one pipelined command per group, more
+    round trips only for groups bigger than a page or holding expired members.
 
-    def first_round(pipe, key):
-        pipe.zrange(key, 0, MEMBER_PAGE - 1)
-        pipe.zcount(key, "-inf", expired_until)
-
+    A page comes with its scores: members are in join order, so expired members (joined before
+    ``expired_until``) are a prefix, and the first score tells whether a group has any."""
     groups = {}
-    for key, (page, expired) in pipelined(client, keys, first_round, budget).items():
-        if not (is_reply(page) and is_reply(expired)) or not page:
+    maybe_expired = []
+    first_pages = pipelined(client, keys, lambda c, key: c.zrange_page(key, 0, MEMBER_PAGE - 1), budget)
+    for key, (page,) in first_pages.items():
+        if not is_reply(page) or not page[0]:
             continue  # not a sorted set (not a group), or deleted since SCAN saw it
-        granted = budget.take_members(len(page))
-        groups[key] = GroupRead(key[name_start:], shard, len(page), page[:granted], expired)
+        members, first_joined = page
+        granted = budget.take_members(len(members))
+        groups[key] = GroupRead(key[name_start:], shard, len(members), members[:granted], 0)
+        if first_joined <= expired_until:
+            maybe_expired.append(key)
 
     full_pages = [key for key, group in groups.items() if group.count == MEMBER_PAGE]
     for key, (count,) in pipelined(client, full_pages, lambda pipe, key: pipe.zcard(key), budget).items():
@@ -86,15 +91,13 @@ def read_groups(client, keys: list[str], name_start: int, shard: int, expired_un
             if granted < MEMBER_PAGE:
                 break
 
-    with_expired = [key for key, group in groups.items() if group.expired_count]
-    expired_names = pipelined(
-        client,
-        with_expired,
-        lambda pipe, key: pipe.zrangebyscore(key, "-inf", expired_until, start=0, num=MEMBER_PAGE),
-        budget,
-    )
-    for key, (names,) in expired_names.items():
-        if is_reply(names):
+    def expired_commands(commands, key):
+        commands.zcount(key, "-inf", expired_until)
+        commands.zrangebyscore(key, "-inf", expired_until, start=0, num=MEMBER_PAGE)
+
+    for key, (count, names) in pipelined(client, maybe_expired, expired_commands, budget).items():
+        if is_reply(count) and is_reply(names):
+            groups[key].expired_count = count
             groups[key].expired = set(names)
     return list(groups.values())
 

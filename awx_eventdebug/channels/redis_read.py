@@ -127,6 +127,11 @@ class Commands:
         else:
             self._add(_texts, b"ZRANGE", key, _arguments(start, end), 2)
 
+    def zrange_page(self, key, start: int, end: int) -> None:
+        """Members as text with only the lowest score read (None: no member): their scores
+        come with them, but no float or tuple is made per member."""
+        self._add(_members_and_lowest_score, b"ZRANGE", key, _arguments(start, end, b"WITHSCORES"), 3)
+
     def zrangebyscore(self, key, low, high, start: int, num: int) -> None:
         self._add(_texts, b"ZRANGEBYSCORE", key, _arguments(low, high, b"LIMIT", start, num), 5)
 
@@ -165,6 +170,12 @@ def _score_pairs(reply) -> list[tuple[str, float]]:
     if reply and isinstance(reply[0], list):  # RESP3 (protocol=3 in the hosts): pairs
         return [(as_text(member), float(score)) for member, score in reply]
     return list(zip(_texts(reply[::2]), map(float, reply[1::2]), strict=True))
+
+
+def _members_and_lowest_score(reply) -> tuple[list[str], float | None]:
+    if reply and isinstance(reply[0], list):  # RESP3: pairs
+        return [as_text(member) for member, _ in reply], float(reply[0][1])
+    return _texts(reply[::2]), float(reply[1]) if reply else None
 
 
 def _scores(reply) -> list[float | None]:
