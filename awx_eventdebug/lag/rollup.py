@@ -124,6 +124,12 @@ def _stored_pieces(kind: str, span: timedelta, since: datetime, until: datetime)
     return [Piece(*row[:-1], histogram=dict(json.loads(row[-1]))) for row in rows]
 
 
+def _starts(kind: str, span: timedelta, since: datetime, until: datetime):
+    return LagRollup.objects.filter(
+        kind=kind, span=int(span.total_seconds()), start__gte=since, start__lt=until
+    ).values_list("start", flat=True)
+
+
 def compute_minutes(kind: str, since: datetime, until: datetime) -> dict[datetime, Piece]:
     """The lag of each minute holding events with ``since <= modified < until``, from the events."""
     sql = _VENDOR[connection.vendor]
@@ -181,17 +187,17 @@ def fill(kind: str, since: datetime, until: datetime, deadline: float) -> int:
     """Store every minute of ``kind`` in [since, until) (minute-aligned, final) not stored yet,
     an hour of them per statement, then the hours complete; stops at ``deadline`` (monotonic).
     Returns the minutes left unstored."""
-    hours = set(
-        LagRollup.objects.filter(kind=kind, span=3600, start__gte=since, start__lt=until).values_list(
-            "start", flat=True
-        )
-    )
-    stored = set(
-        LagRollup.objects.filter(kind=kind, span=60, start__gte=since, start__lt=until).values_list(
-            "start", flat=True
-        )
-    )
-    wanted = [m for m in _steps(since, until, MINUTE) if m not in stored and floor_to(m, HOUR) not in hours]
+    hours = set(_starts(kind, HOUR, floor_to(since, HOUR), until))
+    # Minutes are looked up only where no hour row says all 60 are stored (a month: 720 rows
+    # read instead of 43,200).
+    uncovered = [hour for hour in _steps(floor_to(since, HOUR), until, HOUR) if hour not in hours]
+    stored = set(_starts(kind, MINUTE, max(since, uncovered[0]), until)) if uncovered else set()
+    wanted = [
+        minute
+        for hour in uncovered
+        for minute in _steps(max(since, hour), min(until, hour + HOUR), MINUTE)
+        if minute not in stored
+    ]
     left = len(wanted)
     for chunk_start in sorted({floor_to(m, HOUR) for m in wanted}):
         if time.monotonic() > deadline:
@@ -245,13 +251,18 @@ def rollup_statistics(kind: str, query, fractions: list[float], limit: int) -> t
             "LAG_EXACT_WINDOW, or --exact.",
         )
     edges = [*compute_minutes(kind, since, first).values(), *compute_minutes(kind, last, until).values()]
+    pieces = edges + _coarse_pieces(kind, first, last)
     whole = Piece(since)
-    for piece in edges + _coarse_pieces(kind, first, last):
+    for piece in pieces:
         whole.add(piece)
     groups: dict[datetime, Piece] = {}
     if query.by == "hour":
-        for piece in edges + _coarse_pieces(kind, first, last):
-            groups.setdefault(floor_to(piece.start, HOUR), Piece(floor_to(piece.start, HOUR))).add(piece)
+        for piece in pieces:  # an hour row is its own group: no copy of its histogram
+            hour = floor_to(piece.start, HOUR)
+            if hour in groups:
+                groups[hour].add(piece)
+            else:
+                groups[hour] = piece
     elif query.by == "minute":
         cap = min(until, since + MINUTE * (limit + 1))
         for piece in [*edges, *_stored_pieces(kind, MINUTE, first, min(last, cap))]:
