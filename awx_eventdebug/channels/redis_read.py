@@ -174,7 +174,7 @@ def _score_pairs(reply) -> list[tuple[str, float]]:
 
 def _members_and_lowest_score(reply) -> tuple[list[str], float | None]:
     if reply and isinstance(reply[0], list):  # RESP3: pairs
-        return [as_text(member) for member, _ in reply], float(reply[0][1])
+        return _texts([member for member, _ in reply]), float(reply[0][1])
     return _texts(reply[::2]), float(reply[1]) if reply else None
 
 
