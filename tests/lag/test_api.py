@@ -20,13 +20,6 @@ URL = "/api/eventdebug/lag/"
 WINDOW = {"since": "2026-11-27T09:00:00Z", "until": "2026-11-27T13:00:00Z"}
 
 
-@pytest.fixture
-def admin():
-    client = APIClient()
-    client.force_login(User.objects.create_superuser("admin", "admin@example.com", "pw"))
-    return client
-
-
 def auditor_client():
     # AWX defines is_system_auditor as a property of its User; here it is set on the instance,
     # which force_authenticate hands to the view as it is.

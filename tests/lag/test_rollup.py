@@ -1,6 +1,7 @@
 """Lag from the per-minute rollups: percentiles within 1% of numpy's exact ones, minutes cut
 exactly, late events within the grace counted, concurrent fillers counting once."""
 
+import json
 import multiprocessing
 import random
 from datetime import UTC, datetime, timedelta
@@ -15,6 +16,7 @@ from awx_eventdebug.lag.query import LagQuery
 from awx_eventdebug.lag.report import lag_report
 from awx_eventdebug.models import LagRollup
 from example_settings.awxschema.workload import insert_job
+from tests.lag.test_api import URL, run_command
 from tests.support import rollup_filler
 
 pytestmark = pytest.mark.django_db
@@ -180,3 +182,26 @@ def test_two_fillers_at_once_store_each_minute_once():
     assert minutes.count() == 240
     assert sum(minutes.values_list("count", flat=True)) == 3000
     assert sum(LagRollup.objects.filter(kind="job", span=3600).values_list("count", flat=True)) == 3000
+
+
+def test_api_and_command_say_which_method_answered(admin):
+    insert_events([(BASE, BASE + timedelta(seconds=1))])
+    window = {"since": "2026-11-27T09:00:00Z", "until": "2026-11-27T19:00:00Z"}
+    assert admin.get(URL, window).json()["method"] == "rollup"
+    assert admin.get(URL, {**window, "exact": "true"}).json()["method"] == "exact"
+    assert admin.get(URL, {**window, "exact": "maybe"}).status_code == 400
+    args = ("--since", window["since"], "--until", window["until"])
+    assert json.loads(run_command(*args, "--json"))["method"] == "rollup"
+    assert json.loads(run_command(*args, "--exact", "--json"))["method"] == "exact"
+    assert "from the per-minute rollups, within 1%" in run_command(*args)
+
+
+def test_a_fill_longer_than_the_timeout_is_a_503_and_goes_on_when_asked_again(admin, settings):
+    insert_events([(BASE, BASE + timedelta(seconds=1))])
+    settings.EVENTDEBUG = {"STATEMENT_TIMEOUT": 1e-9}
+    window = {"since": "2026-11-27T09:00:00Z", "until": "2026-11-27T19:00:00Z"}
+    response = admin.get(URL, window)
+    assert response.status_code == 503
+    assert "lag rollups of this window are being filled" in response.json()["detail"]
+    settings.EVENTDEBUG = {}
+    assert admin.get(URL, window).json()["count"] == 1
