@@ -78,11 +78,24 @@ def ingest(path: Path, node: str) -> tuple[float, dict]:
 
 
 def child_peak_rss(path: Path, node: str) -> float:
-    """Peak RSS in MB of ``manage.py eventdebug ingest`` on ``path`` in a process of its own."""
+    """Peak RSS in MB of ``manage.py eventdebug ingest`` on ``path`` in a process of its own.
+
+    Read from the child's /proc VmHWM while it runs: its rusage would count this process's
+    memory too (Linux carries the high-water mark across the fork and exec)."""
     command = [sys.executable, str(ROOT / "example_settings" / "manage.py"), "eventdebug", "ingest"]
     process = subprocess.Popen([*command, "--node", node, str(path)], stdout=subprocess.DEVNULL)
-    _, _, usage = os.wait4(process.pid, 0)
-    return usage.ru_maxrss / 1024
+    peak_kb = 0
+    while process.poll() is None:
+        try:
+            status = Path(f"/proc/{process.pid}/status").read_text()
+        except OSError:
+            break
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                peak_kb = max(peak_kb, int(line.split()[1]))
+        time.sleep(0.05)
+    process.wait()
+    return peak_kb / 1024
 
 
 def main() -> None:

@@ -2,7 +2,7 @@
 window, not with its events.
 
 A minute of one kind, keyed by ``modified``, is final once it has ended plus LAG_ROLLUP_GRACE
-(AWX stamps ``modified`` just before its insert). Final minutes are computed once, by one SQL
+(AWX stamps ``modified`` just before its insert). Final minutes are computed once, by SQL
 statement per hour of them over the ``modified`` index (count, sum, min, max, the missing,
 negative and backfilled counts, and a histogram of sketch.py's buckets per minute), and stored,
 empty minutes too, so that a minute is never read twice; an hour whose 60 minutes are stored gets
