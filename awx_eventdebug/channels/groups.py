@@ -68,12 +68,13 @@ def read_groups(client, keys: list[str], name_start: int, shard: int, expired_un
     groups = {}
     maybe_expired = []
     first_pages = pipelined(client, keys, lambda c, key: c.zrange_page(key, 0, MEMBER_PAGE - 1), budget)
-    for key, (page,) in first_pages.items():
-        if not is_reply(page) or not page[0]:
-            continue  # not a sorted set (not a group), or deleted since SCAN saw it
-        members, first_joined = page
-        granted = budget.take_members(len(members))
-        groups[key] = GroupRead(key[name_start:], shard, len(members), members[:granted], 0)
+    # Not a sorted set (not a group), or deleted since SCAN saw it: left out.
+    pages = [(key, page) for key, (page,) in first_pages.items() if is_reply(page) and page[0]]
+    granted = budget.take_members(sum(len(members) for _, (members, _) in pages))
+    for key, (members, first_joined) in pages:
+        kept = min(len(members), granted)
+        granted -= kept
+        groups[key] = GroupRead(key[name_start:], shard, len(members), members[:kept], 0)
         if first_joined <= expired_until:
             maybe_expired.append(key)
 

@@ -163,7 +163,13 @@ def _arguments(*values) -> bytes:
 
 
 def _texts(reply) -> list[str]:
-    return [m.decode("utf-8", "replace") if isinstance(m, bytes) else m for m in reply]
+    """Names as text, decoded in one call per reply rather than one per name; a name holding a
+    newline (no channel name does) or a str reply falls back to one at a time."""
+    try:
+        texts = b"\n".join(reply).decode("utf-8", "replace").split("\n")
+    except TypeError:
+        texts = []
+    return texts if len(texts) == len(reply) else [as_text(m) for m in reply]
 
 
 def _score_pairs(reply) -> list[tuple[str, float]]:
