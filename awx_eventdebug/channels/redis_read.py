@@ -188,60 +188,84 @@ def _scores(reply) -> list[float | None]:
     return [None if score is None else float(score) for score in reply]
 
 
-def _connection(client: redis.Redis):
-    pool = client.connection_pool
-    try:
-        return pool.get_connection()
-    except TypeError:  # redis-py before 5.3 wants a command name
-        return pool.get_connection("ZRANGE")
-
-
-def execute(client: redis.Redis, commands: Commands) -> list:
-    """Send ``commands`` in one write on one connection of ``client``; their replies, in order.
+class _Connection:
+    """One connection of a client, taken from its pool for a series of batches.
 
     Replies come from the connection's parser (hiredis's when installed), which gives an error
     reply (a key of another type) as an object rather than raising it; Connection.read_response
     would also format the host's name for every reply, a third of the time of reading one."""
-    connection = _connection(client)
-    try:
-        connection.send_packed_command([b"".join(commands.packed)])
-        read = connection._parser.read_response
+
+    def __init__(self, client: redis.Redis):
+        self.client = client
+        pool = client.connection_pool
+        try:
+            self.connection = pool.get_connection()
+        except TypeError:  # redis-py before 5.3 wants a command name
+            self.connection = pool.get_connection("ZRANGE")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, traceback):
+        if kind is not None:
+            self.connection.disconnect()  # replies may be left unread on it
+        self.client.connection_pool.release(self.connection)
+
+    def send(self, commands: Commands) -> None:
+        self.connection.send_packed_command([b"".join(commands.packed)])
+
+    def replies(self, commands: Commands) -> list:
+        read = self.connection._parser.read_response
         replies = []
         for convert in commands.convert:
             reply = read()
             if convert is not None and reply is not None and not isinstance(reply, Exception):
                 reply = convert(reply)
             replies.append(reply)
-    except BaseException:
-        connection.disconnect()  # replies may be left unread on it
-        raise
-    finally:
-        client.connection_pool.release(connection)
-    return replies
+        return replies
+
+
+def execute(client: redis.Redis, commands: Commands) -> list:
+    """Send ``commands`` in one write on one connection of ``client``; their replies, in order."""
+    with _Connection(client) as connection:
+        connection.send(commands)
+        return connection.replies(commands)
 
 
 def pipelined(client: redis.Redis, keys: list[str], queue_commands, budget: Budget) -> dict[str, list]:
     """For each key, the replies of the commands ``queue_commands(commands, key)`` queues (any
     number per key) on a Commands.
 
-    One round trip per PIPELINE_BATCH keys; a key whose reply is an error (a key of another
-    type) gets the error object in its list. Keys left when the budget ends are absent.
+    One write per PIPELINE_BATCH keys, the next batch sent before the replies of the last are
+    read, so that Redis executes one batch while this process parses the other (two batches in
+    flight at most: bounded buffers on both sides). A key whose reply is an error (a key of
+    another type) gets the error object in its list. Keys left when the budget ends are absent.
     """
-    replies: dict[str, list] = {}
+    batches = []
     for start in range(0, len(keys), PIPELINE_BATCH):
-        if budget.out_of_time():
-            break
         batch = keys[start : start + PIPELINE_BATCH]
         commands = Commands()
         ends = []
         for key in batch:
             queue_commands(commands, key)
             ends.append(len(commands))
-        flat = execute(client, commands)
-        begin = 0
-        for key, end in zip(batch, ends, strict=True):
-            replies[key] = flat[begin:end]
-            begin = end
+        batches.append((batch, commands, ends))
+    replies: dict[str, list] = {}
+    if not batches or budget.out_of_time():
+        return replies
+    with _Connection(client) as connection:
+        connection.send(batches[0][1])
+        for index, (batch, commands, ends) in enumerate(batches):
+            following = index + 1 < len(batches) and not budget.out_of_time()
+            if following:
+                connection.send(batches[index + 1][1])
+            flat = connection.replies(commands)
+            begin = 0
+            for key, end in zip(batch, ends, strict=True):
+                replies[key] = flat[begin:end]
+                begin = end
+            if not following:
+                break
     return replies
 
 

@@ -45,22 +45,39 @@ _CLASSES = (
     "CASE WHEN created IS NULL THEN {missing} WHEN created = modified THEN {backfilled} "
     "WHEN modified < created THEN {negative} ELSE {bucket} END"
 )
+# Per minute: the lags' buckets grouped in SQL, then each minute's figures and its histogram
+# as JSON in one row, stored as it comes (no Python work per bucket). Buckets above MISSING are
+# lags; the classes kept out of the statistics are the sentinels.
 _MINUTES = """
-SELECT minute, bucket, count(*), sum(lag), min(lag), max(lag)
-FROM (SELECT {minute} AS minute, {classes} AS bucket, {lag} AS lag
-      FROM {table} WHERE modified >= %s AND modified < %s) AS lags
-GROUP BY minute, bucket
+SELECT minute,
+       CAST(coalesce(sum(n) FILTER (WHERE bucket > {missing}), 0) AS BIGINT),
+       coalesce(sum(total) FILTER (WHERE bucket > {missing}), 0),
+       min(low) FILTER (WHERE bucket > {missing}),
+       max(high) FILTER (WHERE bucket > {missing}),
+       CAST(coalesce(sum(n) FILTER (WHERE bucket = {missing}), 0) AS BIGINT),
+       CAST(coalesce(sum(n) FILTER (WHERE bucket = {negative}), 0) AS BIGINT),
+       CAST(coalesce(sum(n) FILTER (WHERE bucket = {backfilled}), 0) AS BIGINT),
+       {histogram}
+FROM (SELECT minute, bucket, count(*) AS n, sum(lag) AS total, min(lag) AS low, max(lag) AS high
+      FROM (SELECT {minute} AS minute, {classes} AS bucket, {lag} AS lag
+            FROM {table} WHERE modified >= %s AND modified < %s) AS lags
+      GROUP BY minute, bucket) AS buckets
+GROUP BY minute
 """
 _VENDOR = {
     "postgresql": {
         "minute": "date_trunc('minute', modified AT TIME ZONE 'UTC')",
         "lag": "date_part('epoch', modified - created)",
         "bucket": "floor(ln(greatest(date_part('epoch', modified - created), %s)) / %s)::int",
+        "histogram": "coalesce(json_agg(json_build_array(bucket, n)) FILTER (WHERE bucket > {missing}), "
+        "'[]')::text",
     },
     "sqlite": {
         "minute": "strftime('%%Y-%%m-%%d %%H:%%M:00', modified)",
         "lag": LAG_SECONDS,
         "bucket": f"CAST(floor(ln(max({LAG_SECONDS}, %s)) / %s) AS INTEGER)",
+        "histogram": "coalesce(json_group_array(json_array(bucket, n)) FILTER (WHERE bucket > {missing}), "
+        "'[]')",
     },
 }
 
@@ -134,36 +151,42 @@ def _starts(kind: str, span: timedelta, since: datetime, until: datetime):
     ).values_list("start", flat=True)
 
 
-def compute_minutes(kind: str, since: datetime, until: datetime) -> dict[datetime, Piece]:
-    """The lag of each minute holding events with ``since <= modified < until``, from the events."""
+def compute_minutes(kind: str, since: datetime, until: datetime) -> dict[datetime, tuple]:
+    """Each minute holding events with ``since <= modified < until``, from the events: minute ->
+    (the _STORED values, the histogram as JSON text)."""
     sql = _VENDOR[connection.vendor]
+    sentinels = {"missing": MISSING, "backfilled": BACKFILLED, "negative": NEGATIVE}
     statement = _MINUTES.format(
         minute=sql["minute"],
-        classes=_CLASSES.format(
-            missing=MISSING, backfilled=BACKFILLED, negative=NEGATIVE, bucket=sql["bucket"]
-        ),
+        classes=_CLASSES.format(bucket=sql["bucket"], **sentinels),
         lag=sql["lag"],
         table=KINDS[kind].table,
+        histogram=sql["histogram"].format(**sentinels),
+        **sentinels,
     )
     adapt = connection.ops.adapt_datetimefield_value
-    pieces: dict[datetime, Piece] = {}
     with diagnostic_cursor("Ask for a shorter window, or --exact.") as cursor:
         cursor.execute(statement, [sketch.SMALLEST, sketch.LN_GAMMA, adapt(since), adapt(until)])
         rows = cursor.fetchall()
-    for minute, bucket, count, total, low, high in rows:
+    minutes = {}
+    for minute, *values, histogram in rows:
         if isinstance(minute, str):
             minute = datetime.fromisoformat(minute)
         minute = minute.replace(tzinfo=UTC)
-        piece = pieces.setdefault(minute, Piece(minute))
-        if bucket == MISSING:
-            piece.missing_created += count
-        elif bucket == BACKFILLED:
-            piece.backfilled += count
-        elif bucket == NEGATIVE:
-            piece.negative += count
-        else:
-            piece.add(Piece(minute, count, total, low, high, histogram={bucket: count}))
-    return pieces
+        minutes[minute] = ((minute, *values), histogram)
+    return minutes
+
+
+def _minute_row(kind: str, values: tuple, histogram: str) -> LagRollup:
+    """A computed minute as stored, its histogram's JSON as the database wrote it."""
+    return LagRollup(kind=kind, span=60, histogram=histogram, **dict(zip(_STORED, values, strict=True)))
+
+
+def _computed_pieces(kind: str, since: datetime, until: datetime) -> list[Piece]:
+    return [
+        Piece(*values, histogram=dict(json.loads(histogram)))
+        for values, histogram in compute_minutes(kind, since, until).values()
+    ]
 
 
 def floor_to(moment: datetime, step: timedelta) -> datetime:
@@ -214,7 +237,9 @@ def fill(kind: str, since: datetime, until: datetime, deadline: float) -> int:
         started = time.monotonic()
         computed = compute_minutes(kind, chunk[0], chunk[-1] + MINUTE)
         hours_per_statement = _next_batch(hours_per_statement, time.monotonic() - started)
-        rows = [computed.get(m, Piece(m)).as_row(kind, MINUTE) for m in chunk]
+        rows = [
+            _minute_row(kind, *computed[m]) if m in computed else Piece(m).as_row(kind, MINUTE) for m in chunk
+        ]
         LagRollup.objects.bulk_create(rows, ignore_conflicts=True)
         left -= len(chunk)
     for hour in _steps(ceil_to(since, HOUR), floor_to(until, HOUR), HOUR):
@@ -271,7 +296,7 @@ def rollup_statistics(kind: str, query, fractions: list[float], limit: int) -> t
             hint="Ask again to go on filling (what is filled stays), or ask for a window of at most "
             "LAG_EXACT_WINDOW, or --exact.",
         )
-    edges = [*compute_minutes(kind, since, first).values(), *compute_minutes(kind, last, until).values()]
+    edges = _computed_pieces(kind, since, first) + _computed_pieces(kind, last, until)
     pieces = edges + _coarse_pieces(kind, first, last)
     whole = Piece(since)
     for piece in pieces:
