@@ -180,6 +180,8 @@ class GroupReport:
         }
 
     def stale_count(self, group: GroupRead) -> int:
+        if not self.behind:  # the usual case: no backup left behind anywhere
+            return group.expired_count
         behind = self.behind.intersection(group.queues)
         if not behind:
             return group.expired_count
