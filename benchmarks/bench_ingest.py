@@ -3,7 +3,8 @@
     python benchmarks/bench_ingest.py [--megabytes 1000] [--overflow-percent 1] [--postgres]
 
 Writes a tower.log of AWX-like lines where --overflow-percent of the lines are channels_redis
-overflow records (distinct times and groups), then measures:
+overflow records (a third of them for broadcast-group_send, the others over 50 job groups), then
+measures:
 
 1. grep -c 'over capacity' on it (the floor: a read and a search per byte, in C);
 2. ingest of it into an empty table (every record new), in this process;
@@ -37,7 +38,7 @@ OTHER_LINES = (
 )
 OVERFLOW_LINE = (
     "2026-11-27 09:{m:02d}:{s:02d},{ms:03d} INFO     [-] channels_redis.core "
-    "1 of {n} channels over capacity in group job_events-{h}\n"
+    "1 of {n} channels over capacity in group {group}\n"
 )
 
 
@@ -51,7 +52,9 @@ def write_log(path: Path, megabytes: int, percent: float) -> int:
             for _ in range(10000):
                 fields = {"m": n // 60000 % 60, "s": n // 1000 % 60, "ms": n % 1000, "h": n}
                 if n % every == 0:
-                    chunk.append(OVERFLOW_LINE.format(n=2 + n % 7, **fields))
+                    # As on a busy AWX: the broadcast group and the job groups of running jobs.
+                    group = f"job_events-{n % 50}" if n % 3 else "broadcast-group_send"
+                    chunk.append(OVERFLOW_LINE.format(n=2 + n % 7, group=group, **fields))
                     overflow += 1
                 else:
                     chunk.append(OTHER_LINES[n % 4].format(**fields))

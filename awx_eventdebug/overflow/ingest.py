@@ -33,6 +33,7 @@ from .record import SOURCE_INGEST, node_name, storable_name, window_start
 from .upsert import Counts, add_counts
 
 BATCH_RECORDS = 5000
+# SQLite: 2 parameters each, below its oldest limit of 999 per statement.
 FINGERPRINTS_PER_STATEMENT = 400
 
 
@@ -125,6 +126,16 @@ def _insert_fingerprints(by_fingerprint: dict[str, Record]) -> list[str]:
     items = sorted(by_fingerprint.items())
     fresh = []
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # The whole batch as two arrays: two parameters, where thousands of placeholders
+            # would cost psycopg more to parse than PostgreSQL to insert.
+            cursor.execute(
+                f"INSERT INTO {table} (fingerprint, logged_at) "
+                "SELECT * FROM unnest(%s::varchar[], %s::timestamptz[]) "
+                "ON CONFLICT (fingerprint) DO NOTHING RETURNING fingerprint",
+                [[fingerprint for fingerprint, _ in items], [record.logged_at for _, record in items]],
+            )
+            return [row[0] for row in cursor.fetchall()]
         for start in range(0, len(items), FINGERPRINTS_PER_STATEMENT):
             chunk = items[start : start + FINGERPRINTS_PER_STATEMENT]
             params = []
