@@ -32,6 +32,7 @@ from .redis_read import (
     Commands,
     age,
     base_doc,
+    collection_paused,
     escape_glob,
     execute,
     is_reply,
@@ -237,6 +238,7 @@ class GroupReport:
         }
 
 
+@collection_paused()
 def inspect_groups(
     alias: str | None = None,
     pattern: str = "*",

@@ -22,6 +22,7 @@ from .redis_read import (
     Budget,
     age,
     base_doc,
+    collection_paused,
     escape_glob,
     first_score,
     is_reply,
@@ -143,6 +144,7 @@ def summarize_queues(summary: dict, queues: list[dict]) -> None:
     )
 
 
+@collection_paused()
 def inspect_queues(
     alias: str | None = None, min_depth: int = 0, limit: int = DEFAULT_LIMIT, timeout: float | None = None
 ) -> dict:

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import concurrent.futures
 import functools
+import gc
 import re
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import redis
@@ -77,6 +79,21 @@ class Budget:
         if granted < wanted:
             self._note(self._reasons[what])
         return granted
+
+
+@contextmanager
+def collection_paused():
+    """Python's cyclic garbage collector held off while an inspection builds its tens of
+    thousands of small containers: it would otherwise walk every object of the process several
+    times over (a third of the CPU of reading 10k groups). Reference counting still frees
+    everything; the collector is turned back on after, unless it was off already."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def as_text(value: bytes | str) -> str:

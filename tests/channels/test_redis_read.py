@@ -210,3 +210,20 @@ def test_inspecting_100k_keys_leaves_no_slow_command_and_writes_nothing(settings
         assert broadcast["members_read"] == 3000
         assert queues["summary"]["queues"] == 400 and queues["queues"][0]["depth"] == 20003
         client.close()
+
+
+def test_the_collector_is_paused_only_while_reading():
+    import gc
+
+    from awx_eventdebug.channels.redis_read import collection_paused
+
+    with collection_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with collection_paused():
+            pass
+        assert not gc.isenabled()  # left off, as the process had it
+    finally:
+        gc.enable()
