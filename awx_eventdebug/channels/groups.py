@@ -55,7 +55,8 @@ class GroupRead:
     count: int
     members: list[str]  # join order, up to the caps
     expired_count: int  # members past group_expiry (channels_redis prunes them at group_send)
-    expired: set[str] = field(default_factory=set)  # their names, up to a page
+    # Their names, up to a page; one shared empty set for the groups without (nearly all).
+    expired: frozenset[str] | set[str] = frozenset()
     # Its distinct queue keys, each with the group's first member (join order) mapping to it.
     queues: dict[str, str] = field(default_factory=dict)
 
