@@ -24,10 +24,19 @@ VERSION_SETS = {
         # through redis-py's own parser. Not a runtime requirement (not every AWX ships it).
         "hiredis==2.0.0",
         "psycopg[binary]~=3.1.18",
+        "prometheus-client==0.20.0",
     ],
-    "latest": ["Django", "channels", "channels-redis", "djangorestframework", "redis", "psycopg[binary]"],
+    "latest": [
+        "Django",
+        "channels",
+        "channels-redis",
+        "djangorestframework",
+        "redis",
+        "psycopg[binary]",
+        "prometheus-client",
+    ],
 }
-TEST_REQUIREMENTS = ["pytest", "pytest-django", "numpy", "prometheus-client"]
+TEST_REQUIREMENTS = ["pytest", "pytest-django", "numpy"]
 # DRF's OpenAPI SchemaGenerator needs uritemplate and, on DRF 3.15, inflection (schema test).
 TEST_REQUIREMENTS += ["uritemplate", "inflection"]
 # The dashboard's browser tests: Selenium drives Debian's Chromium; daphne serves the example

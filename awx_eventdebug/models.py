@@ -90,3 +90,53 @@ class LagRollup(models.Model):
 
     def __str__(self):
         return f"{self.kind} lag over {self.span} s from {self.start:%Y-%m-%d %H:%M}: {self.count} events"
+
+
+class NodeSnapshot(models.Model):
+    """One node's hops of the critical path as its sampler read them (path/sampler.py).
+
+    Only the database is shared between AWX nodes: each node writes its own rows here, and
+    ``eventdebug path`` reads the latest row of every node. At most one row per node and
+    sampling slot (the unique constraint), whichever process of the node took it.
+    """
+
+    node = models.CharField(max_length=NAME_MAX_LENGTH, help_text="CLUSTER_HOST_ID, else the host name.")
+    slot_start = models.DateTimeField(help_text="Start of the sampling interval this snapshot fills.")
+    taken_at = models.DateTimeField()
+    interval = models.FloatField(help_text="Seconds between two snapshots of this node.")
+    seconds = models.FloatField(help_text="How long taking the snapshot took.")
+    data = models.JSONField(help_text="Backlog, wsrelay and channel layer figures (path/collect.py).")
+
+    class Meta:
+        verbose_name = "node snapshot"
+        constraints = [
+            models.UniqueConstraint(fields=["node", "slot_start"], name="awx_eventdebug_snapshot_slot")
+        ]
+        indexes = [
+            # the latest rows of each node, and the purge of one node's old rows.
+            models.Index(fields=["node", "taken_at"], name="awx_eventdebug_snapshot_node"),
+            models.Index(fields=["taken_at"], name="awx_eventdebug_snapshot_time"),
+        ]
+
+    def __str__(self):
+        return f"{self.node} at {self.taken_at:%Y-%m-%d %H:%M:%S}"
+
+
+class OverflowPurged(models.Model):
+    """The drops of the ChannelOverflow rows purge deleted, per node and group kind, so the drops
+    counter of GET metrics/ (table plus purged) never goes down when old rows are purged."""
+
+    node = models.CharField(max_length=NAME_MAX_LENGTH)
+    group_kind = models.CharField(
+        max_length=NAME_MAX_LENGTH, help_text="job_events, broadcast, ... (awx.messages.GROUP_KINDS)."
+    )
+    drops = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "purged channel overflow"
+        constraints = [
+            models.UniqueConstraint(fields=["node", "group_kind"], name="awx_eventdebug_purged_key")
+        ]
+
+    def __str__(self):
+        return f"{self.group_kind} on {self.node}: {self.drops} purged"

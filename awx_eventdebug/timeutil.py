@@ -26,6 +26,14 @@ def parse_duration(text: str) -> timedelta:
         raise ValueError(f"{text!r} is too long") from None
 
 
+def format_duration(seconds: float) -> str:
+    """The largest whole unit parse_duration reads back: 900 -> "15m", 5400 -> "90m"."""
+    for unit in ("d", "h", "m"):
+        if seconds >= _UNIT_SECONDS[unit] and seconds % _UNIT_SECONDS[unit] == 0:
+            return f"{seconds // _UNIT_SECONDS[unit]:.0f}{unit}"
+    return f"{seconds:g}s"
+
+
 def parse_moment(text: str, now: datetime | None = None) -> datetime:
     """Parse an ISO 8601 time (naive means UTC) or a duration meaning that long before now."""
     text = text.strip()

@@ -5,8 +5,10 @@ from django.urls import path
 from .api.channels import ChannelsView
 from .api.health import CheckView, MetricsView, ReportView
 from .api.lag import LagView
+from .api.live import GapsView
 from .api.openapi import SchemaView
 from .api.overflow import OverflowListView, OverflowSummaryView
+from .api.path import PathView
 from .dashboard.views import DashboardView
 
 app_name = "awx_eventdebug"
@@ -16,9 +18,11 @@ urlpatterns = [
     path("overflow/summary/", OverflowSummaryView.as_view(), name="overflow-summary"),
     path("channels/", ChannelsView.as_view(), name="channels"),
     path("lag/", LagView.as_view(), name="lag"),
+    path("live/gaps/", GapsView.as_view(), name="live-gaps"),
     path("report/", ReportView.as_view(), name="report"),
     path("check/", CheckView.as_view(), name="check"),
     path("metrics/", MetricsView.as_view(), name="metrics"),
+    path("path/", PathView.as_view(), name="path"),
     path("schema/", SchemaView.as_view(), name="schema"),
     path("", DashboardView.as_view(), name="dashboard"),
 ]

@@ -5,8 +5,8 @@
 Seeds (once; later runs reuse it) a PostgreSQL database of its own, PGDATABASE (default
 awx_eventdebug_bench_rollup): --events job events spread evenly over --days days in hourly
 partitions (one job per hour), lags log-normal around 0.5 s with a daily swing, 0.1% without
-created; none backfilled (created = modified), which the exact statement of this version still
-counts as lag 0 while rollups count them apart (tests/lag/test_rollup.py covers those). Only
+created; none backfilled (created = modified: both methods count those apart, which
+tests/lag/test_rollup.py covers). Only
 the primary key and AWX's index on modified are kept: the other indexes of main_jobevent do not
 take part in these reads, and would only make seeding slower. Then measures:
 

@@ -7,7 +7,8 @@ Environment variables:
                           awx_eventdebug); only with EVENTDEBUG_DATABASE=postgres
     EVENTDEBUG_SQLITE_PATH
                           the SQLite file (default example_settings/db.sqlite3)
-    EVENTDEBUG_REDIS_URL  the channel layer's Redis (default redis://127.0.0.1:6379/0)
+    EVENTDEBUG_REDIS_URL  the node's Redis: BROKER_URL and the channel layer's (default
+                          redis://127.0.0.1:6379/0)
 """
 
 import os
@@ -85,7 +86,9 @@ def database_from_environment():
 DATABASES = {"default": database_from_environment()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# As AWX configures it (awx/settings/defaults.py), but over TCP instead of AWX's unix socket.
+# As AWX configures them (awx/settings/defaults.py), but over TCP instead of AWX's unix socket:
+# the node's Redis holds the callback queue and wsrelay's stats (BROKER_URL) and the channel layer.
+BROKER_URL = os.environ.get("EVENTDEBUG_REDIS_URL", "redis://127.0.0.1:6379/0")
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
@@ -94,7 +97,7 @@ CHANNEL_LAYERS = {
             # blocking receive, so every websocket consumer dies after 5 s idle (code 1011).
             "hosts": [
                 {
-                    "address": os.environ.get("EVENTDEBUG_REDIS_URL", "redis://127.0.0.1:6379/0"),
+                    "address": BROKER_URL,
                     "socket_timeout": None,
                 }
             ],

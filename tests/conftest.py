@@ -114,3 +114,15 @@ def pytest_report_header(config):
         f"Django {get_version()}, channels {channels.__version__}, channels_redis "
         f"{channels_redis.__version__}, DRF {rest_framework.__version__}, redis-py {redis.__version__}",
     ]
+
+
+@pytest.fixture
+def stand_in_rebuilt():
+    """The stand-in AWX tables rebuilt after the test: a transactional test's rows (and
+    PostgreSQL partitions) would outlive it."""
+    from django.db import connection
+
+    from example_settings.awxschema.schema import rebuild_schema
+
+    yield
+    rebuild_schema(connection)

@@ -2,23 +2,47 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.utils.module_loading import import_string
 from rest_framework import serializers
 from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ..conf import get_config
 from ..errors import EventDebugError
+from ..jsondoc import rounded
 from .schema import QueryParametersSchema
+
+
+class RoundedJSONRenderer(JSONRenderer):
+    """JSON with floats rounded as ``--json`` rounds them (jsondoc.rounded)."""
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return super().render(rounded(data), accepted_media_type, renderer_context)
 
 
 class EventDebugView(APIView):
     """Base view: EVENTDEBUG['PERMISSION_CLASSES'], EventDebugError -> its HTTP status, and the
-    query string validated by ``query_serializer_class``, which the OpenAPI schema lists."""
+    query string validated by ``query_serializer_class``, which the OpenAPI schema lists.
+
+    A view declared ``class V(EventDebugView, query=Serializer, document=function)`` answers GET
+    with ``function`` (a feature's, which the CLI calls too) of the validated query string; the
+    others define get()."""
 
     query_serializer_class: type[serializers.Serializer] | None = None  # None: no query parameters
+    document: Callable[[dict], dict]
+
+    def __init_subclass__(cls, query=None, document=None, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if query is not None:
+            cls.query_serializer_class = query
+            cls.document = staticmethod(document)
+
     schema = QueryParametersSchema(tags=["eventdebug"])
+    renderer_classes = [RoundedJSONRenderer, BrowsableAPIRenderer]
 
     def get_permissions(self):
         return [import_string(path)() for path in get_config()["PERMISSION_CLASSES"]]
@@ -37,6 +61,9 @@ class EventDebugView(APIView):
         serializer = self.query_serializer_class(data=self.request.query_params)
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
+
+    def get(self, request):
+        return Response(self.document(self.validated_query()))
 
 
 class FirstRendererOnly(BaseContentNegotiation):

@@ -3,59 +3,64 @@ documents as ``eventdebug report --json`` and ``eventdebug check --json``, and P
 
 from __future__ import annotations
 
+from django.http import HttpResponse
 from django.utils import timezone
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import BaseRenderer
-from rest_framework.response import Response
 
 from ..conf import get_config
-from ..health.params import CheckQuerySerializer, ReportQuerySerializer, check_document, report_document
-from ..health.prometheus import CONTENT_TYPE, render_metrics
+from ..health.params import (
+    CheckQuerySerializer,
+    MetricsQuerySerializer,
+    ReportQuerySerializer,
+    check_document,
+    report_document,
+)
+from ..health.prometheus import exposition
 from ..health.report import health_window, metrics_sections
 from .base import EventDebugView, FirstRendererOnly
 
 
-class ReportView(EventDebugView):
+class ReportView(EventDebugView, query=ReportQuerySerializer, document=report_document):
     """Doctor summary, lag percentiles and worst jobs, overflow and fullest queues, one window."""
 
-    query_serializer_class = ReportQuerySerializer
 
-    def get(self, request):
-        return Response(report_document(self.validated_query()))
-
-
-class CheckView(EventDebugView):
+class CheckView(EventDebugView, query=CheckQuerySerializer, document=check_document):
     """The thresholds checked over one window; always 200, the verdict is in `status`."""
-
-    query_serializer_class = CheckQuerySerializer
-
-    def get(self, request):
-        return Response(check_document(self.validated_query()))
 
 
 class PrometheusTextRenderer(BaseRenderer):
+    """The refusals and 400s of GET metrics/ as one comment line a human (and a scraper's log) can
+    read; the metrics themselves are encoded by prometheus_client (health/prometheus.py)."""
+
     media_type = "text/plain; version=0.0.4"
     format = "txt"
     charset = "utf-8"
 
-    def render(self, data, accepted_media_type=None, renderer_context=None):
-        if isinstance(data, str):
-            return data.encode(self.charset)
-        # An error body ({"detail": ...}) as one comment line a human can read.
+    def render(self, data, accept_media_type=None, renderer_context=None):
         return f"# {data.get('detail', data) if isinstance(data, dict) else data}\n".encode(self.charset)
 
 
 class MetricsView(EventDebugView):
-    """Prometheus text exposition 0.0.4 of the health figures over EVENTDEBUG['HEALTH_WINDOW']."""
+    """The health figures over EVENTDEBUG['HEALTH_WINDOW'] for Prometheus: text 0.0.4, or
+    OpenMetrics when the scraper asks for it."""
 
     renderer_classes = [PrometheusTextRenderer]
     content_negotiation_class = FirstRendererOnly
+    query_serializer_class = MetricsQuerySerializer
 
     def get_permissions(self):
         if get_config()["METRICS_ALLOW_ANONYMOUS"]:
             return [AllowAny()]
         return super().get_permissions()
 
+    def get_authenticate_header(self, request):
+        # What AWX's /api/v2/metrics/ answers a scraper without credentials: a 401 naming the
+        # scheme of its first authentication class (OAuth2: Bearer, realm "api").
+        return 'Bearer realm="api"'
+
     def get(self, request):
-        text = render_metrics(metrics_sections(health_window(timezone.now())))
-        return Response(text, content_type=CONTENT_TYPE)
+        only = self.validated_query().get("metric", ())
+        data = metrics_sections(health_window(timezone.now()))
+        body, content_type = exposition(data, request.headers.get("Accept", ""), only)
+        return HttpResponse(body, content_type=content_type)

@@ -21,6 +21,10 @@ GROUP_NAME_MAX = 100
 
 AWX_MESSAGE_TYPE = "internal.message"
 KIND_BY_GROUP_PREFIX = {kind.group_prefix: name for name, kind in KINDS.items()}
+# The families of groups AWX names "<family>-<job id or topic>": a label value that stays bounded
+# where group names grow with every job. Any other group counts as OTHER_GROUP_KIND.
+GROUP_KINDS = (*KIND_BY_GROUP_PREFIX, "workflow_events", "jobs", "schedules", "control", "broadcast")
+OTHER_GROUP_KIND = "other"
 
 
 def broadcast_group() -> str:

@@ -7,9 +7,14 @@ and learns what is there from the database catalog (never by counting rows).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from ..db import diagnostic_cursor
+
+# AWX's migration 0144 renamed each event table to this prefix + its name before creating the
+# partitioned one; the renamed table stays until cleanup_jobs drops it (awx/main/models/events.py
+# Unpartitioned*Event).
+LEGACY_PREFIX = "_unpartitioned_"
 
 
 @dataclass(frozen=True)
@@ -19,6 +24,12 @@ class EventKind:
     parent_column: str
     has_event_column: bool
     group_prefix: str
+    model: str  # AWX's model of this kind's jobs, as django_content_type names it
+
+    @property
+    def legacy_table(self) -> str:
+        """Where migration 0144 left the events stored before the tables were partitioned."""
+        return f"{LEGACY_PREFIX}{self.table}"
 
     def group_name(self, job_id: int) -> str:
         """The websocket group AWX sends this job's events to."""
@@ -28,13 +39,14 @@ class EventKind:
 KINDS: dict[str, EventKind] = {
     kind.name: kind
     for kind in (
-        EventKind("job", "main_jobevent", "job_id", True, "job_events"),
+        EventKind("job", "main_jobevent", "job_id", True, "job_events", "job"),
         EventKind(
             "project_update",
             "main_projectupdateevent",
             "project_update_id",
             True,
             "project_update_events",
+            "projectupdate",
         ),
         EventKind(
             "inventory_update",
@@ -42,6 +54,7 @@ KINDS: dict[str, EventKind] = {
             "inventory_update_id",
             False,
             "inventory_update_events",
+            "inventoryupdate",
         ),
         EventKind(
             "ad_hoc_command",
@@ -49,8 +62,11 @@ KINDS: dict[str, EventKind] = {
             "ad_hoc_command_id",
             True,
             "ad_hoc_command_events",
+            "adhoccommand",
         ),
-        EventKind("system_job", "main_systemjobevent", "system_job_id", False, "system_job_events"),
+        EventKind(
+            "system_job", "main_systemjobevent", "system_job_id", False, "system_job_events", "systemjob"
+        ),
     )
 }
 
@@ -63,20 +79,14 @@ MAX_JOB_ID = 2**31 - 1
 class TableInfo:
     """What the catalog says of one table."""
 
-    name: str
+    table: str
     exists: bool
     partitioned: bool = False
     partitions: int = 0
     approx_rows: int | None = None  # None: the catalog has no estimate (never analyzed)
 
     def as_dict(self) -> dict:
-        return {
-            "table": self.name,
-            "exists": self.exists,
-            "partitioned": self.partitioned,
-            "partitions": self.partitions,
-            "approx_rows": self.approx_rows,
-        }
+        return asdict(self)
 
 
 _PG_TABLE_INFO = """
@@ -116,8 +126,16 @@ def table_info(table: str) -> TableInfo:
                 partitions=partitions if partitioned else 0,
                 approx_rows=rows if analyzed else None,
             )
-        cursor.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = %s", [table])
-        if cursor.fetchone() is None:
+        if not table_exists(cursor, table):
             return TableInfo(table, exists=False)
         cursor.execute(f'SELECT max(rowid) FROM "{table}"')  # noqa: S608 - name from KINDS
         return TableInfo(table, exists=True, approx_rows=cursor.fetchone()[0] or 0)
+
+
+def table_exists(cursor, table: str) -> bool:
+    """Whether ``table`` exists, from the catalog."""
+    if cursor.db.vendor == "postgresql":
+        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [table])
+    else:
+        cursor.execute("SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = %s", [table])
+    return bool(cursor.fetchone()[0])

@@ -40,7 +40,14 @@ def watch_samples(
 
 
 def _depths(doc: dict) -> dict[str, dict]:
-    return {queue["key"]: queue for group in doc["groups"] for queue in group["queues"]}
+    """Each queue once, with its member channels of all its groups: a process queue is listed
+    under every group one of its channels joined, each time with that group's members only."""
+    queues: dict[str, dict] = {}
+    for group in doc["groups"]:
+        for queue in group["queues"]:
+            entry = queues.setdefault(queue["key"], {**queue, "members": set()})
+            entry["members"].update(member["channel"] for member in queue["members"])
+    return queues
 
 
 def _memberships(doc: dict) -> dict[str, set[str]]:

@@ -4,29 +4,59 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Callable, Iterable, Sequence
 
 from django.core.management.base import CommandError
 
+from ..jsondoc import rounded
 from ..timeutil import parse_duration
+
+# An ISO 8601 time of the JSON documents: "2026-11-30T05:14:09.954512Z".
+ISO_TIME = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$")
 
 
 class Subcommand:
-    """One ``eventdebug <name>``. Subclasses add options and format a core function's result."""
+    """One ``eventdebug <name>``. Subclasses add options and format a core function's result.
+
+    One that answers a feature's query is declared ``class S(Subcommand, document=function,
+    formatter=function)``: ``document`` (the feature's, which the API view calls too) of the
+    ``query_options`` validated by ``serializer``, shown as JSON or as ``formatter``'s text."""
 
     name = ""
     help = ""
+    examples: tuple[str, ...] = ()  # two or three command lines, the end of --help
+    serializer: type | None = None  # validates the query options as the API validates its query
+    # name -> help of each query option: --name ("_" as "-"), a string until validated.
+    query_options: dict[str, str] = {}
+    query_choices: dict[str, Iterable[str]] = {}  # name -> the values --help lists ({a,b,c})
+    document: Callable[[dict], dict]
+    formatter: Callable[[dict, object], str]  # the text shown without --json
+
+    def __init_subclass__(cls, document=None, formatter=None, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if document is not None:
+            cls.document = staticmethod(document)
+            cls.formatter = staticmethod(formatter)
 
     def add_arguments(self, parser) -> None:
         """Options besides --json, which every subcommand has."""
+        for name, text in self.query_options.items():
+            choices = one_of(self.query_choices[name]) if name in self.query_choices else {}
+            parser.add_argument("--" + name.replace("_", "-"), help=text, **choices)
 
-    def handle(self, command, options) -> None:
-        raise NotImplementedError
+    def query(self, options: dict) -> dict:
+        return validated(self.serializer, options, self.query_options)
+
+    def handle(self, command, options) -> dict:
+        doc = self.document(self.query(options))
+        self.output(command, options, doc, self.formatter)
+        return doc
 
     @staticmethod
     def write_json(command, data) -> None:
         """The same document the REST endpoint returns, pretty-printed."""
-        command.stdout.write(json.dumps(data, indent=2))
+        command.stdout.write(json.dumps(rounded(data), indent=2))
 
     def output(self, command, options, doc: dict, formatter) -> None:
         """``doc`` as JSON with --json, else as the text ``formatter(doc, command.style)`` makes."""
@@ -46,6 +76,12 @@ def validated(serializer_class, options: dict, names) -> dict:
         )
         raise CommandError(problems, returncode=2)
     return serializer.validated_data
+
+
+def one_of(choices: Iterable[str]) -> dict:
+    """add_argument keywords that show ``choices`` in --help ({a,b,c}); the value is still
+    validated by the feature's serializer, exactly as the API validates it."""
+    return {"metavar": "{" + ",".join(choices) + "}"}
 
 
 def positive_float(text: str) -> float:
@@ -92,9 +128,21 @@ def counted(count: int, noun: str) -> str:
     return f"{count} {noun if count == 1 else noun + 's'}"
 
 
+def when(moment: str | None, milliseconds: bool = False) -> str:
+    """An ISO 8601 time of a document as text shows it: to the second (or the millisecond where
+    samples are closer than that), not the microseconds the JSON keeps."""
+    match = ISO_TIME.match(moment or "")
+    if not match:
+        return "-" if moment is None else moment
+    whole, fraction, zone = match.groups()
+    return whole + (f".{(fraction or '').ljust(3, '0')[:3]}" if milliseconds else "") + zone
+
+
 def format_number(value, digits: int = 3) -> str:
     if value is None:
         return "-"
+    if isinstance(value, str):
+        return when(value)
     if isinstance(value, float):
         return f"{value:.{digits}f}"
     return str(value)

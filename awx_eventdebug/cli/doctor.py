@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.core.management.base import CommandError
 
 from ..health.doctor import build_report
-from .base import Subcommand, counted, indent, render_pairs, render_table
+from .base import Subcommand, counted, indent, render_pairs, render_table, when
 
 
 class Doctor(Subcommand):
@@ -15,6 +15,10 @@ class Doctor(Subcommand):
         "Report versions, AWX event tables (from the catalog), the channel layer and whether "
         "its Redis hosts answer, and the app's effective settings. Exits 1 when something the "
         "app needs is missing."
+    )
+    examples = (
+        "awx-manage eventdebug doctor",
+        "awx-manage eventdebug doctor --json",
     )
 
     def handle(self, command, options):
@@ -84,14 +88,29 @@ def format_report(report: dict, style) -> str:
                 ]
             )
         )
+        process = capture["process"]
+        whose = f"pid {process['pid']} on {process['node']}, {process['command']}"
+        if not capture["handlers"]:
+            out.append(f"  counters of this process ({whose}): none, it has no capture handler")
         for stats in capture["handlers"]:
+            out.append(f"  counters of this process only ({whose}); AWX's processes count their own:")
             out.append(
                 render_pairs(
-                    (key, stats[key])
-                    for key in ("records_seen", "parsed", "ignored", "bounded", "pending", "rows_written")
-                    + ("flush_failures", "last_flush", "last_error")
+                    (
+                        (key, stats[key])
+                        for key in ("records_seen", "parsed", "ignored", "bounded", "pending", "rows_written")
+                        + ("flush_failures", "last_flush", "last_error")
+                    ),
+                    indent=4,
                 )
             )
+        table = overflow["table"]
+        out.append(
+            f"  the table, all processes and nodes: {counted(table['drops'], 'drop')} in "
+            f"{counted(table['rows'], 'row')} from {counted(table['nodes'], 'node')}, "
+            f"last {when(table['last_seen'])}"
+            + (f"; {counted(table['purged_drops'], 'drop')} in purged rows" if table["purged_drops"] else "")
+        )
         day = overflow["last_24h"]
         out.append(
             f"  last 24 h: {counted(day['totals']['drops'], 'drop')} "

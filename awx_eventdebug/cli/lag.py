@@ -4,43 +4,9 @@ serializer GET lag/ uses (lag/params.py), the same JSON with --json."""
 from __future__ import annotations
 
 from ..awx.tables import KINDS
-from ..lag.params import LagQuerySerializer
-from ..lag.query import GROUP_BY, LagQuery
-from ..lag.report import lag_report
-from .base import Subcommand, render_table, validated
-
-OPTIONS = ("kind", "job", "since", "until", "event", "by", "percentiles", "exact")
-
-
-class Lag(Subcommand):
-    name = "lag"
-    help = (
-        "Event lag (modified - created, in seconds) from AWX's event tables: count, mean, min, max "
-        "and percentiles, computed in the database, optionally per event, job, minute or hour."
-    )
-
-    def add_arguments(self, parser):
-        parser.add_argument("--kind", help=f"Event table: {', '.join(KINDS)} (default job).")
-        parser.add_argument("--job", help="Only this job (one partition); without a window: the whole job.")
-        parser.add_argument(
-            "--since", help="Window start on modified: ISO 8601 or a duration ago (90s, 15m, 2h, 7d)."
-        )
-        parser.add_argument("--until", help="Window end (default now; open with --job).")
-        parser.add_argument("--event", help="Only this event type.")
-        parser.add_argument("--by", help=f"Group by: {', '.join(GROUP_BY)} (default none).")
-        parser.add_argument(
-            "--percentiles", help="Comma-separated, e.g. 50,90,99.9 (default LAG_PERCENTILES)."
-        )
-        parser.add_argument(
-            "--exact",
-            action="store_true",
-            default=None,
-            help="Exact percentiles over a window longer than LAG_EXACT_WINDOW too (default: rollups).",
-        )
-
-    def handle(self, command, options):
-        report = lag_report(LagQuery(**validated(LagQuerySerializer, options, OPTIONS)))
-        self.output(command, options, report, format_report)
+from ..lag.params import LagQuerySerializer, lag_document
+from ..lag.query import GROUP_BY
+from .base import Subcommand, render_table, validated, when
 
 
 def format_report(report: dict, style) -> str:
@@ -49,24 +15,25 @@ def format_report(report: dict, style) -> str:
         scope.append(f"job {report['job']}")
     if report["event"] is not None:
         scope.append(f"event {report['event']}")
-    since, until = report["since"], report["until"]
+    since, until = when(report["since"]), when(report["until"])
     if since and until:
         scope.append(f"modified in {since} .. {until}")
-    elif since or until:
-        scope.append(f"modified since {since}" if since else f"modified until {until}")
+    elif report["since"] or report["until"]:
+        scope.append(f"modified since {since}" if report["since"] else f"modified until {until}")
     keys = list(report["percentiles"])
     headers = [report["by"] if report["by"] != "none" else "", "count", "mean (s)", "min (s)"]
-    headers += [f"{key} (s)" for key in keys] + ["max (s)", "no created", "negative"]
+    headers += [f"{key} (s)" for key in keys] + ["max (s)", "no created", "backfilled", "negative"]
 
     def row(label, stats):
         values = [stats["percentiles"][key] for key in keys]
         return [label, stats["count"], stats["mean"], stats["min"], *values, stats["max"]] + [
             stats["missing_created"],
+            stats["backfilled"],
             stats["negative"],
         ]
 
     rows = [row("all", report)] + [row(str(group["key"]), group) for group in report["groups"]]
-    title = f"Lag (modified - created) of {', '.join(scope)}"
+    title = f"Lag (modified - created) of {', '.join(scope)} from {', '.join(report['tables'])}"
     if report["method"] == "rollup":
         title += f" (percentiles from the per-minute rollups, within {report['percentile_error']:.0%})"
     lines = [
@@ -76,3 +43,39 @@ def format_report(report: dict, style) -> str:
     if report["groups_truncated"]:
         lines.append(f"(only the first {len(report['groups'])} groups; narrow the query to see the rest)")
     return "\n".join(lines)
+
+
+class Lag(Subcommand, document=lag_document, formatter=format_report):
+    name = "lag"
+    help = (
+        "Event lag (modified - created, in seconds) from AWX's event tables: count, mean, min, max "
+        "and percentiles, computed in the database, optionally per event, job, minute or hour."
+    )
+    examples = (
+        "awx-manage eventdebug lag --since 1h",
+        "awx-manage eventdebug lag --kind project_update --since 2h --by job",
+        "awx-manage eventdebug lag --job 42 --by minute --percentiles 50,99",
+    )
+    serializer = LagQuerySerializer
+    query_options = {
+        "kind": "Event table (default job).",
+        "job": "Only this job (one partition); without a window: the whole job.",
+        "since": "Window start on modified: ISO 8601 or a duration ago (90s, 15m, 2h, 7d).",
+        "until": "Window end (default now; open with --job).",
+        "event": "Only this event type.",
+        "by": "Group by (default none).",
+        "percentiles": "Comma-separated, e.g. 50,90,99.9 (default LAG_PERCENTILES).",
+    }
+    query_choices = {"kind": KINDS, "by": GROUP_BY}
+
+    def add_arguments(self, parser):
+        super().add_arguments(parser)
+        parser.add_argument(
+            "--exact",
+            action="store_true",
+            default=None,
+            help="Exact percentiles over a window longer than LAG_EXACT_WINDOW too (default: rollups).",
+        )
+
+    def query(self, options) -> dict:
+        return validated(self.serializer, options, (*self.query_options, "exact"))

@@ -11,7 +11,9 @@ from django.core.management.base import CommandError
 
 from ..awx.messages import group_names
 from ..awx.tables import KINDS, MAX_JOB_ID
+from ..jsondoc import rounded
 from ..live.listener import STOP_ERROR, STOP_OUTPUT_CLOSED, Listener, redis_layer
+from ..live.membership import GROUP_GONE, MEMBER_REMOVED
 from .base import (
     Subcommand,
     bounded_int,
@@ -30,8 +32,14 @@ class Listen(Subcommand):
         "Join a job's websocket group through the channel layer, as the browser's websocket does, "
         "and show live what debug.js shows: lag (now - created) average, standard deviation and "
         "max over the last 1024 events, their peaks, events per second and gaps in the event "
-        "counters. Stops after --duration or on Ctrl-C/SIGTERM/SIGHUP, always leaving the group, and "
+        "counters, each gap's cause checked against the stored events (only 'lost' is loss). "
+        "Stops after --duration or on Ctrl-C/SIGTERM/SIGHUP, always leaving the group, and "
         "prints a summary."
+    )
+    examples = (
+        "awx-manage eventdebug listen --job 42",
+        "awx-manage eventdebug listen --job 42 --kind project_update --duration 5m",
+        "awx-manage eventdebug listen --group jobs-status_changed --relay",
     )
 
     def add_arguments(self, parser):
@@ -79,6 +87,7 @@ class Listen(Subcommand):
         except ValueError as exc:
             raise CommandError(str(exc), returncode=2) from exc
         config = redis_layer(options["layer"])
+        self._membership_told = 0
         if options["json"]:
             show = JsonLines(command)
         elif command.stdout.isatty():
@@ -92,12 +101,13 @@ class Listen(Subcommand):
             interval=options["interval"],
             relay=options["relay"],
             on_joined=lambda joined: command.stderr.write(joined_line(joined, config.alias)),
-            on_update=lambda report: self.show_update(show, report, listener),
+            on_update=lambda report: self.show_update(show, report, listener, command),
         )
         summary = listener.run()
         if summary["stopped"] == STOP_OUTPUT_CLOSED:
             discard_stdout()
             return
+        self.tell_membership_lost(command, summary)
         try:
             show.summary(summary)
         except BrokenPipeError:
@@ -115,12 +125,20 @@ class Listen(Subcommand):
         if summary["stopped"] == STOP_ERROR:
             raise CommandError(f"redis error while listening: {summary['error']}", returncode=2)
 
-    @staticmethod
-    def show_update(show, report: dict, listener: Listener) -> None:
+    def show_update(self, show, report: dict, listener: Listener, command) -> None:
+        self.tell_membership_lost(command, report)
         try:
             show.update(report)
         except BrokenPipeError:
             listener.stop(STOP_OUTPUT_CLOSED)
+
+    def tell_membership_lost(self, command, report: dict) -> None:
+        """One line on stderr for each loss of membership not told yet."""
+        membership = report["membership"]
+        new = membership["lost"] - self._membership_told
+        for event in membership["events"][-new:] if new > 0 else ():
+            command.stderr.write(membership_line(event))
+        self._membership_told = membership["lost"]
 
 
 def discard_stdout() -> None:
@@ -158,10 +176,34 @@ def lag_table(report: dict) -> str:
     return render_table(headers, lag_rows(report), numeric=(False, True, True, True, True))
 
 
+# The causes of missing counters that are not a loss (live/gaps.py).
+NOT_LOST = {
+    "no_output": "not sent by AWX (no output)",
+    "live_updates_off": "not sent by AWX (live updates off)",
+    "rate_limited": "likely rate-limited by AWX",
+    "not_stored": "not stored yet",
+    "unchecked": "not checked",
+}
+MEMBERSHIP_WHY = {
+    GROUP_GONE: "the group's key was deleted (every daphne start deletes asgi:* keys) or expired",
+    MEMBER_REMOVED: "our member was removed from it (group expiry, or a ZREM)",
+}
+
+
 def counter_text(counters: dict) -> str:
+    causes = counters["causes"]
+    why = [f"{causes[name]} {label}" for name, label in NOT_LOST.items() if causes[name]]
     return (
-        f"{counters['missing']} missing in {counted(counters['gaps'], 'gap')}, {counters['late']} late, "
-        f"{counted(counters['duplicates'], 'duplicate')}"
+        f"{counters['lost']} lost; {counters['missing']} missing in {counted(counters['gaps'], 'gap')}"
+        + (f" ({', '.join(why)})" if why else "")
+        + f", {counters['late']} late, {counted(counters['duplicates'], 'duplicate')}"
+    )
+
+
+def membership_line(event: dict) -> str:
+    return (
+        f"Not in group {event['group']} any more at {event['at']}: {MEMBERSHIP_WHY[event['why']]}; "
+        "joined it again. Messages sent to it meanwhile did not reach the probe."
     )
 
 
@@ -196,7 +238,8 @@ def line(report: dict) -> str:
     depth = format_number(queue["depth"])
     return (
         f"{report['at'][:19]}Z  events {report['events']:>8}  {report['rate']:>8.1f}/s  lag {figures}  "
-        f"missing {report['counters']['missing']:>6}  queue {depth:>6}/{queue['capacity']}"
+        f"lost {report['counters']['lost']:>6}  missing {report['counters']['missing']:>6}  "
+        f"queue {depth:>6}/{queue['capacity']}"
     )
 
 
@@ -215,6 +258,11 @@ def summary_text(summary: dict) -> str:
         ("skipped", skipped_text(summary["skipped"])),
         ("queue", queue_text(summary["queue"])),
     ]
+    drops = summary["counters"]["overflow_drops"]
+    if drops:
+        pairs.append(("overflow", f"{drops} group messages dropped for full queues (the capture's count)"))
+    if summary["membership"]["lost"]:
+        pairs.append(("membership", f"lost {summary['membership']['lost']} times, joined again each time"))
     return "\n".join(("Summary", render_pairs(pairs), lag_table(summary)))
 
 
@@ -255,8 +303,8 @@ class JsonLines:
         self.out = command.stdout
 
     def update(self, report: dict) -> None:
-        self.out.write(json.dumps(report))
+        self.out.write(json.dumps(rounded(report)))
         self.out.flush()
 
     def summary(self, summary: dict) -> None:
-        self.out.write(json.dumps(summary))
+        self.out.write(json.dumps(rounded(summary)))

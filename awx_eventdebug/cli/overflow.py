@@ -17,8 +17,9 @@ from ..overflow.params import (
     overflow_page,
     overflow_summary,
 )
-from ..overflow.queries import purge_overflow
-from .base import Subcommand, counted, render_pairs, render_table, validated
+from ..overflow.queries import TIMELINE_TRUNC, purge_overflow
+from ..overflow.record import SOURCES
+from .base import Subcommand, counted, one_of, render_pairs, render_table, validated, when
 
 
 class Overflow(Subcommand):
@@ -28,18 +29,27 @@ class Overflow(Subcommand):
         "from channels_redis's 'over capacity' records (or ingested): rows per node, group and "
         "window, or with --summary totals per group."
     )
+    examples = (
+        "awx-manage eventdebug overflow --summary --since 2h",
+        "awx-manage eventdebug overflow --summary --timeline minute --group 'job_events-*'",
+        "awx-manage eventdebug overflow --node awx-1 --since 15m",
+    )
     FILTERS = ("group", "node", "source", "since", "until")
 
     def add_arguments(self, parser):
         parser.add_argument("--group", help="Group name, or a glob with * and ? (job_events-*).")
         parser.add_argument("--node", help="Only this node (CLUSTER_HOST_ID).")
-        parser.add_argument("--source", help="live (captured) or ingest (from log files).")
+        parser.add_argument(
+            "--source", **one_of(s for s, _ in SOURCES), help="live (captured) or ingest (from log files)."
+        )
         parser.add_argument("--since", help="ISO 8601 time or a duration ago (2h).")
         parser.add_argument("--until", help="ISO 8601 time or a duration ago.")
         parser.add_argument("--page", help="Page of rows (default 1).")
         parser.add_argument("--page-size", help="Rows per page (default 100, at most 1000).")
         parser.add_argument("--summary", action="store_true", help="Totals per group instead of rows.")
-        parser.add_argument("--timeline", help="With --summary: drops per 'minute' or 'hour'.")
+        parser.add_argument(
+            "--timeline", **one_of(TIMELINE_TRUNC), help="With --summary: drops per minute or hour."
+        )
         parser.add_argument("--limit", help="With --summary: most groups shown (default 50).")
 
     def handle(self, command, options):
@@ -54,34 +64,31 @@ class Overflow(Subcommand):
         self.output(command, options, result, formatter)
 
 
-# (heading, key, right-aligned) of each column of the two tables.
-PAGE_COLUMNS = (
-    ("window start", "window_start", False),
-    ("node", "node", False),
-    ("group", "group", False),
-    ("source", "source", False),
-    ("drops", "drops", True),
-    ("queues over", "queues_over", True),
-    ("max group", "max_group_size", True),
-    ("last seen", "last_seen", False),
-)
-SUMMARY_COLUMNS = (
-    ("group", "group", False),
-    ("drops", "drops", True),
-    ("drops/min", "drops_per_minute", True),
-    ("queues over", "queues_over", True),
-    ("max group", "max_group_size", True),
-    ("nodes", "nodes", True),
-    ("first seen", "first_seen", False),
-    ("last seen", "last_seen", False),
-)
+# The heading of each field the two tables show, and whether it is right-aligned (a number).
+FIELDS = {
+    "window_start": ("window start", False),
+    "node": ("node", False),
+    "group": ("group", False),
+    "source": ("source", False),
+    "drops": ("drops", True),
+    "drops_per_minute": ("drops/min", True),
+    "queues_over": ("queues over", True),
+    "max_group_size": ("max group", True),
+    "nodes": ("nodes", True),
+    "first_seen": ("first seen", False),
+    "last_seen": ("last seen", False),
+}
+PAGE_FIELDS = "window_start node group source drops queues_over max_group_size last_seen"
+SUMMARY_FIELDS = "group drops drops_per_minute queues_over max_group_size nodes first_seen last_seen"
 
 
-def render_dicts(columns, items) -> str:
+def render_dicts(fields: str, items) -> str:
+    """``items`` as a table of the space-separated ``fields``."""
+    keys = fields.split()
     return render_table(
-        [heading for heading, _, _ in columns],
-        [[item[key] for _, key, _ in columns] for item in items],
-        numeric=[right for _, _, right in columns],
+        [FIELDS[key][0] for key in keys],
+        [[item[key] for key in keys] for item in items],
+        numeric=[FIELDS[key][1] for key in keys],
     )
 
 
@@ -89,13 +96,13 @@ def format_page(page: dict, style) -> str:
     if not page["results"]:
         return "No channel overflow recorded for these filters."
     footer = f"page {page['page']} of {page['pages']} ({counted(page['count'], 'row')})"
-    return render_dicts(PAGE_COLUMNS, page["results"]) + "\n" + footer
+    return render_dicts(PAGE_FIELDS, page["results"]) + "\n" + footer
 
 
 def format_summary(summary: dict, style) -> str:
     if not summary["groups"]:
         return "No channel overflow recorded for these filters."
-    out = [render_dicts(SUMMARY_COLUMNS, summary["groups"])]
+    out = [render_dicts(SUMMARY_FIELDS, summary["groups"])]
     out.append(
         f"{summary['groups_shown']} of {counted(summary['groups_total'], 'group')}; "
         f"{counted(summary['totals']['drops'], 'drop')} in {counted(summary['totals']['rows'], 'row')}"
@@ -117,6 +124,10 @@ class Ingest(Subcommand):
         "into the overflow table as source 'ingest'. Ingesting a record twice counts it once. "
         "Exit status 1 when a line was rejected or a file could not be read to its end (the "
         "rest is still counted; -v 2 names each rejected line), 130 when interrupted."
+    )
+    examples = (
+        "awx-manage eventdebug ingest /var/log/tower/daphne.log",
+        "journalctl -u awx-daphne -o short-iso | awx-manage eventdebug ingest -",
     )
 
     def add_arguments(self, parser):
@@ -224,6 +235,10 @@ class Purge(Subcommand):
         "Delete overflow rows (and ingest fingerprints) older than --older-than (default "
         "EVENTDEBUG['RETENTION']), in batches; --dry-run only counts them."
     )
+    examples = (
+        "awx-manage eventdebug purge --dry-run",
+        "awx-manage eventdebug purge --older-than 30d",
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--older-than", help="A duration such as 30d (default EVENTDEBUG['RETENTION']).")
@@ -241,7 +256,7 @@ class Purge(Subcommand):
             return
         verb = "would remove" if result["dry_run"] else "removed"
         command.stdout.write(
-            f"{verb} rows older than {result['cutoff']} ({text}):\n"
+            f"{verb} rows older than {when(result['cutoff'])} ({text}):\n"
             + render_pairs(
                 [
                     ("overflow rows", result["removed"]["overflow_rows"]),

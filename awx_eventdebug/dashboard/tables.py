@@ -11,11 +11,16 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
+from django.utils import timezone
+
 from ..channels.backends import backend_support
 from ..channels.groups import inspect_groups
-from ..channels.queues import distinct_queues, queue_severity
+from ..channels.queues import FULL, distinct_queues, queue_severity
+from ..conf import get_config
+from ..lag.window import default_since
 from ..overflow.queries import OverflowFilter, summarize_overflow
 from ..sections import attempt
+from ..timeutil import format_duration
 
 # Rows shown; the JSON links under each table give the rest.
 OVERFLOW_GROUPS = 20
@@ -26,32 +31,43 @@ WORST_QUEUES = 10
 class Column:
     field: str
     label: str
-    format: str  # key, list, count, rate, percent, seconds, time: how both renderers show it
+    format: str  # mark, key, list, count, rate, percent, seconds, time: how both renderers show it
 
 
-OVERFLOW_COLUMNS = (
-    Column("group", "Group", "key"),
-    Column("drops", "Drops", "count"),
-    Column("drops_per_minute", "Drops / min", "rate"),
-    Column("queues_over", "Queues over capacity", "count"),
-    Column("max_group_size", "Max members", "count"),
-    Column("nodes", "Nodes", "count"),
-    Column("first_seen", "First seen (UTC)", "time"),
-    Column("last_seen", "Last seen (UTC)", "time"),
+# The label and format of each field a table shows. "mark", the first column of both tables,
+# says in words why a row is coloured (colour alone is not enough).
+FIELDS = {
+    "mark": ("", "mark"),
+    "group": ("Group", "key"),
+    "drops": ("Drops", "count"),
+    "drops_per_minute": ("Drops / min", "rate"),
+    "queues_over": ("Queues over capacity", "count"),
+    "max_group_size": ("Max members", "count"),
+    "nodes": ("Nodes", "count"),
+    "first_seen": ("First seen (UTC)", "time"),
+    "last_seen": ("Last seen (UTC)", "time"),
+    "key": ("Queue", "key"),
+    "groups": ("Groups", "list"),
+    "depth": ("Depth", "count"),
+    "expired": ("Expired", "count"),
+    "capacity": ("Capacity", "count"),
+    "fill": ("Fill", "percent"),
+    "oldest_age": ("Oldest message", "seconds"),
+    "inflight": ("In flight", "count"),
+}
+
+
+def columns(fields: str) -> tuple[Column, ...]:
+    """The columns of the space-separated ``fields``, in order."""
+    return tuple(Column(field, *FIELDS[field]) for field in fields.split())
+
+
+OVERFLOW_COLUMNS = columns(
+    "mark group drops drops_per_minute queues_over max_group_size nodes first_seen last_seen"
 )
+QUEUE_COLUMNS = columns("mark key groups depth expired capacity fill oldest_age inflight")
 
-QUEUE_COLUMNS = (
-    Column("key", "Queue", "key"),
-    Column("groups", "Groups", "list"),
-    Column("depth", "Depth", "count"),
-    Column("expired", "Expired", "count"),
-    Column("capacity", "Capacity", "count"),
-    Column("fill", "Fill", "percent"),
-    Column("oldest_age", "Oldest message", "seconds"),
-    Column("inflight", "In flight", "count"),
-)
-
-TEXT_FORMATS = ("key", "list", "time")
+TEXT_FORMATS = ("mark", "key", "list", "time")
 
 
 def format_seconds(value: float) -> str:
@@ -66,6 +82,7 @@ def format_utc(value: str) -> str:
 
 
 FORMATTERS = {
+    "mark": str,
     "key": str,
     "list": ", ".join,
     "count": lambda v: f"{v:,}",
@@ -76,18 +93,41 @@ FORMATTERS = {
 }
 
 
-def table_rows(columns: tuple[Column, ...], rows: list[dict]) -> list[list[dict]]:
-    """Each row as cells {text, css class} in column order; missing or null values show as –."""
+def table_rows(columns: tuple[Column, ...], rows: list[dict]) -> list[dict]:
+    """Each row as {mark, cells}, the cells {text, css class} in column order; missing or null
+    values show as –."""
     return [
-        [
-            {
-                "text": "–" if row.get(c.field) is None else FORMATTERS[c.format](row[c.field]),
-                "class": c.format if c.format in TEXT_FORMATS else "num",
-            }
-            for c in columns
-        ]
+        {
+            "mark": row.get("mark", ""),
+            "cells": [
+                {
+                    "text": ("" if c.format == "mark" else "–")
+                    if row.get(c.field) is None
+                    else FORMATTERS[c.format](row[c.field]),
+                    "class": c.format if c.format in TEXT_FORMATS else "num",
+                }
+                for c in columns
+            ],
+        }
         for row in rows
     ]
+
+
+def queue_mark(fill: float | None, max_fill: float) -> str:
+    """Why a queue is marked: full (channels_redis drops what is sent to it), or fuller than
+    CHECK_MAX_FILL; "" when neither (as layer_tables.js queueMark)."""
+    if fill is not None and fill >= FULL:
+        return "full"
+    if fill is not None and fill > max_fill:
+        return f"over {max_fill:g} %"
+    return ""
+
+
+def drops_mark(last_seen: str, since: datetime, length: str) -> str:
+    """Groups whose drops fall in the check's window (HEALTH_WINDOW, ``length`` long) are
+    marked: those are the drops the verdict counts (as layer_tables.js dropsMark)."""
+    seen = datetime.fromisoformat(last_seen.replace("Z", "+00:00"))
+    return f"drops in last {length}" if seen >= since else ""
 
 
 def table(columns: tuple[Column, ...], rows: list[dict], status: str, error: str = "") -> dict:
@@ -113,7 +153,11 @@ def overflow_table() -> dict:
     summary, error = attempt(lambda: summarize_overflow(OverflowFilter(), limit=OVERFLOW_GROUPS))
     if error:
         return table(OVERFLOW_COLUMNS, [], "", f"Overflow table unavailable: {error}")
-    return table(OVERFLOW_COLUMNS, summary["groups"], overflow_status(summary))
+    now = timezone.now()
+    since = default_since(now, "HEALTH_WINDOW")
+    length = format_duration((now - since).total_seconds())
+    rows = [{**group, "mark": drops_mark(group["last_seen"], since, length)} for group in summary["groups"]]
+    return table(OVERFLOW_COLUMNS, rows, overflow_status(summary))
 
 
 def worst_queues(channels: dict, limit: int = WORST_QUEUES) -> list[dict]:
@@ -154,4 +198,7 @@ def queues_table() -> dict:
         return table(QUEUE_COLUMNS, [], "", f"Channel layer unavailable: {error}")
     # A layer whose queues cannot be read (pub/sub, in-memory) shows its note and no rows.
     readable = backend_support(channels["layer"]["backend"]).queues
-    return table(QUEUE_COLUMNS, worst_queues(channels) if readable else [], queues_status(channels))
+    max_fill = get_config()["CHECK_MAX_FILL"]
+    queues = worst_queues(channels) if readable else []
+    rows = [{**queue, "mark": queue_mark(queue["fill"], max_fill)} for queue in queues]
+    return table(QUEUE_COLUMNS, rows, queues_status(channels))

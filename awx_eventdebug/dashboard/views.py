@@ -1,6 +1,8 @@
-"""The dashboard page: the doctor's findings and the overflow and queue tables rendered on the
-server (tables.py), and the scripts that draw the lag timeline, refresh the tables from
-the app's own API endpoints and run the live websocket lag gauge.
+"""The dashboard page: the check's verdict first (the thresholds over HEALTH_WINDOW, as GET
+check/ gives it), the doctor's findings, the overflow and queue tables rendered on the server
+(tables.py), the critical path's headline, hops and node snapshot ages, and the scripts that draw
+the lag, events and drops charts, refresh the verdict and the tables from the app's own API
+endpoints and run the live websocket lag gauge.
 
 Same permission rule as the API (EVENTDEBUG['PERMISSION_CLASSES']), except that an anonymous
 visitor is sent to the login page instead of getting a JSON 401/403.
@@ -11,6 +13,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import ensure_csrf_cookie
 from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated, PermissionDenied
@@ -20,6 +23,10 @@ from rest_framework.response import Response
 from ..api.base import EventDebugView, FirstRendererOnly
 from ..awx.tables import KINDS
 from ..health.doctor import build_report
+from ..health.report import Thresholds, health_check, health_window
+from ..path.params import path_document
+from ..sections import attempt
+from ..timeutil import format_duration
 from .tables import overflow_table, queues_table
 
 # The lag timeline's window choices: values the lag endpoint's `since` accepts.
@@ -48,6 +55,14 @@ def dashboard_context(report: dict) -> dict:
     }
 
 
+def verdict(window) -> dict:
+    """The check with the configured thresholds over ``window`` (GET check/), and the window's
+    length in words for the headline."""
+    check = health_check(window, Thresholds.from_settings())
+    seconds = (window.until - window.since).total_seconds()
+    return {**check, "window_seconds": seconds, "window_length": format_duration(seconds)}
+
+
 @method_decorator(ensure_csrf_cookie, name="dispatch")  # the gauge sends it as AWX's xrftoken
 class DashboardView(EventDebugView):
     renderer_classes = [TemplateHTMLRenderer]
@@ -55,8 +70,17 @@ class DashboardView(EventDebugView):
     template_name = "awx_eventdebug/dashboard.html"
 
     def get(self, request):
+        window = health_window(timezone.now())
+        path, path_error = attempt(lambda: path_document({"window": window}))
         return Response(
-            {**dashboard_context(build_report()), "overflow": overflow_table(), "queues": queues_table()}
+            {
+                **dashboard_context(build_report()),
+                "verdict": verdict(window),
+                "overflow": overflow_table(),
+                "queues": queues_table(),
+                "path": path,
+                "path_error": path_error,
+            }
         )
 
     def handle_exception(self, exc):

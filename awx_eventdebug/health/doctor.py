@@ -7,7 +7,9 @@ Each section is computed on its own (sections.attempt); one that fails is None, 
 from __future__ import annotations
 
 import logging
+import os
 import platform
+import sys
 from datetime import timedelta
 from importlib import metadata
 
@@ -22,8 +24,8 @@ from ..checks import ALL_CHECKS
 from ..conf import effective_settings, get_config
 from ..overflow.handler import capture_stats
 from ..overflow.install import installed_handler
-from ..overflow.queries import OverflowFilter, summarize_overflow
-from ..overflow.record import LOGGER_NAME
+from ..overflow.queries import OverflowFilter, summarize_overflow, table_totals
+from ..overflow.record import LOGGER_NAME, node_name
 from ..sections import attempt
 
 DISTRIBUTIONS = ("Django", "channels", "channels-redis", "djangorestframework", "redis", "psycopg")
@@ -89,7 +91,9 @@ def build_report() -> dict:
 
 
 def overflow_section() -> dict:
-    """Capture wiring and counters of this process, and the last day's overflow per group."""
+    """Capture wiring and counters of this process (``process`` says which: each AWX process
+    counts only the records it logged itself), the table's totals over every process and node,
+    and the last day's overflow per group."""
     logger = logging.getLogger(LOGGER_NAME)
     summary = summarize_overflow(OverflowFilter(since=timezone.now() - timedelta(days=1)), limit=5)
     return {
@@ -100,7 +104,9 @@ def overflow_section() -> dict:
             "logger_level": logging.getLevelName(logger.getEffectiveLevel()),
             "logger_disabled": logger.disabled,
             "handlers": capture_stats(),
+            "process": {"pid": os.getpid(), "node": node_name(), "command": " ".join(sys.argv[:3])},
         },
+        "table": table_totals(),
         "last_24h": {
             "totals": summary["totals"],
             "groups_total": summary["groups_total"],

@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from ..fields import MomentField, validation_now
 from ..lag.window import WindowTooLong, check_window
+from .prometheus import METRIC_NAMES
 from .report import Thresholds, health_check, health_report, health_window
 
 
@@ -45,6 +46,33 @@ class CheckQuerySerializer(ReportQuerySerializer):
     max_drops = serializers.IntegerField(
         required=False, min_value=0, help_text="Drops in the window. Default: EVENTDEBUG['CHECK_MAX_DROPS']."
     )
+    max_backlog = serializers.IntegerField(
+        required=False,
+        min_value=0,
+        help_text="Events queued on any node. Default: EVENTDEBUG['CHECK_MAX_BACKLOG'].",
+    )
+    max_backlog_age = serializers.FloatField(
+        required=False,
+        min_value=0,
+        help_text="Seconds, oldest queued event on any node. Default: EVENTDEBUG['CHECK_MAX_BACKLOG_AGE'].",
+    )
+    max_relay_down = serializers.IntegerField(
+        required=False,
+        min_value=0,
+        help_text="wsrelay connections down on any node. Default: EVENTDEBUG['CHECK_MAX_RELAY_DOWN'].",
+    )
+
+    THRESHOLDS = ("max_p99", "max_fill", "max_drops", "max_backlog", "max_backlog_age", "max_relay_down")
+
+
+class MetricsQuerySerializer(serializers.Serializer):
+    """``?metric=NAME`` (repeatable), as AWX's /api/v2/metrics/ takes it: only those families."""
+
+    metric = serializers.ListField(
+        child=serializers.ChoiceField(choices=METRIC_NAMES),
+        required=False,
+        help_text="A metric name to export (repeat for more); default: all.",
+    )
 
 
 def report_document(query: dict) -> dict:
@@ -54,5 +82,5 @@ def report_document(query: dict) -> dict:
 
 def check_document(query: dict) -> dict:
     """The document of GET check/ for a query validated by CheckQuerySerializer."""
-    thresholds = Thresholds.from_settings(**{k: query.get(k) for k in ("max_p99", "max_fill", "max_drops")})
+    thresholds = Thresholds.from_settings(**{k: query.get(k) for k in CheckQuerySerializer.THRESHOLDS})
     return health_check(query["window"], thresholds)

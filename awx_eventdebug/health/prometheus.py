@@ -1,179 +1,244 @@
-"""GET metrics/: the health figures (report.metrics_sections) in Prometheus's text exposition
-format 0.0.4, which AWX's own /api/v2/metrics/ speaks.
+"""GET metrics/: the health figures (report.metrics_sections) as a prometheus_client collector,
+exposed in the text format 0.0.4 or OpenMetrics, whichever the scraper asks for, as
+prometheus_client's own handler negotiates (AWX's /api/v2/metrics/ is built on the same library).
 
-Everything read from the database is over a window (HEALTH_WINDOW, ending at the scrape), so
-those families are gauges, not counters: the overflow table is purged and its rows are per
-window, so no monotonic total exists to export, and a window's drops are what an alert wants.
-The capture handler's counters are this process's own since it started: real counters.
+Label values are bounded whatever the workload: event kinds, group kinds (``job_events``, never a
+group name such as ``job_events-<id>``: overflow.queries.group_kind_expression), node names and
+the sections. A queue name changes with every process restart, so queues are exported as per-node
+aggregates; per-group and per-queue detail stays in the JSON endpoints. Thresholds are never part
+of a name: alerts compare values.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.exposition import choose_encoder
+from prometheus_client.registry import CollectorRegistry
+
 from ..overflow.handler import capture_stats
+from ..overflow.record import node_name
+from ..timeutil import format_duration
 from .report import Window
 
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 PREFIX = "awx_eventdebug_"
 
-CAPTURE_COUNTERS = (
-    ("parsed", "channels_redis 'over capacity' records counted by this process's capture handler."),
-    ("ignored", "Other records of the channels_redis.core logger seen by the capture handler."),
-    ("bounded", "Records counted into the shared bucket because CAPTURE_MAX_PENDING_GROUPS was reached."),
-    ("rows_written", "Overflow rows the capture handler wrote (inserted or added to)."),
-    ("flushes", "Writes of the captured aggregate to the database."),
-    ("flush_failures", "Writes of the captured aggregate that failed (kept in memory and retried)."),
-)
+
+@dataclass(frozen=True)
+class Family:
+    name: str  # without PREFIX; a counter's without _total
+    kind: str  # gauge or counter
+    labels: tuple[str, ...]
+    help: str  # "{window}" is replaced by the window's length
 
 
-def escape_label(value) -> str:
-    return str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-
-
-def escape_help(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("\n", "\\n")
-
-
-def format_value(value) -> str:
-    if value is None:
-        return "NaN"
-    if isinstance(value, bool):
-        return str(int(value))
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "NaN"
-        if math.isinf(value):
-            return "+Inf" if value > 0 else "-Inf"
-        return repr(value)
-    return str(value)
-
-
-class Exposition:
-    """Families written in order, each with its HELP and TYPE lines before its samples."""
-
-    def __init__(self):
-        self.lines: list[str] = []
-
-    def family(self, name: str, kind: str, help_text: str, samples: Iterable[tuple[str, dict, object]]):
-        """``samples``: (suffix, labels, value); the suffix is "" or e.g. "_count"."""
-        self.lines.append(f"# HELP {PREFIX}{name} {escape_help(help_text)}")
-        self.lines.append(f"# TYPE {PREFIX}{name} {kind}")
-        for suffix, labels, value in samples:
-            rendered = ",".join(f'{key}="{escape_label(val)}"' for key, val in labels.items())
-            braces = f"{{{rendered}}}" if rendered else ""
-            self.lines.append(f"{PREFIX}{name}{suffix}{braces} {format_value(value)}")
-
-    def text(self) -> str:
-        return "\n".join(self.lines) + "\n"
-
-
-def render_metrics(data: dict) -> str:
-    """The exposition of ``data`` (report.metrics_sections)."""
-    out = Exposition()
-    window: Window = data["window"]
-    errors = data["errors"]
-    lag, overflow, layer = data["lag"], data["overflow"], data["channel_layer"]
-
-    up = [
-        ("", {"section": name}, int(data[name] is not None)) for name in ("lag", "overflow", "channel_layer")
-    ]
-    if lag is not None:
-        up += [
-            ("", {"section": f"lag_{kind}"}, int(stats is not None)) for kind, stats in lag["kinds"].items()
-        ]
-    out.family("up", "gauge", "1 when the section could be read at this scrape, 0 when it failed.", up)
-    out.family(
-        "window_seconds",
+FAMILIES = (
+    Family("up", "gauge", ("section",), "1 when the section could be read at this scrape, 0 when it failed."),
+    Family(
+        "window_seconds", "gauge", (), "Length of the window (HEALTH_WINDOW, ending now) of the lag figures."
+    ),
+    Family(
+        "event_lag_seconds",
         "gauge",
-        "Length of the window (HEALTH_WINDOW, ending now) the lag and overflow figures cover.",
-        [("", {}, (window.until - window.since).total_seconds())],
-    )
-
-    if lag is not None:
-        kinds = {kind: stats for kind, stats in lag["kinds"].items() if stats is not None}
-        samples = []
-        for kind, stats in kinds.items():
-            for key, value in stats["percentiles"].items():
-                samples.append(("", {"kind": kind, "quantile": _quantile(key)}, value))
-            total = stats["mean"] * stats["count"] if stats["count"] else 0.0
-            samples += [("_sum", {"kind": kind}, float(total)), ("_count", {"kind": kind}, stats["count"])]
-        out.family(
-            "event_lag_seconds",
-            "summary",
-            "Event lag (modified - created) of the events stored in the window, per event kind.",
-            samples,
-        )
-        out.family(
-            "events_missing_created",
-            "gauge",
-            "Events stored in the window without a created time (not in the lag figures).",
-            [("", {"kind": kind}, stats["missing_created"]) for kind, stats in kinds.items()],
-        )
-        out.family(
-            "events_negative_lag",
-            "gauge",
-            "Events stored in the window before they were created (clock skew; not in the lag figures).",
-            [("", {"kind": kind}, stats["negative"]) for kind, stats in kinds.items()],
-        )
-
-    if overflow is not None:
-        out.family(
-            "overflow_drops",
-            "gauge",
-            "Group messages channels_redis dropped in the window (its 'over capacity' records), all groups.",
-            [("", {}, overflow["totals"]["drops"])],
-        )
-        out.family(
-            "overflow_group_drops",
-            "gauge",
-            "Group messages dropped in the window per group and node, the most first (METRICS_TOP_GROUPS).",
-            [("", {"group": g["group"], "node": g["node"]}, g["drops"]) for g in overflow["groups"]],
-        )
-
-    if layer is not None and not layer["note"]:
-        summary = layer["summary"]
-        for name, key, help_text in (
-            ("queues", "queues", "Channel layer queues holding messages."),
-            ("queue_messages", "messages", "Messages in all channel layer queues."),
-            ("queues_over_80_percent", "queues_over_80", "Queues fuller than 80% of their capacity."),
-            ("queues_full", "queues_full", "Queues at capacity: channels_redis drops what is sent to them."),
-        ):
-            out.family(name, "gauge", help_text, [("", {}, summary[key])])
-        queues = layer["queues"]
-        for name, key, help_text in (
-            ("queue_depth", "depth", "Messages in the queue (fullest queues, METRICS_TOP_QUEUES)."),
-            ("queue_capacity", "capacity", "The queue's capacity in the channel layer."),
-            ("queue_fill_percent", "fill", "Live messages in percent of the queue's capacity."),
-            ("queue_oldest_message_age_seconds", "oldest_age", "Age of the oldest message in the queue."),
-        ):
-            out.family(
-                name,
-                "gauge",
-                help_text,
-                [("", {"channel": q["channel"], "shard": q["shard"]}, q[key]) for q in queues],
-            )
-
-    handlers: dict[str, dict] = {}
-    for stats in capture_stats():  # one handler per process, but counters add up per node anyway
-        totals = handlers.setdefault(stats["node"], dict.fromkeys([c for c, _ in CAPTURE_COUNTERS], 0))
-        for counter, _ in CAPTURE_COUNTERS:
-            totals[counter] += stats[counter]
-    for counter, help_text in CAPTURE_COUNTERS:
-        out.family(
-            f"capture_{counter}_total",
+        ("kind", "quantile"),
+        "Event lag (modified - created) quantiles of the events stored in the last {window} (HEALTH_WINDOW).",
+    ),
+    Family(
+        "event_lag_events", "gauge", ("kind",), "Events in the lag quantiles, stored in the last {window}."
+    ),
+    Family(
+        "events_missing_created",
+        "gauge",
+        ("kind",),
+        "Events stored in the last {window} without a created time (not in the lag figures).",
+    ),
+    Family(
+        "events_backfilled_created",
+        "gauge",
+        ("kind",),
+        "Events stored in the last {window} whose created AWX's receiver filled in (created = modified; "
+        "not in the lag figures).",
+    ),
+    Family(
+        "events_negative_lag",
+        "gauge",
+        ("kind",),
+        "Events stored in the last {window} before they were created (clock skew; not in the lag figures).",
+    ),
+    Family(
+        "overflow_drops",
+        "counter",
+        ("node", "group_kind"),
+        "Group messages channels_redis dropped ('over capacity' records) since the capture was installed, "
+        "including purged rows.",
+    ),
+    Family("queues", "gauge", ("node",), "Channel layer queues holding messages in this node's Redis."),
+    Family(
+        "queue_messages", "gauge", ("node",), "Messages in all channel layer queues of this node's Redis."
+    ),
+    Family(
+        "queues_full", "gauge", ("node",), "Queues at capacity: channels_redis drops what is sent to them."
+    ),
+    Family("queue_max_fill_ratio", "gauge", ("node",), "Fill of the fullest queue, 0 to 1 of its capacity."),
+    Family(
+        "queue_max_oldest_message_age_seconds", "gauge", ("node",), "Age of the oldest message of any queue."
+    ),
+    *(
+        Family(
+            f"capture_{counter}",
             "counter",
-            help_text + " Counted since this process started.",
-            [("", {"node": node}, totals[counter]) for node, totals in handlers.items()],
+            ("node",),
+            f"{help_text} Counted by this process since it started.",
         )
-    if errors:
-        # Comments are ignored by scrapers; they tell the human reading the page why.
-        out.lines += [f"# {name} unavailable: {escape_help(message)}" for name, message in errors.items()]
-    return out.text()
+        for counter, help_text in (
+            ("parsed", "channels_redis 'over capacity' records counted by the capture handler."),
+            ("ignored", "Other records of the channels_redis.core logger seen by the capture handler."),
+            (
+                "bounded",
+                "Records counted into the shared bucket because CAPTURE_MAX_PENDING_GROUPS was reached.",
+            ),
+            ("rows_written", "Overflow rows the capture handler wrote (inserted or added to)."),
+            ("flushes", "Writes of the captured aggregate to the database."),
+            ("flush_failures", "Writes of the captured aggregate that failed (kept in memory and retried)."),
+        )
+    ),
+    # The critical path (path/verdict.py): each node as of its latest snapshot.
+    Family(
+        "node_snapshot_age_seconds",
+        "gauge",
+        ("node",),
+        "Age of the node's latest snapshot; stale beyond SAMPLE_STALE_INTERVALS of its intervals.",
+    ),
+    Family("callback_queue_length", "gauge", ("node",), "Events waiting for the node's callback receiver."),
+    Family(
+        "callback_queue_oldest_age_seconds",
+        "gauge",
+        ("node",),
+        "Age of the oldest event waiting for the node's callback receiver (now - its created).",
+    ),
+    Family(
+        "relay_connections_down",
+        "gauge",
+        ("node",),
+        "The node's wsrelay connections to other web nodes that are not connected.",
+    ),
+)
+BY_NAME = {f"{PREFIX}{family.name}": family for family in FAMILIES}
+# What ?metric= accepts: each family's name, and a counter's sample name with _total too.
+METRIC_NAMES = tuple(BY_NAME) + tuple(f"{name}_total" for name, f in BY_NAME.items() if f.kind == "counter")
 
 
-def _quantile(key: str) -> str:
+def family_named(metric: str) -> str:
+    """A name ?metric= accepts -> the family's name without PREFIX."""
+    return BY_NAME[metric.removesuffix("_total") if metric not in BY_NAME else metric].name
+
+
+class HealthCollector:
+    """The families of one scrape of ``data`` (report.metrics_sections), ``only`` those named."""
+
+    def __init__(self, data: dict, only: Iterable[str] = ()):
+        self.data = data
+        self.only = {family_named(metric) for metric in only}
+
+    def collect(self) -> Iterator[Metric]:
+        window: Window = self.data["window"]
+        length = format_duration((window.until - window.since).total_seconds())
+        samples = self.samples(window)
+        for family in FAMILIES:
+            if self.only and family.name not in self.only:
+                continue
+            factory = CounterMetricFamily if family.kind == "counter" else GaugeMetricFamily
+            metric = factory(PREFIX + family.name, family.help.format(window=length), labels=family.labels)
+            for labels, value in samples.get(family.name, ()):
+                metric.add_metric(labels, value)
+            yield metric
+
+    def samples(self, window: Window) -> dict[str, list[tuple[list[str], float]]]:
+        """{family name: [(label values, value)]}."""
+        data, node = self.data, node_name()
+        lag, drops, layer = data["lag"], data["overflow"], data["channel_layer"]
+        out: dict[str, list] = {
+            "up": [],
+            "window_seconds": [([], (window.until - window.since).total_seconds())],
+        }
+        for section in ("lag", "overflow", "channel_layer", "path"):
+            out["up"].append(([section], int(data[section] is not None)))
+        if lag is not None:
+            out["up"] += [([f"lag_{kind}"], int(stats is not None)) for kind, stats in lag["kinds"].items()]
+            kinds = {kind: stats for kind, stats in lag["kinds"].items() if stats is not None}
+            out["event_lag_seconds"] = [
+                ([kind, quantile(key)], value)
+                for kind, stats in kinds.items()
+                for key, value in stats["percentiles"].items()
+                if value is not None
+            ]
+            for name, key in (
+                ("event_lag_events", "count"),
+                ("events_missing_created", "missing_created"),
+                ("events_backfilled_created", "backfilled"),
+                ("events_negative_lag", "negative"),
+            ):
+                out[name] = [([kind], stats[key]) for kind, stats in kinds.items()]
+        if drops is not None:
+            out["overflow_drops"] = [([n, kind], total) for (n, kind), total in sorted(drops.items())]
+        if layer is not None and not layer["note"]:
+            summary, fullest = layer["summary"], layer["queues"][:1]
+            out["queues"] = [([node], summary["queues"])]
+            out["queue_messages"] = [([node], summary["messages"])]
+            out["queues_full"] = [([node], summary["queues_full"])]
+            out["queue_max_fill_ratio"] = [([node], (q["fill"] or 0.0) / 100) for q in fullest] or [
+                ([node], 0.0)
+            ]
+            if summary["max_oldest_age"] is not None:
+                out["queue_max_oldest_message_age_seconds"] = [([node], summary["max_oldest_age"])]
+        if data["path"] is not None:
+            out.update(path_samples(data["path"]["nodes"]))
+        handlers: dict[str, dict[str, int]] = {}
+        for stats in capture_stats():  # one handler per process; counters add up per node anyway
+            totals = handlers.setdefault(stats["node"], {})
+            for family in FAMILIES:
+                if family.name.startswith("capture_"):
+                    counter = family.name.removeprefix("capture_")
+                    totals[family.name] = totals.get(family.name, 0) + stats[counter]
+        for handler_node, totals in handlers.items():
+            for name, total in totals.items():
+                out.setdefault(name, []).append(([handler_node], total))
+        return out
+
+
+def path_samples(nodes: list[dict]) -> dict[str, list[tuple[list[str], float]]]:
+    """The critical path's families, one sample per node whose figure was read (a node is
+    CLUSTER_HOST_ID: as bounded as the cluster)."""
+
+    def backlog(node, key):
+        return (node["snapshot"].get("backlog") or {}).get(key)
+
+    per_node = {
+        "node_snapshot_age_seconds": lambda n: n["age"],
+        "callback_queue_length": lambda n: backlog(n, "length"),
+        "callback_queue_oldest_age_seconds": lambda n: backlog(n, "oldest_age"),
+        "relay_connections_down": lambda n: (
+            n["snapshot"]["relay"].get("down") if n["snapshot"]["relay"].get("present") else None
+        ),
+    }
+    return {
+        name: [([n["node"]], value) for n in nodes if (value := read(n)) is not None]
+        for name, read in per_node.items()
+    }
+
+
+def exposition(data: dict, accept: str, only: Iterable[str] = ()) -> tuple[bytes, str]:
+    """(body, content type) of ``data`` in the format ``accept`` asks for, as prometheus_client's
+    MetricsHandler chooses it (OpenMetrics when asked for, else text 0.0.4)."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(HealthCollector(data, only))
+    encoder, content_type = choose_encoder(accept)
+    return encoder(registry), content_type
+
+
+def quantile(key: str) -> str:
     """p99.9 -> 0.999"""
     return format(Decimal(key[1:]).scaleb(-2).normalize(), "f")

@@ -6,34 +6,35 @@ Percentiles are exact with linear interpolation between the two nearest ranks
 
 from __future__ import annotations
 
-from .query import where_clause
+from .query import lag_rows
 
 # What PostgreSQL computes per row, kept to a minimum (within 1.1x of a bare percentile_cont in
 # benchmarks/bench_lag.py): the lag once, in a subquery that OFFSET 0 keeps the planner from
-# pulling up into every aggregate; ``kept`` is the lag when it counts, NULL otherwise, which the
-# aggregates skip, so no FILTER is evaluated per row; min and max come with the percentiles
-# (fractions 0 and 1) from the same sort.
+# pulling up into every aggregate; ``kept`` is the lag when it counts (above 0: 0 is a
+# backfilled ``created``, below 0 clock skew), NULL otherwise, which the aggregates skip, so no
+# FILTER is evaluated per row; min and max come with the percentiles (fractions 0 and 1) from the
+# same sort.
 _STATISTICS = """
 SELECT {grouping} AS grp,
        count(kept),
        avg(kept),
        percentile_cont(%s::float8[]) WITHIN GROUP (ORDER BY kept),
        count(*) - count(lag),
-       count(lag) - count(kept)
+       count(backfilled),
+       count(lag) - count(kept) - count(backfilled)
 FROM (
-    SELECT grp, lag, CASE WHEN lag >= 0 THEN lag END AS kept
-    FROM (
-        SELECT {group} AS grp, date_part('epoch', modified - created) AS lag
-        FROM {table} WHERE {where} OFFSET 0
-    ) AS lags
+    SELECT grp, lag, CASE WHEN lag > 0 THEN lag END AS kept, CASE WHEN lag = 0 THEN 1 END AS backfilled
+    FROM ({rows} OFFSET 0) AS lags
 ) AS kept_lags
 {group_by}
 """
 
+_LAG = "date_part('epoch', modified - created)"
 
-def postgres_statistics(cursor, kind, query, job_created, fractions, limit):
+
+def postgres_statistics(cursor, kind, query, sources, fractions, limit):
     """One statement; with groups, GROUPING SETS gives the total row first, then the groups."""
-    where, params = where_clause(kind, query, job_created)
+    rows, params = lag_rows(kind, query, sources, query.group_expression("postgres"), _LAG)
     grouped = query.by != "none"
     order = "grp NULLS FIRST"
     if query.worst_by is not None:
@@ -42,9 +43,7 @@ def postgres_statistics(cursor, kind, query, job_created, fractions, limit):
         index = query.percentiles.index(query.worst_by) + 2
         order = f"(percentile_cont(%s::float8[]) WITHIN GROUP (ORDER BY kept))[{index}] DESC NULLS LAST, grp"
     sql = _STATISTICS.format(
-        group=query.group_expression("postgres"),
-        table=kind.table,
-        where=where,
+        rows=rows,
         # Without GROUP BY the aggregates give one row even over no rows at all.
         grouping="CASE WHEN GROUPING(grp) = 1 THEN NULL ELSE grp END" if grouped else "NULL",
         group_by=(
@@ -67,8 +66,9 @@ def postgres_statistics(cursor, kind, query, job_created, fractions, limit):
 
 
 def _common_row(row):
-    """(grp, count, mean, [min, *percentiles, max], missing, negative) -> the common row."""
-    grp, count, mean, values, missing, negative = row
+    """(grp, count, mean, [min, *percentiles, max], missing, backfilled, negative) -> the
+    common row."""
+    grp, count, mean, values, *apart = row
     if values is None:
-        return grp, count, mean, None, None, None, missing, negative
-    return grp, count, mean, values[0], values[-1], values[1:-1], missing, negative
+        return grp, count, mean, None, None, None, *apart
+    return grp, count, mean, values[0], values[-1], values[1:-1], *apart

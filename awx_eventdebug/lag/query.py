@@ -3,8 +3,10 @@ statement over it shares, whatever the database (postgres.py and sqlite.py build
 
 ``modified - created`` is how long an event took from Ansible into AWX's database (steps 1-5 of
 the critical path in README.md; AWX stamps ``modified`` in awx/main/dispatch/worker/callback.py).
-Events without ``created`` and events stored before they were created (clock skew) are counted
-apart and kept out of the statistics.
+Events without ``created``, events stored before they were created (clock skew) and events whose
+``created`` equals ``modified`` are counted apart and kept out of the statistics: AWX's callback
+receiver sets ``created = modified = now`` on an event that arrives without ``created``
+(``flush()``), so a lag of exactly 0 is a backfilled time, never a measured one.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from decimal import Decimal
 from django.db import connection
 
 from ..awx.tables import KINDS, EventKind
+from .sources import Source
 
 
 @dataclass(frozen=True)
@@ -76,7 +79,18 @@ class LagQuery:
         return getattr(GROUPINGS[self.by], vendor).format(parent=KINDS[self.kind].parent_column)
 
 
-def where_clause(kind: EventKind, query: LagQuery, job_created) -> tuple[str, list]:
+def lag_rows(kind: EventKind, query: LagQuery, sources: list[Source], group: str, lag: str):
+    """(SQL, params) of the rows ``grp, lag`` of every source, one SELECT each, as one UNION ALL:
+    statistics over a legacy table and the partitioned one are those of all their rows."""
+    selects, params = [], []
+    for source in sources:
+        where, where_params = where_clause(kind, query, source)
+        selects.append(f"SELECT {group} AS grp, {lag} AS lag FROM {source.table} WHERE {where}")
+        params += where_params
+    return " UNION ALL ".join(selects), params
+
+
+def where_clause(kind: EventKind, query: LagQuery, source: Source) -> tuple[str, list]:
     """The WHERE clause: the window on the indexed ``modified``, the job (with its partition key
     on PostgreSQL, so that only one partition is scanned) and the event type."""
     adapt = connection.ops.adapt_datetimefield_value
@@ -84,9 +98,9 @@ def where_clause(kind: EventKind, query: LagQuery, job_created) -> tuple[str, li
     if query.job is not None:
         conditions.append(f"{kind.parent_column} = %s")
         params.append(query.job)
-        if connection.vendor == "postgresql":
+        if source.job_created is not None and connection.vendor == "postgresql":
             conditions.append("job_created = %s")
-            params.append(job_created)
+            params.append(source.job_created)
     if query.since is not None:
         conditions.append("modified >= %s")
         params.append(adapt(query.since))

@@ -12,16 +12,17 @@ from datetime import UTC, datetime
 
 from django.db import DatabaseError, connection
 
-from ..awx.tables import KINDS, UNIFIED_JOB_TABLE
+from ..awx.tables import KINDS
 from ..conf import get_config
 from ..db import diagnostic_cursor, is_missing_relation
-from ..errors import NotFound, Unavailable
+from ..errors import Unavailable
 from ..timeutil import isoformat
 from .percentiles import percentile_key
 from .postgres import postgres_statistics
 from .query import LagQuery
 from .rollup import rollup_statistics
 from .sketch import RELATIVE_ERROR
+from .sources import event_sources
 from .sqlite import sqlite_statistics
 
 # The groupings rollups can answer: they are per kind and minute, not per job or event.
@@ -38,13 +39,13 @@ def lag_report(query: LagQuery) -> dict:
     max_groups = get_config()["LAG_MAX_GROUPS"]
     method = "rollup" if uses_rollups(query) else "exact"
     try:
+        with diagnostic_cursor(query.narrow_hint()) as cursor:
+            sources = event_sources(cursor, kind, query)
+            if method == "exact":
+                statistics = postgres_statistics if connection.vendor == "postgresql" else sqlite_statistics
+                total, groups = statistics(cursor, kind, query, sources, fractions, max_groups + 1)
         if method == "rollup":
             total, groups = rollup_statistics(kind.name, query, fractions, max_groups + 1)
-        else:
-            with diagnostic_cursor(query.narrow_hint()) as cursor:
-                job_created = _job_created(cursor, query.job) if query.job is not None else None
-                statistics = postgres_statistics if connection.vendor == "postgresql" else sqlite_statistics
-                total, groups = statistics(cursor, kind, query, job_created, fractions, max_groups + 1)
     except DatabaseError as exc:
         if is_missing_relation(exc):
             raise Unavailable(
@@ -60,6 +61,7 @@ def lag_report(query: LagQuery) -> dict:
         "by": query.by,
         "since": isoformat(query.since),
         "until": isoformat(query.until),
+        "tables": [source.table for source in sources],
         "method": method,
         # Relative error bound of each percentile (count, mean, min and max are exact).
         "percentile_error": RELATIVE_ERROR if method == "rollup" else 0.0,
@@ -83,17 +85,8 @@ def uses_rollups(query: LagQuery) -> bool:
     )
 
 
-def _job_created(cursor, job_id: int):
-    """The job's ``created``, which equals ``job_created`` of all its events (its partition)."""
-    cursor.execute(f"SELECT created FROM {UNIFIED_JOB_TABLE} WHERE id = %s", [job_id])
-    row = cursor.fetchone()
-    if row is None:
-        raise NotFound(f"no job with id {job_id} in {UNIFIED_JOB_TABLE}.")
-    return row[0]
-
-
 def _statistics(row, keys: list[str]) -> dict:
-    count, mean, minimum, maximum, values, missing_created, negative, *backfilled = row
+    count, mean, minimum, maximum, values, missing_created, backfilled, negative = row
     return {
         "count": count,
         "mean": mean,
@@ -101,9 +94,8 @@ def _statistics(row, keys: list[str]) -> dict:
         "max": maximum,
         "percentiles": dict(zip(keys, values or [None] * len(keys), strict=True)),
         "missing_created": missing_created,
+        "backfilled": backfilled,
         "negative": negative,
-        # Rollups count created == modified apart (AWX had no created to keep).
-        **({"backfilled": backfilled[0]} if backfilled else {}),
     }
 
 

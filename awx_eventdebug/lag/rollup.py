@@ -28,6 +28,8 @@ from ..db import diagnostic_cursor
 from ..errors import Unavailable
 from ..models import LagRollup
 from . import sketch
+from .query import LagQuery
+from .sources import event_sources
 from .sqlite import LAG_SECONDS
 
 MINUTE = timedelta(minutes=1)
@@ -59,11 +61,15 @@ SELECT minute,
        CAST(coalesce(sum(n) FILTER (WHERE bucket = {backfilled}), 0) AS BIGINT),
        {histogram}
 FROM (SELECT minute, bucket, count(*) AS n, sum(lag) AS total, min(lag) AS low, max(lag) AS high
-      FROM (SELECT {minute} AS minute, {classes} AS bucket, {lag} AS lag
-            FROM {table} WHERE modified >= %s AND modified < %s) AS lags
+      FROM ({rows}) AS lags
       GROUP BY minute, bucket) AS buckets
 GROUP BY minute
 """
+# One SELECT per table holding the kind's events (sources.py), as one UNION ALL.
+_ROWS = (
+    "SELECT {minute} AS minute, {classes} AS bucket, {lag} AS lag "
+    "FROM {table} WHERE modified >= %s AND modified < %s"
+)
 _VENDOR = {
     "postgresql": {
         "minute": "date_trunc('minute', modified AT TIME ZONE 'UTC')",
@@ -110,15 +116,15 @@ class Piece:
         return self.count + self.missing_created + self.negative + self.backfilled
 
     def statistics(self, fractions: list[float]) -> tuple:
-        """(count, mean, min, max, [percentiles], missing, negative, backfilled), as report.py reads."""
+        """(count, mean, min, max, [percentiles], missing, backfilled, negative), as report.py reads."""
         values = None
         if self.count:
             values = sketch.percentiles(self.histogram, fractions, self.minimum, self.maximum)
         mean = self.total / self.count if self.count else None
         return (self.count, mean, self.minimum, self.maximum, values) + (
             self.missing_created,
-            self.negative,
             self.backfilled,
+            self.negative,
         )
 
     def as_row(self, kind: str, span: timedelta) -> LagRollup:
@@ -156,17 +162,22 @@ def compute_minutes(kind: str, since: datetime, until: datetime) -> dict[datetim
     (the _STORED values, the histogram as JSON text)."""
     sql = _VENDOR[connection.vendor]
     sentinels = {"missing": MISSING, "backfilled": BACKFILLED, "negative": NEGATIVE}
-    statement = _MINUTES.format(
-        minute=sql["minute"],
-        classes=_CLASSES.format(bucket=sql["bucket"], **sentinels),
-        lag=sql["lag"],
-        table=KINDS[kind].table,
-        histogram=sql["histogram"].format(**sentinels),
-        **sentinels,
-    )
     adapt = connection.ops.adapt_datetimefield_value
     with diagnostic_cursor("Ask for a shorter window, or --exact.") as cursor:
-        cursor.execute(statement, [sketch.SMALLEST, sketch.LN_GAMMA, adapt(since), adapt(until)])
+        window = LagQuery(kind=kind, since=since, until=until)
+        tables = [source.table for source in event_sources(cursor, KINDS[kind], window)]
+        rows = " UNION ALL ".join(
+            _ROWS.format(
+                minute=sql["minute"],
+                classes=_CLASSES.format(bucket=sql["bucket"], **sentinels),
+                lag=sql["lag"],
+                table=table,
+            )
+            for table in tables
+        )
+        statement = _MINUTES.format(rows=rows, histogram=sql["histogram"].format(**sentinels), **sentinels)
+        per_table = [sketch.SMALLEST, sketch.LN_GAMMA, adapt(since), adapt(until)]
+        cursor.execute(statement, per_table * len(tables))
         rows = cursor.fetchall()
     minutes = {}
     for minute, *values, histogram in rows:

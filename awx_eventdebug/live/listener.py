@@ -14,6 +14,10 @@ own (its own client prefix, so its process queue holds only its own channel's me
 drains that queue with one ZPOPMIN of up to BATCH messages per round trip, decoding them with the
 layer's own ``deserialize``. It also never creates the ``$inflight`` key, which channels_redis
 never expires.
+
+Counter gaps are not all losses: AWX does not send every event. They are checked against the
+stored events while listening and at the end (live/gaps.py); only ``lost`` counts as loss. The
+probe also checks that it is still in its groups, and joins again (live/membership.py).
 """
 
 from __future__ import annotations
@@ -33,6 +37,9 @@ from ..channels.redis_read import describe_redis_error, ping_hosts, unreachable_
 from ..conf import get_config
 from ..errors import Misconfigured, Unavailable
 from ..timeutil import isoformat, utc_from_epoch
+from . import membership
+from .gaps import CHECK_EVERY, GapCheck
+from .membership import Membership
 from .stats import WINDOW, CounterGaps, LagStats
 
 # Our channel shows up as eventdebug.<client prefix>!<id> among a group's members, so an admin
@@ -65,6 +72,8 @@ class ListenState:
         self.skipped = {"not_awx": 0, "undecodable": 0, "no_created": 0, "untracked_counter": 0}
         self.started = time.time()
         self.queue = {"key": "", "depth": None, "capacity": None, "max_depth": 0}
+        self.gap_check = GapCheck()
+        self.membership = Membership()
         self._interval_start = self.started
         self._interval_events = 0
 
@@ -108,7 +117,12 @@ class ListenState:
             for name in totals:
                 totals[name] += getattr(gaps, name)
         highest = [gaps.highest for gaps in self.counters.values()]
-        return {**totals, "highest": max(highest) if len(highest) == 1 else None, "jobs": len(highest)}
+        return {
+            **totals,
+            "highest": max(highest) if len(highest) == 1 else None,
+            "jobs": len(highest),
+            **self.gap_check.figures(totals["missing"]),
+        }
 
     def _common(self, now: float) -> dict:
         figures = self.lags.window.figures()
@@ -124,6 +138,7 @@ class ListenState:
             "counters": self.counter_figures(),
             "skipped": dict(self.skipped),
             "queue": dict(self.queue),
+            "membership": self.membership.as_dict(),
         }
 
     def update(self, now: float) -> dict:
@@ -204,6 +219,7 @@ class Listener:
         self._queue_connection = None
         self._joined: list[str] = []
         self._relay_subscribed = False
+        self._left_at = time.time()
 
     def stop(self, reason: str) -> None:
         """Ask the running probe to leave its groups and finish (safe from a signal handler)."""
@@ -238,6 +254,7 @@ class Listener:
             self.stop_reason = STOP_ERROR
         finally:
             await self._close(layer)
+            await self.state.gap_check.finish(self.state.counters, self._left_at)
         summary = self.state.summary(time.time(), self.stop_reason or STOP_DURATION, error)
         summary["not_left"] = self.not_left
         summary["relay"] = (
@@ -266,9 +283,10 @@ class Listener:
         started = time.monotonic()
         deadline = started + self.duration if self.duration else None
         next_update = started + self.interval
-        # group_send forgets members that joined more than group_expiry ago: a long run re-joins.
-        rejoin_every = layer.group_expiry / 2
-        next_rejoin = started + rejoin_every
+        # group_send forgets members that joined more than group_expiry ago: re-joining renews.
+        membership_every = min(membership.EVERY, layer.group_expiry / 2)
+        next_membership = started + membership_every
+        next_check = started + CHECK_EVERY
         while not stop.is_set():
             batch = await connection.zpopmin(key, BATCH)
             if not batch:
@@ -277,11 +295,7 @@ class Listener:
                 batch = [popped[1:]] if popped else ()
             now = time.time()
             for member, _score in batch:
-                try:
-                    message = layer.deserialize(member)
-                except Exception:  # noqa: BLE001 - any corrupt or undecryptable entry is skipped
-                    message = None
-                state.handle(message, now)
+                state.handle(_decode(layer, member), now)
             clock = time.monotonic()
             at_deadline = deadline is not None and clock >= deadline
             update_due = clock >= next_update
@@ -290,10 +304,12 @@ class Listener:
             if update_due or at_deadline:
                 state.record_depth(await connection.zcard(key))
             if update_due:
-                if clock >= next_rejoin and not at_deadline:
-                    for group in self.groups:
-                        await layer.group_add(group, channel)
-                    next_rejoin = clock + rejoin_every
+                if clock >= next_membership and not at_deadline:
+                    await state.membership.reassert(layer, self.config, self.groups, channel)
+                    next_membership = clock + membership_every
+                if clock >= next_check:
+                    state.gap_check.start(state.counters)
+                    next_check = clock + CHECK_EVERY
                 next_update = clock + self.interval
                 if self.on_update:
                     self.on_update(state.update(time.time()))
@@ -311,9 +327,25 @@ class Listener:
         for group in self._joined:
             if not await _bounded(layer.group_discard(group, self._channel)):
                 self.not_left.append(group)
+        self._left_at = time.time()
         if self._queue_connection is not None:
+            # What reached the queue before we left counts as received.
+            await _bounded(self._drain_rest(layer))
             await _bounded(self._queue_connection.delete(self._queue_key))
         await _bounded(layer.close_pools())
+
+    async def _drain_rest(self, layer) -> None:
+        while batch := await self._queue_connection.zpopmin(self._queue_key, BATCH):
+            now = time.time()
+            for member, _score in batch:
+                self.state.handle(_decode(layer, member), now)
+
+
+def _decode(layer, member):
+    try:
+        return layer.deserialize(member)
+    except Exception:  # noqa: BLE001 - any corrupt or undecryptable entry is skipped
+        return None
 
 
 async def _bounded(operation) -> bool:

@@ -17,6 +17,8 @@ from ..timeutil import isoformat, utc_from_epoch
 WINDOW = 1024  # debug.js's buff_max: its figures are over the last 1024 events.
 # How far back (in counter numbers) a late message can still fill a gap; older gaps are final.
 REORDER_HORIZON = 10_000
+# Final gaps kept until their causes are checked (live/gaps.py); more stay unchecked.
+MAX_RETIRED = 10_000
 
 
 @dataclass(frozen=True)
@@ -149,7 +151,8 @@ class CounterGaps:
     The first counter seen is the baseline (a listener usually joins mid-job). A counter above
     the highest so far opens a gap for the numbers in between; a late counter that falls in an
     open gap fills it (``late``); one seen before is a duplicate. Gaps more than
-    REORDER_HORIZON numbers behind the highest counter are final, so memory stays bounded.
+    REORDER_HORIZON numbers behind the highest counter are final: they move to ``retired`` until
+    the check of their causes takes them (take_retired), so memory stays bounded.
     """
 
     def __init__(self, horizon: int = REORDER_HORIZON):
@@ -161,6 +164,7 @@ class CounterGaps:
         self.late = 0  # arrived after a higher counter, filling a gap
         self.duplicates = 0  # seen before, or before the baseline or beyond the horizon
         self._open: list[list[int]] = []  # [first, last] missing, sorted, within the horizon
+        self.retired: list[list[int]] = []  # final gaps not yet taken by the check of causes
 
     def add(self, counter: int) -> None:
         highest = self.highest
@@ -200,7 +204,18 @@ class CounterGaps:
         while drop < len(self._open) and self._open[drop][1] < limit:
             drop += 1
         if drop:
+            self.retired += self._open[: max(min(drop, MAX_RETIRED - len(self.retired)), 0)]
             del self._open[:drop]
+
+    def open_ranges(self) -> list[tuple[int, int]]:
+        """The gaps a late counter can still fill, as (first, last) missing."""
+        return [(first, last) for first, last in self._open]
+
+    def take_retired(self) -> list[tuple[int, int]]:
+        """The final gaps not taken before, as (first, last); they are forgotten here."""
+        taken = [(first, last) for first, last in self.retired]
+        self.retired = []
+        return taken
 
     def as_dict(self) -> dict:
         return {

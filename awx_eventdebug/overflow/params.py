@@ -16,6 +16,7 @@ from .queries import (
     DEFAULT_PAGE_SIZE,
     MAX_GROUP_LIMIT,
     MAX_PAGE_SIZE,
+    TIMELINE_TRUNC,
     OverflowFilter,
     list_overflow,
     summarize_overflow,
@@ -47,7 +48,7 @@ class OverflowListSerializer(OverflowFilterSerializer):
 
 
 class OverflowSummarySerializer(OverflowFilterSerializer):
-    timeline = serializers.ChoiceField(required=False, choices=["minute", "hour"])
+    timeline = serializers.ChoiceField(required=False, choices=list(TIMELINE_TRUNC))
     limit = serializers.IntegerField(
         required=False, default=DEFAULT_GROUP_LIMIT, min_value=1, max_value=MAX_GROUP_LIMIT
     )

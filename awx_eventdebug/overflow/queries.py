@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Count, Max, Min, Q, QuerySet, Sum
+from django.db.models import Case, CharField, Count, F, Max, Min, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import TruncHour, TruncMinute
 from django.utils import timezone
 
+from ..awx.messages import GROUP_KINDS, OTHER_GROUP_KIND
 from ..conf import get_config
 from ..db import app_tables
-from ..models import ChannelOverflow, IngestedRecord
+from ..models import ChannelOverflow, IngestedRecord, OverflowPurged
 from ..timeutil import isoformat
 from .handler import capture_stats
 
@@ -186,10 +187,63 @@ def _timeline(rows: QuerySet, groups: list[str], unit: str) -> dict[str, list[di
     return points
 
 
+def group_kind_expression() -> Case:
+    """A group's kind: ``job_events-42`` -> ``job_events``, a group of no AWX family (GROUP_KINDS)
+    -> OTHER_GROUP_KIND; in SQL, so totals per kind are one GROUP BY of few rows."""
+    return Case(
+        *[When(group__startswith=f"{kind}-", then=Value(kind)) for kind in GROUP_KINDS],
+        default=Value(OTHER_GROUP_KIND),
+        output_field=CharField(),
+    )
+
+
+def drops_by_kind(rows: QuerySet) -> dict[tuple[str, str], int]:
+    """{(node, group kind): drops} of ``rows``."""
+    totals = rows.values("node", kind=group_kind_expression()).annotate(total=Sum("drops"))
+    return {(entry["node"], entry["kind"]): entry["total"] for entry in totals}
+
+
+@app_tables
+def cumulative_drops() -> dict[tuple[str, str], int]:
+    """{(node, group kind): drops} ever recorded: the rows there are plus those purge deleted
+    (OverflowPurged), so the figure only grows."""
+    totals = drops_by_kind(ChannelOverflow.objects.all())
+    for purged in OverflowPurged.objects.all():
+        key = (purged.node, purged.group_kind)
+        totals[key] = totals.get(key, 0) + purged.drops
+    return totals
+
+
+@app_tables
+def table_totals() -> dict:
+    """What every process on every node recorded, as the table holds it now, and the drops of
+    rows purge deleted: one aggregate, so the doctor can show it beside one process's counters."""
+    totals = ChannelOverflow.objects.aggregate(
+        rows=Count("id"), drops=Sum("drops"), nodes=Count("node", distinct=True), last_seen=Max("last_seen")
+    )
+    purged = OverflowPurged.objects.aggregate(drops=Sum("drops"))["drops"]
+    return {
+        "rows": totals["rows"],
+        "drops": totals["drops"] or 0,
+        "nodes": totals["nodes"],
+        "last_seen": isoformat(totals["last_seen"]),
+        "purged_drops": purged or 0,
+    }
+
+
+def fold_into_purged(rows: QuerySet) -> None:
+    """Add the drops of ``rows`` (about to be deleted) to OverflowPurged, in the caller's
+    transaction; the row is locked so concurrent purges add up."""
+    for (node, kind), drops in drops_by_kind(rows).items():
+        purged, _ = OverflowPurged.objects.select_for_update().get_or_create(node=node, group_kind=kind)
+        OverflowPurged.objects.filter(pk=purged.pk).update(drops=F("drops") + drops)
+
+
 @app_tables
 def purge_overflow(older_than: timedelta, dry_run: bool = False, batch_size: int = PURGE_BATCH) -> dict:
     """Delete rows and ingest fingerprints older than ``older_than``, ``batch_size`` at a time
-    so no single statement holds locks on many rows; with ``dry_run`` only count them."""
+    so no single statement holds locks on many rows; with ``dry_run`` only count them and the
+    batches a purge would run. Deleted rows' drops are kept as totals (fold_into_purged)."""
     cutoff = timezone.now() - older_than
     targets = (
         ("overflow_rows", ChannelOverflow.objects.filter(window_start__lt=cutoff)),
@@ -200,6 +254,7 @@ def purge_overflow(older_than: timedelta, dry_run: bool = False, batch_size: int
     for name, rows in targets:
         if dry_run:
             removed[name] = rows.count()
+            batches += -(-removed[name] // batch_size)
             continue
         removed[name] = 0
         while True:
@@ -207,7 +262,10 @@ def purge_overflow(older_than: timedelta, dry_run: bool = False, batch_size: int
                 ids = list(rows.order_by("pk").values_list("pk", flat=True)[:batch_size])
                 if not ids:
                     break
-                deleted, _ = rows.model.objects.filter(pk__in=ids).delete()
+                batch = rows.model.objects.filter(pk__in=ids)
+                if rows.model is ChannelOverflow:
+                    fold_into_purged(batch)
+                deleted, _ = batch.delete()
             removed[name] += deleted
             batches += 1
     return {

@@ -2,7 +2,10 @@
 
 Tables, columns and indexes carry AWX's names. On PostgreSQL the event tables are partitioned by
 RANGE (job_created) into hourly partitions named <table>_YYYYMMDD_HH with primary key
-(id, job_created), as AWX's migration 0144 made them; on SQLite they are plain tables.
+(id, job_created), as AWX's migration 0144 made them; on SQLite they are plain tables. Next to
+each, the table 0144 renamed to ``_unpartitioned_<table>`` and left in place, which every AWX
+installed or upgraded through 0144 has until cleanup_jobs drops it (legacy_table_ddl). The
+unified job table has django-polymorphic's ``polymorphic_ctype_id`` (job_content_type).
 """
 
 from __future__ import annotations
@@ -78,6 +81,24 @@ INDEXED_AFTER_PARENT = {
     "system_job": ("uuid", "counter"),
 }
 
+# The tables as they were before 0144 (AWX 24.6.1's _unpartitioned_* DDL): no job_created, the
+# parent NOT NULL, ``created`` NOT NULL where AWX's migration 0068 did not make it nullable, and
+# that time's indexes: the parent alone, (parent, column), and these columns alone. No index on
+# ``modified``.
+LEGACY_NULL_CREATED = ("job", "project_update")
+LEGACY_INDEXED_AFTER_PARENT = {
+    "job": ("end_line", "event", "parent_uuid", "start_line", "uuid"),
+    "project_update": ("end_line", "event", "start_line", "uuid"),
+    "inventory_update": ("end_line", "start_line", "uuid"),
+    "ad_hoc_command": ("end_line", "event", "start_line", "uuid"),
+    "system_job": ("end_line", "start_line", "uuid"),
+}
+LEGACY_INDEXED_ALONE = {
+    "job": ("created", "host_id"),
+    "project_update": ("created",),
+    "ad_hoc_command": ("host_id",),
+}
+
 UNIFIED_JOB_COLUMNS = {
     "postgresql": """
         id serial PRIMARY KEY,
@@ -125,6 +146,60 @@ def table_ddl(kind: str, vendor: str) -> list[str]:
     return statements
 
 
+def legacy_columns(kind: str) -> list[tuple[str, str]]:
+    """The columns of ``kind``'s table before 0144, as (name, abstract type)."""
+    parent = KINDS[kind].parent_column
+    nullable_created = kind in LEGACY_NULL_CREATED
+    columns = []
+    for name, type_ in COLUMNS[kind]:
+        if name == "job_created":
+            continue
+        if name == parent:
+            type_ = "fk"
+        elif name == "created" and not nullable_created:
+            type_ = "ts"
+        columns.append((name, type_))
+    return columns
+
+
+def legacy_table_ddl(kind: str, vendor: str) -> list[str]:
+    table = KINDS[kind].legacy_table
+    parent = KINDS[kind].parent_column
+    pick = 0 if vendor == "postgresql" else 1
+    columns = ", ".join(
+        f"{name} {TYPES[type_][pick].format(col=name)}" for name, type_ in legacy_columns(kind)
+    )
+    key = "id bigserial PRIMARY KEY" if vendor == "postgresql" else "id integer PRIMARY KEY AUTOINCREMENT"
+    statements = [f"CREATE TABLE {table} ({key}, {columns})"]
+    for indexed in [(parent,)] + [(parent, column) for column in LEGACY_INDEXED_AFTER_PARENT[kind]]:
+        statements.append(f"CREATE INDEX {table}_{'_'.join(indexed)}_idx ON {table} ({', '.join(indexed)})")
+    for column in LEGACY_INDEXED_ALONE.get(kind, ()):
+        statements.append(f"CREATE INDEX {table}_{column}_idx ON {table} ({column})")
+    return statements
+
+
+# django-polymorphic's column: the id in django_content_type (app_label "main", model "job",
+# "projectupdate"...) of the job's concrete model. AWX's foreign key is left out: it would keep
+# the test runner from truncating django_content_type between tests.
+POLYMORPHIC_COLUMN = "polymorphic_ctype_id integer NULL"
+
+
+def add_job_types_and_legacy_tables(connection) -> None:
+    """Migration 0002: the jobs' polymorphic type and the legacy tables."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"ALTER TABLE {UNIFIED_JOB_TABLE} ADD COLUMN {POLYMORPHIC_COLUMN}")
+        for kind in KINDS:
+            for statement in legacy_table_ddl(kind, connection.vendor):
+                cursor.execute(statement)
+
+
+def remove_job_types_and_legacy_tables(connection) -> None:
+    with connection.cursor() as cursor:
+        for kind in KINDS.values():
+            cursor.execute(f"DROP TABLE IF EXISTS {kind.legacy_table}")
+        cursor.execute(f"ALTER TABLE {UNIFIED_JOB_TABLE} DROP COLUMN polymorphic_ctype_id")
+
+
 def create_schema(connection) -> None:
     vendor = connection.vendor
     with connection.cursor() as cursor:
@@ -134,10 +209,19 @@ def create_schema(connection) -> None:
                 cursor.execute(statement)
 
 
+def rebuild_schema(connection) -> None:
+    """Every stand-in table dropped and created empty, as its migrations leave them: for tests
+    whose rows (and PostgreSQL partitions) outlive a transactional test."""
+    drop_schema(connection)
+    create_schema(connection)
+    add_job_types_and_legacy_tables(connection)
+
+
 def drop_schema(connection) -> None:
     with connection.cursor() as cursor:
         for kind in KINDS.values():
             cursor.execute(f"DROP TABLE IF EXISTS {kind.table}")
+            cursor.execute(f"DROP TABLE IF EXISTS {kind.legacy_table}")
         cursor.execute(f"DROP TABLE IF EXISTS {UNIFIED_JOB_TABLE}")
 
 
@@ -155,3 +239,13 @@ def ensure_partitions(cursor, table: str, job_created_times) -> int:
             f"FOR VALUES FROM ('{hour.isoformat()}') TO ('{(hour + timedelta(hours=1)).isoformat()}')"
         )
     return len(hours)
+
+
+def record_partitioning(cursor, applied: datetime) -> None:
+    """Record AWX's migration 0144 as applied at ``applied``, as django_migrations has it in
+    AWX: jobs created before then have their events in the legacy tables. The stand-in does
+    not record it by itself, so its jobs of any date are in the partitioned tables."""
+    cursor.execute(
+        "INSERT INTO django_migrations (app, name, applied) VALUES ('main', '0144_event_partitions', %s)",
+        [cursor.db.ops.adapt_datetimefield_value(applied)],
+    )

@@ -21,12 +21,13 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from django.contrib.contenttypes.models import ContentType
 from django.db import connection, transaction
 
 from awx_eventdebug.awx.tables import KINDS, UNIFIED_JOB_TABLE
 from awx_eventdebug.timeutil import utc_from_epoch
 
-from .schema import COLUMNS, ensure_partitions
+from .schema import COLUMNS, ensure_partitions, legacy_columns
 
 PROFILES = ("steady", "bursty", "backlog")
 
@@ -136,7 +137,8 @@ def seed_workload(spec: WorkloadSpec, progress=None) -> SeedResult:
                 result.partitions += ensure_partitions(cursor, KINDS[kind].table, job_times)
             rows = _event_rows(kind, result.jobs[kind], job_times, spec, rng, lag_of)
             use_copy = spec.load == "copy" or (spec.load == "auto" and connection.vendor == "postgresql")
-            for written in _load(cursor, kind, rows, spec.batch, use_copy):
+            columns = [name for name, _ in COLUMNS[kind]]
+            for written in _load(cursor, KINDS[kind].table, columns, rows, spec.batch, use_copy):
                 done += written
                 if progress:
                     progress(done, total)
@@ -149,21 +151,24 @@ def seed_workload(spec: WorkloadSpec, progress=None) -> SeedResult:
     return result
 
 
-def insert_job(kind: str, job_created: datetime, events, duration: float = 60.0) -> int:
-    """One job of ``kind`` with exactly these events, each ``(created or None, modified, event)``;
-    creates its partition on PostgreSQL. Returns the job id. For tests that need known rows."""
+def insert_job(kind: str, job_created: datetime, events, duration: float = 60.0, legacy: bool = False) -> int:
+    """One job of ``kind`` with exactly these events, each ``(created or None, modified, event)``
+    or ``(created, modified, event, stdout, start_line, end_line)``; creates its partition on
+    PostgreSQL, or with ``legacy`` writes the events to the table AWX's migration 0144 left
+    behind. Returns the job id. For tests that need known rows."""
     parent = KINDS[kind].parent_column
-    columns = [name for name, _ in COLUMNS[kind]]
+    columns = [name for name, _ in (legacy_columns(kind) if legacy else COLUMNS[kind])]
     with transaction.atomic(), connection.cursor() as cursor:
         [job_id] = _insert_jobs(cursor, kind, [job_created], duration)
-        if connection.vendor == "postgresql":
+        if connection.vendor == "postgresql" and not legacy:
             ensure_partitions(cursor, KINDS[kind].table, [job_created])
         rows = []
-        for counter, (created, modified, event) in enumerate(events, 1):
-            values = dict(_CONSTANTS, uuid=f"{job_id}-{counter}", counter=counter, stdout="")
+        for counter, (created, modified, event, *output) in enumerate(events, 1):
+            stdout, start_line, end_line = output or ("", counter - 1, counter)
+            values = dict(_CONSTANTS, uuid=f"{job_id}-{counter}", counter=counter, stdout=stdout)
             values.update(
-                start_line=counter - 1,
-                end_line=counter,
+                start_line=start_line,
+                end_line=end_line,
                 event=event,
                 job_created=job_created,
                 created=created,
@@ -171,19 +176,23 @@ def insert_job(kind: str, job_created: datetime, events, duration: float = 60.0)
             )
             values[parent] = job_id
             rows.append(tuple(values[name] for name in columns))
-        for _ in _load(cursor, kind, rows, 10_000, use_copy=connection.vendor == "postgresql"):
+        table = KINDS[kind].legacy_table if legacy else KINDS[kind].table
+        for _ in _load(cursor, table, columns, rows, 10_000, use_copy=connection.vendor == "postgresql"):
             pass
     return job_id
 
 
 def _insert_jobs(cursor, kind: str, job_times: list[datetime], duration: float) -> list[int]:
     ids = []
+    # AWX's jobs are django-polymorphic models: the content type names each job's kind.
+    content_type, _ = ContentType.objects.get_or_create(app_label="main", model=KINDS[kind].model)
     for number, created in enumerate(job_times, 1):
         finished = created + timedelta(seconds=duration)
         cursor.execute(
             f"INSERT INTO {UNIFIED_JOB_TABLE} "
-            "(created, modified, name, launch_type, status, started, finished, elapsed) "
-            "VALUES (%s, %s, %s, 'manual', 'successful', %s, %s, %s) RETURNING id",
+            "(created, modified, name, launch_type, status, started, finished, elapsed, "
+            "polymorphic_ctype_id) "
+            "VALUES (%s, %s, %s, 'manual', 'successful', %s, %s, %s, %s) RETURNING id",
             [
                 _param(created),
                 _param(finished),
@@ -191,6 +200,7 @@ def _insert_jobs(cursor, kind: str, job_times: list[datetime], duration: float) 
                 _param(created),
                 _param(finished),
                 duration,
+                content_type.id,
             ],
         )
         ids.append(cursor.fetchone()[0])
@@ -224,10 +234,8 @@ def _event_rows(kind, job_ids, job_times, spec: WorkloadSpec, rng, lag_of):
             yield tuple(values[name] for name in columns)
 
 
-def _load(cursor, kind: str, rows, batch: int, use_copy: bool):
+def _load(cursor, table: str, columns: list[str], rows, batch: int, use_copy: bool):
     """Write rows in batches; yields the count written by each batch."""
-    table = KINDS[kind].table
-    columns = [name for name, _ in COLUMNS[kind]]
     if use_copy:
         # COPY into the partitioned parent: PostgreSQL routes each row to its partition.
         raw = cursor.cursor

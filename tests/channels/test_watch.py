@@ -41,3 +41,22 @@ def test_rates_and_membership_changes_between_samples(settings, key_prefix):
         }
     ]
     assert list(samples) == []
+
+
+def test_a_queue_counts_its_members_of_every_group(settings, key_prefix):
+    config = layer_config([REDIS_URL], key_prefix, capacity=100)
+    use_layer(settings, config)
+    layer = RedisChannelLayer(**config)  # one process: one process queue for all its channels
+
+    async def join():
+        channels = [await layer.new_channel() for _ in range(5)]
+        groups = ["job_events-1"] * 2 + ["job_events-2"] + ["job_events-3"] * 2
+        for channel, group in zip(channels, groups, strict=True):
+            await layer.group_add(group, channel)
+        await layer.group_send("job_events-1", {"type": "job.event"})
+        await layer.close_pools()
+
+    asyncio.run(join())
+    (sample,) = watch_samples(pattern="job_events-*", count=1)
+    (queue,) = sample["queues"]
+    assert (queue["members"], sample["summary"]["groups"], sample["summary"]["members"]) == (5, 3, 5)

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import redis
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from channels_redis.core import RedisChannelLayer
@@ -29,12 +30,12 @@ from selenium.webdriver.support.ui import WebDriverWait
 from awx_eventdebug.overflow import install as capture
 from example_settings.awxschema.models import JobEvent
 from example_settings.awxschema.overflow import overflow_groups
-from example_settings.awxschema.schema import create_schema, drop_schema
+from example_settings.awxschema.schema import rebuild_schema
 from tests.conftest import REDIS_URL
 from tests.settings import CHANNEL_LAYERS
 from tests.support.capture_helpers import drops_by_group
 from tests.support.daphne_server import ARTIFACTS, LiveServer
-from tests.support.workloads import small_workload
+from tests.support.workloads import add_job, add_job_with_quiet_events, small_workload
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -93,8 +94,7 @@ def seeded():
     a transactional test's rows (and PostgreSQL partitions) would outlive it."""
     now = datetime.now(UTC)
     yield small_workload(since=now - timedelta(minutes=50), until=now - timedelta(minutes=10))
-    drop_schema(connection)
-    create_schema(connection)
+    rebuild_schema(connection)
 
 
 @pytest.fixture
@@ -211,6 +211,13 @@ def table_rows(browser, name):
     )
 
 
+def queue_rows(browser):
+    """The queues table's rows once the script drew it (at load, with its depth trend), the trend
+    cell left out: the server's columns."""
+    WebDriverWait(browser, WAIT).until(lambda b: b.find_elements(By.CSS_SELECTOR, "#queues-table td.trend"))
+    return [row[:2] + row[3:] for row in table_rows(browser, "queues")]
+
+
 def header(browser, name, index):
     return browser.find_elements(By.CSS_SELECTOR, f"#{name}-table th")[index].text
 
@@ -241,11 +248,15 @@ def captured_overflow(settings, key_prefix):
 def test_overflow_table_lists_the_captured_groups(browser, daphne_server, captured_overflow):
     log_in(browser, daphne_server)
     browser.get(daphne_server.url + PAGE)
-    expected = [["job_events-49", "4"], ["broadcast-group_send", "3"]]  # most drops first
+    # Most drops first; both within HEALTH_WINDOW, so marked as the drops the verdict counts.
+    expected = [
+        ["drops in last 15m", "job_events-49", "4"],
+        ["drops in last 15m", "broadcast-group_send", "3"],
+    ]
     # Rendered by the server: readable before (and without) any script.
-    assert [row[:2] for row in table_rows(browser, "overflow")] == expected
+    assert [row[:3] for row in table_rows(browser, "overflow")] == expected
     assert "2 groups dropped 7 messages" in browser.find_element(By.ID, "overflow-status").text
-    assert header(browser, "overflow", 6) == "First seen (UTC)"  # the server's UTC time
+    assert header(browser, "overflow", 7) == "First seen (UTC)"  # the server's UTC time
     # The script's refresh from GET overflow/summary/ draws the same rows, times in local time.
     served = browser.find_element(By.CSS_SELECTOR, "#overflow-table table")
     browser.find_element(By.ID, "overflow-refresh").click()
@@ -253,8 +264,8 @@ def test_overflow_table_lists_the_captured_groups(browser, daphne_server, captur
         lambda b: b.find_element(By.CSS_SELECTOR, "#overflow-table table") != served
     )
     rows = table_rows(browser, "overflow")
-    assert [row[:2] for row in rows] == expected
-    assert header(browser, "overflow", 6) == "First seen"  # the browser's local time
+    assert [row[:3] for row in rows] == expected
+    assert header(browser, "overflow", 7) == "First seen"  # the browser's local time
     assert "2 groups dropped 7 messages" in browser.find_element(By.ID, "overflow-status").text
     screenshot(browser, "overflow", section="overflow")
 
@@ -292,18 +303,18 @@ def test_queues_table_shows_a_real_queue_filling(browser, daphne_server, key_pre
 
     log_in(browser, daphne_server)
     browser.get(daphne_server.url + PAGE)
-    rows = table_rows(browser, "queues")
-    assert [row[0] for row in rows] == [first_queue, other_queue]
-    assert sorted(rows[0][1].split(", ")) == ["broadcast-group_send", "job_events-77"]
-    assert rows[0][2:6] == ["12", "0", f"{capacity:,}", f"{100 * 12 / capacity:.1f} %"]
-    assert rows[1][1:3] == ["broadcast-group_send", "5"]
+    rows = queue_rows(browser)
+    assert [row[1] for row in rows] == [first_queue, other_queue]
+    assert sorted(rows[0][2].split(", ")) == ["broadcast-group_send", "job_events-77"]
+    assert rows[0][3:7] == ["12", "0", f"{capacity:,}", f"{100 * 12 / capacity:.1f} %"]
+    assert rows[1][2:4] == ["broadcast-group_send", "5"]
     status = browser.find_element(By.ID, "queues-status").text
     assert status.startswith("2 groups · 3 members · 2 queues")
 
     asyncio.run(fill({"job_events-77": 4}))
     browser.find_element(By.ID, "queues-refresh").click()
-    WebDriverWait(browser, WAIT).until(lambda b: table_rows(b, "queues")[0][2] == "16")
-    assert table_rows(browser, "queues")[1][2] == "5"
+    WebDriverWait(browser, WAIT).until(lambda b: queue_rows(b)[0][3] == "16")
+    assert queue_rows(browser)[1][3] == "5"
     screenshot(browser, "queues", section="queues")
 
 
@@ -357,7 +368,28 @@ def test_gauge_shows_live_lag_of_events_sent_through_the_channel_layer(browser, 
     assert gauge_text(browser, "gaps") == "1"
     assert float(gauge_text(browser, "rate")) > 0
     assert "Receiving events of job_events-4242" in gauge_text(browser, "status")
-    screenshot(browser, "gauge")
+    # The rolling plot: a point for each second events arrived in.
+    plot = WebDriverWait(browser, WAIT).until(
+        lambda b: b.find_elements(By.CSS_SELECTOR, "#gauge-plot svg polyline.p50")
+    )[0]
+    assert plot.get_attribute("points")
+    points = int(browser.find_element(By.CSS_SELECTOR, "#gauge-plot svg").get_attribute("data-points"))
+    assert 1 <= points <= 30
+    screenshot(browser, "gauge", section="gauge")
+
+
+def test_gauge_tells_gaps_awx_never_sent_from_lost_ones(browser, daphne_server, stand_in_rebuilt):
+    # A stored job whose counter 10 had no output (AWX never sends it) and 15 had: one loss.
+    job = add_job_with_quiet_events(datetime.now(UTC) - timedelta(minutes=5), 21, quiet=(10,))
+    log_in(browser, daphne_server)
+    browser.get(daphne_server.url + PAGE)
+    browser.find_element(By.ID, "gauge-job").send_keys(str(job))
+    browser.find_element(By.CSS_SELECTOR, "#gauge-form button[type=submit]").click()
+    WebDriverWait(browser, WAIT).until(lambda b: f"Subscribed to job_events-{job}" in gauge_text(b, "status"))
+    send_job_events(job, [c for c in range(1, 22) if c not in (10, 15)], lag_seconds=0.5)
+    WebDriverWait(browser, WAIT).until(lambda b: gauge_text(b, "gaps") == "1 lost of 2")
+    title = browser.find_element(By.ID, "gauge-gaps").get_attribute("title")
+    assert title == "Of the 2 checked: 1 lost, 1 not sent by AWX (no output)."
 
 
 def test_gauge_says_when_the_socket_is_refused(browser, daphne_server):
@@ -371,3 +403,143 @@ def test_gauge_says_when_the_socket_is_refused(browser, daphne_server):
     # Exponential backoff: the next failed attempt waits twice as long.
     WebDriverWait(browser, WAIT).until(lambda b: "Retrying in 2 s" in gauge_text(b, "status"))
     screenshot(browser, "gauge-refused")
+
+
+@pytest.fixture
+def failing_check(key_prefix, captured_overflow):
+    """What the check fails on, all at once: a job whose events took 12 s (p99 over
+    CHECK_MAX_P99), the captured drops, and a queue of the live server's layer at capacity (its
+    member never reads; filled with one pipelined ZADD rather than 10,000 sends)."""
+    add_job("job", datetime.now(UTC) - timedelta(minutes=5), [0.5] * 10 + [12.0] * 10)
+    capacity = CHANNEL_LAYERS["default"]["CONFIG"]["capacity"]
+    layer = RedisChannelLayer(hosts=[REDIS_URL], prefix=key_prefix, capacity=capacity)
+
+    async def join():
+        channel = await layer.new_channel()
+        await layer.group_add("job_events-88", channel)
+        await layer.close_pools()
+        return channel
+
+    key = queue_key(key_prefix, asyncio.run(join()))
+    client = redis.Redis.from_url(REDIS_URL, socket_timeout=10)
+    now = time.time()
+    client.zadd(key, {f"message-{n}": now for n in range(capacity)})
+    client.expire(key, 600)
+    client.close()
+    yield key
+    drop_schema(connection)
+    create_schema(connection)
+
+
+def full_page_screenshot(browser, name):
+    """The whole page, however long: the window grows to the document for one screenshot."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    size = browser.get_window_size()
+    height = browser.execute_script("return document.documentElement.scrollHeight")
+    browser.set_window_size(size["width"], max(size["height"], height + 140))
+    browser.save_screenshot(str(ARTIFACTS / f"dashboard-{name}.png"))
+    browser.set_window_size(size["width"], size["height"])
+
+
+def test_failing_check_full_queue_and_drops_are_the_headline(browser, daphne_server, failing_check):
+    log_in(browser, daphne_server)
+    browser.get(daphne_server.url + PAGE)
+    verdict = browser.find_element(By.ID, "verdict")
+    assert verdict.get_attribute("data-status") == "failed"
+    text = verdict.text
+    assert text.startswith("FAILED 3 checks failed")
+    assert "lag p99 of job events is" in text and "above the maximum 10 s" in text
+    assert "channels_redis dropped 7 group messages, above the maximum 0" in text
+    assert f"queue {failing_check} is 100% full" in text
+
+    # The full queue: marked in colour and in words, its name on one line (no break in the hash).
+    [row] = [r for r in queue_rows(browser) if r[1] == failing_check]
+    assert row[0] == "full" and row[6] == "100.0 %"
+    marked = browser.find_element(By.CSS_SELECTOR, "#queues-table tr.marked")
+    assert marked.value_of_css_property("background-color") != "rgba(0, 0, 0, 0)"
+    key_cell = marked.find_element(By.CSS_SELECTOR, "td.key")
+    line = browser.execute_script("return parseFloat(getComputedStyle(arguments[0]).lineHeight)", key_cell)
+    assert key_cell.size["height"] < 2 * line
+    assert all(r[0] == "drops in last 15m" for r in table_rows(browser, "overflow"))
+
+    # The lag chart's threshold line, the events per minute, the drops per minute.
+    WebDriverWait(browser, WAIT).until(lambda b: b.find_elements(By.CSS_SELECTOR, "#lag-chart .threshold"))
+    threshold = browser.find_element(By.CSS_SELECTOR, "#lag-chart .threshold")
+    assert threshold.get_attribute("data-threshold") == "10"
+    assert "max p99 10.00 s" in threshold.text
+    events = browser.find_element(By.CSS_SELECTOR, "#lag-events svg")
+    assert events.get_attribute("data-total") == "20"
+    drops = WebDriverWait(browser, WAIT).until(
+        lambda b: b.find_elements(By.CSS_SELECTOR, "#drops-chart svg[data-total]")
+    )[0]
+    assert drops.get_attribute("data-total") == "7"
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#drops-chart rect.bar")) >= 1
+    full_page_screenshot(browser, "failing-check")
+
+
+def test_log_scale_toggle_redraws_the_lag_chart(browser, daphne_server, failing_check):
+    add_job("job", datetime.now(UTC) - timedelta(minutes=30), [0.3] * 10)  # a quiet minute
+    log_in(browser, daphne_server)
+    browser.get(daphne_server.url + PAGE)
+    WebDriverWait(browser, WAIT).until(
+        lambda b: b.find_elements(By.CSS_SELECTOR, "#lag-chart svg[data-scale]")
+    )
+
+    def lowest_p50_height():
+        return browser.execute_script(
+            "const dots = document.querySelectorAll('#lag-chart circle.p50');"
+            "const axis = document.querySelector('#lag-chart svg').getAttribute('height') - 28;"
+            "return axis - Math.max(...Array.from(dots, dot => +dot.getAttribute('cy')));"
+        )
+
+    linear = lowest_p50_height()
+    browser.find_element(By.ID, "lag-log").click()
+    WebDriverWait(browser, WAIT).until(
+        lambda b: b.find_element(By.CSS_SELECTOR, "#lag-chart svg").get_attribute("data-scale") == "log"
+    )
+    # A 12 s p99 squeezes a 0.3 s p50 to the axis on a linear scale; on a log scale it stands up.
+    assert lowest_p50_height() > 3 * linear
+    labels = [t.text for t in browser.find_elements(By.CSS_SELECTOR, "#lag-chart text")]
+    assert "0.1 s" in labels and "10 s" in labels
+    screenshot(browser, "lag-log", section="lag")
+
+
+def test_queue_depth_sparklines_grow_with_each_sample(browser, daphne_server, failing_check):
+    log_in(browser, daphne_server)
+    browser.get(daphne_server.url + PAGE)
+    selector = "#queues-table td.trend svg.sparkline"
+    WebDriverWait(browser, WAIT).until(lambda b: b.find_elements(By.CSS_SELECTOR, selector))
+    for samples in (2, 3):  # at least: the page's own 10 s sampling may add one
+        browser.find_element(By.ID, "queues-refresh").click()
+        WebDriverWait(browser, WAIT).until(
+            lambda b, samples=samples: (
+                int(b.find_element(By.CSS_SELECTOR, selector).get_attribute("data-samples")) >= samples
+            )
+        )
+    assert header(browser, "queues", 2) == "Depth trend"  # after the queue's name
+    screenshot(browser, "queues-sparklines", section="queues")
+
+
+def test_readable_at_420_pixels(browser, daphne_server, failing_check):
+    log_in(browser, daphne_server)
+    browser.set_window_size(420, 900)
+    browser.get(daphne_server.url + PAGE)
+    WebDriverWait(browser, WAIT).until(
+        lambda b: b.find_elements(By.CSS_SELECTOR, "#lag-chart svg[data-scale]")
+    )
+    WebDriverWait(browser, WAIT).until(lambda b: b.find_elements(By.CSS_SELECTOR, "#drops-chart svg"))
+    viewport = browser.execute_script("return document.documentElement.clientWidth")
+    # Nothing sticks out of the page sideways: wide tables scroll inside their own box.
+    assert browser.execute_script("return document.documentElement.scrollWidth") <= viewport
+    wrap = browser.find_element(By.ID, "queues-table")
+    assert browser.execute_script("return arguments[0].scrollWidth > arguments[0].clientWidth", wrap)
+    # Charts are drawn at the width they get, so their labels keep their CSS size.
+    for chart in ("lag-chart", "lag-events", "drops-chart"):
+        svg = browser.find_element(By.CSS_SELECTOR, f"#{chart} svg")
+        container = browser.find_element(By.ID, chart)
+        assert svg.size["width"] <= container.size["width"]
+        label_height = browser.execute_script(
+            "return arguments[0].querySelector('text').getBoundingClientRect().height", svg
+        )
+        assert label_height >= 10, chart
+    full_page_screenshot(browser, "narrow-420")

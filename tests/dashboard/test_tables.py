@@ -48,15 +48,16 @@ def rows_of(html, section):
     """The cells' text of each body row of a section's table."""
     part = html[html.index(f'<section id="{section}"') :]
     part = part[: part.index("</section>")]
-    return [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>", part, re.S)[1:]]
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", part, re.S)[1:]
+    return [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in rows]
 
 
 def test_overflow_table_is_rendered_on_the_server(admin_client, overflow_rows):
     html = admin_client.get(PAGE).content.decode()
     seen = ["2026-11-27 10:00:00", "2026-11-27 10:03:00"]
     assert rows_of(html, "overflow") == [
-        ["broadcast-group_send", "150", "50", "150", "4", "2", *seen],
-        ["job_events-49", "7", "2.33", "7", "1", "1", *seen],
+        ["", "broadcast-group_send", "150", "50", "150", "4", "2", *seen],
+        ["", "job_events-49", "7", "2.33", "7", "1", "1", *seen],
     ]
     assert "2 groups dropped 157 messages; the 2 with the most drops:" in html
     # The script refreshes the same columns from the endpoint.
@@ -85,9 +86,9 @@ def test_queues_table_is_rendered_on_the_server(admin_client, key_prefix):
     html = admin_client.get(PAGE).content.decode()
     key = key_prefix + channels[0][: channels[0].index("!") + 1]
     [row] = rows_of(html, "queues")  # one process queue, under both groups
-    assert row[0] == key
-    assert sorted(row[1].split(", ")) == ["broadcast-group_send", "job_events-5"]
-    assert row[2:6] == ["3", "0", "100", "3.0 %"]
+    assert row[:2] == ["", key]  # 3 % full: not marked
+    assert sorted(row[2].split(", ")) == ["broadcast-group_send", "job_events-5"]
+    assert row[3:7] == ["3", "0", "100", "3.0 %"]
     assert "2 groups · 2 members · 1 queues · 0 over 80 % · 0 full" in html
 
 
@@ -143,3 +144,32 @@ def test_a_pubsub_layer_shows_its_note_and_no_queue_rows(settings, key_prefix):
     shown = asyncio.run(subscribed())
     assert shown["status"] == BACKENDS[PUBSUB_LAYER].note
     assert shown["rows"] == [] and shown["error"] == ""
+
+
+def test_full_queues_and_recent_drops_are_marked_in_words(admin_client, key_prefix, settings):
+    settings.EVENTDEBUG = {"CHECK_MAX_FILL": 50}
+    settings.CHANNEL_LAYERS["default"]["CONFIG"]["capacity"] = 10
+
+    async def fill():  # three processes: three process queues
+        for group, messages in (("job_events-1", 10), ("job_events-2", 6), ("job_events-3", 2)):
+            layer = RedisChannelLayer(hosts=[REDIS_URL], prefix=key_prefix, capacity=10)
+            await layer.group_add(group, await layer.new_channel())
+            for _ in range(messages):
+                await layer.group_send(group, {"type": "x"})
+            await layer.close_pools()
+
+    asyncio.run(fill())
+    now = datetime.now(UTC)
+    add_counts({("awx-1", "job_events-1", now, "live"): Counts(now, now, 3, 3, 1)})
+    add_counts({("awx-1", "job_events-9", AT, "live"): Counts(AT, AT, 5, 5, 1)})
+    html = admin_client.get(PAGE).content.decode()
+    assert [(row[0], row[6]) for row in rows_of(html, "queues")] == [
+        ("full", "100.0 %"),
+        ("over 50 %", "60.0 %"),
+        ("", "20.0 %"),
+    ]
+    assert [(row[0], row[1]) for row in rows_of(html, "overflow")] == [
+        ("", "job_events-9"),
+        ("drops in last 15m", "job_events-1"),
+    ]
+    assert html.count('<tr class="marked">') == 3

@@ -8,6 +8,7 @@ from django.core.management import call_command
 from awx_eventdebug.awx.tables import KINDS
 from awx_eventdebug.checks import check_dashboard, check_receive_timeout, receive_timeout_findings
 from tests.conftest import REDIS_URL
+from tests.health.test_report import recent_job
 from tests.support.redis_servers import closed_port
 
 pytestmark = pytest.mark.django_db
@@ -104,7 +105,10 @@ def test_every_static_file_the_page_uses_is_found_and_collected(admin_client, se
     assert {p.rsplit("/", 1)[-1] for p in paths} == {
         "dashboard.css",
         "api.js",
+        "charts.js",
+        "verdict.js",
         "lag_timeline.js",
+        "drops_chart.js",
         "layer_tables.js",
         "gauge.js",
         "dashboard.js",
@@ -163,3 +167,28 @@ def test_example_project_sets_the_receive_timeout(settings):
 
     settings.CHANNEL_LAYERS = CHANNEL_LAYERS
     assert check_receive_timeout() == []
+
+
+def verdict_of(html):
+    part = html[html.index('<section id="verdict"') :]
+    return part[: part.index("</section>")]
+
+
+def test_the_verdict_is_the_check_with_its_thresholds(admin_client, settings):
+    recent_job([0.5, 1.0])
+    verdict = verdict_of(admin_client.get(PAGE).content.decode())
+    assert 'data-status="ok"' in verdict and ">OK</span>" in verdict
+    assert "within their thresholds" in verdict and "over the last 15m" in verdict
+    assert "· max 10 s" in verdict and "· max 80 %" in verdict and "· max 0" in verdict
+    assert "Callback backlog (worst node)</dt><dd>– · max 10000" in verdict  # no node sampled
+    assert "Oldest queued event</dt><dd>– · max 10 s" in verdict
+
+    settings.EVENTDEBUG = {"CHECK_MAX_P99": 0.5}
+    html = admin_client.get(PAGE).content.decode()
+    verdict = verdict_of(html)
+    assert 'data-status="failed"' in verdict and ">FAILED</span>" in verdict
+    assert "1 check failed" in verdict
+    assert "lag p99 of job events is 0.995 s, above the maximum 0.5 s (2 events)" in verdict
+    # The doctor's own "ok" (setup) no longer stands alone at the top.
+    assert html.index('id="verdict"') < html.index("The doctor found no problems")
+    assert 'data-max-p99="0.5"' in html and 'data-max-fill="80"' in html

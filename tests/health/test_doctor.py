@@ -1,11 +1,15 @@
 import json
 import socket
 import time
+from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
+from awx_eventdebug.overflow.queries import purge_overflow
+from awx_eventdebug.overflow.upsert import Counts, add_counts
 from tests.support.workloads import small_workload
 
 pytestmark = pytest.mark.django_db
@@ -85,3 +89,31 @@ def test_missing_layer_alias_is_a_problem_not_a_traceback(settings):
     assert code == 1
     assert "no channel layer 'nope'" in out
     assert "awx_eventdebug.W004" in out
+
+
+def test_capture_counters_say_whose_they_are_beside_the_table_totals(redis_layer_settings, settings):
+    settings.CLUSTER_HOST_ID = "awx-1"
+    now = timezone.now()
+    old = now - timedelta(days=60)
+    add_counts(
+        {
+            ("awx-1", "job_events-1", now, "live"): Counts(now, now, 50, 50, 2),
+            ("awx-2", "broadcast-group_send", now, "live"): Counts(now, now, 8, 8, 2),
+            ("awx-2", "job_events-2", old, "live"): Counts(old, old, 3, 3, 2),
+        }
+    )
+    purge_overflow(timedelta(days=30))
+    _, out = run_doctor()
+    assert "counters of this process (pid " in out and " on awx-1, " in out
+    assert "the table, all processes and nodes: 58 drops in 2 rows from 2 nodes" in out
+    assert "; 3 drops in purged rows" in out
+    _, out = run_doctor("--json")
+    overflow = json.loads(out)["overflow"]
+    assert overflow["table"] | {"last_seen": None} == {
+        "rows": 2,
+        "drops": 58,
+        "nodes": 2,
+        "last_seen": None,
+        "purged_drops": 3,
+    }
+    assert overflow["capture"]["process"]["node"] == "awx-1"

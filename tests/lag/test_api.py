@@ -76,6 +76,21 @@ def test_whole_job_and_unknown_job(admin):
     assert caught.value.returncode == 2
 
 
+def test_a_job_under_the_wrong_kind_is_a_404_naming_its_kind(admin):
+    job = small_workload(kinds=("job",)).jobs["job"][0]
+    response = admin.get(URL, {"kind": "system_job", "job": job})
+    assert response.status_code == 404
+    assert response.json() == {
+        "detail": f"job {job} is of kind job, not system_job.",
+        "hint": "Ask with kind job.",
+    }
+    with pytest.raises(
+        CommandError, match=f"job {job} is of kind job, not system_job. Ask with kind job."
+    ) as caught:
+        run_command("--kind", "system_job", "--job", str(job))
+    assert caught.value.returncode == 2
+
+
 def test_default_window_comes_from_the_settings(admin, settings):
     settings.EVENTDEBUG = {"LAG_WINDOW": "90m", "LAG_PERCENTILES": [75, 99.5]}
     body = admin.get(URL).json()

@@ -10,6 +10,7 @@ from django.db import connection
 from awx_eventdebug.errors import QueryTimeout
 from awx_eventdebug.lag.query import LagQuery
 from awx_eventdebug.lag.report import lag_report
+from example_settings.awxschema.schema import record_partitioning
 from tests.support.workloads import BASE, small_workload
 
 pytestmark = [
@@ -87,3 +88,15 @@ def test_jit_is_off_for_the_statement_and_put_back(workload):
     with connection.cursor() as cursor:
         cursor.execute("SELECT current_setting('jit')")
         assert (seen, cursor.fetchone()[0]) == (["off"], "on")
+
+
+def test_with_awx_partitioning_recorded_a_job_still_scans_one_partition(workload):
+    with connection.cursor() as cursor:
+        record_partitioning(cursor, BASE - timedelta(days=1))
+    job_plan, reaching_back = plans_of(
+        LagQuery(job=workload.jobs["job"][0]),
+        LagQuery(since=BASE - timedelta(days=2), until=BASE + timedelta(hours=1)),
+    )
+    assert len(set(re.findall(r"Scan on (main_jobevent_\d{8}_\d{2}) ", job_plan))) == 1, job_plan
+    assert "_unpartitioned_main_jobevent" not in job_plan
+    assert "Scan on _unpartitioned_main_jobevent" in reaching_back, reaching_back

@@ -32,10 +32,11 @@ def aware(moment):
 def reference(rows, percentiles=PERCENTILES):
     """Statistics computed independently: numpy over lags from Python datetimes."""
     lags = [(modified - created).total_seconds() for created, modified, *_ in rows if created is not None]
-    kept = numpy.array([lag for lag in lags if lag >= 0], dtype=float)
+    kept = numpy.array([lag for lag in lags if lag > 0], dtype=float)
     stats = {
         "count": len(kept),
         "missing_created": sum(1 for created, *_ in rows if created is None),
+        "backfilled": sum(1 for created, modified, *_ in rows if created == modified),
         "negative": sum(1 for lag in lags if lag < 0),
     }
     if len(kept):
@@ -49,7 +50,7 @@ def reference(rows, percentiles=PERCENTILES):
 
 
 def assert_matches(actual, expected):
-    for name in ("count", "missing_created", "negative"):
+    for name in ("count", "missing_created", "backfilled", "negative"):
         assert actual[name] == expected[name], name
     for name in ("mean", "min", "max"):
         if expected[name] is None:

@@ -12,6 +12,7 @@ import redis
 from channels_redis.core import RedisChannelLayer
 from django.core.management import CommandError, call_command
 
+from awx_eventdebug.cli.listen import counter_text, membership_line
 from example_settings.awxschema.emit import emit_events
 from tests.conftest import REDIS_URL
 from tests.support import ROOT
@@ -203,3 +204,22 @@ def test_reader_going_away_stops_quietly_and_leaves_the_group(redis_client, key_
     assert process.returncode == 0, err
     assert "Traceback" not in err and "BrokenPipe" not in err
     assert redis_client.zscore(group_key, channel) is None
+
+
+def test_counters_say_what_is_lost_and_why_the_rest_is_missing():
+    causes = {"no_output": 200, "live_updates_off": 0, "rate_limited": 60, "not_stored": 0, "lost": 11}
+    counters = {
+        "missing": 271,
+        "gaps": 27,
+        "late": 2,
+        "duplicates": 0,
+        "lost": 11,
+        "causes": {**causes, "unchecked": 0},
+    }
+    assert counter_text(counters) == (
+        "11 lost; 271 missing in 27 gaps (200 not sent by AWX (no output), 60 likely rate-limited by AWX)"
+        ", 2 late, 0 duplicates"
+    )
+    line = membership_line({"group": "job_events-4", "at": "2026-11-30T05:00:00Z", "why": "group_gone"})
+    assert line.startswith("Not in group job_events-4 any more at 2026-11-30T05:00:00Z: the group's key")
+    assert "daphne start deletes asgi:* keys" in line and line.endswith("did not reach the probe.")

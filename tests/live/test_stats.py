@@ -140,3 +140,14 @@ def test_reproduces_debug_js_on_whole_second_lags():
     for i, name in enumerate(("avg", "stdev", "max")):
         peak = stats.peaks[name].figures
         assert [peak.avg, peak.stdev, peak.max] == pytest.approx(saved_max[i], rel=1e-9)
+
+
+def test_final_gaps_are_kept_for_the_check_of_their_causes_until_taken():
+    gaps = CounterGaps(horizon=10)
+    for counter in [1, 5, 30, 33]:
+        gaps.add(counter)
+    assert gaps.open_ranges() == [(6, 29), (31, 32)]
+    assert gaps.take_retired() == [(2, 4)]
+    assert gaps.take_retired() == []
+    gaps.add(60)
+    assert (gaps.open_ranges(), gaps.take_retired()) == ([(34, 59)], [(6, 29), (31, 32)])

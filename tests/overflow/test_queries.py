@@ -7,7 +7,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from awx_eventdebug.models import ChannelOverflow, IngestedRecord
-from awx_eventdebug.overflow.queries import purge_overflow
+from awx_eventdebug.overflow.queries import cumulative_drops, purge_overflow
 from awx_eventdebug.overflow.upsert import Counts, add_counts
 
 pytestmark = pytest.mark.django_db
@@ -38,6 +38,23 @@ def test_dry_run_removes_nothing(aged_rows):
     result = json.loads(out.getvalue())
     assert result["dry_run"] is True and result["removed"]["overflow_rows"] == 34
     assert ChannelOverflow.objects.count() == 40
+
+
+def test_dry_run_reports_the_batches_a_purge_would_run(aged_rows):
+    dry = purge_overflow(timedelta(days=30), dry_run=True, batch_size=4)
+    assert dry["batches"] == 3 + 3
+    assert purge_overflow(timedelta(days=30), batch_size=4)["batches"] == dry["batches"]
+
+
+def test_purge_keeps_the_cumulative_drops(aged_rows):
+    now = timezone.now()
+    add_counts({("awx-2", "broadcast-group_send", now, "live"): Counts(now, now, 5, 5, 2)})
+    before = cumulative_drops()
+    assert before == {("awx-1", "job_events"): 40, ("awx-2", "broadcast"): 5}
+    purge_overflow(timedelta(days=30), batch_size=4)
+    purge_overflow(timedelta(days=3), batch_size=4)
+    assert ChannelOverflow.objects.count() == 3
+    assert cumulative_drops() == before
 
 
 def test_command_defaults_to_retention_and_prints_what_it_removed(aged_rows, settings):

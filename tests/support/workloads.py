@@ -15,12 +15,28 @@ def small_workload(**overrides):
     return seed_workload(spec)
 
 
-def add_job(kind, created, lags, event="runner_on_ok"):
+def add_job(kind, created, lags, event="runner_on_ok", legacy=False):
     """One job of ``kind`` created at ``created`` whose events have these lags in seconds (None:
-    an event without ``created``). Returns the job id."""
+    an event without ``created``); with ``legacy`` in the table AWX's migration 0144 left behind.
+    Returns the job id."""
     events = []
     for counter, lag in enumerate(lags, 1):
         event_created = created + timedelta(seconds=counter)
         modified = event_created + timedelta(seconds=lag or 0)
         events.append((None if lag is None else event_created, modified, event))
-    return insert_job(kind, created, events)
+    return insert_job(kind, created, events, legacy=legacy)
+
+
+def add_job_with_quiet_events(start, count, quiet=(), kind="job"):
+    """A job created at ``start`` whose events 1..``count`` are one second apart (no burst over
+    AWX's rate), each stored 0.5 s after it; those in ``quiet`` have no output, so AWX never
+    sends them over the websocket. Returns the job id."""
+    events = []
+    for counter in range(1, count + 1):
+        created = start + timedelta(seconds=counter)
+        silent = counter in quiet
+        lines = (1, 1) if silent else (1, 2)
+        events.append(
+            (created, created + timedelta(seconds=0.5), "runner_on_ok", "" if silent else "ok", *lines)
+        )
+    return insert_job(kind, start, events)

@@ -3,6 +3,9 @@ are the faces in awx_eventdebug/cli/, so that AWX gains one command name, not on
 
 from __future__ import annotations
 
+import argparse
+import textwrap
+
 from django.core.management.base import BaseCommand, CommandError
 
 from awx_eventdebug.cli import SUBCOMMANDS
@@ -23,7 +26,14 @@ class Command(BaseCommand):
         self.subcommands = {}
         for subcommand_class in SUBCOMMANDS:
             subcommand = subcommand_class()
-            sub = subparsers.add_parser(subcommand.name, help=subcommand.help, description=subcommand.help)
+            # Raw text: the examples keep one command per line; the description is wrapped here.
+            sub = subparsers.add_parser(
+                subcommand.name,
+                help=subcommand.help,
+                description=textwrap.fill(subcommand.help, 78),
+                epilog="examples:\n" + "\n".join(f"  {line}" for line in subcommand.examples),
+                formatter_class=argparse.RawDescriptionHelpFormatter,
+            )
             sub.add_argument("--json", action="store_true", help="Print JSON instead of text.")
             subcommand.add_arguments(sub)
             self.subcommands[subcommand.name] = subcommand

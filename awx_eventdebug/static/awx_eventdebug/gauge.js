@@ -2,7 +2,9 @@
 
 Connects to AWX's /websocket/ on the page's own origin, subscribes the way AWX's UI does, and
 shows the lag (now - created, with sub-second precision) of the last 1024 events received, the
-events per second and the gaps in the event counter. Reconnects with exponential backoff. */
+events per second and the gaps in the event counter, which the server classifies (GET live/gaps/):
+AWX does not send every event, so only "lost" gaps are losses. Reconnects with exponential
+backoff. */
 "use strict";
 window.EventDebug = window.EventDebug || {};
 
@@ -11,6 +13,8 @@ window.EventDebug = window.EventDebug || {};
   const RATE_SECONDS = 5; // events per second = events received over the last 5 s / 5
   const MAX_TRACKED_GAPS = 10000; // bounded memory: further gaps are counted, not remembered
   const BACKOFF_MS = [1000, 30000]; // first retry, longest wait
+  const CHECK_MS = 5000; // between classifications of the gaps
+  const CHECK_RANGES = 200; // the latest gaps sent for classification: the query string stays short
 
   // Statistics over a sliding window of lags, and the counters seen so far.
   class LagWindow {
@@ -54,6 +58,21 @@ window.EventDebug = window.EventDebug || {};
 
     get gaps() {
       return this.missing.size + this.untracked;
+    }
+
+    // The latest tracked missing counters as "5-9,12", at most `limit` ranges.
+    missingRanges(limit) {
+      const ranges = [];
+      Array.from(this.missing).sort(function (a, b) {
+        return a - b;
+      }).forEach(function (counter) {
+        const last = ranges[ranges.length - 1];
+        if (last && counter === last[1] + 1) last[1] = counter;
+        else ranges.push([counter, counter]);
+      });
+      return ranges.slice(-limit).map(function (range) {
+        return range[0] === range[1] ? String(range[0]) : range[0] + "-" + range[1];
+      }).join(",");
     }
 
     stats(now) {
@@ -101,8 +120,61 @@ window.EventDebug = window.EventDebug || {};
     return (window.location.protocol === "https:" ? "wss://" : "ws://") + window.location.host + path;
   };
 
+  // The rolling plot: one point per second with events (their mean and max lag), the last minutes.
+  ns.PLOT_SECONDS = 300;
+
+  ns.drawRollingLag = function (container, points, now) {
+    const width = ns.chartWidth(container);
+    const height = 140;
+    const start = now - ns.PLOT_SECONDS * 1000;
+    const root = ns.svg("svg", {
+      width: width,
+      height: height,
+      viewBox: "0 0 " + width + " " + height,
+      role: "img",
+      "aria-label": "Live lag per second, the last " + ns.PLOT_SECONDS / 60 + " minutes",
+      "data-points": String(points.length),
+    });
+    if (!points.length) {
+      ns.emptyChart(root, width, height, "No events in the last " + ns.PLOT_SECONDS / 60 + " minutes");
+      container.replaceChildren(root);
+      return root;
+    }
+    const top = Math.max.apply(
+      null,
+      points.map(function (p) {
+        return p.max;
+      }),
+    );
+    const scale = ns.linearScale(top, 3, height - ns.MARGIN.top - ns.MARGIN.bottom);
+    const y = scale.y;
+    ns.valueAxis(root, scale, width, ns.shortSeconds);
+    const x = ns.timeAxis(root, start, now, width, height);
+    const line = function (field) {
+      return points
+        .map(function (p) {
+          return x(p.t).toFixed(1) + "," + y(p[field]).toFixed(1);
+        })
+        .join(" ");
+    };
+    root.append(ns.svg("polyline", { class: "series p99", points: line("max") }));
+    root.append(ns.svg("polyline", { class: "series p50", points: line("mean") }));
+    // Dots too: a lone second (or the newest one, at the right edge) is no line.
+    points.forEach(function (p) {
+      const dot = ns.svg("circle", { class: "p50", cx: x(p.t).toFixed(1), cy: y(p.mean).toFixed(1), r: 2.4 });
+      dot.append(ns.svg("title", {}, ns.clock(p.t) + "  mean " + ns.formatSeconds(p.mean) + ", max " + ns.formatSeconds(p.max) + "  (" + p.n + " events)"));
+      root.append(dot);
+    });
+    ns.legend(root, [
+      ["p50", "mean"],
+      ["p99", "max"],
+    ]);
+    container.replaceChildren(root);
+    return root;
+  };
+
   class LiveGauge {
-    // elements: {status, jobStatus, mean, stdev, max, rate, count, gaps, stop}
+    // elements: {status, jobStatus, mean, stdev, max, rate, count, gaps, stop, plot}
     constructor(elements, options) {
       this.elements = elements;
       this.url = ns.websocketURL(options.path);
@@ -113,15 +185,24 @@ window.EventDebug = window.EventDebug || {};
       this.retryTimer = null;
       this.ticker = null;
       this.window = new LagWindow(WINDOW);
+      this.gapsURL = options.gapsURL || "live/gaps/";
+      this.causes = null; // the last classification of the gaps, or {error}
+      this.checkedAt = 0;
+      this.checking = false;
+      this.second = []; // lags arrived since the last plot point
+      this.points = [];
     }
 
     watch(group, id) {
       this.subscription = { group: group, id: id };
       this.window = new LagWindow(WINDOW);
+      this.causes = null;
+      this.second = [];
+      this.points = [];
       this.elements.jobStatus.textContent = "";
       this.elements.stop.disabled = false;
       this.render();
-      if (!this.ticker) this.ticker = window.setInterval(this.render.bind(this), 1000);
+      if (!this.ticker) this.ticker = window.setInterval(this.tick.bind(this), 1000);
       if (this.socket && this.socket.readyState === WebSocket.OPEN) {
         this.subscribe();
       } else if (!this.socket) {
@@ -219,7 +300,10 @@ window.EventDebug = window.EventDebug || {};
       if (this.subscription && data.group_name === this.subscription.group && typeof data.created === "string") {
         const now = Date.now();
         const created = Date.parse(data.created);
-        if (isFinite(created)) this.window.add((now - created) / 1000, now, data.counter);
+        if (isFinite(created)) {
+          this.window.add((now - created) / 1000, now, data.counter);
+          this.second.push((now - created) / 1000);
+        }
         if (this.window.received === 1) {
           ns.setStatus(this.elements.status, "Receiving events of " + this.subscription.group + "-" + this.subscription.id + ".", "live");
         }
@@ -237,14 +321,67 @@ window.EventDebug = window.EventDebug || {};
       });
     }
 
+    // Ask the server which gaps AWX never sent, and which are losses.
+    checkGaps(now) {
+      if (!this.subscription || !this.window.missing.size || this.checking || now - this.checkedAt < CHECK_MS) return;
+      this.checking = true;
+      this.checkedAt = now;
+      const subscription = this.subscription;
+      const params = {
+        kind: subscription.group.replace(/_events$/, ""),
+        job: subscription.id,
+        missing: this.window.missingRanges(CHECK_RANGES),
+      };
+      ns.getJSON(ns.apiURL(this.gapsURL, params)).then((body) => {
+        if (this.subscription === subscription) this.causes = body;
+      }, (err) => {
+        if (this.subscription === subscription) this.causes = { error: err.message };
+      }).finally(() => {
+        this.checking = false;
+      });
+    }
+
+    gapsText(gaps) {
+      const causes = this.causes;
+      if (!causes || causes.error || !gaps) return { text: ns.formatNumber(gaps), title: causes && causes.error ? "Not classified: " + causes.error : "" };
+      const labels = {
+        no_output: "not sent by AWX (no output)",
+        live_updates_off: "not sent by AWX (live updates off)",
+        rate_limited: "likely rate-limited by AWX",
+        not_stored: "not stored yet",
+      };
+      const why = Object.keys(labels).filter((name) => causes.causes[name]).map((name) => causes.causes[name] + " " + labels[name]);
+      return {
+        text: ns.formatNumber(causes.lost) + " lost of " + ns.formatNumber(gaps),
+        title: "Of the " + causes.missing + " checked: " + causes.lost + " lost" + (why.length ? ", " + why.join(", ") : "") + ".",
+      };
+    }
+
+    // Each second: a plot point of the lags that arrived in it, the plot cut to its last minutes.
+    tick() {
+      const now = Date.now();
+      if (this.second.length) {
+        const lags = this.second;
+        const mean = lags.reduce((sum, lag) => sum + lag, 0) / lags.length;
+        this.points.push({ t: now, mean: mean, max: Math.max.apply(null, lags), n: lags.length });
+        this.second = [];
+      }
+      this.points = this.points.filter((point) => point.t >= now - ns.PLOT_SECONDS * 1000);
+      ns.drawRollingLag(this.elements.plot, this.points, now);
+      this.render();
+    }
+
     render() {
       const stats = this.window.stats(Date.now());
+      this.checkGaps(Date.now());
       this.elements.mean.textContent = ns.formatSeconds(stats.mean);
       this.elements.stdev.textContent = ns.formatSeconds(stats.stdev);
       this.elements.max.textContent = ns.formatSeconds(stats.max);
       this.elements.rate.textContent = ns.formatNumber(stats.rate, 1);
       this.elements.count.textContent = ns.formatNumber(stats.received);
-      this.elements.gaps.textContent = ns.formatNumber(stats.gaps);
+      const gaps = this.gapsText(stats.gaps);
+      this.elements.gaps.textContent = gaps.text;
+      this.elements.gaps.title = gaps.title;
     }
   }
   ns.LiveGauge = LiveGauge;

@@ -1,15 +1,10 @@
-/* The per-minute lag chart: p50, p95 and p99 from GET lag/?by=minute, drawn as inline SVG. */
+/* The per-minute lag chart: p50, p95 and p99 from GET lag/?by=minute as inline SVG, with the
+CHECK_MAX_P99 threshold as a line, a linear or log scale, and the events per minute under it. */
 "use strict";
 window.EventDebug = window.EventDebug || {};
 
 (function (ns) {
   const SERIES = ["p50", "p95", "p99"];
-  const SVG = "http://www.w3.org/2000/svg";
-  const WIDTH = 1120;
-  const HEIGHT = 300;
-  const MARGIN = { top: 26, right: 18, bottom: 30, left: 62 };
-  const MINUTE = 60000;
-  const TICK_MINUTES = [1, 2, 5, 10, 15, 30, 60, 120, 180, 360, 720];
 
   ns.LAG_PERCENTILES = "50,95,99";
 
@@ -28,35 +23,23 @@ window.EventDebug = window.EventDebug || {};
     return points;
   };
 
-  function svg(tag, attributes, text) {
-    const node = document.createElementNS(SVG, tag);
-    Object.entries(attributes || {}).forEach(function ([name, value]) {
-      node.setAttribute(name, value);
-    });
-    if (text !== undefined) node.textContent = text;
-    return node;
-  }
-
-  function niceStep(span, ticks) {
-    const raw = span / ticks;
-    const power = Math.pow(10, Math.floor(Math.log10(raw)));
-    const factor = [1, 2, 2.5, 5, 10].find(function (f) {
-      return f * power >= raw;
-    });
-    return factor * power;
-  }
-
-  function clock(time) {
-    const date = new Date(time);
-    return String(date.getHours()).padStart(2, "0") + ":" + String(date.getMinutes()).padStart(2, "0");
-  }
+  // The events of each minute (all of them, with or without a lag).
+  ns.minuteCounts = function (lag) {
+    return (lag.groups || [])
+      .map(function (group) {
+        return { t: typeof group.key === "number" ? group.key * 1000 : Date.parse(group.key), v: group.count };
+      })
+      .filter(function (bar) {
+        return isFinite(bar.t);
+      });
+  };
 
   // Lines break where minutes have no events, rather than drawing a slope across the hole.
   function segments(points) {
     const runs = [];
     let run = [];
     points.forEach(function (point, index) {
-      if (index > 0 && point.t - points[index - 1].t > 1.5 * MINUTE) {
+      if (index > 0 && point.t - points[index - 1].t > 1.5 * ns.MINUTE) {
         runs.push(run);
         run = [];
       }
@@ -66,95 +49,130 @@ window.EventDebug = window.EventDebug || {};
     return runs;
   }
 
-  ns.drawLagChart = function (container, lag) {
+  ns.chartSpan = function (lag, times) {
+    let start = Date.parse(lag.since);
+    let end = Date.parse(lag.until);
+    if (times.length) {
+      if (!isFinite(start)) start = Math.min.apply(null, times);
+      if (!isFinite(end)) end = Math.max.apply(null, times) + ns.MINUTE;
+    }
+    return [start, end];
+  };
+
+  // Linear from 0, or log10 from the decade under the smallest value (a spike no longer
+  // flattens p50); ticks and the value -> y mapping either way.
+  function yScale(values, top, log, plotHeight) {
+    const bottomY = ns.MARGIN.top + plotHeight;
+    if (log) {
+      const smallest = Math.min.apply(
+        null,
+        values.filter(function (v) {
+          return v > 0;
+        }),
+      );
+      const low = Math.floor(Math.log10(isFinite(smallest) ? smallest : 0.001));
+      const high = Math.max(low + 1, Math.ceil(Math.log10(top)));
+      const ticks = [];
+      for (let power = low; power <= high; power++) ticks.push(Math.pow(10, power));
+      return {
+        ticks: ticks,
+        y: function (value) {
+          const clamped = Math.max(value, Math.pow(10, low));
+          return bottomY - ((Math.log10(clamped) - low) / (high - low)) * plotHeight;
+        },
+      };
+    }
+    return ns.linearScale(top, 5, plotHeight);
+  }
+
+  // options: {log: bool, threshold: seconds (CHECK_MAX_P99) or NaN}
+  ns.drawLagChart = function (container, lag, options) {
+    options = options || {};
     const points = ns.minutePoints(lag);
     const all = SERIES.flatMap(function (name) {
       return points[name];
     });
-    const plotWidth = WIDTH - MARGIN.left - MARGIN.right;
-    const plotHeight = HEIGHT - MARGIN.top - MARGIN.bottom;
-    const minutes = (lag.groups || []).length;
-    const root = svg("svg", {
-      viewBox: "0 0 " + WIDTH + " " + HEIGHT,
+    const width = ns.chartWidth(container);
+    const height = width < 600 ? 240 : 300;
+    const plotHeight = height - ns.MARGIN.top - ns.MARGIN.bottom;
+    const root = ns.svg("svg", {
+      width: width,
+      height: height,
+      viewBox: "0 0 " + width + " " + height,
       role: "img",
-      "aria-label": "Lag per minute, p50 p95 p99",
-      "data-points": String(minutes),
+      "aria-label": "Lag per minute, p50 p95 p99" + (options.log ? ", log scale" : ""),
+      "data-points": String((lag.groups || []).length),
+      "data-scale": options.log ? "log" : "linear",
     });
-
-    let start = Date.parse(lag.since);
-    let end = Date.parse(lag.until);
-    if (all.length) {
-      const times = all.map(function (p) {
+    const [start, end] = ns.chartSpan(
+      lag,
+      all.map(function (p) {
         return p.t;
-      });
-      if (!isFinite(start)) start = Math.min.apply(null, times);
-      if (!isFinite(end)) end = Math.max.apply(null, times) + MINUTE;
-    }
+      }),
+    );
     if (!all.length || !isFinite(start) || !isFinite(end) || end <= start) {
-      root.append(
-        svg("text", { x: WIDTH / 2, y: HEIGHT / 2, "text-anchor": "middle", class: "empty" }, "No events in this window"),
-      );
+      ns.emptyChart(root, width, height, "No events in this window");
       container.replaceChildren(root);
       return root;
     }
+    const values = all.map(function (p) {
+      return p.v;
+    });
+    const threshold = isFinite(options.threshold) && options.threshold > 0 ? options.threshold : null;
+    const top = Math.max.apply(null, values.concat(threshold ? [threshold] : []));
+    const scale = yScale(values, top, options.log, plotHeight);
+    ns.valueAxis(root, scale, width, ns.shortSeconds);
+    const x = ns.timeAxis(root, start, end, width, height);
 
-    const top = Math.max.apply(
-      null,
-      all.map(function (p) {
-        return p.v;
-      }),
-    );
-    const yStep = niceStep(Math.max(top, 0.001), 5);
-    const yMax = Math.ceil((top * 1.05) / yStep) * yStep || yStep;
-    const x = function (time) {
-      return MARGIN.left + ((time - start) / (end - start)) * plotWidth;
-    };
-    const y = function (value) {
-      return MARGIN.top + plotHeight - (Math.max(value, 0) / yMax) * plotHeight;
-    };
-
-    for (let value = 0; value <= yMax + yStep / 2; value += yStep) {
-      root.append(svg("line", { class: "grid", x1: MARGIN.left, x2: WIDTH - MARGIN.right, y1: y(value), y2: y(value) }));
-      root.append(
-        svg("text", { x: MARGIN.left - 6, y: y(value) + 4, "text-anchor": "end" }, ns.formatSeconds(value).replace(/\.?0+ s$/, " s")),
+    if (threshold) {
+      const line = ns.svg("g", { class: "threshold", "data-threshold": String(threshold) });
+      line.append(ns.svg("line", { x1: ns.MARGIN.left, x2: width - ns.MARGIN.right, y1: scale.y(threshold), y2: scale.y(threshold) }));
+      line.append(
+        ns.svg("text", { x: width - ns.MARGIN.right - 4, y: scale.y(threshold) - 5, "text-anchor": "end" }, "max p99 " + ns.formatSeconds(threshold)),
       );
+      root.append(line);
     }
-    const tickMinutes =
-      TICK_MINUTES.find(function (m) {
-        return (end - start) / (m * MINUTE) <= 10;
-      }) || 1440;
-    const firstTick = Math.ceil(start / (tickMinutes * MINUTE)) * tickMinutes * MINUTE;
-    for (let time = firstTick; time <= end; time += tickMinutes * MINUTE) {
-      root.append(svg("line", { class: "axis", x1: x(time), x2: x(time), y1: MARGIN.top + plotHeight, y2: MARGIN.top + plotHeight + 4 }));
-      root.append(svg("text", { x: x(time), y: HEIGHT - 10, "text-anchor": "middle" }, clock(time)));
-    }
-    root.append(svg("line", { class: "axis", x1: MARGIN.left, x2: WIDTH - MARGIN.right, y1: y(0), y2: y(0) }));
 
     SERIES.forEach(function (name) {
-      const group = svg("g", { "data-series": name });
+      const group = ns.svg("g", { "data-series": name });
       segments(points[name]).forEach(function (run) {
         const coordinates = run.map(function (p) {
-          return x(p.t).toFixed(1) + "," + y(p.v).toFixed(1);
+          return x(p.t).toFixed(1) + "," + scale.y(p.v).toFixed(1);
         });
-        group.append(svg("polyline", { class: "series " + name, points: coordinates.join(" ") }));
+        group.append(ns.svg("polyline", { class: "series " + name, points: coordinates.join(" ") }));
       });
       points[name].forEach(function (p) {
-        const dot = svg("circle", { class: name, cx: x(p.t).toFixed(1), cy: y(p.v).toFixed(1), r: 2.4 });
-        dot.append(svg("title", {}, clock(p.t) + "  " + name + " " + ns.formatSeconds(p.v) + "  (" + p.n + " events)"));
+        const dot = ns.svg("circle", { class: name, cx: x(p.t).toFixed(1), cy: scale.y(p.v).toFixed(1), r: 2.4 });
+        dot.append(ns.svg("title", {}, ns.clock(p.t) + "  " + name + " " + ns.formatSeconds(p.v) + "  (" + p.n + " events)"));
         group.append(dot);
       });
       root.append(group);
     });
 
-    const legend = svg("g", { class: "legend" });
-    SERIES.forEach(function (name, index) {
-      const left = MARGIN.left + 8 + index * 70;
-      legend.append(svg("line", { class: "series " + name, x1: left, x2: left + 18, y1: 12, y2: 12 }));
-      legend.append(svg("text", { x: left + 23, y: 16 }, name));
-    });
-    root.append(legend);
+    ns.legend(
+      root,
+      SERIES.map(function (name) {
+        return [name, name];
+      }),
+    );
     container.replaceChildren(root);
     return root;
+  };
+
+  ns.drawEventsChart = function (container, lag) {
+    const bars = ns.minuteCounts(lag);
+    const [start, end] = ns.chartSpan(
+      lag,
+      bars.map(function (bar) {
+        return bar.t;
+      }),
+    );
+    return ns.drawMinuteBars(container, bars, start, end, {
+      label: "Events per minute",
+      empty: "No events in this window",
+      unit: "events",
+      kind: "events",
+    });
   };
 
   ns.lagSummary = function (lag) {
@@ -171,17 +189,34 @@ window.EventDebug = window.EventDebug || {};
     return parts.join(" · ");
   };
 
-  // Fetches and draws; errors (400 naming a field, 503 on a statement timeout) go to the summary.
-  ns.loadLagTimeline = async function (url, params, chart, summary) {
+  // Fetches (once per change of kind or window) and draws; redraw() draws the last answer again
+  // (scale toggle, resize). Errors (400 naming a field, 503 on a statement timeout) go to the summary.
+  ns.LagTimeline = function (url, elements, threshold) {
+    this.url = url;
+    this.elements = elements;
+    this.threshold = threshold;
+    this.lag = null;
+  };
+
+  ns.LagTimeline.prototype.redraw = function () {
+    if (!this.lag) return;
+    ns.drawLagChart(this.elements.chart, this.lag, { log: this.elements.log.checked, threshold: this.threshold });
+    ns.drawEventsChart(this.elements.events, this.lag);
+  };
+
+  ns.LagTimeline.prototype.load = async function (params) {
+    const summary = this.elements.summary;
     summary.textContent = "Loading…";
     try {
-      const lag = await ns.getJSON(ns.apiURL(url, Object.assign({ by: "minute", percentiles: ns.LAG_PERCENTILES }, params)));
-      ns.drawLagChart(chart, lag);
+      this.lag = await ns.getJSON(ns.apiURL(this.url, Object.assign({ by: "minute", percentiles: ns.LAG_PERCENTILES }, params)));
+      this.redraw();
       // Only numbers and fixed words go into this HTML (formatNumber/formatSeconds).
-      summary.innerHTML = ns.lagSummary(lag);
+      summary.innerHTML = ns.lagSummary(this.lag);
       summary.classList.remove("error");
     } catch (err) {
-      chart.replaceChildren();
+      this.lag = null;
+      this.elements.chart.replaceChildren();
+      this.elements.events.replaceChildren();
       summary.textContent = "Lag timeline unavailable: " + err.message;
       summary.classList.add("error");
     }

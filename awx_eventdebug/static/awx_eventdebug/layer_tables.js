@@ -11,7 +11,39 @@ window.EventDebug = window.EventDebug || {};
   ns.OVERFLOW_GROUPS = 20;
   ns.WORST_QUEUES = 10;
   ns.TABLES_REFRESH_MS = 30000;
-  const TEXT_FORMATS = ["key", "list", "time"];
+  // Queues are sampled more often: each sample adds a point to the queue's depth sparkline.
+  ns.QUEUES_REFRESH_MS = 10000;
+  ns.TREND_SAMPLES = 30;
+  const TEXT_FORMATS = ["mark", "key", "list", "time"];
+  const FULL = 100;
+
+  // As dashboard/tables.py queue_mark: full, or fuller than CHECK_MAX_FILL; "" otherwise.
+  ns.queueMark = function (fill, maxFill) {
+    if (typeof fill !== "number") return "";
+    if (fill >= FULL) return "full";
+    return fill > maxFill ? "over " + maxFill + " %" : "";
+  };
+
+  // As dashboard/tables.py drops_mark: drops within the check's window (HEALTH_WINDOW).
+  ns.dropsMark = function (lastSeen, windowSeconds, windowLength) {
+    return Date.now() - Date.parse(lastSeen) <= windowSeconds * 1000 ? "drops in last " + windowLength : "";
+  };
+
+  // Depths of each queue over the page's samples, oldest first, for the sparklines.
+  ns.depthHistory = new Map();
+  ns.recordDepths = function (queues) {
+    const seen = new Set();
+    queues.forEach(function (queue) {
+      const depths = ns.depthHistory.get(queue.key) || [];
+      depths.push(queue.depth || 0);
+      ns.depthHistory.set(queue.key, depths.slice(-ns.TREND_SAMPLES));
+      seen.add(queue.key);
+    });
+    // A queue that left the worst list starts a new line if it comes back.
+    Array.from(ns.depthHistory.keys()).forEach(function (key) {
+      if (!seen.has(key)) ns.depthHistory.delete(key);
+    });
+  };
 
   ns.columnsFrom = function (id) {
     return JSON.parse(document.getElementById(id).textContent);
@@ -72,6 +104,7 @@ window.EventDebug = window.EventDebug || {};
   };
 
   const FORMATS = {
+    mark: String,
     key: String,
     list: function (v) {
       return v.join(", ");
@@ -94,7 +127,8 @@ window.EventDebug = window.EventDebug || {};
     },
   };
 
-  ns.renderTable = function (container, columns, rows) {
+  // trend: an extra column after the key {label, cell(row) -> Node}, drawn by the script only.
+  ns.renderTable = function (container, columns, rows, trend) {
     if (!rows.length) {
       container.replaceChildren();
       return null;
@@ -102,23 +136,24 @@ window.EventDebug = window.EventDebug || {};
     const numeric = function (column) {
       return !TEXT_FORMATS.includes(column.format);
     };
-    const head = ns.el(
-      "tr",
-      {},
-      columns.map(function (column) {
-        return ns.el("th", numeric(column) ? { class: "num" } : {}, column.label.replace(" (UTC)", ""));
-      }),
-    );
+    const at =
+      columns.findIndex(function (column) {
+        return column.format === "key";
+      }) + 1;
+    const headers = columns.map(function (column) {
+      return ns.el("th", numeric(column) ? { class: "num" } : {}, column.label.replace(" (UTC)", ""));
+    });
+    if (trend) headers.splice(at, 0, ns.el("th", {}, trend.label));
+    const head = ns.el("tr", {}, headers);
     const body = rows.map(function (row) {
-      return ns.el(
-        "tr",
-        {},
-        columns.map(function (column) {
-          const value = row[column.field];
-          const text = value === undefined || value === null ? "–" : FORMATS[column.format](value);
-          return ns.el("td", { class: numeric(column) ? "num" : column.format }, text);
-        }),
-      );
+      const cells = columns.map(function (column) {
+        const value = row[column.field];
+        const missing = value === undefined || value === null;
+        const text = missing ? (column.format === "mark" ? "" : "–") : FORMATS[column.format](value);
+        return ns.el("td", { class: numeric(column) ? "num" : column.format }, text);
+      });
+      if (trend) cells.splice(at, 0, ns.el("td", { class: "trend" }, trend.cell(row)));
+      return ns.el("tr", row.mark ? { class: "marked" } : {}, cells);
     });
     const table = ns.el("table", {}, [ns.el("thead", {}, head), ns.el("tbody", {}, body)]);
     container.replaceChildren(table);
@@ -137,17 +172,31 @@ window.EventDebug = window.EventDebug || {};
 
   ns.refreshOverflowTable = function (url, status, container) {
     const columns = ns.columnsFrom("overflow-columns");
+    const page = document.body.dataset;
     return refreshTable(url, { limit: ns.OVERFLOW_GROUPS }, status, container, function (summary) {
       ns.setStatus(status, ns.overflowStatus(summary), "");
-      ns.renderTable(container, columns, summary.groups);
+      const rows = summary.groups.map(function (group) {
+        return Object.assign({ mark: ns.dropsMark(group.last_seen, Number(page.windowSeconds), page.window) }, group);
+      });
+      ns.renderTable(container, columns, rows);
     });
   };
 
   ns.refreshQueuesTable = function (url, status, container) {
     const columns = ns.columnsFrom("queues-columns");
+    const maxFill = Number(document.body.dataset.maxFill);
     return refreshTable(url, {}, status, container, function (channels) {
       ns.setStatus(status, ns.queuesStatus(channels), "");
-      ns.renderTable(container, columns, ns.worstQueues(channels));
+      const queues = ns.worstQueues(channels).map(function (queue) {
+        return Object.assign({ mark: ns.queueMark(queue.fill, maxFill) }, queue);
+      });
+      ns.recordDepths(queues);
+      ns.renderTable(container, columns, queues, {
+        label: "Depth trend",
+        cell: function (queue) {
+          return ns.sparkline(ns.depthHistory.get(queue.key));
+        },
+      });
     });
   };
 })(window.EventDebug);

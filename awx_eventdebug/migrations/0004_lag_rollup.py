@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("awx_eventdebug", "0001_initial"),
+        ("awx_eventdebug", "0003_drops_total"),
     ]
 
     operations = [

@@ -1,0 +1,20 @@
+"""GET <prefix>/live/gaps/: why a websocket client (the dashboard's gauge) is missing counters of
+a job's events, from the events AWX stored (live/gaps.py)."""
+
+from __future__ import annotations
+
+from rest_framework.response import Response
+
+from ..live.gaps import gaps_report
+from ..live.params import GapsQuerySerializer
+from .base import EventDebugView
+
+
+class GapsView(EventDebugView):
+    """The causes of a job's missing counters: not sent by AWX (no output, live updates off),
+    likely rate-limited by AWX, not stored yet, or lost; only `lost` is a loss."""
+
+    query_serializer_class = GapsQuerySerializer
+
+    def get(self, request):
+        return Response(gaps_report(**self.validated_query()))

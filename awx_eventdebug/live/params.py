@@ -1,0 +1,52 @@
+"""The parameters of GET live/gaps/ (the dashboard gauge's classification of its counter gaps),
+validated once: ``kind``, ``job`` and ``missing``, the counters as ranges ("5-9,12")."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from ..awx.tables import KINDS, MAX_JOB_ID
+
+# A query string under 4 KB passes every proxy in front of AWX (nginx's 8 KB header buffers).
+MAX_MISSING_LENGTH = 4000
+MAX_MISSING_RANGES = 500
+
+
+def parse_ranges(text: str) -> list[tuple[int, int]]:
+    """ "5-9,12" -> [(5, 9), (12, 12)], sorted and merged; ValueError saying what is wrong."""
+    ranges = []
+    for part in text.split(","):
+        first, dash, last = part.strip().partition("-")
+        if not first.isdigit() or (dash and not last.isdigit()):
+            raise ValueError(f"{part.strip()[:20]!r} is neither a counter nor a range such as 5-9")
+        lo, hi = int(first), int(last) if dash else int(first)
+        if not 1 <= lo <= hi <= MAX_JOB_ID:
+            raise ValueError(f"{part.strip()[:20]!r} is not a range of counters from 1 up, low to high")
+        ranges.append((lo, hi))
+    if len(ranges) > MAX_MISSING_RANGES:
+        raise ValueError(f"at most {MAX_MISSING_RANGES} ranges, got {len(ranges)}")
+    merged: list[tuple[int, int]] = []
+    for lo, hi in sorted(ranges):
+        if merged and lo <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(hi, merged[-1][1]))
+        else:
+            merged.append((lo, hi))
+    return merged
+
+
+class GapsQuerySerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=list(KINDS), default="job", help_text="Which event table.")
+    job = serializers.IntegerField(
+        min_value=1, max_value=MAX_JOB_ID, help_text="The job whose counters are missing."
+    )
+    missing = serializers.CharField(
+        max_length=MAX_MISSING_LENGTH,
+        help_text=f"The missing counters: comma-separated counters and ranges, e.g. 5-9,12; "
+        f"at most {MAX_MISSING_RANGES} ranges.",
+    )
+
+    def validate_missing(self, value):
+        try:
+            return parse_ranges(value)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from exc

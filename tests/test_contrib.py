@@ -1,0 +1,74 @@
+"""contrib/: the alert rules pass promtool (syntax and their unit tests), and the Grafana
+dashboard's queries are valid PromQL naming only metrics GET metrics/ exposes.
+
+promtool comes with Debian's prometheus package; `make test` installs it when missing
+(scripts/ensure-promtool.sh)."""
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+CONTRIB = Path(__file__).resolve().parent.parent / "contrib"
+DASHBOARD = CONTRIB / "grafana" / "awx-eventdebug.json"
+RULES = CONTRIB / "prometheus" / "alerts.yml"
+METRIC = re.compile(r"\bawx_eventdebug_[a-z_]+\b")
+# Grafana's variables, as a query sees them once substituted.
+VARIABLES = {"$__rate_interval": "5m", "$instance": ".*", "$kind": "job"}
+
+
+@pytest.fixture(scope="module")
+def promtool():
+    path = shutil.which("promtool")
+    if path is None:
+        pytest.fail("promtool is missing; run scripts/ensure-promtool.sh (make test does)")
+    return path
+
+
+def run(promtool, *args, cwd=None):
+    done = subprocess.run([promtool, *args], cwd=cwd, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def dashboard_queries() -> list[str]:
+    document = json.loads(DASHBOARD.read_text())
+    queries = [target["expr"] for panel in document["panels"] for target in panel["targets"]]
+    queries += [v["definition"] for v in document["templating"]["list"] if v["type"] == "query"]
+    return queries
+
+
+def exposed_names(client) -> set[str]:
+    text = client.get("/api/eventdebug/metrics/", HTTP_ACCEPT="text/plain").content.decode()
+    return {line.split()[2] for line in text.splitlines() if line.startswith("# TYPE ")}
+
+
+def test_alert_rules_pass_promtool(promtool):
+    assert "SUCCESS: 4 rules found" in run(promtool, "check", "rules", str(RULES))
+    run(promtool, "test", "rules", "alerts_test.yml", cwd=RULES.parent)
+
+
+def test_dashboard_queries_are_promql(promtool, tmp_path):
+    rules = [
+        {"record": f"dashboard:query_{index}", "expr": expr}
+        for index, expr in enumerate(dashboard_queries())
+        if not expr.startswith("label_values(")
+    ]
+    for rule in rules:
+        for variable, value in VARIABLES.items():
+            rule["expr"] = rule["expr"].replace(variable, value)
+    path = tmp_path / "dashboard-rules.yml"
+    path.write_text(json.dumps({"groups": [{"name": "dashboard", "rules": rules}]}))  # JSON is YAML
+    run(promtool, "check", "rules", str(path))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("source", [DASHBOARD, RULES], ids=lambda p: p.name)
+def test_contrib_names_only_exposed_metrics(admin_client, redis_layer_settings, source):
+    exposed = exposed_names(admin_client)
+    named = set(METRIC.findall(source.read_text()))
+    assert named, source
+    assert named <= exposed, named - exposed
