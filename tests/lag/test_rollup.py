@@ -205,3 +205,19 @@ def test_a_fill_longer_than_the_timeout_is_a_503_and_goes_on_when_asked_again(ad
     assert "lag rollups of this window are being filled" in response.json()["detail"]
     settings.EVENTDEBUG = {}
     assert admin.get(URL, window).json()["count"] == 1
+
+
+def test_rollups_read_the_legacy_table_as_exact_lag_does():
+    from example_settings.awxschema.schema import record_partitioning
+    from tests.support.workloads import add_job
+
+    partitioned = BASE + timedelta(days=1)
+    add_job("job", BASE, [1.0, 2.0, 0.0], legacy=True)
+    add_job("job", partitioned + timedelta(hours=1), [5.0])
+    with connection.cursor() as cursor:
+        record_partitioning(cursor, partitioned)
+    window = (BASE - timedelta(hours=1), partitioned + timedelta(hours=9))
+    report, exact = lag_report(query(*window)), lag_report(query(*window, exact=True))
+    assert report["method"] == "rollup"
+    assert report["tables"] == exact["tables"] == ["main_jobevent", "_unpartitioned_main_jobevent"]
+    assert (report["count"], report["backfilled"]) == (exact["count"], exact["backfilled"]) == (3, 1)
