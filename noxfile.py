@@ -20,6 +20,9 @@ VERSION_SETS = {
         "channels-redis==4.2.0",
         "djangorestframework==3.15.1",
         "redis==5.0.1",
+        # redis-py parses with it when installed: this set reads Redis through hiredis, "latest"
+        # through redis-py's own parser. Not a runtime requirement (not every AWX ships it).
+        "hiredis==2.0.0",
         "psycopg[binary]~=3.1.18",
         "prometheus-client==0.20.0",
     ],

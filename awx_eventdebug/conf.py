@@ -156,6 +156,18 @@ OPTIONS: dict[str, Option] = {
         "Most groups a grouped lag query returns (the first ones by key; the rest are cut off).",
         _positive,
     ),
+    "LAG_EXACT_WINDOW": Option(
+        "6h",
+        (str,),
+        "Lag windows longer than this (without a job or event) are answered from the per-minute rollups.",
+        parse=parse_duration,
+    ),
+    "LAG_ROLLUP_GRACE": Option(
+        "2m",
+        (str,),
+        "Time after a minute's end before its lag rollup is computed (events still being stored).",
+        parse=parse_duration,
+    ),
     # Report, check and metrics (health/); docs/report.md.
     "HEALTH_WINDOW": Option(
         "15m",

@@ -59,6 +59,39 @@ class IngestedRecord(models.Model):
         return self.fingerprint
 
 
+class LagRollup(models.Model):
+    """Event lag of one kind over one final minute (or an hour of them), as a histogram.
+
+    Filled once per minute after the minute has ended plus LAG_ROLLUP_GRACE (``modified`` is
+    stamped at insert, so no later event lands in it), by one SQL pass over the minute's rows;
+    long lag windows are answered from these rows (lag/rollup.py). Writers insert with ON CONFLICT
+    DO NOTHING on (kind, span, start): concurrent fillers computing the same minute store it once.
+    Rows stay until RETENTION, after AWX's cleanup_jobs has deleted the events.
+    """
+
+    kind = models.CharField(max_length=32, help_text="Event kind (lag --kind).")
+    span = models.IntegerField(help_text="Seconds covered: 60 (a minute) or 3600 (an hour of minutes).")
+    start = models.DateTimeField(help_text="Start of the minute or hour, on modified, UTC.")
+    count = models.BigIntegerField(help_text="Events in the statistics (created set, modified > created).")
+    total = models.FloatField(help_text="Sum of their lags, in seconds.")
+    minimum = models.FloatField(null=True)
+    maximum = models.FloatField(null=True)
+    missing_created = models.BigIntegerField()
+    negative = models.BigIntegerField(help_text="Stored before they were created (clock skew).")
+    backfilled = models.BigIntegerField(help_text="created == modified: AWX had no created to keep.")
+    histogram = models.TextField(help_text="JSON [[bucket, count], ...] of lag/sketch.py's buckets.")
+
+    class Meta:
+        verbose_name = "lag rollup"
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "span", "start"], name="awx_eventdebug_lagrollup_key")
+        ]
+        indexes = [models.Index(fields=["start"], name="awx_eventdebug_lagrollup_start")]
+
+    def __str__(self):
+        return f"{self.kind} lag over {self.span} s from {self.start:%Y-%m-%d %H:%M}: {self.count} events"
+
+
 class NodeSnapshot(models.Model):
     """One node's hops of the critical path as its sampler read them (path/sampler.py).
 

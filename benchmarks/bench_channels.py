@@ -12,7 +12,10 @@ Prints the best of --repeat alternating runs of each, the ratio, Python's peak m
 every command logged) for each.
 
     python benchmarks/bench_channels.py [--groups 10000] [--members 5] [--queues 2000] [--repeat 3]
-                                        [--rtt-ms 0.2]
+                                        [--rtt-ms 0.2] [--without-hiredis]
+
+redis-py parses replies with hiredis when it is installed (AWX ships it); --without-hiredis hides
+it from this process, to compare both (the first line printed says which parser ran).
 
 --rtt-ms puts a proxy delaying each direction by half that round trip between both clients and
 Redis: AWX's default Redis is a local unix socket (no such delay); a Redis across a network is not.
@@ -31,8 +34,11 @@ import time
 import tracemalloc
 from io import StringIO
 
-import redis
-from common import redis_server, setup_django
+if "--without-hiredis" in sys.argv:
+    sys.modules["hiredis"] = None  # an import that fails: redis-py falls back to its Python parser
+
+import redis  # noqa: E402 - after the parser is chosen
+from common import redis_server, setup_django  # noqa: E402
 from django.conf import settings
 from django.core.management import call_command
 
@@ -163,8 +169,10 @@ def main() -> None:
     parser.add_argument(
         "--rtt-ms", type=float, default=0.0, help="Network round-trip time to simulate (a delaying proxy)."
     )
+    parser.add_argument("--without-hiredis", action="store_true", help="Parse replies in Python.")
     args = parser.parse_args()
     setup_django()
+    from redis.utils import HIREDIS_AVAILABLE
 
     with redis_server("--slowlog-log-slower-than", "0", "--slowlog-max-len", "1000000") as port:
         client = redis.Redis(port=port)
@@ -184,7 +192,8 @@ def main() -> None:
         print(
             f"{args.groups} groups x {args.members} members over {args.queues} process queues; "
             f"{client.dbsize()} keys; {os.cpu_count()} cores; round trip +{args.rtt_ms} ms; "
-            f"best of {args.repeat}",
+            f"best of {args.repeat}; redis-py {redis.__version__}, parser "
+            f"{'hiredis ' + sys.modules['hiredis'].__version__ if HIREDIS_AVAILABLE else 'Python'}",
             file=sys.stderr,
         )
         methods = {"ours (groups --json)": ours, "naive (KEYS + a round trip per key)": lambda: naive(client)}

@@ -1,9 +1,11 @@
 """The channel layer's groups as Redis holds them: members grouped by the process queue
 group_send fills for them, the state of those queues, and members of processes that are gone.
 
-Built for AWX scale (tens of thousands of groups): every group's members are read without their
-scores, which is most of the cost of reading a group; join times (ZMSCORE), the TTL and the
-per-queue details are read only for the groups shown, with redis_read's bounded machinery.
+Built for AWX scale (tens of thousands of groups): one command per group reads a page of members
+(their scores come along but only the lowest is turned into a number, to see whether the group
+has expired members), mapped to queues without a Python object per member beyond its name; join
+times (ZMSCORE), the TTL and the per-queue details are read only for the groups shown, with
+redis_read's bounded machinery.
 A pub/sub layer's groups are read by pubsub.py instead.
 """
 
@@ -18,18 +20,18 @@ from .pubsub import inspect_subscribers
 from .queues import (
     DEFAULT_LIMIT,
     QueueStats,
-    SharedQueue,
-    distinct_queues,
     inflight_left_behind,
     queue_severity,
     read_queue_stats,
     summarize_queues,
 )
 from .redis_read import (
+    Commands,
     age,
-    as_text,
     begin_inspection,
+    collection_paused,
     escape_glob,
+    execute,
     is_reply,
     on_each_shard,
     pipelined,
@@ -50,26 +52,30 @@ class GroupRead:
     count: int
     members: list[str]  # join order, up to the caps
     expired_count: int  # members past group_expiry (channels_redis prunes them at group_send)
-    expired: set[str] = field(default_factory=set)  # their names, up to a page
+    # Their names, up to a page; one shared empty set for the groups without (nearly all).
+    expired: frozenset[str] | set[str] = frozenset()
     # Its distinct queue keys, each with the group's first member (join order) mapping to it.
     queues: dict[str, str] = field(default_factory=dict)
 
 
 def read_groups(client, keys: list[str], name_start: int, shard: int, expired_until: int, budget) -> list:
-    """GroupRead of ``keys`` (group keys on one shard): two pipelined commands per group, more
-    round trips only for groups bigger than a page or holding expired members."""
+    """GroupRead of ``keys`` (group keys on one shard): one pipelined command per group, more
+    round trips only for groups bigger than a page or holding expired members.
 
-    def first_round(pipe, key):
-        pipe.zrange(key, 0, MEMBER_PAGE - 1)
-        pipe.zcount(key, "-inf", expired_until)
-
+    A page comes with its scores: members are in join order, so expired members (joined before
+    ``expired_until``) are a prefix, and the first score tells whether a group has any."""
     groups = {}
-    for key, (page, expired) in pipelined(client, keys, first_round, budget).items():
-        if not (is_reply(page) and is_reply(expired)) or not page:
-            continue  # not a sorted set (not a group), or deleted since SCAN saw it
-        granted = budget.take_members(len(page))
-        members = [as_text(m) for m in page[:granted]]
-        groups[key] = GroupRead(key[name_start:], shard, len(page), members, expired)
+    maybe_expired = []
+    first_pages = pipelined(client, keys, lambda c, key: c.zrange_page(key, 0, MEMBER_PAGE - 1), budget)
+    # Not a sorted set (not a group), or deleted since SCAN saw it: left out.
+    pages = [(key, page) for key, (page,) in first_pages.items() if is_reply(page) and page[0]]
+    granted = budget.take_members(sum(len(members) for _, (members, _) in pages))
+    for key, (members, first_joined) in pages:
+        kept = min(len(members), granted)
+        granted -= kept
+        groups[key] = GroupRead(key[name_start:], shard, len(members), members[:kept], 0)
+        if first_joined <= expired_until:
+            maybe_expired.append(key)
 
     full_pages = [key for key, group in groups.items() if group.count == MEMBER_PAGE]
     for key, (count,) in pipelined(client, full_pages, lambda pipe, key: pipe.zcard(key), budget).items():
@@ -77,22 +83,22 @@ def read_groups(client, keys: list[str], name_start: int, shard: int, expired_un
         # Groups bigger than a page (broadcast groups) are read a page per round trip.
         members = groups[key].members
         while len(members) < count and not budget.out_of_time():
-            page = client.zrange(key, len(members), len(members) + MEMBER_PAGE - 1)
+            commands = Commands()
+            commands.zrange(key, len(members), len(members) + MEMBER_PAGE - 1)
+            (page,) = execute(client, commands)
             granted = budget.take_members(len(page))
-            members.extend(as_text(m) for m in page[:granted])
+            members.extend(page[:granted])
             if granted < MEMBER_PAGE:
                 break
 
-    with_expired = [key for key, group in groups.items() if group.expired_count]
-    expired_names = pipelined(
-        client,
-        with_expired,
-        lambda pipe, key: pipe.zrangebyscore(key, "-inf", expired_until, start=0, num=MEMBER_PAGE),
-        budget,
-    )
-    for key, (names,) in expired_names.items():
-        if is_reply(names):
-            groups[key].expired = {as_text(name) for name in names}
+    def expired_commands(commands, key):
+        commands.zcount(key, "-inf", expired_until)
+        commands.zrangebyscore(key, "-inf", expired_until, start=0, num=MEMBER_PAGE)
+
+    for key, (count, names) in pipelined(client, maybe_expired, expired_commands, budget).items():
+        if is_reply(count) and is_reply(names):
+            groups[key].expired_count = count
+            groups[key].expired = set(names)
     return list(groups.values())
 
 
@@ -120,7 +126,8 @@ class GroupReport:
     def __init__(self, layer: LayerConfig, now: float):
         self.layer = layer
         self.now = now
-        self.queues: dict[str, SharedQueue[str]] = {}  # every group's queues, first member of each
+        self.queues: dict[str, str] = {}  # every group's queue keys, each with its first member
+        self.severities: dict[str, tuple] = {}  # queue key -> queue_severity() of its entry
         self.stats: dict[str, QueueStats] = {}
         self.behind: set[str] = set()  # queue keys whose $inflight backup was left behind
         self.failed: dict[int, str] = {}
@@ -132,17 +139,25 @@ class GroupReport:
         return self.layer.prefix + (channel[: bang + 1] if bang >= 0 else channel)
 
     def map_members(self, groups: list[GroupRead]) -> dict[int, list[str]]:
-        """Each group's queues; the queue keys wanted on each shard, as group_send maps them."""
+        """Each group's queues; the queue keys wanted on each shard, as group_send maps them.
+
+        Built with dict() over reversed lists, so the first member (join order) and the first
+        group win, at C speed: this runs once per member of every group."""
         for group in groups:
-            for channel in group.members:
-                group.queues.setdefault(self.queue_key(channel), channel)
-        self.queues = distinct_queues(
-            (key, channel, None) for group in groups for key, channel in group.queues.items()
-        )
+            backwards = group.members[::-1]
+            group.queues = dict(zip(map(self.queue_key, backwards), backwards, strict=True))
+        for group in reversed(groups):
+            self.queues.update(group.queues)
         wanted: dict[int, list[str]] = defaultdict(list)
-        for key, queue in self.queues.items():
-            wanted[self.layer.queue_shard(queue.first)].append(key)
+        for key, first in self.queues.items():
+            wanted[self.layer.queue_shard(first)].append(key)
         return wanted
+
+    def entries(self) -> dict[str, dict]:
+        """Every queue's entry, and each queue's severity kept for severity()."""
+        entries = {key: self.queue_entry(key, first) for key, first in self.queues.items()}
+        self.severities = {key: queue_severity(entry) for key, entry in entries.items()}
+        return entries
 
     def queue_entry(self, key: str, first_member: str) -> dict:
         shard = self.layer.queue_shard(first_member)
@@ -164,6 +179,8 @@ class GroupReport:
         }
 
     def stale_count(self, group: GroupRead) -> int:
+        if not self.behind:  # the usual case: no backup left behind anywhere
+            return group.expired_count
         behind = self.behind.intersection(group.queues)
         if not behind:
             return group.expired_count
@@ -184,8 +201,8 @@ class GroupReport:
         # channels_redis prunes members scored up to int(now) - group_expiry.
         return int(self.now) - self.layer.group_expiry
 
-    def severity(self, group: GroupRead, entries: dict[str, dict]) -> tuple:
-        worst = max((queue_severity(entries[key]) for key in group.queues), default=(0.0, 0.0, 0))
+    def severity(self, group: GroupRead) -> tuple:
+        worst = max(map(self.severities.__getitem__, group.queues), default=(0.0, 0.0, 0))
         return (*worst[:2], self.stale_count(group), group.count)
 
     def group_doc(self, group: GroupRead, ttl: int | None, scores: list | None) -> dict:
@@ -219,6 +236,7 @@ class GroupReport:
         }
 
 
+@collection_paused()
 def inspect_groups(
     alias: str | None = None,
     pattern: str = "*",
@@ -269,8 +287,8 @@ def inspect_groups(
     report.failed.update((r.host.index, r.error) for r in results if r.error)
     report.set_stats({key: stats for r in results for key, stats in r.data.items()})
 
-    entries = {key: report.queue_entry(key, queue.first) for key, queue in report.queues.items()}
-    groups.sort(key=lambda group: report.severity(group, entries), reverse=True)
+    entries = report.entries()
+    groups.sort(key=report.severity, reverse=True)
     shown = groups[:limit]
 
     def read_shard_details(client, host):

@@ -19,6 +19,7 @@ from .config import LayerConfig
 from .redis_read import (
     age,
     begin_inspection,
+    collection_paused,
     escape_glob,
     first_score,
     is_reply,
@@ -140,6 +141,7 @@ def summarize_queues(summary: dict, queues: list[dict]) -> None:
     )
 
 
+@collection_paused()
 def inspect_queues(
     alias: str | None = None, min_depth: int = 0, limit: int = DEFAULT_LIMIT, timeout: float | None = None
 ) -> dict:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from ..awx.tables import KINDS
 from ..lag.params import LagQuerySerializer, lag_document
 from ..lag.query import GROUP_BY
-from .base import Subcommand, render_table, when
+from .base import Subcommand, render_table, validated, when
 
 
 def format_report(report: dict, style) -> str:
@@ -33,8 +33,11 @@ def format_report(report: dict, style) -> str:
         ]
 
     rows = [row("all", report)] + [row(str(group["key"]), group) for group in report["groups"]]
+    title = f"Lag (modified - created) of {', '.join(scope)} from {', '.join(report['tables'])}"
+    if report["method"] == "rollup":
+        title += f" (percentiles from the per-minute rollups, within {report['percentile_error']:.0%})"
     lines = [
-        f"Lag (modified - created) of {', '.join(scope)} from {', '.join(report['tables'])}",
+        title,
         render_table(headers, rows, numeric=[False] + [True] * (len(headers) - 1)),
     ]
     if report["groups_truncated"]:
@@ -64,3 +67,15 @@ class Lag(Subcommand, document=lag_document, formatter=format_report):
         "percentiles": "Comma-separated, e.g. 50,90,99.9 (default LAG_PERCENTILES).",
     }
     query_choices = {"kind": KINDS, "by": GROUP_BY}
+
+    def add_arguments(self, parser):
+        super().add_arguments(parser)
+        parser.add_argument(
+            "--exact",
+            action="store_true",
+            default=None,
+            help="Exact percentiles over a window longer than LAG_EXACT_WINDOW too (default: rollups).",
+        )
+
+    def query(self, options) -> dict:
+        return validated(self.serializer, options, (*self.query_options, "exact"))

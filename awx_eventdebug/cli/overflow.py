@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
+import time
 
 from django.core.management.base import CommandError
 
@@ -119,7 +121,9 @@ class Ingest(Subcommand):
     help = (
         "Count the channels_redis 'over capacity' records of existing logs (AWX's tower.log, "
         "journalctl -o short-iso or -o export output, gzip or not; '-' reads standard input) "
-        "into the overflow table as source 'ingest'. Ingesting a record twice counts it once."
+        "into the overflow table as source 'ingest'. Ingesting a record twice counts it once. "
+        "Exit status 1 when a line was rejected or a file could not be read to its end (the "
+        "rest is still counted; -v 2 names each rejected line), 130 when interrupted."
     )
     examples = (
         "awx-manage eventdebug ingest /var/log/tower/daphne.log",
@@ -131,6 +135,16 @@ class Ingest(Subcommand):
         parser.add_argument(
             "--node", help="Node the logs come from (default this node; journal host names win)."
         )
+        # Django's -v belongs to the command before the subcommand; accepted here too, where an
+        # admin types it, and set only when given.
+        parser.add_argument(
+            "-v",
+            "--verbosity",
+            type=int,
+            choices=range(4),
+            default=argparse.SUPPRESS,
+            help="2: print file:line and why for each rejected line.",
+        )
 
     def handle(self, command, options):
         sources = []
@@ -138,24 +152,64 @@ class Ingest(Subcommand):
             for name in options["files"]:
                 sources.append((name, sys.stdin.buffer if name == "-" else open(name, "rb")))
         except OSError as exc:
-            for _, stream in sources:
-                if stream is not sys.stdin.buffer:
-                    stream.close()
+            close_files(sources)
             raise CommandError(f"cannot read {exc.filename}: {exc.strerror}", returncode=2) from exc
+        progress = IngestProgress(command.stderr) if command.stderr.isatty() else None
 
-        def progress(report):
-            command.stderr.write(
-                f"ingest: {report.file}: {report.bytes / 1e6:.1f} MB, {report.records} records "
-                f"({report.new} new, {report.duplicates} already counted, {report.bad} bad lines)"
-            )
+        def rejected(report, line, why):
+            command.stderr.write(f"{report.file}:{line}: rejected: {why}")
 
         try:
-            result = ingest_streams(sources, node=options["node"], progress=progress)
+            result = ingest_streams(
+                sources,
+                node=options["node"],
+                progress=progress,
+                rejected=rejected if options["verbosity"] >= 2 else None,
+            )
         finally:
-            for _, stream in sources:
-                if stream is not sys.stdin.buffer:
-                    stream.close()
+            close_files(sources)
+        if progress:
+            progress.clear()
         self.output(command, options, result, format_ingest)
+        if result["interrupted"]:
+            raise CommandError("interrupted: what was read before is counted", returncode=130)
+        if result["skipped"]:
+            totals = result["totals"]
+            raise CommandError(
+                f"skipped {counted(totals['bad'], 'rejected line')} and "
+                f"{counted(totals['unreadable_files'], 'file')} not read to the end",
+                returncode=1,
+            )
+
+
+def close_files(sources) -> None:
+    for _, stream in sources:
+        if stream is not sys.stdin.buffer:
+            stream.close()
+
+
+class IngestProgress:
+    """One self-overwriting line on a terminal: the file, percent of it read and time left
+    (known for files on disk; a pipe shows the bytes read)."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.started: dict[str, float] = {}
+
+    def __call__(self, report) -> None:
+        now = time.monotonic()
+        started = self.started.setdefault(report.file, now)
+        text = f"ingest: {report.file}: {report.bytes / 1e6:.0f} MB, {report.records} records"
+        if report.size and report.position:
+            done = report.position / report.size
+            left = (now - started) * (1 - done) / done
+            text += f", {100 * done:.0f}%, about {left:.0f} s left"
+        self.stream.write(f"\r{text}\x1b[K", ending="")
+        self.stream.flush()
+
+    def clear(self) -> None:
+        self.stream.write("\r\x1b[K", ending="")
+        self.stream.flush()
 
 
 def format_ingest(result: dict, style) -> str:
@@ -165,12 +219,14 @@ def format_ingest(result: dict, style) -> str:
         + (f["new"], f["duplicates"], f["bad"])
         for f in result["files"]
     ]
-    return "\n".join(
-        (
-            render_table(headers, rows, numeric=(False, False) + (True,) * 5),
-            render_pairs([("node", result["node"]), ("rows written", result["rows_written"])]),
-        )
-    )
+    out = [
+        render_table(headers, rows, numeric=(False, False) + (True,) * 5),
+        render_pairs([("node", result["node"]), ("rows written", result["rows_written"])]),
+    ]
+    out += [f"{f['file']}: not read to the end: {f['error']}" for f in result["files"] if f["error"]]
+    if result["interrupted"]:
+        out.append("interrupted: the counts above are stored; ingesting again counts the rest once")
+    return "\n".join(out)
 
 
 class Purge(Subcommand):

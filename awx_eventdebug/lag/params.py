@@ -46,6 +46,12 @@ class LagQuerySerializer(serializers.Serializer):
         "Default: EVENTDEBUG['LAG_PERCENTILES'].",
     )
 
+    exact = serializers.BooleanField(
+        default=False,
+        help_text="Exact percentiles even over a window longer than EVENTDEBUG['LAG_EXACT_WINDOW'], "
+        "which is otherwise answered from the per-minute rollups (within 1%).",
+    )
+
     def validate_percentiles(self, value):
         try:
             return parse_percentiles(value.split(","))
@@ -85,6 +91,7 @@ class LagQuerySerializer(serializers.Serializer):
             "event": attrs.get("event"),
             "by": attrs["by"],
             "percentiles": attrs.get("percentiles") or get_config()["LAG_PERCENTILES"],
+            "exact": attrs["exact"],
         }
 
 

@@ -62,6 +62,8 @@ class LagQuery:
     # Groups by this percentile (one of ``percentiles``), highest first, instead of by key: the
     # cap of LAG_MAX_GROUPS then keeps the worst groups rather than the first ones.
     worst_by: Decimal | None = None
+    # Exact percentiles even over a window longer than LAG_EXACT_WINDOW (no rollups).
+    exact: bool = False
 
     def narrow_hint(self) -> str:
         """How to make this query cheaper, for the statement timeout's error."""

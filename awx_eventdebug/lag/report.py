@@ -20,8 +20,13 @@ from ..timeutil import isoformat
 from .percentiles import percentile_key
 from .postgres import postgres_statistics
 from .query import LagQuery
+from .rollup import rollup_statistics
+from .sketch import RELATIVE_ERROR
 from .sources import event_sources
 from .sqlite import sqlite_statistics
+
+# The groupings rollups can answer: they are per kind and minute, not per job or event.
+ROLLUP_GROUPINGS = ("none", "minute", "hour")
 
 
 def lag_report(query: LagQuery) -> dict:
@@ -32,11 +37,15 @@ def lag_report(query: LagQuery) -> dict:
     if query.worst_by is not None and query.worst_by not in query.percentiles:
         raise ValueError(f"worst_by {query.worst_by} is not one of the percentiles asked for")
     max_groups = get_config()["LAG_MAX_GROUPS"]
+    method = "rollup" if uses_rollups(query) else "exact"
     try:
         with diagnostic_cursor(query.narrow_hint()) as cursor:
             sources = event_sources(cursor, kind, query)
-            statistics = postgres_statistics if connection.vendor == "postgresql" else sqlite_statistics
-            total, groups = statistics(cursor, kind, query, sources, fractions, max_groups + 1)
+            if method == "exact":
+                statistics = postgres_statistics if connection.vendor == "postgresql" else sqlite_statistics
+                total, groups = statistics(cursor, kind, query, sources, fractions, max_groups + 1)
+        if method == "rollup":
+            total, groups = rollup_statistics(kind.name, query, fractions, max_groups + 1)
     except DatabaseError as exc:
         if is_missing_relation(exc):
             raise Unavailable(
@@ -53,10 +62,27 @@ def lag_report(query: LagQuery) -> dict:
         "since": isoformat(query.since),
         "until": isoformat(query.until),
         "tables": [source.table for source in sources],
+        "method": method,
+        # Relative error bound of each percentile (count, mean, min and max are exact).
+        "percentile_error": RELATIVE_ERROR if method == "rollup" else 0.0,
         **_statistics(total, keys),
         "groups": [{"key": _group_key(row[0]), **_statistics(row[1:], keys)} for row in groups[:max_groups]],
         "groups_truncated": len(groups) > max_groups,
     }
+
+
+def uses_rollups(query: LagQuery) -> bool:
+    """Whether ``query`` is answered from the per-minute rollups: a window longer than
+    LAG_EXACT_WINDOW over a whole kind, by none, minute or hour, and no --exact."""
+    return (
+        not query.exact
+        and query.job is None
+        and query.event is None
+        and query.by in ROLLUP_GROUPINGS
+        and query.since is not None
+        and query.until is not None
+        and query.until - query.since > get_config()["LAG_EXACT_WINDOW"]
+    )
 
 
 def _statistics(row, keys: list[str]) -> dict:

@@ -12,7 +12,7 @@ from .query import lag_rows
 # seconds from strftime('%s') plus the fractions from character 20 on, exact to the microsecond
 # (julianday() differences would lose tens of microseconds). strftime gets the first 19
 # characters only: it rounds to milliseconds, so ".9997" would count as the next second.
-_LAG = (
+LAG_SECONDS = (
     "(strftime('%%s', substr(modified, 1, 19)) - strftime('%%s', substr(created, 1, 19))"
     " + (CAST(substr(modified, 20) AS REAL) - CAST(substr(created, 20) AS REAL)))"
 )
@@ -52,10 +52,10 @@ _RANK_CONDITION = "rank = CAST((n - 1) * %s AS INTEGER) OR rank = CAST((n - 1) *
 
 def sqlite_statistics(cursor, kind, query, sources, fractions, limit):
     """Aggregates per group, then the order statistics the percentiles need, both in SQL."""
-    total = _groups(cursor, lag_rows(kind, query, sources, "NULL", _LAG), False, fractions, None)
+    total = _groups(cursor, lag_rows(kind, query, sources, "NULL", LAG_SECONDS), False, fractions, None)
     if query.by == "none":
         return total[0][1:], []
-    rows = lag_rows(kind, query, sources, query.group_expression("sqlite"), _LAG)
+    rows = lag_rows(kind, query, sources, query.group_expression("sqlite"), LAG_SECONDS)
     if query.worst_by is None:
         return total[0][1:], _groups(cursor, rows, True, fractions, limit)
     # The worst groups are known only once every group's percentiles are: all of them, sorted here.

@@ -1,11 +1,7 @@
 """``eventdebug ingest``: count the overflow records of existing logs into ChannelOverflow.
 
-Formats, recognised per file from its first bytes: AWX's tower.log lines
-(``2021-04-28 20:53:51,230 INFO     channels_redis.core 1 of 4 channels over capacity in group
-broadcast-group_send``), ``journalctl -o short-iso`` / ``short-iso-precise`` lines (the host
-field names the node), and ``journalctl -o export`` entries (MESSAGE, __REALTIME_TIMESTAMP,
-_HOSTNAME, __CURSOR); any of them gzip-compressed. Lines are streamed and committed in batches, so
-memory stays bounded whatever the size of the file.
+The files are read by logread.py (formats, speed, rejected lines). Lines are streamed and
+committed in batches, so memory stays bounded whatever the size of the file.
 
 Idempotence: every record gets a fingerprint, a hash of the node, the record's identity (the
 journal cursor, else the whole log line) and its occurrence number among identical lines of the
@@ -14,74 +10,31 @@ batch inserts its fingerprints into IngestedRecord with ON CONFLICT DO NOTHING R
 to ChannelOverflow only the records whose fingerprint was new, in the same transaction. So
 ingesting a file twice, a rotated file overlapping the previous one, or the same file from two
 shells at once counts every record once.
+
+Bad input never stops a run: a rejected line is counted; a file that cannot be read to its end
+(a truncated or corrupt gzip, a read error) keeps the records read before the fault, carries the
+error in its report, and the next file is read.
 """
 
 from __future__ import annotations
 
-import gzip
 import hashlib
-import re
-import time
-from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 from django.db import connection, transaction
-from django.utils import timezone
 
 from ..conf import get_config
 from ..db import app_tables
 from ..errors import Misconfigured
 from ..models import IngestedRecord
-from .record import MARKER, SOURCE_INGEST, node_name, parse_message, storable_name, window_start
+from .logread import UNREADABLE, FileReport, Record, Rejected, describe_error, file_size, read_records
+from .record import SOURCE_INGEST, node_name, storable_name, window_start
 from .upsert import Counts, add_counts
 
-MARKER_BYTES = MARKER.encode()
 BATCH_RECORDS = 5000
+# SQLite: 2 parameters each, below its oldest limit of 999 per statement.
 FINGERPRINTS_PER_STATEMENT = 400
-# A longer line is no log record of channels_redis; it is skipped without being held in memory.
-MAX_LINE_BYTES = 1 << 20
-# Identical lines carry the same millisecond, so they are never far apart: this many recent
-# distinct lines are remembered (as 16-byte digests: about 1 MB).
-OCCURRENCE_MEMORY = 8192
-PROGRESS_SECONDS = 2.0
-GZIP_MAGIC = b"\x1f\x8b"
-
-LINE_TIME = re.compile(
-    r"^(?P<date>\d{4}-\d{2}-\d{2})[ T](?P<time>\d{2}:\d{2}:\d{2})(?:[,.](?P<fraction>\d{1,6}))?"
-    r"(?P<zone>Z|[+-]\d{2}:?\d{2})?"
-)
-# journalctl -o short-iso: "<time> <host> <identifier>[<pid>]: <message>".
-SHORT_ISO_HOST = re.compile(r"^\S+ (?P<host>\S+) [^\s:]+: ")
-EXPORT_FIELD = re.compile(rb"^[A-Z0-9_]+=")
-EXPORT_WANTED = {b"MESSAGE", b"__REALTIME_TIMESTAMP", b"_HOSTNAME", b"__CURSOR"}
-
-
-@dataclass
-class Record:
-    logged_at: datetime
-    queues: int
-    members: int
-    group: str
-    node: str
-    identity: str
-
-
-@dataclass
-class FileReport:
-    file: str
-    format: str = "log"
-    compressed: bool = False
-    lines: int = 0
-    records: int = 0
-    new: int = 0
-    duplicates: int = 0
-    bad: int = 0
-    bytes: int = 0
-
-    def as_dict(self) -> dict:
-        return dict(vars(self))
 
 
 @dataclass
@@ -91,31 +44,30 @@ class IngestRun:
     node: str
     window: int
     progress: Callable[[FileReport], None] | None = None
+    rejected: Rejected | None = None
     files: list[FileReport] = field(default_factory=list)
     rows_written: int = 0
+    interrupted: bool = False
 
     def ingest(self, label: str, stream) -> FileReport:
-        report = FileReport(label)
+        report = FileReport(label, size=file_size(stream))
         self.files.append(report)
-        head = stream.peek(2)[:2] if hasattr(stream, "peek") else b""
-        if head == GZIP_MAGIC:
-            report.compressed = True
-            stream = gzip.GzipFile(fileobj=stream, mode="rb")
-        reader = _CountingReader(stream, report, self.progress)
-        first = reader.peek_line()
-        if EXPORT_FIELD.match(first):
-            report.format = "journal-export"
-            records = _export_records(reader, report, self.node)
-        else:
-            records = _line_records(reader, report, self.node)
         batch: list[Record] = []
-        for record in records:
-            batch.append(record)
-            if len(batch) >= BATCH_RECORDS:
-                self._commit(batch, report)
-                batch = []
+        try:
+            for record in read_records(stream, report, self.node, self._reject, self.progress):
+                batch.append(record)
+                if len(batch) >= BATCH_RECORDS:
+                    self._commit(batch, report)
+                    batch = []
+        except UNREADABLE as exc:
+            report.error = describe_error(exc, report)
         self._commit(batch, report)
         return report
+
+    def _reject(self, report: FileReport, line: int, why: str) -> None:
+        report.bad += 1
+        if self.rejected:
+            self.rejected(report, line, why)
 
     def _commit(self, batch: list[Record], report: FileReport) -> None:
         if not batch:
@@ -140,12 +92,15 @@ class IngestRun:
 
     def as_dict(self) -> dict:
         totals = {name: sum(getattr(f, name) for f in self.files) for name in _TOTALLED}
+        totals["unreadable_files"] = sum(1 for f in self.files if f.error)
         return {
             "node": self.node,
             "window": self.window,
             "files": [f.as_dict() for f in self.files],
             "totals": totals,
             "rows_written": self.rows_written,
+            "interrupted": self.interrupted,
+            "skipped": bool(totals["bad"] or totals["unreadable_files"]),
         }
 
 
@@ -171,6 +126,16 @@ def _insert_fingerprints(by_fingerprint: dict[str, Record]) -> list[str]:
     items = sorted(by_fingerprint.items())
     fresh = []
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # The whole batch as two arrays: two parameters, where thousands of placeholders
+            # would cost psycopg more to parse than PostgreSQL to insert.
+            cursor.execute(
+                f"INSERT INTO {table} (fingerprint, logged_at) "
+                "SELECT * FROM unnest(%s::varchar[], %s::timestamptz[]) "
+                "ON CONFLICT (fingerprint) DO NOTHING RETURNING fingerprint",
+                [[fingerprint for fingerprint, _ in items], [record.logged_at for _, record in items]],
+            )
+            return [row[0] for row in cursor.fetchall()]
         for start in range(0, len(items), FINGERPRINTS_PER_STATEMENT):
             chunk = items[start : start + FINGERPRINTS_PER_STATEMENT]
             params = []
@@ -186,185 +151,27 @@ def _insert_fingerprints(by_fingerprint: dict[str, Record]) -> list[str]:
     return fresh
 
 
-class _CountingReader:
-    """Bounded line reading with byte counting, progress reports, and a one-line lookahead."""
-
-    def __init__(self, stream, report: FileReport, progress: Callable[[FileReport], None] | None):
-        self.stream = stream
-        self.report = report
-        self.progress = progress
-        self.pending: bytes | None = None
-        self.lines_read = 0
-        self.last_progress = time.monotonic()
-
-    def peek_line(self) -> bytes:
-        if self.pending is None:
-            self.pending = self._read()
-        return self.pending
-
-    def readline(self) -> bytes:
-        if self.pending is not None:
-            line, self.pending = self.pending, None
-            return line
-        return self._read()
-
-    def _read(self) -> bytes:
-        line = self.stream.readline(MAX_LINE_BYTES)
-        self.report.bytes += len(line)
-        self.lines_read += 1
-        # The clock is read every few thousand lines only: most lines cost a readline.
-        if self.progress and not self.lines_read % 4096:
-            now = time.monotonic()
-            if now - self.last_progress >= PROGRESS_SECONDS:
-                self.progress(self.report)
-                self.last_progress = now
-        if len(line) == MAX_LINE_BYTES and not line.endswith(b"\n"):
-            # Too long to be a record: skip to its end in bounded pieces, count it bad.
-            while True:
-                rest = self.stream.readline(MAX_LINE_BYTES)
-                self.report.bytes += len(rest)
-                if not rest or rest.endswith(b"\n"):
-                    break
-            self.report.bad += 1
-            return b"\n"
-        return line
-
-    def read(self, size: int) -> bytes:
-        data = self.stream.read(size)
-        self.report.bytes += len(data)
-        return data
-
-    def skip(self, size: int) -> None:
-        while size > 0:
-            data = self.read(min(size, MAX_LINE_BYTES))
-            if not data:
-                return
-            size -= len(data)
-
-
-class _Occurrences:
-    """Numbers identical lines of one file 0, 1, 2... remembering the most recent ones only."""
-
-    def __init__(self):
-        self.seen: OrderedDict[bytes, int] = OrderedDict()
-
-    def number(self, text: str) -> int:
-        digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
-        count = self.seen.pop(digest, -1) + 1
-        self.seen[digest] = count
-        if len(self.seen) > OCCURRENCE_MEMORY:
-            self.seen.popitem(last=False)
-        return count
-
-
-def parse_log_time(text: str) -> datetime | None:
-    """The time a log line starts with; naive times are in settings.TIME_ZONE, as Django sets
-    the process's local time (and so logging's asctime) to it."""
-    match = LINE_TIME.match(text)
-    if match is None:
-        return None
-    fraction = (match["fraction"] or "0").ljust(6, "0")
-    zone = match["zone"] or ""
-    if zone and zone != "Z" and ":" not in zone:
-        zone = f"{zone[:3]}:{zone[3:]}"
-    try:
-        moment = datetime.fromisoformat(
-            f"{match['date']}T{match['time']}.{fraction}{zone.replace('Z', '+00:00')}"
-        )
-    except ValueError:
-        return None
-    if timezone.is_naive(moment):
-        moment = timezone.make_aware(moment, timezone.get_default_timezone())
-    return moment
-
-
-def _line_records(reader: _CountingReader, report: FileReport, node: str) -> Iterator[Record]:
-    occurrences = _Occurrences()
-    while True:
-        raw = reader.readline()
-        if not raw:
-            return
-        report.lines += 1
-        if MARKER_BYTES not in raw:
-            continue
-        line = raw.decode("utf-8", "replace").rstrip("\r\n")
-        parsed = parse_message(line)
-        logged_at = parse_log_time(line)
-        if parsed is None or logged_at is None:
-            report.bad += 1
-            continue
-        line_node = node
-        if line[10:11] == "T":
-            host = SHORT_ISO_HOST.match(line)
-            if host:
-                line_node = host["host"]
-        report.records += 1
-        identity = f"{line}\x00{occurrences.number(line)}"
-        yield Record(logged_at, *parsed, storable_name(line_node), identity)
-
-
-def _export_records(reader: _CountingReader, report: FileReport, node: str) -> Iterator[Record]:
-    occurrences = _Occurrences()
-    entry: dict[bytes, bytes] = {}
-    while True:
-        raw = reader.readline()
-        if not raw or raw == b"\n":
-            if entry:
-                report.lines += 1
-                record = _export_record(entry, report, node, occurrences)
-                if record is not None:
-                    yield record
-                entry = {}
-            if not raw:
-                return
-            continue
-        line = raw.rstrip(b"\n")
-        name, equals, value = line.partition(b"=")
-        if not equals:
-            # A binary field: its name, a little-endian 64-bit size, the data, a newline.
-            size = int.from_bytes(reader.read(8), "little")
-            if name in EXPORT_WANTED and size <= MAX_LINE_BYTES:
-                value = reader.read(size)
-            else:
-                reader.skip(size)
-                value = b""
-            reader.read(1)
-        if name in EXPORT_WANTED:
-            entry[name] = value
-
-
-def _export_record(entry, report: FileReport, node: str, occurrences: _Occurrences) -> Record | None:
-    message = entry.get(b"MESSAGE", b"").decode("utf-8", "replace")
-    if MARKER not in message:
-        return None
-    parsed = parse_message(message)
-    stamp = entry.get(b"__REALTIME_TIMESTAMP", b"")
-    if parsed is None or not stamp.isdigit():
-        report.bad += 1
-        return None
-    logged_at = datetime.fromtimestamp(int(stamp) / 1e6, UTC)
-    entry_node = entry.get(b"_HOSTNAME", b"").decode("utf-8", "replace") or node
-    cursor = entry.get(b"__CURSOR", b"").decode("utf-8", "replace")
-    if cursor:
-        identity = f"cursor\x00{cursor}"
-    else:
-        text = f"{stamp.decode()}\x00{message}"
-        identity = f"{text}\x00{occurrences.number(text)}"
-    report.records += 1
-    return Record(logged_at, *parsed, storable_name(entry_node), identity)
-
-
 @app_tables
 def ingest_streams(
-    sources, node: str | None = None, progress: Callable[[FileReport], None] | None = None
+    sources,
+    node: str | None = None,
+    progress: Callable[[FileReport], None] | None = None,
+    rejected: Rejected | None = None,
 ) -> dict:
     """Ingest ``sources`` ((label, binary stream) pairs) for ``node`` (default this node; the
-    journal's host names win over it). Returns the report of every file and the totals."""
+    journal's host names win over it). Returns the report of every file and the totals.
+
+    Ctrl-C (KeyboardInterrupt) ends the run with what was committed so far, marked
+    ``interrupted``: the batch being read is not counted, and a later run counts it once."""
     run = IngestRun(
-        node=storable_name(node or node_name()), window=get_config()["CAPTURE_WINDOW"], progress=progress
+        node=storable_name(node or node_name()),
+        window=get_config()["CAPTURE_WINDOW"],
+        progress=progress,
+        rejected=rejected,
     )
-    for label, stream in sources:
-        report = run.ingest(label, stream)
-        if progress:
-            progress(report)
+    try:
+        for label, stream in sources:
+            run.ingest(label, stream)
+    except KeyboardInterrupt:
+        run.interrupted = True
     return run.as_dict()

@@ -56,7 +56,7 @@ def test_pipelined_gives_each_key_its_replies_across_batches(redis_client, key_p
 
     replies = pipelined(redis_client, keys, commands, budget())
     assert list(replies) == keys
-    assert replies[keys[1]] == [1, [(b"m", 1.0)]]
+    assert replies[keys[1]] == [1, [("m", 1.0)]]  # member names as text
     assert all(isinstance(reply, redis.ResponseError) for reply in replies[keys[-1]])
     assert pipelined(redis_client, keys, commands, budget(INSPECT_TIME_BUDGET=1e-9)) == {}
 
@@ -210,3 +210,20 @@ def test_inspecting_100k_keys_leaves_no_slow_command_and_writes_nothing(settings
         assert broadcast["members_read"] == 3000
         assert queues["summary"]["queues"] == 400 and queues["queues"][0]["depth"] == 20003
         client.close()
+
+
+def test_the_collector_is_paused_only_while_reading():
+    import gc
+
+    from awx_eventdebug.channels.redis_read import collection_paused
+
+    with collection_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with collection_paused():
+            pass
+        assert not gc.isenabled()  # left off, as the process had it
+    finally:
+        gc.enable()

@@ -20,13 +20,6 @@ URL = "/api/eventdebug/lag/"
 WINDOW = {"since": "2026-11-27T09:00:00Z", "until": "2026-11-27T13:00:00Z"}
 
 
-@pytest.fixture
-def admin():
-    client = APIClient()
-    client.force_login(User.objects.create_superuser("admin", "admin@example.com", "pw"))
-    return client
-
-
 def auditor_client():
     # AWX defines is_system_auditor as a property of its User; here it is set on the instance,
     # which force_authenticate hands to the view as it is.
@@ -222,7 +215,7 @@ def test_openapi_schema_lists_the_endpoint_and_its_parameters():
     schema = SchemaGenerator(title="eventdebug").get_schema(public=True)
     operation = schema["paths"][URL]["get"]
     parameters = {p["name"]: p for p in operation["parameters"]}
-    assert set(parameters) == {"job", "kind", "since", "until", "event", "by", "percentiles"}
+    assert set(parameters) == {"job", "kind", "since", "until", "event", "by", "percentiles", "exact"}
     assert all(p["in"] == "query" for p in parameters.values())
     assert parameters["by"]["schema"]["enum"] == ["none", "event", "job", "minute", "hour"]
     assert parameters["kind"]["schema"]["default"] == "job"

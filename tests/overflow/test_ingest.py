@@ -10,7 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from awx_eventdebug.models import ChannelOverflow
-from awx_eventdebug.overflow.ingest import MAX_LINE_BYTES
+from awx_eventdebug.overflow.logread import MAX_LINE_BYTES
 from tests.support.capture_helpers import drops_by_group
 
 pytestmark = pytest.mark.django_db
@@ -38,9 +38,15 @@ def ingest(tmp_path, *contents, args=(), name="tower.log"):
         path.write_bytes(content if isinstance(content, bytes) else content.encode())
         paths.append(str(path))
     out, err = StringIO(), StringIO()
-    call_command("eventdebug", "ingest", "--json", *paths, *args, stdout=out, stderr=err)
+    try:
+        call_command("eventdebug", "ingest", "--json", *paths, *args, stdout=out, stderr=err)
+        returncode = 0
+    except CommandError as exc:
+        returncode = exc.returncode
+        err.write(str(exc))
     result = json.loads(out.getvalue())
     result["stderr"] = err.getvalue()
+    result["returncode"] = returncode
     return result
 
 
@@ -53,6 +59,7 @@ def test_seed_lines_give_the_expected_rows(tmp_path):
         "duplicates": 0,
         "bad": 0,
         "bytes": 0,
+        "unreadable_files": 0,
     }
     rows = {r.group: r for r in ChannelOverflow.objects.all()}
     assert set(rows) == {"broadcast-group_send", "job_events-49"}
@@ -62,7 +69,8 @@ def test_seed_lines_give_the_expected_rows(tmp_path):
     assert broadcast.window_start == datetime(2021, 4, 28, 20, 53, tzinfo=UTC)
     assert broadcast.first_seen == datetime(2021, 4, 28, 20, 53, 51, 230000, tzinfo=UTC)
     assert rows["job_events-49"].max_group_size == 1
-    assert "tower.log" in result["stderr"]  # progress on stderr
+    assert result["stderr"] == ""  # no progress on a pipe
+    assert result["returncode"] == 0
 
 
 def test_ingesting_twice_or_an_overlapping_rotation_counts_once(tmp_path):
@@ -112,13 +120,20 @@ def test_bad_lines_are_skipped_and_counted(tmp_path):
         + "2021-04-28 20:53:51,230 INFO channels_redis.core x of 4 channels over capacity in group g\n"
         + "2021-13-45 20:53:51,230 INFO channels_redis.core 1 of 4 channels over capacity in group g\n"
         + "x" * (MAX_LINE_BYTES + 10)
+        + "1 of 4 channels over capacity in group g\n"
+        + "y" * (MAX_LINE_BYTES + 10)
         + "\n"
         + line(5, "job_events-7")
         + "\xff\xfe not utf-8 either\n"
     )
-    result = ingest(tmp_path, content.encode("utf-8", "surrogateescape"))
-    assert result["totals"]["bad"] == 4
+    result = ingest(tmp_path, content.encode("utf-8", "surrogateescape"), args=("-v", "2"))
+    assert result["totals"]["bad"] == 4  # a long line without the overflow text is no candidate
+    assert result["totals"]["lines"] == 7
     assert drops_by_group() == {"job_events-7": 1}
+    assert result["returncode"] == 1 and result["skipped"]
+    located = [line.split(": rejected: ")[0].rsplit(":", 1)[1] for line in result["stderr"].splitlines()[:4]]
+    assert located == ["1", "2", "3", "4"]
+    assert "skipped 4 rejected lines and 0 files not read to the end" in result["stderr"]
 
 
 def test_journalctl_short_iso_names_the_node(tmp_path):
@@ -198,12 +213,76 @@ def test_human_output_is_a_table(tmp_path):
     assert row.split()[1:] == ["log", "2", "2", "2", "0", "0"]
 
 
-def test_progress_while_reading_a_long_file(tmp_path, monkeypatch):
+class Terminal(StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_on_a_terminal_shows_percent_and_time_left(tmp_path, monkeypatch):
+    from awx_eventdebug.overflow import logread
+
+    monkeypatch.setattr(logread, "PROGRESS_SECONDS", 0)
+    monkeypatch.setattr(logread, "BLOCK_BYTES", 1 << 16)
+    path = tmp_path / "tower.log"
+    path.write_text("2021-04-28 20:53:51,230 INFO     awx.main.dispatch task finished\n" * 9000 + SEED)
+    err = Terminal()
+    call_command("eventdebug", "ingest", str(path), stdout=StringIO(), stderr=err)
+    updates = [u for u in err.getvalue().split("\r") if u.startswith("ingest:")]
+    assert updates and "% , about" not in updates[0]
+    assert all("%, about " in u and " s left" in u for u in updates)
+
+
+def test_a_truncated_gzip_keeps_what_was_read_and_the_next_file_is_read(tmp_path):
+    lines = "".join(line(s % 60, f"job_events-{s}") for s in range(2000))
+    truncated = gzip.compress(lines.encode())[:-2000]
+    corrupt = gzip.compress(SEED.encode())[:20] + b"\x00garbage" * 50
+    result = ingest(tmp_path, truncated, corrupt, line(1, "after"))
+    first, second, third = result["files"]
+    assert first["error"].startswith("truncated gzip after ") and 0 < first["new"] < 2000
+    assert second["error"].startswith("corrupt gzip")
+    assert third["error"] is None and third["new"] == 1
+    assert result["totals"]["unreadable_files"] == 2
+    assert result["returncode"] == 1
+    assert sum(drops_by_group().values()) == first["new"] + 1
+
+
+def test_times_out_of_range_and_absurd_journal_stamps_are_rejected_lines(tmp_path):
+    shifted = (
+        "0001-01-01 00:00:00,000+05:00 INFO 1 of 2 channels over capacity in group early\n"
+        "9999-12-31 23:59:59,999-05:00 INFO 1 of 2 channels over capacity in group late\n"
+    ) + line(1, "fine")
+    result = ingest(tmp_path, shifted, args=("-v", "2"))
+    assert result["totals"]["bad"] == 2 and drops_by_group() == {"fine": 1}
+    assert "0-tower.log:1: rejected: time out of range" in result["stderr"]
+    absurd = export_entry(
+        {
+            "__CURSOR": "s=9",
+            "__REALTIME_TIMESTAMP": "9" * 30,
+            "MESSAGE": "1 of 2 channels over capacity in group j",
+        }
+    ) + export_entry(
+        {
+            "__CURSOR": "s=10",
+            "__REALTIME_TIMESTAMP": 10**15,
+            "MESSAGE": "1 of 2 channels over capacity in group j",
+        }
+    )
+    result = ingest(tmp_path, absurd, args=("-v", "2"), name="journal.export")
+    assert (result["totals"]["bad"], result["totals"]["new"]) == (1, 1)
+    assert "journal.export:1: rejected: no usable __REALTIME_TIMESTAMP" in result["stderr"]
+
+
+def test_ctrl_c_stops_with_what_was_counted(tmp_path, monkeypatch):
     from awx_eventdebug.overflow import ingest as ingest_module
 
-    monkeypatch.setattr(ingest_module, "PROGRESS_SECONDS", 0)
-    unrelated = "2021-04-28 20:53:51,230 INFO     awx.main.dispatch task finished\n" * 9000
-    result = ingest(tmp_path, unrelated + SEED)
-    progress = result["stderr"].splitlines()
-    assert len(progress) == 3  # after 4096 and 8192 lines, and at the end of the file
-    assert progress[-1].endswith("2 records (2 new, 0 already counted, 0 bad lines)")
+    def interrupted_after_first(self, label, stream):
+        if self.files:
+            raise KeyboardInterrupt
+        return original(self, label, stream)
+
+    original = ingest_module.IngestRun.ingest
+    monkeypatch.setattr(ingest_module.IngestRun, "ingest", interrupted_after_first)
+    result = ingest(tmp_path, SEED, line(9, "never"))
+    assert result["interrupted"] and result["returncode"] == 130
+    assert "Traceback" not in result["stderr"]
+    assert drops_by_group() == {"broadcast-group_send": 1, "job_events-49": 1}

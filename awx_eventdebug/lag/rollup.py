@@ -1,0 +1,345 @@
+"""Lag over long windows from per-minute rollups (LagRollup): cost grows with the minutes of a
+window, not with its events.
+
+A minute of one kind, keyed by ``modified``, is final once it has ended plus LAG_ROLLUP_GRACE
+(AWX stamps ``modified`` just before its insert). Final minutes are computed once, by SQL
+statement per hour of them over the ``modified`` index (count, sum, min, max, the missing,
+negative and backfilled counts, and a histogram of sketch.py's buckets per minute), and stored,
+empty minutes too, so that a minute is never read twice; an hour whose 60 minutes are stored gets
+a row of its own, their merge. Reads fill what they need first (within STATEMENT_TIMEOUT), and
+fill_rollups() lets a periodic sampler keep them filled. Writers insert with ON CONFLICT DO
+NOTHING: two fillers of one minute store it once. The window's edges (part minutes and minutes
+not final yet) are computed from the events on each read and never stored.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from django.db import connection
+from django.utils import timezone
+
+from ..awx.tables import KINDS
+from ..conf import get_config
+from ..db import diagnostic_cursor
+from ..errors import Unavailable
+from ..models import LagRollup
+from . import sketch
+from .query import LagQuery
+from .sources import event_sources
+from .sqlite import LAG_SECONDS
+
+MINUTE = timedelta(minutes=1)
+HOUR = timedelta(hours=1)
+# What the histogram's bucket column holds for events kept out of the statistics.
+MISSING, BACKFILLED, NEGATIVE = -1_000_000, -1_000_001, -1_000_002
+# What one fill statement aims at, in seconds, and its most hours (a fill statement over a busy
+# hour takes about 1 s per million events; the statement timeout is far above either).
+STATEMENT_SECONDS = 1.0
+MAX_HOURS_PER_STATEMENT = 24
+# How far back fill_rollups() looks by default: a sampler calling it every few minutes catches up.
+SAMPLER_LOOKBACK = timedelta(hours=1)
+
+_CLASSES = (
+    "CASE WHEN created IS NULL THEN {missing} WHEN created = modified THEN {backfilled} "
+    "WHEN modified < created THEN {negative} ELSE {bucket} END"
+)
+# Per minute: the lags' buckets grouped in SQL, then each minute's figures and its histogram
+# as JSON in one row, stored as it comes (no Python work per bucket). Buckets above MISSING are
+# lags; the classes kept out of the statistics are the sentinels.
+_MINUTES = """
+SELECT minute,
+       CAST(coalesce(sum(n) FILTER (WHERE bucket > {missing}), 0) AS BIGINT),
+       coalesce(sum(total) FILTER (WHERE bucket > {missing}), 0),
+       min(low) FILTER (WHERE bucket > {missing}),
+       max(high) FILTER (WHERE bucket > {missing}),
+       CAST(coalesce(sum(n) FILTER (WHERE bucket = {missing}), 0) AS BIGINT),
+       CAST(coalesce(sum(n) FILTER (WHERE bucket = {negative}), 0) AS BIGINT),
+       CAST(coalesce(sum(n) FILTER (WHERE bucket = {backfilled}), 0) AS BIGINT),
+       {histogram}
+FROM (SELECT minute, bucket, count(*) AS n, sum(lag) AS total, min(lag) AS low, max(lag) AS high
+      FROM ({rows}) AS lags
+      GROUP BY minute, bucket) AS buckets
+GROUP BY minute
+"""
+# One SELECT per table holding the kind's events (sources.py), as one UNION ALL.
+_ROWS = (
+    "SELECT {minute} AS minute, {classes} AS bucket, {lag} AS lag "
+    "FROM {table} WHERE modified >= %s AND modified < %s"
+)
+_VENDOR = {
+    "postgresql": {
+        "minute": "date_trunc('minute', modified AT TIME ZONE 'UTC')",
+        "lag": "date_part('epoch', modified - created)",
+        "bucket": "floor(ln(greatest(date_part('epoch', modified - created), %s)) / %s)::int",
+        "histogram": "coalesce(json_agg(json_build_array(bucket, n)) FILTER (WHERE bucket > {missing}), "
+        "'[]')::text",
+    },
+    "sqlite": {
+        "minute": "strftime('%%Y-%%m-%%d %%H:%%M:00', modified)",
+        "lag": LAG_SECONDS,
+        "bucket": f"CAST(floor(ln(max({LAG_SECONDS}, %s)) / %s) AS INTEGER)",
+        "histogram": "coalesce(json_group_array(json_array(bucket, n)) FILTER (WHERE bucket > {missing}), "
+        "'[]')",
+    },
+}
+
+
+@dataclass
+class Piece:
+    """The lag of one kind over one stretch of time (a minute, an hour, a window's edge)."""
+
+    start: datetime
+    count: int = 0
+    total: float = 0.0
+    minimum: float | None = None
+    maximum: float | None = None
+    missing_created: int = 0
+    negative: int = 0
+    backfilled: int = 0
+    histogram: dict[int, int] = field(default_factory=dict)
+
+    def add(self, other: Piece) -> None:
+        self.count += other.count
+        self.total += other.total
+        self.minimum = _least(self.minimum, other.minimum)
+        self.maximum = _greatest(self.maximum, other.maximum)
+        self.missing_created += other.missing_created
+        self.negative += other.negative
+        self.backfilled += other.backfilled
+        sketch.merge(self.histogram, other.histogram.items())
+
+    def events(self) -> int:
+        return self.count + self.missing_created + self.negative + self.backfilled
+
+    def statistics(self, fractions: list[float]) -> tuple:
+        """(count, mean, min, max, [percentiles], missing, backfilled, negative), as report.py reads."""
+        values = None
+        if self.count:
+            values = sketch.percentiles(self.histogram, fractions, self.minimum, self.maximum)
+        mean = self.total / self.count if self.count else None
+        return (self.count, mean, self.minimum, self.maximum, values) + (
+            self.missing_created,
+            self.backfilled,
+            self.negative,
+        )
+
+    def as_row(self, kind: str, span: timedelta) -> LagRollup:
+        fields = {name: getattr(self, name) for name in _STORED}
+        histogram = json.dumps(sorted(self.histogram.items()), separators=(",", ":"))
+        return LagRollup(kind=kind, span=int(span.total_seconds()), histogram=histogram, **fields)
+
+
+_STORED = ("start", "count", "total", "minimum", "maximum", "missing_created", "negative", "backfilled")
+
+
+def _least(a, b):
+    return b if a is None else a if b is None else min(a, b)
+
+
+def _greatest(a, b):
+    return b if a is None else a if b is None else max(a, b)
+
+
+def _stored_pieces(kind: str, span: timedelta, since: datetime, until: datetime) -> list[Piece]:
+    rows = LagRollup.objects.filter(
+        kind=kind, span=int(span.total_seconds()), start__gte=since, start__lt=until
+    ).values_list(*_STORED, "histogram")
+    return [Piece(*row[:-1], histogram=dict(json.loads(row[-1]))) for row in rows]
+
+
+def _starts(kind: str, span: timedelta, since: datetime, until: datetime):
+    return LagRollup.objects.filter(
+        kind=kind, span=int(span.total_seconds()), start__gte=since, start__lt=until
+    ).values_list("start", flat=True)
+
+
+def compute_minutes(kind: str, since: datetime, until: datetime) -> dict[datetime, tuple]:
+    """Each minute holding events with ``since <= modified < until``, from the events: minute ->
+    (the _STORED values, the histogram as JSON text)."""
+    sql = _VENDOR[connection.vendor]
+    sentinels = {"missing": MISSING, "backfilled": BACKFILLED, "negative": NEGATIVE}
+    adapt = connection.ops.adapt_datetimefield_value
+    with diagnostic_cursor("Ask for a shorter window, or --exact.") as cursor:
+        window = LagQuery(kind=kind, since=since, until=until)
+        tables = [source.table for source in event_sources(cursor, KINDS[kind], window)]
+        rows = " UNION ALL ".join(
+            _ROWS.format(
+                minute=sql["minute"],
+                classes=_CLASSES.format(bucket=sql["bucket"], **sentinels),
+                lag=sql["lag"],
+                table=table,
+            )
+            for table in tables
+        )
+        statement = _MINUTES.format(rows=rows, histogram=sql["histogram"].format(**sentinels), **sentinels)
+        per_table = [sketch.SMALLEST, sketch.LN_GAMMA, adapt(since), adapt(until)]
+        cursor.execute(statement, per_table * len(tables))
+        rows = cursor.fetchall()
+    minutes = {}
+    for minute, *values, histogram in rows:
+        if isinstance(minute, str):
+            minute = datetime.fromisoformat(minute)
+        minute = minute.replace(tzinfo=UTC)
+        minutes[minute] = ((minute, *values), histogram)
+    return minutes
+
+
+def _minute_row(kind: str, values: tuple, histogram: str) -> LagRollup:
+    """A computed minute as stored, its histogram's JSON as the database wrote it."""
+    return LagRollup(kind=kind, span=60, histogram=histogram, **dict(zip(_STORED, values, strict=True)))
+
+
+def _computed_pieces(kind: str, since: datetime, until: datetime) -> list[Piece]:
+    return [
+        Piece(*values, histogram=dict(json.loads(histogram)))
+        for values, histogram in compute_minutes(kind, since, until).values()
+    ]
+
+
+def floor_to(moment: datetime, step: timedelta) -> datetime:
+    seconds = int(step.total_seconds())
+    return datetime.fromtimestamp(int(moment.timestamp()) // seconds * seconds, UTC)
+
+
+def ceil_to(moment: datetime, step: timedelta) -> datetime:
+    floor = floor_to(moment, step)
+    return floor if floor == moment else floor + step
+
+
+def final_end(now: datetime | None = None) -> datetime:
+    """Every minute that ends by this moment is final."""
+    return floor_to((now or timezone.now()) - get_config()["LAG_ROLLUP_GRACE"], MINUTE)
+
+
+def _steps(since: datetime, until: datetime, step: timedelta):
+    while since < until:
+        yield since
+        since += step
+
+
+def fill(kind: str, since: datetime, until: datetime, deadline: float) -> int:
+    """Store every minute of ``kind`` in [since, until) (minute-aligned, final) not stored yet,
+    an hour of them per statement, then the hours complete; stops at ``deadline`` (monotonic).
+    Returns the minutes left unstored."""
+    hours = set(_starts(kind, HOUR, floor_to(since, HOUR), until))
+    # Minutes are looked up only where no hour row says all 60 are stored (a month: 720 rows
+    # read instead of 43,200).
+    uncovered = [hour for hour in _steps(floor_to(since, HOUR), until, HOUR) if hour not in hours]
+    stored = set(_starts(kind, MINUTE, max(since, uncovered[0]), until)) if uncovered else set()
+    wanted = [
+        minute
+        for hour in uncovered
+        for minute in _steps(max(since, hour), min(until, hour + HOUR), MINUTE)
+        if minute not in stored
+    ]
+    by_hour: dict[datetime, list[datetime]] = {}
+    for minute in wanted:
+        by_hour.setdefault(floor_to(minute, HOUR), []).append(minute)
+    pending, left, hours_per_statement = list(by_hour), len(wanted), 1
+    while pending:
+        if time.monotonic() > deadline:
+            return left
+        batch, pending = pending[:hours_per_statement], pending[hours_per_statement:]
+        chunk = [minute for hour in batch for minute in by_hour[hour]]
+        started = time.monotonic()
+        computed = compute_minutes(kind, chunk[0], chunk[-1] + MINUTE)
+        hours_per_statement = _next_batch(hours_per_statement, time.monotonic() - started)
+        rows = [
+            _minute_row(kind, *computed[m]) if m in computed else Piece(m).as_row(kind, MINUTE) for m in chunk
+        ]
+        LagRollup.objects.bulk_create(rows, ignore_conflicts=True)
+        left -= len(chunk)
+    for hour in _steps(ceil_to(since, HOUR), floor_to(until, HOUR), HOUR):
+        if hour not in hours:
+            minutes = _stored_pieces(kind, MINUTE, hour, hour + HOUR)
+            if len(minutes) == 60:
+                merged = Piece(hour)
+                for piece in minutes:
+                    merged.add(piece)
+                LagRollup.objects.bulk_create([merged.as_row(kind, HOUR)], ignore_conflicts=True)
+    return 0
+
+
+def _next_batch(hours: int, seconds: float) -> int:
+    """Hours for the next statement: PostgreSQL plans every partition of the event table for each
+    statement (about 0.2 ms each: 130 ms with 720 hourly partitions), so light hours are computed
+    many at a time, and heavy ones one at a time, keeping a statement near STATEMENT_SECONDS."""
+    if seconds < STATEMENT_SECONDS / 2:
+        return min(hours * 2, MAX_HOURS_PER_STATEMENT)
+    if seconds > STATEMENT_SECONDS * 2:
+        return max(hours // 2, 1)
+    return hours
+
+
+def forget_old() -> None:
+    """Rollups outlive the events AWX's cleanup_jobs deletes, until the app's RETENTION."""
+    LagRollup.objects.filter(start__lt=timezone.now() - get_config()["RETENTION"]).delete()
+
+
+def fill_rollups(kinds=None, since: datetime | None = None, until: datetime | None = None) -> dict:
+    """Store the final minutes of ``kinds`` (default all) in [since, until) (default the last
+    SAMPLER_LOOKBACK) not stored yet, within STATEMENT_TIMEOUT: for a periodic sampler.
+    Returns {kind: minutes left unstored}."""
+    end = final_end()
+    until = min(floor_to(until, MINUTE), end) if until else end
+    since = ceil_to(since, MINUTE) if since else until - SAMPLER_LOOKBACK
+    deadline = time.monotonic() + get_config()["STATEMENT_TIMEOUT"]
+    forget_old()
+    return {kind: fill(kind, since, until, deadline) for kind in kinds or KINDS}
+
+
+def rollup_statistics(kind: str, query, fractions: list[float], limit: int) -> tuple[tuple, list[tuple]]:
+    """(total, groups) of a windowed query (by none, minute or hour) from the rollups, filled
+    first as needed; the window's edges are computed from the events. Groups are by key, at most
+    ``limit`` of them, each (key, *statistics)."""
+    since, until = query.since, query.until
+    first, last = ceil_to(since, MINUTE), min(floor_to(until, MINUTE), final_end())
+    if last <= first:
+        first = last = until
+    left = fill(kind, first, last, time.monotonic() + get_config()["STATEMENT_TIMEOUT"])
+    if left:
+        raise Unavailable(
+            f"the lag rollups of this window are being filled: {left} minutes left.",
+            hint="Ask again to go on filling (what is filled stays), or ask for a window of at most "
+            "LAG_EXACT_WINDOW, or --exact.",
+        )
+    edges = _computed_pieces(kind, since, first) + _computed_pieces(kind, last, until)
+    pieces = edges + _coarse_pieces(kind, first, last)
+    whole = Piece(since)
+    for piece in pieces:
+        whole.add(piece)
+    groups: dict[datetime, Piece] = {}
+    if query.by == "hour":
+        for piece in pieces:  # an hour row is its own group: no copy of its histogram
+            hour = floor_to(piece.start, HOUR)
+            if hour in groups:
+                groups[hour].add(piece)
+            else:
+                groups[hour] = piece
+    elif query.by == "minute":
+        cap = min(until, since + MINUTE * (limit + 1))
+        for piece in [*edges, *_stored_pieces(kind, MINUTE, first, min(last, cap))]:
+            if piece.start < cap:
+                groups.setdefault(piece.start, Piece(piece.start)).add(piece)
+    # As the exact statement, no group where no event was stored.
+    keys = [key for key in sorted(groups) if groups[key].events()][:limit]
+    rows = [(key, *groups[key].statistics(fractions)) for key in keys]
+    return whole.statistics(fractions), rows
+
+
+def _coarse_pieces(kind: str, first: datetime, last: datetime) -> list[Piece]:
+    """The stored rows covering [first, last): hour rows for whole hours, minutes for the rest."""
+    start, end = ceil_to(first, HOUR), floor_to(last, HOUR)
+    if end <= start:
+        return _stored_pieces(kind, MINUTE, first, last)
+    hours = _stored_pieces(kind, HOUR, start, end)
+    have = {piece.start for piece in hours}
+    pieces = hours + _stored_pieces(kind, MINUTE, first, start) + _stored_pieces(kind, MINUTE, end, last)
+    for hour in _steps(start, end, HOUR):
+        if hour not in have:  # deleted by a purge meanwhile, or not merged yet
+            pieces += _stored_pieces(kind, MINUTE, hour, hour + HOUR)
+    return pieces
