@@ -22,13 +22,14 @@ import asyncio
 import signal
 import time
 from collections.abc import Callable
+from contextlib import AsyncExitStack
 
-import redis
 from channels.layers import channel_layers
 
 from ..awx.messages import awx_payload, broadcast_group, parse_created, relay_message
 from ..channels.backends import BACKENDS
 from ..channels.config import LayerConfig, load_layer
+from ..channels.connection import CONNECTION_ERRORS, shard_queue
 from ..channels.redis_read import describe_redis_error, ping_hosts, unreachable_message
 from ..conf import get_config
 from ..errors import Misconfigured, Unavailable
@@ -48,8 +49,6 @@ STOP_TERMINATED = "terminated"
 STOP_HANGUP = "hangup"  # the terminal went away (SSH session dropped)
 STOP_ERROR = "error"
 STOP_OUTPUT_CLOSED = "output_closed"  # whoever read the output went away (``listen | head``)
-
-REDIS_ERRORS = (redis.RedisError, OSError)
 
 
 class ListenState:
@@ -201,7 +200,8 @@ class Listener:
         self._stop: asyncio.Event | None = None
         self._channel = ""
         self._queue_key = ""
-        self._queue_connection = None
+        self._queue = None  # the ShardQueue of our channel's queue, once created
+        self._connections = AsyncExitStack()
         self._joined: list[str] = []
         self._relay_subscribed = False
 
@@ -233,7 +233,7 @@ class Listener:
         error = ""
         try:
             await self._listen(layer)
-        except REDIS_ERRORS as exc:
+        except CONNECTION_ERRORS as exc:
             error = describe_redis_error(exc)
             self.stop_reason = STOP_ERROR
         finally:
@@ -250,7 +250,9 @@ class Listener:
         queue_name = layer.non_local_name(channel)
         self._channel, self._queue_key = channel, layer.prefix + queue_name
         self.state.channel = channel
-        self._queue_connection = layer.connection(layer.consistent_hash(queue_name))
+        self._queue = await self._connections.enter_async_context(
+            shard_queue(layer, layer.consistent_hash(queue_name))
+        )
         state = self.state
         state.queue.update(key=self._queue_key, capacity=layer.get_capacity(channel))
         for group in self.groups:
@@ -262,7 +264,7 @@ class Listener:
         if self.on_joined:
             self.on_joined({"channel": channel, "groups": self.groups, "queue": dict(state.queue)})
 
-        connection, key, stop = self._queue_connection, self._queue_key, self._stop
+        queue, key, stop = self._queue, self._queue_key, self._stop
         started = time.monotonic()
         deadline = started + self.duration if self.duration else None
         next_update = started + self.interval
@@ -270,13 +272,13 @@ class Listener:
         rejoin_every = layer.group_expiry / 2
         next_rejoin = started + rejoin_every
         while not stop.is_set():
-            batch = await connection.zpopmin(key, BATCH)
+            batch = await queue.pop(key, BATCH)
             if not batch:
                 wait = min(IDLE_WAIT, max(next_update - time.monotonic(), 0.01))
-                popped = await connection.bzpopmin(key, timeout=wait)
-                batch = [popped[1:]] if popped else ()
+                popped = await queue.wait_pop(key, wait)
+                batch = [popped] if popped is not None else ()
             now = time.time()
-            for member, _score in batch:
+            for member in batch:
                 try:
                     message = layer.deserialize(member)
                 except Exception:  # noqa: BLE001 - any corrupt or undecryptable entry is skipped
@@ -288,7 +290,7 @@ class Listener:
             # An update due at the deadline is still sent, and the summary gets the queue's
             # depth at the end even when the run is shorter than one interval.
             if update_due or at_deadline:
-                state.record_depth(await connection.zcard(key))
+                state.record_depth(await queue.depth(key))
             if update_due:
                 if clock >= next_rejoin and not at_deadline:
                     for group in self.groups:
@@ -311,8 +313,9 @@ class Listener:
         for group in self._joined:
             if not await _bounded(layer.group_discard(group, self._channel)):
                 self.not_left.append(group)
-        if self._queue_connection is not None:
-            await _bounded(self._queue_connection.delete(self._queue_key))
+        if self._queue is not None:
+            await _bounded(self._queue.delete(self._queue_key))
+        await _bounded(self._connections.aclose())
         await _bounded(layer.close_pools())
 
 
@@ -320,6 +323,6 @@ async def _bounded(operation) -> bool:
     """Await a Redis operation for at most REDIS_TIMEOUT; False when Redis failed or hung."""
     try:
         await asyncio.wait_for(operation, get_config()["REDIS_TIMEOUT"])
-    except (TimeoutError, *REDIS_ERRORS):
+    except (TimeoutError, *CONNECTION_ERRORS):
         return False
     return True
