@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.utils.module_loading import import_string
 from rest_framework import serializers
 from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -13,12 +14,30 @@ from ..errors import EventDebugError
 from .schema import QueryParametersSchema
 
 
+# What AWX answers an unauthenticated API request with (awx/api/generics.py, APIView
+# .get_authenticate_header): a 401 whose challenge is Bearer, never Basic, so a browser does not
+# offer to store a password that a cross-site form could then reuse.
+AWX_AUTHENTICATE = "Bearer realm=api authorization_url=/api/o/authorize/"
+
+
+class EventDebugBrowsableAPIRenderer(BrowsableAPIRenderer):
+    """DRF's browsable page without the project's rest_framework/api.html: AWX's reverses its own
+    ``api:`` URL names, which are not in the app's URL list."""
+
+    template = "awx_eventdebug/api.html"
+
+
 class EventDebugView(APIView):
-    """Base view: EVENTDEBUG['PERMISSION_CLASSES'], EventDebugError -> its HTTP status, and the
-    query string validated by ``query_serializer_class``, which the OpenAPI schema lists."""
+    """Base view: EVENTDEBUG['PERMISSION_CLASSES'], AWX's 401 for unauthenticated requests,
+    EventDebugError -> its HTTP status, and the query string validated by
+    ``query_serializer_class``, which the OpenAPI schema lists."""
 
     query_serializer_class: type[serializers.Serializer] | None = None  # None: no query parameters
     schema = QueryParametersSchema(tags=["eventdebug"])
+    renderer_classes = [JSONRenderer, EventDebugBrowsableAPIRenderer]
+
+    def get_authenticate_header(self, request):
+        return AWX_AUTHENTICATE
 
     def get_permissions(self):
         return [import_string(path)() for path in get_config()["PERMISSION_CLASSES"]]
