@@ -50,7 +50,10 @@ def test_prefix_without_its_slash_redirects_as_awx_does(awx, admin):
     assert admin.get("/api/eventdebugger").status_code == 404
 
 
-@pytest.mark.parametrize("route", ["lag/", "channels/", "overflow/", "overflow/summary/", "report/", "check/"])
+BROWSABLE = ["lag/", "channels/", "overflow/", "overflow/summary/", "report/", "check/"]
+
+
+@pytest.mark.parametrize("route", BROWSABLE)
 def test_browsable_pages_render_under_awxs_own_api_template(awx, admin, route, redis_layer_settings):
     # AWX's rest_framework/api.html (tests/support/templates) shadows DRF's, as in AWX, and
     # reverses api: names the app's URL list does not have.

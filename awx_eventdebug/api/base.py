@@ -13,7 +13,6 @@ from ..conf import get_config
 from ..errors import EventDebugError
 from .schema import QueryParametersSchema
 
-
 # What AWX answers an unauthenticated API request with (awx/api/generics.py, APIView
 # .get_authenticate_header): a 401 whose challenge is Bearer, never Basic, so a browser does not
 # offer to store a password that a cross-site form could then reuse.

@@ -101,7 +101,8 @@ def test_unknown_alias_is_misconfigured(settings):
 
 @pytest.mark.skipif(
     version("channels-redis").startswith("3."),
-    reason="channels_redis 3's aioredis 1.3 sentinel client fails on Python 3.11 (asyncio.wait of bare coroutines)",
+    reason="channels_redis 3's aioredis 1.3 sentinel client fails on Python 3.11 "
+    "(asyncio.wait of bare coroutines)",
 )
 def test_sentinel_hosts(settings, key_prefix):
     with redis_server() as port, sentinel_for(port, "edtest") as sentinel_port:
