@@ -7,7 +7,13 @@ MANAGE := $(BIN)/python example_settings/manage.py
 # The demo's workload: jobs of each kind over the last two hours, lag with bursts.
 DEMO_SEED_ARGS ?= --jobs 20 --events 500 --since 2h --profile bursty --seed 7
 
-.PHONY: demo serve test lint services chromium clean
+# AWX source tarballs: the version sets and the install test read AWX's requirements from them
+# (noxfile.py). AWX_SOURCE=path/to/awx-<ref>.tar.gz, a space-separated list; by default every one
+# found in the shared folder beside the checkout.
+AWX_SOURCE ?= $(wildcard ../shared/awx/awx-*.tar.gz)
+export AWX_SOURCE
+
+.PHONY: demo serve test lint services chromium awx-build-deps clean
 
 # daphne serves the example project for make serve (channels 3 brings it, channels 4 does not).
 $(BIN)/activate: setup.cfg
@@ -41,7 +47,10 @@ services:
 chromium:
 	scripts/ensure-chromium.sh
 
-test: $(BIN)/activate services chromium
+awx-build-deps:
+	scripts/ensure-awx-build-deps.sh
+
+test: $(BIN)/activate services chromium awx-build-deps
 	$(BIN)/nox
 
 lint: $(BIN)/activate
