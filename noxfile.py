@@ -203,7 +203,7 @@ def lint(session):
 def build_wheel(session) -> Path:
     session.install("build", "twine")
     dist = Path(tempfile.mkdtemp(prefix="awx-eventdebug-dist-"))
-    session.run("python", "-m", "build", "--outdir", str(dist))
+    session.run("python", "-m", "build", "--outdir", str(dist), silent=True)
     session.run("twine", "check", "--strict", *[str(p) for p in dist.iterdir()])
     return next(dist.glob("*.whl"))
 
@@ -261,7 +261,9 @@ def awx_venv(session, name: str, requirements: str) -> Path:
         session.run("python", "-m", "venv", str(venv))
         req = venv / "requirements.txt"
         req.write_text("\n".join(pin for pin in pinned(requirements) if not pin.startswith("pip==")) + "\n")
-        session.run(str(venv / "bin" / "pip"), "install", "--quiet", "-r", str(req), external=True)
+        session.run(
+            str(venv / "bin" / "pip"), "install", "--quiet", "-r", str(req), external=True, silent=True
+        )
         (venv / "complete").touch()
     # The app from a previous run goes, so the dry run sees AWX's requirements alone.
     subprocess.run(
