@@ -184,11 +184,12 @@ def tests(session, versions):
     session.install("--upgrade", "-c", str(constraints), *binary_psycopg(pins), *TEST_REQUIREMENTS)
     session.install("--no-deps", "-e", ".")
     session.run("python", "-m", "pip", "freeze", silent=False)
+    database_base = os.environ.get("PGDATABASE", "awx_eventdebug")
     for database in DATABASES:
         env = {
             "EVENTDEBUG_DATABASE": database,
             # A database of this version set's own, so the sets never share test state.
-            "PGDATABASE": f"awx_eventdebug_{versions.replace('-', '_').replace('.', '_')}",
+            "PGDATABASE": f"{database_base}_{versions.replace('-', '_').replace('.', '_')}",
         }
         session.run("pytest", *session.posargs, env=env)
 
