@@ -1,5 +1,6 @@
 """The app's configuration: ``ready()`` wires up the checks, the settings cache and, when
-``EVENTDEBUG['CAPTURE']`` is on, the overflow capture; nothing else runs at startup."""
+``EVENTDEBUG['CAPTURE']`` is on, the overflow capture and the path sampler; nothing else runs at
+startup."""
 
 from django.apps import AppConfig
 
@@ -25,3 +26,8 @@ class EventDebugConfig(AppConfig):
             from .overflow.install import install
 
             install()
+            # The processes capturing overflow also sample the node's hops (path/sampler.py); the
+            # thread only starts here, its first read waits for the next sampling slot.
+            from .path.sampler import start_sampler
+
+            start_sampler()

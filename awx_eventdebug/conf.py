@@ -56,6 +56,11 @@ def _not_negative(value):
     return None if value >= 0 else "must be 0 or more"
 
 
+def _off_or_a_second(value):
+    # A shorter interval would have every node's processes read Redis and write rows nonstop.
+    return None if value == 0 or value >= 1 else "must be 0 (off) or at least 1"
+
+
 def _percent(value):
     return None if 0 <= value <= 100 else "must be a percentage from 0 to 100"
 
@@ -166,6 +171,31 @@ OPTIONS: dict[str, Option] = {
     ),
     "CHECK_MAX_DROPS": Option(
         0, (int,), "Overflow drops in the window above which `eventdebug check` fails.", _not_negative
+    ),
+    # The critical path across nodes (path/); docs/path.md.
+    "SAMPLE_INTERVAL": Option(
+        10.0,
+        NUMBER,
+        "Seconds between two snapshots of this node's hops by the in-process sampler; 0 turns it off.",
+        _off_or_a_second,
+    ),
+    "SAMPLE_STALE_INTERVALS": Option(
+        3, (int,), "A node whose last snapshot is older than this many of its intervals is stale.", _positive
+    ),
+    "SAMPLE_RETENTION": Option(
+        "1d", (str,), "Age beyond which the sampler deletes its node's snapshots.", parse=parse_duration
+    ),
+    "CHECK_MAX_BACKLOG": Option(
+        10000, (int,), "Events queued for the callback receiver above which `check` fails.", _not_negative
+    ),
+    "CHECK_MAX_BACKLOG_AGE": Option(
+        10.0,
+        NUMBER,
+        "Age (seconds) of the oldest event queued for the callback receiver above which `check` fails.",
+        _not_negative,
+    ),
+    "CHECK_MAX_RELAY_DOWN": Option(
+        0, (int,), "wsrelay connections down, on any node, above which `check` fails.", _not_negative
     ),
     "METRICS_ALLOW_ANONYMOUS": Option(
         False, (bool,), "Serve GET metrics/ to unauthenticated scrapers too, as AWX can for its metrics."

@@ -57,3 +57,33 @@ class IngestedRecord(models.Model):
 
     def __str__(self):
         return self.fingerprint
+
+
+class NodeSnapshot(models.Model):
+    """One node's hops of the critical path as its sampler read them (path/sampler.py).
+
+    Only the database is shared between AWX nodes: each node writes its own rows here, and
+    ``eventdebug path`` reads the latest row of every node. At most one row per node and
+    sampling slot (the unique constraint), whichever process of the node took it.
+    """
+
+    node = models.CharField(max_length=NAME_MAX_LENGTH, help_text="CLUSTER_HOST_ID, else the host name.")
+    slot_start = models.DateTimeField(help_text="Start of the sampling interval this snapshot fills.")
+    taken_at = models.DateTimeField()
+    interval = models.FloatField(help_text="Seconds between two snapshots of this node.")
+    seconds = models.FloatField(help_text="How long taking the snapshot took.")
+    data = models.JSONField(help_text="Backlog, wsrelay and channel layer figures (path/collect.py).")
+
+    class Meta:
+        verbose_name = "node snapshot"
+        constraints = [
+            models.UniqueConstraint(fields=["node", "slot_start"], name="awx_eventdebug_snapshot_slot")
+        ]
+        indexes = [
+            # the latest rows of each node, and the purge of one node's old rows.
+            models.Index(fields=["node", "taken_at"], name="awx_eventdebug_snapshot_node"),
+            models.Index(fields=["taken_at"], name="awx_eventdebug_snapshot_time"),
+        ]
+
+    def __str__(self):
+        return f"{self.node} at {self.taken_at:%Y-%m-%d %H:%M:%S}"

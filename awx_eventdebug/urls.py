@@ -7,6 +7,7 @@ from .api.health import CheckView, MetricsView, ReportView
 from .api.lag import LagView
 from .api.openapi import SchemaView
 from .api.overflow import OverflowListView, OverflowSummaryView
+from .api.path import PathView
 from .dashboard.views import DashboardView
 
 app_name = "awx_eventdebug"
@@ -19,6 +20,7 @@ urlpatterns = [
     path("report/", ReportView.as_view(), name="report"),
     path("check/", CheckView.as_view(), name="check"),
     path("metrics/", MetricsView.as_view(), name="metrics"),
+    path("path/", PathView.as_view(), name="path"),
     path("schema/", SchemaView.as_view(), name="schema"),
     path("", DashboardView.as_view(), name="dashboard"),
 ]

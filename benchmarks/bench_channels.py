@@ -145,6 +145,15 @@ def measure(methods: dict, client: redis.Redis, repeat: int) -> dict:
     return results
 
 
+def print_measured(results: dict) -> None:
+    """The results of measure(), a method per line."""
+    width = max(map(len, results))
+    print(f"{'method'.ljust(width)}  {'seconds':>8}  {'peak MB':>8}  slowest command in SLOWLOG")
+    for name, r in results.items():
+        slowest = f"{r['slowest_ms']:.3f} ms ({r['slowest_command']})"
+        print(f"{name.ljust(width)}  {r['seconds']:8.3f}  {r['peak_mb']:8.1f}  {slowest}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--groups", type=int, default=10000)
@@ -186,11 +195,7 @@ def main() -> None:
         if proxy is not None:
             proxy.terminate()
 
-    width = max(map(len, results))
-    print(f"{'method'.ljust(width)}  {'seconds':>8}  {'peak MB':>8}  slowest command in SLOWLOG")
-    for name, r in results.items():
-        slowest = f"{r['slowest_ms']:.3f} ms ({r['slowest_command']})"
-        print(f"{name.ljust(width)}  {r['seconds']:8.3f}  {r['peak_mb']:8.1f}  {slowest}")
+    print_measured(results)
     ours_s, naive_s = (r["seconds"] for r in results.values())
     print(f"ratio naive / ours: {naive_s / ours_s:.1f}x")
 

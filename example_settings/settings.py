@@ -7,7 +7,8 @@ Environment variables:
                           awx_eventdebug); only with EVENTDEBUG_DATABASE=postgres
     EVENTDEBUG_SQLITE_PATH
                           the SQLite file (default example_settings/db.sqlite3)
-    EVENTDEBUG_REDIS_URL  the channel layer's Redis (default redis://127.0.0.1:6379/0)
+    EVENTDEBUG_REDIS_URL  the node's Redis: BROKER_URL and the channel layer's (default
+                          redis://127.0.0.1:6379/0)
 """
 
 import os
@@ -96,12 +97,14 @@ def redis_host(url: str) -> dict:
     return {"address": url, "socket_timeout": None}
 
 
-# As AWX configures it (awx/settings/defaults.py), but over TCP instead of AWX's unix socket.
+# As AWX configures them (awx/settings/defaults.py), but over TCP instead of AWX's unix socket:
+# the node's Redis holds the callback queue and wsrelay's stats (BROKER_URL) and the channel layer.
+BROKER_URL = os.environ.get("EVENTDEBUG_REDIS_URL", "redis://127.0.0.1:6379/0")
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {
-            "hosts": [redis_host(os.environ.get("EVENTDEBUG_REDIS_URL", "redis://127.0.0.1:6379/0"))],
+            "hosts": [redis_host(BROKER_URL)],
             "capacity": 10000,
             "group_expiry": 157784760,  # about five years, as AWX
         },

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.utils.module_loading import import_string
 from rest_framework import serializers
 from rest_framework.negotiation import BaseContentNegotiation
@@ -29,9 +31,21 @@ class EventDebugBrowsableAPIRenderer(BrowsableAPIRenderer):
 class EventDebugView(APIView):
     """Base view: EVENTDEBUG['PERMISSION_CLASSES'], AWX's 401 for unauthenticated requests,
     EventDebugError -> its HTTP status, and the query string validated by
-    ``query_serializer_class``, which the OpenAPI schema lists."""
+    ``query_serializer_class``, which the OpenAPI schema lists.
+
+    A view declared ``class V(EventDebugView, query=Serializer, document=function)`` answers GET
+    with ``function`` (a feature's, which the CLI calls too) of the validated query string; the
+    others define get()."""
 
     query_serializer_class: type[serializers.Serializer] | None = None  # None: no query parameters
+    document: Callable[[dict], dict]
+
+    def __init_subclass__(cls, query=None, document=None, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if query is not None:
+            cls.query_serializer_class = query
+            cls.document = staticmethod(document)
+
     schema = QueryParametersSchema(tags=["eventdebug"])
     renderer_classes = [JSONRenderer, EventDebugBrowsableAPIRenderer]
 
@@ -55,6 +69,9 @@ class EventDebugView(APIView):
         serializer = self.query_serializer_class(data=self.request.query_params)
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
+
+    def get(self, request):
+        return Response(self.document(self.validated_query()))
 
 
 class FirstRendererOnly(BaseContentNegotiation):

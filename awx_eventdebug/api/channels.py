@@ -2,18 +2,9 @@
 
 from __future__ import annotations
 
-from rest_framework.response import Response
-
-from ..channels.groups import inspect_groups
-from ..channels.params import ChannelsQuerySerializer
+from ..channels.params import ChannelsQuerySerializer, groups_document
 from .base import EventDebugView
 
 
-class ChannelsView(EventDebugView):
+class ChannelsView(EventDebugView, query=ChannelsQuerySerializer, document=groups_document):
     """The channel layer's groups read from Redis, worst first, with their queues and stale members."""
-
-    query_serializer_class = ChannelsQuerySerializer
-
-    def get(self, request):
-        query = self.validated_query()
-        return Response(inspect_groups(pattern=query["pattern"], limit=query["limit"]))

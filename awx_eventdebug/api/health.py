@@ -15,22 +15,12 @@ from ..health.report import health_window, metrics_sections
 from .base import EventDebugView, FirstRendererOnly
 
 
-class ReportView(EventDebugView):
+class ReportView(EventDebugView, query=ReportQuerySerializer, document=report_document):
     """Doctor summary, lag percentiles and worst jobs, overflow and fullest queues, one window."""
 
-    query_serializer_class = ReportQuerySerializer
 
-    def get(self, request):
-        return Response(report_document(self.validated_query()))
-
-
-class CheckView(EventDebugView):
+class CheckView(EventDebugView, query=CheckQuerySerializer, document=check_document):
     """The thresholds checked over one window; always 200, the verdict is in `status`."""
-
-    query_serializer_class = CheckQuerySerializer
-
-    def get(self, request):
-        return Response(check_document(self.validated_query()))
 
 
 class PrometheusTextRenderer(BaseRenderer):

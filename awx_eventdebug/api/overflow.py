@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from rest_framework.response import Response
-
 from ..overflow.params import (
     OverflowListSerializer,
     OverflowSummarySerializer,
@@ -13,19 +11,9 @@ from ..overflow.params import (
 from .base import EventDebugView
 
 
-class OverflowListView(EventDebugView):
+class OverflowListView(EventDebugView, query=OverflowListSerializer, document=overflow_page):
     """Overflow rows per node, group and minute, newest first, one page at a time."""
 
-    query_serializer_class = OverflowListSerializer
 
-    def get(self, request):
-        return Response(overflow_page(self.validated_query()))
-
-
-class OverflowSummaryView(EventDebugView):
+class OverflowSummaryView(EventDebugView, query=OverflowSummarySerializer, document=overflow_summary):
     """Drops per group, most first, with drops per minute and optionally a timeline."""
-
-    query_serializer_class = OverflowSummarySerializer
-
-    def get(self, request):
-        return Response(overflow_summary(self.validated_query()))

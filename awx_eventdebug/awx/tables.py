@@ -7,7 +7,7 @@ and learns what is there from the database catalog (never by counting rows).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from ..db import diagnostic_cursor
 
@@ -63,20 +63,14 @@ MAX_JOB_ID = 2**31 - 1
 class TableInfo:
     """What the catalog says of one table."""
 
-    name: str
+    table: str
     exists: bool
     partitioned: bool = False
     partitions: int = 0
     approx_rows: int | None = None  # None: the catalog has no estimate (never analyzed)
 
     def as_dict(self) -> dict:
-        return {
-            "table": self.name,
-            "exists": self.exists,
-            "partitioned": self.partitioned,
-            "partitions": self.partitions,
-            "approx_rows": self.approx_rows,
-        }
+        return asdict(self)
 
 
 _PG_TABLE_INFO = """

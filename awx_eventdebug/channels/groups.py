@@ -9,13 +9,11 @@ A pub/sub layer's groups are read by pubsub.py instead.
 
 from __future__ import annotations
 
-import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from ..conf import get_config
 from .backends import MEMBERS, SUBSCRIBERS
-from .config import LayerConfig, load_layer
+from .config import LayerConfig
 from .pubsub import inspect_subscribers
 from .queues import (
     DEFAULT_LIMIT,
@@ -28,10 +26,9 @@ from .queues import (
     summarize_queues,
 )
 from .redis_read import (
-    Budget,
     age,
     as_text,
-    base_doc,
+    begin_inspection,
     escape_glob,
     is_reply,
     on_each_shard,
@@ -233,14 +230,9 @@ def inspect_groups(
     read), with a summary over every group read: the document of ``eventdebug groups --json``
     and ``GET channels/``. Without ``details`` the TTLs and join times (the one read proportional
     to the groups shown) are skipped: null in the document."""
-    layer = load_layer(alias)
-    config = get_config()
-    timeout = config["REDIS_TIMEOUT"] if timeout is None else timeout
-    now = time.time()
-    doc = base_doc(layer, now)
-    doc.update(pattern=pattern, limit=limit)
+    layer, timeout, now, budget, doc = begin_inspection(alias, timeout, pattern=pattern, limit=limit)
     if layer.support.groups == SUBSCRIBERS:
-        return inspect_subscribers(layer, doc, pattern, limit, timeout, Budget(config))
+        return inspect_subscribers(layer, doc, pattern, limit, timeout, budget)
     summary = {
         "groups": 0,
         "members": 0,
@@ -254,7 +246,6 @@ def inspect_groups(
     if layer.support.groups != MEMBERS:
         doc["note"] = layer.support.note
         return doc
-    budget = Budget(config)
     report = GroupReport(layer, now)
     group_prefix = layer.group_key("")
     match = escape_glob(group_prefix) + pattern

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from .queues import DEFAULT_LIMIT, MAX_LIMIT
+from .groups import inspect_groups
+from .queues import DEFAULT_LIMIT, MAX_LIMIT, inspect_queues
 
 
 class ChannelsQuerySerializer(serializers.Serializer):
@@ -13,3 +14,13 @@ class ChannelsQuerySerializer(serializers.Serializer):
     limit = serializers.IntegerField(
         default=DEFAULT_LIMIT, min_value=1, max_value=MAX_LIMIT, help_text="Groups shown, worst first."
     )
+
+
+def groups_document(query: dict) -> dict:
+    """GET channels/ and ``eventdebug groups --json``: ``query`` holds inspect_groups's keywords."""
+    return inspect_groups(**query)
+
+
+def queues_document(query: dict) -> dict:
+    """``eventdebug queues --json``: ``query`` holds inspect_queues's keywords."""
+    return inspect_queues(**query)

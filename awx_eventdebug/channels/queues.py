@@ -8,7 +8,6 @@ pipelined.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
@@ -16,12 +15,10 @@ from typing import Generic, TypeVar
 import redis
 from channels_redis.core import RedisChannelLayer
 
-from ..conf import get_config
-from .config import LayerConfig, load_layer
+from .config import LayerConfig
 from .redis_read import (
-    Budget,
     age,
-    base_doc,
+    begin_inspection,
     escape_glob,
     first_score,
     is_reply,
@@ -148,12 +145,7 @@ def inspect_queues(
 ) -> dict:
     """Every queue key of the layer (process and plain channels) and every $inflight key,
     worst first; ``min_depth`` and ``limit`` narrow the list, never the summary."""
-    layer = load_layer(alias)
-    config = get_config()
-    timeout = config["REDIS_TIMEOUT"] if timeout is None else timeout
-    now = time.time()
-    doc = base_doc(layer, now)
-    doc.update(min_depth=min_depth, limit=limit)
+    layer, timeout, now, budget, doc = begin_inspection(alias, timeout, min_depth=min_depth, limit=limit)
     summary = {
         "queues": 0,
         "messages": 0,
@@ -168,7 +160,6 @@ def inspect_queues(
     if not layer.support.queues:
         doc["note"] = layer.support.note
         return doc
-    budget = Budget(config)
     group_prefix = layer.group_key("")
 
     def read(client, host):

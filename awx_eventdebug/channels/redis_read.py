@@ -15,13 +15,14 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import redis
 
 from ..conf import get_config
 from ..errors import Unavailable, first_line
 from ..timeutil import isoformat, utc_from_epoch
-from .config import LayerConfig, RedisHost
+from .config import LayerConfig, RedisHost, load_layer
 
 SCAN_COUNT = 1000
 PIPELINE_BATCH = 500
@@ -181,15 +182,33 @@ def first_score(reply) -> float | None:
     return reply[0][1] if is_reply(reply) and reply else None
 
 
-def base_doc(layer: LayerConfig, now: float) -> dict:
-    """The frame every inspection document shares, filled in by the reading."""
-    return {
+class Inspection(NamedTuple):
+    """What one reading of a layer starts from."""
+
+    layer: LayerConfig
+    timeout: float  # per Redis host
+    now: float
+    budget: Budget
+    doc: dict  # the frame every inspection document shares, filled in by the reading
+
+
+def begin_inspection(alias: str | None, timeout: float | None, **params) -> Inspection:
+    """The layer named by ``alias`` (None: EVENTDEBUG['LAYER']), ``timeout`` or REDIS_TIMEOUT,
+    and a document recording the reading's ``params``."""
+    layer = load_layer(alias)
+    config = get_config()
+    now = time.time()
+    doc = {
         "layer": layer.describe(),
         "generated_at": isoformat(utc_from_epoch(now)),
         "note": "",
         "truncated": [],
         "shards": [],
+        **params,
     }
+    return Inspection(
+        layer, config["REDIS_TIMEOUT"] if timeout is None else timeout, now, Budget(config), doc
+    )
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from .health import Check, Report
 from .lag import Lag
 from .listen import Listen
 from .overflow import Ingest, Overflow, Purge
+from .path import Path, Sample
 
 SUBCOMMANDS = (
     Doctor,
@@ -19,4 +20,6 @@ SUBCOMMANDS = (
     Listen,
     Report,
     Check,
+    Path,
+    Sample,
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from django.core.management.base import CommandError
 
@@ -12,16 +12,38 @@ from ..timeutil import parse_duration
 
 
 class Subcommand:
-    """One ``eventdebug <name>``. Subclasses add options and format a core function's result."""
+    """One ``eventdebug <name>``. Subclasses add options and format a core function's result.
+
+    One that answers a feature's query is declared ``class S(Subcommand, document=function,
+    formatter=function)``: ``document`` (the feature's, which the API view calls too) of the
+    ``query_options`` validated by ``serializer``, shown as JSON or as ``formatter``'s text."""
 
     name = ""
     help = ""
+    serializer: type | None = None  # validates the query options as the API validates its query
+    # name -> help of each query option: --name ("_" as "-"), a string until validated.
+    query_options: dict[str, str] = {}
+    document: Callable[[dict], dict]
+    formatter: Callable[[dict, object], str]  # the text shown without --json
+
+    def __init_subclass__(cls, document=None, formatter=None, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if document is not None:
+            cls.document = staticmethod(document)
+            cls.formatter = staticmethod(formatter)
 
     def add_arguments(self, parser) -> None:
         """Options besides --json, which every subcommand has."""
+        for name, text in self.query_options.items():
+            parser.add_argument("--" + name.replace("_", "-"), help=text)
 
-    def handle(self, command, options) -> None:
-        raise NotImplementedError
+    def query(self, options: dict) -> dict:
+        return validated(self.serializer, options, self.query_options)
+
+    def handle(self, command, options) -> dict:
+        doc = self.document(self.query(options))
+        self.output(command, options, doc, self.formatter)
+        return doc
 
     @staticmethod
     def write_json(command, data) -> None:

@@ -6,100 +6,14 @@ import json
 import sys
 
 from ..channels.backends import SUBSCRIBERS, backend_support
-from ..channels.groups import inspect_groups
-from ..channels.params import ChannelsQuerySerializer
-from ..channels.queues import DEFAULT_LIMIT, inspect_queues
+from ..channels.params import ChannelsQuerySerializer, groups_document, queues_document
+from ..channels.queues import DEFAULT_LIMIT
 from ..channels.watch import watch_samples
 from .base import Subcommand, bounded_int, counted, positive_float, render_pairs, render_table, validated
 
 # Clear the screen and home the cursor, so each sample of watch replaces the previous one.
 REDRAW = "\x1b[H\x1b[2J"
-
-
-def add_layer_arguments(parser) -> None:
-    parser.add_argument("--layer", help="CHANNEL_LAYERS alias (default: EVENTDEBUG['LAYER']).")
-    parser.add_argument(
-        "--timeout",
-        type=positive_float,
-        help="Connect and command timeout per Redis host, seconds (default: EVENTDEBUG['REDIS_TIMEOUT']).",
-    )
-    parser.add_argument(
-        "--limit",
-        help=f"Show at most this many, worst first (default {DEFAULT_LIMIT}; the summary counts all).",
-    )
-
-
-class Groups(Subcommand):
-    name = "groups"
-    help = (
-        "Channel layer groups read from Redis, worst first: members grouped by the process queue "
-        "they map to, each queue's depth, capacity, fill and oldest message age, stale members, "
-        "the group key's TTL; a summary line. Reads only, bounded (SCAN, pipelined ranged reads)."
-    )
-
-    def add_arguments(self, parser):
-        parser.add_argument("--pattern", default="*", help="Glob on group names, e.g. 'job_events-*'.")
-        add_layer_arguments(parser)
-
-    def handle(self, command, options):
-        query = validated(ChannelsQuerySerializer, options, ("pattern", "limit"))
-        doc = inspect_groups(options["layer"], query["pattern"], query["limit"], options["timeout"])
-        self.output(command, options, doc, format_groups)
-
-
-class Queues(Subcommand):
-    name = "queues"
-    help = (
-        "Every queue key of the channel layer (process and plain channels) with depth, capacity, "
-        "fill and oldest message age, worst first, and the $inflight backups left behind."
-    )
-
-    def add_arguments(self, parser):
-        parser.add_argument(
-            "--min-depth", type=bounded_int(0), default=0, help="List only queues holding this many messages."
-        )
-        add_layer_arguments(parser)
-
-    def handle(self, command, options):
-        limit = validated(ChannelsQuerySerializer, options, ("limit",))["limit"]
-        doc = inspect_queues(options["layer"], options["min_depth"], limit, options["timeout"])
-        self.output(command, options, doc, format_queues)
-
-
-class Watch(Subcommand):
-    name = "watch"
-    help = (
-        "Sample the groups' queues repeatedly: depth and fill (+) or drain (-) rate per second, "
-        "membership changes. Redraws in place on a terminal; one JSON object per line and "
-        "sample with --json. Stops after --count samples or on Ctrl-C."
-    )
-
-    def add_arguments(self, parser):
-        parser.add_argument("--interval", type=positive_float, default=1.0, help="Seconds between samples.")
-        parser.add_argument("--count", type=bounded_int(1), help="Stop after this many samples.")
-        parser.add_argument("--pattern", default="*", help="Glob on group names, e.g. 'job_events-*'.")
-        add_layer_arguments(parser)
-
-    def handle(self, command, options):
-        query = validated(ChannelsQuerySerializer, options, ("pattern", "limit"))
-        samples = watch_samples(
-            options["layer"],
-            query["pattern"],
-            options["interval"],
-            options["count"],
-            query["limit"],
-            options["timeout"],
-        )
-        redraw = not options["json"] and _is_terminal(command.stdout)
-        try:
-            for sample in samples:
-                if options["json"]:
-                    command.stdout.write(json.dumps(sample))
-                else:
-                    command.stdout.write((REDRAW if redraw else "") + format_sample(sample, command.style))
-                command.stdout.flush()
-        except KeyboardInterrupt:
-            command.stdout.write("")  # end the line ^C left open; stopping is a normal exit
+PATTERN_OPTION = {"pattern": "Glob on group names, e.g. 'job_events-*'."}
 
 
 def _is_terminal(stream) -> bool:
@@ -121,25 +35,54 @@ def duration(value) -> str:
     return f"{value}s"
 
 
+# How summary_line names each figure of a groups, queues or watch summary.
+SUMMARY_LABELS = {
+    "groups": "groups",
+    "members": "members",
+    "stale_members": "stale",
+    "queues": "queues",
+    "messages": "messages",
+    "queues_over_80": "over 80%",
+    "queues_full": "full",
+    "max_oldest_age": "oldest message",
+    "misplaced_queues": "misplaced",
+    "inflight_keys": "$inflight keys",
+}
+
+
+def summary_line(summary: dict, figures: str) -> str:
+    """The space-separated ``figures`` of ``summary`` as "label value" pairs on one line."""
+    return "  ".join(
+        f"{SUMMARY_LABELS[key]} {seconds_text(summary[key]) if key == 'max_oldest_age' else summary[key]}"
+        for key in figures.split()
+    )
+
+
 def percent_text(value) -> str:
     return "-" if value is None else f"{value:.1f}%"
 
 
 def _header(doc: dict, style) -> list[str]:
     layer = doc["layer"]
-    out = [
-        style.MIGRATE_HEADING(
-            f"Channel layer {layer['alias']}: {layer['backend']}, prefix {layer['prefix']!r}, "
-            f"capacity {layer['capacity']}, expiry {layer['expiry']}s, group_expiry {layer['group_expiry']}s"
-        )
-    ]
+    heading = (
+        f"Channel layer {layer['alias']}: {layer['backend']}, prefix {layer['prefix']!r}, "
+        f"capacity {layer['capacity']}, expiry {layer['expiry']}s, group_expiry {layer['group_expiry']}s"
+    )
+    return _frame(heading, doc, style, every_shard=True, truncated="; counts cover what was read.")
+
+
+def _frame(heading: str, doc: dict, style, every_shard: bool, truncated: str = "") -> list[str]:
+    """The heading, the shards (only the unreachable ones unless ``every_shard``), the layer's
+    note and what the reading truncated."""
+    out = [style.MIGRATE_HEADING(heading)]
     for shard in doc["shards"]:
+        if shard["ok"] and not every_shard:
+            continue
         state = style.SUCCESS("ok") if shard["ok"] else style.ERROR(f"UNREACHABLE: {shard['error']}")
         out.append(f"  shard {shard['index']} {shard['host']}: {state}")
     if doc["note"]:
         out.append(style.WARNING(doc["note"]))
-    for reason in doc["truncated"]:
-        out.append(style.WARNING(f"Truncated: {reason}; counts cover what was read."))
+    out.extend(style.WARNING(f"Truncated: {reason}{truncated}") for reason in doc["truncated"])
     return out
 
 
@@ -152,9 +95,7 @@ def format_groups(doc: dict, style) -> str:
         out.append(render_table(("group", "shard", "subscribers"), rows, numeric=(False, True, True)))
         return "\n".join(out)
     out.append(
-        f"groups {summary['groups']}  members {summary['members']}  stale {summary['stale_members']}  "
-        f"queues {summary['queues']}  over 80% {summary['queues_over_80']}  full {summary['queues_full']}  "
-        f"oldest message {seconds_text(summary['max_oldest_age'])}"
+        summary_line(summary, "groups members stale_members queues queues_over_80 queues_full max_oldest_age")
     )
     if not doc["groups"]:
         return "\n".join(out)
@@ -222,12 +163,8 @@ def _queue_cells(queue: dict | None) -> list:
 def format_queues(doc: dict, style) -> str:
     out = _header(doc, style)
     summary = doc["summary"]
-    out.append(
-        f"queues {summary['queues']}  messages {summary['messages']}  over 80% {summary['queues_over_80']}  "
-        f"full {summary['queues_full']}  oldest message {seconds_text(summary['max_oldest_age'])}  "
-        f"misplaced {summary['misplaced_queues']}  $inflight keys {summary['inflight_keys']} "
-        f"({summary['inflight_left_behind']} left behind)"
-    )
+    figures = "queues messages queues_over_80 queues_full max_oldest_age misplaced_queues inflight_keys"
+    out.append(f"{summary_line(summary, figures)} ({summary['inflight_left_behind']} left behind)")
     if doc["queues"]:
         rows = [
             (
@@ -266,26 +203,11 @@ def format_queues(doc: dict, style) -> str:
 
 def format_sample(sample: dict, style) -> str:
     summary = sample["summary"]
-    out = [
-        style.MIGRATE_HEADING(
-            f"Sample {sample['sample']} at {sample['at']} "
-            f"(layer {sample['layer']}, groups {sample['pattern']!r})"
-        )
-    ]
-    for shard in sample["shards"]:
-        if not shard["ok"]:
-            out.append(
-                style.ERROR(f"  shard {shard['index']} {shard['host']}: UNREACHABLE: {shard['error']}")
-            )
-    if sample["note"]:
-        out.append(style.WARNING(sample["note"]))
-    for reason in sample["truncated"]:
-        out.append(style.WARNING(f"Truncated: {reason}"))
-    out.append(
-        f"groups {summary['groups']}  members {summary['members']}  queues {summary['queues']}  "
-        f"over 80% {summary['queues_over_80']}  full {summary['queues_full']}  "
-        f"oldest message {seconds_text(summary['max_oldest_age'])}"
+    heading = (
+        f"Sample {sample['sample']} at {sample['at']} (layer {sample['layer']}, groups {sample['pattern']!r})"
     )
+    out = _frame(heading, sample, style, every_shard=False)
+    out.append(summary_line(summary, "groups members queues queues_over_80 queues_full max_oldest_age"))
     if sample["queues"]:
         rows = [
             (
@@ -308,3 +230,90 @@ def format_sample(sample: dict, style) -> str:
             f"-> {counted(change['members'], 'member')}"
         )
     return "\n".join(out) + "\n"
+
+
+class LayerReading(Subcommand):
+    """groups, queues and watch: the layer named by --layer read with --timeout per Redis host;
+    the query options and --limit validated as GET channels/ validates its query string, the
+    ``passed`` options handed on as parsed."""
+
+    serializer = ChannelsQuerySerializer
+    passed: tuple[str, ...] = ()
+
+    def add_arguments(self, parser):
+        super().add_arguments(parser)
+        parser.add_argument("--layer", help="CHANNEL_LAYERS alias (default: EVENTDEBUG['LAYER']).")
+        parser.add_argument(
+            "--timeout",
+            type=positive_float,
+            help="Connect and command timeout per Redis host, seconds "
+            "(default: EVENTDEBUG['REDIS_TIMEOUT']).",
+        )
+        parser.add_argument(
+            "--limit",
+            help=f"Show at most this many, worst first (default {DEFAULT_LIMIT}; the summary counts all).",
+        )
+
+    def query(self, options):
+        names = (*self.query_options, "limit")
+        valid = validated(self.serializer, options, names)
+        return {
+            **{name: valid[name] for name in names},
+            **{name: options[name] for name in self.passed},
+            "alias": options["layer"],
+            "timeout": options["timeout"],
+        }
+
+
+class Groups(LayerReading, document=groups_document, formatter=format_groups):
+    name = "groups"
+    help = (
+        "Channel layer groups read from Redis, worst first: members grouped by the process queue "
+        "they map to, each queue's depth, capacity, fill and oldest message age, stale members, "
+        "the group key's TTL; a summary line. Reads only, bounded (SCAN, pipelined ranged reads)."
+    )
+    query_options = PATTERN_OPTION
+
+
+class Queues(LayerReading, document=queues_document, formatter=format_queues):
+    name = "queues"
+    help = (
+        "Every queue key of the channel layer (process and plain channels) with depth, capacity, "
+        "fill and oldest message age, worst first, and the $inflight backups left behind."
+    )
+    passed = ("min_depth",)
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--min-depth", type=bounded_int(0), default=0, help="List only queues holding this many messages."
+        )
+        super().add_arguments(parser)
+
+
+class Watch(LayerReading):
+    name = "watch"
+    help = (
+        "Sample the groups' queues repeatedly: depth and fill (+) or drain (-) rate per second, "
+        "membership changes. Redraws in place on a terminal; one JSON object per line and "
+        "sample with --json. Stops after --count samples or on Ctrl-C."
+    )
+    query_options = PATTERN_OPTION
+    passed = ("interval", "count")
+
+    def add_arguments(self, parser):
+        parser.add_argument("--interval", type=positive_float, default=1.0, help="Seconds between samples.")
+        parser.add_argument("--count", type=bounded_int(1), help="Stop after this many samples.")
+        super().add_arguments(parser)
+
+    def handle(self, command, options):
+        samples = watch_samples(**self.query(options))
+        redraw = not options["json"] and _is_terminal(command.stdout)
+        try:
+            for sample in samples:
+                if options["json"]:
+                    command.stdout.write(json.dumps(sample))
+                else:
+                    command.stdout.write((REDRAW if redraw else "") + format_sample(sample, command.style))
+                command.stdout.flush()
+        except KeyboardInterrupt:
+            command.stdout.write("")  # end the line ^C left open; stopping is a normal exit

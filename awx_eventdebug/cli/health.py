@@ -6,53 +6,10 @@ from django.core.management.base import CommandError
 
 from ..health.params import CheckQuerySerializer, ReportQuerySerializer, check_document, report_document
 from ..health.report import OK
-from .base import Subcommand, counted, indent, render_pairs, render_table, validated
+from .base import Subcommand, counted, indent, render_pairs, render_table
+from .path import format_hops
 
 SINCE_HELP = "Window start: ISO 8601 or a duration ago (15m, 2h). Default: EVENTDEBUG['HEALTH_WINDOW']."
-
-
-class Report(Subcommand):
-    name = "report"
-    help = (
-        "One screen on the critical path over a window: the doctor's problems, event lag "
-        "percentiles per kind and the 5 jobs with the highest p99, the groups with the most "
-        "overflow drops, and the fullest channel layer queues. A section that cannot be read says "
-        "why; the others are still shown."
-    )
-
-    def add_arguments(self, parser):
-        parser.add_argument("--since", help=SINCE_HELP)
-
-    def handle(self, command, options):
-        report = report_document(validated(ReportQuerySerializer, options, ("since",)))
-        self.output(command, options, report, format_report)
-
-
-class Check(Subcommand):
-    name = "check"
-    help = (
-        "Check the window's figures against thresholds: exit 0 when healthy, 1 when a threshold "
-        "is exceeded (one line per failed check), 2 when a figure could not be read. Defaults "
-        "from EVENTDEBUG['CHECK_MAX_P99'], ['CHECK_MAX_FILL'] and ['CHECK_MAX_DROPS']."
-    )
-    OPTIONS = ("since", "max_p99", "max_fill", "max_drops")
-
-    def add_arguments(self, parser):
-        parser.add_argument("--since", help=SINCE_HELP)
-        parser.add_argument("--max-p99", help="Highest acceptable lag p99 of any kind, seconds.")
-        parser.add_argument("--max-fill", help="Highest acceptable queue fill, percent of capacity.")
-        parser.add_argument("--max-drops", help="Most overflow drops acceptable in the window.")
-
-    def handle(self, command, options):
-        result = check_document(validated(CheckQuerySerializer, options, self.OPTIONS))
-        self.output(command, options, result, format_check)
-        if result["status"] != OK:
-            # The lines are on stdout already; stderr gets the verdict.
-            if result["failures"]:
-                verdict = f"{counted(len(result['failures']), 'check')} failed"
-            else:
-                verdict = f"could not check: {counted(len(result['unchecked']), 'figure')} unreadable"
-            raise CommandError(verdict, returncode=result["exit_code"])
 
 
 def format_check(result: dict, style) -> str:
@@ -61,11 +18,20 @@ def format_check(result: dict, style) -> str:
         return (
             f"OK: lag p99 {_figure(figures['max_p99'], ' s')}, "
             f"queue fill {_figure(figures['max_fill'], '%')}, "
-            f"{counted(figures['drops'], 'drop')} since {result['window']['since']}"
+            f"{counted(figures['drops'], 'drop')} since {result['window']['since']}" + _path_figures(figures)
         )
     lines = [f"FAILED: {line}" for line in result["failures"]]
     lines += [f"UNKNOWN: {line}" for line in result["unchecked"]]
     return "\n".join(lines)
+
+
+def _path_figures(figures: dict) -> str:
+    if figures["max_backlog"] is None:  # no node samples its hops
+        return ""
+    return (
+        f"; callback backlog {figures['max_backlog']}, oldest {_figure(figures['max_backlog_age'], ' s')}, "
+        f"{counted(figures['relay_down'], 'relay connection')} down"
+    )
 
 
 def _figure(value, unit: str) -> str:
@@ -75,105 +41,155 @@ def _figure(value, unit: str) -> str:
 def format_report(report: dict, style) -> str:
     window = report["window"]
     out = [f"Critical path from {window['since']} to {window['until']}"]
-    errors = report["errors"]
-
-    out.append(style.MIGRATE_HEADING("Doctor"))
-    doctor = report["doctor"]
-    if doctor is None:
-        out.append(f"  unavailable: {errors['doctor']}")
-    else:
-        layer = doctor["channel_layer"]
-        hosts = (
-            ", ".join(f"{h['host']} {'ok' if h['ok'] else 'UNREACHABLE'}" for h in layer["hosts"])
-            if layer
-            else "-"
-        )
-        database = doctor["database"]
-        out.append(
-            render_pairs(
-                [
-                    ("database", database["vendor"] if database else "unavailable"),
-                    ("channel layer", f"{layer['backend']} ({hosts})" if layer else "unavailable"),
-                    ("overflow capture", "on" if doctor["capture_installed"] else "off"),
-                ]
-            )
-        )
-        out.extend(style.ERROR(f"  problem: {p}") for p in doctor["problems"])
-        out.extend(style.WARNING(f"  {w['id']}: {w['message']}") for w in doctor["warnings"])
-
-    out.append(style.MIGRATE_HEADING("Event lag (modified - created, seconds)"))
-    lag = report["lag"]
-    if lag is None:
-        out.append(f"  unavailable: {errors['lag']}")
-    else:
-        keys = lag["percentiles"]
-        headers = ["kind", "events", "mean", *keys, "max", "no created"]
-        rows = [
-            [
-                kind,
-                s["count"],
-                s["mean"],
-                *(s["percentiles"][k] for k in keys),
-                s["max"],
-                s["missing_created"],
-            ]
-            for kind, s in lag["kinds"].items()
-            if s is not None and (s["count"] or s["missing_created"])
-        ]
-        if rows:
-            out.append(indent(render_table(headers, rows, numeric=[False] + [True] * (len(headers) - 1))))
+    for key, heading, lines in REPORT_SECTIONS:
+        out.append(style.MIGRATE_HEADING(heading))
+        if report[key] is None:
+            out.append(f"  unavailable: {report['errors'][key]}")
         else:
-            out.append("  no events stored in the window")
-        out.extend(style.ERROR(f"  {kind}: {message}") for kind, message in lag["errors"].items())
-        if lag["worst_jobs"]:
-            out.append("  Worst jobs by p99:")
-            headers = ["job", "kind", "events", "mean", *keys, "max"]
-            rows = [
-                [j["job"], j["kind"], j["count"], j["mean"], *(j["percentiles"][k] for k in keys), j["max"]]
-                for j in lag["worst_jobs"]
-            ]
-            out.append(
-                indent(render_table(headers, rows, numeric=[True, False] + [True] * (len(headers) - 2)))
-            )
-
-    out.append(style.MIGRATE_HEADING("Channel overflow (group messages dropped)"))
-    overflow = report["overflow"]
-    if overflow is None:
-        out.append(f"  unavailable: {errors['overflow']}")
-    elif not overflow["groups"]:
-        out.append("  no drops recorded in the window")
-    else:
-        rows = [
-            (g["group"], g["drops"], g["drops_per_minute"], g["nodes"], g["last_seen"])
-            for g in overflow["groups"]
-        ]
-        table = render_table(
-            ("group", "drops", "drops/min", "nodes", "last seen"), rows, numeric=(False, True, True, True)
-        )
-        out.append(indent(table))
-        out.append(
-            f"  {counted(overflow['totals']['drops'], 'drop')} "
-            f"in {counted(overflow['groups_total'], 'group')}"
-        )
-
-    out.append(style.MIGRATE_HEADING("Channel layer queues (fullest first)"))
-    layer = report["channel_layer"]
-    if layer is None:
-        out.append(f"  unavailable: {errors['channel_layer']}")
-    elif layer["note"]:
-        out.append(f"  {layer['note']}")
-    else:
-        summary = layer["summary"]
-        if layer["queues"]:
-            rows = [
-                (q["key"], q["depth"], q["capacity"], q["fill"], q["oldest_age"]) for q in layer["queues"]
-            ]
-            headers = ("queue", "depth", "capacity", "fill %", "oldest (s)")
-            out.append(indent(render_table(headers, rows, numeric=(False, True, True, True, True))))
-        out.append(
-            f"  {counted(summary['queues'], 'queue')} holding {counted(summary['messages'], 'message')}; "
-            f"{summary['queues_over_80']} over 80%, {summary['queues_full']} full"
-        )
-        out.extend(style.ERROR(f"  redis {s['host']}: {s['error']}") for s in layer["shards"] if not s["ok"])
-        out.extend(f"  truncated: {reason}" for reason in layer["truncated"])
+            out.extend(lines(report[key], style))
     return "\n".join(out)
+
+
+def _doctor_lines(doctor: dict, style) -> list[str]:
+    layer = doctor["channel_layer"]
+    hosts = (
+        ", ".join(f"{h['host']} {'ok' if h['ok'] else 'UNREACHABLE'}" for h in layer["hosts"])
+        if layer
+        else "-"
+    )
+    database = doctor["database"]
+    out = [
+        render_pairs(
+            [
+                ("database", database["vendor"] if database else "unavailable"),
+                ("channel layer", f"{layer['backend']} ({hosts})" if layer else "unavailable"),
+                ("overflow capture", "on" if doctor["capture_installed"] else "off"),
+            ]
+        )
+    ]
+    out.extend(style.ERROR(f"  problem: {p}") for p in doctor["problems"])
+    out.extend(style.WARNING(f"  {w['id']}: {w['message']}") for w in doctor["warnings"])
+    return out
+
+
+def _lag_lines(lag: dict, style) -> list[str]:
+    out = []
+    keys = lag["percentiles"]
+    headers = ["kind", "events", "mean", *keys, "max", "no created"]
+    rows = [
+        [
+            kind,
+            s["count"],
+            s["mean"],
+            *(s["percentiles"][k] for k in keys),
+            s["max"],
+            s["missing_created"],
+        ]
+        for kind, s in lag["kinds"].items()
+        if s is not None and (s["count"] or s["missing_created"])
+    ]
+    if rows:
+        out.append(indent(render_table(headers, rows, numeric=[False] + [True] * (len(headers) - 1))))
+    else:
+        out.append("  no events stored in the window")
+    out.extend(style.ERROR(f"  {kind}: {message}") for kind, message in lag["errors"].items())
+    if lag["worst_jobs"]:
+        out.append("  Worst jobs by p99:")
+        headers = ["job", "kind", "events", "mean", *keys, "max"]
+        rows = [
+            [j["job"], j["kind"], j["count"], j["mean"], *(j["percentiles"][k] for k in keys), j["max"]]
+            for j in lag["worst_jobs"]
+        ]
+        out.append(indent(render_table(headers, rows, numeric=[True, False] + [True] * (len(headers) - 2))))
+    return out
+
+
+def _overflow_lines(overflow: dict, style) -> list[str]:
+    if not overflow["groups"]:
+        return ["  no drops recorded in the window"]
+    rows = [
+        (g["group"], g["drops"], g["drops_per_minute"], g["nodes"], g["last_seen"])
+        for g in overflow["groups"]
+    ]
+    table = render_table(
+        ("group", "drops", "drops/min", "nodes", "last seen"), rows, numeric=(False, True, True, True)
+    )
+    return [
+        indent(table),
+        f"  {counted(overflow['totals']['drops'], 'drop')} in {counted(overflow['groups_total'], 'group')}",
+    ]
+
+
+def _queue_lines(layer: dict, style) -> list[str]:
+    if layer["note"]:
+        return [f"  {layer['note']}"]
+    out = []
+    summary = layer["summary"]
+    if layer["queues"]:
+        rows = [(q["key"], q["depth"], q["capacity"], q["fill"], q["oldest_age"]) for q in layer["queues"]]
+        headers = ("queue", "depth", "capacity", "fill %", "oldest (s)")
+        out.append(indent(render_table(headers, rows, numeric=(False, True, True, True, True))))
+    out.append(
+        f"  {counted(summary['queues'], 'queue')} holding {counted(summary['messages'], 'message')}; "
+        f"{summary['queues_over_80']} over 80%, {summary['queues_full']} full"
+    )
+    out.extend(style.ERROR(f"  redis {s['host']}: {s['error']}") for s in layer["shards"] if not s["ok"])
+    out.extend(f"  truncated: {reason}" for reason in layer["truncated"])
+    return out
+
+
+# (key of the report, heading, its lines) of each section, in order; a section whose key is
+# null in the report says why from report["errors"].
+def _path_lines(path: dict, style) -> list[str]:
+    return [f"  {path['headline']}", format_hops(path["cluster"], style)]
+
+
+REPORT_SECTIONS = (
+    ("doctor", "Doctor", _doctor_lines),
+    ("lag", "Event lag (modified - created, seconds)", _lag_lines),
+    ("overflow", "Channel overflow (group messages dropped)", _overflow_lines),
+    ("channel_layer", "Channel layer queues (fullest first)", _queue_lines),
+    ("path", "Critical path (eventdebug path for every node)", _path_lines),
+)
+
+
+class Report(Subcommand, document=report_document, formatter=format_report):
+    name = "report"
+    help = (
+        "One screen on the critical path over a window: the doctor's problems, event lag "
+        "percentiles per kind and the 5 jobs with the highest p99, the groups with the most "
+        "overflow drops, and the fullest channel layer queues. A section that cannot be read says "
+        "why; the others are still shown."
+    )
+    serializer = ReportQuerySerializer
+    query_options = {"since": SINCE_HELP}
+
+
+class Check(Subcommand, document=check_document, formatter=format_check):
+    name = "check"
+    help = (
+        "Check the window's figures against thresholds: exit 0 when healthy, 1 when a threshold "
+        "is exceeded (one line per failed check), 2 when a figure could not be read or a node's "
+        "snapshot is stale. Defaults from EVENTDEBUG['CHECK_MAX_P99'], ['CHECK_MAX_FILL'], "
+        "['CHECK_MAX_DROPS'], ['CHECK_MAX_BACKLOG'], ['CHECK_MAX_BACKLOG_AGE'] and ['CHECK_MAX_RELAY_DOWN']."
+    )
+    serializer = CheckQuerySerializer
+    query_options = {
+        "since": SINCE_HELP,
+        "max_p99": "Highest acceptable lag p99 of any kind, seconds.",
+        "max_fill": "Highest acceptable queue fill, percent of capacity.",
+        "max_drops": "Most overflow drops acceptable in the window.",
+        "max_backlog": "Most events queued for the callback receiver on any node.",
+        "max_backlog_age": "Oldest queued event acceptable on any node, seconds.",
+        "max_relay_down": "Most wsrelay connections down acceptable on any node.",
+    }
+
+    def handle(self, command, options):
+        result = super().handle(command, options)
+        if result["status"] != OK:
+            # The lines are on stdout already; stderr gets the verdict.
+            if result["failures"]:
+                verdict = f"{counted(len(result['failures']), 'check')} failed"
+            else:
+                verdict = f"could not check: {counted(len(result['unchecked']), 'figure')} unreadable"
+            raise CommandError(verdict, returncode=result["exit_code"])

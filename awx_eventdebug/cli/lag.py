@@ -4,37 +4,9 @@ serializer GET lag/ uses (lag/params.py), the same JSON with --json."""
 from __future__ import annotations
 
 from ..awx.tables import KINDS
-from ..lag.params import LagQuerySerializer
-from ..lag.query import GROUP_BY, LagQuery
-from ..lag.report import lag_report
-from .base import Subcommand, render_table, validated
-
-OPTIONS = ("kind", "job", "since", "until", "event", "by", "percentiles")
-
-
-class Lag(Subcommand):
-    name = "lag"
-    help = (
-        "Event lag (modified - created, in seconds) from AWX's event tables: count, mean, min, max "
-        "and percentiles, computed in the database, optionally per event, job, minute or hour."
-    )
-
-    def add_arguments(self, parser):
-        parser.add_argument("--kind", help=f"Event table: {', '.join(KINDS)} (default job).")
-        parser.add_argument("--job", help="Only this job (one partition); without a window: the whole job.")
-        parser.add_argument(
-            "--since", help="Window start on modified: ISO 8601 or a duration ago (90s, 15m, 2h, 7d)."
-        )
-        parser.add_argument("--until", help="Window end (default now; open with --job).")
-        parser.add_argument("--event", help="Only this event type.")
-        parser.add_argument("--by", help=f"Group by: {', '.join(GROUP_BY)} (default none).")
-        parser.add_argument(
-            "--percentiles", help="Comma-separated, e.g. 50,90,99.9 (default LAG_PERCENTILES)."
-        )
-
-    def handle(self, command, options):
-        report = lag_report(LagQuery(**validated(LagQuerySerializer, options, OPTIONS)))
-        self.output(command, options, report, format_report)
+from ..lag.params import LagQuerySerializer, lag_document
+from ..lag.query import GROUP_BY
+from .base import Subcommand, render_table
 
 
 def format_report(report: dict, style) -> str:
@@ -67,3 +39,21 @@ def format_report(report: dict, style) -> str:
     if report["groups_truncated"]:
         lines.append(f"(only the first {len(report['groups'])} groups; narrow the query to see the rest)")
     return "\n".join(lines)
+
+
+class Lag(Subcommand, document=lag_document, formatter=format_report):
+    name = "lag"
+    help = (
+        "Event lag (modified - created, in seconds) from AWX's event tables: count, mean, min, max "
+        "and percentiles, computed in the database, optionally per event, job, minute or hour."
+    )
+    serializer = LagQuerySerializer
+    query_options = {
+        "kind": f"Event table: {', '.join(KINDS)} (default job).",
+        "job": "Only this job (one partition); without a window: the whole job.",
+        "since": "Window start on modified: ISO 8601 or a duration ago (90s, 15m, 2h, 7d).",
+        "until": "Window end (default now; open with --job).",
+        "event": "Only this event type.",
+        "by": f"Group by: {', '.join(GROUP_BY)} (default none).",
+        "percentiles": "Comma-separated, e.g. 50,90,99.9 (default LAG_PERCENTILES).",
+    }

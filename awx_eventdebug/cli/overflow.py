@@ -52,34 +52,31 @@ class Overflow(Subcommand):
         self.output(command, options, result, formatter)
 
 
-# (heading, key, right-aligned) of each column of the two tables.
-PAGE_COLUMNS = (
-    ("window start", "window_start", False),
-    ("node", "node", False),
-    ("group", "group", False),
-    ("source", "source", False),
-    ("drops", "drops", True),
-    ("queues over", "queues_over", True),
-    ("max group", "max_group_size", True),
-    ("last seen", "last_seen", False),
-)
-SUMMARY_COLUMNS = (
-    ("group", "group", False),
-    ("drops", "drops", True),
-    ("drops/min", "drops_per_minute", True),
-    ("queues over", "queues_over", True),
-    ("max group", "max_group_size", True),
-    ("nodes", "nodes", True),
-    ("first seen", "first_seen", False),
-    ("last seen", "last_seen", False),
-)
+# The heading of each field the two tables show, and whether it is right-aligned (a number).
+FIELDS = {
+    "window_start": ("window start", False),
+    "node": ("node", False),
+    "group": ("group", False),
+    "source": ("source", False),
+    "drops": ("drops", True),
+    "drops_per_minute": ("drops/min", True),
+    "queues_over": ("queues over", True),
+    "max_group_size": ("max group", True),
+    "nodes": ("nodes", True),
+    "first_seen": ("first seen", False),
+    "last_seen": ("last seen", False),
+}
+PAGE_FIELDS = "window_start node group source drops queues_over max_group_size last_seen"
+SUMMARY_FIELDS = "group drops drops_per_minute queues_over max_group_size nodes first_seen last_seen"
 
 
-def render_dicts(columns, items) -> str:
+def render_dicts(fields: str, items) -> str:
+    """``items`` as a table of the space-separated ``fields``."""
+    keys = fields.split()
     return render_table(
-        [heading for heading, _, _ in columns],
-        [[item[key] for _, key, _ in columns] for item in items],
-        numeric=[right for _, _, right in columns],
+        [FIELDS[key][0] for key in keys],
+        [[item[key] for key in keys] for item in items],
+        numeric=[FIELDS[key][1] for key in keys],
     )
 
 
@@ -87,13 +84,13 @@ def format_page(page: dict, style) -> str:
     if not page["results"]:
         return "No channel overflow recorded for these filters."
     footer = f"page {page['page']} of {page['pages']} ({counted(page['count'], 'row')})"
-    return render_dicts(PAGE_COLUMNS, page["results"]) + "\n" + footer
+    return render_dicts(PAGE_FIELDS, page["results"]) + "\n" + footer
 
 
 def format_summary(summary: dict, style) -> str:
     if not summary["groups"]:
         return "No channel overflow recorded for these filters."
-    out = [render_dicts(SUMMARY_COLUMNS, summary["groups"])]
+    out = [render_dicts(SUMMARY_FIELDS, summary["groups"])]
     out.append(
         f"{summary['groups_shown']} of {counted(summary['groups_total'], 'group')}; "
         f"{counted(summary['totals']['drops'], 'drop')} in {counted(summary['totals']['rows'], 'row')}"

@@ -29,27 +29,36 @@ class Column:
     format: str  # key, list, count, rate, percent, seconds, time: how both renderers show it
 
 
-OVERFLOW_COLUMNS = (
-    Column("group", "Group", "key"),
-    Column("drops", "Drops", "count"),
-    Column("drops_per_minute", "Drops / min", "rate"),
-    Column("queues_over", "Queues over capacity", "count"),
-    Column("max_group_size", "Max members", "count"),
-    Column("nodes", "Nodes", "count"),
-    Column("first_seen", "First seen (UTC)", "time"),
-    Column("last_seen", "Last seen (UTC)", "time"),
-)
+# The label and format of each field a table shows.
+FIELDS = {
+    "group": ("Group", "key"),
+    "drops": ("Drops", "count"),
+    "drops_per_minute": ("Drops / min", "rate"),
+    "queues_over": ("Queues over capacity", "count"),
+    "max_group_size": ("Max members", "count"),
+    "nodes": ("Nodes", "count"),
+    "first_seen": ("First seen (UTC)", "time"),
+    "last_seen": ("Last seen (UTC)", "time"),
+    "key": ("Queue", "key"),
+    "groups": ("Groups", "list"),
+    "depth": ("Depth", "count"),
+    "expired": ("Expired", "count"),
+    "capacity": ("Capacity", "count"),
+    "fill": ("Fill", "percent"),
+    "oldest_age": ("Oldest message", "seconds"),
+    "inflight": ("In flight", "count"),
+}
 
-QUEUE_COLUMNS = (
-    Column("key", "Queue", "key"),
-    Column("groups", "Groups", "list"),
-    Column("depth", "Depth", "count"),
-    Column("expired", "Expired", "count"),
-    Column("capacity", "Capacity", "count"),
-    Column("fill", "Fill", "percent"),
-    Column("oldest_age", "Oldest message", "seconds"),
-    Column("inflight", "In flight", "count"),
+
+def columns(fields: str) -> tuple[Column, ...]:
+    """The columns of the space-separated ``fields``, in order."""
+    return tuple(Column(field, *FIELDS[field]) for field in fields.split())
+
+
+OVERFLOW_COLUMNS = columns(
+    "group drops drops_per_minute queues_over max_group_size nodes first_seen last_seen"
 )
+QUEUE_COLUMNS = columns("key groups depth expired capacity fill oldest_age inflight")
 
 TEXT_FORMATS = ("key", "list", "time")
 

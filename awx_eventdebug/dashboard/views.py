@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import ensure_csrf_cookie
 from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated, PermissionDenied
@@ -20,6 +21,9 @@ from rest_framework.response import Response
 from ..api.base import EventDebugView, FirstRendererOnly
 from ..awx.tables import KINDS
 from ..health.doctor import build_report
+from ..health.report import health_window
+from ..path.params import path_document
+from ..sections import attempt
 from .tables import overflow_table, queues_table
 
 # The lag timeline's window choices: values the lag endpoint's `since` accepts.
@@ -55,8 +59,15 @@ class DashboardView(EventDebugView):
     template_name = "awx_eventdebug/dashboard.html"
 
     def get(self, request):
+        path, path_error = attempt(lambda: path_document({"window": health_window(timezone.now())}))
         return Response(
-            {**dashboard_context(build_report()), "overflow": overflow_table(), "queues": queues_table()}
+            {
+                **dashboard_context(build_report()),
+                "overflow": overflow_table(),
+                "queues": queues_table(),
+                "path": path,
+                "path_error": path_error,
+            }
         )
 
     def handle_exception(self, exc):

@@ -45,6 +45,23 @@ class CheckQuerySerializer(ReportQuerySerializer):
     max_drops = serializers.IntegerField(
         required=False, min_value=0, help_text="Drops in the window. Default: EVENTDEBUG['CHECK_MAX_DROPS']."
     )
+    max_backlog = serializers.IntegerField(
+        required=False,
+        min_value=0,
+        help_text="Events queued on any node. Default: EVENTDEBUG['CHECK_MAX_BACKLOG'].",
+    )
+    max_backlog_age = serializers.FloatField(
+        required=False,
+        min_value=0,
+        help_text="Seconds, oldest queued event on any node. Default: EVENTDEBUG['CHECK_MAX_BACKLOG_AGE'].",
+    )
+    max_relay_down = serializers.IntegerField(
+        required=False,
+        min_value=0,
+        help_text="wsrelay connections down on any node. Default: EVENTDEBUG['CHECK_MAX_RELAY_DOWN'].",
+    )
+
+    THRESHOLDS = ("max_p99", "max_fill", "max_drops", "max_backlog", "max_backlog_age", "max_relay_down")
 
 
 def report_document(query: dict) -> dict:
@@ -54,5 +71,5 @@ def report_document(query: dict) -> dict:
 
 def check_document(query: dict) -> dict:
     """The document of GET check/ for a query validated by CheckQuerySerializer."""
-    thresholds = Thresholds.from_settings(**{k: query.get(k) for k in ("max_p99", "max_fill", "max_drops")})
+    thresholds = Thresholds.from_settings(**{k: query.get(k) for k in CheckQuerySerializer.THRESHOLDS})
     return health_check(query["window"], thresholds)

@@ -156,6 +156,9 @@ def render_metrics(data: dict) -> str:
                 [("", {"channel": q["channel"], "shard": q["shard"]}, q[key]) for q in queues],
             )
 
+    for family in path_families(data.get("path")):
+        out.family(*family)
+
     handlers: dict[str, dict] = {}
     for stats in capture_stats():  # one handler per process, but counters add up per node anyway
         totals = handlers.setdefault(stats["node"], dict.fromkeys([c for c, _ in CAPTURE_COUNTERS], 0))
@@ -172,6 +175,51 @@ def render_metrics(data: dict) -> str:
         # Comments are ignored by scrapers; they tell the human reading the page why.
         out.lines += [f"# {name} unavailable: {escape_help(message)}" for name, message in errors.items()]
     return out.text()
+
+
+def path_families(path: dict | None) -> list[tuple]:
+    """(name, type, help, samples) of the critical path's per-node figures (path/verdict.py),
+    each node as of its latest snapshot; a separate function so any exposition can adopt it."""
+    if path is None:
+        return []
+    nodes = path["nodes"]
+
+    def per_node(read):
+        return [("", {"node": n["node"]}, read(n["snapshot"])) for n in nodes]
+
+    def backlog(key):
+        return lambda snapshot: (snapshot.get("backlog") or {}).get(key)
+
+    return [
+        (
+            "node_snapshot_age_seconds",
+            "gauge",
+            "Age of the node's latest snapshot; stale beyond SAMPLE_STALE_INTERVALS of its intervals.",
+            [("", {"node": n["node"]}, n["age"]) for n in nodes],
+        ),
+        (
+            "callback_queue_length",
+            "gauge",
+            "Events waiting for the node's callback receiver.",
+            per_node(backlog("length")),
+        ),
+        (
+            "callback_queue_oldest_age_seconds",
+            "gauge",
+            "Age of the oldest event waiting for the node's callback receiver (now - its created).",
+            per_node(backlog("oldest_age")),
+        ),
+        (
+            "relay_connections_down",
+            "gauge",
+            "The node's wsrelay connections to other web nodes that are not connected.",
+            [
+                ("", {"node": n["node"]}, n["snapshot"]["relay"].get("down"))
+                for n in nodes
+                if n["snapshot"]["relay"].get("present")
+            ],
+        ),
+    ]
 
 
 def _quantile(key: str) -> str:

@@ -24,6 +24,7 @@ from ..lag.query import LagQuery
 from ..lag.report import lag_report
 from ..lag.window import default_since
 from ..overflow.queries import OverflowFilter, summarize_overflow
+from ..path.verdict import critical_path, path_checks
 from ..sections import section
 from ..timeutil import isoformat
 from .doctor import build_report
@@ -52,6 +53,9 @@ class Thresholds:
     max_p99: float
     max_fill: float
     max_drops: int
+    max_backlog: int
+    max_backlog_age: float
+    max_relay_down: int
 
     @classmethod
     def from_settings(cls, **given) -> Thresholds:
@@ -60,6 +64,9 @@ class Thresholds:
             "max_p99": config["CHECK_MAX_P99"],
             "max_fill": config["CHECK_MAX_FILL"],
             "max_drops": config["CHECK_MAX_DROPS"],
+            "max_backlog": config["CHECK_MAX_BACKLOG"],
+            "max_backlog_age": config["CHECK_MAX_BACKLOG_AGE"],
+            "max_relay_down": config["CHECK_MAX_RELAY_DOWN"],
         }
         return cls(
             **{name: given[name] if given.get(name) is not None else defaults[name] for name in defaults}
@@ -162,6 +169,11 @@ def health_report(window: Window) -> dict:
         "overflow": section(lambda: overflow_window(window, WORST_GROUPS), errors, "overflow"),
         "channel_layer": section(lambda: layer_queues(WORST_QUEUES), errors, "channel_layer"),
     }
+    report["path"] = section(
+        lambda: critical_path(window, Thresholds.from_settings(), report["lag"], errors.get("lag", "")),
+        errors,
+        "path",
+    )
     report["errors"] = errors
     return report
 
@@ -178,6 +190,7 @@ def health_check(window: Window, thresholds: Thresholds) -> dict:
     lag = section(lambda: lag_section(window, 0), errors, "lag")
     overflow = section(lambda: overflow_window(window, 1), errors, "overflow")
     layer = section(lambda: layer_queues(1), errors, "channel_layer")
+    path = section(lambda: critical_path(window, thresholds, lag, errors.get("lag", "")), errors, "path")
     failures, unchecked = [], []
 
     worst_p99 = None
@@ -221,6 +234,11 @@ def health_check(window: Window, thresholds: Thresholds) -> dict:
             if not shard["ok"]:
                 unchecked.append(f"queues on redis {shard['host']}: {shard['error']}")
 
+    if path is not None:
+        path_failures, path_unchecked = path_checks(path)
+        failures += path_failures
+        unchecked += path_unchecked
+
     unchecked.extend(f"{name}: {message}" for name, message in errors.items())
     status = FAILED if failures else UNKNOWN if unchecked else OK
     return {
@@ -231,23 +249,48 @@ def health_check(window: Window, thresholds: Thresholds) -> dict:
             "max_p99": thresholds.max_p99,
             "max_fill": thresholds.max_fill,
             "max_drops": thresholds.max_drops,
+            "max_backlog": thresholds.max_backlog,
+            "max_backlog_age": thresholds.max_backlog_age,
+            "max_relay_down": thresholds.max_relay_down,
         },
-        "figures": {"max_p99": worst_p99, "max_fill": max_fill, "drops": drops},
+        "figures": {"max_p99": worst_p99, "max_fill": max_fill, "drops": drops, **path_figures(path)},
         "failures": failures,
         "unchecked": unchecked,
     }
 
 
+def path_figures(path: dict | None) -> dict:
+    """The check's figures of hops 3 and 6: the worst over the nodes that are not stale."""
+    hops = [h for n in (path or {"nodes": []})["nodes"] if not n["stale"] for h in n["hops"]]
+    backlogs = [h["figure"] for h in hops if h["hop"] == 3 and h["figure"]]
+    return {
+        "max_backlog": max((b["length"] for b in backlogs), default=None),
+        "max_backlog_age": max(
+            (b["oldest_age"] for b in backlogs if b["oldest_age"] is not None), default=None
+        ),
+        "relay_down": sum(h["figure"] for h in hops if h["hop"] == 6 and h["figure"] is not None)
+        if path
+        else None,
+    }
+
+
 def metrics_sections(window: Window) -> dict:
-    """What GET metrics/ exports: lag per kind, drops per group and node, the fullest queues."""
+    """What GET metrics/ exports: lag per kind, drops per group and node, the fullest queues,
+    the critical path's per-node figures."""
     config = get_config()
     errors: dict[str, str] = {}
+    lag = section(lambda: lag_section(window, 0), errors, "lag")
     return {
         "window": window,
-        "lag": section(lambda: lag_section(window, 0), errors, "lag"),
+        "lag": lag,
         "overflow": section(
             lambda: overflow_window(window, config["METRICS_TOP_GROUPS"], by_node=True), errors, "overflow"
         ),
         "channel_layer": section(lambda: layer_queues(config["METRICS_TOP_QUEUES"]), errors, "channel_layer"),
+        "path": section(
+            lambda: critical_path(window, Thresholds.from_settings(), lag, errors.get("lag", "")),
+            errors,
+            "path",
+        ),
         "errors": errors,
     }

@@ -9,7 +9,8 @@ from ..awx.tables import KINDS, MAX_JOB_ID
 from ..conf import get_config
 from ..fields import MomentField, validation_now
 from .percentiles import parse_percentiles
-from .query import GROUP_BY
+from .query import GROUP_BY, LagQuery
+from .report import lag_report
 from .window import WindowTooLong, check_window, default_since
 
 
@@ -85,3 +86,8 @@ class LagQuerySerializer(serializers.Serializer):
             "by": attrs["by"],
             "percentiles": attrs.get("percentiles") or get_config()["LAG_PERCENTILES"],
         }
+
+
+def lag_document(query: dict) -> dict:
+    """The lag report of a validated query: GET lag/ and ``eventdebug lag --json``."""
+    return lag_report(LagQuery(**query))

@@ -1,0 +1,141 @@
+"""``eventdebug path`` and ``eventdebug sample``: the critical path hop by hop on every node
+(path/)."""
+
+from __future__ import annotations
+
+from django.core.management.base import CommandError
+
+from ..conf import get_config
+from ..path.params import PathQuerySerializer, path_document
+from ..path.sampler import WRITTEN, take_sample
+from ..path.verdict import OK, OVER, STALE, UNKNOWN
+from .base import Subcommand, format_number, indent, positive_float, render_pairs, render_table, validated
+
+HOP_HEADERS = ("hop", "", "figure", "threshold", "verdict")
+RELAY_HEADERS = ("remote", "state", "since", "messages", "per minute")
+
+
+class Path(Subcommand):
+    name = "path"
+    help = (
+        "The critical path hop by hop, for the cluster and for each node from its latest snapshot: "
+        "each hop's figure, threshold and verdict, and one line naming the first hop over its "
+        "threshold. Nodes whose snapshot is stale are named."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--since",
+            help="Start of the window of the lag and overflow figures (ISO 8601 or 15m). "
+            "Default: EVENTDEBUG['HEALTH_WINDOW'].",
+        )
+
+    def handle(self, command, options):
+        doc = path_document(validated(PathQuerySerializer, options, ("since",)))
+        self.output(command, options, doc, format_path)
+
+
+class Sample(Subcommand):
+    name = "sample"
+    help = (
+        "Take one snapshot of this node's hops (callback queue, wsrelay, channel layer) and write "
+        "it for `eventdebug path`, unless a process of this node did in this interval: for a timer "
+        "or a sidecar where the in-process sampler (SAMPLE_INTERVAL) is off."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--interval",
+            type=positive_float,
+            help="Seconds between two runs of this command (the node is stale after "
+            "SAMPLE_STALE_INTERVALS of them). Default: EVENTDEBUG['SAMPLE_INTERVAL'].",
+        )
+
+    def handle(self, command, options):
+        interval = options["interval"] or get_config()["SAMPLE_INTERVAL"]
+        if not interval:
+            raise CommandError(
+                "--interval: required when EVENTDEBUG['SAMPLE_INTERVAL'] is 0; give the period of the "
+                "timer that runs this command.",
+                returncode=2,
+            )
+        result = take_sample(interval)
+        self.output(command, options, result, format_sample)
+
+
+def format_sample(result: dict, style) -> str:
+    if result["status"] != WRITTEN:
+        return f"skipped: {result['reason']}"
+    snapshot = result["snapshot"]
+    lines = [f"snapshot of {snapshot['node']} written"]
+    backlog, relay, layer = snapshot["backlog"], snapshot["relay"], snapshot["layer"]
+    pairs = [
+        ("callback queue", backlog["error"] or _backlog_text(backlog)),
+        ("wsrelay", relay["error"] or relay["note"] or f"{relay['down']} of {len(relay['remotes'])} down"),
+        ("channel layer", layer["error"] or layer["note"] or f"{layer['summary']['queues']} queues"),
+    ]
+    lines.append(render_pairs(pairs))
+    return "\n".join(lines)
+
+
+def _backlog_text(backlog: dict) -> str:
+    text = f"{backlog['length']:,} queued"
+    if backlog["oldest_age"] is not None:
+        text += f", oldest {backlog['oldest_age']:.1f} s"
+    return text + (f" ({backlog['note']})" if backlog["note"] else "")
+
+
+def _verdict(verdict: str, style) -> str:
+    styled = {OVER: style.ERROR, UNKNOWN: style.WARNING, STALE: style.WARNING, OK: style.SUCCESS}
+    return styled[verdict](verdict.upper()) if verdict in styled else verdict
+
+
+def _threshold(value) -> str:
+    if isinstance(value, dict):
+        return f"{value['length']:,} / {value['oldest_age']:g} s"
+    return "-" if value is None else f"{value:g}"
+
+
+def format_hops(hops: list[dict], style) -> str:
+    """Hops as a table: number, name, figure, threshold, verdict."""
+    rows = [
+        (h["hop"], h["name"], h["text"], _threshold(h["threshold"]), _verdict(h["verdict"], style))
+        for h in hops
+    ]
+    return indent(render_table(HOP_HEADERS, rows))
+
+
+def format_path(doc: dict, style) -> str:
+    window = doc["window"]
+    out = [
+        f"Critical path from {window['since']} to {window['until']}",
+        style.ERROR(doc["headline"]) if doc["first_over"] else doc["headline"],
+        style.MIGRATE_HEADING("Cluster"),
+        format_hops(doc["cluster"], style),
+    ]
+    for node in doc["nodes"]:
+        role = f"{node['role']}, " if node["role"] else ""
+        stale = ", STALE" if node["stale"] else ""
+        taken = f"snapshot {node['age']:.0f} s ago, every {node['interval']:g} s"
+        out.append(style.MIGRATE_HEADING(f"{node['node']} ({role}{taken}{stale})"))
+        out.append(format_hops(node["hops"], style))
+        snapshot = node["snapshot"]
+        backlog = snapshot["backlog"]
+        if not backlog.get("error") and backlog.get("net_per_second"):
+            rates = (format_number(backlog[key]) for key in ("in_per_second", "out_per_second"))
+            out.append(
+                f"  callback queue: net {backlog['net_per_second']:g}/s (in about {next(rates)}/s, "
+                f"out about {next(rates)}/s)"
+                + (f", drained in about {backlog['drain_seconds']:g} s" if backlog["drain_seconds"] else "")
+            )
+        relay = snapshot["relay"]
+        if relay.get("remotes"):
+            rows = [
+                (r["host"], r["state"], r["since"], r["messages_total"], r["messages_per_minute"])
+                for r in relay["remotes"]
+            ]
+            out.append(
+                indent(render_table(RELAY_HEADERS, rows, numeric=(False, False, False, True, True)), "    ")
+            )
+        out.extend(style.ERROR(f"  {name}: {message}") for name, message in snapshot["errors"].items())
+    return "\n".join(out)

@@ -1,0 +1,96 @@
+"""Hop 3: the callback receiver's backlog, the Redis list of events waiting for it.
+
+AWX's CallbackQueueDispatcher RPUSHes each event's JSON onto settings.CALLBACK_QUEUE at
+BROKER_URL; the callback receiver's workers BLPOP from the head (awx/main/queue.py,
+awx/main/dispatch/worker/callback.py). So the head is the oldest waiting event, and its
+``created`` (stamped by the Ansible callback) says how far behind the receiver is. A sample reads
+LLEN and LINDEX 0, never a range; rates come from two consecutive samples of the node.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from ..timeutil import isoformat, utc_from_epoch
+
+# An event bigger than this is not parsed (AWX caps event data near 700 kB; a bigger head is not
+# an event CallbackQueueDispatcher wrote).
+HEAD_MAX_BYTES = 1024 * 1024
+
+
+def head_created(raw: bytes) -> tuple[float | None, str]:
+    """The head event's ``created`` as epoch seconds, or None and why it could not be read."""
+    if len(raw) > HEAD_MAX_BYTES:
+        return None, f"the head element is {len(raw)} bytes, over the {HEAD_MAX_BYTES} byte bound: not parsed"
+    try:
+        event = json.loads(raw)
+        created = datetime.fromisoformat(event["created"])
+    except (ValueError, TypeError, KeyError) as exc:
+        return None, f"the head element is not an event with a created time ({type(exc).__name__})"
+    if created.tzinfo is None:  # AWX stamps UTC
+        created = created.replace(tzinfo=UTC)
+    return created.timestamp(), ""
+
+
+def backlog_figures(length: int, head: bytes | None, now: float) -> dict:
+    """The backlog as LLEN and LINDEX 0 found it at ``now``."""
+    created, note = (None, "") if head is None else head_created(head)
+    if not length:
+        note = "the list does not exist: nothing is waiting for the callback receiver"
+    return {
+        "length": length,
+        "head_bytes": None if head is None else len(head),
+        "head_created": isoformat(utc_from_epoch(created)) if created is not None else None,
+        "head_epoch": created,
+        "oldest_age": None if created is None else round(max(0.0, now - created), 3),
+        "note": note,
+    }
+
+
+def add_rates(current: dict, previous: dict | None, seconds: float | None) -> None:
+    """Events/s in and out between the previous sample (``seconds`` before) and this one, and what
+    they mean: the time to drain the backlog, or that it grows.
+
+    LLEN's change gives the net rate exactly. Out is estimated from how far the head moved: the
+    receiver consumed the events created between the two heads' ``created``, counted at the
+    previous backlog's average density (its length over its age); in is out plus the net rate.
+    """
+    rates = dict.fromkeys(("net_per_second", "in_per_second", "out_per_second", "drain_seconds"))
+    rates["growing"] = None
+    if previous is not None and seconds:
+        before, after = previous["length"], current["length"]
+        net = (after - before) / seconds
+        rates["net_per_second"] = round(net, 3)
+        rates["growing"] = net > 0
+        if net < 0:
+            rates["drain_seconds"] = round(after / -net, 1)
+        span, age = _head_progress(previous, current)
+        if before and after and span is not None:
+            out = before * span / age / seconds if age else 0.0
+            rates["out_per_second"] = round(out, 3)
+            rates["in_per_second"] = round(max(0.0, out + net), 3)
+    current.update(rates)
+
+
+def _head_progress(previous: dict, current: dict) -> tuple[float | None, float | None]:
+    """Seconds of event creation consumed between two heads (at most the previous backlog's age),
+    and that age; (None, None) when a head was unreadable."""
+    start, end, age = previous["head_epoch"], current["head_epoch"], previous["oldest_age"]
+    if start is None or end is None or age is None:
+        return None, None
+    return min(max(0.0, end - start), age), age
+
+
+def behind_line(node: str, backlog: dict) -> str:
+    """How the headline names a callback receiver that is behind."""
+    age = backlog["oldest_age"]
+    head = f"{age:.0f} s behind" if age is not None else "behind"
+    line = f"callback receiver on {node} is {head}: {backlog['length']:,} events queued"
+    if age is not None:
+        line += f", oldest {age:.0f} s"
+    if backlog.get("growing"):
+        line += f", growing by {backlog['net_per_second']:g}/s"
+    elif backlog.get("drain_seconds") is not None:
+        line += f", drained in about {backlog['drain_seconds']:.0f} s at the current rates"
+    return line

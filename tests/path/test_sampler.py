@@ -1,0 +1,162 @@
+"""take_sample and the Sampler thread against real Redis servers and the test database."""
+
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.db import connections
+
+from awx_eventdebug.models import NodeSnapshot
+from awx_eventdebug.path.sampler import SKIPPED, WRITTEN, Sampler, lock_key, purge_snapshots, take_sample
+from tests.support.awx_callback import CALLBACK_QUEUE, STATS_KEY, backlog_events, blackhole, dispatch
+from tests.support.redis_servers import redis_server
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def node_redis(settings):
+    """A node with a Redis of its own at BROKER_URL, which is also its channel layer's."""
+    with redis_server() as port:
+        url = f"redis://127.0.0.1:{port}/0"
+        settings.CLUSTER_HOST_ID = "node-t"
+        settings.BROKER_URL = url
+        settings.CHANNEL_LAYERS = {
+            "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [url]}}
+        }
+        import redis
+
+        client = redis.Redis(port=port, socket_timeout=5)
+        yield client
+        client.close()
+
+
+def test_a_sample_reads_the_head_of_the_callback_queue(node_redis):
+    dispatch(node_redis, backlog_events(50, oldest_age=20.0))
+    result = take_sample(10)
+    assert result["status"] == WRITTEN
+    backlog = result["snapshot"]["backlog"]
+    assert backlog["length"] == 50
+    assert 19 < backlog["oldest_age"] < 40
+    assert backlog["error"] == ""
+    row = NodeSnapshot.objects.get()
+    assert (row.node, row.interval) == ("node-t", 10)
+    assert row.slot_start.timestamp() % 10 == 0
+
+
+def test_one_sample_per_interval_and_rates_from_the_previous_one(node_redis):
+    dispatch(node_redis, backlog_events(100, oldest_age=20.0))
+    assert take_sample(1)["status"] == WRITTEN
+    # The same slot again: skipped, whichever process asks.
+    again = take_sample(3600)
+    assert again["status"] == SKIPPED and "in this interval" in again["reason"]
+    time.sleep(1.0)
+    node_redis.lpop(CALLBACK_QUEUE, 40)
+    backlog = take_sample(1)["snapshot"]["backlog"]
+    assert backlog["length"] == 60
+    assert backlog["net_per_second"] < 0 and backlog["growing"] is False
+    assert backlog["drain_seconds"] > 0
+    assert backlog["out_per_second"] > 0
+
+
+def test_absent_list_is_an_idle_receiver_not_an_error(node_redis):
+    backlog = take_sample(10)["snapshot"]["backlog"]
+    assert (backlog["length"], backlog["oldest_age"], backlog["error"]) == (0, None, "")
+    assert "does not exist" in backlog["note"]
+
+
+def test_a_head_over_the_size_bound_is_not_parsed(node_redis):
+    node_redis.rpush(CALLBACK_QUEUE, b"x" * (1024 * 1024 + 1))
+    backlog = take_sample(10)["snapshot"]["backlog"]
+    assert backlog["length"] == 1 and backlog["oldest_age"] is None
+    assert "over the 1048576 byte bound: not parsed" in backlog["note"]
+
+
+def test_wrong_type_and_garbled_relay_key_are_error_lines(node_redis):
+    node_redis.set(CALLBACK_QUEUE, "not a list")
+    node_redis.set(STATS_KEY, "this is { not prometheus text")
+    snapshot = take_sample(10)["snapshot"]
+    assert snapshot["backlog"]["error"].startswith("callback_tasks on redis redis://127.0.0.1:")
+    assert "WRONGTYPE" in snapshot["backlog"]["error"]
+    assert snapshot["relay"]["error"].startswith(
+        "the broadcast_websocket_stats key is not wsrelay's Prometheus text"
+    )
+
+
+def test_password_in_broker_url_is_used_and_masked(settings):
+    import redis
+
+    with redis_server("--requirepass", "s3cret") as port:
+        settings.BROKER_URL = f"redis://:s3cret@127.0.0.1:{port}/0"
+        settings.EVENTDEBUG = {"SAMPLE_INTERVAL": 0}
+        dispatch(redis.Redis(port=port, password="s3cret"), backlog_events(3, oldest_age=1.0))
+        snapshot = take_sample(10, node="node-p")["snapshot"]
+    assert snapshot["backlog"]["length"] == 3
+    assert "s3cret" not in snapshot["broker"] and "****" in snapshot["broker"]
+
+
+def test_unix_socket_broker_url(settings, tmp_path):
+    import redis
+
+    path = tmp_path / "redis.sock"
+    with redis_server("--unixsocket", str(path), "--unixsocketperm", "700"):
+        settings.BROKER_URL = f"unix://{path}"
+        dispatch(redis.Redis(unix_socket_path=str(path)), backlog_events(2, oldest_age=1.0))
+        snapshot = take_sample(10, node="node-u")["snapshot"]
+    assert snapshot["backlog"]["length"] == 2 and snapshot["broker"] == f"unix://{path}"
+
+
+def test_old_snapshots_of_the_node_are_purged():
+    old = datetime.now(UTC) - timedelta(days=3)
+    for node in ("node-x", "node-y"):
+        NodeSnapshot.objects.create(node=node, slot_start=old, taken_at=old, interval=10, seconds=0, data={})
+    assert purge_snapshots("node-x", timedelta(days=1)) == 1
+    assert list(NodeSnapshot.objects.values_list("node", flat=True)) == ["node-y"]
+
+
+@pytest.mark.postgres_only(reason="advisory locks")
+def test_another_process_holding_the_node_lock_means_skip(node_redis):
+    other = connections.create_connection("default")
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s)", [lock_key("node-t")])
+        result = take_sample(10)
+        assert result["status"] == SKIPPED and "another process of node-t" in result["reason"]
+        with other.cursor() as cursor:  # closing alone frees it only once the server's backend exits
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [lock_key("node-t")])
+    finally:
+        other.close()
+    assert take_sample(10)["status"] == WRITTEN
+
+
+def test_blackholed_redis_times_out_and_never_blocks_the_process(settings):
+    timeout = 1.0
+    with blackhole() as port:
+        url = f"redis://127.0.0.1:{port}/0"
+        settings.BROKER_URL = url
+        settings.CHANNEL_LAYERS = {
+            "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [url]}}
+        }
+        settings.EVENTDEBUG = {"REDIS_TIMEOUT": timeout}
+        # Slots shorter than a sample: the next ones pass, never a second sample at once.
+        sampler = Sampler(0.3, node="node-hole")
+        beats = 0
+        started = time.monotonic()
+        assert sampler.start()
+        try:
+            while time.monotonic() - started < 4.0:  # the process's own work
+                beats += 1
+                time.sleep(0.01)
+        finally:
+            sampler.stop(timeout=5)
+    stats = sampler.stats()
+    assert beats > 200  # 4 s of 10 ms sleeps: the main thread never waited for Redis
+    assert stats["max_in_flight"] == 1
+    assert stats["samples"] >= 2 and stats["overruns"] >= 2
+    assert timeout <= stats["last_seconds"] < timeout + 1.5
+    snapshot = NodeSnapshot.objects.filter(node="node-hole").latest("taken_at")
+    assert "no answer within the timeout" in snapshot.data["backlog"]["error"]
+    assert "no answer within the timeout" in snapshot.data["layer"]["error"]
+    assert snapshot.seconds < timeout + 1.5
+    assert not any(t.name == "awx-eventdebug-path-sampler" for t in threading.enumerate())
