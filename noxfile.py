@@ -179,7 +179,9 @@ def binary_psycopg(pins: list[str]) -> list[str]:
 def tests(session, versions):
     pins = awx_pins(session, versions) if versions in AWX_STATES else LATEST
     # The pins as constraints: a test requirement never moves one of AWX's packages.
-    constraints = Path(session.create_tmp()) / "constraints.txt"
+    # In the venv, not session.create_tmp(): that moves TMPDIR, and pytest's tmp_path with it,
+    # under .nox/, where a unix socket's path can pass its 107-byte limit.
+    constraints = Path(session.virtualenv.location) / "constraints.txt"
     constraints.write_text("".join(f"{Requirement(pin).name}{Requirement(pin).specifier}\n" for pin in pins))
     session.install("--upgrade", "-c", str(constraints), *binary_psycopg(pins), *TEST_REQUIREMENTS)
     session.install("--no-deps", "-e", ".")
@@ -238,7 +240,7 @@ def awx_install(session):
         requirements = awx_requirements_txt(tarball)
         venv = awx_venv(session, tarball.name, requirements)
         pip = [str(venv / "bin" / "python"), "-m", "pip"]
-        report = Path(session.create_tmp()) / "report.json"
+        report = venv / "report.json"
         session.run(
             *pip, "install", "--quiet", "--dry-run", "--report", str(report), str(wheel), external=True
         )

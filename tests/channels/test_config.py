@@ -1,7 +1,5 @@
 import re
-import tempfile
 from importlib.metadata import version
-from pathlib import Path
 
 import pytest
 import redis
@@ -123,22 +121,19 @@ def test_sentinel_hosts(settings, key_prefix):
         assert redis.Redis(port=port).zcard(doc["groups"][0]["queues"][0]["key"]) == 2
 
 
-def test_every_tcp_and_unix_socket_host_form(settings, key_prefix):
-    # Under /tmp rather than tmp_path: a unix socket's path must fit in 107 bytes, and tmp_path
-    # under a checkout's .nox/<session>/tmp can be longer.
-    with tempfile.TemporaryDirectory(prefix="edtest-", dir="/tmp") as socket_dir:
-        socket_path = Path(socket_dir) / "redis.sock"
-        with redis_server("--unixsocket", str(socket_path), "--unixsocketperm", "700") as port:
-            forms = [
-                f"redis://127.0.0.1:{port}/0",
-                ("127.0.0.1", port),
-                {"host": "127.0.0.1", "port": port},
-                {"address": f"redis://127.0.0.1:{port}/0"},
-                f"unix://{socket_path}",
-            ]
-            fill_groups(layer_config([forms[0]], key_prefix), processes=1, sends=1)
-            for form in forms:
-                use_layer(settings, layer_config([form], key_prefix))
-                doc = inspect_groups()
-                assert doc["shards"][0]["ok"] is True, form
-                assert doc["summary"]["groups"] == 2 and doc["summary"]["members"] == 4, form
+def test_every_tcp_and_unix_socket_host_form(settings, key_prefix, tmp_path):
+    socket_path = tmp_path / "redis.sock"
+    with redis_server("--unixsocket", str(socket_path), "--unixsocketperm", "700") as port:
+        forms = [
+            f"redis://127.0.0.1:{port}/0",
+            ("127.0.0.1", port),
+            {"host": "127.0.0.1", "port": port},
+            {"address": f"redis://127.0.0.1:{port}/0"},
+            f"unix://{socket_path}",
+        ]
+        fill_groups(layer_config([forms[0]], key_prefix), processes=1, sends=1)
+        for form in forms:
+            use_layer(settings, layer_config([form], key_prefix))
+            doc = inspect_groups()
+            assert doc["shards"][0]["ok"] is True, form
+            assert doc["summary"]["groups"] == 2 and doc["summary"]["members"] == 4, form
