@@ -11,11 +11,14 @@ DEMO_SEED_ARGS ?= --jobs 20 --events 500 --since 2h --profile bursty --seed 7
 PORT ?= 8000
 DB := example_settings/db.sqlite3
 
-# AWX source tarballs for the real-AWX tier (scripts/awx-tier/): AWX_SOURCE=path/to/awx-<ref>.tar.gz,
-# a space-separated list; by default every one found in the shared folder beside the checkout.
+# AWX source tarballs: the version sets and the install test read AWX's requirements from them
+# (noxfile.py), the real-AWX tier builds AWX from them (scripts/awx-tier/).
+# AWX_SOURCE=path/to/awx-<ref>.tar.gz, a space-separated list; by default every one found in the
+# shared folder beside the checkout.
 AWX_SOURCE ?= $(wildcard ../shared/awx/awx-*.tar.gz)
+export AWX_SOURCE
 
-.PHONY: demo serve reset test test-awx lint services chromium promtool clean
+.PHONY: demo serve reset test test-awx lint services chromium promtool awx-build-deps clean
 
 # daphne serves the example project for make serve (channels 3 brings it, channels 4 does not).
 $(BIN)/activate: setup.cfg
@@ -59,8 +62,11 @@ chromium:
 promtool:
 	scripts/ensure-promtool.sh
 
+awx-build-deps:
+	scripts/ensure-awx-build-deps.sh
+
 # The normal suite, then the real-AWX tier when there is an AWX source to build it from.
-test: $(BIN)/activate services chromium promtool
+test: $(BIN)/activate services chromium promtool awx-build-deps
 	$(BIN)/nox
 	@if [ -n "$(strip $(AWX_SOURCE))" ]; then $(MAKE) --no-print-directory test-awx; \
 	else echo "make test: real-AWX tier skipped: no AWX source tarball found (AWX_SOURCE=path/to/awx-<version>.tar.gz)"; fi

@@ -149,10 +149,11 @@ def receive_timeout_findings(layer, redis_version: tuple, channels_redis_version
     """redis-py 8 made socket_timeout default to 5 s; channels_redis (4.3.0 and earlier) blocks
     in BZPOPMIN for up to 5 s without setting its own, so every websocket consumer's receive raises
     TimeoutError when idle and daphne closes the socket (1011): the live gauge, and AWX's UI,
-    reconnect every few seconds and miss events meanwhile."""
+    reconnect every few seconds and miss events meanwhile. channels_redis 3 talks to Redis through
+    aioredis, not redis-py."""
     if not isinstance(layer, dict) or not backend_support(layer.get("BACKEND")).blocking_receive:
         return []
-    if redis_version < (8,) or not () < channels_redis_version <= (4, 3, 0):
+    if redis_version < (8,) or not (4,) <= channels_redis_version <= (4, 3, 0):
         return []
     hosts = (layer.get("CONFIG") or {}).get("hosts") or ["redis://localhost:6379"]
     if not isinstance(hosts, list | tuple):

@@ -3,13 +3,15 @@
 AWX builds its URL list itself and its own middleware sets ``request.urlconf`` on every request
 (awx.main.middleware.OptionalURLPrefixPath), so an app's urls.py is never consulted there. Placed
 after AWX's middleware, this one replaces ``request.urlconf`` for paths under the prefix only and
-leaves every other request exactly as it found it.
+leaves every other request exactly as it found it, but the prefix without its slash, which it
+redirects to the prefix.
 """
 
 from __future__ import annotations
 
 from functools import cache
 
+from django.http import HttpResponsePermanentRedirect
 from django.urls import include, path
 from django.utils.deprecation import MiddlewareMixin
 
@@ -31,3 +33,6 @@ class EventDebugMiddleware(MiddlewareMixin):
         prefix = get_config()["URL_PREFIX"]
         if request.path_info.startswith(prefix):
             request.urlconf = prefixed_urlconf(prefix)
+        elif request.path_info == prefix.rstrip("/"):
+            # AWX's APPEND_SLASH cannot see the app's URLs; AWX answers its own slashless URLs so.
+            return HttpResponsePermanentRedirect(request.get_full_path(force_append_slash=True))

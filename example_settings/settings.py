@@ -12,6 +12,7 @@ Environment variables:
 """
 
 import os
+from importlib.metadata import version
 from pathlib import Path
 
 import channels
@@ -86,6 +87,16 @@ def database_from_environment():
 DATABASES = {"default": database_from_environment()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+
+def redis_host(url: str) -> dict:
+    """A channels_redis host entry for ``url``. socket_timeout None: redis-py 8 defaults it to 5 s,
+    which ends channels_redis's blocking receive, so every websocket consumer dies after 5 s idle
+    (code 1011). channels_redis 3 (AWX 24.6.1) hands hosts to aioredis, which has no such option."""
+    if version("channels-redis").startswith("3."):
+        return {"address": url}
+    return {"address": url, "socket_timeout": None}
+
+
 # As AWX configures them (awx/settings/defaults.py), but over TCP instead of AWX's unix socket:
 # the node's Redis holds the callback queue and wsrelay's stats (BROKER_URL) and the channel layer.
 BROKER_URL = os.environ.get("EVENTDEBUG_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -93,14 +104,7 @@ CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {
-            # socket_timeout None: redis-py 8 defaults it to 5 s, which ends channels_redis's
-            # blocking receive, so every websocket consumer dies after 5 s idle (code 1011).
-            "hosts": [
-                {
-                    "address": BROKER_URL,
-                    "socket_timeout": None,
-                }
-            ],
+            "hosts": [redis_host(BROKER_URL)],
             "capacity": 10000,
             "group_expiry": 157784760,  # about five years, as AWX
         },

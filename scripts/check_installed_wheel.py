@@ -7,7 +7,7 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-RUNTIME = {"django", "channels", "channels-redis", "djangorestframework", "redis"}
+RUNTIME = {"django", "channels", "channels-redis", "djangorestframework", "redis", "prometheus-client"}
 
 workdir = Path(sys.argv[1])
 requires = {

@@ -4,6 +4,8 @@ import uuid
 import pytest
 import redis
 
+from example_settings.settings import redis_host
+
 REDIS_URL = os.environ.get("EVENTDEBUG_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
@@ -34,7 +36,7 @@ def redis_layer_settings(settings, key_prefix):
     """CHANNEL_LAYERS['default'] on the real Redis, with this test's own prefix. socket_timeout
     None as the example project (W052): redis-py 8's 5 s default would end a consumer's blocking
     receive with a TimeoutError whenever a test on a loaded machine idles that long."""
-    host = {"address": REDIS_URL, "socket_timeout": None}
+    host = redis_host(REDIS_URL)
     settings.CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",

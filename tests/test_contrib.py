@@ -1,5 +1,6 @@
-"""contrib/: the alert rules pass promtool (syntax and their unit tests), and the Grafana
-dashboard's queries are valid PromQL naming only metrics GET metrics/ exposes.
+"""contrib/: the alert rules pass promtool (syntax and their unit tests), the Grafana dashboard's
+queries are valid PromQL naming only metrics GET metrics/ exposes, and the conf.d file the README
+shows is the one the Containerfile copies into AWX's image.
 
 promtool comes with Debian's prometheus package; `make test` installs it when missing
 (scripts/ensure-promtool.sh)."""
@@ -8,11 +9,14 @@ import json
 import re
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 
-CONTRIB = Path(__file__).resolve().parent.parent / "contrib"
+from awx_eventdebug.checks import check_settings
+from tests.support import ROOT
+
+CONTRIB = ROOT / "contrib"
+CONF_D = CONTRIB / "eventdebug.py"
 DASHBOARD = CONTRIB / "grafana" / "awx-eventdebug.json"
 RULES = CONTRIB / "prometheus" / "alerts.yml"
 METRIC = re.compile(r"\bawx_eventdebug_[a-z_]+\b")
@@ -72,3 +76,24 @@ def test_contrib_names_only_exposed_metrics(admin_client, redis_layer_settings, 
     named = set(METRIC.findall(source.read_text()))
     assert named, source
     assert named <= exposed, named - exposed
+
+
+def test_readme_shows_the_conf_d_file_verbatim():
+    readme = (ROOT / "README.md").read_text()
+    shown = re.search(r"^# /etc/tower/conf\.d/eventdebug\.py.*?^}\n", readme, re.M | re.S).group(0)
+    assert shown == CONF_D.read_text()
+
+
+def test_containerfile_copies_it_into_awxs_conf_d():
+    containerfile = (ROOT / "contrib" / "Containerfile").read_text()
+    assert "COPY contrib/eventdebug.py /etc/tower/conf.d/eventdebug.py" in containerfile
+
+
+def test_conf_d_file_adds_the_app_and_valid_options(settings):
+    # AWX execs conf.d files inside its settings module, where these lists already exist.
+    scope = {"INSTALLED_APPS": ["awx.main"], "MIDDLEWARE": ["awx.main.middleware.URLModificationMiddleware"]}
+    exec(CONF_D.read_text(), scope)
+    assert scope["INSTALLED_APPS"][-1] == "awx_eventdebug"
+    assert scope["MIDDLEWARE"][-1] == "awx_eventdebug.middleware.EventDebugMiddleware"
+    settings.EVENTDEBUG = scope["EVENTDEBUG"]
+    assert check_settings(None) == []

@@ -1,5 +1,8 @@
 """Every endpoint follows AWX's rule for diagnostics (IsSystemAdminOrAuditor): anonymous users
-and ordinary users are refused, system auditors may read, superusers may do anything."""
+and ordinary users are refused, system auditors may read, superusers may do anything; who is not
+authenticated gets AWX's own answer, a 401 with its WWW-Authenticate challenge."""
+
+import base64
 
 import pytest
 from django.contrib.auth.models import User
@@ -7,6 +10,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from awx_eventdebug import urls
+from awx_eventdebug.api.base import AWX_AUTHENTICATE
 from tests.support.workloads import BASE, add_job_with_quiet_events
 
 pytestmark = pytest.mark.django_db
@@ -35,7 +39,7 @@ def test_anonymous_and_ordinary_users_are_refused(route, redis_layer_settings):
     if route == "dashboard":  # a page: to the login form rather than a bare 403
         assert anonymous.status_code == 302 and "login" in anonymous["Location"]
     else:
-        assert anonymous.status_code in (401, 403)
+        assert anonymous.status_code == 401 and anonymous["WWW-Authenticate"] == AWX_AUTHENTICATE
     ordinary = client_for(User.objects.create_user("ordinary", password="pw"))
     assert ordinary.get(url).status_code == 403
 
@@ -45,6 +49,15 @@ def required_query(route):
     if route == "live-gaps":
         return {"job": add_job_with_quiet_events(BASE, 3), "missing": "2"}
     return {}
+
+
+@pytest.mark.parametrize("route", [route for route in ROUTES if route != "dashboard"])
+def test_a_bad_password_gets_awxs_401(route, redis_layer_settings):
+    User.objects.create_superuser("admin", "admin@example.com", "pw")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Basic " + base64.b64encode(b"admin:wrong").decode())
+    response = client.get(reverse(f"awx_eventdebug:{route}"))
+    assert response.status_code == 401 and response["WWW-Authenticate"] == AWX_AUTHENTICATE
 
 
 @pytest.mark.parametrize("route", ROUTES)

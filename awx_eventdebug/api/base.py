@@ -16,6 +16,18 @@ from ..errors import EventDebugError
 from ..jsondoc import rounded
 from .schema import QueryParametersSchema
 
+# What AWX answers an unauthenticated API request with (awx/api/generics.py, APIView
+# .get_authenticate_header): a 401 whose challenge is Bearer, never Basic, so a browser does not
+# offer to store a password that a cross-site form could then reuse.
+AWX_AUTHENTICATE = "Bearer realm=api authorization_url=/api/o/authorize/"
+
+
+class EventDebugBrowsableAPIRenderer(BrowsableAPIRenderer):
+    """DRF's browsable page without the project's rest_framework/api.html: AWX's reverses its own
+    ``api:`` URL names, which are not in the app's URL list."""
+
+    template = "awx_eventdebug/api.html"
+
 
 class RoundedJSONRenderer(JSONRenderer):
     """JSON with floats rounded as ``--json`` rounds them (jsondoc.rounded)."""
@@ -25,8 +37,9 @@ class RoundedJSONRenderer(JSONRenderer):
 
 
 class EventDebugView(APIView):
-    """Base view: EVENTDEBUG['PERMISSION_CLASSES'], EventDebugError -> its HTTP status, and the
-    query string validated by ``query_serializer_class``, which the OpenAPI schema lists.
+    """Base view: EVENTDEBUG['PERMISSION_CLASSES'], AWX's 401 for unauthenticated requests,
+    EventDebugError -> its HTTP status, and the query string validated by
+    ``query_serializer_class``, which the OpenAPI schema lists.
 
     A view declared ``class V(EventDebugView, query=Serializer, document=function)`` answers GET
     with ``function`` (a feature's, which the CLI calls too) of the validated query string; the
@@ -42,7 +55,10 @@ class EventDebugView(APIView):
             cls.document = staticmethod(document)
 
     schema = QueryParametersSchema(tags=["eventdebug"])
-    renderer_classes = [RoundedJSONRenderer, BrowsableAPIRenderer]
+    renderer_classes = [RoundedJSONRenderer, EventDebugBrowsableAPIRenderer]
+
+    def get_authenticate_header(self, request):
+        return AWX_AUTHENTICATE
 
     def get_permissions(self):
         return [import_string(path)() for path in get_config()["PERMISSION_CLASSES"]]

@@ -26,13 +26,14 @@ import asyncio
 import signal
 import time
 from collections.abc import Callable
+from contextlib import AsyncExitStack
 
-import redis
 from channels.layers import channel_layers
 
 from ..awx.messages import awx_payload, broadcast_group, parse_created, relay_message
 from ..channels.backends import BACKENDS
 from ..channels.config import LayerConfig, load_layer
+from ..channels.connection import CONNECTION_ERRORS, shard_queue
 from ..channels.redis_read import describe_redis_error, ping_hosts, unreachable_message
 from ..conf import get_config
 from ..errors import Misconfigured, Unavailable
@@ -55,8 +56,6 @@ STOP_TERMINATED = "terminated"
 STOP_HANGUP = "hangup"  # the terminal went away (SSH session dropped)
 STOP_ERROR = "error"
 STOP_OUTPUT_CLOSED = "output_closed"  # whoever read the output went away (``listen | head``)
-
-REDIS_ERRORS = (redis.RedisError, OSError)
 
 
 class ListenState:
@@ -216,7 +215,8 @@ class Listener:
         self._stop: asyncio.Event | None = None
         self._channel = ""
         self._queue_key = ""
-        self._queue_connection = None
+        self._queue = None  # the ShardQueue of our channel's queue, once created
+        self._connections = AsyncExitStack()
         self._joined: list[str] = []
         self._relay_subscribed = False
         self._left_at = time.time()
@@ -249,7 +249,7 @@ class Listener:
         error = ""
         try:
             await self._listen(layer)
-        except REDIS_ERRORS as exc:
+        except CONNECTION_ERRORS as exc:
             error = describe_redis_error(exc)
             self.stop_reason = STOP_ERROR
         finally:
@@ -267,7 +267,9 @@ class Listener:
         queue_name = layer.non_local_name(channel)
         self._channel, self._queue_key = channel, layer.prefix + queue_name
         self.state.channel = channel
-        self._queue_connection = layer.connection(layer.consistent_hash(queue_name))
+        self._queue = await self._connections.enter_async_context(
+            shard_queue(layer, layer.consistent_hash(queue_name))
+        )
         state = self.state
         state.queue.update(key=self._queue_key, capacity=layer.get_capacity(channel))
         for group in self.groups:
@@ -279,7 +281,7 @@ class Listener:
         if self.on_joined:
             self.on_joined({"channel": channel, "groups": self.groups, "queue": dict(state.queue)})
 
-        connection, key, stop = self._queue_connection, self._queue_key, self._stop
+        queue, key, stop = self._queue, self._queue_key, self._stop
         started = time.monotonic()
         deadline = started + self.duration if self.duration else None
         next_update = started + self.interval
@@ -288,13 +290,13 @@ class Listener:
         next_membership = started + membership_every
         next_check = started + CHECK_EVERY
         while not stop.is_set():
-            batch = await connection.zpopmin(key, BATCH)
+            batch = await queue.pop(key, BATCH)
             if not batch:
                 wait = min(IDLE_WAIT, max(next_update - time.monotonic(), 0.01))
-                popped = await connection.bzpopmin(key, timeout=wait)
-                batch = [popped[1:]] if popped else ()
+                popped = await queue.wait_pop(key, wait)
+                batch = [popped] if popped is not None else ()
             now = time.time()
-            for member, _score in batch:
+            for member in batch:
                 state.handle(_decode(layer, member), now)
             clock = time.monotonic()
             at_deadline = deadline is not None and clock >= deadline
@@ -302,7 +304,7 @@ class Listener:
             # An update due at the deadline is still sent, and the summary gets the queue's
             # depth at the end even when the run is shorter than one interval.
             if update_due or at_deadline:
-                state.record_depth(await connection.zcard(key))
+                state.record_depth(await queue.depth(key))
             if update_due:
                 if clock >= next_membership and not at_deadline:
                     await state.membership.reassert(layer, self.config, self.groups, channel)
@@ -328,16 +330,17 @@ class Listener:
             if not await _bounded(layer.group_discard(group, self._channel)):
                 self.not_left.append(group)
         self._left_at = time.time()
-        if self._queue_connection is not None:
+        if self._queue is not None:
             # What reached the queue before we left counts as received.
             await _bounded(self._drain_rest(layer))
-            await _bounded(self._queue_connection.delete(self._queue_key))
+            await _bounded(self._queue.delete(self._queue_key))
+        await _bounded(self._connections.aclose())
         await _bounded(layer.close_pools())
 
     async def _drain_rest(self, layer) -> None:
-        while batch := await self._queue_connection.zpopmin(self._queue_key, BATCH):
+        while batch := await self._queue.pop(self._queue_key, BATCH):
             now = time.time()
-            for member, _score in batch:
+            for member in batch:
                 self.state.handle(_decode(layer, member), now)
 
 
@@ -352,6 +355,6 @@ async def _bounded(operation) -> bool:
     """Await a Redis operation for at most REDIS_TIMEOUT; False when Redis failed or hung."""
     try:
         await asyncio.wait_for(operation, get_config()["REDIS_TIMEOUT"])
-    except (TimeoutError, *REDIS_ERRORS):
+    except (TimeoutError, *CONNECTION_ERRORS):
         return False
     return True

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 
+from ..channels.connection import shard_queue
 from ..timeutil import isoformat, utc_from_epoch
 
 EVERY = 5.0  # seconds between checks
@@ -26,14 +27,16 @@ class Membership:
     async def reassert(self, layer, config, groups: list[str], channel: str) -> None:
         """Join every group again; first note each group ``channel`` was no longer in."""
         for group in groups:
-            connection = layer.connection(layer.consistent_hash(group))
             key = config.group_key(group)
             self.checks += 1
-            if await connection.zscore(key, channel) is None:
-                why = MEMBER_REMOVED if await connection.exists(key) else GROUP_GONE
-                self.lost += 1
-                self.events.append({"group": group, "at": isoformat(utc_from_epoch(time.time())), "why": why})
-                del self.events[:-MAX_EVENTS]
+            async with shard_queue(layer, layer.consistent_hash(group)) as shard:
+                if not await shard.is_member(key, channel):
+                    why = MEMBER_REMOVED if await shard.exists(key) else GROUP_GONE
+                    self.lost += 1
+                    self.events.append(
+                        {"group": group, "at": isoformat(utc_from_epoch(time.time())), "why": why}
+                    )
+                    del self.events[:-MAX_EVENTS]
             await layer.group_add(group, channel)
 
     def as_dict(self) -> dict:

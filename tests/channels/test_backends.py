@@ -83,3 +83,6 @@ def test_receive_timeout_warning_only_for_a_blocking_receive(backend, warned):
     layer["CONFIG"]["hosts"] = [{"address": REDIS_URL, "socket_timeout": None}]
     assert receive_timeout_findings(layer, REDIS_8, CHANNELS_REDIS_4_3) == []
     assert receive_timeout_findings({"BACKEND": backend}, (7, 4, 0), CHANNELS_REDIS_4_3) == []
+    # channels_redis 3 (AWX 24.6.1) reaches Redis through aioredis, whatever redis-py is installed.
+    layer["CONFIG"]["hosts"] = [REDIS_URL]
+    assert receive_timeout_findings(layer, REDIS_8, (3, 4, 1)) == []

@@ -1,4 +1,5 @@
 import re
+from importlib.metadata import version
 
 import pytest
 import redis
@@ -98,6 +99,11 @@ def test_unknown_alias_is_misconfigured(settings):
         inspect_queues()
 
 
+@pytest.mark.skipif(
+    version("channels-redis").startswith("3."),
+    reason="channels_redis 3's aioredis 1.3 sentinel client fails on Python 3.11 "
+    "(asyncio.wait of bare coroutines)",
+)
 def test_sentinel_hosts(settings, key_prefix):
     with redis_server() as port, sentinel_for(port, "edtest") as sentinel_port:
         sentinel = {"master_name": "edtest", "sentinels": [("127.0.0.1", sentinel_port)]}

@@ -7,6 +7,7 @@ from django.core.management import call_command
 
 from awx_eventdebug.awx.tables import KINDS
 from awx_eventdebug.checks import check_dashboard, check_receive_timeout, receive_timeout_findings
+from example_settings.settings import redis_host
 from tests.conftest import REDIS_URL
 from tests.health.test_report import recent_job
 from tests.support.redis_servers import closed_port
@@ -19,7 +20,7 @@ PAGE = "/api/eventdebug/"
 @pytest.fixture
 def layer_settings(settings, key_prefix):
     """The real Redis with this test's prefix, configured as W052 asks under redis-py 8."""
-    host = {"address": REDIS_URL, "socket_timeout": None}
+    host = redis_host(REDIS_URL)
     config = {"hosts": [host], "prefix": key_prefix}
     settings.CHANNEL_LAYERS = {
         "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": config}

@@ -4,12 +4,13 @@ sampler interval from environment variables."""
 
 import os
 
+from example_settings.settings import redis_host
 from tests.settings import *  # noqa: F403
 from tests.settings import CHANNEL_LAYERS
 
 CLUSTER_HOST_ID = os.environ["NODE_ID"]
 BROKER_URL = os.environ["NODE_REDIS_URL"]
-CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = [{"address": BROKER_URL, "socket_timeout": None}]
+CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = [redis_host(BROKER_URL)]
 EVENTDEBUG = {
     "CAPTURE": True,
     "SAMPLE_INTERVAL": float(os.environ.get("NODE_SAMPLE_INTERVAL", "0")),
