@@ -22,7 +22,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
 from selenium import webdriver
-from selenium.common.exceptions import WebDriverException
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
@@ -510,7 +510,8 @@ def test_queue_depth_sparklines_grow_with_each_sample(browser, daphne_server, fa
     WebDriverWait(browser, WAIT).until(lambda b: b.find_elements(By.CSS_SELECTOR, selector))
     for samples in (2, 3):  # at least: the page's own 10 s sampling may add one
         browser.find_element(By.ID, "queues-refresh").click()
-        WebDriverWait(browser, WAIT).until(
+        # Each refresh redraws the table: an element found just before it is gone ("stale").
+        WebDriverWait(browser, WAIT, ignored_exceptions=(StaleElementReferenceException,)).until(
             lambda b, samples=samples: (
                 int(b.find_element(By.CSS_SELECTOR, selector).get_attribute("data-samples")) >= samples
             )
