@@ -12,6 +12,7 @@ values as written, for the doctor and for messages that quote a setting.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -40,10 +41,23 @@ def _positive(value):
     return None if value > 0 else "must be greater than 0"
 
 
-def _dotted_paths(value):
+def _permission_classes(value) -> tuple[type, ...]:
+    """Dotted paths -> the classes. Each must import and be a class: an unusable entry would
+    otherwise answer 500 on every endpoint, and an empty list would open them all."""
+    from django.utils.module_loading import import_string
+
     if not all(isinstance(item, str) and "." in item for item in value):
-        return "must be a list of dotted import paths"
-    return None
+        raise ValueError("must be a list of dotted import paths")
+    classes = []
+    for path in value:
+        try:
+            imported = import_string(path)
+        except ImportError as exc:
+            raise ValueError(f"cannot import {path!r} ({exc})") from None
+        if not isinstance(imported, type):
+            raise ValueError(f"{path!r} is not a class")
+        classes.append(imported)
+    return tuple(classes)
 
 
 def _url_prefix(value):
@@ -105,7 +119,7 @@ OPTIONS: dict[str, Option] = {
         ("awx_eventdebug.permissions.IsSystemAdminOrAuditor",),
         (list, tuple),
         "DRF permission classes (dotted paths) of every endpoint of the app.",
-        _dotted_paths,
+        parse=_permission_classes,
     ),
     # Overflow capture and retention (overflow/); docs/overflow.md.
     "CAPTURE": Option(
@@ -189,6 +203,11 @@ def option_error(name: str, value: Any) -> str | None:
         return f"expected {_type_names(option.types)}, got bool"
     if not isinstance(value, option.types):
         return f"expected {_type_names(option.types)}, got {type(value).__name__}"
+    # Empty never means "none" here: an empty PERMISSION_CLASSES would open every endpoint.
+    if isinstance(value, str | list | tuple) and not value:
+        return "must not be empty"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "must be a finite number"
     if option.parse is not None:
         try:
             option.parse(value)

@@ -48,3 +48,12 @@ def test_auditors_read_and_superusers_too_but_only_superusers_write(route, redis
     superuser = client_for(User.objects.create_superuser("admin", "admin@example.com", "pw"))
     assert superuser.get(url).status_code == 200
     assert superuser.post(url).status_code == 405  # read-only endpoints: allowed, but no POST
+
+
+@pytest.mark.parametrize(
+    "classes", [[], (), "", ["no_such_module.Permission"], ["awx_eventdebug.permissions.Nope"], ["os.sep"]]
+)
+def test_an_empty_or_unusable_permission_setting_keeps_the_default_rule(settings, classes):
+    settings.EVENTDEBUG = {"PERMISSION_CLASSES": classes}
+    for route in ROUTES:
+        assert client_for().get(reverse(f"awx_eventdebug:{route}")).status_code in (302, 401, 403), route

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.utils.module_loading import import_string
 from rest_framework import serializers
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.response import Response
@@ -21,7 +20,7 @@ class EventDebugView(APIView):
     schema = QueryParametersSchema(tags=["eventdebug"])
 
     def get_permissions(self):
-        return [import_string(path)() for path in get_config()["PERMISSION_CLASSES"]]
+        return [permission() for permission in get_config()["PERMISSION_CLASSES"]]
 
     def handle_exception(self, exc):
         if isinstance(exc, EventDebugError):
