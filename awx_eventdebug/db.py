@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from django.db import DatabaseError, connection, transaction
 
 from .conf import get_config
-from .errors import QueryTimeout, Unavailable
+from .errors import QueryTimeout, Unavailable, first_line
 
 # SQLSTATE of "canceling statement due to statement timeout".
 QUERY_CANCELED = "57014"
@@ -33,7 +33,7 @@ def app_tables(function):
         try:
             return function(*args, **kwargs)
         except DatabaseError as exc:
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            reason = first_line(exc)
             if is_missing_relation(exc):
                 raise Unavailable(
                     f"the app's tables are missing ({reason}).",
