@@ -66,6 +66,11 @@ def _url_prefix(value):
     return None
 
 
+def _connect_timeout(value):
+    # libpq's minimum: it treats 1 as 2.
+    return None if value >= 2 else "must be at least 2"
+
+
 def _not_negative(value):
     return None if value >= 0 else "must be 0 or more"
 
@@ -89,6 +94,12 @@ OPTIONS: dict[str, Option] = {
         NUMBER,
         "PostgreSQL statement_timeout, in seconds, applied to every diagnostic query.",
         _positive,
+    ),
+    "CONNECT_TIMEOUT": Option(
+        10,
+        (int,),
+        "Seconds an eventdebug command waits to connect to PostgreSQL (unless DATABASES sets it).",
+        _connect_timeout,
     ),
     "URL_PREFIX": Option(
         "/api/eventdebug/",

@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ..conf import get_config
+from ..db import CONNECTION_ERRORS, database_failed
 from ..errors import EventDebugError
 from .schema import QueryParametersSchema
 
@@ -23,6 +24,8 @@ class EventDebugView(APIView):
         return [permission() for permission in get_config()["PERMISSION_CLASSES"]]
 
     def handle_exception(self, exc):
+        if isinstance(exc, CONNECTION_ERRORS):
+            exc = database_failed(exc)
         if isinstance(exc, EventDebugError):
             body = {"detail": exc.message}
             if exc.hint:

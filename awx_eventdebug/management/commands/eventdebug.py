@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 
 from awx_eventdebug.cli import SUBCOMMANDS
+from awx_eventdebug.db import CONNECTION_ERRORS, bound_connect, database_failed
 from awx_eventdebug.errors import EventDebugError
 
 
@@ -30,7 +31,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         subcommand = self.subcommands[options["subcommand"]]
+        bound_connect()
         try:
-            subcommand.handle(self, options)
+            try:
+                subcommand.handle(self, options)
+            except CONNECTION_ERRORS as exc:
+                raise database_failed(exc) from exc
         except EventDebugError as exc:
             raise CommandError(str(exc), returncode=exc.exit_code) from exc
