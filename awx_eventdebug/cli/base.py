@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from collections.abc import Iterable, Sequence
 
 from django.core.management.base import CommandError
 
-from ..timeutil import parse_duration
+from ..timeutil import MAX_SECONDS, parse_duration
 
 
 class Subcommand:
@@ -49,27 +50,33 @@ def validated(serializer_class, options: dict, names) -> dict:
 
 
 def positive_float(text: str) -> float:
-    """argparse type: a number greater than 0 (intervals and timeouts in seconds)."""
+    """argparse type: seconds greater than 0 and at most MAX_SECONDS (intervals, timeouts)."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be greater than 0")
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    if not 0 < value <= MAX_SECONDS:
+        raise argparse.ArgumentTypeError(f"{text!r} must be greater than 0 and at most {MAX_SECONDS}")
     return value
 
 
-def bounded_int(low: int, high: int | None = None):
-    """argparse type: an integer from ``low`` to ``high`` (no upper bound when None)."""
+# The largest count an option takes: beyond it a value is a typo (and overflows Redis's and
+# PostgreSQL's integers not far above).
+MAX_COUNT = 2**31 - 1
+
+
+def bounded_int(low: int, high: int = MAX_COUNT):
+    """argparse type: an integer from ``low`` to ``high``."""
 
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-        if value < low or (high is not None and value > high):
-            upper = f" and at most {high}" if high is not None else ""
-            raise argparse.ArgumentTypeError(f"{text!r} must be at least {low}{upper}")
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text!r} must be at least {low} and at most {high}")
         return value
 
     return parse
@@ -81,9 +88,10 @@ def duration_seconds(text: str) -> float:
         float(text)
     except ValueError:
         try:
-            return parse_duration(text).total_seconds()
+            seconds = parse_duration(text).total_seconds()
         except ValueError as exc:
             raise argparse.ArgumentTypeError(str(exc)) from exc
+        return positive_float(str(seconds))
     return positive_float(text)
 
 

@@ -89,6 +89,7 @@ def format_report(report: dict, style) -> str:
                 render_pairs(
                     (key, stats[key])
                     for key in ("records_seen", "parsed", "ignored", "bounded", "pending", "rows_written")
+                    + ("rows_set_aside",)
                     + ("flush_failures", "last_flush", "last_error")
                 )
             )

@@ -7,7 +7,11 @@ from rest_framework import serializers
 
 from ..fields import MomentField, validation_now
 from ..lag.window import WindowTooLong, check_window
+from ..timeutil import MAX_SECONDS
 from .report import Thresholds, health_check, health_report, health_window
+
+# What the drops column can hold (bigint): a larger threshold is a typo.
+MAX_DROPS = 2**63 - 1
 
 
 class ReportQuerySerializer(serializers.Serializer):
@@ -34,7 +38,10 @@ class ReportQuerySerializer(serializers.Serializer):
 
 class CheckQuerySerializer(ReportQuerySerializer):
     max_p99 = serializers.FloatField(
-        required=False, min_value=0, help_text="Seconds. Default: EVENTDEBUG['CHECK_MAX_P99']."
+        required=False,
+        min_value=0,
+        max_value=MAX_SECONDS,
+        help_text="Seconds. Default: EVENTDEBUG['CHECK_MAX_P99'].",
     )
     max_fill = serializers.FloatField(
         required=False,
@@ -43,7 +50,10 @@ class CheckQuerySerializer(ReportQuerySerializer):
         help_text="Percent. Default: EVENTDEBUG['CHECK_MAX_FILL'].",
     )
     max_drops = serializers.IntegerField(
-        required=False, min_value=0, help_text="Drops in the window. Default: EVENTDEBUG['CHECK_MAX_DROPS']."
+        required=False,
+        min_value=0,
+        max_value=MAX_DROPS,
+        help_text="Drops in the window. Default: EVENTDEBUG['CHECK_MAX_DROPS'].",
     )
 
 

@@ -24,6 +24,10 @@ CAPTURE_COUNTERS = (
     ("ignored", "Other records of the channels_redis.core logger seen by the capture handler."),
     ("bounded", "Records counted into the shared bucket because CAPTURE_MAX_PENDING_GROUPS was reached."),
     ("rows_written", "Overflow rows the capture handler wrote (inserted or added to)."),
+    (
+        "rows_set_aside",
+        "Overflow rows the database refused (an unencodable group name): dropped, not retried.",
+    ),
     ("flushes", "Writes of the captured aggregate to the database."),
     ("flush_failures", "Writes of the captured aggregate that failed (kept in memory and retried)."),
 )
