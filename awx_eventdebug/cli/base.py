@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 from collections.abc import Iterable, Sequence
 
 from django.core.management.base import CommandError
@@ -34,7 +35,29 @@ class Subcommand:
         if options["json"]:
             self.write_json(command, doc)
         else:
-            command.stdout.write(formatter(doc, command.style))
+            command.stdout.write(terminal_safe(formatter(doc, command.style)))
+
+
+# Control characters (C0 but tab and newline, DEL, C1) and bidirectional overrides: names read
+# from Redis and logs may carry ESC]0;...BEL or ESC[2J to retitle or wipe the reader's terminal.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# The colours of command.style, which the formatters add themselves.
+_STYLE = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with every control character shown as its escape (\\x1b): for one value."""
+    return _CONTROL.sub(lambda match: ascii(match.group())[1:-1], text)
+
+
+def terminal_safe(text: str) -> str:
+    """Formatted output with every control character escaped but command.style's colours."""
+    kept = _STYLE.split(text)
+    styles = _STYLE.findall(text)
+    parts = [escape_controls(kept[0])]
+    for style, plain in zip(styles, kept[1:], strict=True):
+        parts += [style, escape_controls(plain)]
+    return "".join(parts)
 
 
 def validated(serializer_class, options: dict, names) -> dict:
@@ -110,7 +133,7 @@ def format_number(value, digits: int = 3) -> str:
 
 def render_table(headers: Sequence[str], rows: Iterable[Sequence], numeric: Sequence[bool] = ()) -> str:
     """Columns padded to their widest cell; numeric columns right-aligned."""
-    cells = [[str(h) for h in headers]] + [[format_number(v) for v in row] for row in rows]
+    cells = [[str(h) for h in headers]] + [[escape_controls(format_number(v)) for v in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     right = list(numeric) + [False] * (len(headers) - len(numeric))
     lines = []
@@ -122,7 +145,7 @@ def render_table(headers: Sequence[str], rows: Iterable[Sequence], numeric: Sequ
 
 def render_pairs(pairs: Iterable[tuple[str, object]], indent: int = 2) -> str:
     """ "key  value" lines with the values aligned."""
-    pairs = [(str(k), format_number(v)) for k, v in pairs]
+    pairs = [(escape_controls(str(k)), escape_controls(format_number(v))) for k, v in pairs]
     if not pairs:
         return ""
     width = max(len(k) for k, _ in pairs)

@@ -10,7 +10,16 @@ from ..channels.groups import inspect_groups
 from ..channels.params import ChannelsQuerySerializer
 from ..channels.queues import DEFAULT_LIMIT, inspect_queues
 from ..channels.watch import watch_samples
-from .base import Subcommand, bounded_int, counted, positive_float, render_pairs, render_table, validated
+from .base import (
+    Subcommand,
+    bounded_int,
+    counted,
+    positive_float,
+    render_pairs,
+    render_table,
+    terminal_safe,
+    validated,
+)
 
 # Clear the screen and home the cursor, so each sample of watch replaces the previous one.
 REDRAW = "\x1b[H\x1b[2J"
@@ -96,7 +105,9 @@ class Watch(Subcommand):
                 if options["json"]:
                     command.stdout.write(json.dumps(sample))
                 else:
-                    command.stdout.write((REDRAW if redraw else "") + format_sample(sample, command.style))
+                    command.stdout.write(
+                        (REDRAW if redraw else "") + terminal_safe(format_sample(sample, command.style))
+                    )
                 command.stdout.flush()
         except KeyboardInterrupt:
             command.stdout.write("")  # end the line ^C left open; stopping is a normal exit

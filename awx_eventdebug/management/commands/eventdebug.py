@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 
 from awx_eventdebug.cli import SUBCOMMANDS
+from awx_eventdebug.cli.base import terminal_safe
 from awx_eventdebug.db import CONNECTION_ERRORS, bound_connect, database_failed
 from awx_eventdebug.errors import EventDebugError
 
@@ -38,4 +39,6 @@ class Command(BaseCommand):
             except CONNECTION_ERRORS as exc:
                 raise database_failed(exc) from exc
         except EventDebugError as exc:
-            raise CommandError(str(exc), returncode=exc.exit_code) from exc
+            raise CommandError(terminal_safe(str(exc)), returncode=exc.exit_code) from exc
+        except CommandError as exc:
+            raise CommandError(terminal_safe(str(exc)), returncode=exc.returncode) from exc
