@@ -23,6 +23,7 @@ from .queues import (
     SharedQueue,
     distinct_queues,
     inflight_left_behind,
+    not_drained,
     queue_severity,
     read_queue_stats,
     summarize_queues,
@@ -126,6 +127,7 @@ class GroupReport:
         self.queues: dict[str, SharedQueue[str]] = {}  # every group's queues, first member of each
         self.stats: dict[str, QueueStats] = {}
         self.behind: set[str] = set()  # queue keys whose $inflight backup was left behind
+        self.undrained: set[str] = set()  # queue keys nobody receives from (queues.not_drained)
         self.failed: dict[int, str] = {}
 
     def queue_key(self, channel: str) -> str:
@@ -165,9 +167,12 @@ class GroupReport:
             for key, queue in stats.items()
             if inflight_left_behind(queue.inflight_oldest, self.now, self.layer.expiry)
         }
+        self.undrained = {
+            key for key, queue in stats.items() if not_drained(queue.oldest, self.now, self.layer.expiry)
+        }
 
     def stale_count(self, group: GroupRead) -> int:
-        behind = self.behind.intersection(group.queues)
+        behind = (self.behind | self.undrained).intersection(group.queues)
         if not behind:
             return group.expired_count
         return group.expired_count + sum(
@@ -180,6 +185,8 @@ class GroupReport:
             return "expired"
         if self.queue_key(channel) in self.behind:
             return "inflight_left_behind"
+        if self.queue_key(channel) in self.undrained:
+            return "not_drained"
         return None
 
     @property

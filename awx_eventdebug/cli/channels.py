@@ -25,13 +25,17 @@ from .base import (
 REDRAW = "\x1b[H\x1b[2J"
 
 
-def add_layer_arguments(parser) -> None:
+def add_redis_arguments(parser) -> None:
     parser.add_argument("--layer", help="CHANNEL_LAYERS alias (default: EVENTDEBUG['LAYER']).")
     parser.add_argument(
         "--timeout",
         type=positive_float,
         help="Connect and command timeout per Redis host, seconds (default: EVENTDEBUG['REDIS_TIMEOUT']).",
     )
+
+
+def add_layer_arguments(parser) -> None:
+    add_redis_arguments(parser)
     parser.add_argument(
         "--limit",
         help=f"Show at most this many, worst first (default {DEFAULT_LIMIT}; the summary counts all).",

@@ -44,12 +44,13 @@ COMMANDS = {
     "queues": "queues",
     "watch": "watch --count 1",
     "listen": "listen --group edtest-fault-probe --duration 1",
+    "cleanup": "cleanup",
     "report": "report --json",
     "check": "check --json",
 }
 ENDPOINTS = [pattern.name for pattern in urls.urlpatterns]
 NEEDS = {
-    "redis": {"doctor", "groups", "queues", "watch", "listen", "report", "check"}
+    "redis": {"doctor", "groups", "queues", "watch", "listen", "cleanup", "report", "check"}
     | {"channels", "report-api", "check-api", "metrics", "dashboard"},
     "postgres": {"doctor", "lag", "overflow", "ingest", "purge", "report", "check"}
     | {"overflow-api", "overflow-summary", "lag-api", "report-api", "check-api", "metrics", "dashboard"},
