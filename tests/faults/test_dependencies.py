@@ -10,7 +10,6 @@ shown, and a section of the report or check failing only for its own dependency.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -22,8 +21,8 @@ from django.urls import reverse
 
 from awx_eventdebug import urls
 from awx_eventdebug.cli import SUBCOMMANDS
-from tests.conftest import REDIS_URL
 from tests.support import ROOT
+from tests.support.child_env import django_child_environment
 from tests.support.faulty_tcp import blackhole, slow_proxy
 from tests.support.redis_servers import closed_port, redis_server
 
@@ -73,20 +72,7 @@ def targets(log: str) -> dict[str, str]:
 
 
 def base_environment() -> dict:
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "EVENTDEBUG_REDIS_URL": REDIS_URL}
-    env["PROBE_EVENTDEBUG"] = json.dumps(PROBE_SETTINGS)
-    database = connection.settings_dict
-    if connection.vendor == "postgresql":
-        env.update(
-            EVENTDEBUG_DATABASE="postgres",
-            PGHOST=database["HOST"],
-            PGPORT=str(database["PORT"]),
-            PGUSER=database["USER"],
-            PGDATABASE=database["NAME"],
-        )
-    else:
-        env.update(EVENTDEBUG_DATABASE="sqlite", EVENTDEBUG_SQLITE_PATH=database["NAME"])
-    return env
+    return {**django_child_environment(), "PROBE_EVENTDEBUG": json.dumps(PROBE_SETTINGS)}
 
 
 @contextmanager
