@@ -126,6 +126,12 @@ OPTIONS: dict[str, Option] = {
         "Most group members one channel layer inspection reads, over all groups.",
         _positive,
     ),
+    "INSPECT_CACHE_SECONDS": Option(
+        10.0,
+        NUMBER,
+        "Seconds dashboard tabs and GET channels/ share one reading of the layer (0: never shared).",
+        _not_negative,
+    ),
     "PERMISSION_CLASSES": Option(
         ("awx_eventdebug.permissions.IsSystemAdminOrAuditor",),
         (list, tuple),

@@ -12,8 +12,8 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from ..channels.backends import backend_support
-from ..channels.groups import inspect_groups
-from ..channels.queues import distinct_queues, queue_severity
+from ..channels.queues import DEFAULT_LIMIT, distinct_queues, queue_severity
+from ..channels.recent import recent_groups
 from ..overflow.queries import OverflowFilter, summarize_overflow
 from ..sections import attempt
 
@@ -145,11 +145,14 @@ def queues_status(channels: dict) -> str:
     unreachable = [shard["host"] for shard in channels.get("shards", []) if not shard["ok"]]
     if unreachable:
         parts.append("unreachable: " + ", ".join(unreachable))
+    if channels.get("age") is not None:
+        parts.append(f"read {channels['age']:.0f} s ago")
     return " · ".join(parts)
 
 
 def queues_table() -> dict:
-    channels, error = attempt(lambda: inspect_groups(details=False))
+    # The same question as the page's refreshes of GET channels/ ask, so they share one reading.
+    channels, error = attempt(lambda: recent_groups("*", DEFAULT_LIMIT))
     if error:
         return table(QUEUE_COLUMNS, [], "", f"Channel layer unavailable: {error}")
     # A layer whose queues cannot be read (pub/sub, in-memory) shows its note and no rows.
