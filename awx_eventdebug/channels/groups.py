@@ -235,11 +235,15 @@ def inspect_groups(
     limit: int | None = DEFAULT_LIMIT,
     timeout: float | None = None,
     details: bool = True,
+    reduce=None,
 ) -> dict:
     """Groups whose name matches the glob ``pattern``, worst first, ``limit`` of them (None: all
     read), with a summary over every group read: the document of ``eventdebug groups --json``
     and ``GET channels/``. Without ``details`` the TTLs and join times (the one read proportional
-    to the groups shown) are skipped: null in the document."""
+    to the groups shown) are skipped: null in the document. ``reduce(report, groups, entries)``,
+    when given, sees the whole reading (every GroupRead, every queue's entry) before the document
+    keeps only ``limit`` groups of it: watch keeps what it needs without a document of every
+    member."""
     layer = load_layer(alias)
     config = get_config()
     timeout = config["REDIS_TIMEOUT"] if timeout is None else timeout
@@ -286,6 +290,8 @@ def inspect_groups(
     report.set_stats({key: stats for r in results for key, stats in r.data.items()})
 
     entries = {key: report.queue_entry(key, queue.first) for key, queue in report.queues.items()}
+    if reduce is not None:
+        reduce(report, groups, entries)
     groups.sort(key=lambda group: report.severity(group, entries), reverse=True)
     shown = groups[:limit]
 
