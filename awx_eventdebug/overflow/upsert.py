@@ -12,6 +12,7 @@ from datetime import datetime
 
 from django.db import DataError, IntegrityError, connections, transaction
 
+from ..errors import first_line
 from .record import storable_name
 
 # Rows per statement: 9 parameters each stays below SQLite's oldest variable limit (999).
@@ -151,5 +152,5 @@ def _write_or_set_aside(cursor, chunk, execute, refused: dict, using: str) -> in
             with transaction.atomic(using=using):
                 written += execute(cursor, [row])
         except ROW_ERRORS as exc:
-            refused[row[0]] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            refused[row[0]] = f"{type(exc).__name__}: {first_line(exc)}"
     return written
