@@ -21,6 +21,7 @@ from .queues import (
     SharedQueue,
     distinct_queues,
     inflight_left_behind,
+    not_drained,
     queue_severity,
     read_queue_stats,
     summarize_queues,
@@ -123,6 +124,7 @@ class GroupReport:
         self.queues: dict[str, SharedQueue[str]] = {}  # every group's queues, first member of each
         self.stats: dict[str, QueueStats] = {}
         self.behind: set[str] = set()  # queue keys whose $inflight backup was left behind
+        self.undrained: set[str] = set()  # queue keys nobody receives from (queues.not_drained)
         self.failed: dict[int, str] = {}
 
     def queue_key(self, channel: str) -> str:
@@ -162,9 +164,12 @@ class GroupReport:
             for key, queue in stats.items()
             if inflight_left_behind(queue.inflight_oldest, self.now, self.layer.expiry)
         }
+        self.undrained = {
+            key for key, queue in stats.items() if not_drained(queue.oldest, self.now, self.layer.expiry)
+        }
 
     def stale_count(self, group: GroupRead) -> int:
-        behind = self.behind.intersection(group.queues)
+        behind = (self.behind | self.undrained).intersection(group.queues)
         if not behind:
             return group.expired_count
         return group.expired_count + sum(
@@ -177,6 +182,8 @@ class GroupReport:
             return "expired"
         if self.queue_key(channel) in self.behind:
             return "inflight_left_behind"
+        if self.queue_key(channel) in self.undrained:
+            return "not_drained"
         return None
 
     @property
@@ -225,11 +232,15 @@ def inspect_groups(
     limit: int | None = DEFAULT_LIMIT,
     timeout: float | None = None,
     details: bool = True,
+    reduce=None,
 ) -> dict:
     """Groups whose name matches the glob ``pattern``, worst first, ``limit`` of them (None: all
     read), with a summary over every group read: the document of ``eventdebug groups --json``
     and ``GET channels/``. Without ``details`` the TTLs and join times (the one read proportional
-    to the groups shown) are skipped: null in the document."""
+    to the groups shown) are skipped: null in the document. ``reduce(report, groups, entries)``,
+    when given, sees the whole reading (every GroupRead, every queue's entry) before the document
+    keeps only ``limit`` groups of it: watch keeps what it needs without a document of every
+    member."""
     layer, timeout, now, budget, doc = begin_inspection(alias, timeout, pattern=pattern, limit=limit)
     if layer.support.groups == SUBSCRIBERS:
         return inspect_subscribers(layer, doc, pattern, limit, timeout, budget)
@@ -270,6 +281,8 @@ def inspect_groups(
     report.set_stats({key: stats for r in results for key, stats in r.data.items()})
 
     entries = {key: report.queue_entry(key, queue.first) for key, queue in report.queues.items()}
+    if reduce is not None:
+        reduce(report, groups, entries)
     groups.sort(key=lambda group: report.severity(group, entries), reverse=True)
     shown = groups[:limit]
 

@@ -427,8 +427,7 @@ def failing_check(key_prefix, captured_overflow):
     client.expire(key, 600)
     client.close()
     yield key
-    drop_schema(connection)
-    create_schema(connection)
+    rebuild_schema(connection)
 
 
 def full_page_screenshot(browser, name):
