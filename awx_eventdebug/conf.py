@@ -12,6 +12,7 @@ values as written, for the doctor and for messages that quote a setting.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -40,16 +41,34 @@ def _positive(value):
     return None if value > 0 else "must be greater than 0"
 
 
-def _dotted_paths(value):
+def _permission_classes(value) -> tuple[type, ...]:
+    """Dotted paths -> the classes. Each must import and be a class: an unusable entry would
+    otherwise answer 500 on every endpoint, and an empty list would open them all."""
+    from django.utils.module_loading import import_string
+
     if not all(isinstance(item, str) and "." in item for item in value):
-        return "must be a list of dotted import paths"
-    return None
+        raise ValueError("must be a list of dotted import paths")
+    classes = []
+    for path in value:
+        try:
+            imported = import_string(path)
+        except ImportError as exc:
+            raise ValueError(f"cannot import {path!r} ({exc})") from None
+        if not isinstance(imported, type):
+            raise ValueError(f"{path!r} is not a class")
+        classes.append(imported)
+    return tuple(classes)
 
 
 def _url_prefix(value):
     if not (value.startswith("/") and value.endswith("/")):
         return "must start and end with '/'"
     return None
+
+
+def _connect_timeout(value):
+    # libpq's minimum: it treats 1 as 2.
+    return None if value >= 2 else "must be at least 2"
 
 
 def _not_negative(value):
@@ -81,6 +100,12 @@ OPTIONS: dict[str, Option] = {
         "PostgreSQL statement_timeout, in seconds, applied to every diagnostic query.",
         _positive,
     ),
+    "CONNECT_TIMEOUT": Option(
+        10,
+        (int,),
+        "Seconds an eventdebug command waits to connect to PostgreSQL (unless DATABASES sets it).",
+        _connect_timeout,
+    ),
     "URL_PREFIX": Option(
         "/api/eventdebug/",
         (str,),
@@ -106,11 +131,17 @@ OPTIONS: dict[str, Option] = {
         "Most group members one channel layer inspection reads, over all groups.",
         _positive,
     ),
+    "INSPECT_CACHE_SECONDS": Option(
+        10.0,
+        NUMBER,
+        "Seconds dashboard tabs and GET channels/ share one reading of the layer (0: never shared).",
+        _not_negative,
+    ),
     "PERMISSION_CLASSES": Option(
         ("awx_eventdebug.permissions.IsSystemAdminOrAuditor",),
         (list, tuple),
         "DRF permission classes (dotted paths) of every endpoint of the app.",
-        _dotted_paths,
+        parse=_permission_classes,
     ),
     # Overflow capture and retention (overflow/); docs/overflow.md.
     "CAPTURE": Option(
@@ -225,6 +256,11 @@ def option_error(name: str, value: Any) -> str | None:
         return f"expected {_type_names(option.types)}, got bool"
     if not isinstance(value, option.types):
         return f"expected {_type_names(option.types)}, got {type(value).__name__}"
+    # Empty never means "none" here: an empty PERMISSION_CLASSES would open every endpoint.
+    if isinstance(value, str | list | tuple) and not value:
+        return "must not be empty"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "must be a finite number"
     if option.parse is not None:
         try:
             option.parse(value)

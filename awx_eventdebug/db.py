@@ -3,17 +3,66 @@
 from __future__ import annotations
 
 import functools
+import time
 from contextlib import contextmanager
 
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 
 from .conf import get_config
-from .errors import QueryTimeout, Unavailable
+from .errors import QueryTimeout, Unavailable, first_line
+from .secrets import mask_secrets
 
 # SQLSTATE of "canceling statement due to statement timeout".
 QUERY_CANCELED = "57014"
 # SQLSTATEs of an undefined table and an undefined column.
 MISSING_RELATION = ("42P01", "42703")
+
+
+# What a database the app cannot reach (refused, no answer, wrong role or name) raises: a
+# condition of the diagnosed system, answered 503 / exit 2 wherever it surfaces.
+CONNECTION_ERRORS = (OperationalError, InterfaceError)
+
+
+def database_label() -> str:
+    """How every message names the database: vendor, host:port/name; never a password."""
+    settings = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite {settings['NAME']}"
+    where = f"{settings.get('HOST') or 'localhost'}:{settings.get('PORT') or 5432}/{settings.get('NAME')}"
+    return mask_secrets(f"{connection.vendor} {where}")
+
+
+# Seconds a failed connect attempt is answered from memory: the sections of one report each
+# query, and each would otherwise wait the whole connect timeout of a blackholed database again.
+UNREACHABLE_FOR = 5.0
+_unreachable: dict[str, tuple[float, str]] = {}
+
+
+def database_failed(exc: DatabaseError) -> Unavailable:
+    """``exc`` as one line naming the database."""
+    return Unavailable(f"database {database_label()} failed: {first_line(exc)}")
+
+
+def ensure_reachable() -> None:
+    """Connect unless connected; Unavailable naming the database when that fails, or failed less
+    than UNREACHABLE_FOR ago."""
+    deadline, message = _unreachable.get(connection.alias, (0.0, ""))
+    if time.monotonic() < deadline:
+        raise Unavailable(message)
+    try:
+        connection.ensure_connection()
+    except DatabaseError as exc:
+        error = database_failed(exc)
+        _unreachable[connection.alias] = (time.monotonic() + UNREACHABLE_FOR, error.message)
+        raise error from exc
+
+
+def bound_connect() -> None:
+    """Give this process's connections a connect timeout (EVENTDEBUG['CONNECT_TIMEOUT']) unless
+    DATABASES sets one: libpq waits forever for a host that accepts and never answers. Only for
+    the commands' own processes; AWX's web processes keep their settings."""
+    if connection.vendor == "postgresql":
+        connection.settings_dict["OPTIONS"].setdefault("connect_timeout", get_config()["CONNECT_TIMEOUT"])
 
 
 def is_missing_relation(exc: DatabaseError) -> bool:
@@ -30,16 +79,16 @@ def app_tables(function):
 
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
+        ensure_reachable()
         try:
             return function(*args, **kwargs)
         except DatabaseError as exc:
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             if is_missing_relation(exc):
                 raise Unavailable(
-                    f"the app's tables are missing ({reason}).",
+                    f"the app's tables are missing ({first_line(exc)}).",
                     hint="Run `awx-manage migrate awx_eventdebug` (`manage.py migrate` outside AWX).",
                 ) from exc
-            raise Unavailable(f"the database failed: {reason}.") from exc
+            raise database_failed(exc) from exc
 
     return wrapper
 
@@ -54,6 +103,7 @@ def diagnostic_cursor(narrow_hint: str = ""):
     (tests, or a caller's atomic block) the access mode cannot change any more, so only the
     timeout is applied, and put back afterwards.
     """
+    ensure_reachable()
     postgres = connection.vendor == "postgresql"
     outer = connection.in_atomic_block
     timeout_ms = int(get_config()["STATEMENT_TIMEOUT"] * 1000)
@@ -74,4 +124,6 @@ def diagnostic_cursor(narrow_hint: str = ""):
                 f"the query ran longer than the statement timeout ({get_config()['STATEMENT_TIMEOUT']:g} s).",
                 hint=narrow_hint,
             ) from exc
-        raise
+        if is_missing_relation(exc):
+            raise  # the caller says which of AWX's tables this AWX lacks
+        raise database_failed(exc) from exc

@@ -4,10 +4,13 @@ The REST views turn them into JSON responses with ``http_status``; the managemen
 them into a CommandError with ``exit_code``. Neither ever shows a traceback for them.
 """
 
+from .secrets import mask_secrets
+
 
 def first_line(exc: BaseException) -> str:
-    """An exception as one line for a report: its message's first line, else its type's name."""
-    text = str(exc).strip()
+    """An exception as one line for a report: its message's first line, else its type's name;
+    never a password it may quote."""
+    text = mask_secrets(str(exc)).strip()
     return text.splitlines()[0] if text else type(exc).__name__
 
 

@@ -11,17 +11,16 @@ from typing import TypeVar
 
 from django.db import DatabaseError, connection, transaction
 
-from .errors import EventDebugError, first_line
+from .db import database_failed
+from .errors import EventDebugError
 
 T = TypeVar("T")
 
-# What a section may fail with: conditions of the diagnosed system, never a bug of the app,
-# which must still surface as one.
-SECTION_ERRORS = (EventDebugError, DatabaseError)
-
 
 def attempt(compute: Callable[[], T]) -> tuple[T | None, str]:
-    """``(compute(), "")``, or ``(None, why)`` in one line when it raised one of SECTION_ERRORS."""
+    """``(compute(), "")``, or ``(None, why)`` in one line when it raised an EventDebugError or a
+    DatabaseError: conditions of the diagnosed system. Any other exception is a bug of the app
+    and still surfaces as one."""
     # Inside a transaction a savepoint keeps it usable after a failed statement (PostgreSQL
     # aborts the whole transaction otherwise). Outside one there is nothing to protect, and a
     # section that never queries must not open a connection to a database that may be down.
@@ -29,8 +28,10 @@ def attempt(compute: Callable[[], T]) -> tuple[T | None, str]:
     try:
         with guard:
             return compute(), ""
-    except SECTION_ERRORS as exc:
-        return None, str(exc) if isinstance(exc, EventDebugError) else first_line(exc)
+    except EventDebugError as exc:
+        return None, str(exc)
+    except DatabaseError as exc:
+        return None, str(database_failed(exc))
 
 
 def section(compute: Callable[[], T], errors: dict[str, str], name: str) -> T | None:

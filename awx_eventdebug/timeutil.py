@@ -8,6 +8,10 @@ from datetime import UTC, datetime, timedelta
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+# The longest interval, timeout or duration an option takes: beyond it a value is a typo, and
+# time.sleep() and socket timeouts overflow not far above.
+MAX_SECONDS = 365 * 86400
+
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 

@@ -1,8 +1,10 @@
+import pytest
 from django.core.checks import Warning
 from django.core.management import call_command
 
 from awx_eventdebug import checks
 from awx_eventdebug.checks import check_channel_layer, check_settings
+from awx_eventdebug.conf import OPTIONS, get_config
 
 
 def test_no_findings_by_default(settings):
@@ -110,3 +112,32 @@ def test_check_thresholds_are_validated(settings):
     assert "percentage from 0 to 100" in found["EVENTDEBUG['CHECK_MAX_FILL'"]
     assert "must be 0 or more" in found["EVENTDEBUG['CHECK_MAX_DROPS'"]
     assert "expected bool, got int" in found["EVENTDEBUG['METRICS_ALLOW_ANONYMOUS'"]
+
+
+def _unusable_values(name):
+    """Values of every class a conf.d typo produces: wrong type, empty, non-finite, unimportable."""
+    option = OPTIONS[name]
+    values = [object()]
+    if str in option.types:
+        values.append("")
+    if list in option.types:
+        values += [[], ()]
+    if float in option.types:
+        values += [float("nan"), float("inf"), float("-inf")]
+    if name == "PERMISSION_CLASSES":
+        values += [["no_such_module.Permission"], ["awx_eventdebug.permissions.NoSuchClass"], ["os.sep"]]
+    return values
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [(name, value) for name in OPTIONS for value in _unusable_values(name)],
+    ids=lambda v: v if isinstance(v, str) else repr(v)[:30],
+)
+def test_every_unusable_value_is_reported_and_replaced_by_the_default(settings, name, value):
+    settings.EVENTDEBUG = {}
+    default = get_config()[name]
+    settings.EVENTDEBUG = {name: value}
+    [warning] = check_settings()
+    assert warning.id == "awx_eventdebug.W003" and f"EVENTDEBUG[{name!r}]" in warning.msg
+    assert get_config()[name] == default

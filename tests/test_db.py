@@ -1,8 +1,8 @@
 import pytest
-from django.db import DatabaseError, connection
+from django.db import connection
 
 from awx_eventdebug.db import diagnostic_cursor
-from awx_eventdebug.errors import QueryTimeout
+from awx_eventdebug.errors import QueryTimeout, Unavailable
 
 
 @pytest.mark.django_db
@@ -41,7 +41,7 @@ def test_timeout_is_put_back_inside_an_enclosing_transaction(settings):
 @pytest.mark.postgres_only(reason="read-only transactions")
 @pytest.mark.django_db(transaction=True)
 def test_diagnostic_transactions_are_read_only():
-    with pytest.raises(DatabaseError, match="read-only transaction"):
+    with pytest.raises(Unavailable, match="read-only transaction"):
         with diagnostic_cursor() as cursor:
             cursor.execute(
                 "INSERT INTO main_unifiedjob (created, modified, name, launch_type, status, elapsed) "

@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from awx_eventdebug import urls
 from awx_eventdebug.api.base import AWX_AUTHENTICATE
-from tests.support.workloads import BASE, add_job_with_quiet_events
+from tests.support.workloads import required_query
 
 pytestmark = pytest.mark.django_db
 
@@ -44,13 +44,6 @@ def test_anonymous_and_ordinary_users_are_refused(route, redis_layer_settings):
     assert ordinary.get(url).status_code == 403
 
 
-def required_query(route):
-    """The query string an endpoint cannot answer without."""
-    if route == "live-gaps":
-        return {"job": add_job_with_quiet_events(BASE, 3), "missing": "2"}
-    return {}
-
-
 @pytest.mark.parametrize("route", [route for route in ROUTES if route != "dashboard"])
 def test_a_bad_password_gets_awxs_401(route, redis_layer_settings):
     User.objects.create_superuser("admin", "admin@example.com", "pw")
@@ -70,3 +63,12 @@ def test_auditors_read_and_superusers_too_but_only_superusers_write(route, redis
     superuser = client_for(User.objects.create_superuser("admin", "admin@example.com", "pw"))
     assert superuser.get(url, query).status_code == 200
     assert superuser.post(url).status_code == 405  # read-only endpoints: allowed, but no POST
+
+
+@pytest.mark.parametrize(
+    "classes", [[], (), "", ["no_such_module.Permission"], ["awx_eventdebug.permissions.Nope"], ["os.sep"]]
+)
+def test_an_empty_or_unusable_permission_setting_keeps_the_default_rule(settings, classes):
+    settings.EVENTDEBUG = {"PERMISSION_CLASSES": classes}
+    for route in ROUTES:
+        assert client_for().get(reverse(f"awx_eventdebug:{route}")).status_code in (302, 401, 403), route

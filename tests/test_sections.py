@@ -4,6 +4,7 @@ conditions of the diagnosed system only; and a failed statement does not spoil t
 import pytest
 from django.db import DatabaseError, connection
 
+from awx_eventdebug.db import database_label
 from awx_eventdebug.errors import Unavailable
 from awx_eventdebug.sections import attempt, section
 
@@ -19,7 +20,11 @@ def missing_table():
 def test_a_result_or_why_it_failed_in_one_line():
     assert attempt(lambda: 42) == (42, "")
     assert attempt(redis_down) == (None, "redis redis://h:6379 unreachable. Check that Redis runs.")
-    assert attempt(missing_table) == (None, 'relation "main_jobevent" does not exist')
+    result, why = attempt(missing_table)
+    assert (
+        result is None
+        and why == f'database {database_label()} failed: relation "main_jobevent" does not exist'
+    )
 
 
 def test_a_bug_of_the_app_is_not_a_failing_section():
@@ -34,7 +39,7 @@ def test_section_records_why_under_its_name():
     assert section(missing_table, errors, "overflow") is None
     assert errors == {
         "channel_layer": "redis redis://h:6379 unreachable. Check that Redis runs.",
-        "overflow": 'relation "main_jobevent" does not exist',
+        "overflow": f'database {database_label()} failed: relation "main_jobevent" does not exist',
     }
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.utils.module_loading import import_string
 from rest_framework import serializers
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
@@ -12,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ..conf import get_config
+from ..db import CONNECTION_ERRORS, database_failed
 from ..errors import EventDebugError
 from ..jsondoc import rounded
 from .schema import QueryParametersSchema
@@ -61,9 +61,11 @@ class EventDebugView(APIView):
         return AWX_AUTHENTICATE
 
     def get_permissions(self):
-        return [import_string(path)() for path in get_config()["PERMISSION_CLASSES"]]
+        return [permission() for permission in get_config()["PERMISSION_CLASSES"]]
 
     def handle_exception(self, exc):
+        if isinstance(exc, CONNECTION_ERRORS):
+            exc = database_failed(exc)
         if isinstance(exc, EventDebugError):
             body = {"detail": exc.message}
             if exc.hint:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import binascii
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit, urlunsplit
 
 import redis
 from channels.layers import BaseChannelLayer
@@ -21,21 +20,8 @@ from redis.retry import Retry
 
 from ..conf import get_config
 from ..errors import Misconfigured
+from ..secrets import mask_secrets
 from .backends import BackendSupport, backend_support
-
-MASK = "****"
-
-
-def mask_url(url: str) -> str:
-    """The URL with any password replaced by ****."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    return urlunsplit(parts._replace(netloc=f"{user}:{MASK}@{host}"))
 
 
 @dataclass(frozen=True)
@@ -50,7 +36,7 @@ class RedisHost:
         """How the host is named in output: its address, password masked."""
         opts = self.options
         if "address" in opts:
-            return mask_url(str(opts["address"]))
+            return mask_secrets(str(opts["address"]))
         if "master_name" in opts:
             sentinels = ",".join(f"{h}:{p}" for h, p in opts.get("sentinels", []))
             return f"sentinel://{sentinels}/{opts['master_name']}"

@@ -21,6 +21,7 @@ from .queues import (
     DEFAULT_LIMIT,
     QueueStats,
     inflight_left_behind,
+    not_drained,
     queue_severity,
     read_queue_stats,
     summarize_queues,
@@ -130,6 +131,7 @@ class GroupReport:
         self.severities: dict[str, tuple] = {}  # queue key -> queue_severity() of its entry
         self.stats: dict[str, QueueStats] = {}
         self.behind: set[str] = set()  # queue keys whose $inflight backup was left behind
+        self.undrained: set[str] = set()  # queue keys nobody receives from (queues.not_drained)
         self.failed: dict[int, str] = {}
 
     def queue_key(self, channel: str) -> str:
@@ -177,11 +179,15 @@ class GroupReport:
             for key, queue in stats.items()
             if inflight_left_behind(queue.inflight_oldest, self.now, self.layer.expiry)
         }
+        self.undrained = {
+            key for key, queue in stats.items() if not_drained(queue.oldest, self.now, self.layer.expiry)
+        }
 
     def stale_count(self, group: GroupRead) -> int:
-        if not self.behind:  # the usual case: no backup left behind anywhere
+        behind = self.behind | self.undrained
+        if not behind:  # the usual case: every queue drained, no backup left behind
             return group.expired_count
-        behind = self.behind.intersection(group.queues)
+        behind = behind.intersection(group.queues)
         if not behind:
             return group.expired_count
         return group.expired_count + sum(
@@ -194,6 +200,8 @@ class GroupReport:
             return "expired"
         if self.queue_key(channel) in self.behind:
             return "inflight_left_behind"
+        if self.queue_key(channel) in self.undrained:
+            return "not_drained"
         return None
 
     @property
@@ -243,11 +251,15 @@ def inspect_groups(
     limit: int | None = DEFAULT_LIMIT,
     timeout: float | None = None,
     details: bool = True,
+    reduce=None,
 ) -> dict:
     """Groups whose name matches the glob ``pattern``, worst first, ``limit`` of them (None: all
     read), with a summary over every group read: the document of ``eventdebug groups --json``
     and ``GET channels/``. Without ``details`` the TTLs and join times (the one read proportional
-    to the groups shown) are skipped: null in the document."""
+    to the groups shown) are skipped: null in the document. ``reduce(report, groups, entries)``,
+    when given, sees the whole reading (every GroupRead, every queue's entry) before the document
+    keeps only ``limit`` groups of it: watch keeps what it needs without a document of every
+    member."""
     layer, timeout, now, budget, doc = begin_inspection(alias, timeout, pattern=pattern, limit=limit)
     if layer.support.groups == SUBSCRIBERS:
         return inspect_subscribers(layer, doc, pattern, limit, timeout, budget)
@@ -288,6 +300,8 @@ def inspect_groups(
     report.set_stats({key: stats for r in results for key, stats in r.data.items()})
 
     entries = report.entries()
+    if reduce is not None:
+        reduce(report, groups, entries)
     groups.sort(key=report.severity, reverse=True)
     shown = groups[:limit]
 

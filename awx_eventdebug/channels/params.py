@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from .groups import inspect_groups
 from .queues import DEFAULT_LIMIT, MAX_LIMIT, inspect_queues
+from .recent import recent_groups
 
 
 class ChannelsQuerySerializer(serializers.Serializer):
@@ -17,8 +18,14 @@ class ChannelsQuerySerializer(serializers.Serializer):
 
 
 def groups_document(query: dict) -> dict:
-    """GET channels/ and ``eventdebug groups --json``: ``query`` holds inspect_groups's keywords."""
+    """``eventdebug groups --json``: ``query`` holds inspect_groups's keywords."""
     return inspect_groups(**query)
+
+
+def recent_groups_document(query: dict) -> dict:
+    """GET channels/: groups_document of the configured layer, shared by the requests asking the
+    same ``query`` within INSPECT_CACHE_SECONDS (recent.py), with its ``age``."""
+    return recent_groups(**query)
 
 
 def queues_document(query: dict) -> dict:

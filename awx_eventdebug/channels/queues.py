@@ -75,6 +75,13 @@ def inflight_left_behind(oldest_score: float | None, now: float, expiry: int) ->
     return oldest_score is not None and now - oldest_score > 2 * expiry + RECEIVE_ROUND
 
 
+def not_drained(oldest_score: float | None, now: float, expiry: int) -> bool:
+    """A receiving process takes a message moments after it was sent; one that has waited half
+    the expiry (channels_redis prunes it at expiry) has no receiver: the queue of a member left
+    behind by a killed process, such as ``eventdebug listen`` ended by SIGKILL."""
+    return oldest_score is not None and now - oldest_score > expiry / 2
+
+
 def read_queue_stats(client: redis.Redis, keys: list[str], shard: int, now: float, expiry: int, budget):
     """QueueStats of ``keys`` (all on one shard), pipelined; absent keys read as depth 0."""
     # channels_redis prunes scores up to int(now) - expiry before it counts a queue.

@@ -395,11 +395,11 @@ class PingResult:
 
 
 def describe_redis_error(exc: Exception) -> str:
-    """One line saying why Redis could not be read (never a password: redis-py omits it)."""
+    """One line saying why Redis could not be read (never a password)."""
     if isinstance(exc, redis.AuthenticationError):
-        return f"authentication failed ({exc}): check the password in the layer's hosts"
+        return f"authentication failed ({first_line(exc)}): check the password in the layer's hosts"
     if isinstance(exc, redis.TimeoutError):
-        return f"no answer within the timeout ({exc})"
+        return f"no answer within the timeout ({first_line(exc)})"
     return first_line(exc)
 
 

@@ -5,6 +5,7 @@ rate per second since the previous sample, and the members that joined or left e
 from __future__ import annotations
 
 import time
+from collections import defaultdict
 from collections.abc import Iterator
 
 from .groups import inspect_groups
@@ -24,37 +25,32 @@ def watch_samples(
 ) -> Iterator[dict]:
     """Yield one sample per ``interval`` seconds, ``count`` of them (None: until stopped).
 
-    Each sample reads the groups matching ``pattern`` with the same bounds as inspect_groups.
+    Each sample reads the groups matching ``pattern`` with the same bounds as inspect_groups,
+    and keeps of that reading only each queue's figures and each group's member names: memory
+    per sample is the names read, not a document of every member (which held 0.4-0.67 GB on
+    200,000 keys).
     """
     previous = None
     taken = 0
     while count is None or taken < count:
         started = time.monotonic()
-        doc = inspect_groups(alias, pattern, limit=None, timeout=timeout, details=False)
-        current = (started, _depths(doc), _memberships(doc))
+        kept: dict = {"depths": {}, "memberships": {}}
+
+        def reduce(report, groups, entries, kept=kept):
+            members = defaultdict(set)
+            for group in groups:
+                for channel in group.members:
+                    members[report.queue_key(channel)].add(channel)
+            kept["depths"] = {key: {**entry, "members": len(members[key])} for key, entry in entries.items()}
+            kept["memberships"] = {group.name: set(group.members) for group in groups}
+
+        doc = inspect_groups(alias, pattern, limit=0, timeout=timeout, details=False, reduce=reduce)
+        current = (started, kept["depths"], kept["memberships"])
         yield _sample(taken + 1, doc, current, previous, limit)
         previous = current
         taken += 1
         if count is None or taken < count:
             time.sleep(max(0.0, interval - (time.monotonic() - started)))
-
-
-def _depths(doc: dict) -> dict[str, dict]:
-    """Each queue once, with its member channels of all its groups: a process queue is listed
-    under every group one of its channels joined, each time with that group's members only."""
-    queues: dict[str, dict] = {}
-    for group in doc["groups"]:
-        for queue in group["queues"]:
-            entry = queues.setdefault(queue["key"], {**queue, "members": set()})
-            entry["members"].update(member["channel"] for member in queue["members"])
-    return queues
-
-
-def _memberships(doc: dict) -> dict[str, set[str]]:
-    return {
-        group["name"]: {m["channel"] for queue in group["queues"] for m in queue["members"]}
-        for group in doc["groups"]
-    }
 
 
 def _sample(number: int, doc: dict, current: tuple, previous: tuple | None, limit: int) -> dict:
@@ -70,7 +66,7 @@ def _sample(number: int, doc: dict, current: tuple, previous: tuple | None, limi
             {
                 "key": key,
                 "shard": queue["shard"],
-                "members": len(queue["members"]),
+                "members": queue["members"],
                 "depth": queue["depth"],
                 "capacity": queue["capacity"],
                 "fill": queue["fill"],

@@ -1,6 +1,7 @@
 """The subcommands of ``eventdebug``: thin layers that format what the core modules compute."""
 
 from .channels import Groups, Queues, Watch
+from .cleanup import Cleanup
 from .doctor import Doctor
 from .health import Check, Report
 from .lag import Lag
@@ -18,6 +19,7 @@ SUBCOMMANDS = (
     Queues,
     Watch,
     Listen,
+    Cleanup,
     Report,
     Check,
     Path,

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 from collections.abc import Callable, Iterable, Sequence
 
 from django.core.management.base import CommandError
 
 from ..jsondoc import rounded
-from ..timeutil import parse_duration
+from ..timeutil import MAX_SECONDS, parse_duration
 
 # An ISO 8601 time of the JSON documents: "2026-11-30T05:14:09.954512Z".
 ISO_TIME = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$")
@@ -63,7 +64,29 @@ class Subcommand:
         if options["json"]:
             self.write_json(command, doc)
         else:
-            command.stdout.write(formatter(doc, command.style))
+            command.stdout.write(terminal_safe(formatter(doc, command.style)))
+
+
+# Control characters (C0 but tab and newline, DEL, C1) and bidirectional overrides: names read
+# from Redis and logs may carry ESC]0;...BEL or ESC[2J to retitle or wipe the reader's terminal.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# The colours of command.style, which the formatters add themselves.
+_STYLE = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with every control character shown as its escape (\\x1b): for one value."""
+    return _CONTROL.sub(lambda match: ascii(match.group())[1:-1], text)
+
+
+def terminal_safe(text: str) -> str:
+    """Formatted output with every control character escaped but command.style's colours."""
+    kept = _STYLE.split(text)
+    styles = _STYLE.findall(text)
+    parts = [escape_controls(kept[0])]
+    for style, plain in zip(styles, kept[1:], strict=True):
+        parts += [style, escape_controls(plain)]
+    return "".join(parts)
 
 
 def validated(serializer_class, options: dict, names) -> dict:
@@ -85,27 +108,33 @@ def one_of(choices: Iterable[str]) -> dict:
 
 
 def positive_float(text: str) -> float:
-    """argparse type: a number greater than 0 (intervals and timeouts in seconds)."""
+    """argparse type: seconds greater than 0 and at most MAX_SECONDS (intervals, timeouts)."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be greater than 0")
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    if not 0 < value <= MAX_SECONDS:
+        raise argparse.ArgumentTypeError(f"{text!r} must be greater than 0 and at most {MAX_SECONDS}")
     return value
 
 
-def bounded_int(low: int, high: int | None = None):
-    """argparse type: an integer from ``low`` to ``high`` (no upper bound when None)."""
+# The largest count an option takes: beyond it a value is a typo (and overflows Redis's and
+# PostgreSQL's integers not far above).
+MAX_COUNT = 2**31 - 1
+
+
+def bounded_int(low: int, high: int = MAX_COUNT):
+    """argparse type: an integer from ``low`` to ``high``."""
 
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-        if value < low or (high is not None and value > high):
-            upper = f" and at most {high}" if high is not None else ""
-            raise argparse.ArgumentTypeError(f"{text!r} must be at least {low}{upper}")
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text!r} must be at least {low} and at most {high}")
         return value
 
     return parse
@@ -117,9 +146,10 @@ def duration_seconds(text: str) -> float:
         float(text)
     except ValueError:
         try:
-            return parse_duration(text).total_seconds()
+            seconds = parse_duration(text).total_seconds()
         except ValueError as exc:
             raise argparse.ArgumentTypeError(str(exc)) from exc
+        return positive_float(str(seconds))
     return positive_float(text)
 
 
@@ -150,7 +180,7 @@ def format_number(value, digits: int = 3) -> str:
 
 def render_table(headers: Sequence[str], rows: Iterable[Sequence], numeric: Sequence[bool] = ()) -> str:
     """Columns padded to their widest cell; numeric columns right-aligned."""
-    cells = [[str(h) for h in headers]] + [[format_number(v) for v in row] for row in rows]
+    cells = [[str(h) for h in headers]] + [[escape_controls(format_number(v)) for v in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     right = list(numeric) + [False] * (len(headers) - len(numeric))
     lines = []
@@ -162,7 +192,7 @@ def render_table(headers: Sequence[str], rows: Iterable[Sequence], numeric: Sequ
 
 def render_pairs(pairs: Iterable[tuple[str, object]], indent: int = 2) -> str:
     """ "key  value" lines with the values aligned."""
-    pairs = [(str(k), format_number(v)) for k, v in pairs]
+    pairs = [(escape_controls(str(k)), escape_controls(format_number(v))) for k, v in pairs]
     if not pairs:
         return ""
     width = max(len(k) for k, _ in pairs)

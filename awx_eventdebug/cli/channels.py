@@ -17,6 +17,7 @@ from .base import (
     positive_float,
     render_pairs,
     render_table,
+    terminal_safe,
     validated,
     when,
 )
@@ -243,6 +244,16 @@ def format_sample(sample: dict, style) -> str:
     return "\n".join(out) + "\n"
 
 
+def add_redis_arguments(parser) -> None:
+    """--layer and --timeout: the layer read and how long each Redis host may take."""
+    parser.add_argument("--layer", help="CHANNEL_LAYERS alias (default: EVENTDEBUG['LAYER']).")
+    parser.add_argument(
+        "--timeout",
+        type=positive_float,
+        help="Connect and command timeout per Redis host, seconds (default: EVENTDEBUG['REDIS_TIMEOUT']).",
+    )
+
+
 class LayerReading(Subcommand):
     """groups, queues and watch: the layer named by --layer read with --timeout per Redis host;
     the query options and --limit validated as GET channels/ validates its query string, the
@@ -253,13 +264,7 @@ class LayerReading(Subcommand):
 
     def add_arguments(self, parser):
         super().add_arguments(parser)
-        parser.add_argument("--layer", help="CHANNEL_LAYERS alias (default: EVENTDEBUG['LAYER']).")
-        parser.add_argument(
-            "--timeout",
-            type=positive_float,
-            help="Connect and command timeout per Redis host, seconds "
-            "(default: EVENTDEBUG['REDIS_TIMEOUT']).",
-        )
+        add_redis_arguments(parser)
         parser.add_argument(
             "--limit",
             help=f"Show at most this many, worst first (default {DEFAULT_LIMIT}; the summary counts all).",
@@ -336,7 +341,9 @@ class Watch(LayerReading):
                 if options["json"]:
                     command.stdout.write(json.dumps(rounded(sample)))
                 else:
-                    command.stdout.write((REDRAW if redraw else "") + format_sample(sample, command.style))
+                    command.stdout.write(
+                        (REDRAW if redraw else "") + terminal_safe(format_sample(sample, command.style))
+                    )
                 command.stdout.flush()
         except KeyboardInterrupt:
             command.stdout.write("")  # end the line ^C left open; stopping is a normal exit

@@ -99,7 +99,7 @@ def format_report(report: dict, style) -> str:
                     (
                         (key, stats[key])
                         for key in ("records_seen", "parsed", "ignored", "bounded", "pending", "rows_written")
-                        + ("flush_failures", "last_flush", "last_error")
+                        + ("rows_set_aside", "flush_failures", "last_flush", "last_error")
                     ),
                     indent=4,
                 )

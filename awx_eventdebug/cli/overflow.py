@@ -53,6 +53,12 @@ class Overflow(Subcommand):
         parser.add_argument("--limit", help="With --summary: most groups shown (default 50).")
 
     def handle(self, command, options):
+        # An option of the other mode would be ignored without a word, whatever its value.
+        ignored = ("page", "page_size") if options["summary"] else ("timeline", "limit")
+        given = [f"--{name.replace('_', '-')}" for name in ignored if options.get(name) is not None]
+        if given:
+            mode = "without" if options["summary"] else "only with"
+            raise CommandError(f"{', '.join(given)}: used {mode} --summary.", returncode=2)
         if options["summary"]:
             query = validated(OverflowSummarySerializer, options, self.FILTERS + ("timeline", "limit"))
             result = overflow_summary(query)

@@ -14,8 +14,8 @@ from datetime import datetime
 from django.utils import timezone
 
 from ..channels.backends import backend_support
-from ..channels.groups import inspect_groups
-from ..channels.queues import FULL, distinct_queues, queue_severity
+from ..channels.queues import DEFAULT_LIMIT, FULL, distinct_queues, queue_severity
+from ..channels.recent import recent_groups
 from ..conf import get_config
 from ..lag.window import default_since
 from ..overflow.queries import OverflowFilter, summarize_overflow
@@ -189,11 +189,14 @@ def queues_status(channels: dict) -> str:
     unreachable = [shard["host"] for shard in channels.get("shards", []) if not shard["ok"]]
     if unreachable:
         parts.append("unreachable: " + ", ".join(unreachable))
+    if channels.get("age") is not None:
+        parts.append(f"read {channels['age']:.0f} s ago")
     return " · ".join(parts)
 
 
 def queues_table() -> dict:
-    channels, error = attempt(lambda: inspect_groups(details=False))
+    # The same question as the page's refreshes of GET channels/ ask, so they share one reading.
+    channels, error = attempt(lambda: recent_groups("*", DEFAULT_LIMIT))
     if error:
         return table(QUEUE_COLUMNS, [], "", f"Channel layer unavailable: {error}")
     # A layer whose queues cannot be read (pub/sub, in-memory) shows its note and no rows.

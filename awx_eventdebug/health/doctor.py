@@ -22,6 +22,7 @@ from ..channels.config import load_layer
 from ..channels.redis_read import ping_hosts, unreachable_message
 from ..checks import ALL_CHECKS
 from ..conf import effective_settings, get_config
+from ..db import diagnostic_cursor
 from ..overflow.handler import capture_stats
 from ..overflow.install import installed_handler
 from ..overflow.queries import OverflowFilter, summarize_overflow, table_totals
@@ -43,7 +44,7 @@ def versions() -> dict[str, str | None]:
 
 def database_section() -> dict:
     section = {"vendor": connection.vendor, "version": None, "tables": []}
-    with connection.cursor() as cursor:
+    with diagnostic_cursor() as cursor:
         cursor.execute("SELECT version()" if connection.vendor == "postgresql" else "SELECT sqlite_version()")
         section["version"] = cursor.fetchone()[0]
     for kind_name, kind in KINDS.items():

@@ -7,8 +7,13 @@ from rest_framework import serializers
 
 from ..fields import MomentField, validation_now
 from ..lag.window import WindowTooLong, check_window
+from ..timeutil import MAX_SECONDS
 from .prometheus import METRIC_NAMES
 from .report import Thresholds, health_check, health_report, health_window
+
+# What a count can reach (the drops column is a bigint, Redis's integers are 64-bit): a larger
+# threshold is a typo.
+MAX_COUNT = 2**63 - 1
 
 
 class ReportQuerySerializer(serializers.Serializer):
@@ -33,33 +38,31 @@ class ReportQuerySerializer(serializers.Serializer):
         return {**attrs, "window": health_window(validation_now(self), attrs.get("since"))}
 
 
+def threshold(field_class, maximum, help_text: str):
+    """An optional threshold of the check, from 0 to ``maximum``."""
+    return field_class(required=False, min_value=0, max_value=maximum, help_text=help_text)
+
+
 class CheckQuerySerializer(ReportQuerySerializer):
-    max_p99 = serializers.FloatField(
-        required=False, min_value=0, help_text="Seconds. Default: EVENTDEBUG['CHECK_MAX_P99']."
+    max_p99 = threshold(serializers.FloatField, MAX_SECONDS, "Seconds. Default: EVENTDEBUG['CHECK_MAX_P99'].")
+    max_fill = threshold(serializers.FloatField, 100, "Percent. Default: EVENTDEBUG['CHECK_MAX_FILL'].")
+    max_drops = threshold(
+        serializers.IntegerField, MAX_COUNT, "Drops in the window. Default: EVENTDEBUG['CHECK_MAX_DROPS']."
     )
-    max_fill = serializers.FloatField(
-        required=False,
-        min_value=0,
-        max_value=100,
-        help_text="Percent. Default: EVENTDEBUG['CHECK_MAX_FILL'].",
+    max_backlog = threshold(
+        serializers.IntegerField,
+        MAX_COUNT,
+        "Events queued on any node. Default: EVENTDEBUG['CHECK_MAX_BACKLOG'].",
     )
-    max_drops = serializers.IntegerField(
-        required=False, min_value=0, help_text="Drops in the window. Default: EVENTDEBUG['CHECK_MAX_DROPS']."
+    max_backlog_age = threshold(
+        serializers.FloatField,
+        MAX_SECONDS,
+        "Seconds, oldest queued event on any node. Default: EVENTDEBUG['CHECK_MAX_BACKLOG_AGE'].",
     )
-    max_backlog = serializers.IntegerField(
-        required=False,
-        min_value=0,
-        help_text="Events queued on any node. Default: EVENTDEBUG['CHECK_MAX_BACKLOG'].",
-    )
-    max_backlog_age = serializers.FloatField(
-        required=False,
-        min_value=0,
-        help_text="Seconds, oldest queued event on any node. Default: EVENTDEBUG['CHECK_MAX_BACKLOG_AGE'].",
-    )
-    max_relay_down = serializers.IntegerField(
-        required=False,
-        min_value=0,
-        help_text="wsrelay connections down on any node. Default: EVENTDEBUG['CHECK_MAX_RELAY_DOWN'].",
+    max_relay_down = threshold(
+        serializers.IntegerField,
+        MAX_COUNT,
+        "wsrelay connections down on any node. Default: EVENTDEBUG['CHECK_MAX_RELAY_DOWN'].",
     )
 
     THRESHOLDS = ("max_p99", "max_fill", "max_drops", "max_backlog", "max_backlog_age", "max_relay_down")

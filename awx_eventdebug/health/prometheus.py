@@ -101,6 +101,10 @@ FAMILIES = (
                 "Records counted into the shared bucket because CAPTURE_MAX_PENDING_GROUPS was reached.",
             ),
             ("rows_written", "Overflow rows the capture handler wrote (inserted or added to)."),
+            (
+                "rows_set_aside",
+                "Overflow rows the database refused (an unencodable group name): dropped, not retried.",
+            ),
             ("flushes", "Writes of the captured aggregate to the database."),
             ("flush_failures", "Writes of the captured aggregate that failed (kept in memory and retried)."),
         )
@@ -232,11 +236,20 @@ def path_samples(nodes: list[dict]) -> dict[str, list[tuple[list[str], float]]]:
 
 def exposition(data: dict, accept: str, only: Iterable[str] = ()) -> tuple[bytes, str]:
     """(body, content type) of ``data`` in the format ``accept`` asks for, as prometheus_client's
-    MetricsHandler chooses it (OpenMetrics when asked for, else text 0.0.4)."""
+    MetricsHandler chooses it (OpenMetrics when asked for, else text 0.0.4).
+
+    Text 0.0.4 ends with a comment per section that failed, naming why (the host or database,
+    never a password): scrapers ignore comments, the person reading the page learns what ``up``
+    0 means. OpenMetrics allows no comments; ``up`` alone says it there."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(HealthCollector(data, only))
     encoder, content_type = choose_encoder(accept)
-    return encoder(registry), content_type
+    body = encoder(registry)
+    if content_type.startswith("text/plain"):
+        body += "".join(
+            f"# {name} unavailable: {' '.join(message.split())}\n" for name, message in data["errors"].items()
+        ).encode()
+    return body, content_type
 
 
 def quantile(key: str) -> str:

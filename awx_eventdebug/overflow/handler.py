@@ -91,7 +91,7 @@ class OverflowCaptureHandler(logging.Handler):
         self._last_ok = True
         self._timed_out = False
         self.counters = dict.fromkeys(
-            ("parsed", "ignored", "bounded", "rows_written", "flushes", "flush_failures"),
+            ("parsed", "ignored", "bounded", "rows_written", "rows_set_aside", "flushes", "flush_failures"),
             0,
         )
         self.last_flush: float | None = None
@@ -213,8 +213,9 @@ class OverflowCaptureHandler(logging.Handler):
         for (group, window_start), (drops, queues, members, first, last) in batch.items():
             counts = Counts(utc_from_epoch(first), utc_from_epoch(last), drops, queues, members)
             rows[(self.node, group, utc_from_epoch(window_start), SOURCE_LIVE)] = counts
+        refused: dict = {}
         try:
-            written = add_counts(rows, using=self.using)
+            written = add_counts(rows, using=self.using, refused=refused)
         except Exception as exc:  # the thread must survive anything the database or Django raise
             self._restore(batch)
             self._failed(exc, len(batch))
@@ -228,6 +229,8 @@ class OverflowCaptureHandler(logging.Handler):
             self.counters["rows_written"] += written
             self.counters["flushes"] += 1
             self.last_flush = time.time()
+        if refused:
+            self._set_aside(refused)
         if self._failures_in_row:
             status_logger.warning(
                 "awx-eventdebug: overflow capture writes again after %d failed attempts; nothing was lost.",
@@ -235,6 +238,23 @@ class OverflowCaptureHandler(logging.Handler):
             )
             self._failures_in_row = 0
         return True
+
+    def _set_aside(self, refused: dict) -> None:
+        """Rows the database refused are dropped, not retried (they would fail every later
+        flush); counted, and logged once per process."""
+        with self._lock:
+            first = not self.counters["rows_set_aside"]
+            self.counters["rows_set_aside"] += len(refused)
+        if first:
+            (_node, group, _window, _source), why = next(iter(refused.items()))
+            # ascii(): the name may hold what the log's own encoding refuses too.
+            status_logger.warning(
+                "awx-eventdebug: the database refused %d channel overflow rows (group %s: %s); they are "
+                "set aside and counted (rows_set_aside), the rest was written. Later ones are only counted.",
+                len(refused),
+                ascii(group),
+                why,
+            )
 
     def _restore(self, batch):
         with self._lock:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Case, CharField, Count, F, Max, Min, Q, QuerySet, Sum, Value, When
@@ -54,7 +54,9 @@ class OverflowFilter:
         # window_start bound adds nothing to that but lets the window_start index narrow it.
         if self.since is not None:
             widest = timedelta(seconds=max(3600, get_config()["CAPTURE_WINDOW"]))
-            rows = rows.filter(last_seen__gte=self.since, window_start__gte=self.since - widest)
+            # Near year 1 the bound would fall before the first date there is.
+            earliest = max(self.since, datetime.min.replace(tzinfo=UTC) + widest) - widest
+            rows = rows.filter(last_seen__gte=self.since, window_start__gte=earliest)
         if self.until is not None:
             rows = rows.filter(window_start__lt=self.until)
         return rows

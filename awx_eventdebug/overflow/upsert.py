@@ -10,12 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import connections
+from django.db import DataError, IntegrityError, connections, transaction
 
+from ..errors import first_line
 from .record import storable_name
 
 # Rows per statement: 9 parameters each stays below SQLite's oldest variable limit (999).
 ROWS_PER_STATEMENT = 100
+
+# What the database (or its driver, adapting a value) raises for one row it refuses, such as a
+# name with a lone surrogate that no encoding accepts; an outage fails every row alike instead.
+ROW_ERRORS = (DataError, IntegrityError, ValueError)
 
 COLUMNS = (
     "node",
@@ -55,11 +60,16 @@ class Counts:
         self.last_seen = max(self.last_seen, at)
 
 
-def add_counts(rows: dict[tuple[str, str, datetime, str], Counts], using: str = "default") -> int:
+def add_counts(
+    rows: dict[tuple[str, str, datetime, str], Counts],
+    using: str = "default",
+    refused: dict | None = None,
+) -> int:
     """Add ``rows`` ({(node, group, window_start, source): Counts}) to the table in one
-    transaction; returns the number of rows written (inserted or updated)."""
-    from django.db import transaction
+    transaction; returns the number of rows written (inserted or updated).
 
+    With a ``refused`` dict, a row the database refuses (ROW_ERRORS) is set aside there (its key
+    -> why) and the others are written; without one, it fails the whole batch."""
     from ..models import ChannelOverflow
 
     if not rows:
@@ -94,26 +104,53 @@ def add_counts(rows: dict[tuple[str, str, datetime, str], Counts], using: str = 
     # A fixed order: two writers upserting overlapping batches then lock rows in the same order
     # and cannot deadlock each other.
     ordered = sorted(merged.items(), key=lambda item: item[0])
+    sql = (
+        f"INSERT INTO {table} AS t ({', '.join(quoted.values())}) VALUES {{placeholders}} "
+        f"ON CONFLICT ({key}) DO UPDATE SET {updates}"
+    )
+
+    def execute(cursor, chunk) -> int:
+        params = []
+        for (node, group, window_start, source), counts in chunk:
+            params += [
+                node,
+                group,
+                adapt(window_start),
+                source,
+                adapt(counts.first_seen),
+                adapt(counts.last_seen),
+                counts.drops,
+                counts.queues_over,
+                counts.max_group_size,
+            ]
+        placeholders = ", ".join(["(" + ", ".join(["%s"] * len(COLUMNS)) + ")"] * len(chunk))
+        cursor.execute(sql.format(placeholders=placeholders), params)
+        return len(chunk)
+
+    written = 0
     with transaction.atomic(using=using), connection.cursor() as cursor:
         for start in range(0, len(ordered), ROWS_PER_STATEMENT):
             chunk = ordered[start : start + ROWS_PER_STATEMENT]
-            params = []
-            for (node, group, window_start, source), counts in chunk:
-                params += [
-                    node,
-                    group,
-                    adapt(window_start),
-                    source,
-                    adapt(counts.first_seen),
-                    adapt(counts.last_seen),
-                    counts.drops,
-                    counts.queues_over,
-                    counts.max_group_size,
-                ]
-            placeholders = ", ".join(["(" + ", ".join(["%s"] * len(COLUMNS)) + ")"] * len(chunk))
-            cursor.execute(
-                f"INSERT INTO {table} AS t ({', '.join(quoted.values())}) VALUES {placeholders} "
-                f"ON CONFLICT ({key}) DO UPDATE SET {updates}",
-                params,
-            )
-    return len(ordered)
+            if refused is None:
+                written += execute(cursor, chunk)
+            else:
+                written += _write_or_set_aside(cursor, chunk, execute, refused, using)
+    return written
+
+
+def _write_or_set_aside(cursor, chunk, execute, refused: dict, using: str) -> int:
+    """Write ``chunk`` in one statement or, when a row of it is refused, row by row, each under
+    a savepoint (PostgreSQL aborts the whole transaction otherwise); rows written."""
+    try:
+        with transaction.atomic(using=using):
+            return execute(cursor, chunk)
+    except ROW_ERRORS:
+        pass
+    written = 0
+    for row in chunk:
+        try:
+            with transaction.atomic(using=using):
+                written += execute(cursor, [row])
+        except ROW_ERRORS as exc:
+            refused[row[0]] = f"{type(exc).__name__}: {first_line(exc)}"
+    return written

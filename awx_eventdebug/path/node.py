@@ -13,9 +13,9 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from ..awx.tables import table_info
-from ..channels.config import mask_url
 from ..db import diagnostic_cursor
 from ..errors import Misconfigured
+from ..secrets import mask_secrets
 
 # AWX's defaults (awx/settings/defaults.py) when the settings do not say.
 DEFAULT_CALLBACK_QUEUE = "callback_tasks"
@@ -43,7 +43,7 @@ def broker_url() -> str:
 
 def broker_label() -> str:
     """BROKER_URL as output shows it: password masked."""
-    return mask_url(broker_url())
+    return mask_secrets(broker_url())
 
 
 def broker_client(timeout: float) -> redis.Redis:

@@ -5,18 +5,19 @@ import pytest
 import redis
 from channels_redis.core import RedisChannelLayer
 
-from awx_eventdebug.channels.config import consistent_hash, decode_hosts, load_layer, mask_url
+from awx_eventdebug.channels.config import consistent_hash, decode_hosts, load_layer
 from awx_eventdebug.channels.groups import inspect_groups
 from awx_eventdebug.channels.queues import inspect_queues
 from awx_eventdebug.errors import Misconfigured
+from awx_eventdebug.secrets import mask_secrets
 from tests.support.channel_layers import fill_groups, layer_config, use_layer
 from tests.support.redis_servers import redis_server, sentinel_for
 
 
 def test_mask_url_hides_password_only():
-    assert mask_url("redis://:s3cret@redis.example:6380/2") == "redis://:****@redis.example:6380/2"
-    assert mask_url("rediss://awx:s3cret@h/0") == "rediss://awx:****@h/0"
-    assert mask_url("unix:///var/run/redis/redis.sock") == "unix:///var/run/redis/redis.sock"
+    assert mask_secrets("redis://:s3cret@redis.example:6380/2") == "redis://:****@redis.example:6380/2"
+    assert mask_secrets("rediss://awx:s3cret@h/0") == "rediss://awx:****@h/0"
+    assert mask_secrets("unix:///var/run/redis/redis.sock") == "unix:///var/run/redis/redis.sock"
 
 
 def test_decode_hosts_every_form():

@@ -71,6 +71,24 @@ def test_malformed_records_never_raise_and_are_counted(private_logger):
     assert len(long_names) == 2  # cut to the column, still two distinct groups
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_row_the_database_refuses_is_set_aside_and_the_rest_written(private_logger, caplog):
+    logger, attach = private_logger
+    handler = attach()
+    lone_surrogate = "job_events-\ud800"  # no encoding the database accepts can store it
+    for flush in range(2):
+        logger.info(OVERFLOW_FORMAT, 1, 3, lone_surrogate)
+        logger.info(OVERFLOW_FORMAT, 1, 3, f"job_events-{flush}")
+        with caplog.at_level(logging.WARNING, logger="awx_eventdebug.overflow.handler"):
+            assert handler.flush(timeout=10)
+    # Every later flush still writes: the refused row is not put back to fail again.
+    assert drops_by_group() == {"job_events-0": 1, "job_events-1": 1}
+    stats = handler.stats()
+    assert (stats["rows_set_aside"], stats["rows_written"], stats["flush_failures"]) == (2, 2, 0)
+    [warning] = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]  # logged once
+    assert "'job_events-\\ud800'" in warning and "set aside" in warning
+
+
 # Real channels_redis ------------------------------------------------------------------------
 
 

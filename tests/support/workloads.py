@@ -40,3 +40,11 @@ def add_job_with_quiet_events(start, count, quiet=(), kind="job"):
             (created, created + timedelta(seconds=0.5), "runner_on_ok", "" if silent else "ok", *lines)
         )
     return insert_job(kind, start, events)
+
+
+def required_query(route: str) -> dict:
+    """The query string an endpoint (a URL name) cannot answer without: GET live/gaps/ the
+    missing counters of a job it can find."""
+    if route == "live-gaps":
+        return {"job": add_job_with_quiet_events(BASE, 3), "missing": "2"}
+    return {}

@@ -100,6 +100,7 @@ window.EventDebug = window.EventDebug || {};
             .join(", "),
       );
     }
+    if (channels.age != null) parts.push("read " + Math.round(channels.age) + " s ago");
     return parts.join(" · ");
   };
 
