@@ -106,7 +106,20 @@ def take_sample(interval: float, node: str | None = None) -> dict:
         except IntegrityError:  # SQLite: another process wrote this slot meanwhile
             return {"status": SKIPPED, "reason": f"{node} was sampled by another process", "snapshot": None}
         purge_snapshots(node, config["SAMPLE_RETENTION"])
-    return {"status": WRITTEN, "reason": "", "snapshot": data}
+        rollups = fill_lag_rollups()
+    return {"status": WRITTEN, "reason": "", "snapshot": data, "rollups": rollups}
+
+
+def fill_lag_rollups() -> dict:
+    """Store the lag rollups of the minutes that became final (lag/rollup.py), so long windows
+    find them ready; idempotent, so the sampler of every node may do it. A failure is reported
+    here, not as a failed sample: the snapshot is written already."""
+    from ..lag.rollup import fill_rollups
+
+    try:
+        return {"left": fill_rollups(), "error": ""}
+    except Exception as exc:  # the statement timeout, a missing event table: the next sample retries
+        return {"left": None, "error": first_line(exc)}
 
 
 def _add_rates(data: dict, previous, now: float, stale_intervals: int) -> None:

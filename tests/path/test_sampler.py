@@ -160,3 +160,21 @@ def test_blackholed_redis_times_out_and_never_blocks_the_process(settings):
     assert "no answer within the timeout" in snapshot.data["layer"]["error"]
     assert snapshot.seconds < timeout + 1.5
     assert not any(t.name == "awx-eventdebug-path-sampler" for t in threading.enumerate())
+
+
+def test_a_sample_stores_the_lag_rollups_of_the_final_minutes(node_redis, stand_in_rebuilt):
+    from awx_eventdebug.models import LagRollup
+    from example_settings.awxschema.workload import insert_job
+
+    modified = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=10)
+    insert_job(
+        "job", modified, [(modified - timedelta(seconds=lag), modified, "runner_on_ok") for lag in (1, 2, 3)]
+    )
+    result = take_sample(10)
+    assert result["status"] == WRITTEN and result["rollups"]["error"] == ""
+    assert result["rollups"]["left"]["job"] == 0
+    minute = LagRollup.objects.get(kind="job", span=60, start=modified)
+    assert minute.count == 3
+    # Idempotent: the next sampler stores nothing twice.
+    take_sample(1)
+    assert LagRollup.objects.filter(kind="job", span=60, start=modified).count() == 1
