@@ -3,6 +3,7 @@ which the REST endpoints and the ``eventdebug`` subcommands both use."""
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 
 from django.utils import timezone
@@ -11,6 +12,17 @@ from rest_framework import serializers
 from .timeutil import parse_moment
 
 MOMENT_MAX_LENGTH = 64
+
+
+class FiniteFloatField(serializers.FloatField):
+    """A FloatField refusing nan and inf on every supported DRF: 3.15 (AWX's) lets them through
+    its min/max validators, which compare False with nan."""
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if not math.isfinite(value):
+            raise serializers.ValidationError("A finite number is required.")
+        return value
 
 
 class MomentField(serializers.Field):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from ..fields import MomentField, validation_now
+from ..fields import FiniteFloatField, MomentField, validation_now
 from ..lag.window import WindowTooLong, check_window
 from ..timeutil import MAX_SECONDS
 from .prometheus import METRIC_NAMES
@@ -44,8 +44,8 @@ def threshold(field_class, maximum, help_text: str):
 
 
 class CheckQuerySerializer(ReportQuerySerializer):
-    max_p99 = threshold(serializers.FloatField, MAX_SECONDS, "Seconds. Default: EVENTDEBUG['CHECK_MAX_P99'].")
-    max_fill = threshold(serializers.FloatField, 100, "Percent. Default: EVENTDEBUG['CHECK_MAX_FILL'].")
+    max_p99 = threshold(FiniteFloatField, MAX_SECONDS, "Seconds. Default: EVENTDEBUG['CHECK_MAX_P99'].")
+    max_fill = threshold(FiniteFloatField, 100, "Percent. Default: EVENTDEBUG['CHECK_MAX_FILL'].")
     max_drops = threshold(
         serializers.IntegerField, MAX_COUNT, "Drops in the window. Default: EVENTDEBUG['CHECK_MAX_DROPS']."
     )
@@ -55,7 +55,7 @@ class CheckQuerySerializer(ReportQuerySerializer):
         "Events queued on any node. Default: EVENTDEBUG['CHECK_MAX_BACKLOG'].",
     )
     max_backlog_age = threshold(
-        serializers.FloatField,
+        FiniteFloatField,
         MAX_SECONDS,
         "Seconds, oldest queued event on any node. Default: EVENTDEBUG['CHECK_MAX_BACKLOG_AGE'].",
     )
