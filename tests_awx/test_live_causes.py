@@ -44,6 +44,17 @@ def listen_to_a_run(items: int, before_run=None) -> tuple[Job, dict]:
         listener.kill()
 
 
+def test_listen_counts_what_awx_did_not_send_apart_from_loss():
+    job, summary = listen_to_a_run(items=400)
+    counters = summary["counters"]
+    assert counters["missing"] > 0, counters
+    causes = counters["causes"]
+    assert causes["no_output"] > 0 and causes["rate_limited"] > 0, counters
+    assert counters["lost"] == causes["lost"] == 0, counters
+    assert causes.get("unchecked", 0) == 0 and counters["check_errors"] == {}, counters
+    assert summary["events"] + counters["missing"] <= job.emitted_events
+
+
 def start_daphne() -> subprocess.Popen:
     """daphne as box.sh starts it, on a port of its own: AWX's router deletes every asgi:* key
     when it starts (awx/main/routing.py), the tier's daphne keeps serving."""
