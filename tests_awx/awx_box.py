@@ -6,7 +6,10 @@ from __future__ import annotations
 import io
 import json
 import os
+import queue
+import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -117,3 +120,66 @@ class UiSession:
     def close(self):
         if self.socket is not None:
             self.socket.close()
+
+
+class Listener:
+    """`awx-manage eventdebug listen --job N --json` running beside the test, as an admin runs it:
+    started, joined to the job's group (its "Listening on" line), stopped with SIGTERM."""
+
+    def __init__(self, job_id: int):
+        self.process = subprocess.Popen(
+            ["awx-manage", "eventdebug", "listen", "--job", str(job_id), "--json", "--duration", "300"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        # Both read in threads: stderr's lines are awaited with a timeout, and neither pipe fills
+        # (a full pipe would stall the probe: its update lines come every second).
+        self.stderr: queue.Queue[str] = queue.Queue()
+        self.lines: list[str] = []
+        self.last_line = ""
+        self.readers = [
+            threading.Thread(target=self._read_stderr, daemon=True),
+            threading.Thread(target=self._read_stdout, daemon=True),
+        ]
+        for reader in self.readers:
+            reader.start()
+        self.wait_for_line("Listening on", timeout=60)
+
+    def _read_stderr(self):
+        for line in self.process.stderr:
+            self.stderr.put(line)
+        self.stderr.put("")
+
+    def _read_stdout(self):
+        for line in self.process.stdout:
+            if line.strip():
+                self.last_line = line
+
+    def wait_for_line(self, start: str, timeout: float) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                line = self.stderr.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                lines = "".join(self.lines)
+                raise AssertionError(f"no {start!r} line from listen in {timeout} s: {lines}") from None
+            assert line, f"listen ended before a {start!r} line: {''.join(self.lines)}"
+            self.lines.append(line)
+            if line.startswith(start):
+                return line
+
+    def stop(self) -> dict:
+        """SIGTERM; the summary (the last JSON line)."""
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=60)
+        self.readers[1].join(timeout=10)
+        assert self.process.returncode == 0, "".join(self.lines)
+        summary = json.loads(self.last_line)
+        assert summary["type"] == "summary" and summary["stopped"] == "terminated", summary
+        return summary
+
+    def kill(self):
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()

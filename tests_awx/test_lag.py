@@ -19,9 +19,10 @@ GROUP_KEYS = {
 }
 
 
-def direct(job, where: str, params: list, key: str = "null") -> list[dict]:
-    """The statistics straight from AWX's event table of ``job``'s kind, one row per ``key``."""
-    table = job.event_class._meta.db_table
+def direct(job, where: str, params: list, key: str = "null", table: str | None = None) -> list[dict]:
+    """The statistics straight from AWX's event table of ``job``'s kind (or ``table``), one row
+    per ``key``."""
+    table = table or job.event_class._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
             f"""

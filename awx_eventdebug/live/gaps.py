@@ -91,12 +91,16 @@ _SQLITE_RATE_FRAME = (
     " RANGE BETWEEN 1.0 PRECEDING AND CURRENT ROW"
 )
 
+# AWX's filter only runs once its window holds an event: the job's first one (counter 1) is always
+# sent, output or not, and counts towards the rate.
+_NO_OUTPUT = "stdout = '' AND start_line = end_line AND counter > 1"
+
 _CLASSIFY = """
 WITH RECURSIVE missing AS ({missing}),
 stored AS (
     SELECT counter, modified, {minimal} AS minimal,
-           stdout = '' AND start_line = end_line AS no_output,
-           sum(CASE WHEN {minimal} OR NOT (stdout = '' AND start_line = end_line) THEN 1 ELSE 0 END)
+           {no_output} AS no_output,
+           sum(CASE WHEN {minimal} OR NOT ({no_output}) THEN 1 ELSE 0 END)
                OVER (ORDER BY {rate_frame}) AS rate
     FROM {table} WHERE {where} AND counter BETWEEN %s AND %s
 )
@@ -133,6 +137,7 @@ def classify_missing(
         sql = _CLASSIFY.format(
             missing=_POSTGRES_MISSING if postgres else _SQLITE_MISSING,
             minimal=minimal,
+            no_output=_NO_OUTPUT,
             rate_frame=_POSTGRES_RATE_FRAME if postgres else _SQLITE_RATE_FRAME,
             table=source.table,
             where=where,

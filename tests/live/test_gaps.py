@@ -55,6 +55,17 @@ def test_a_burst_over_the_rate_limit_is_likely_rate_limited():
     assert classify(quiet, [(58, 59)], AwxSending(0, True)) == {"lost": 2}
 
 
+def test_the_first_event_is_always_sent_and_counts_towards_the_rate():
+    # AWX's RunnerCallback sends the first event (playbook_on_start, no output) unfiltered: its
+    # window then holds 30 sent events at counter 30, and skips counter 31.
+    job = insert_job(
+        "job", BASE, [event(0, "playbook_on_start", output=False)] + [event(i * 0.01) for i in range(1, 31)]
+    )
+    assert classify(job, [(1, 1)]) == {"lost": 1}
+    assert classify(job, [(30, 30)]) == {"lost": 1}
+    assert classify(job, [(31, 31)]) == {"rate_limited": 1}
+
+
 def test_with_live_updates_off_only_minimal_events_are_sent():
     job = insert_job("job", BASE, [event(0), event(1), event(2, "playbook_on_stats")])
     assert classify(job, [(2, 3)], AwxSending(30, False)) == {"live_updates_off": 1, "lost": 1}
