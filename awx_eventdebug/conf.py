@@ -226,7 +226,10 @@ OPTIONS: dict[str, Option] = {
         3, (int,), "A node whose last snapshot is older than this many of its intervals is stale.", _positive
     ),
     "SAMPLE_RETENTION": Option(
-        "1d", (str,), "Age beyond which the sampler deletes its node's snapshots.", parse=parse_duration
+        "1d",
+        (str,),
+        "Age beyond which snapshots are deleted, and a node that stopped sampling leaves `path`.",
+        parse=parse_duration,
     ),
     "CHECK_MAX_BACKLOG": Option(
         10000, (int,), "Events queued for the callback receiver above which `check` fails.", _not_negative

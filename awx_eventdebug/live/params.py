@@ -10,6 +10,7 @@ from ..awx.tables import KINDS, MAX_JOB_ID
 # A query string under 4 KB passes every proxy in front of AWX (nginx's 8 KB header buffers).
 MAX_MISSING_LENGTH = 4000
 MAX_MISSING_RANGES = 500
+MAX_MISSING_COUNTERS = 100_000
 
 
 def parse_ranges(text: str) -> list[tuple[int, int]]:
@@ -25,6 +26,10 @@ def parse_ranges(text: str) -> list[tuple[int, int]]:
         ranges.append((lo, hi))
     if len(ranges) > MAX_MISSING_RANGES:
         raise ValueError(f"at most {MAX_MISSING_RANGES} ranges, got {len(ranges)}")
+    # Each counter becomes a row of the classifying statement: bound the rows one request makes.
+    counters = sum(hi - lo + 1 for lo, hi in ranges)
+    if counters > MAX_MISSING_COUNTERS:
+        raise ValueError(f"at most {MAX_MISSING_COUNTERS:,} counters, got {counters:,}")
     merged: list[tuple[int, int]] = []
     for lo, hi in sorted(ranges):
         if merged and lo <= merged[-1][1] + 1:

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -105,7 +107,7 @@ def take_sample(interval: float, node: str | None = None) -> dict:
                 )
         except IntegrityError:  # SQLite: another process wrote this slot meanwhile
             return {"status": SKIPPED, "reason": f"{node} was sampled by another process", "snapshot": None}
-        purge_snapshots(node, config["SAMPLE_RETENTION"])
+        purge_snapshots(config["SAMPLE_RETENTION"])
         rollups = fill_lag_rollups()
     return {"status": WRITTEN, "reason": "", "snapshot": data, "rollups": rollups}
 
@@ -131,12 +133,13 @@ def _add_rates(data: dict, previous, now: float, stale_intervals: int) -> None:
         add_rates(data["backlog"], before if usable else None, seconds if usable else None)
 
 
-def purge_snapshots(node: str, older_than: timedelta) -> int:
-    """Delete up to PURGE_BATCH of ``node``'s snapshots older than ``older_than``."""
+def purge_snapshots(older_than: timedelta) -> int:
+    """Delete up to PURGE_BATCH snapshots older than ``older_than``, of any node: those of a node
+    that stopped sampling (gone for good) go too."""
     from ..models import NodeSnapshot
 
     cutoff = utc_from_epoch(time.time()) - older_than
-    rows = NodeSnapshot.objects.filter(node=node, taken_at__lt=cutoff)
+    rows = NodeSnapshot.objects.filter(taken_at__lt=cutoff)
     ids = list(rows.order_by("taken_at").values_list("pk", flat=True)[:PURGE_BATCH])
     return NodeSnapshot.objects.filter(pk__in=ids).delete()[0] if ids else 0
 
@@ -177,8 +180,8 @@ class Sampler:
             thread.join(timeout)
 
     def _run(self):
-        # The first sample waits for the next slot: a short-lived command never samples.
-        due = slot_start(time.time(), self.interval) + self.interval
+        # The first sample waits a whole interval at least, then for the start of a slot.
+        due = slot_start(time.time(), self.interval) + 2 * self.interval
         while not self._stop.wait(max(0.0, due - time.time())):
             self._sample_once()
             now = time.time()
@@ -230,11 +233,25 @@ class Sampler:
 _SAMPLER: Sampler | None = None
 
 
+# AWX's long-running services started as management commands; every other command (migrate,
+# collectstatic, the operator's migration job, eventdebug itself) is short-lived and never samples.
+SERVICE_COMMANDS = frozenset({"run_callback_receiver", "run_dispatcher", "run_wsrelay", "runserver"})
+
+
+def is_service_process(argv: list[str]) -> bool:
+    """True for a long-running process: a server (uwsgi, daphne) or one of SERVICE_COMMANDS."""
+    program = os.path.basename(argv[0]) if argv else ""
+    if program in ("awx-manage", "manage.py", "django-admin", "__main__.py"):
+        return len(argv) > 1 and argv[1] in SERVICE_COMMANDS
+    return True
+
+
 def start_sampler() -> Sampler | None:
-    """Start this process's sampler (once) when SAMPLE_INTERVAL is not 0."""
+    """Start this process's sampler (once) when SAMPLE_INTERVAL is not 0 and the process is a
+    long-running service (is_service_process)."""
     global _SAMPLER
     interval = get_config()["SAMPLE_INTERVAL"]
-    if not interval:
+    if not interval or not is_service_process(sys.argv):
         return None
     if _SAMPLER is None:
         _SAMPLER = Sampler(interval)

@@ -13,6 +13,7 @@ import time
 from decimal import Decimal
 
 from django.db.models import Max, Sum
+from django.utils import timezone
 
 from ..conf import get_config
 from ..db import app_tables
@@ -43,8 +44,11 @@ IN_LAG = "in the event lag of hop 4 (modified - created covers hops 1-4)"
 
 @app_tables
 def latest_snapshots() -> list[NodeSnapshot]:
-    """Each node's latest snapshot, by node name."""
-    latest = NodeSnapshot.objects.values("node").annotate(last=Max("taken_at")).order_by("node")[:MAX_NODES]
+    """Each node's latest snapshot, by node name, of the nodes that sampled within SAMPLE_RETENTION:
+    a node gone for good (an old operator pod's hostname) stays stale only that long."""
+    since = timezone.now() - get_config()["SAMPLE_RETENTION"]
+    recent = NodeSnapshot.objects.filter(taken_at__gte=since)
+    latest = recent.values("node").annotate(last=Max("taken_at")).order_by("node")[:MAX_NODES]
     pairs = {(row["node"], row["last"]) for row in latest}
     rows = NodeSnapshot.objects.filter(
         node__in={node for node, _ in pairs}, taken_at__in={t for _, t in pairs}

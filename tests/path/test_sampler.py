@@ -107,12 +107,19 @@ def test_unix_socket_broker_url(settings, tmp_path):
     assert snapshot["backlog"]["length"] == 2 and snapshot["broker"] == f"unix://{path}"
 
 
-def test_old_snapshots_of_the_node_are_purged():
-    old = datetime.now(UTC) - timedelta(days=3)
-    for node in ("node-x", "node-y"):
-        NodeSnapshot.objects.create(node=node, slot_start=old, taken_at=old, interval=10, seconds=0, data={})
-    assert purge_snapshots("node-x", timedelta(days=1)) == 1
-    assert list(NodeSnapshot.objects.values_list("node", flat=True)) == ["node-y"]
+def test_old_snapshots_of_every_node_are_purged_and_a_node_gone_for_good_leaves_the_path():
+    from awx_eventdebug.path.verdict import latest_snapshots
+
+    now = datetime.now(UTC)
+    for node, taken in (("node-x", now - timedelta(days=3)), ("node-y", now - timedelta(days=3))):
+        NodeSnapshot.objects.create(
+            node=node, slot_start=taken, taken_at=taken, interval=10, seconds=0, data={}
+        )
+    NodeSnapshot.objects.create(node="node-z", slot_start=now, taken_at=now, interval=10, seconds=0, data={})
+    # Past SAMPLE_RETENTION (1 day by default) a node that stopped sampling is no longer shown stale.
+    assert [row.node for row in latest_snapshots()] == ["node-z"]
+    assert purge_snapshots(timedelta(days=1)) == 2
+    assert list(NodeSnapshot.objects.values_list("node", flat=True)) == ["node-z"]
 
 
 @pytest.mark.postgres_only(reason="advisory locks")
@@ -178,3 +185,28 @@ def test_a_sample_stores_the_lag_rollups_of_the_final_minutes(node_redis, stand_
     # Idempotent: the next sampler stores nothing twice.
     take_sample(1)
     assert LagRollup.objects.filter(kind="job", span=60, start=modified).count() == 1
+
+
+@pytest.mark.parametrize(
+    "argv, service",
+    [
+        (["/usr/bin/uwsgi", "/etc/tower/uwsgi.ini"], True),
+        (["/var/lib/awx/venv/awx/bin/daphne", "-b", "127.0.0.1", "awx.asgi:channel_layer"], True),
+        (["/usr/bin/awx-manage", "run_callback_receiver"], True),
+        (["/usr/bin/awx-manage", "run_dispatcher"], True),
+        (["/usr/bin/awx-manage", "migrate", "--noinput"], False),
+        (["/usr/bin/awx-manage", "collectstatic"], False),
+        (["/usr/bin/awx-manage", "eventdebug", "check"], False),
+        (["example_settings/manage.py", "shell"], False),
+    ],
+)
+def test_only_long_running_services_start_a_sampler(argv, service, settings, monkeypatch):
+    from awx_eventdebug.path import sampler
+
+    assert sampler.is_service_process(argv) is service
+    monkeypatch.setattr(sampler, "_SAMPLER", None)
+    monkeypatch.setattr(sampler.sys, "argv", argv)
+    started = []
+    monkeypatch.setattr(sampler.Sampler, "start", lambda self: started.append(self))
+    assert (sampler.start_sampler() is not None) is service
+    assert len(started) == int(service)
