@@ -14,6 +14,7 @@ from awx_eventdebug.channels.backends import BACKENDS, PUBSUB_LAYER
 from awx_eventdebug.dashboard.tables import queues_table, worst_queues
 from awx_eventdebug.overflow.upsert import Counts, add_counts
 from tests.conftest import REDIS_URL
+from tests.support.channel_layers import use_layer
 from tests.support.redis_servers import closed_port
 
 pytestmark = pytest.mark.django_db
@@ -98,12 +99,7 @@ def test_redis_down_empties_only_the_queues_table(admin_client, overflow_rows, s
 
 
 def redis_down_page(admin_client, settings, port):
-    settings.CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [f"redis://127.0.0.1:{port}/0"]},
-        }
-    }
+    use_layer(settings, {"hosts": [f"redis://127.0.0.1:{port}/0"]})
     settings.EVENTDEBUG = {"REDIS_TIMEOUT": 0.5}
     response = admin_client.get(PAGE)
     assert response.status_code == 200

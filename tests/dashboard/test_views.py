@@ -10,6 +10,7 @@ from awx_eventdebug.checks import check_dashboard, check_receive_timeout, receiv
 from example_settings.settings import redis_host
 from tests.conftest import REDIS_URL
 from tests.health.test_report import recent_job
+from tests.support.channel_layers import use_layer
 from tests.support.redis_servers import closed_port
 
 pytestmark = pytest.mark.django_db
@@ -86,12 +87,7 @@ def test_doctor_problems_and_warnings_are_rendered_on_the_server(admin_client, s
 
 
 def doctor_problems_on_the_page(admin_client, settings, port):
-    settings.CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [f"redis://127.0.0.1:{port}/0"]},
-        }
-    }
+    use_layer(settings, {"hosts": [f"redis://127.0.0.1:{port}/0"]})
     settings.EVENTDEBUG = {"REDIS_TIMEOTU": 1, "REDIS_TIMEOUT": 0.5}
     html = admin_client.get(PAGE).content.decode()
     assert f"redis redis://127.0.0.1:{port}/0 unreachable" in html

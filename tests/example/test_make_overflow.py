@@ -5,6 +5,7 @@ from django.core.management import CommandError, call_command
 
 from awx_eventdebug.overflow import install as capture
 from tests.support.capture_helpers import drops_by_group
+from tests.support.channel_layers import use_layer
 
 
 @pytest.fixture
@@ -39,12 +40,7 @@ def test_redis_down_is_one_line_not_a_traceback(installed, settings):
     from tests.support.redis_servers import closed_port
 
     with closed_port() as port:
-        settings.CHANNEL_LAYERS = {
-            "default": {
-                "BACKEND": "channels_redis.core.RedisChannelLayer",
-                "CONFIG": {"hosts": [f"redis://127.0.0.1:{port}/0"]},
-            }
-        }
+        use_layer(settings, {"hosts": [f"redis://127.0.0.1:{port}/0"]})
         with pytest.raises(
             CommandError, match=f"no demo overflow: Redis redis://127.0.0.1:{port}/0 unreachable"
         ):
