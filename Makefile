@@ -28,8 +28,9 @@ $(BIN)/activate: setup.cfg
 	touch $@
 
 # Fresh SQLite database, seeded workload, a small real overflow (needs Redis), the superuser
-# demo/demo, the doctor, then the report (lag, overflow, queues). A stopped Redis shows up as
-# unreachable; the demo goes on. The superuser exists only in this SQLite file: demo use only.
+# demo/demo, the doctor, one snapshot of this node's hops (as a running AWX's sampler takes them,
+# docs/path.md), then the report (lag, overflow, queues, the critical path). A stopped Redis
+# shows up as unreachable; the demo goes on. The superuser exists only in this SQLite file: demo use only.
 demo: $(BIN)/activate
 	rm -f $(DB)
 	$(MANAGE) migrate --verbosity 0
@@ -38,6 +39,7 @@ demo: $(BIN)/activate
 	DJANGO_SUPERUSER_PASSWORD=demo $(MANAGE) createsuperuser --noinput --username demo --email demo@example.invalid
 	@echo "(The same data in the dashboard: make serve, then http://127.0.0.1:$(PORT)/ as demo/demo)"
 	-$(MANAGE) eventdebug doctor
+	-$(MANAGE) eventdebug sample --interval 10
 	-$(MANAGE) eventdebug report --since 2h
 
 # The demo's data in the dashboard, with the live gauge's /websocket/: http://127.0.0.1:$(PORT)/.
