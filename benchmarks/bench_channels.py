@@ -7,9 +7,10 @@ On a redis-server of its own (so the shared one stays light), writes 10k groups 
 - naive: what AWX's debugging guide does by hand - KEYS, then one round trip per key (ZRANGE 0 -1
   of each group, ZCOUNT -inf +inf of each queue).
 
-Prints the best of --repeat alternating runs of each, the ratio, Python's peak memory
-(tracemalloc, in a run of its own) and the largest single command time Redis logged (SLOWLOG,
-every command logged) for each.
+Prints the best of --repeat alternating runs of each with the CPU this process and Redis spent
+in it, the ratio, Python's peak memory (tracemalloc, in a run of its own) and the largest single
+command time Redis logged (SLOWLOG, every command logged) for each. The first line gives this
+host's speed (a fixed Python loop) so that figures of different hosts can be compared.
 
     python benchmarks/bench_channels.py [--groups 10000] [--members 5] [--queues 2000] [--repeat 3]
                                         [--rtt-ms 0.2] [--without-hiredis]
@@ -127,17 +128,30 @@ def naive(client: redis.Redis) -> int:
     return found
 
 
+def redis_cpu(client: redis.Redis) -> float:
+    """CPU seconds the redis-server has used (user + system), from INFO."""
+    info = client.info("cpu")
+    return info["used_cpu_user"] + info["used_cpu_sys"]
+
+
 def measure(methods: dict, client: redis.Redis, repeat: int) -> dict:
     """Best wall time of each method over ``repeat`` rounds (the methods alternate, so load
-    from other processes hits both alike), then one more run of each under tracemalloc (which
-    slows Python down, so it is not timed) for its peak memory, and the slowest command Redis
-    logged while it ran."""
+    from other processes hits both alike), with the CPU seconds this process and Redis spent in
+    that run; then one more run of each under tracemalloc (which slows Python down, so it is not
+    timed) for its peak memory, and the slowest command Redis logged while it ran."""
     results = {name: {"seconds": float("inf")} for name in methods}
     for _ in range(repeat):
         for name, function in methods.items():
+            redis_before, python_before = redis_cpu(client), time.process_time()
             started = time.perf_counter()
             function()
-            results[name]["seconds"] = min(results[name]["seconds"], time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            if seconds < results[name]["seconds"]:
+                results[name].update(
+                    seconds=seconds,
+                    python_cpu=time.process_time() - python_before,
+                    redis_cpu=redis_cpu(client) - redis_before,
+                )
     for name, function in methods.items():
         client.slowlog_reset()
         tracemalloc.start()
@@ -151,13 +165,32 @@ def measure(methods: dict, client: redis.Redis, repeat: int) -> dict:
     return results
 
 
+def python_speed() -> float:
+    """Seconds this host's Python takes for a fixed loop (best of 3): to compare figures measured
+    on different hosts (a typical recent x86-64 core: about 0.4 s)."""
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        total = 0
+        for number in range(10_000_000):
+            total += number
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
 def print_measured(results: dict) -> None:
     """The results of measure(), a method per line."""
     width = max(map(len, results))
-    print(f"{'method'.ljust(width)}  {'seconds':>8}  {'peak MB':>8}  slowest command in SLOWLOG")
+    print(
+        f"{'method'.ljust(width)}  {'seconds':>8}  {'Python CPU':>10}  {'Redis CPU':>9}  {'peak MB':>8}  "
+        "slowest command in SLOWLOG"
+    )
     for name, r in results.items():
         slowest = f"{r['slowest_ms']:.3f} ms ({r['slowest_command']})"
-        print(f"{name.ljust(width)}  {r['seconds']:8.3f}  {r['peak_mb']:8.1f}  {slowest}")
+        print(
+            f"{name.ljust(width)}  {r['seconds']:8.3f}  {r['python_cpu']:10.3f}  {r['redis_cpu']:9.3f}  "
+            f"{r['peak_mb']:8.1f}  {slowest}"
+        )
 
 
 def main() -> None:
@@ -193,7 +226,8 @@ def main() -> None:
             f"{args.groups} groups x {args.members} members over {args.queues} process queues; "
             f"{client.dbsize()} keys; {os.cpu_count()} cores; round trip +{args.rtt_ms} ms; "
             f"best of {args.repeat}; redis-py {redis.__version__}, parser "
-            f"{'hiredis ' + sys.modules['hiredis'].__version__ if HIREDIS_AVAILABLE else 'Python'}",
+            f"{'hiredis ' + sys.modules['hiredis'].__version__ if HIREDIS_AVAILABLE else 'Python'}; "
+            f"this host's Python: {python_speed():.2f} s for a 10M-step loop",
             file=sys.stderr,
         )
         methods = {"ours (groups --json)": ours, "naive (KEYS + a round trip per key)": lambda: naive(client)}

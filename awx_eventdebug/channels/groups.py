@@ -1,18 +1,19 @@
 """The channel layer's groups as Redis holds them: members grouped by the process queue
 group_send fills for them, the state of those queues, and members of processes that are gone.
 
-Built for AWX scale (tens of thousands of groups): one command per group reads a page of members
-(their scores come along but only the lowest is turned into a number, to see whether the group
-has expired members), mapped to queues without a Python object per member beyond its name; join
-times (ZMSCORE), the TTL and the per-queue details are read only for the groups shown, with
-redis_read's bounded machinery.
+Built for AWX scale (tens of thousands of groups): two commands per group read a page of members
+without their scores and count the expired ones; members map to queues with one interned string
+per process queue, not an object per member; join times (ZMSCORE), the TTL and the per-queue
+details are read only for the groups shown, with redis_read's bounded machinery.
 A pub/sub layer's groups are read by pubsub.py instead.
 """
 
 from __future__ import annotations
 
+import sys
 from collections import defaultdict
 from dataclasses import dataclass, field
+from itertools import chain
 
 from .backends import MEMBERS, SUBSCRIBERS
 from .config import LayerConfig
@@ -44,7 +45,7 @@ from .redis_read import (
 MEMBER_PAGE = 500
 
 
-@dataclass
+@dataclass(slots=True)
 class GroupRead:
     """One group key as read from its shard."""
 
@@ -55,28 +56,37 @@ class GroupRead:
     expired_count: int  # members past group_expiry (channels_redis prunes them at group_send)
     # Their names, up to a page; one shared empty set for the groups without (nearly all).
     expired: frozenset[str] | set[str] = frozenset()
-    # Its distinct queue keys, each with the group's first member (join order) mapping to it.
-    queues: dict[str, str] = field(default_factory=dict)
+    # The queue key of each member: where group_send puts the group's messages for it.
+    member_queues: list[str] = field(default_factory=list)
+    stale_count: int = 0  # members of processes that are gone (GroupReport.set_stats)
 
 
 def read_groups(client, keys: list[str], name_start: int, shard: int, expired_until: int, budget) -> list:
-    """GroupRead of ``keys`` (group keys on one shard): one pipelined command per group, more
+    """GroupRead of ``keys`` (group keys on one shard): two pipelined commands per group, more
     round trips only for groups bigger than a page or holding expired members.
 
-    A page comes with its scores: members are in join order, so expired members (joined before
-    ``expired_until``) are a prefix, and the first score tells whether a group has any."""
+    A page of members without their scores (Redis formats every score it returns: WITHSCORES
+    doubled its CPU and this process's parsing), and the count of members joined before
+    ``expired_until``, which channels_redis prunes."""
     groups = {}
-    maybe_expired = []
-    first_pages = pipelined(client, keys, lambda c, key: c.zrange_page(key, 0, MEMBER_PAGE - 1), budget)
+
+    def first_page(commands, key):
+        commands.zrange(key, 0, MEMBER_PAGE - 1)
+        commands.zcount(key, "-inf", expired_until)
+
     # Not a sorted set (not a group), or deleted since SCAN saw it: left out.
-    pages = [(key, page) for key, (page,) in first_pages.items() if is_reply(page) and page[0]]
-    granted = budget.take_members(sum(len(members) for _, (members, _) in pages))
-    for key, (members, first_joined) in pages:
-        kept = min(len(members), granted)
-        granted -= kept
-        groups[key] = GroupRead(key[name_start:], shard, len(members), members[:kept], 0)
-        if first_joined <= expired_until:
-            maybe_expired.append(key)
+    pages = [
+        (key, members, expired)
+        for key, (members, expired) in pipelined(client, keys, first_page, budget).items()
+        if members and is_reply(members) and is_reply(expired)
+    ]
+    granted = budget.take_members(sum(len(members) for _, members, _ in pages))
+    for key, members, expired in pages:
+        count = len(members)
+        if granted < count:
+            members = members[:granted]
+        granted -= len(members)
+        groups[key] = GroupRead(key[name_start:], shard, count, members, expired)
 
     full_pages = [key for key, group in groups.items() if group.count == MEMBER_PAGE]
     for key, (count,) in pipelined(client, full_pages, lambda pipe, key: pipe.zcard(key), budget).items():
@@ -92,13 +102,12 @@ def read_groups(client, keys: list[str], name_start: int, shard: int, expired_un
             if granted < MEMBER_PAGE:
                 break
 
-    def expired_commands(commands, key):
-        commands.zcount(key, "-inf", expired_until)
+    def expired_names(commands, key):
         commands.zrangebyscore(key, "-inf", expired_until, start=0, num=MEMBER_PAGE)
 
-    for key, (count, names) in pipelined(client, maybe_expired, expired_commands, budget).items():
-        if is_reply(count) and is_reply(names):
-            groups[key].expired_count = count
+    expired = [key for key, group in groups.items() if group.expired_count]
+    for key, (names,) in pipelined(client, expired, expired_names, budget).items():
+        if is_reply(names):
             groups[key].expired = set(names)
     return list(groups.values())
 
@@ -134,22 +143,22 @@ class GroupReport:
         self.undrained: set[str] = set()  # queue keys nobody receives from (queues.not_drained)
         self.failed: dict[int, str] = {}
 
-    def queue_key(self, channel: str) -> str:
-        """LayerConfig.queue_key (prefix + channels' non_local_name) inlined: it runs for every
-        member of every group, and the method calls cost more than the reading itself."""
-        bang = channel.find("!")
-        return self.layer.prefix + (channel[: bang + 1] if bang >= 0 else channel)
-
     def map_members(self, groups: list[GroupRead]) -> dict[int, list[str]]:
-        """Each group's queues; the queue keys wanted on each shard, as group_send maps them.
-
-        Built with dict() over reversed lists, so the first member (join order) and the first
-        group win, at C speed: this runs once per member of every group."""
+        """Each member's queue key, and the queue keys wanted on each shard, as group_send maps
+        them: a process's queue is prefix + channels' non_local_name of the channel, inlined
+        here (a method call per member of every group costs more than reading them)."""
+        prefix = self.layer.prefix
+        channels = list(chain.from_iterable(group.members for group in groups))
+        # Up to and with the "!" of a process-specific name, else the whole name; interned, so
+        # that the members of one process (all of a daphne's websockets) share one string.
+        keys = list(map(sys.intern, (prefix + (c[: c.find("!") + 1] or c) for c in channels)))
+        start = 0
         for group in groups:
-            backwards = group.members[::-1]
-            group.queues = dict(zip(map(self.queue_key, backwards), backwards, strict=True))
-        for group in reversed(groups):
-            self.queues.update(group.queues)
+            end = start + len(group.members)
+            group.member_queues = keys[start:end]
+            start = end
+        # dict() over reversed lists: each queue's first member (join order, first group) wins.
+        self.queues = dict(zip(reversed(keys), reversed(channels), strict=True))
         wanted: dict[int, list[str]] = defaultdict(list)
         for key, first in self.queues.items():
             wanted[self.layer.queue_shard(first)].append(key)
@@ -172,7 +181,8 @@ class GroupReport:
             entry.update(depth=None, expired=None, fill=None, inflight=None)
         return entry
 
-    def set_stats(self, stats: dict[str, QueueStats]) -> None:
+    def set_stats(self, stats: dict[str, QueueStats], groups: list[GroupRead]) -> None:
+        """The queues' figures, and from them each group's stale_count."""
         self.stats = stats
         self.behind = {
             key
@@ -182,25 +192,26 @@ class GroupReport:
         self.undrained = {
             key for key, queue in stats.items() if not_drained(queue.oldest, self.now, self.layer.expiry)
         }
+        gone = self.behind | self.undrained
+        for group in groups:
+            group.stale_count = group.expired_count
+            # The usual case: every queue of the group drained, no backup left behind.
+            if gone.isdisjoint(group.member_queues):
+                continue
+            group.stale_count += sum(
+                1
+                for channel, key in zip(group.members, group.member_queues, strict=True)
+                if key in gone and channel not in group.expired
+            )
 
-    def stale_count(self, group: GroupRead) -> int:
-        behind = self.behind | self.undrained
-        if not behind:  # the usual case: every queue drained, no backup left behind
-            return group.expired_count
-        behind = behind.intersection(group.queues)
-        if not behind:
-            return group.expired_count
-        return group.expired_count + sum(
-            1 for m in group.members if m not in group.expired and self.queue_key(m) in behind
-        )
-
-    def stale_reason(self, group: GroupRead, channel: str, score: float | None) -> str | None:
-        """Why Redis shows this member as belonging to a process that is gone (docs/channels.md)."""
+    def stale_reason(self, group: GroupRead, channel: str, key: str, score: float | None) -> str | None:
+        """Why Redis shows this member (of queue ``key``) as belonging to a process that is gone
+        (docs/channels.md)."""
         if channel in group.expired or (score is not None and score <= self.expired_until):
             return "expired"
-        if self.queue_key(channel) in self.behind:
+        if key in self.behind:
             return "inflight_left_behind"
-        if self.queue_key(channel) in self.undrained:
+        if key in self.undrained:
             return "not_drained"
         return None
 
@@ -210,19 +221,19 @@ class GroupReport:
         return int(self.now) - self.layer.group_expiry
 
     def severity(self, group: GroupRead) -> tuple:
-        worst = max(map(self.severities.__getitem__, group.queues), default=(0.0, 0.0, 0))
-        return (*worst[:2], self.stale_count(group), group.count)
+        worst = max(map(self.severities.__getitem__, group.member_queues), default=(0.0, 0.0, 0))
+        return (*worst[:2], group.stale_count, group.count)
 
     def group_doc(self, group: GroupRead, ttl: int | None, scores: list | None) -> dict:
         """The group as shown; ``scores`` are the members' join times (None: not read)."""
         scores = scores or [None] * len(group.members)
         by_queue: dict[str, list] = defaultdict(list)
-        for channel, score in zip(group.members, scores, strict=True):
-            by_queue[self.queue_key(channel)].append(
+        for channel, key, score in zip(group.members, group.member_queues, scores, strict=True):
+            by_queue[key].append(
                 {
                     "channel": channel,
                     "joined_age": age(self.now, score),
-                    "stale": self.stale_reason(group, channel, score),
+                    "stale": self.stale_reason(group, channel, key, score),
                 }
             )
         queues = []
@@ -239,7 +250,7 @@ class GroupReport:
             "ttl": ttl,
             "members": group.count,
             "members_read": len(group.members),
-            "stale_members": self.stale_count(group),
+            "stale_members": group.stale_count,
             "queues": queues,
         }
 
@@ -297,7 +308,7 @@ def inspect_groups(
 
     results = on_each_shard(layer, read_shard_queues, timeout, report.failed)
     report.failed.update((r.host.index, r.error) for r in results if r.error)
-    report.set_stats({key: stats for r in results for key, stats in r.data.items()})
+    report.set_stats({key: stats for r in results for key, stats in r.data.items()}, groups)
 
     entries = report.entries()
     if reduce is not None:
@@ -317,7 +328,7 @@ def inspect_groups(
     summary.update(
         groups=len(groups),
         members=sum(group.count for group in groups),
-        stale_members=sum(report.stale_count(group) for group in groups),
+        stale_members=sum(group.stale_count for group in groups),
     )
     summarize_queues(summary, list(entries.values()))
     doc["truncated"] = budget.truncated

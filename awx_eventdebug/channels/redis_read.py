@@ -131,39 +131,32 @@ class Commands:
     def __len__(self) -> int:
         return len(self.convert)
 
-    def _add(self, convert, name: bytes, key, arguments: bytes, count: int) -> None:
-        """One command: ``name``, ``key``, then ``count`` more arguments already packed."""
+    def _add(self, convert, shape: tuple[bytes, bytes], key) -> None:
+        """One command of ``shape`` (the RESP before and after its key, from _shape) on ``key``."""
         key = _encoded(key)
-        self.packed.append(
-            b"*%d\r\n%b$%d\r\n%b\r\n%b" % (count + 2, _arguments(name), len(key), key, arguments)
-        )
+        self.packed.append(b"%b$%d\r\n%b\r\n%b" % (shape[0], len(key), key, shape[1]))
         self.convert.append(convert)
 
     def zrange(self, key, start: int, end: int, withscores: bool = False) -> None:
         if withscores:
-            self._add(_score_pairs, b"ZRANGE", key, _arguments(start, end, b"WITHSCORES"), 3)
+            self._add(_score_pairs, _shape(b"ZRANGE", start, end, b"WITHSCORES"), key)
         else:
-            self._add(_texts, b"ZRANGE", key, _arguments(start, end), 2)
-
-    def zrange_page(self, key, start: int, end: int) -> None:
-        """Members as text with only the lowest score read (None: no member): their scores
-        come with them, but no float or tuple is made per member."""
-        self._add(_members_and_lowest_score, b"ZRANGE", key, _arguments(start, end, b"WITHSCORES"), 3)
+            self._add(_texts, _shape(b"ZRANGE", start, end), key)
 
     def zrangebyscore(self, key, low, high, start: int, num: int) -> None:
-        self._add(_texts, b"ZRANGEBYSCORE", key, _arguments(low, high, b"LIMIT", start, num), 5)
+        self._add(_texts, _shape(b"ZRANGEBYSCORE", low, high, b"LIMIT", start, num), key)
 
     def zcount(self, key, low, high) -> None:
-        self._add(None, b"ZCOUNT", key, _arguments(low, high), 2)
+        self._add(None, _shape(b"ZCOUNT", low, high), key)
 
     def zcard(self, key) -> None:
-        self._add(None, b"ZCARD", key, b"", 0)
+        self._add(None, _shape(b"ZCARD"), key)
 
     def ttl(self, key) -> None:
-        self._add(None, b"TTL", key, b"", 0)
+        self._add(None, _shape(b"TTL"), key)
 
     def zmscore(self, key, members) -> None:
-        self._add(_scores, b"ZMSCORE", key, _pack(members), len(members))
+        self._add(_scores, (_head(b"ZMSCORE", len(members)), _pack(members)), key)
 
 
 def _encoded(value) -> bytes:
@@ -175,9 +168,15 @@ def _pack(values) -> bytes:
 
 
 @functools.lru_cache(maxsize=64)
-def _arguments(*values) -> bytes:
-    """The arguments every key of a batch shares (ranges, bounds), packed once."""
-    return _pack(values)
+def _shape(name: bytes, *arguments) -> tuple[bytes, bytes]:
+    """The RESP of command ``name`` before its key and after it (``arguments``): what every key
+    of a batch shares, packed once."""
+    return _head(name, len(arguments)), _pack(arguments)
+
+
+def _head(name: bytes, arguments: int) -> bytes:
+    """The RESP of command ``name`` up to its key, ``arguments`` more after it."""
+    return b"*%d\r\n$%d\r\n%b\r\n" % (arguments + 2, len(name), name)
 
 
 def _texts(reply) -> list[str]:
@@ -194,12 +193,6 @@ def _score_pairs(reply) -> list[tuple[str, float]]:
     if reply and isinstance(reply[0], list):  # RESP3 (protocol=3 in the hosts): pairs
         return [(as_text(member), float(score)) for member, score in reply]
     return list(zip(_texts(reply[::2]), map(float, reply[1::2]), strict=True))
-
-
-def _members_and_lowest_score(reply) -> tuple[list[str], float | None]:
-    if reply and isinstance(reply[0], list):  # RESP3: pairs
-        return _texts([member for member, _ in reply]), float(reply[0][1])
-    return _texts(reply[::2]), float(reply[1]) if reply else None
 
 
 def _scores(reply) -> list[float | None]:

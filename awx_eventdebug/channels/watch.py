@@ -39,8 +39,8 @@ def watch_samples(
         def reduce(report, groups, entries, kept=kept):
             members = defaultdict(set)
             for group in groups:
-                for channel in group.members:
-                    members[report.queue_key(channel)].add(channel)
+                for key, channel in zip(group.member_queues, group.members, strict=True):
+                    members[key].add(channel)
             kept["depths"] = {key: {**entry, "members": len(members[key])} for key, entry in entries.items()}
             kept["memberships"] = {group.name: set(group.members) for group in groups}
 

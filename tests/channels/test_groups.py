@@ -7,7 +7,8 @@ import time
 import redis
 from channels_redis.core import RedisChannelLayer
 
-from awx_eventdebug.channels.groups import inspect_groups
+from awx_eventdebug.channels.config import load_layer
+from awx_eventdebug.channels.groups import GroupRead, GroupReport, inspect_groups
 from awx_eventdebug.channels.queues import inspect_queues
 from tests.conftest import REDIS_URL
 from tests.support.channel_layers import CAPACITY, SMALL_CAPACITY, fill_groups, layer_config, use_layer
@@ -58,6 +59,19 @@ def test_groups_report_what_channels_redis_uses(layer_settings, redis_client):
         "max_oldest_age": doc["summary"]["max_oldest_age"],
     }
     assert 0 <= doc["summary"]["max_oldest_age"] < 30
+
+
+def test_members_map_to_the_queues_channels_redis_names(layer_settings):
+    """GroupReport inlines channels_redis's non_local_name for every member at once."""
+    names = [["specific.abc!def", "plain", "a!b!c"], [], ["!x", "tail!", "é!ü", "a!later", "plain"]]
+    groups = [GroupRead(f"g{n}", 0, len(members), members, 0) for n, members in enumerate(names)]
+    report = GroupReport(load_layer(None), time.time())
+    wanted = report.map_members(groups)
+    reference = RedisChannelLayer(prefix=layer_settings["prefix"])
+    for group in groups:
+        assert group.member_queues == [reference.prefix + reference.non_local_name(m) for m in group.members]
+    assert sorted(wanted[0]) == sorted({key for group in groups for key in group.member_queues})
+    assert report.queues[reference.prefix + "a!"] == "a!b!c"  # its first member, in join order
 
 
 def test_pattern_limit_and_glob_characters_in_the_prefix(settings, key_prefix):
