@@ -52,10 +52,9 @@ class GroupRead:
     name: str
     shard: int
     count: int
-    members: list[str]  # join order, up to the caps
+    # Join order, up to the caps. Scores are join times, so the expired members come first.
+    members: list[str]
     expired_count: int  # members past group_expiry (channels_redis prunes them at group_send)
-    # Their names, up to a page; one shared empty set for the groups without (nearly all).
-    expired: frozenset[str] | set[str] = frozenset()
     # The queue key of each member: where group_send puts the group's messages for it.
     member_queues: list[str] = field(default_factory=list)
     stale_count: int = 0  # members of processes that are gone (GroupReport.set_stats)
@@ -63,11 +62,12 @@ class GroupRead:
 
 def read_groups(client, keys: list[str], name_start: int, shard: int, expired_until: int, budget) -> list:
     """GroupRead of ``keys`` (group keys on one shard): two pipelined commands per group, more
-    round trips only for groups bigger than a page or holding expired members.
+    round trips only for groups bigger than a page.
 
     A page of members without their scores (Redis formats every score it returns: WITHSCORES
     doubled its CPU and this process's parsing), and the count of members joined before
-    ``expired_until``, which channels_redis prunes."""
+    ``expired_until``, which channels_redis prunes: members come in join order, so those are the
+    first ones, and no names need reading."""
     groups = {}
 
     def first_page(commands, key):
@@ -97,18 +97,12 @@ def read_groups(client, keys: list[str], name_start: int, shard: int, expired_un
             commands = Commands()
             commands.zrange(key, len(members), len(members) + MEMBER_PAGE - 1)
             (page,) = execute(client, commands)
+            if not is_reply(page):  # no longer a sorted set
+                break
             granted = budget.take_members(len(page))
             members.extend(page[:granted])
             if granted < MEMBER_PAGE:
                 break
-
-    def expired_names(commands, key):
-        commands.zrangebyscore(key, "-inf", expired_until, start=0, num=MEMBER_PAGE)
-
-    expired = [key for key, group in groups.items() if group.expired_count]
-    for key, (names,) in pipelined(client, expired, expired_names, budget).items():
-        if is_reply(names):
-            groups[key].expired = set(names)
     return list(groups.values())
 
 
@@ -198,16 +192,13 @@ class GroupReport:
             # The usual case: every queue of the group drained, no backup left behind.
             if gone.isdisjoint(group.member_queues):
                 continue
-            group.stale_count += sum(
-                1
-                for channel, key in zip(group.members, group.member_queues, strict=True)
-                if key in gone and channel not in group.expired
-            )
+            # Of the members read, the expired ones come first and are counted already.
+            group.stale_count += sum(1 for key in group.member_queues[group.expired_count :] if key in gone)
 
-    def stale_reason(self, group: GroupRead, channel: str, key: str, score: float | None) -> str | None:
-        """Why Redis shows this member (of queue ``key``) as belonging to a process that is gone
-        (docs/channels.md)."""
-        if channel in group.expired or (score is not None and score <= self.expired_until):
+    def stale_reason(self, key: str, expired: bool) -> str | None:
+        """Why Redis shows a member (of queue ``key``; ``expired``: past group_expiry) as
+        belonging to a process that is gone (docs/channels.md)."""
+        if expired:
             return "expired"
         if key in self.behind:
             return "inflight_left_behind"
@@ -228,12 +219,15 @@ class GroupReport:
         """The group as shown; ``scores`` are the members' join times (None: not read)."""
         scores = scores or [None] * len(group.members)
         by_queue: dict[str, list] = defaultdict(list)
-        for channel, key, score in zip(group.members, group.member_queues, scores, strict=True):
+        rows = zip(group.members, group.member_queues, scores, strict=True)
+        for index, (channel, key, score) in enumerate(rows):
+            # The first expired_count members (join order) had expired when the page was read.
+            expired = index < group.expired_count or (score is not None and score <= self.expired_until)
             by_queue[key].append(
                 {
                     "channel": channel,
                     "joined_age": age(self.now, score),
-                    "stale": self.stale_reason(group, channel, key, score),
+                    "stale": self.stale_reason(key, expired),
                 }
             )
         queues = []

@@ -143,9 +143,6 @@ class Commands:
         else:
             self._add(_texts, _shape(b"ZRANGE", start, end), key)
 
-    def zrangebyscore(self, key, low, high, start: int, num: int) -> None:
-        self._add(_texts, _shape(b"ZRANGEBYSCORE", low, high, b"LIMIT", start, num), key)
-
     def zcount(self, key, low, high) -> None:
         self._add(None, _shape(b"ZCOUNT", low, high), key)
 

@@ -116,6 +116,46 @@ def test_stale_members(layer_settings, redis_client):
     assert [(i["key"], i["left_behind"]) for i in inflight] == [(queue_key + "$inflight", True)]
 
 
+def test_expired_members_of_a_big_group_are_counted_once(settings, layer_settings, redis_client):
+    """A group over two pages whose first 600 members (join order) expired, a third of them and
+    of the others in a queue nobody drains: each stale member counts once, in the summary and in
+    the group's rows, and still when the members read are capped mid-group."""
+    prefix, now = layer_settings["prefix"], time.time()
+    channels = [f"specific.p{n % 3}!c{n:04d}" for n in range(1203)]
+    joined = {
+        channel: now - 2 * 86400 - 1203 + n if n < 600 else now - 1203 + n
+        for n, channel in enumerate(channels)
+    }
+    redis_client.zadd(f"{prefix}:group:big", joined)
+    redis_client.zadd(f"{prefix}specific.p0!", {"old message": now - 600})  # never received
+    stale = 600 + sum(1 for n in range(600, 1203) if n % 3 == 0)
+
+    doc = inspect_groups()
+    (group,) = doc["groups"]
+    assert group["members"] == group["members_read"] == 1203
+    assert doc["summary"]["stale_members"] == group["stale_members"] == stale
+    rows = {m["channel"]: m["stale"] for q in group["queues"] for m in q["members"]}
+    assert [rows[c] for c in channels] == [
+        "expired" if n < 600 else "not_drained" if n % 3 == 0 else None for n in range(1203)
+    ]
+
+    settings.EVENTDEBUG = {"INSPECT_MAX_MEMBERS": 702}
+    capped = inspect_groups()
+    (group,) = capped["groups"]
+    assert group["members"] == 1203 and group["members_read"] == 702
+    assert (
+        group["stale_members"]
+        == capped["summary"]["stale_members"]
+        == stale - sum(1 for n in range(702, 1203) if n % 3 == 0)
+    )
+    reference = RedisChannelLayer(prefix=prefix)
+    assert all(
+        q["key"] == prefix + reference.non_local_name(m["channel"])
+        for q in group["queues"]
+        for m in q["members"]
+    )
+
+
 def test_two_hosts_map_groups_and_queues_as_channels_redis(settings, key_prefix):
     with redis_server() as port:
         second = f"redis://127.0.0.1:{port}/0"

@@ -166,7 +166,6 @@ READ_ONLY = {
     "zcard",
     "zcount",
     "zrange",
-    "zrangebyscore",
     "zmscore",
     "ttl",
     "client",
