@@ -28,7 +28,6 @@ from .queues import (
     summarize_queues,
 )
 from .redis_read import (
-    Commands,
     age,
     begin_inspection,
     collection_paused,
@@ -39,6 +38,11 @@ from .redis_read import (
     pipelined,
     require_some_shard,
     scan_keys,
+    ttl,
+    zcard,
+    zcount,
+    zmscore,
+    zrange,
 )
 
 # Members read per round trip: one ZRANGE page.
@@ -69,11 +73,7 @@ def read_groups(client, keys: list[str], name_start: int, shard: int, expired_un
     ``expired_until``, which channels_redis prunes: members come in join order, so those are the
     first ones, and no names need reading."""
     groups = {}
-
-    def first_page(commands, key):
-        commands.zrange(key, 0, MEMBER_PAGE - 1)
-        commands.zcount(key, "-inf", expired_until)
-
+    first_page = (zrange(0, MEMBER_PAGE - 1), zcount("-inf", expired_until))
     # Not a sorted set (not a group), or deleted since SCAN saw it: left out.
     pages = [
         (key, members, expired)
@@ -89,14 +89,12 @@ def read_groups(client, keys: list[str], name_start: int, shard: int, expired_un
         groups[key] = GroupRead(key[name_start:], shard, count, members, expired)
 
     full_pages = [key for key, group in groups.items() if group.count == MEMBER_PAGE]
-    for key, (count,) in pipelined(client, full_pages, lambda pipe, key: pipe.zcard(key), budget).items():
+    for key, (count,) in pipelined(client, full_pages, (zcard(),), budget).items():
         groups[key].count = count
         # Groups bigger than a page (broadcast groups) are read a page per round trip.
         members = groups[key].members
         while len(members) < count and not budget.out_of_time():
-            commands = Commands()
-            commands.zrange(key, len(members), len(members) + MEMBER_PAGE - 1)
-            (page,) = execute(client, commands)
+            (page,) = execute(client, key, (zrange(len(members), len(members) + MEMBER_PAGE - 1),))
             if not is_reply(page):  # no longer a sorted set
                 break
             granted = budget.take_members(len(page))
@@ -107,20 +105,18 @@ def read_groups(client, keys: list[str], name_start: int, shard: int, expired_un
 
 
 def read_group_details(client, groups: list[GroupRead], group_key, budget) -> dict[str, tuple]:
-    """TTL and members' join times of the groups shown: name -> (ttl, [score or None])."""
-    members = {group.name: group.members for group in groups}
+    """TTL and members' join times of the groups shown: group key -> (ttl, [score or None])."""
+    members = {group_key(group.name): group.members for group in groups}
 
-    def details_commands(pipe, name):
-        pipe.ttl(group_key(name))
-        if members[name]:
-            pipe.zmscore(group_key(name), members[name])
+    def details_reads(key):
+        return (ttl(), zmscore(members[key])) if members[key] else (ttl(),)
 
     details = {}
-    for name, (ttl, *scores) in pipelined(client, list(members), details_commands, budget).items():
+    for key, (seconds, *scores) in pipelined(client, list(members), details_reads, budget).items():
         # ZMSCORE needs Redis 6.2; before that join times are unknown.
         scores = scores[0] if scores else []
-        scores = scores if is_reply(scores) else [None] * len(members[name])
-        details[name] = (ttl if is_reply(ttl) and ttl >= 0 else None, scores)
+        scores = scores if is_reply(scores) else [None] * len(members[key])
+        details[key] = (seconds if is_reply(seconds) and seconds >= 0 else None, scores)
     return details
 
 
@@ -315,9 +311,11 @@ def inspect_groups(
         return read_group_details(client, mine, layer.group_key, budget)
 
     results = on_each_shard(layer, read_shard_details, timeout, report.failed)
-    ttl_and_scores = {name: detail for r in results for name, detail in r.data.items()}
+    ttl_and_scores = {key: detail for r in results for key, detail in r.data.items()}
     unread = (None, None)
-    doc["groups"] = [report.group_doc(group, *ttl_and_scores.get(group.name, unread)) for group in shown]
+    doc["groups"] = [
+        report.group_doc(group, *ttl_and_scores.get(layer.group_key(group.name), unread)) for group in shown
+    ]
     doc["shards"] = [r.as_dict() for r in results]
     summary.update(
         groups=len(groups),

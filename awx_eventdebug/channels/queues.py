@@ -27,6 +27,9 @@ from .redis_read import (
     pipelined,
     require_some_shard,
     scan_keys,
+    zcard,
+    zcount,
+    zrange,
 )
 
 DEFAULT_LIMIT = 100
@@ -87,23 +90,16 @@ def read_queue_stats(client: redis.Redis, keys: list[str], shard: int, now: floa
     # channels_redis prunes scores up to int(now) - expiry before it counts a queue.
     live_from = f"({int(now) - int(expiry)}"
 
-    def queue_commands(pipe, key):
-        pipe.zcard(key)
-        pipe.zcount(key, live_from, "+inf")
-        pipe.zrange(key, 0, 0, withscores=True)
-        pipe.zcard(key + "$inflight")
-
+    reads = (zcard(), zcount(live_from, "+inf"), zrange(0, 0, withscores=True), zcard(suffix="$inflight"))
     stats = {}
-    for key, (depth, live, oldest, inflight) in pipelined(client, keys, queue_commands, budget).items():
+    for key, (depth, live, oldest, inflight) in pipelined(client, keys, reads, budget).items():
         if not (is_reply(depth) and is_reply(live)):
             continue  # not a sorted set: not a channel layer queue
         inflight = inflight if is_reply(inflight) else 0
         stats[key] = QueueStats(key, shard, depth, live, first_score(oldest), inflight, None)
     # $inflight keys are rare (a process taking a message, or one that died): a second round.
     backups = [key for key, queue in stats.items() if queue.inflight]
-    oldest_backups = pipelined(
-        client, backups, lambda pipe, key: pipe.zrange(key + "$inflight", 0, 0, withscores=True), budget
-    )
+    oldest_backups = pipelined(client, backups, (zrange(0, 0, withscores=True, suffix="$inflight"),), budget)
     for key, (oldest,) in oldest_backups.items():
         stats[key].inflight_oldest = first_score(oldest)
     return stats

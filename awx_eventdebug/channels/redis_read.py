@@ -11,13 +11,14 @@ parallel; a shard that fails is reported unreachable and the others are still re
 from __future__ import annotations
 
 import concurrent.futures
-import functools
 import gc
 import re
 import threading
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import NamedTuple
 
 import redis
@@ -115,45 +116,48 @@ def scan_keys(client: redis.Redis, match: str, budget: Budget) -> list[str]:
     return list(found)
 
 
-class Commands:
-    """The read commands of one pipelined batch, packed straight into RESP.
+class Read(NamedTuple):
+    """One read command on a key, packed straight into RESP: the bytes before the key and after
+    it, the same for every key of a batch, are packed once (``suffix`` is added to the key:
+    ``$inflight``), and ``convert`` turns its reply into what the caller reads.
 
     redis-py's pipeline costs tens of microseconds of Python per command (argument encoding,
-    response callbacks); an inspection sends tens of thousands of these few commands, so they
-    are packed here with one format per command and their replies read one call each (parsed in
-    C when hiredis is installed). Member names come back as text, scores as floats, counts as
-    ints, a key of another type as its error object."""
+    response callbacks); an inspection sends tens of thousands of these few commands, so a batch
+    is packed with one format per key for all its commands and each reply read with one call of
+    the connection's parser (C when hiredis is installed). Member names come back as text,
+    scores as floats, counts as ints, a key of another type as its error object."""
 
-    def __init__(self):
-        self.packed: list[bytes] = []
-        self.convert: list = []  # per reply: how to turn it into what the caller reads
+    head: bytes
+    tail: bytes
+    convert: Callable | None
+    suffix: bytes = b""
 
-    def __len__(self) -> int:
-        return len(self.convert)
 
-    def _add(self, convert, shape: tuple[bytes, bytes], key) -> None:
-        """One command of ``shape`` (the RESP before and after its key, from _shape) on ``key``."""
-        key = _encoded(key)
-        self.packed.append(b"%b$%d\r\n%b\r\n%b" % (shape[0], len(key), key, shape[1]))
-        self.convert.append(convert)
+def zrange(start: int, end: int, withscores: bool = False, suffix: str = "") -> Read:
+    if withscores:
+        return _read(b"ZRANGE", (start, end, b"WITHSCORES"), _score_pairs, suffix)
+    return _read(b"ZRANGE", (start, end), _texts, suffix)
 
-    def zrange(self, key, start: int, end: int, withscores: bool = False) -> None:
-        if withscores:
-            self._add(_score_pairs, _shape(b"ZRANGE", start, end, b"WITHSCORES"), key)
-        else:
-            self._add(_texts, _shape(b"ZRANGE", start, end), key)
 
-    def zcount(self, key, low, high) -> None:
-        self._add(None, _shape(b"ZCOUNT", low, high), key)
+def zcount(low, high) -> Read:
+    return _read(b"ZCOUNT", (low, high))
 
-    def zcard(self, key) -> None:
-        self._add(None, _shape(b"ZCARD"), key)
 
-    def ttl(self, key) -> None:
-        self._add(None, _shape(b"TTL"), key)
+def zcard(suffix: str = "") -> Read:
+    return _read(b"ZCARD", (), None, suffix)
 
-    def zmscore(self, key, members) -> None:
-        self._add(_scores, (_head(b"ZMSCORE", len(members)), _pack(members)), key)
+
+def ttl() -> Read:
+    return _read(b"TTL", ())
+
+
+def zmscore(members: list[str]) -> Read:
+    return _read(b"ZMSCORE", members, _scores)
+
+
+def _read(name: bytes, arguments, convert=None, suffix: str = "") -> Read:
+    head = b"*%d\r\n$%d\r\n%b\r\n" % (len(arguments) + 2, len(name), name)
+    return Read(head, _pack(arguments), convert, _encoded(suffix))
 
 
 def _encoded(value) -> bytes:
@@ -164,16 +168,23 @@ def _pack(values) -> bytes:
     return b"".join(b"$%d\r\n%b\r\n" % (len(data), data) for data in map(_encoded, values))
 
 
-@functools.lru_cache(maxsize=64)
-def _shape(name: bytes, *arguments) -> tuple[bytes, bytes]:
-    """The RESP of command ``name`` before its key and after it (``arguments``): what every key
-    of a batch shares, packed once."""
-    return _head(name, len(arguments)), _pack(arguments)
+def _escaped(data: bytes) -> bytes:
+    """``data`` as the literal text of a bytes format."""
+    return data.replace(b"%", b"%%")
 
 
-def _head(name: bytes, arguments: int) -> bytes:
-    """The RESP of command ``name`` up to its key, ``arguments`` more after it."""
-    return b"*%d\r\n$%d\r\n%b\r\n" % (arguments + 2, len(name), name)
+def _packed(keys: list[str], reads: tuple[Read, ...]) -> bytes:
+    """``reads`` on each of ``keys``, in one format per key."""
+    template = b"".join(
+        _escaped(read.head) + b"$%d\r\n%b" + _escaped(read.suffix) + b"\r\n" + _escaped(read.tail)
+        for read in reads
+    )
+    suffixes = [len(read.suffix) for read in reads]
+    encoded = map(_encoded, keys)
+    if not any(suffixes):
+        return b"".join([template % ((len(key), key) * len(reads)) for key in encoded])
+    arguments = (tuple(chain.from_iterable((len(key) + extra, key) for extra in suffixes)) for key in encoded)
+    return b"".join([template % each for each in arguments])
 
 
 def _texts(reply) -> list[str]:
@@ -219,30 +230,32 @@ class _Connection:
             self.connection.disconnect()  # replies may be left unread on it
         self.client.connection_pool.release(self.connection)
 
-    def send(self, commands: Commands) -> None:
-        self.connection.send_packed_command([b"".join(commands.packed)])
+    def send(self, packed: bytes) -> None:
+        self.connection.send_packed_command([packed])
 
-    def replies(self, commands: Commands) -> list:
+    def replies(self, reads: tuple[Read, ...]) -> list:
+        """The replies of ``reads`` on one key, converted."""
         read = self.connection._parser.read_response
         replies = []
-        for convert in commands.convert:
+        for command in reads:
             reply = read()
-            if convert is not None and reply is not None and not isinstance(reply, Exception):
-                reply = convert(reply)
+            if command.convert is not None and reply is not None and not isinstance(reply, Exception):
+                reply = command.convert(reply)
             replies.append(reply)
         return replies
 
 
-def execute(client: redis.Redis, commands: Commands) -> list:
-    """Send ``commands`` in one write on one connection of ``client``; their replies, in order."""
+def execute(client: redis.Redis, key: str, reads: tuple[Read, ...]) -> list:
+    """``reads`` on ``key`` in one write on one connection of ``client``; their replies, in order."""
     with _Connection(client) as connection:
-        connection.send(commands)
-        return connection.replies(commands)
+        connection.send(_packed([key], reads))
+        return connection.replies(reads)
 
 
-def pipelined(client: redis.Redis, keys: list[str], queue_commands, budget: Budget) -> dict[str, list]:
-    """For each key, the replies of the commands ``queue_commands(commands, key)`` queues (any
-    number per key) on a Commands.
+def pipelined(client: redis.Redis, keys: list[str], reads, budget: Budget) -> dict[str, list]:
+    """For each of ``keys``, the replies of ``reads`` (a tuple of Read) on it, or of
+    ``reads(key)`` when it is a function: commands that differ per key (ZMSCORE of a group's
+    members).
 
     One write per PIPELINE_BATCH keys, the next batch sent before the replies of the last are
     read, so that Redis executes one batch while this process parses the other (two batches in
@@ -252,26 +265,24 @@ def pipelined(client: redis.Redis, keys: list[str], queue_commands, budget: Budg
     batches = []
     for start in range(0, len(keys), PIPELINE_BATCH):
         batch = keys[start : start + PIPELINE_BATCH]
-        commands = Commands()
-        ends = []
-        for key in batch:
-            queue_commands(commands, key)
-            ends.append(len(commands))
-        batches.append((batch, commands, ends))
+        if callable(reads):
+            per_key = [reads(key) for key in batch]
+            packed = b"".join(_packed([key], each) for key, each in zip(batch, per_key, strict=True))
+        else:
+            per_key = [reads] * len(batch)
+            packed = _packed(batch, reads)
+        batches.append((batch, packed, per_key))
     replies: dict[str, list] = {}
     if not batches or budget.out_of_time():
         return replies
     with _Connection(client) as connection:
         connection.send(batches[0][1])
-        for index, (batch, commands, ends) in enumerate(batches):
+        for index, (batch, _, per_key) in enumerate(batches):
             following = index + 1 < len(batches) and not budget.out_of_time()
             if following:
                 connection.send(batches[index + 1][1])
-            flat = connection.replies(commands)
-            begin = 0
-            for key, end in zip(batch, ends, strict=True):
-                replies[key] = flat[begin:end]
-                begin = end
+            for key, key_reads in zip(batch, per_key, strict=True):
+                replies[key] = connection.replies(key_reads)
             if not following:
                 break
     return replies

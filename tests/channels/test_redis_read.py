@@ -19,6 +19,11 @@ from awx_eventdebug.channels.redis_read import (
     pipelined,
     require_some_shard,
     scan_keys,
+    ttl,
+    zcard,
+    zcount,
+    zmscore,
+    zrange,
 )
 from awx_eventdebug.conf import get_config
 from awx_eventdebug.errors import Unavailable
@@ -50,15 +55,40 @@ def test_pipelined_gives_each_key_its_replies_across_batches(redis_client, key_p
         redis_client.zadd(key, {"m": n})
     redis_client.set(keys[-1], "not a sorted set")
 
-    def commands(pipe, key):
-        pipe.zcard(key)
-        pipe.zrange(key, 0, 0, withscores=True)
-
-    replies = pipelined(redis_client, keys, commands, budget())
+    reads = (zcard(), zrange(0, 0, withscores=True))
+    replies = pipelined(redis_client, keys, reads, budget())
     assert list(replies) == keys
     assert replies[keys[1]] == [1, [("m", 1.0)]]  # member names as text
     assert all(isinstance(reply, redis.ResponseError) for reply in replies[keys[-1]])
-    assert pipelined(redis_client, keys, commands, budget(INSPECT_TIME_BUDGET=1e-9)) == {}
+    assert pipelined(redis_client, keys, reads, budget(INSPECT_TIME_BUDGET=1e-9)) == {}
+
+
+def test_every_read_answers_as_redis_py_does_on_odd_keys(redis_client, key_prefix):
+    """The hand-packed RESP of every Read, with "%" (a format character) and non-ASCII in keys
+    and members, a suffix on the key, and commands that differ per key."""
+    keys = [f"{key_prefix}:%d%b", f"{key_prefix}:é!ü", f"{key_prefix}:plain"]
+    for n, key in enumerate(keys):
+        redis_client.zadd(key, {"a": 1, "%s ü": 2 + n})
+        redis_client.zadd(key + "$inflight", {"c": 3})
+    reads = (zrange(0, -1), zrange(0, 0, withscores=True), zcount("-inf", 1.5), zcard(), ttl())
+    reads += (zcard(suffix="$inflight"), zrange(0, -1, suffix="$inflight"), zmscore(["%s ü", "missing"]))
+    expected = {
+        key: [
+            ["a", "%s ü"],
+            [("a", 1.0)],
+            1,
+            2,
+            -1,  # no expiry (a TTL in seconds could tick between two reads)
+            1,
+            ["c"],
+            [2.0 + n, None],
+        ]
+        for n, key in enumerate(keys)
+    }
+    assert pipelined(redis_client, keys, reads, budget()) == expected
+    # A function of the key: its own commands (here only some keys get ZMSCORE).
+    per_key = pipelined(redis_client, keys, lambda key: reads[:2] if "plain" in key else (zcard(),), budget())
+    assert per_key == {key: expected[key][:2] if "plain" in key else [2] for key in keys}
 
 
 def test_each_shard_is_read_and_a_failed_one_is_not_tried_again(settings, key_prefix):
