@@ -67,11 +67,26 @@ promtool:
 awx-build-deps:
 	scripts/ensure-awx-build-deps.sh
 
+# nox's sessions (noxfile.py), the longest first, two at a time on separate databases: the suites
+# wait on Redis, PostgreSQL and the browser as much as they compute. Each session's output is
+# printed whole when it ends; `make test NOX_LANES=1` runs them one after another.
+NOX_LANES ?= 2
+NOX_SESSIONS := tests-latest tests-awx-devel-2024 tests-awx-devel-2025 tests-awx-24.6.1 awx_install package
+
 # The normal suite, then the real-AWX tier when there is an AWX source to build it from.
 test: $(BIN)/activate services chromium promtool awx-build-deps
-	$(BIN)/nox
+	$(BIN)/nox -s lint
+	$(MAKE) --no-print-directory -j$(NOX_LANES) --output-sync=target $(addprefix nox-,$(NOX_SESSIONS))
 	@if [ -n "$(strip $(AWX_SOURCE))" ]; then $(MAKE) --no-print-directory test-awx; \
 	else echo "make test: real-AWX tier skipped: no AWX source tarball found (AWX_SOURCE=path/to/awx-<version>.tar.gz)"; fi
+
+nox-tests-%: $(BIN)/activate
+	@echo "== nox tests($*) started $$(date +%T)"
+	$(BIN)/nox -s "tests(versions='$*')"
+
+nox-%: $(BIN)/activate
+	@echo "== nox $* started $$(date +%T)"
+	$(BIN)/nox -s $*
 
 # Each AWX version built from its source, the app installed in it, tests_awx/ run inside it.
 test-awx: services
