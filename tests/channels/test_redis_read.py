@@ -1,8 +1,10 @@
 """The bounded read machinery on real Redis servers: SCAN and pipelines within the budget, shards
 read in parallel, unreachable hosts named (passwords masked), and no slow or writing command."""
 
+import math
 import re
 import time
+from collections import defaultdict
 
 import pytest
 import redis
@@ -216,8 +218,10 @@ def test_inspecting_100k_keys_leaves_no_slow_command_and_writes_nothing(settings
         assert keys > 92000
         use_layer(settings, layer_config([url], key_prefix, capacity=100000))
         # SLOWLOG times include moments the server was not scheduled (2 cores shared by many
-        # processes); a command slow by nature (KEYS over 100k keys) is slow on every attempt.
-        slowest_per_attempt = []
+        # processes): that slows a different command each time, while a command slow by nature
+        # (KEYS over 100k keys) is slow on every attempt. So a command's time (by name and key) is
+        # its fastest over up to three attempts.
+        attempts = []
         for _attempt in range(3):
             client.slowlog_reset()
             groups = inspect_groups(limit=5)
@@ -227,11 +231,16 @@ def test_inspecting_100k_keys_leaves_no_slow_command_and_writes_nothing(settings
             commands = {entry["command"].split()[0].decode().lower() for entry in log}
             assert commands <= READ_ONLY, commands - READ_ONLY
             assert {"scan", "zrange", "zcount", "ttl", "zmscore"} <= commands
-            slowest = max(log, key=lambda entry: entry["duration"])
-            slowest_per_attempt.append((slowest["duration"], slowest["command"][:60]))
-            if slowest["duration"] < 10000:
+            durations = defaultdict(int)
+            for entry in log:
+                name_and_key = tuple(entry["command"].split()[:2])
+                durations[name_and_key] = max(durations[name_and_key], entry["duration"])
+            attempts.append(durations)
+            if max(durations.values()) < 10000:
                 break
-        assert min(slowest_per_attempt)[0] < 10000, f"slowest commands (microseconds): {slowest_per_attempt}"
+        fastest = {command: min(a.get(command, math.inf) for a in attempts) for command in attempts[0]}
+        slowest = max(fastest, key=fastest.get)
+        assert fastest[slowest] < 10000, f"{slowest} took {fastest[slowest]} us at best of {len(attempts)}"
         assert client.dbsize() == keys
         assert groups["summary"]["groups"] == 2001 and groups["summary"]["members"] == 13000
         assert groups["truncated"] == []
