@@ -55,6 +55,16 @@ def test_a_burst_over_the_rate_limit_is_likely_rate_limited():
     assert classify(quiet, [(58, 59)], AwxSending(0, True)) == {"lost": 2}
 
 
+def test_the_rate_is_judged_over_more_than_a_second_of_created():
+    # AWX's second is its handler's, which runs behind `created` in bunches: 31 events over
+    # 1.2 s of `created` can be 31 in AWX's second, 31 over 1.8 s (17 a second) cannot.
+    bunched = insert_job("job", BASE, [event(i * 0.04) for i in range(31)])
+    assert classify(bunched, [(31, 31)]) == {"rate_limited": 1}
+    assert classify(bunched, [(30, 30)]) == {"lost": 1}
+    steady = insert_job("job", BASE, [event(i * 0.06) for i in range(31)])
+    assert classify(steady, [(31, 31)]) == {"lost": 1}
+
+
 def test_the_first_event_is_always_sent_and_counts_towards_the_rate():
     # AWX's RunnerCallback sends the first event (playbook_on_start, no output) unfiltered: its
     # window then holds 30 sent events at counter 30, and skips counter 31.
