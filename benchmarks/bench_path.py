@@ -11,7 +11,7 @@ CallbackQueueDispatcher does, pipelined here for speed), then times, in the same
 - groups alone: `eventdebug groups --json`, the existing read of every group and its queues.
 
 Prints the best of --repeat alternating runs of each, Python's peak memory and the largest single
-command time Redis logged (SLOWLOG, every command logged) for each.
+command time Redis logged (SLOWLOG, every command logged in that run only) for each.
 
     python benchmarks/bench_path.py [--groups 10000] [--events 100000] [--repeat 3]
 """
@@ -88,7 +88,7 @@ def main() -> None:
     from awx_eventdebug.path.collect import read_broker
     from awx_eventdebug.path.sampler import take_sample
 
-    with redis_server("--slowlog-log-slower-than", "0", "--slowlog-max-len", "1000000") as port:
+    with redis_server() as port:
         url = f"redis://127.0.0.1:{port}/0"
         client = redis.Redis.from_url(url)
         populate(client, args.groups, 5, 2000)

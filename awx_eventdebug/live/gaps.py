@@ -48,8 +48,8 @@ CAUSES = ("no_output", "live_updates_off", "rate_limited", "not_stored", "lost")
 # How long after storing an event AWX may still be sending its message: the receiver stores a
 # batch of up to 1000 events, then sends their messages one group_send at a time.
 IN_FLIGHT = timedelta(seconds=2)
-# Events read before the first missing counter, for its rate over the RATE_WINDOW_SECONDS before it: more
-# than any job's events in that window, short of a rate that is over the limit regardless.
+# Events read before the first missing counter, for its rate over the RATE_WINDOW_SECONDS before
+# it: more than any job's events in that window, short of a rate over the limit regardless.
 RATE_LOOKBACK = 5000
 MAX_RANGES = 10_000  # counter ranges classified in one statement
 CHECK_EVERY = 5.0  # seconds between checks while listening
@@ -86,8 +86,8 @@ _SQLITE_MISSING = (
 )
 # AWX counts its rate over one second of its own clock, taken when its task handles the event:
 # behind ``created`` and bunched, as ansible-runner reads events in chunks (and receptor streams
-# them), so AWX's second can hold events whose ``created`` spans more. On a loaded host the real-AWX
-# tier measured up to 0.3 s; a missing event is judged against the rate over this window instead.
+# them), so AWX's second can hold events whose ``created`` spans more: up to 0.3 s more in the
+# real-AWX tier on a loaded host (docs/listen.md). Missing events are judged over this window.
 RATE_WINDOW_SECONDS = 1.5
 _POSTGRES_RATE_FRAME = (
     f"created RANGE BETWEEN interval '{RATE_WINDOW_SECONDS} seconds' PRECEDING AND CURRENT ROW"
