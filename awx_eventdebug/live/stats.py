@@ -19,6 +19,8 @@ WINDOW = 1024  # debug.js's buff_max: its figures are over the last 1024 events.
 REORDER_HORIZON = 10_000
 # Final gaps kept until their causes are checked (live/gaps.py); more stay unchecked.
 MAX_RETIRED = 10_000
+# Runs of counters below the first one seen, kept to tell a late one from a duplicate.
+MAX_EARLY_RUNS = 100
 
 
 @dataclass(frozen=True)
@@ -150,9 +152,13 @@ class CounterGaps:
 
     The first counter seen is the baseline (a listener usually joins mid-job). A counter above
     the highest so far opens a gap for the numbers in between; a late counter that falls in an
-    open gap fills it (``late``); one seen before is a duplicate. Gaps more than
-    REORDER_HORIZON numbers behind the highest counter are final: they move to ``retired`` until
-    the check of their causes takes them (take_retired), so memory stays bounded.
+    open gap fills it (``late``); one seen before is a duplicate. A counter below the baseline
+    is late too (the receiver's workers send out of order, so a listener that joined before the
+    job started sees its first counters after later ones), unless it came before; it opens no
+    gap, since numbers before the baseline may have been sent before the listener joined. Gaps
+    more than REORDER_HORIZON numbers behind the highest counter are final: they move to
+    ``retired`` until the check of their causes takes them (take_retired), so memory stays
+    bounded.
     """
 
     def __init__(self, horizon: int = REORDER_HORIZON):
@@ -161,9 +167,10 @@ class CounterGaps:
         self.highest: int | None = None
         self.missing = 0  # numbers skipped and not arrived (yet)
         self.gaps = 0  # runs of consecutive missing numbers
-        self.late = 0  # arrived after a higher counter, filling a gap
-        self.duplicates = 0  # seen before, or before the baseline or beyond the horizon
+        self.late = 0  # arrived after a higher counter: filling a gap, or below the baseline
+        self.duplicates = 0  # seen before, or beyond the horizon (or MAX_EARLY_RUNS) to tell
         self._open: list[list[int]] = []  # [first, last] missing, sorted, within the horizon
+        self._early: list[list[int]] = []  # [first, last] received below the baseline, sorted
         self.retired: list[list[int]] = []  # final gaps not yet taken by the check of causes
 
     def add(self, counter: int) -> None:
@@ -178,6 +185,9 @@ class CounterGaps:
                 self.gaps += 1
             self.highest = counter
             self._forget_old_gaps()
+            return
+        if counter < self.first:
+            self._add_early(counter)
             return
         index = bisect.bisect_right(self._open, counter, key=lambda gap: gap[0]) - 1
         if index < 0 or counter > self._open[index][1]:
@@ -197,6 +207,28 @@ class CounterGaps:
             self._open.insert(index + 1, [counter + 1, gap[1]])
             gap[1] = counter - 1
             self.gaps += 1
+
+    def _add_early(self, counter: int) -> None:
+        """A counter below the baseline, into the runs received there: late the first time."""
+        early = self._early
+        index = bisect.bisect_right(early, counter, key=lambda run: run[0]) - 1
+        if (index >= 0 and counter <= early[index][1]) or counter < self.highest - self.horizon:
+            self.duplicates += 1
+            return
+        after_left = index >= 0 and early[index][1] == counter - 1
+        before_right = index + 1 < len(early) and early[index + 1][0] == counter + 1
+        if after_left and before_right:
+            early[index][1] = early.pop(index + 1)[1]
+        elif after_left:
+            early[index][1] = counter
+        elif before_right:
+            early[index + 1][0] = counter
+        elif len(early) < MAX_EARLY_RUNS:
+            early.insert(index + 1, [counter, counter])
+        else:
+            self.duplicates += 1  # too many runs kept to tell
+            return
+        self.late += 1
 
     def _forget_old_gaps(self) -> None:
         limit = self.highest - self.horizon

@@ -4,7 +4,7 @@ import statistics
 
 import pytest
 
-from awx_eventdebug.live.stats import CounterGaps, LagStats, LagWindow
+from awx_eventdebug.live.stats import MAX_EARLY_RUNS, CounterGaps, LagStats, LagWindow
 
 
 def test_window_keeps_the_last_size_lags():
@@ -73,11 +73,31 @@ def test_counter_gaps_filled_late_and_duplicates():
     assert (gaps.missing, gaps.gaps) == (3, 2)  # 8, 10, 11
     gaps.add(8)
     gaps.add(8)
-    gaps.add(3)  # before the first counter seen: cannot be told from a duplicate
-    assert (gaps.missing, gaps.gaps, gaps.late, gaps.duplicates) == (2, 1, 2, 2)
+    gaps.add(3)  # below the first counter seen: late (out of order as the job started), no gap
+    gaps.add(3)
+    assert (gaps.missing, gaps.gaps, gaps.late, gaps.duplicates) == (2, 1, 3, 2)
     gaps.add(10)
     gaps.add(11)
-    assert gaps.as_dict() == {"first": 5, "highest": 12, "missing": 0, "gaps": 0, "late": 4, "duplicates": 2}
+    assert gaps.as_dict() == {"first": 5, "highest": 12, "missing": 0, "gaps": 0, "late": 5, "duplicates": 2}
+
+
+def test_counters_below_the_first_are_late_once_each_and_bounded():
+    # A probe joined before the job: counter 4 came first, then 1-3 from another receiver worker.
+    gaps = CounterGaps()
+    for counter in [4, 2, 1, 3, 5, 2]:
+        gaps.add(counter)
+    assert (gaps.missing, gaps.gaps, gaps.late, gaps.duplicates) == (0, 0, 3, 1)
+    # Runs below the first are merged; past MAX_EARLY_RUNS separate runs they cannot be told apart.
+    gaps = CounterGaps()
+    gaps.add(10_000)
+    for counter in range(0, 2 * MAX_EARLY_RUNS + 2, 2):
+        gaps.add(counter)
+    assert (gaps.late, gaps.duplicates) == (MAX_EARLY_RUNS, 1)
+    for counter in range(1, 2 * MAX_EARLY_RUNS - 2, 2):  # fills between the runs: one run is left
+        gaps.add(counter)
+    gaps.add(2 * MAX_EARLY_RUNS + 10)
+    assert (gaps.late, gaps.duplicates) == (2 * MAX_EARLY_RUNS, 1)
+    assert gaps.missing == 0
 
 
 def test_late_counter_inside_a_gap_splits_it():
