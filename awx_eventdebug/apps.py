@@ -17,6 +17,10 @@ class EventDebugConfig(AppConfig):
 
         from . import conf
         from .checks import ALL_CHECKS
+        from .path.registry import hops
+
+        # The hops declare the check's thresholds as CHECK_* options: loaded before any is read.
+        hops()
 
         for check in ALL_CHECKS:
             checks.register(check, "awx_eventdebug")

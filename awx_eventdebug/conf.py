@@ -80,10 +80,6 @@ def _off_or_a_second(value):
     return None if value == 0 or value >= 1 else "must be 0 (off) or at least 1"
 
 
-def _percent(value):
-    return None if 0 <= value <= 100 else "must be a percentage from 0 to 100"
-
-
 NUMBER = (int, float)
 
 OPTIONS: dict[str, Option] = {
@@ -206,15 +202,7 @@ OPTIONS: dict[str, Option] = {
         "Window of `eventdebug report` and `check` without --since, and of GET metrics/.",
         parse=parse_duration,
     ),
-    "CHECK_MAX_P99": Option(
-        10.0, NUMBER, "Lag p99 (seconds) of any kind above which `eventdebug check` fails.", _not_negative
-    ),
-    "CHECK_MAX_FILL": Option(
-        80.0, NUMBER, "Queue fill (percent of capacity) above which `eventdebug check` fails.", _percent
-    ),
-    "CHECK_MAX_DROPS": Option(
-        0, (int,), "Overflow drops in the window above which `eventdebug check` fails.", _not_negative
-    ),
+    # The check's thresholds, CHECK_*, are declared by the hops that own them (path/hops/).
     # The critical path across nodes (path/); docs/path.md.
     "SAMPLE_INTERVAL": Option(
         10.0,
@@ -231,24 +219,31 @@ OPTIONS: dict[str, Option] = {
         "Age beyond which snapshots are deleted, and a node that stopped sampling leaves `path`.",
         parse=parse_duration,
     ),
-    "CHECK_MAX_BACKLOG": Option(
-        10000, (int,), "Events queued for the callback receiver above which `check` fails.", _not_negative
-    ),
-    "CHECK_MAX_BACKLOG_AGE": Option(
-        10.0,
-        NUMBER,
-        "Age (seconds) of the oldest event queued for the callback receiver above which `check` fails.",
-        _not_negative,
-    ),
-    "CHECK_MAX_RELAY_DOWN": Option(
-        0, (int,), "wsrelay connections down, on any node, above which `check` fails.", _not_negative
-    ),
     "METRICS_ALLOW_ANONYMOUS": Option(
         False, (bool,), "Serve GET metrics/ to unauthenticated scrapers too, as AWX can for its metrics."
     ),
 }
 
 DEFAULTS = {name: option.default for name, option in OPTIONS.items()}
+# Options declared by other parts of the app (the check's thresholds, by the hops that own them:
+# path/registry.py), by owner.
+_DECLARED: dict[str, tuple[str, ...]] = {}
+
+
+def declare_options(owner: str, options: dict[str, Option]) -> None:
+    """Make ``options`` the options of ``owner``, replacing those it declared before: they are
+    read, checked and documented as every other option."""
+    for name in _DECLARED.pop(owner, ()):
+        OPTIONS.pop(name, None)
+        DEFAULTS.pop(name, None)
+    clash = set(options) & set(OPTIONS)
+    if clash:
+        raise ValueError(f"{owner} declares options that exist already: {sorted(clash)}")
+    OPTIONS.update(options)
+    DEFAULTS.update({name: option.default for name, option in options.items()})
+    _DECLARED[owner] = tuple(options)
+    effective_settings.cache_clear()
+    get_config.cache_clear()
 
 
 def option_error(name: str, value: Any) -> str | None:

@@ -67,9 +67,10 @@ def main():
     from awx_eventdebug.awx.tables import KINDS
     from awx_eventdebug.channels.queues import inspect_queues
     from awx_eventdebug.health.doctor import build_report
-    from awx_eventdebug.health.report import health_window, lag_percentiles
+    from awx_eventdebug.health.report import health_window
     from awx_eventdebug.lag.query import LagQuery
     from awx_eventdebug.lag.report import lag_report
+    from awx_eventdebug.lag.summary import lag_percentiles
     from awx_eventdebug.overflow.queries import OverflowFilter, summarize_overflow
 
     first = seed(args.reseed)

@@ -86,6 +86,8 @@ def main() -> None:
     args = parser.parse_args()
     setup_django()
     from awx_eventdebug.path.collect import read_broker
+    from awx_eventdebug.path.hop import NodeContext
+    from awx_eventdebug.path.registry import hops
     from awx_eventdebug.path.sampler import take_sample
 
     with redis_server() as port:
@@ -100,12 +102,13 @@ def main() -> None:
                 "CONFIG": {"hosts": [url], "prefix": PREFIX, "capacity": CAPACITY},
             }
         }
+        piped = [hop for hop in hops() if hop.snapshot_key and not hop.reads_own]
         # A node name per run: each sample fills a slot of its own.
         nodes = (f"bench-{n}" for n in itertools.count())
         methods = {
             "sample (eventdebug sample)": lambda: take_sample(10, node=next(nodes)),
             "its own reads alone (LLEN + LINDEX 0 + GET)": lambda: read_broker(
-                CALLBACK_QUEUE, time.time(), [], None
+                piped, {hop.key: NodeContext("bench", None, [], time.time()) for hop in piped}
             ),
             "groups alone (eventdebug groups --json)": ours,
         }

@@ -17,7 +17,8 @@ from ..health.params import (
     report_document,
 )
 from ..health.prometheus import exposition
-from ..health.report import health_window, metrics_sections
+from ..health.report import health_window
+from ..health.snapshot import HealthSnapshot
 from .base import EventDebugView, FirstRendererOnly
 
 
@@ -56,6 +57,6 @@ class MetricsView(EventDebugView):
 
     def get(self, request):
         only = self.validated_query().get("metric", ())
-        data = metrics_sections(health_window(timezone.now()))
+        data = HealthSnapshot(health_window(timezone.now())).metrics()
         body, content_type = exposition(data, request.headers.get("Accept", ""), only)
         return HttpResponse(body, content_type=content_type)

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from rest_framework.response import Response
 
-from ..path.params import PathQuerySerializer, path_document
+from ..health.params import PathQuerySerializer, path_document
 from .base import EventDebugView
 
 
 class PathView(EventDebugView):
-    """Hops 1-7 for the cluster and per node (latest snapshots), and the first hop over its threshold."""
+    """Every hop for the cluster and per node (latest snapshots), and the first hop over its threshold."""
 
     query_serializer_class = PathQuerySerializer
 

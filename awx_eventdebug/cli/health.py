@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.core.management.base import CommandError
 
 from ..health.params import CheckQuerySerializer, ReportQuerySerializer, check_document, report_document
-from ..health.report import OK
+from ..health.snapshot import OK, threshold_rows
+from ..path.registry import thresholds
 from .base import Subcommand, counted, indent, render_pairs, render_table, when
 from .path import format_hops
 
@@ -13,30 +14,14 @@ SINCE_HELP = "Window start: ISO 8601 or a duration ago (15m, 2h). Default: EVENT
 
 
 def format_check(result: dict, style) -> str:
-    figures = result["figures"]
     if result["status"] == OK:
-        return (
-            f"OK: lag p99 {_figure(figures['max_p99'], ' s')}, "
-            f"queue fill {_figure(figures['max_fill'], '%')}, "
-            f"{counted(figures['drops'], 'drop')} since {when(result['window']['since'])}"
-            + _path_figures(figures)
+        figures = ", ".join(
+            f"{row['label']} {row['figure']}" for row in threshold_rows(result) if row["read"]
         )
+        return f"OK: {figures} since {when(result['window']['since'])}"
     lines = [f"FAILED: {line}" for line in result["failures"]]
     lines += [f"UNKNOWN: {line}" for line in result["unchecked"]]
     return "\n".join(lines)
-
-
-def _path_figures(figures: dict) -> str:
-    if figures["max_backlog"] is None:  # no node samples its hops
-        return ""
-    return (
-        f"; callback backlog {figures['max_backlog']}, oldest {_figure(figures['max_backlog_age'], ' s')}, "
-        f"{counted(figures['relay_down'], 'relay connection')} down"
-    )
-
-
-def _figure(value, unit: str) -> str:
-    return "-" if value is None else f"{value:g}{unit}" if unit == "%" else f"{value:.3f}{unit}"
 
 
 def format_report(report: dict, style) -> str:
@@ -175,8 +160,7 @@ class Check(Subcommand, document=check_document, formatter=format_check):
     help = (
         "Check the window's figures against thresholds: exit 0 when healthy, 1 when a threshold "
         "is exceeded (one line per failed check), 2 when a figure could not be read or a node's "
-        "snapshot is stale. Defaults from EVENTDEBUG['CHECK_MAX_P99'], ['CHECK_MAX_FILL'], "
-        "['CHECK_MAX_DROPS'], ['CHECK_MAX_BACKLOG'], ['CHECK_MAX_BACKLOG_AGE'] and ['CHECK_MAX_RELAY_DOWN']."
+        "snapshot is stale. Each --max-* defaults to its EVENTDEBUG['CHECK_MAX_*'] setting."
     )
     examples = (
         "awx-manage eventdebug check",
@@ -184,15 +168,14 @@ class Check(Subcommand, document=check_document, formatter=format_check):
         "awx-manage eventdebug check --max-backlog 5000 --max-backlog-age 30 --max-relay-down 0",
     )
     serializer = CheckQuerySerializer
-    query_options = {
-        "since": SINCE_HELP,
-        "max_p99": "Highest acceptable lag p99 of any kind, seconds.",
-        "max_fill": "Highest acceptable queue fill, percent of capacity.",
-        "max_drops": "Most overflow drops acceptable in the window.",
-        "max_backlog": "Most events queued for the callback receiver on any node.",
-        "max_backlog_age": "Oldest queued event acceptable on any node, seconds.",
-        "max_relay_down": "Most wsrelay connections down acceptable on any node.",
-    }
+
+    @property
+    def query_options(self) -> dict[str, str]:
+        """--since and a --max-* of each threshold of the hops."""
+        options = {"since": SINCE_HELP}
+        for t in thresholds():
+            options[t.name] = f"{t.help}. Default: EVENTDEBUG['{t.setting}']."
+        return options
 
     def handle(self, command, options):
         result = super().handle(command, options)

@@ -6,9 +6,11 @@ from __future__ import annotations
 from django.core.management.base import CommandError
 
 from ..conf import get_config
-from ..path.params import PathQuerySerializer, path_document
+from ..health.params import PathQuerySerializer, path_document
+from ..path.hop import OK, OVER, STALE, UNKNOWN
+from ..path.judge import limits
+from ..path.registry import hops, thresholds
 from ..path.sampler import WRITTEN, take_sample
-from ..path.verdict import OK, OVER, STALE, UNKNOWN
 from .base import (
     Subcommand,
     format_number,
@@ -84,22 +86,13 @@ def format_sample(result: dict, style) -> str:
     if result["status"] != WRITTEN:
         return f"skipped: {result['reason']}"
     snapshot = result["snapshot"]
-    lines = [f"snapshot of {snapshot['node']} written"]
-    backlog, relay, layer = snapshot["backlog"], snapshot["relay"], snapshot["layer"]
+    node, bounds = snapshot["node"], limits()
     pairs = [
-        ("callback queue", backlog["error"] or _backlog_text(backlog)),
-        ("wsrelay", relay["error"] or relay["note"] or f"{relay['down']} of {len(relay['remotes'])} down"),
-        ("channel layer", layer["error"] or layer["note"] or f"{layer['summary']['queues']} queues"),
+        (hop.label, hop.judge_node(node, snapshot[hop.snapshot_key], bounds, None).text)
+        for hop in hops()
+        if hop.snapshot_key
     ]
-    lines.append(render_pairs(pairs))
-    return "\n".join(lines)
-
-
-def _backlog_text(backlog: dict) -> str:
-    text = f"{backlog['length']:,} queued"
-    if backlog["oldest_age"] is not None:
-        text += f", oldest {backlog['oldest_age']:.1f} s"
-    return text + (f" ({backlog['note']})" if backlog["note"] else "")
+    return "\n".join([f"snapshot of {node} written", render_pairs(pairs)])
 
 
 def _verdict(verdict: str, style) -> str:
@@ -108,9 +101,14 @@ def _verdict(verdict: str, style) -> str:
 
 
 def _threshold(value) -> str:
-    if isinstance(value, dict):
-        return f"{value['length']:,} / {value['oldest_age']:g} s"
+    if isinstance(value, dict):  # a hop with several thresholds, by name
+        return " / ".join(_threshold_of(name, limit) for name, limit in value.items())
     return "-" if value is None else f"{value:g}"
+
+
+def _threshold_of(name: str, value) -> str:
+    threshold = next((t for t in thresholds() if t.name == name), None)
+    return threshold.shown(value) if threshold is not None else f"{value:g}"
 
 
 def format_hops(hops: list[dict], style) -> str:

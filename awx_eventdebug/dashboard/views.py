@@ -1,6 +1,7 @@
 """The dashboard page: the check's verdict first (the thresholds over HEALTH_WINDOW, as GET
 check/ gives it), the doctor's findings, the overflow and queue tables rendered on the server
-(tables.py), the critical path's headline, hops and node snapshot ages, and the scripts that draw
+(tables.py), the critical path's headline, hops and node snapshot ages (verdict and path from one
+HealthSnapshot), and the scripts that draw
 the lag, events and drops charts, refresh the verdict and the tables from the app's own API
 endpoints and run the live websocket lag gauge.
 
@@ -23,9 +24,9 @@ from rest_framework.response import Response
 from ..api.base import EventDebugView, FirstRendererOnly
 from ..awx.tables import KINDS
 from ..health.doctor import build_report
-from ..health.report import Thresholds, health_check, health_window
-from ..path.params import path_document
-from ..sections import attempt
+from ..health.report import health_window
+from ..health.snapshot import HealthSnapshot, threshold_rows
+from ..path.registry import thresholds
 from ..timeutil import format_duration
 from .tables import overflow_table, queues_table
 
@@ -55,12 +56,32 @@ def dashboard_context(report: dict) -> dict:
     }
 
 
-def verdict(window) -> dict:
-    """The check with the configured thresholds over ``window`` (GET check/), and the window's
-    length in words for the headline."""
-    check = health_check(window, Thresholds.from_settings())
-    seconds = (window.until - window.since).total_seconds()
-    return {**check, "window_seconds": seconds, "window_length": format_duration(seconds)}
+def verdict(health: HealthSnapshot) -> dict:
+    """The check with the configured thresholds (GET check/), its figures beside their thresholds
+    as rows, and the window's length in words for the headline."""
+    check = health.check()
+    seconds = (health.window.until - health.window.since).total_seconds()
+    return {
+        **check,
+        "rows": threshold_rows(check),
+        "window_seconds": seconds,
+        "window_length": format_duration(seconds),
+    }
+
+
+def threshold_spec() -> list[dict]:
+    """How verdict.js shows each threshold's figure when it refreshes the rows from GET check/."""
+    return [
+        {
+            "name": t.name,
+            "figure": t.figure_key,
+            "label": t.label,
+            "unit": t.unit,
+            "digits": t.digits,
+            "count": t.is_count,
+        }
+        for t in thresholds()
+    ]
 
 
 @method_decorator(ensure_csrf_cookie, name="dispatch")  # the gauge sends it as AWX's xrftoken
@@ -70,16 +91,16 @@ class DashboardView(EventDebugView):
     template_name = "awx_eventdebug/dashboard.html"
 
     def get(self, request):
-        window = health_window(timezone.now())
-        path, path_error = attempt(lambda: path_document({"window": window}))
+        # One reading of the path for the verdict and the path card (the check's and GET path/'s).
+        health = HealthSnapshot(health_window(timezone.now()))
         return Response(
             {
                 **dashboard_context(build_report()),
-                "verdict": verdict(window),
+                "verdict": verdict(health),
+                "thresholds": threshold_spec(),
                 "overflow": overflow_table(),
                 "queues": queues_table(),
-                "path": path,
-                "path_error": path_error,
+                "path": health.path(),
             }
         )
 

@@ -1,5 +1,6 @@
-"""The parameters of the report and the check, validated once for both faces (GET report/ and
-check/, ``eventdebug report`` and ``check``), and the documents they give."""
+"""The parameters of the report, the check and the path, validated once for both faces (GET
+report/, check/ and path/, ``eventdebug report``, ``check`` and ``path``), and the documents
+they give: each a view of one HealthSnapshot."""
 
 from __future__ import annotations
 
@@ -7,13 +8,10 @@ from rest_framework import serializers
 
 from ..fields import FiniteFloatField, MomentField, validation_now
 from ..lag.window import WindowTooLong, check_window
-from ..timeutil import MAX_SECONDS
-from .prometheus import METRIC_NAMES
-from .report import Thresholds, health_check, health_report, health_window
-
-# What a count can reach (the drops column is a bigint, Redis's integers are 64-bit): a larger
-# threshold is a typo.
-MAX_COUNT = 2**63 - 1
+from ..path.registry import thresholds
+from .prometheus import metric_names
+from .report import WORST_DETAIL, health_window
+from .snapshot import HealthSnapshot
 
 
 class ReportQuerySerializer(serializers.Serializer):
@@ -38,52 +36,51 @@ class ReportQuerySerializer(serializers.Serializer):
         return {**attrs, "window": health_window(validation_now(self), attrs.get("since"))}
 
 
-def threshold(field_class, maximum, help_text: str):
-    """An optional threshold of the check, from 0 to ``maximum``."""
-    return field_class(required=False, min_value=0, max_value=maximum, help_text=help_text)
+class PathQuerySerializer(ReportQuerySerializer):
+    """``since``: start of the window of the cluster-wide figures (event lag, overflow drops)."""
+
+
+def threshold_field(threshold):
+    """The query parameter of a threshold of the check: optional, from 0 to its maximum."""
+    field_class = serializers.IntegerField if threshold.is_count else FiniteFloatField
+    return field_class(
+        required=False,
+        min_value=0,
+        max_value=threshold.maximum,
+        help_text=f"{threshold.help}. Default: EVENTDEBUG['{threshold.setting}'].",
+    )
 
 
 class CheckQuerySerializer(ReportQuerySerializer):
-    max_p99 = threshold(FiniteFloatField, MAX_SECONDS, "Seconds. Default: EVENTDEBUG['CHECK_MAX_P99'].")
-    max_fill = threshold(FiniteFloatField, 100, "Percent. Default: EVENTDEBUG['CHECK_MAX_FILL'].")
-    max_drops = threshold(
-        serializers.IntegerField, MAX_COUNT, "Drops in the window. Default: EVENTDEBUG['CHECK_MAX_DROPS']."
-    )
-    max_backlog = threshold(
-        serializers.IntegerField,
-        MAX_COUNT,
-        "Events queued on any node. Default: EVENTDEBUG['CHECK_MAX_BACKLOG'].",
-    )
-    max_backlog_age = threshold(
-        FiniteFloatField,
-        MAX_SECONDS,
-        "Seconds, oldest queued event on any node. Default: EVENTDEBUG['CHECK_MAX_BACKLOG_AGE'].",
-    )
-    max_relay_down = threshold(
-        serializers.IntegerField,
-        MAX_COUNT,
-        "wsrelay connections down on any node. Default: EVENTDEBUG['CHECK_MAX_RELAY_DOWN'].",
-    )
+    """``since`` and each threshold of the hops (path/registry.py), by its name."""
 
-    THRESHOLDS = ("max_p99", "max_fill", "max_drops", "max_backlog", "max_backlog_age", "max_relay_down")
+    def get_fields(self):
+        return {**super().get_fields(), **{t.name: threshold_field(t) for t in thresholds()}}
 
 
 class MetricsQuerySerializer(serializers.Serializer):
     """``?metric=NAME`` (repeatable), as AWX's /api/v2/metrics/ takes it: only those families."""
 
-    metric = serializers.ListField(
-        child=serializers.ChoiceField(choices=METRIC_NAMES),
-        required=False,
-        help_text="A metric name to export (repeat for more); default: all.",
-    )
+    def get_fields(self):
+        metric = serializers.ListField(
+            child=serializers.ChoiceField(choices=metric_names()),
+            required=False,
+            help_text="A metric name to export (repeat for more); default: all.",
+        )
+        return {"metric": metric}
 
 
 def report_document(query: dict) -> dict:
     """The document of GET report/ for a query validated by ReportQuerySerializer."""
-    return health_report(query["window"])
+    return HealthSnapshot(query["window"], detail=WORST_DETAIL).report()
 
 
 def check_document(query: dict) -> dict:
     """The document of GET check/ for a query validated by CheckQuerySerializer."""
-    thresholds = Thresholds.from_settings(**{k: query.get(k) for k in CheckQuerySerializer.THRESHOLDS})
-    return health_check(query["window"], thresholds)
+    given = {t.name: query.get(t.name) for t in thresholds()}
+    return HealthSnapshot(query["window"], **given).check()
+
+
+def path_document(query: dict) -> dict:
+    """The document of GET path/ for a query validated by ReportQuerySerializer."""
+    return HealthSnapshot(query["window"]).path()

@@ -1,4 +1,4 @@
-"""GET metrics/: the health figures (report.metrics_sections) as a prometheus_client collector,
+"""GET metrics/: the health figures (HealthSnapshot.metrics()) as a prometheus_client collector,
 exposed in the text format 0.0.4 or OpenMetrics, whichever the scraper asks for, as
 prometheus_client's own handler negotiates (AWX's /api/v2/metrics/ is built on the same library).
 
@@ -21,6 +21,8 @@ from prometheus_client.registry import CollectorRegistry
 
 from ..overflow.handler import capture_stats
 from ..overflow.record import node_name
+from ..path.judge import JudgedPath
+from ..path.registry import hops, thresholds
 from ..timeutil import format_duration
 from .report import Window
 
@@ -109,39 +111,48 @@ FAMILIES = (
             ("flush_failures", "Writes of the captured aggregate that failed (kept in memory and retried)."),
         )
     ),
-    # The critical path (path/verdict.py): each node as of its latest snapshot.
+    # The critical path: each node as of its latest snapshot (and, derived from the hops' thresholds
+    # by path_families(), the per-node figures the check bounds).
     Family(
         "node_snapshot_age_seconds",
         "gauge",
         ("node",),
         "Age of the node's latest snapshot; stale beyond SAMPLE_STALE_INTERVALS of its intervals.",
     ),
-    Family("callback_queue_length", "gauge", ("node",), "Events waiting for the node's callback receiver."),
-    Family(
-        "callback_queue_oldest_age_seconds",
-        "gauge",
-        ("node",),
-        "Age of the oldest event waiting for the node's callback receiver (now - its created).",
-    ),
-    Family(
-        "relay_connections_down",
-        "gauge",
-        ("node",),
-        "The node's wsrelay connections to other web nodes that are not connected.",
-    ),
 )
-BY_NAME = {f"{PREFIX}{family.name}": family for family in FAMILIES}
-# What ?metric= accepts: each family's name, and a counter's sample name with _total too.
-METRIC_NAMES = tuple(BY_NAME) + tuple(f"{name}_total" for name, f in BY_NAME.items() if f.kind == "counter")
+
+
+def path_families() -> tuple[Family, ...]:
+    """A per-node gauge for each threshold of a hop read on each node whose metric is not one of
+    FAMILIES: the worst of those figures is what the check bounds."""
+    declared = {family.name for family in FAMILIES}
+    return tuple(
+        Family(t.metric, "gauge", ("node",), t.metric_help or f"{t.help}.")
+        for hop in hops()
+        if hop.snapshot_key
+        for t in hop.thresholds
+        if t.metric not in declared
+    )
+
+
+def families() -> tuple[Family, ...]:
+    return FAMILIES + path_families()
+
+
+def metric_names() -> tuple[str, ...]:
+    """What ?metric= accepts: each family's name, and a counter's sample name with _total too."""
+    names = [PREFIX + family.name for family in families()]
+    return (*names, *(f"{PREFIX}{f.name}_total" for f in families() if f.kind == "counter"))
 
 
 def family_named(metric: str) -> str:
     """A name ?metric= accepts -> the family's name without PREFIX."""
-    return BY_NAME[metric.removesuffix("_total") if metric not in BY_NAME else metric].name
+    named = {PREFIX + family.name for family in families()}
+    return (metric if metric in named else metric.removesuffix("_total")).removeprefix(PREFIX)
 
 
 class HealthCollector:
-    """The families of one scrape of ``data`` (report.metrics_sections), ``only`` those named."""
+    """The families of one scrape of ``data`` (HealthSnapshot.metrics()), ``only`` those named."""
 
     def __init__(self, data: dict, only: Iterable[str] = ()):
         self.data = data
@@ -151,7 +162,7 @@ class HealthCollector:
         window: Window = self.data["window"]
         length = format_duration((window.until - window.since).total_seconds())
         samples = self.samples(window)
-        for family in FAMILIES:
+        for family in families():
             if self.only and family.name not in self.only:
                 continue
             factory = CounterMetricFamily if family.kind == "counter" else GaugeMetricFamily
@@ -199,7 +210,7 @@ class HealthCollector:
             if summary["max_oldest_age"] is not None:
                 out["queue_max_oldest_message_age_seconds"] = [([node], summary["max_oldest_age"])]
         if data["path"] is not None:
-            out.update(path_samples(data["path"]["nodes"]))
+            out.update(path_samples(data["path"]))
         handlers: dict[str, dict[str, int]] = {}
         for stats in capture_stats():  # one handler per process; counters add up per node anyway
             totals = handlers.setdefault(stats["node"], {})
@@ -213,25 +224,19 @@ class HealthCollector:
         return out
 
 
-def path_samples(nodes: list[dict]) -> dict[str, list[tuple[list[str], float]]]:
+def path_samples(judged: JudgedPath) -> dict[str, list[tuple[list[str], float]]]:
     """The critical path's families, one sample per node whose figure was read (a node is
     CLUSTER_HOST_ID: as bounded as the cluster)."""
-
-    def backlog(node, key):
-        return (node["snapshot"].get("backlog") or {}).get(key)
-
-    per_node = {
-        "node_snapshot_age_seconds": lambda n: n["age"],
-        "callback_queue_length": lambda n: backlog(n, "length"),
-        "callback_queue_oldest_age_seconds": lambda n: backlog(n, "oldest_age"),
-        "relay_connections_down": lambda n: (
-            n["snapshot"]["relay"].get("down") if n["snapshot"]["relay"].get("present") else None
-        ),
-    }
-    return {
-        name: [([n["node"]], value) for n in nodes if (value := read(n)) is not None]
-        for name, read in per_node.items()
-    }
+    out = {"node_snapshot_age_seconds": [([node["node"]], node["age"]) for node in judged.nodes]}
+    metrics = {t.name: t for t in thresholds()}
+    for family in path_families():
+        out[family.name] = []
+    for node, figures in judged.node_figures.items():
+        for name, value in figures.items():
+            threshold = metrics[name]
+            if value is not None and threshold.metric in out:
+                out[threshold.metric].append(([node], value * threshold.metric_scale))
+    return out
 
 
 def exposition(data: dict, accept: str, only: Iterable[str] = ()) -> tuple[bytes, str]:

@@ -1,7 +1,8 @@
-"""What one snapshot of this node holds, read at a bounded cost: one pipelined round trip to the
-node's Redis (LLEN and LINDEX 0 of the callback queue, GET of wsrelay's stats key), the channel
-layer's queues (the budgeted read of ``eventdebug queues``) at the same time, and AWX's
-instance table for the node's role and its peers' names.
+"""What one snapshot of this node holds, read at a bounded cost: each hop's share of one
+pipelined round trip to the node's Redis (BROKER_URL: the callback queue's LLEN and LINDEX 0,
+wsrelay's stats key), the reads of their own (the channel layer's queues, the budgeted read of
+``eventdebug queues``) at the same time, and AWX's instance table for the node's role and its
+peers' names.
 """
 
 from __future__ import annotations
@@ -10,71 +11,66 @@ import concurrent.futures
 
 import redis
 
-from ..channels.queues import inspect_queues
-from ..channels.redis_read import describe_redis_error, is_reply, unreachable_message
+from ..channels.redis_read import describe_redis_error, unreachable_message
 from ..conf import get_config
-from ..errors import first_line
 from ..sections import attempt, section
-from .backlog import backlog_figures
+from .hop import Hop, NodeContext
 from .node import broker_client, broker_label, callback_queue, instances
-from .relay import STATS_KEY, relay_figures
-
-# The fullest queues a snapshot keeps (the summary counts all of them).
-TOP_QUEUES = 5
-QUEUE_FIGURES = ("key", "depth", "capacity", "fill", "oldest_age")
+from .registry import hops
 
 
-def collect(node: str, now: float) -> dict:
-    """This node's hops 3, 6 and 7 as read at ``now``."""
+def collect(
+    node: str, now: float, previous: dict | None = None, previous_seconds: float | None = None
+) -> dict:
+    """This node's hops as read at ``now``; ``previous`` is the data of its previous snapshot
+    when that one is recent (rates are taken against it), taken ``previous_seconds`` before."""
     errors: dict[str, str] = {}
     known = section(instances, errors, "instances") or {}
-    doc = {"node": node, "role": known.get(node), "queue": callback_queue(), "errors": errors}
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        # The layer's Redis is often the node's own: both reads wait at most REDIS_TIMEOUT, together.
-        layer = pool.submit(attempt, layer_summary)
-        doc.update(read_broker(doc["queue"], now, sorted(set(known) - {node}), doc["role"]))
-        summary, error = layer.result()
-    doc["layer"] = summary or {"error": error}
+    role = known.get(node)
+    peers = sorted(set(known) - {node})
+    doc = {"node": node, "role": role, "queue": callback_queue(), "errors": errors}
+    contexts = {
+        hop.key: NodeContext(node, role, peers, now, (previous or {}).get(hop.snapshot_key), previous_seconds)
+        for hop in hops()
+        if hop.snapshot_key
+    }
+    piped = [hop for hop in hops() if hop.snapshot_key and not hop.reads_own]
+    own = [hop for hop in hops() if hop.snapshot_key and hop.reads_own]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, len(own))) as pool:
+        # A read of its own often goes to the node's own Redis too: all wait at most REDIS_TIMEOUT, together.
+        pending = {hop: pool.submit(attempt, lambda hop=hop: hop.read_node(contexts[hop.key])) for hop in own}
+        broker, figures = read_broker(piped, contexts)
+        doc["broker"] = broker
+        doc.update(figures)
+        for hop, future in pending.items():
+            read, error = future.result()
+            doc[hop.snapshot_key] = read or {"error": error}
     return doc
 
 
-def read_broker(queue: str, now: float, peers: list[str], role: str | None) -> dict:
-    """Backlog and relay figures from one pipelined round trip to BROKER_URL."""
+def read_broker(piped: list[Hop], contexts: dict[str, NodeContext]) -> tuple[str | None, dict]:
+    """The label of BROKER_URL and each hop's figures, from one pipelined round trip."""
     timeout = get_config()["REDIS_TIMEOUT"]
     try:
         label = broker_label()
         client = broker_client(timeout)
     except Exception as exc:  # Misconfigured, or a URL redis-py cannot read
-        failed = {"error": str(exc)}
-        return {"broker": None, "backlog": failed, "relay": failed}
+        return None, {hop.snapshot_key: {"error": str(exc)} for hop in piped}
     try:
         pipe = client.pipeline(transaction=False)
-        pipe.llen(queue).lindex(queue, 0).get(STATS_KEY)
-        length, head, stats = pipe.execute(raise_on_error=False)
+        counts = []
+        for hop in piped:
+            before = len(pipe)
+            hop.pipeline(pipe, contexts[hop.key])
+            counts.append(len(pipe) - before)
+        replies = pipe.execute(raise_on_error=False)
     except (redis.RedisError, OSError) as exc:
         failed = {"error": unreachable_message(label, describe_redis_error(exc))}
-        return {"broker": label, "backlog": failed, "relay": failed}
+        return label, {hop.snapshot_key: failed for hop in piped}
     finally:
         client.close()
-    if is_reply(length) and is_reply(head):
-        backlog = {**backlog_figures(length, head, now), "error": ""}
-    else:
-        backlog = {"error": f"{queue} on redis {label} is not a list: {first_line(length)}"}
-    if is_reply(stats):
-        relay = relay_figures(stats, peers, role)
-    else:
-        relay = {"error": f"{STATS_KEY} on redis {label}: {first_line(stats)}"}
-    return {"broker": label, "backlog": backlog, "relay": relay}
-
-
-def layer_summary() -> dict:
-    """The channel layer's queue counts and its fullest queues."""
-    doc = inspect_queues(limit=TOP_QUEUES)
-    return {
-        "error": "",
-        "note": doc["note"],
-        "summary": doc["summary"],
-        "queues": [{key: queue[key] for key in QUEUE_FIGURES} for queue in doc["queues"]],
-        "unreachable": [s["error"] for s in doc["shards"] if not s["ok"]],
-        "truncated": doc["truncated"],
-    }
+    figures, start = {}, 0
+    for hop, count in zip(piped, counts, strict=True):
+        figures[hop.snapshot_key] = hop.from_replies(replies[start : start + count], label, contexts[hop.key])
+        start += count
+    return label, figures

@@ -29,7 +29,6 @@ from ..db import app_tables
 from ..errors import first_line
 from ..overflow.record import node_name
 from ..timeutil import isoformat, utc_from_epoch
-from .backlog import add_rates
 from .collect import collect
 
 # Old snapshots of the node deleted after each sample, at most: a purge never holds many locks.
@@ -93,8 +92,10 @@ def take_sample(interval: float, node: str | None = None) -> dict:
         if previous is not None and previous.taken_at >= slot:
             reason = f"{node} was sampled at {isoformat(previous.taken_at)}, in this interval"
             return {"status": SKIPPED, "reason": reason, "snapshot": None}
-        data = collect(node, started)
-        _add_rates(data, previous, started, config["SAMPLE_STALE_INTERVALS"])
+        seconds = started - previous.taken_at.timestamp() if previous is not None else None
+        # Rates are taken against the previous snapshot only when it is recent.
+        recent = previous is not None and seconds <= config["SAMPLE_STALE_INTERVALS"] * previous.interval
+        data = collect(node, started, previous.data if recent else None, seconds if recent else None)
         try:
             with transaction.atomic():
                 NodeSnapshot.objects.create(
@@ -122,15 +123,6 @@ def fill_lag_rollups() -> dict:
         return {"left": fill_rollups(), "error": ""}
     except Exception as exc:  # the statement timeout, a missing event table: the next sample retries
         return {"left": None, "error": first_line(exc)}
-
-
-def _add_rates(data: dict, previous, now: float, stale_intervals: int) -> None:
-    """Rates against the node's previous snapshot, when that one is recent and readable."""
-    before = previous.data.get("backlog") if previous is not None else None
-    seconds = now - previous.taken_at.timestamp() if previous is not None else None
-    usable = before is not None and not before.get("error") and seconds <= stale_intervals * previous.interval
-    if not data["backlog"].get("error"):
-        add_rates(data["backlog"], before if usable else None, seconds if usable else None)
 
 
 def purge_snapshots(older_than: timedelta) -> int:

@@ -175,9 +175,9 @@ def test_the_verdict_is_the_check_with_its_thresholds(admin_client, settings):
     recent_job([0.5, 1.0])
     verdict = verdict_of(admin_client.get(PAGE).content.decode())
     assert 'data-status="ok"' in verdict and ">OK</span>" in verdict
-    assert "within their thresholds" in verdict and "over the last 15m" in verdict
-    assert "· max 10 s" in verdict and "· max 80 %" in verdict and "· max 0" in verdict
-    assert "Callback backlog (worst node)</dt><dd>– · max 10000" in verdict  # no node sampled
+    assert "Every figure is within its threshold" in verdict and "over the last 15m" in verdict
+    assert "· max 10 s" in verdict and "· max 80%" in verdict and "· max 0" in verdict
+    assert "Callback backlog (worst node)</dt><dd>– · max 10,000" in verdict  # no node sampled
     assert "Oldest queued event</dt><dd>– · max 10 s" in verdict
 
     settings.EVENTDEBUG = {"CHECK_MAX_P99": 0.5}

@@ -63,7 +63,7 @@ def test_healthy(redis_layer_settings):
     recent_job([0.5, 1.0, 1.5, 2.0])
     code, out, error = run("check", "--since", "10m")
     assert (code, error) == (0, "")
-    assert out.startswith("OK: lag p99 1.985 s, queue fill 0%, 0 drops since ")
+    assert out.startswith("OK: lag p99 (worst kind) 1.985 s, drops (worst node) 0, fullest queue 0.0% since ")
 
 
 def test_lag_over_the_threshold_names_figure_and_threshold(redis_layer_settings):
@@ -115,8 +115,8 @@ def test_real_overflow_fails_the_drops_check(capture_installed, redis_layer_sett
     code, out, _ = run("check")
     assert code == 1
     assert (
-        "FAILED: channels_redis dropped 3 group messages, above the maximum 0 (most in job_events-7: 3)"
-        in out
+        "FAILED: group_send on example-node: channels_redis dropped 3 group messages in the window, "
+        "above the maximum 0 (most in job_events-7: 3)" in out
     )
     assert run("check", "--max-drops", "3")[0] == 0
 

@@ -82,7 +82,7 @@ def test_check_fails_on_backlog_and_relay_and_is_unknown_for_a_stale_node(node):
         in out
     )
     code, out, _ = run("check", "--max-backlog-age", "60", "--max-relay-down", "1")
-    assert code == 0 and "callback backlog 30" in out
+    assert code == 0 and "callback backlog (worst node) 30, oldest queued event 20." in out
 
     NodeSnapshot.objects.update(taken_at=timezone.now() - timedelta(seconds=31))
     code, out, _ = run("check", "--max-backlog-age", "60", "--max-relay-down", "1")

@@ -108,7 +108,7 @@ def test_unix_socket_broker_url(settings, tmp_path):
 
 
 def test_old_snapshots_of_every_node_are_purged_and_a_node_gone_for_good_leaves_the_path():
-    from awx_eventdebug.path.verdict import latest_snapshots
+    from awx_eventdebug.path.judge import latest_snapshots
 
     now = datetime.now(UTC)
     for node, taken in (("node-x", now - timedelta(days=3)), ("node-y", now - timedelta(days=3))):

@@ -1,4 +1,5 @@
-/* The headline verdict (server-rendered from the check, verdict.html) refreshed from GET check/. */
+/* The headline verdict (server-rendered from the check, verdict.html) refreshed from GET check/.
+   Its rows are the hops' thresholds as the server lists them (#verdict-thresholds). */
 "use strict";
 window.EventDebug = window.EventDebug || {};
 
@@ -6,7 +7,7 @@ window.EventDebug = window.EventDebug || {};
   const BADGES = { ok: "good", failed: "bad", unknown: "warn" };
 
   function title(check) {
-    if (check.status === "ok") return "Lag, queue fill, drops, callback backlog and wsrelay are within their thresholds";
+    if (check.status === "ok") return "Every figure is within its threshold";
     if (check.status === "failed") {
       const n = check.failures.length;
       return n + " check" + (n === 1 ? "" : "s") + " failed";
@@ -14,12 +15,18 @@ window.EventDebug = window.EventDebug || {};
     return "Some figures could not be checked";
   }
 
-  function figure(value, digits, unit) {
-    return value === null || value === undefined ? "–" : value.toFixed(digits) + unit;
+  // As Threshold.shown() writes it on the server: a count with separators, else to its digits
+  // (a figure) or as written (a threshold), with its unit.
+  function shown(spec, value, figure) {
+    if (value === null || value === undefined) return "–";
+    if (spec.count) return Math.trunc(value).toLocaleString("en-US");
+    const number = figure ? value.toFixed(spec.digits) : String(value);
+    if (spec.unit === "%") return number + "%";
+    return spec.unit ? number + " " + spec.unit : number;
   }
 
-  function count(value) {
-    return value === null || value === undefined ? "–" : String(value);
+  function capitalized(text) {
+    return text.charAt(0).toUpperCase() + text.slice(1);
   }
 
   ns.showVerdict = function (section, check, windowLength) {
@@ -38,31 +45,21 @@ window.EventDebug = window.EventDebug || {};
         return ns.el("li", { class: "unchecked" }, [ns.el("span", { class: "badge warn" }, "unknown"), " " + line]);
       }),
     );
-    const f = check.figures;
-    const t = check.thresholds;
+    const specs = JSON.parse(document.getElementById("verdict-thresholds").textContent);
     document.getElementById("verdict-figures").replaceChildren(
-      ns.el("dt", {}, "Lag p99 (worst kind)"),
-      ns.el("dd", {}, figure(f.max_p99, 3, " s") + " · max " + t.max_p99 + " s"),
-      ns.el("dt", {}, "Fullest queue"),
-      ns.el("dd", {}, figure(f.max_fill, 1, " %") + " · max " + t.max_fill + " %"),
-      ns.el("dt", {}, "Drops"),
-      ns.el("dd", {}, count(f.drops) + " · max " + t.max_drops),
-      ns.el("dt", {}, "Callback backlog (worst node)"),
-      ns.el("dd", {}, count(f.max_backlog) + " · max " + t.max_backlog),
-      ns.el("dt", {}, "Oldest queued event"),
-      ns.el("dd", {}, figure(f.max_backlog_age, 1, " s") + " · max " + t.max_backlog_age + " s"),
-      ns.el("dt", {}, "wsrelay connections down"),
-      ns.el("dd", {}, count(f.relay_down) + " · max " + t.max_relay_down),
+      ...specs.flatMap(function (spec) {
+        const figure = shown(spec, check.figures[spec.figure], true);
+        return [
+          ns.el("dt", {}, capitalized(spec.label)),
+          ns.el("dd", {}, figure + " · max " + shown(spec, check.thresholds[spec.name], false)),
+        ];
+      }),
     );
   };
 
   ns.refreshVerdict = async function (url, section, windowLength) {
     try {
-      function count(value) {
-    return value === null || value === undefined ? "–" : String(value);
-  }
-
-  ns.showVerdict(section, await ns.getJSON(ns.apiURL(url, {})), windowLength);
+      ns.showVerdict(section, await ns.getJSON(ns.apiURL(url, {})), windowLength);
     } catch (err) {
       // The last verdict stays, marked stale: a refresh that failed says nothing about the path.
       section.dataset.stale = err.message;

@@ -1,4 +1,4 @@
-"""Hop 3: the callback receiver's backlog, the Redis list of events waiting for it.
+"""Hop 3: the callback queue, the Redis list of events waiting for the callback receiver.
 
 AWX's CallbackQueueDispatcher RPUSHes each event's JSON onto settings.CALLBACK_QUEUE at
 BROKER_URL; the callback receiver's workers BLPOP from the head (awx/main/queue.py,
@@ -12,7 +12,11 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from ..timeutil import isoformat, utc_from_epoch
+from ...channels.redis_read import is_reply
+from ...errors import first_line
+from ...timeutil import MAX_SECONDS, isoformat, utc_from_epoch
+from ..hop import OK, OVER, UNKNOWN, Hop, Judgment, NodeContext, Threshold
+from ..node import callback_queue
 
 # An event bigger than this is not parsed (AWX caps event data near 700 kB; a bigger head is not
 # an event CallbackQueueDispatcher wrote).
@@ -94,3 +98,67 @@ def behind_line(node: str, backlog: dict) -> str:
     elif backlog.get("drain_seconds") is not None:
         line += f", drained in about {backlog['drain_seconds']:.0f} s at the current rates"
     return line
+
+
+class CallbackQueue(Hop):
+    key = "callback_queue"
+    label = "callback queue"
+    what = "RPUSHed to CALLBACK_QUEUE, BLPOPed by the callback receiver"
+    snapshot_key = "backlog"
+    thresholds = (
+        Threshold(
+            "max_backlog",
+            10000,
+            "Events queued for the callback receiver on any node",
+            "callback backlog (worst node)",
+            metric_help="Events waiting for the node's callback receiver.",
+            metric="callback_queue_length",
+        ),
+        Threshold(
+            "max_backlog_age",
+            10.0,
+            "Age (seconds) of the oldest event queued for the callback receiver on any node",
+            "oldest queued event",
+            metric_help=(
+                "Age of the oldest event waiting for the node's callback receiver (now - its created)."
+            ),
+            metric="callback_queue_oldest_age_seconds",
+            unit="s",
+            maximum=MAX_SECONDS,
+        ),
+    )
+
+    def pipeline(self, pipe, context: NodeContext) -> None:
+        queue = callback_queue()
+        pipe.llen(queue).lindex(queue, 0)
+
+    def from_replies(self, replies: list, broker: str, context: NodeContext) -> dict:
+        length, head = replies
+        if not (is_reply(length) and is_reply(head)):
+            return {"error": f"{callback_queue()} on redis {broker} is not a list: {first_line(length)}"}
+        backlog = {**backlog_figures(length, head, context.now), "error": ""}
+        if context.previous is not None and not context.previous.get("error"):
+            add_rates(backlog, context.previous, context.previous_seconds)
+        else:
+            add_rates(backlog, None, None)
+        return backlog
+
+    def judge_node(self, node: str, figures: dict, limits: dict, cluster) -> Judgment:
+        if figures.get("error"):
+            return Judgment(UNKNOWN, figures["error"])
+        length, age = figures["length"], figures["oldest_age"]
+        most, oldest = limits["max_backlog"], limits["max_backlog_age"]
+        text = f"{length:,} queued" + (f", oldest {age:.1f} s" if age is not None else "")
+        if figures["note"]:
+            text += f" ({figures['note']})"
+        over = length > most or (age or 0) > oldest
+        line = behind_line(node, figures) if over else ""
+        return Judgment(
+            OVER if over else OK,
+            text,
+            {key: figures.get(key) for key in ("length", "oldest_age", "net_per_second", "drain_seconds")},
+            {"length": most, "oldest_age": oldest},
+            line,
+            failures=[f"{line}, above the maximum {most:,} events or {oldest:g} s"] if over else [],
+            figures={"max_backlog": length, "max_backlog_age": age},
+        )

@@ -16,8 +16,11 @@ import re
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from ..timeutil import isoformat, utc_from_epoch
-from .node import WEB_ROLES
+from ...channels.redis_read import is_reply
+from ...errors import first_line
+from ...timeutil import isoformat, utc_from_epoch
+from ..hop import NOT_APPLICABLE, OK, OVER, UNKNOWN, Hop, Judgment, NodeContext, Threshold
+from ..node import WEB_ROLES
 
 STATS_KEY = "broadcast_websocket_stats"
 # A relay of a few dozen nodes writes a few kilobytes; more is not wsrelay's key.
@@ -106,3 +109,49 @@ def down_line(node: str, relay: dict) -> str:
     down = [f"{r['host']} ({r['state']})" for r in relay["remotes"] if r["state"] != CONNECTED]
     noun = "connection" if len(down) == 1 else "connections"
     return f"wsrelay on {node} has {len(down)} {noun} down: to {', '.join(down)}"
+
+
+class Wsrelay(Hop):
+    key = "wsrelay"
+    label = "wsrelay"
+    what = "forwarded to the other web nodes"
+    snapshot_key = "relay"
+    thresholds = (
+        Threshold(
+            "max_relay_down",
+            0,
+            "wsrelay connections to other web nodes down on any node",
+            "wsrelay connections down",
+            metric_help="The node's wsrelay connections to other web nodes that are not connected.",
+            metric="relay_connections_down",
+            figure="relay_down",
+        ),
+    )
+
+    def pipeline(self, pipe, context: NodeContext) -> None:
+        pipe.get(STATS_KEY)
+
+    def from_replies(self, replies: list, broker: str, context: NodeContext) -> dict:
+        (stats,) = replies
+        if not is_reply(stats):
+            return {"error": f"{STATS_KEY} on redis {broker}: {first_line(stats)}"}
+        return relay_figures(stats, context.peers, context.role)
+
+    def judge_node(self, node: str, figures: dict, limits: dict, cluster) -> Judgment:
+        most = limits["max_relay_down"]
+        if figures.get("error"):
+            return Judgment(UNKNOWN, figures["error"])
+        if not figures["present"]:
+            return Judgment(NOT_APPLICABLE, figures["note"], threshold=most)
+        down = figures["down"]
+        over = down > most
+        line = down_line(node, figures) if over else ""
+        return Judgment(
+            OVER if over else OK,
+            f"{down} of {len(figures['remotes'])} connections down",
+            down,
+            most,
+            line,
+            failures=[f"{line}, above the maximum {most}"] if over else [],
+            figures={"max_relay_down": down},
+        )

@@ -3,7 +3,7 @@
 import pytest
 from django.db import connection
 
-from awx_eventdebug.path.relay import parse_stats, relay_figures
+from awx_eventdebug.path.hops.wsrelay import parse_stats, relay_figures
 from awx_eventdebug.path.sampler import take_sample
 from tests.support.awx_callback import STATS_KEY, wsrelay_stats
 from tests.support.redis_servers import redis_server

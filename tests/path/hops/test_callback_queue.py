@@ -1,9 +1,9 @@
-"""The backlog's figures and rates from LLEN and LINDEX 0 (path/backlog.py)."""
+"""The backlog's figures and rates from LLEN and LINDEX 0 (path/hops/callback_queue.py)."""
 
 import json
 from datetime import UTC, datetime
 
-from awx_eventdebug.path.backlog import add_rates, backlog_figures, head_created
+from awx_eventdebug.path.hops.callback_queue import add_rates, backlog_figures, head_created
 from tests.support.awx_callback import awx_event
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC).timestamp()

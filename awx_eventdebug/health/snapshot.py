@@ -1,0 +1,134 @@
+"""One request's health of the critical path: its figures read once, judged once, and every view
+made from that one reading: ``check`` (and the dashboard's verdict), ``path``, ``report`` and the
+metrics.
+
+Each part is read when a view first needs it and then kept: a check reads the hops' cluster-wide
+figures and the node snapshots, a report the doctor and the overflow section as well. A part that
+fails (Redis down, no event tables, a statement timeout) is None with the reason in ``errors``,
+and the others are still there (sections.py).
+"""
+
+from __future__ import annotations
+
+import time
+from functools import cached_property
+from typing import Any
+
+from django.utils import timezone
+
+from ..overflow.queries import cumulative_drops
+from ..path.judge import JudgedPath, judge_path, latest_snapshots, limits
+from ..path.registry import hops, thresholds
+from ..sections import attempt, section
+from ..timeutil import isoformat
+from .report import WORST_DETAIL, Window, doctor_summary, overflow_window
+
+OK, FAILED, UNKNOWN = "ok", "failed", "unknown"
+EXIT_CODES = {OK: 0, FAILED: 1, UNKNOWN: 2}
+
+
+class HealthSnapshot:
+    """The health over ``window`` with the check's thresholds (``given`` overrides the CHECK_*
+    settings by threshold name); ``detail`` worst jobs, groups and queues kept for a report."""
+
+    def __init__(self, window: Window, detail: int = 0, **given):
+        self.window = window
+        self.detail = detail
+        self.limits = limits(**given)
+        self.errors: dict[str, str] = {}
+
+    @cached_property
+    def readings(self) -> dict[str, tuple[Any, str]]:
+        """Each hop's cluster-wide figures, by the name of what it reads: (value, why it failed)."""
+        readings = {}
+        for hop in hops():
+            if hop.cluster_read:
+                value, error = attempt(lambda hop=hop: hop.read_cluster(self.window, self.detail))
+                readings[hop.cluster_read] = (value, error)
+                if error:
+                    self.errors[hop.cluster_read] = error
+        return readings
+
+    def reading(self, name: str):
+        return self.readings.get(name, (None, ""))[0]
+
+    @cached_property
+    def snapshots(self):
+        return section(latest_snapshots, self.errors, "path")
+
+    @cached_property
+    def judged(self) -> JudgedPath:
+        return judge_path(
+            self.snapshots, self.errors.get("path", ""), self.readings, self.limits, time.time()
+        )
+
+    # The views ----------------------------------------------------------------------------------
+
+    def check(self) -> dict:
+        """The figures the thresholds bound, the checks that failed (one line each, naming the
+        figure and the threshold) and those that could not be made. ``status`` is "failed" when
+        any threshold is exceeded, else "unknown" when a figure could not be read or a node is
+        stale, else "ok"."""
+        judged = self.judged
+        unchecked = judged.unchecked + [f"{name}: {message}" for name, message in self.errors.items()]
+        status = FAILED if judged.failures else UNKNOWN if unchecked else OK
+        return {
+            "status": status,
+            "exit_code": EXIT_CODES[status],
+            "window": self.window.as_dict(),
+            "thresholds": dict(self.limits),
+            "figures": judged.figures,
+            "failures": judged.failures,
+            "unchecked": unchecked,
+        }
+
+    def path(self) -> dict:
+        """The document of GET path/ and ``eventdebug path --json``."""
+        return {
+            "generated_at": isoformat(self.window.until),
+            "window": self.window.as_dict(),
+            **self.judged.document(),
+        }
+
+    def report(self) -> dict:
+        """The document of GET report/ and ``eventdebug report --json``."""
+        report = {
+            "generated_at": isoformat(timezone.now()),
+            "window": self.window.as_dict(),
+            "doctor": section(doctor_summary, self.errors, "doctor"),
+            "lag": self.reading("lag"),
+            "overflow": section(lambda: overflow_window(self.window, WORST_DETAIL), self.errors, "overflow"),
+            "channel_layer": self.reading("channel_layer"),
+        }
+        judged = self.judged
+        report["path"] = None if self.snapshots is None else judged.document()
+        report["errors"] = self.errors
+        return report
+
+    def metrics(self) -> dict:
+        """What GET metrics/ exports (health/prometheus.py): lag per kind, cumulative drops per
+        node and group kind, this node's queues, the path's per-node figures."""
+        judged = self.judged
+        return {
+            "window": self.window,
+            "lag": self.reading("lag"),
+            "overflow": section(cumulative_drops, self.errors, "overflow"),
+            "channel_layer": self.reading("channel_layer"),
+            "path": None if self.snapshots is None else judged,
+            "errors": self.errors,
+        }
+
+
+def threshold_rows(check: dict) -> list[dict]:
+    """The check's figures beside their thresholds, in path order: the dashboard's rows and the
+    OK line."""
+    return [
+        {
+            "name": t.name,
+            "label": t.label,
+            "figure": t.shown(check["figures"].get(t.figure_key), figure=True),
+            "threshold": t.shown(check["thresholds"][t.name]),
+            "read": check["figures"].get(t.figure_key) is not None,
+        }
+        for t in thresholds()
+    ]

@@ -1,0 +1,53 @@
+"""Event lag over one window for every kind at once: the lag section of the report, and the
+figure the callback receiver's hop is judged on (path/hops/receiver.py)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from ..awx.tables import KINDS
+from ..conf import get_config
+from ..sections import section
+from .percentiles import percentile_key
+from .query import LagQuery
+from .report import lag_report
+
+P99 = Decimal(99)
+P99_KEY = percentile_key(P99)
+LAG_FIGURES = ("count", "mean", "min", "max", "percentiles", "missing_created", "backfilled", "negative")
+
+
+def lag_percentiles() -> tuple[Decimal, ...]:
+    """LAG_PERCENTILES, plus the p99 the check and the worst jobs need."""
+    configured = get_config()["LAG_PERCENTILES"]
+    return configured if P99 in configured else tuple(sorted((*configured, P99)))
+
+
+def lag_summary(window, worst_jobs: int) -> dict:
+    """Lag statistics per kind over the window; with ``worst_jobs`` the jobs of any kind with the
+    highest p99 too (one statement per kind either way). A kind whose table cannot be read is
+    None with its reason in ``errors``; the others are still computed."""
+    percentiles = lag_percentiles()
+    kinds, errors, jobs = {}, {}, []
+    for kind in KINDS:
+        query = LagQuery(
+            kind=kind,
+            since=window.since,
+            until=window.until,
+            by="job" if worst_jobs else "none",
+            percentiles=percentiles,
+            worst_by=P99 if worst_jobs else None,
+        )
+        report = section(lambda query=query: lag_report(query), errors, kind)
+        if report is None:
+            kinds[kind] = None
+            continue
+        # Each kind's groups come worst first: its first few are all the candidates it has.
+        jobs.extend(
+            {"kind": kind, "job": group.pop("key"), **group} for group in report["groups"][:worst_jobs]
+        )
+        kinds[kind] = {key: report[key] for key in LAG_FIGURES}
+    jobs.sort(key=lambda job: job["percentiles"][P99_KEY] or 0.0, reverse=True)
+    return {"percentiles": [percentile_key(p) for p in percentiles], "kinds": kinds, "errors": errors} | (
+        {"worst_jobs": jobs[:worst_jobs]} if worst_jobs else {}
+    )

@@ -1,0 +1,194 @@
+"""What a hop of the critical path is: the unit the registry (path/registry.py) lists in order.
+
+A hop is one module defining a subclass of ``Hop``: its label and what happens there; what it
+reads on each node (its share of the sampler's one pipelined round trip to the node's Redis, or a
+read of its own) and cluster-wide (once per health snapshot, health/snapshot.py); its thresholds,
+from which the setting, the check's query parameter and CLI flag, the metric family and the
+dashboard's row are derived; and its judgment of its figures against them. The judging loop
+(path/judge.py) is the only code that walks the hops.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+OK, OVER, STALE, UNKNOWN, NOT_APPLICABLE = "ok", "over", "stale", "unknown", "n/a"
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """One bound of the check: ``check`` fails when the figure it bounds is above it.
+
+    Its setting is EVENTDEBUG['CHECK_<NAME>'], its query parameter ``name``, its CLI flag
+    ``--name`` (``_`` as ``-``); the check reports the bounded figure as ``figures[figure]``, the
+    worst over what the threshold covers (every node, or every kind), and the metric family
+    ``metric`` exports it (``metric_scale`` times the figure: a percent as a 0-1 ratio)."""
+
+    name: str
+    default: int | float
+    help: str  # what it bounds, for the setting, the query parameter and --help
+    label: str  # the figure's name in the check's line and the dashboard's row
+    metric: str  # the family (without awx_eventdebug_) an alert compares with this threshold
+    metric_help: str = ""  # of a per-node family the metrics derive from the hop's figures
+    figure: str = ""  # key of the check's figures; the name by default
+    unit: str = ""  # "s", "%" or "" (a count)
+    digits: int = 1  # of a figure shown (a threshold is shown as written)
+    maximum: float = 2**63 - 1  # a larger value is a typo
+    metric_scale: float = 1.0
+
+    @property
+    def setting(self) -> str:
+        return "CHECK_" + self.name.upper()
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    @property
+    def figure_key(self) -> str:
+        return self.figure or self.name
+
+    @property
+    def is_count(self) -> bool:
+        return isinstance(self.default, int)
+
+    def shown(self, value, figure: bool = False) -> str:
+        """A value of this threshold (as written) or of its figure (to ``digits``) as text shows
+        it: 10,000 / 10 s / 80% / 1.985 s."""
+        if value is None:
+            return "-"
+        if self.is_count:
+            return f"{int(value):,}"
+        number = f"{value:.{self.digits}f}" if figure else f"{value:g}"
+        return f"{number}%" if self.unit == "%" else f"{number} {self.unit}".rstrip()
+
+
+@dataclass
+class Judgment:
+    """A hop judged on one node or for the cluster.
+
+    ``figure`` and ``threshold`` are what the path document shows, ``text`` the figure in words;
+    ``failures`` are the check's lines (one per figure over its threshold), ``line`` the headline
+    when this is the first hop over its threshold, ``unchecked`` the check's lines of figures that
+    could not be read, ``figures`` the values this judgment gives the check's thresholds (by
+    threshold name)."""
+
+    verdict: str
+    text: str
+    figure: Any = None
+    threshold: Any = None
+    line: str = ""
+    failures: list[str] = field(default_factory=list)
+    unchecked: list[str] = field(default_factory=list)
+    figures: dict[str, Any] = field(default_factory=dict)
+    node: str | None = None  # on a cluster row: the node it was judged on
+
+
+@dataclass(frozen=True)
+class NodeJudgment:
+    """A hop judged on a node, and whether the node's snapshot is stale (its figures are shown
+    but not checked)."""
+
+    node: str
+    judgment: Judgment
+    stale: bool
+
+
+@dataclass(frozen=True)
+class NodeContext:
+    """What a hop's node read knows: the node, its role and peers (AWX's instance table), the
+    time of the sample, and the hop's figures in the node's previous snapshot with the seconds
+    since (None when there is none recent and readable)."""
+
+    node: str
+    role: str | None
+    peers: list[str]
+    now: float
+    previous: dict | None = None
+    previous_seconds: float | None = None
+
+
+class Hop:
+    """A hop of the critical path. Subclasses set the class attributes and override the reads
+    and judgments they have; a hop without figures (inside another hop's figure) sets
+    ``inside`` to the key of that hop."""
+
+    key = ""  # stable identifier: "callback_queue"
+    label = ""  # "callback queue"
+    what = ""  # what happens there
+    thresholds: tuple[Threshold, ...] = ()
+    # Key of its per-node figures in a NodeSnapshot's data; "" when it reads nothing per node.
+    snapshot_key = ""
+    # The key of the hop whose figure covers this one (hops 1-2 are inside the event lag).
+    inside = ""
+    # Filled by the next issue: why this hop is slow when it fails, and what to change.
+    cause = ""
+    remedy = ""
+
+    # -- per node, by the sampler --------------------------------------------------------------
+    def pipeline(self, pipe, context: NodeContext) -> None:
+        """Queue this hop's commands on the sampler's pipeline to the node's Redis (BROKER_URL)."""
+
+    def from_replies(self, replies: list, broker: str, context: NodeContext) -> dict:
+        """This hop's figures from the replies of the commands pipeline() queued."""
+        raise NotImplementedError
+
+    def read_node(self, context: NodeContext) -> dict:
+        """A read of its own, not on the broker pipeline (run alongside it); {"error": ...} when
+        it failed."""
+        raise NotImplementedError
+
+    reads_own = False  # True: read_node() instead of pipeline()/from_replies()
+
+    # -- cluster-wide, once per health snapshot -------------------------------------------------
+    cluster_read = ""  # the health snapshot's section this hop judges from ("" for none)
+
+    def read_cluster(self, window, detail: int):
+        """The cluster-wide figures over ``window``; ``detail`` worst items kept for the report."""
+        raise NotImplementedError
+
+    # -- judgment ---------------------------------------------------------------------------------
+    def judge_node(self, node: str, figures: dict, limits: dict, cluster) -> Judgment:
+        """This hop on one node from its snapshot's figures; ``cluster`` is read_cluster()'s."""
+        raise NotImplementedError
+
+    def judge_cluster(self, cluster, limits: dict, nodes: list[NodeJudgment]) -> Judgment:
+        """The hop for the cluster from its nodes: shown as its worst node (over first, then
+        unknown, stale, ok); the check's lines and figures of every node that is not stale."""
+        return worst_of(nodes)
+
+    @property
+    def per_node(self) -> bool:
+        return bool(self.snapshot_key) or self.cluster_per_node
+
+    # A hop judged per node from a cluster-wide read (overflow drops are recorded with their node).
+    cluster_per_node = False
+
+
+def worst_of(nodes: list[NodeJudgment]) -> Judgment:
+    """The cluster row of a per-node hop: its worst node's judgment, named, carrying the check's
+    failures of every fresh node and the worst figure of each threshold over them."""
+    fresh = [n.judgment for n in nodes if not n.stale]
+    figures: dict[str, Any] = {}
+    for judged in fresh:
+        for name, value in judged.figures.items():
+            if value is not None and (figures.get(name) is None or value > figures[name]):
+                figures[name] = value
+            figures.setdefault(name, None)
+    failures = [line for judged in fresh for line in judged.failures]
+    for verdict in (OVER, UNKNOWN, STALE, OK, NOT_APPLICABLE):
+        for n in nodes:
+            found = n.judgment
+            if found.verdict == verdict:
+                return Judgment(
+                    verdict,
+                    f"{n.node}: {found.text}",
+                    found.figure,
+                    found.threshold,
+                    found.line,
+                    failures=failures,
+                    figures=figures,
+                    node=n.node,
+                )
+    return Judgment(NOT_APPLICABLE, "no node sampled", figures=figures)

@@ -1,0 +1,199 @@
+"""The critical path judged once: every hop of the registry, in order, per node (from each node's
+latest snapshot) and for the cluster, against the check's thresholds; the one loop that walks the
+hops. Its result is the path document and the check's lines and figures (health/snapshot.py
+makes every view from it).
+
+A node whose latest snapshot is older than SAMPLE_STALE_INTERVALS of its own intervals is stale:
+its figures are shown as they were and it is named, never left out, nor checked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Max
+from django.utils import timezone
+
+from ..conf import get_config
+from ..db import app_tables
+from ..models import NodeSnapshot
+from ..timeutil import isoformat
+from .hop import NOT_APPLICABLE, OVER, STALE, UNKNOWN, Hop, Judgment, NodeJudgment
+from .registry import hops, thresholds
+
+# Most nodes shown: an AWX cluster has a few dozen.
+MAX_NODES = 1000
+
+
+@app_tables
+def latest_snapshots() -> list[NodeSnapshot]:
+    """Each node's latest snapshot, by node name, of the nodes that sampled within SAMPLE_RETENTION:
+    a node gone for good (an old operator pod's hostname) stays stale only that long."""
+    since = timezone.now() - get_config()["SAMPLE_RETENTION"]
+    recent = NodeSnapshot.objects.filter(taken_at__gte=since)
+    latest = recent.values("node").annotate(last=Max("taken_at")).order_by("node")[:MAX_NODES]
+    pairs = {(row["node"], row["last"]) for row in latest}
+    rows = NodeSnapshot.objects.filter(
+        node__in={node for node, _ in pairs}, taken_at__in={t for _, t in pairs}
+    )
+    return sorted((row for row in rows if (row.node, row.taken_at) in pairs), key=lambda row: row.node)
+
+
+def limits(**given) -> dict[str, Any]:
+    """Each threshold's value: ``given`` (a query's) where not None, else its CHECK_* setting."""
+    config = get_config()
+    return {
+        t.name: given[t.name] if given.get(t.name) is not None else config[t.setting] for t in thresholds()
+    }
+
+
+@dataclass
+class JudgedPath:
+    """The path document's parts, and what the check takes of them."""
+
+    cluster: list[dict]
+    nodes: list[dict]
+    headline: str
+    first_over: dict | None
+    failures: list[str] = field(default_factory=list)
+    unchecked: list[str] = field(default_factory=list)
+    figures: dict[str, Any] = field(default_factory=dict)
+    # Per node, the figures its snapshot gave each threshold (the metrics' per-node families).
+    node_figures: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def document(self) -> dict:
+        return {
+            "stale_after_intervals": get_config()["SAMPLE_STALE_INTERVALS"],
+            "headline": self.headline,
+            "first_over": self.first_over,
+            "cluster": self.cluster,
+            "nodes": self.nodes,
+        }
+
+
+def row(number: int, hop: Hop, judged: Judgment) -> dict:
+    """A hop as the path document shows it."""
+    doc = {
+        "hop": number,
+        "name": hop.label,
+        "what": hop.what,
+        "figure": judged.figure,
+        "threshold": judged.threshold,
+        "verdict": judged.verdict,
+        "text": judged.text,
+        "line": judged.line,  # the headline when this is the first hop over its threshold
+    }
+    if judged.node is not None:
+        doc["node"] = judged.node
+    return doc
+
+
+def judge_path(
+    snapshots: list[NodeSnapshot] | None,
+    snapshots_error: str,
+    readings: dict[str, tuple[Any, str]],
+    limits: dict[str, Any],
+    now: float,
+) -> JudgedPath:
+    """Every hop judged on every node and for the cluster. ``readings`` holds each hop's
+    cluster-wide read (by its cluster_read name) as (value, why it failed)."""
+    stale_intervals = get_config()["SAMPLE_STALE_INTERVALS"]
+    path = list(enumerate(hops(), 1))
+    numbers = {hop.key: number for number, hop in path}
+    nodes, per_hop, node_figures = [], {hop.key: [] for hop in hops()}, {}
+    unchecked = []
+    for snapshot in snapshots or ():
+        age = now - snapshot.taken_at.timestamp()
+        stale = age > stale_intervals * snapshot.interval
+        rows = []
+        for number, hop in path:
+            if not hop.per_node:
+                continue
+            reading, error = readings.get(hop.cluster_read, (None, ""))
+            if hop.snapshot_key:
+                judged = hop.judge_node(
+                    snapshot.node, snapshot.data.get(hop.snapshot_key) or {}, limits, reading
+                )
+            elif error:
+                judged = Judgment(UNKNOWN, error)
+            else:
+                judged = hop.judge_node(snapshot.node, None, limits, reading)
+            # A figure of the snapshot is as old as the snapshot; a cluster-wide read is not.
+            judged_stale = stale and bool(hop.snapshot_key)
+            if judged_stale and judged.verdict not in (UNKNOWN, NOT_APPLICABLE):
+                judged.verdict = STALE
+            if not judged_stale and judged.verdict == UNKNOWN:
+                unchecked.append(f"hop {number} on {snapshot.node}: {judged.text}")
+            per_hop[hop.key].append(NodeJudgment(snapshot.node, judged, judged_stale))
+            if hop.snapshot_key:
+                node_figures.setdefault(snapshot.node, {}).update(judged.figures)
+            rows.append(row(number, hop, judged))
+        if stale:
+            unchecked.append(f"{snapshot.node}: last snapshot {age:.0f} s ago (stale)")
+        nodes.append(
+            {
+                "node": snapshot.node,
+                "role": snapshot.data.get("role"),
+                "taken_at": isoformat(snapshot.taken_at),
+                "age": round(age, 1),
+                "interval": snapshot.interval,
+                "stale": stale,
+                "hops": rows,
+                "snapshot": snapshot.data,
+            }
+        )
+
+    cluster, failures, figures = [], [], {}
+    for number, hop in path:
+        if hop.inside:
+            inside = numbers[hop.inside]
+            text = f"in the event lag of hop {inside} (modified - created covers hops 1-{inside})"
+            judged = Judgment(NOT_APPLICABLE, text)
+        else:
+            reading, error = readings.get(hop.cluster_read, (None, ""))
+            if hop.cluster_read and error and not hop.snapshot_key:
+                judged = Judgment(UNKNOWN, error, threshold=limits_of(hop, limits))
+            else:
+                judged = hop.judge_cluster(reading, limits, per_hop[hop.key])
+        failures += judged.failures
+        unchecked += judged.unchecked
+        for threshold in hop.thresholds:
+            figures[threshold.figure_key] = judged.figures.get(threshold.name)
+        cluster.append(row(number, hop, judged))
+
+    first = next((h for h in cluster if h["verdict"] == OVER), None)
+    stale_nodes = [n for n in nodes if n["stale"]]
+    if first is not None:
+        headline = first["line"]
+    elif snapshots_error:
+        headline = f"no snapshots: {snapshots_error}"
+    elif not nodes:
+        headline = (
+            "no snapshots: no node samples its hops (SAMPLE_INTERVAL 0, or `eventdebug sample` never ran)"
+        )
+    else:
+        headline = f"every hop within its threshold on {len(nodes) - len(stale_nodes)} of {len(nodes)} nodes"
+    if stale_nodes:
+        headline += "; stale: " + ", ".join(
+            f"{n['node']} (last snapshot {n['age']:.0f} s ago)" for n in stale_nodes
+        )
+    return JudgedPath(
+        cluster=cluster,
+        nodes=nodes,
+        headline=headline,
+        first_over=first and {"hop": first["hop"], "node": first.get("node")},
+        failures=failures,
+        unchecked=unchecked,
+        figures=figures,
+        node_figures=node_figures,
+    )
+
+
+def limits_of(hop: Hop, limits: dict):
+    """A hop's threshold as the path shows it: its one value, or each by name."""
+    if not hop.thresholds:
+        return None
+    if len(hop.thresholds) == 1:
+        return limits[hop.thresholds[0].name]
+    return {t.name: limits[t.name] for t in hop.thresholds}
