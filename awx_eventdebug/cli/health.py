@@ -16,7 +16,9 @@ SINCE_HELP = "Window start: ISO 8601 or a duration ago (15m, 2h). Default: EVENT
 def format_check(result: dict, style) -> str:
     if result["status"] == OK:
         figures = ", ".join(
-            f"{row['label']} {row['figure']}" for row in threshold_rows(result) if row["read"]
+            f"{row['label'][0].lower()}{row['label'][1:]} {row['figure']}"
+            for row in threshold_rows(result)
+            if row["read"]
         )
         return f"OK: {figures} since {when(result['window']['since'])}"
     lines = [f"FAILED: {line}" for line in result["failures"]]

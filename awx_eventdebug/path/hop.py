@@ -28,7 +28,7 @@ class Threshold:
     name: str
     default: int | float
     help: str  # what it bounds, for the setting, the query parameter and --help
-    label: str  # the figure's name in the check's line and the dashboard's row
+    label: str  # the figure's name heading the dashboard's row ("Fullest queue")
     metric: str  # the family (without awx_eventdebug_) an alert compares with this threshold
     metric_help: str = ""  # of a per-node family the metrics derive from the hop's figures
     figure: str = ""  # key of the check's figures; the name by default

@@ -448,8 +448,17 @@ def test_failing_check_full_queue_and_drops_are_the_headline(browser, daphne_ser
     text = verdict.text
     assert text.startswith("FAILED 3 checks failed")
     assert "lag p99 of job events is" in text and "above the maximum 10 s" in text
-    assert "channels_redis dropped 7 group messages, above the maximum 0" in text
+    assert "channels_redis dropped 7 group messages in the window, above the maximum 0" in text
     assert f"queue {failing_check} is 100% full" in text
+    # verdict.js redraws the hops' threshold rows from GET check/ as the server rendered them.
+    rendered = browser.find_element(By.ID, "verdict-figures").text
+    assert "Drops (worst node)\n7 · max 0" in rendered and "Fullest queue\n100.0% · max 80%" in rendered
+    browser.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "document.getElementById('verdict-figures').replaceChildren();"
+        "EventDebug.refreshVerdict('check/', document.getElementById('verdict'), '15m').then(done);"
+    )
+    assert browser.find_element(By.ID, "verdict-figures").text == rendered
 
     # The full queue: marked in colour and in words, its name on one line (no break in the hash).
     [row] = [r for r in queue_rows(browser) if r[1] == failing_check]

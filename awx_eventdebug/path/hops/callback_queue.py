@@ -110,7 +110,7 @@ class CallbackQueue(Hop):
             "max_backlog",
             10000,
             "Events queued for the callback receiver on any node",
-            "callback backlog (worst node)",
+            "Callback backlog (worst node)",
             metric_help="Events waiting for the node's callback receiver.",
             metric="callback_queue_length",
         ),
@@ -118,7 +118,7 @@ class CallbackQueue(Hop):
             "max_backlog_age",
             10.0,
             "Age (seconds) of the oldest event queued for the callback receiver on any node",
-            "oldest queued event",
+            "Oldest queued event",
             metric_help=(
                 "Age of the oldest event waiting for the node's callback receiver (now - its created)."
             ),

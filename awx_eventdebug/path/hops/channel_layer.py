@@ -43,7 +43,7 @@ class ChannelLayer(Hop):
             "max_fill",
             80.0,
             "Fill (percent of capacity) of the fullest channel layer queue on any node",
-            "fullest queue",
+            "Fullest queue",
             metric="queue_max_fill_ratio",
             unit="%",
             maximum=100,

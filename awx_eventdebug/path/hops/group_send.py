@@ -45,7 +45,7 @@ class GroupSend(Hop):
             "max_drops",
             0,
             "Overflow drops in the window on any node",
-            "drops (worst node)",
+            "Drops (worst node)",
             metric="overflow_drops",
             figure="drops",
         ),

@@ -21,7 +21,7 @@ class Receiver(Hop):
             "max_p99",
             10.0,
             "Event lag p99 (seconds) of any kind",
-            "lag p99 (worst kind)",
+            "Lag p99 (worst kind)",
             metric="event_lag_seconds",
             unit="s",
             digits=3,

@@ -25,10 +25,6 @@ window.EventDebug = window.EventDebug || {};
     return spec.unit ? number + " " + spec.unit : number;
   }
 
-  function capitalized(text) {
-    return text.charAt(0).toUpperCase() + text.slice(1);
-  }
-
   ns.showVerdict = function (section, check, windowLength) {
     section.className = "card verdict " + check.status;
     section.dataset.status = check.status;
@@ -50,7 +46,7 @@ window.EventDebug = window.EventDebug || {};
       ...specs.flatMap(function (spec) {
         const figure = shown(spec, check.figures[spec.figure], true);
         return [
-          ns.el("dt", {}, capitalized(spec.label)),
+          ns.el("dt", {}, spec.label),
           ns.el("dd", {}, figure + " · max " + shown(spec, check.thresholds[spec.name], false)),
         ];
       }),

@@ -1,0 +1,125 @@
+"""The hop registry: a hop is one module plus one line of path/registry.py, and every face shows
+it (check, path, report, metrics, the dashboard, the settings); the hops' declarations are what
+the docs and the alert rules say."""
+
+import json
+import re
+
+import pytest
+import redis
+
+from awx_eventdebug.conf import OPTIONS, get_config
+from awx_eventdebug.path import registry
+from awx_eventdebug.path.sampler import take_sample
+from tests.health.test_report import run
+from tests.path.widget_hop import WIDGETS_KEY
+from tests.support import ROOT
+from tests.support.redis_servers import redis_server
+
+WIDGET_HOP = "tests.path.widget_hop.WidgetQueue"
+
+
+@pytest.fixture
+def widget_hop(monkeypatch):
+    """The widget hop registered after the callback queue: the one registry line."""
+    paths = list(registry.HOPS)
+    paths.insert(paths.index("awx_eventdebug.path.hops.callback_queue.CallbackQueue") + 1, WIDGET_HOP)
+    monkeypatch.setattr(registry, "HOPS", paths)
+    registry.hops()
+    yield
+    monkeypatch.undo()
+    registry.hops()  # the settings' table without the hop's threshold again
+    assert "CHECK_MAX_WIDGETS" not in OPTIONS
+
+
+@pytest.fixture
+def node(settings, redis_layer_settings):
+    with redis_server() as port:
+        settings.CLUSTER_HOST_ID = "node-w"
+        settings.BROKER_URL = f"redis://127.0.0.1:{port}/0"
+        client = redis.Redis(port=port, socket_timeout=5)
+        yield client
+        client.close()
+
+
+LENIENT = ("--max-p99", "1000", "--max-fill", "100", "--max-drops", "1000")
+
+
+@pytest.mark.django_db
+def test_a_new_hop_is_in_every_face(widget_hop, node, admin_client, settings):
+    node.rpush(WIDGETS_KEY, *range(5))
+    assert take_sample(10)["snapshot"]["widgets"] == {"error": "", "length": 5}
+
+    # Its threshold is a setting, a query parameter and a CLI flag.
+    assert OPTIONS["CHECK_MAX_WIDGETS"].default == 10 and get_config()["CHECK_MAX_WIDGETS"] == 10
+    code, out, _ = run("check", *LENIENT)
+    assert code == 0 and "widgets queued (worst node) 5" in out
+    code, out, _ = run("check", *LENIENT, "--max-widgets", "3")
+    assert code == 1 and "FAILED: widget queue on node-w holds 5 widgets, above the maximum 3" in out
+    settings.EVENTDEBUG = {"CHECK_MAX_WIDGETS": 4}
+    check = admin_client.get("/api/eventdebug/check/").json()
+    assert check["thresholds"]["max_widgets"] == 4 and check["figures"]["max_widgets"] == 5
+    assert "widget queue on node-w holds 5 widgets, above the maximum 4" in check["failures"]
+    response = admin_client.get("/api/eventdebug/check/", {"max_widgets": "-1"})
+    assert response.status_code == 400 and "max_widgets" in response.json()
+
+    # Its place on the path: the hops after it move down one.
+    code, out, _ = run("path")
+    assert "4    widget queue       node-w: 5 widgets" in out
+    assert "in the event lag of hop 5 (modified - created covers hops 1-5)" in out
+    path = admin_client.get("/api/eventdebug/path/").json()
+    assert [h["name"] for h in path["cluster"]][2:5] == [
+        "callback queue",
+        "widget queue",
+        "callback receiver",
+    ]
+    assert path["first_over"] == {"hop": 4, "node": "node-w"}
+    assert path["headline"].startswith("widget queue on node-w holds 5 widgets")
+    report = admin_client.get("/api/eventdebug/report/").json()
+    assert report["path"]["cluster"][3]["name"] == "widget queue"
+
+    # A per-node metric family, its help from the hop.
+    metrics = admin_client.get("/api/eventdebug/metrics/").content.decode()
+    assert "# HELP awx_eventdebug_widget_queue_length Widgets waiting on the node." in metrics
+    assert 'awx_eventdebug_widget_queue_length{node="node-w"} 5.0' in metrics
+    only = admin_client.get("/api/eventdebug/metrics/", {"metric": "awx_eventdebug_widget_queue_length"})
+    assert only.status_code == 200 and "callback_queue_length" not in only.content.decode()
+
+    # The dashboard's verdict row and its path card.
+    page = admin_client.get("/api/eventdebug/").content.decode()
+    assert "<dt>Widgets queued (worst node)</dt><dd>5 · max 4</dd>" in page
+    assert "<td>widget queue</td><td>node-w: 5 widgets</td>" in page
+    spec = json.loads(re.search(r'id="verdict-thresholds"[^>]*>(.*?)</script>', page).group(1))
+    assert [t["name"] for t in spec][:3] == ["max_backlog", "max_backlog_age", "max_widgets"]
+    assert spec[2] == {
+        "name": "max_widgets",
+        "figure": "max_widgets",
+        "label": "Widgets queued (worst node)",
+        "unit": "",
+        "digits": 1,
+        "count": True,
+    }
+
+
+def test_every_threshold_is_documented_as_its_hop_declares_it():
+    settings_doc = (ROOT / "docs" / "settings.md").read_text()
+    path_doc = (ROOT / "docs" / "path.md").read_text()
+    for number, hop in enumerate(registry.hops(), 1):
+        assert f"| {number} {hop.label} |" in path_doc, hop.key
+        for threshold in hop.thresholds:
+            section = settings_doc.split(f"### `{threshold.setting}`", 1)[1].split("\n### ", 1)[0]
+            assert threshold.flag in section, threshold.setting
+            assert f"Default: `{threshold.default!r}`" in section
+
+
+def test_every_threshold_has_an_alert_on_its_metric_at_its_default():
+    """contrib/prometheus/alerts.yml compares each threshold's metric with the threshold's default
+    (scaled as the metric is)."""
+    rules = (ROOT / "contrib" / "prometheus" / "alerts.yml").read_text()
+    expressions = re.findall(r"^\s+expr: (.+)$", rules, flags=re.MULTILINE)
+    for threshold in registry.thresholds():
+        metric = f"awx_eventdebug_{threshold.metric}"
+        bound = f"> {threshold.default * threshold.metric_scale:g}"
+        assert any(metric in expr and expr.rstrip().endswith(bound) for expr in expressions), (
+            f"no alert compares {metric} with {bound}"
+        )
