@@ -158,7 +158,8 @@ class CounterGaps:
     gap, since numbers before the baseline may have been sent before the listener joined. Gaps
     more than REORDER_HORIZON numbers behind the highest counter are final: they move to
     ``retired`` until the check of their causes takes them (take_retired), so memory stays
-    bounded.
+    bounded. The dashboard's gauge (gauge.js) counts by this same rule: the test vectors in
+    tests/live/counter_vectors.json hold both to it, so a change here is a change there too.
     """
 
     def __init__(self, horizon: int = REORDER_HORIZON):

@@ -32,6 +32,7 @@ from example_settings.awxschema.models import JobEvent
 from example_settings.awxschema.overflow import overflow_groups
 from example_settings.awxschema.schema import rebuild_schema
 from tests.conftest import REDIS_URL
+from tests.live.counter_vectors import BOUNDS, VECTORS, as_expected, steps_seen
 from tests.settings import CHANNEL_LAYERS
 from tests.support.capture_helpers import drops_by_group
 from tests.support.daphne_server import ARTIFACTS, LiveServer
@@ -390,6 +391,28 @@ def test_gauge_tells_gaps_awx_never_sent_from_lost_ones(browser, daphne_server, 
     WebDriverWait(browser, WAIT).until(lambda b: gauge_text(b, "gaps") == "1 lost of 2")
     title = browser.find_element(By.ID, "gauge-gaps").get_attribute("title")
     assert title == "Of the 2 checked: 1 lost, 1 not sent by AWX (no output)."
+
+
+def test_gauge_counts_counter_gaps_by_the_rule_of_listen(browser, daphne_server):
+    """gauge.js's CounterGaps, in the page as served, passes the vectors that live/stats.py's
+    passes (tests/live/test_stats.py): the same figures and ranges after every step."""
+    log_in(browser, daphne_server)
+    browser.get(daphne_server.url + PAGE)
+    bounds, reports = browser.execute_script(
+        "const Rule = window.EventDebug.CounterGaps;"
+        "return [Rule.bounds, arguments[0].map(([horizon, steps]) => {"
+        "  const gaps = horizon === null ? new Rule() : new Rule(horizon);"
+        "  return steps.map((seen) => {"
+        "    seen.forEach((counter) => gaps.add(counter));"
+        "    return JSON.parse(JSON.stringify(gaps));"  # a copy: later steps change the ranges
+        "  });"
+        "})];",
+        [(vector.get("horizon"), steps_seen(vector)) for vector in VECTORS],
+    )
+    assert bounds == BOUNDS
+    for vector, steps in zip(VECTORS, reports, strict=True):
+        for step, report in zip(vector["steps"], steps, strict=True):
+            assert as_expected(report, step["expected"]) == step["expected"], (vector["name"], step["seen"])
 
 
 def test_gauge_says_when_the_socket_is_refused(browser, daphne_server):

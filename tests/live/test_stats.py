@@ -4,7 +4,15 @@ import statistics
 
 import pytest
 
-from awx_eventdebug.live.stats import MAX_EARLY_RUNS, CounterGaps, LagStats, LagWindow
+from awx_eventdebug.live.stats import (
+    MAX_EARLY_RUNS,
+    MAX_RETIRED,
+    REORDER_HORIZON,
+    CounterGaps,
+    LagStats,
+    LagWindow,
+)
+from tests.live.counter_vectors import BOUNDS, VECTORS, as_expected, steps_seen
 
 
 def test_window_keeps_the_last_size_lags():
@@ -62,64 +70,23 @@ def test_peaks_are_the_windows_at_their_highest():
     assert (stats.count, stats.overall_avg, stats.overall_max, stats.last) == (7, 3, 6, 5)
 
 
-def test_counter_gaps_filled_late_and_duplicates():
-    gaps = CounterGaps()
-    for counter in [5, 6, 9]:
-        gaps.add(counter)
-    assert (gaps.missing, gaps.gaps) == (2, 1)  # 7 and 8
-    gaps.add(7)
-    assert (gaps.missing, gaps.gaps, gaps.late) == (1, 1, 1)
-    gaps.add(12)
-    assert (gaps.missing, gaps.gaps) == (3, 2)  # 8, 10, 11
-    gaps.add(8)
-    gaps.add(8)
-    gaps.add(3)  # below the first counter seen: late (out of order as the job started), no gap
-    gaps.add(3)
-    assert (gaps.missing, gaps.gaps, gaps.late, gaps.duplicates) == (2, 1, 3, 2)
-    gaps.add(10)
-    gaps.add(11)
-    assert gaps.as_dict() == {"first": 5, "highest": 12, "missing": 0, "gaps": 0, "late": 5, "duplicates": 2}
+def test_counter_gap_bounds_are_those_the_vectors_were_written_for():
+    bounds = {
+        "REORDER_HORIZON": REORDER_HORIZON,
+        "MAX_RETIRED": MAX_RETIRED,
+        "MAX_EARLY_RUNS": MAX_EARLY_RUNS,
+    }
+    assert bounds == BOUNDS
 
 
-def test_counters_below_the_first_are_late_once_each_and_bounded():
-    # A probe joined before the job: counter 4 came first, then 1-3 from another receiver worker.
-    gaps = CounterGaps()
-    for counter in [4, 2, 1, 3, 5, 2]:
-        gaps.add(counter)
-    assert (gaps.missing, gaps.gaps, gaps.late, gaps.duplicates) == (0, 0, 3, 1)
-    # Runs below the first are merged; past MAX_EARLY_RUNS separate runs they cannot be told apart.
-    gaps = CounterGaps()
-    gaps.add(10_000)
-    for counter in range(0, 2 * MAX_EARLY_RUNS + 2, 2):
-        gaps.add(counter)
-    assert (gaps.late, gaps.duplicates) == (MAX_EARLY_RUNS, 1)
-    for counter in range(1, 2 * MAX_EARLY_RUNS - 2, 2):  # fills between the runs: one run is left
-        gaps.add(counter)
-    gaps.add(2 * MAX_EARLY_RUNS + 10)
-    assert (gaps.late, gaps.duplicates) == (2 * MAX_EARLY_RUNS, 1)
-    assert gaps.missing == 0
-
-
-def test_late_counter_inside_a_gap_splits_it():
-    gaps = CounterGaps()
-    gaps.add(1)
-    gaps.add(10)
-    gaps.add(5)
-    assert (gaps.missing, gaps.gaps) == (7, 2)  # 2-4 and 6-9
-    gaps.add(2)
-    gaps.add(9)
-    assert (gaps.missing, gaps.gaps) == (5, 2)
-
-
-def test_gaps_beyond_the_horizon_are_final():
-    gaps = CounterGaps(horizon=10)
-    for counter in [1, 5, 30]:
-        gaps.add(counter)
-    assert (gaps.missing, gaps.gaps) == (3 + 24, 2)
-    gaps.add(3)  # too late: its gap was forgotten
-    assert (gaps.missing, gaps.late, gaps.duplicates) == (27, 0, 1)
-    gaps.add(25)  # still within the horizon
-    assert (gaps.missing, gaps.gaps, gaps.late) == (26, 3, 1)
+@pytest.mark.parametrize("vector", VECTORS, ids=[vector["name"] for vector in VECTORS])
+def test_counter_gaps_pass_the_vectors_shared_with_the_gauge(vector):
+    gaps = CounterGaps(vector["horizon"]) if "horizon" in vector else CounterGaps()
+    for step, seen in zip(vector["steps"], steps_seen(vector), strict=True):
+        for counter in seen:
+            gaps.add(counter)
+        report = gaps.as_dict() | {"open": gaps.open_ranges(), "retired": gaps.retired}
+        assert as_expected(report, step["expected"]) == step["expected"], step["seen"]
 
 
 def debug_js(lags):

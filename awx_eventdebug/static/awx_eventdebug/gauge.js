@@ -11,10 +11,125 @@ window.EventDebug = window.EventDebug || {};
 (function (ns) {
   const WINDOW = 1024; // events the statistics cover, as debug.js
   const RATE_SECONDS = 5; // events per second = events received over the last 5 s / 5
-  const MAX_TRACKED_GAPS = 10000; // bounded memory: further gaps are counted, not remembered
   const BACKOFF_MS = [1000, 30000]; // first retry, longest wait
   const CHECK_MS = 5000; // between classifications of the gaps
   const CHECK_RANGES = 200; // the latest gaps sent for classification: the query string stays short
+  // The bounds of listen's counter-gap rule (live/stats.py), which CounterGaps below follows.
+  const REORDER_HORIZON = 10000; // how far back (in counter numbers) a late counter can fill a gap
+  const MAX_RETIRED = 10000; // final gaps kept, the first ones, for the check of their causes
+  const MAX_EARLY_RUNS = 100; // runs below the first counter kept to tell late from duplicate
+
+  // Index of the last [first, last] run whose first is at most `counter`; -1 when none is.
+  function runAtOrBelow(runs, counter) {
+    let low = 0;
+    let high = runs.length;
+    while (low < high) {
+      const middle = (low + high) >> 1;
+      if (runs[middle][0] <= counter) low = middle + 1;
+      else high = middle;
+    }
+    return low - 1;
+  }
+
+  // The counter-gap rule of `eventdebug listen` (CounterGaps in awx_eventdebug/live/stats.py),
+  // figure for figure: the test vectors in tests/live/counter_vectors.json hold both to it. The
+  // first counter is the baseline; one above the highest opens a gap; one in an open gap fills it
+  // (late); one below the baseline is late the first time (the receiver's workers send out of
+  // order) and opens no gap, since numbers before it may have been sent before the gauge joined;
+  // any other is a duplicate. Gaps more than `horizon` numbers behind the highest are final
+  // (retired): memory stays bounded however long the job runs.
+  class CounterGaps {
+    constructor(horizon) {
+      this.horizon = horizon === undefined ? REORDER_HORIZON : horizon;
+      this.first = null;
+      this.highest = null;
+      this.missing = 0; // numbers skipped and not arrived (yet)
+      this.gaps = 0; // runs of consecutive missing numbers
+      this.late = 0; // arrived after a higher counter: filling a gap, or below the baseline
+      this.duplicates = 0; // seen before, or too far behind (or past MAX_EARLY_RUNS) to tell
+      this.open = []; // [first, last] missing, sorted, within the horizon
+      this.early = []; // [first, last] received below the baseline, sorted
+      this.retired = []; // final gaps, [first, last], sorted: the first MAX_RETIRED of them
+    }
+
+    add(counter) {
+      if (this.highest === null) {
+        this.first = this.highest = counter;
+        return;
+      }
+      if (counter > this.highest) {
+        if (counter > this.highest + 1) {
+          this.open.push([this.highest + 1, counter - 1]);
+          this.missing += counter - this.highest - 1;
+          this.gaps += 1;
+        }
+        this.highest = counter;
+        this.forgetOldGaps();
+        return;
+      }
+      if (counter < this.first) {
+        this.addEarly(counter);
+        return;
+      }
+      const index = runAtOrBelow(this.open, counter);
+      if (index < 0 || counter > this.open[index][1]) {
+        this.duplicates += 1;
+        return;
+      }
+      const gap = this.open[index];
+      this.missing -= 1;
+      this.late += 1;
+      if (gap[0] === gap[1]) {
+        this.open.splice(index, 1);
+        this.gaps -= 1;
+      } else if (counter === gap[0]) {
+        gap[0] += 1;
+      } else if (counter === gap[1]) {
+        gap[1] -= 1;
+      } else {
+        this.open.splice(index + 1, 0, [counter + 1, gap[1]]);
+        gap[1] = counter - 1;
+        this.gaps += 1;
+      }
+    }
+
+    addEarly(counter) {
+      const early = this.early;
+      const index = runAtOrBelow(early, counter);
+      if ((index >= 0 && counter <= early[index][1]) || counter < this.highest - this.horizon) {
+        this.duplicates += 1;
+        return;
+      }
+      const afterLeft = index >= 0 && early[index][1] === counter - 1;
+      const beforeRight = index + 1 < early.length && early[index + 1][0] === counter + 1;
+      if (afterLeft && beforeRight) {
+        early[index][1] = early.splice(index + 1, 1)[0][1];
+      } else if (afterLeft) {
+        early[index][1] = counter;
+      } else if (beforeRight) {
+        early[index + 1][0] = counter;
+      } else if (early.length < MAX_EARLY_RUNS) {
+        early.splice(index + 1, 0, [counter, counter]);
+      } else {
+        this.duplicates += 1; // too many runs kept to tell
+        return;
+      }
+      this.late += 1;
+    }
+
+    forgetOldGaps() {
+      const limit = this.highest - this.horizon;
+      let drop = 0;
+      while (drop < this.open.length && this.open[drop][1] < limit) drop += 1;
+      if (drop) {
+        const room = Math.max(MAX_RETIRED - this.retired.length, 0);
+        this.retired.push(...this.open.slice(0, Math.min(drop, room)));
+        this.open.splice(0, drop);
+      }
+    }
+  }
+  CounterGaps.bounds = { REORDER_HORIZON, MAX_RETIRED, MAX_EARLY_RUNS };
+  ns.CounterGaps = CounterGaps;
 
   // Statistics over a sliding window of lags, and the counters seen so far.
   class LagWindow {
@@ -23,9 +138,7 @@ window.EventDebug = window.EventDebug || {};
       this.lags = [];
       this.arrivals = [];
       this.received = 0;
-      this.highest = null;
-      this.missing = new Set();
-      this.untracked = 0;
+      this.counters = new CounterGaps();
     }
 
     add(lagSeconds, arrivedAt, counter) {
@@ -36,48 +149,20 @@ window.EventDebug = window.EventDebug || {};
         this.lags.shift();
         this.arrivals.shift();
       }
-      if (Number.isInteger(counter)) this.seeCounter(counter);
+      if (Number.isInteger(counter)) this.counters.add(counter);
     }
 
-    // A counter above highest + 1 opens gaps; a late one fills its gap.
-    seeCounter(counter) {
-      if (this.highest === null) {
-        this.highest = counter;
-        return;
-      }
-      if (counter > this.highest) {
-        for (let missing = this.highest + 1; missing < counter; missing += 1) {
-          if (this.missing.size < MAX_TRACKED_GAPS) this.missing.add(missing);
-          else this.untracked += 1;
-        }
-        this.highest = counter;
-      } else {
-        this.missing.delete(counter);
-      }
-    }
-
-    get gaps() {
-      return this.missing.size + this.untracked;
-    }
-
-    // The latest tracked missing counters as "5-9,12", at most `limit` ranges.
+    // The latest gaps, final or open, as "5-9,12", at most `limit` ranges.
     missingRanges(limit) {
-      const ranges = [];
-      Array.from(this.missing).sort(function (a, b) {
-        return a - b;
-      }).forEach(function (counter) {
-        const last = ranges[ranges.length - 1];
-        if (last && counter === last[1] + 1) last[1] = counter;
-        else ranges.push([counter, counter]);
-      });
-      return ranges.slice(-limit).map(function (range) {
+      const counters = this.counters;
+      return counters.retired.slice(-limit).concat(counters.open).slice(-limit).map(function (range) {
         return range[0] === range[1] ? String(range[0]) : range[0] + "-" + range[1];
       }).join(",");
     }
 
     stats(now) {
       const count = this.lags.length;
-      if (!count) return { count: 0, rate: 0, gaps: this.gaps, received: this.received };
+      if (!count) return { count: 0, rate: 0, gaps: this.counters.missing, received: this.received };
       let sum = 0;
       let max = -Infinity;
       this.lags.forEach(function (lag) {
@@ -99,7 +184,7 @@ window.EventDebug = window.EventDebug || {};
         stdev: Math.sqrt(squares / count),
         max: max,
         rate: recent / RATE_SECONDS,
-        gaps: this.gaps,
+        gaps: this.counters.missing,
         received: this.received,
       };
     }
@@ -323,7 +408,7 @@ window.EventDebug = window.EventDebug || {};
 
     // Ask the server which gaps AWX never sent, and which are losses.
     checkGaps(now) {
-      if (!this.subscription || !this.window.missing.size || this.checking || now - this.checkedAt < CHECK_MS) return;
+      if (!this.subscription || !this.window.counters.missing || this.checking || now - this.checkedAt < CHECK_MS) return;
       this.checking = true;
       this.checkedAt = now;
       const subscription = this.subscription;
