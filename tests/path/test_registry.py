@@ -110,6 +110,11 @@ def test_every_threshold_is_documented_as_its_hop_declares_it():
             section = settings_doc.split(f"### `{threshold.setting}`", 1)[1].split("\n### ", 1)[0]
             assert threshold.flag in section, threshold.setting
             assert f"Default: `{threshold.default!r}`" in section
+            row = f"| `{threshold.name}` | `{threshold.setting}` | `{threshold.flag}` | {threshold.default!r}"
+            assert (
+                row in path_doc
+                and f"| {number} {hop.label} | `awx_eventdebug_{threshold.metric}`" in path_doc
+            )
 
 
 def test_every_threshold_has_an_alert_on_its_metric_at_its_default():
