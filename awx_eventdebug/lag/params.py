@@ -8,7 +8,7 @@ from rest_framework import serializers
 from ..awx.tables import KINDS, MAX_JOB_ID
 from ..conf import get_config
 from ..fields import MomentField, validation_now
-from .percentiles import parse_percentiles
+from ..percentiles import parse_percentiles
 from .query import GROUP_BY, LagQuery
 from .report import lag_report
 from .window import WindowTooLong, check_window, default_since
