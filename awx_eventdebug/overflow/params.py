@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from ..columns import NAME_MAX_LENGTH, SOURCES
 from ..fields import MomentField, validation_now
 from ..timeutil import parse_duration
 from .queries import (
@@ -21,7 +22,6 @@ from .queries import (
     list_overflow,
     summarize_overflow,
 )
-from .record import NAME_MAX_LENGTH, SOURCES
 
 MAX_PAGE = 1_000_000
 
