@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from ..fields import FiniteFloatField, MomentField, validation_now
-from ..lag.window import WindowTooLong, check_window
+from ..fields import FiniteFloatField, MomentField
 from ..timeutil import MAX_SECONDS
+from ..window import WindowQuerySerializer
 from .prometheus import METRIC_NAMES
 from .report import Thresholds, health_check, health_report, health_window
 
@@ -16,7 +16,7 @@ from .report import Thresholds, health_check, health_report, health_window
 MAX_COUNT = 2**63 - 1
 
 
-class ReportQuerySerializer(serializers.Serializer):
+class ReportQuerySerializer(WindowQuerySerializer):
     """``since`` -> ``window``, the Window from since to the moment of this validation."""
 
     since = MomentField(
@@ -24,18 +24,9 @@ class ReportQuerySerializer(serializers.Serializer):
         help_text="Window start: ISO 8601 or a duration ago (15m). Default: EVENTDEBUG['HEALTH_WINDOW'] ago.",
     )
 
-    def validate_since(self, value):
-        now = validation_now(self)
-        if value >= now:
-            raise serializers.ValidationError("must be in the past.")
-        try:
-            check_window(value, now)
-        except WindowTooLong as exc:
-            raise serializers.ValidationError(str(exc)) from exc
-        return value
-
     def validate(self, attrs):
-        return {**attrs, "window": health_window(validation_now(self), attrs.get("since"))}
+        since, until = self.window_bounds(attrs)
+        return {**attrs, "window": health_window(until, since)}
 
 
 def threshold(field_class, maximum, help_text: str):

@@ -22,7 +22,7 @@ from prometheus_client.registry import CollectorRegistry
 from ..overflow.handler import capture_stats
 from ..overflow.record import node_name
 from ..timeutil import format_duration
-from .report import Window
+from ..window import Window
 
 PREFIX = "awx_eventdebug_"
 

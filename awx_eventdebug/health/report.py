@@ -22,11 +22,11 @@ from ..conf import get_config
 from ..lag.percentiles import percentile_key
 from ..lag.query import LagQuery
 from ..lag.report import lag_report
-from ..lag.window import default_since
 from ..overflow.queries import OverflowFilter, cumulative_drops, summarize_overflow
 from ..path.verdict import critical_path, path_checks
 from ..sections import section
 from ..timeutil import isoformat
+from ..window import Window, default_since
 from .doctor import build_report
 
 P99 = Decimal(99)
@@ -35,17 +35,6 @@ WORST_JOBS = 5
 WORST_GROUPS = 5
 WORST_QUEUES = 5
 LAG_FIGURES = ("count", "mean", "min", "max", "percentiles", "missing_created", "backfilled", "negative")
-
-
-@dataclass(frozen=True)
-class Window:
-    """Events stored, and overflow seen, from ``since`` (inclusive) to ``until`` (exclusive)."""
-
-    since: datetime
-    until: datetime
-
-    def as_dict(self) -> dict:
-        return {"since": isoformat(self.since), "until": isoformat(self.until)}
 
 
 @dataclass(frozen=True)
