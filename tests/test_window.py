@@ -1,7 +1,8 @@
 """LAG_MAX_WINDOW, enforced by one rule on every path: GET lag/ and ``eventdebug lag``, GET
 report/ and check/ and their commands, the default windows (LAG_WINDOW, HEALTH_WINDOW) and the
 system checks. A window someone gives is refused past the maximum (400 naming since, exit 2);
-a default window from settings is cut to it, and the system check says so."""
+a default window from settings is cut to it, and the system check says so. The same rule
+refuses a window that ends where it starts, on lag and on overflow (which has no maximum)."""
 
 from datetime import UTC, datetime, timedelta
 from io import StringIO
