@@ -26,8 +26,8 @@ from .conf import (
     option_error,
     user_settings,
 )
-from .lag.window import default_over_max
 from .overflow.record import LOGGER_NAME
+from .window import default_over_max
 
 W001_NOT_A_DICT = "awx_eventdebug.W001"
 W002_UNKNOWN_KEY = "awx_eventdebug.W002"

@@ -19,7 +19,7 @@ from typing import Any
 
 from django.conf import settings as django_settings
 
-from .lag.percentiles import parse_percentiles
+from .percentiles import parse_percentiles
 from .timeutil import parse_duration
 
 SETTINGS_NAME = "EVENTDEBUG"

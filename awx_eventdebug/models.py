@@ -2,7 +2,7 @@
 
 from django.db import models
 
-from .overflow.record import NAME_MAX_LENGTH, SOURCES
+from .columns import NAME_MAX_LENGTH, SOURCES
 
 
 class ChannelOverflow(models.Model):

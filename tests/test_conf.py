@@ -79,7 +79,6 @@ def test_conf_imports_its_parsers_and_nothing_else_of_the_app():
     assert loaded == [
         "awx_eventdebug",
         "awx_eventdebug.conf",
-        "awx_eventdebug.lag",
-        "awx_eventdebug.lag.percentiles",
+        "awx_eventdebug.percentiles",
         "awx_eventdebug.timeutil",
     ]

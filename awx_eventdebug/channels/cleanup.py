@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import redis
 
-from ..live.listener import CHANNEL_PREFIX
 from .config import load_layer
 from .groups import inspect_groups
 from .redis_read import describe_redis_error
+
+# listen's channel shows up as eventdebug.<client prefix>!<id> among a group's members, so an
+# admin reading the group in Redis can tell the probe from browsers (specific.<...>), and so can
+# is_listen_channel.
+CHANNEL_PREFIX = "eventdebug"
 
 
 def is_listen_channel(channel: str) -> bool:

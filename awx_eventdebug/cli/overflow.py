@@ -8,6 +8,7 @@ import time
 
 from django.core.management.base import CommandError
 
+from ..columns import SOURCES
 from ..conf import effective_settings, get_config
 from ..overflow.ingest import ingest_streams
 from ..overflow.params import (
@@ -18,7 +19,6 @@ from ..overflow.params import (
     overflow_summary,
 )
 from ..overflow.queries import TIMELINE_TRUNC, purge_overflow
-from ..overflow.record import SOURCES
 from .base import Subcommand, counted, one_of, render_pairs, render_table, validated, when
 
 

@@ -17,10 +17,10 @@ from ..channels.backends import backend_support
 from ..channels.queues import DEFAULT_LIMIT, FULL, distinct_queues, queue_severity
 from ..channels.recent import recent_groups
 from ..conf import get_config
-from ..lag.window import default_since
 from ..overflow.queries import OverflowFilter, summarize_overflow
 from ..sections import attempt
 from ..timeutil import format_duration
+from ..window import default_since
 
 # Rows shown; the JSON links under each table give the rest.
 OVERFLOW_GROUPS = 20

@@ -6,15 +6,15 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from ..fields import FiniteFloatField, MomentField, validation_now
-from ..lag.window import WindowTooLong, check_window
+from ..fields import FiniteFloatField, MomentField
 from ..path.registry import thresholds
+from ..window import WindowQuerySerializer
 from .prometheus import metric_names
 from .report import WORST_DETAIL, health_window
 from .snapshot import HealthSnapshot
 
 
-class ReportQuerySerializer(serializers.Serializer):
+class ReportQuerySerializer(WindowQuerySerializer):
     """``since`` -> ``window``, the Window from since to the moment of this validation."""
 
     since = MomentField(
@@ -22,18 +22,9 @@ class ReportQuerySerializer(serializers.Serializer):
         help_text="Window start: ISO 8601 or a duration ago (15m). Default: EVENTDEBUG['HEALTH_WINDOW'] ago.",
     )
 
-    def validate_since(self, value):
-        now = validation_now(self)
-        if value >= now:
-            raise serializers.ValidationError("must be in the past.")
-        try:
-            check_window(value, now)
-        except WindowTooLong as exc:
-            raise serializers.ValidationError(str(exc)) from exc
-        return value
-
     def validate(self, attrs):
-        return {**attrs, "window": health_window(validation_now(self), attrs.get("since"))}
+        since, until = self.window_bounds(attrs)
+        return {**attrs, "window": health_window(until, since)}
 
 
 class PathQuerySerializer(ReportQuerySerializer):

@@ -24,7 +24,7 @@ from ..overflow.record import node_name
 from ..path.judge import JudgedPath
 from ..path.registry import hops, thresholds
 from ..timeutil import format_duration
-from .report import Window
+from ..window import Window
 
 PREFIX = "awx_eventdebug_"
 

@@ -5,27 +5,14 @@ they all share. health/snapshot.py reads them into one document.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
-from ..lag.window import default_since
 from ..overflow.queries import OverflowFilter, summarize_overflow
-from ..timeutil import isoformat
+from ..window import Window, default_since
 from .doctor import build_report
 
 # The worst jobs, groups and queues a report shows.
 WORST_DETAIL = 5
-
-
-@dataclass(frozen=True)
-class Window:
-    """Events stored, and overflow seen, from ``since`` (inclusive) to ``until`` (exclusive)."""
-
-    since: datetime
-    until: datetime
-
-    def as_dict(self) -> dict:
-        return {"since": isoformat(self.since), "until": isoformat(self.until)}
 
 
 def doctor_summary() -> dict:

@@ -7,14 +7,14 @@ from rest_framework import serializers
 
 from ..awx.tables import KINDS, MAX_JOB_ID
 from ..conf import get_config
-from ..fields import MomentField, validation_now
-from .percentiles import parse_percentiles
+from ..fields import MomentField
+from ..percentiles import parse_percentiles
+from ..window import WindowQuerySerializer
 from .query import GROUP_BY, LagQuery
 from .report import lag_report
-from .window import WindowTooLong, check_window, default_since
 
 
-class LagQuerySerializer(serializers.Serializer):
+class LagQuerySerializer(WindowQuerySerializer):
     """Query parameters -> the fields of a LagQuery; errors name each bad field."""
 
     kind = serializers.ChoiceField(choices=list(KINDS), default="job", help_text="Which event table.")
@@ -69,20 +69,8 @@ class LagQuerySerializer(serializers.Serializer):
                 errors["by"] = no_event
         if errors:
             raise serializers.ValidationError(errors)
-        since, until = attrs.get("since"), attrs.get("until")
-        if "job" not in attrs:
-            until = until or validation_now(self)
-            try:
-                since = since or default_since(until, "LAG_WINDOW")
-            except OverflowError as exc:
-                raise serializers.ValidationError({"until": ["out of range."]}) from exc
-        if since is not None and until is not None:
-            if until <= since:
-                raise serializers.ValidationError({"until": ["must be later than since."]})
-            try:
-                check_window(since, until)
-            except WindowTooLong as exc:
-                raise serializers.ValidationError({"since": [str(exc)]}) from exc
+        # A job is read whole unless since or until narrows it.
+        since, until = self.window_bounds(attrs, default=None if "job" in attrs else "LAG_WINDOW")
         return {
             "kind": kind.name,
             "job": attrs.get("job"),

@@ -32,6 +32,7 @@ from channels.layers import channel_layers
 
 from ..awx.messages import awx_payload, broadcast_group, parse_created, relay_message
 from ..channels.backends import BACKENDS
+from ..channels.cleanup import CHANNEL_PREFIX
 from ..channels.config import LayerConfig, load_layer
 from ..channels.connection import CONNECTION_ERRORS, shard_queue
 from ..channels.redis_read import describe_redis_error, ping_hosts, unreachable_message
@@ -43,9 +44,6 @@ from .gaps import CHECK_EVERY, GapCheck
 from .membership import Membership
 from .stats import WINDOW, CounterGaps, LagStats
 
-# Our channel shows up as eventdebug.<client prefix>!<id> among a group's members, so an admin
-# reading the group in Redis can tell the probe from browsers (specific.<...>).
-CHANNEL_PREFIX = "eventdebug"
 BATCH = 500  # messages taken per ZPOPMIN; bounds the memory of one batch
 IDLE_WAIT = 0.25  # seconds BZPOPMIN blocks on an empty queue; bounds the reaction to a stop
 MAX_STREAMS = 1000  # jobs whose counters are tracked at once (several only on a broadcast group)

@@ -19,16 +19,10 @@ import threading
 import time
 import weakref
 
+from ..columns import NAME_MAX_LENGTH, SOURCE_LIVE
 from ..conf import get_config
 from ..timeutil import isoformat, utc_from_epoch
-from .record import (
-    NAME_MAX_LENGTH,
-    SOURCE_LIVE,
-    node_name,
-    parse_record,
-    storable_name,
-    window_start_epoch,
-)
+from .record import node_name, parse_record, storable_name, window_start_epoch
 from .upsert import Counts, add_counts
 
 # Records of groups beyond EVENTDEBUG['CAPTURE_MAX_PENDING_GROUPS'] are counted under this name,

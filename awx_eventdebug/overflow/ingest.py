@@ -24,12 +24,13 @@ from dataclasses import dataclass, field
 
 from django.db import connection, transaction
 
+from ..columns import SOURCE_INGEST
 from ..conf import get_config
 from ..db import app_tables
 from ..errors import Misconfigured
 from ..models import IngestedRecord
 from .logread import UNREADABLE, FileReport, Record, Rejected, describe_error, file_size, read_records
-from .record import SOURCE_INGEST, node_name, storable_name, window_start
+from .record import node_name, storable_name, window_start
 from .upsert import Counts, add_counts
 
 BATCH_RECORDS = 5000

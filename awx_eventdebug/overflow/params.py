@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from ..columns import NAME_MAX_LENGTH, SOURCES
 from ..fields import MomentField, validation_now
 from ..timeutil import parse_duration
+from ..window import WindowQuerySerializer
 from .queries import (
     DEFAULT_GROUP_LIMIT,
     DEFAULT_PAGE_SIZE,
@@ -21,12 +23,15 @@ from .queries import (
     list_overflow,
     summarize_overflow,
 )
-from .record import NAME_MAX_LENGTH, SOURCES
 
 MAX_PAGE = 1_000_000
 
 
-class OverflowFilterSerializer(serializers.Serializer):
+class OverflowFilterSerializer(WindowQuerySerializer):
+    # LAG_MAX_WINDOW bounds the events a lag statistic sorts; overflow rows are coalesced per
+    # CAPTURE_WINDOW, and their pages and summaries are limited.
+    bounded = False
+
     group = serializers.CharField(required=False, max_length=NAME_MAX_LENGTH)
     node = serializers.CharField(required=False, max_length=NAME_MAX_LENGTH)
     source = serializers.ChoiceField(required=False, choices=[s for s, _ in SOURCES])
@@ -34,9 +39,7 @@ class OverflowFilterSerializer(serializers.Serializer):
     until = MomentField(required=False)
 
     def validate(self, attrs):
-        since, until = attrs.get("since"), attrs.get("until")
-        if since is not None and until is not None and since >= until:
-            raise serializers.ValidationError({"until": "must be later than since."})
+        self.window_bounds(attrs)
         return attrs
 
 

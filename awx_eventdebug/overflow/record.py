@@ -17,6 +17,7 @@ from datetime import datetime
 
 from django.conf import settings
 
+from ..columns import NAME_MAX_LENGTH
 from ..timeutil import utc_from_epoch
 
 LOGGER_NAME = "channels_redis.core"
@@ -28,13 +29,6 @@ MARKER = "channels over capacity in group"
 OVERFLOW_PATTERN = re.compile(r"(?<![\w.+-])(\d+) of (\d+) channels over capacity in group (\S+)")
 # Counts beyond a 32-bit column are not from channels_redis; they would poison every flush.
 LARGEST_COUNT = 2**31 - 1
-# Width of the node and group columns of ChannelOverflow.
-NAME_MAX_LENGTH = 255
-
-# ChannelOverflow.source: where a row's counts come from.
-SOURCE_LIVE = "live"
-SOURCE_INGEST = "ingest"
-SOURCES = [(SOURCE_LIVE, "captured live"), (SOURCE_INGEST, "ingested from a log file")]
 
 
 def node_name() -> str:

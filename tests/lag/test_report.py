@@ -5,9 +5,10 @@ import pytest
 from django.db import connection
 
 from awx_eventdebug.errors import NotFound, Unavailable
-from awx_eventdebug.lag.percentiles import parse_percentiles, percentile_key
+from awx_eventdebug.lag.percentiles import percentile_key
 from awx_eventdebug.lag.query import LagQuery
 from awx_eventdebug.lag.report import lag_report
+from awx_eventdebug.percentiles import parse_percentiles
 from tests.support.workloads import BASE, add_job, small_workload
 
 pytestmark = pytest.mark.django_db

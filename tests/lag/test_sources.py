@@ -8,9 +8,9 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 
 from awx_eventdebug.errors import NotFound
-from awx_eventdebug.lag.percentiles import parse_percentiles
 from awx_eventdebug.lag.query import LagQuery
 from awx_eventdebug.lag.report import lag_report
+from awx_eventdebug.percentiles import parse_percentiles
 from example_settings.awxschema.schema import record_partitioning
 from tests.support.workloads import BASE, add_job
 

@@ -8,10 +8,10 @@ import pytest
 from django.db import connection
 
 from awx_eventdebug.channels.config import load_layer
+from awx_eventdebug.columns import SOURCE_LIVE
 from awx_eventdebug.live.listener import STOP_DURATION, Listener
 from awx_eventdebug.live.membership import GROUP_GONE, MEMBER_REMOVED
 from awx_eventdebug.models import ChannelOverflow
-from awx_eventdebug.overflow.record import SOURCE_LIVE
 from tests.conftest import REDIS_URL
 from tests.support.awx_sender import start_sender
 from tests.support.workloads import add_job_with_quiet_events

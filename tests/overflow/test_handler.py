@@ -11,9 +11,10 @@ from channels_redis.core import RedisChannelLayer
 from django.core.management import call_command
 from django.db import connection
 
+from awx_eventdebug.columns import NAME_MAX_LENGTH
 from awx_eventdebug.models import ChannelOverflow
 from awx_eventdebug.overflow.handler import OTHER_GROUPS, OverflowCaptureHandler
-from awx_eventdebug.overflow.record import LOGGER_NAME, NAME_MAX_LENGTH, OVERFLOW_FORMAT
+from awx_eventdebug.overflow.record import LOGGER_NAME, OVERFLOW_FORMAT
 from example_settings.awxschema.overflow import overflow_groups
 from tests.conftest import REDIS_URL
 from tests.support.capture_helpers import drops_by_group

@@ -6,15 +6,13 @@ from datetime import UTC, datetime
 
 import pytest
 
+from awx_eventdebug.columns import NAME_MAX_LENGTH, SOURCE_INGEST, SOURCE_LIVE
 from awx_eventdebug.models import ChannelOverflow
 from awx_eventdebug.overflow.handler import OverflowCaptureHandler
 from awx_eventdebug.overflow.ingest import ingest_streams
 from awx_eventdebug.overflow.record import (
     LARGEST_COUNT,
-    NAME_MAX_LENGTH,
     OVERFLOW_FORMAT,
-    SOURCE_INGEST,
-    SOURCE_LIVE,
     parse_record,
     storable_name,
     window_start,

@@ -14,8 +14,8 @@ from django.db import connection
 from django.utils import timezone
 
 from awx_eventdebug.health.params import path_document
-from awx_eventdebug.health.report import Window
 from awx_eventdebug.models import NodeSnapshot
+from awx_eventdebug.window import Window
 from tests.support import ROOT
 from tests.support.awx_callback import CALLBACK_QUEUE, backlog_events, dispatch
 from tests.support.redis_servers import redis_server

@@ -1,7 +1,8 @@
 """LAG_MAX_WINDOW, enforced by one rule on every path: GET lag/ and ``eventdebug lag``, GET
 report/ and check/ and their commands, the default windows (LAG_WINDOW, HEALTH_WINDOW) and the
 system checks. A window someone gives is refused past the maximum (400 naming since, exit 2);
-a default window from settings is cut to it, and the system check says so."""
+a default window from settings is cut to it, and the system check says so. The same rule
+refuses a window that ends where it starts, on lag and on overflow (which has no maximum)."""
 
 from datetime import UTC, datetime, timedelta
 from io import StringIO
@@ -11,7 +12,7 @@ from django.core.management import CommandError, call_command
 from django.utils.dateparse import parse_datetime
 
 from awx_eventdebug.checks import ALL_CHECKS, W010_LAG_WINDOW_OVER_MAX, W060_HEALTH_WINDOW_OVER_MAX
-from awx_eventdebug.lag.window import WindowTooLong, check_window, default_over_max, default_since
+from awx_eventdebug.window import WindowTooLong, check_window, default_over_max, default_since
 
 pytestmark = pytest.mark.django_db
 
@@ -96,3 +97,19 @@ def test_default_windows_past_the_maximum_are_cut_and_reported(admin_client, set
     assert "\nawx_eventdebug_window_seconds 86400.0\n" in metrics
     settings.EVENTDEBUG = {**MAXIMUM, "LAG_WINDOW": "1d", "HEALTH_WINDOW": "1d"}
     assert not {W010_LAG_WINDOW_OVER_MAX, W060_HEALTH_WINDOW_OVER_MAX} & warning_ids()
+
+
+@pytest.mark.parametrize("path", ["lag", "overflow", "overflow/summary"])
+def test_a_window_ending_where_it_starts_is_refused_alike(admin_client, path):
+    response = admin_client.get(
+        f"/api/eventdebug/{path}/", {"since": UNTIL.isoformat(), "until": UNTIL.isoformat()}
+    )
+    assert response.status_code == 400
+    assert response.json() == {"until": ["must be later than since."]}
+
+
+def test_overflow_windows_have_no_maximum(admin_client, settings):
+    # Overflow rows are coalesced per CAPTURE_WINDOW and paged: no events to sort.
+    settings.EVENTDEBUG = MAXIMUM
+    assert admin_client.get("/api/eventdebug/overflow/", {"since": "25h"}).status_code == 200
+    assert command("overflow", "--since", "25h") == (0, "")
