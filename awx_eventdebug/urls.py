@@ -5,7 +5,7 @@ from django.urls import path
 from .api.channels import ChannelsView
 from .api.health import CheckView, MetricsView, ReportView
 from .api.lag import LagView
-from .api.live import GapsView
+from .api.listen import GapsView
 from .api.openapi import SchemaView
 from .api.overflow import OverflowListView, OverflowSummaryView
 from .api.path import PathView
@@ -18,7 +18,7 @@ urlpatterns = [
     path("overflow/summary/", OverflowSummaryView.as_view(), name="overflow-summary"),
     path("channels/", ChannelsView.as_view(), name="channels"),
     path("lag/", LagView.as_view(), name="lag"),
-    path("live/gaps/", GapsView.as_view(), name="live-gaps"),
+    path("listen/gaps/", GapsView.as_view(), name="listen-gaps"),
     path("report/", ReportView.as_view(), name="report"),
     path("check/", CheckView.as_view(), name="check"),
     path("metrics/", MetricsView.as_view(), name="metrics"),

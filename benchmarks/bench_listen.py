@@ -11,7 +11,7 @@ group_send by sender processes. Three receivers are compared:
   a consumer does; no decoding, no statistics;
 - ``raw drain``: the probe's batched ZPOPMIN drain with ``deserialize`` but no JSON decoding and
   no statistics: the ceiling of the receiving strategy;
-- ``listen``: the probe itself (awx_eventdebug.live.listener.Listener), everything included.
+- ``listen``: the probe itself (awx_eventdebug.listen.listener.Listener), everything included.
 
 Phase 1 (drain): the receiver joins, the senders fill its queue with N messages while it waits,
 then it drains them: messages per second the receiver can take, independent of the senders.
@@ -157,7 +157,7 @@ class Sampler:
 
 async def _bare(prefix, capacity, messages, on_joined, batched):
     """A receiver without statistics; (seconds from first to last message, messages)."""
-    from awx_eventdebug.live.listener import BATCH
+    from awx_eventdebug.listen.listener import BATCH
 
     layer = RedisChannelLayer(**layer_config(prefix, capacity))
     channel = await layer.new_channel()
@@ -201,7 +201,7 @@ def bare_receiver(batched):
 
 def listen_receiver(prefix, capacity, messages, on_joined):
     from awx_eventdebug.channels.config import load_layer
-    from awx_eventdebug.live.listener import STOP_DURATION, Listener
+    from awx_eventdebug.listen.listener import STOP_DURATION, Listener
 
     settings.CHANNEL_LAYERS = {
         "bench": {

@@ -44,7 +44,7 @@ FEATURES = {
     "checks",
     "health",
     "lag",
-    "live",
+    "listen",
     "maintenance",
     "overflow",
     "path",
@@ -161,7 +161,7 @@ def test_imports_inside_functions_and_of_the_package_root_count():
     edges = package_edges()
     assert ("apps", "path") in edges  # only inside ready()
     assert ("api", APP) in edges  # from .. import __version__
-    assert ("live", "channels") in edges  # from ..channels.backends import BACKENDS
+    assert ("listen", "channels") in edges  # from ..channels.backends import BACKENDS
 
 
 def test_cycles_are_found_however_long():

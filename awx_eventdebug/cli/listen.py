@@ -12,8 +12,8 @@ from django.core.management.base import CommandError
 from ..awx.messages import group_names
 from ..awx.tables import KINDS, MAX_JOB_ID
 from ..jsondoc import rounded
-from ..live.listener import STOP_ERROR, STOP_OUTPUT_CLOSED, Listener, redis_layer
-from ..live.membership import GROUP_GONE, MEMBER_REMOVED
+from ..listen.listener import STOP_ERROR, STOP_OUTPUT_CLOSED, Listener, redis_layer
+from ..listen.membership import GROUP_GONE, MEMBER_REMOVED
 from .base import (
     Subcommand,
     bounded_int,
@@ -176,7 +176,7 @@ def lag_table(report: dict) -> str:
     return render_table(headers, lag_rows(report), numeric=(False, True, True, True, True))
 
 
-# The causes of missing counters that are not a loss (live/gaps.py).
+# The causes of missing counters that are not a loss (listen/gaps.py).
 NOT_LOST = {
     "no_output": "not sent by AWX (no output)",
     "live_updates_off": "not sent by AWX (live updates off)",

@@ -16,7 +16,7 @@ from awx_eventdebug.channels.groups import inspect_groups
 from awx_eventdebug.channels.queues import inspect_queues
 from awx_eventdebug.checks import W052_REDIS_SOCKET_TIMEOUT, receive_timeout_findings
 from awx_eventdebug.errors import Misconfigured
-from awx_eventdebug.live.listener import redis_layer
+from awx_eventdebug.listen.listener import redis_layer
 from tests.conftest import REDIS_URL
 from tests.support.channel_layers import SUBCLASSED_LAYER, fill_groups, layer_config, use_layer
 

@@ -32,7 +32,7 @@ from example_settings.awxschema.models import JobEvent
 from example_settings.awxschema.overflow import overflow_groups
 from example_settings.awxschema.schema import rebuild_schema
 from tests.conftest import REDIS_URL
-from tests.live.counter_vectors import BOUNDS, VECTORS, as_expected, steps_seen
+from tests.listen.counter_vectors import BOUNDS, VECTORS, as_expected, steps_seen
 from tests.settings import CHANNEL_LAYERS
 from tests.support.capture_helpers import drops_by_group
 from tests.support.daphne_server import ARTIFACTS, LiveServer
@@ -395,7 +395,7 @@ def test_gauge_tells_gaps_awx_never_sent_from_lost_ones(browser, daphne_server, 
 
 def test_gauge_counts_counter_gaps_by_the_rule_of_listen(browser, daphne_server):
     """gauge.js's CounterGaps, in the page as served, passes the vectors that live/stats.py's
-    passes (tests/live/test_stats.py): the same figures and ranges after every step."""
+    passes (tests/listen/test_stats.py): the same figures and ranges after every step."""
     log_in(browser, daphne_server)
     browser.get(daphne_server.url + PAGE)
     bounds, reports = browser.execute_script(

@@ -57,7 +57,7 @@ NEEDS = {
     | {"channels", "report-api", "check-api", "metrics", "dashboard"},
     "postgres": {"doctor", "lag", "overflow", "ingest", "purge", "report", "check", "path", "sample"}
     | {"overflow-api", "overflow-summary", "lag-api", "report-api", "check-api", "metrics", "dashboard"}
-    | {"path-api", "live-gaps"},
+    | {"path-api", "listen-gaps"},
 }
 # The report's and the check's sections, by the dependency each reads.
 SECTIONS = {"redis": {"channel_layer"}, "postgres": {"lag", "overflow", "path"}}

@@ -137,7 +137,10 @@ def test_the_sweep_sees_the_options():
     options = set(cli_options())
     assert {("watch", "--interval"), ("listen", "--duration"), ("purge", "--older-than")} <= options
     assert {("check", "--max-backlog-age"), ("sample", "--interval"), ("path", "--since")} <= options
-    assert {("overflow", "since"), ("check", "max_backlog"), ("path", "since"), ("live-gaps", "job")} <= set(
-        api_fields()
-    )
+    assert {
+        ("overflow", "since"),
+        ("check", "max_backlog"),
+        ("path", "since"),
+        ("listen-gaps", "job"),
+    } <= set(api_fields())
     assert serializers  # the fields come from the serializers themselves

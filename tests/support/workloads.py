@@ -43,8 +43,8 @@ def add_job_with_quiet_events(start, count, quiet=(), kind="job"):
 
 
 def required_query(route: str) -> dict:
-    """The query string an endpoint (a URL name) cannot answer without: GET live/gaps/ the
+    """The query string an endpoint (a URL name) cannot answer without: GET listen/gaps/ the
     missing counters of a job it can find."""
-    if route == "live-gaps":
+    if route == "listen-gaps":
         return {"job": add_job_with_quiet_events(BASE, 3), "missing": "2"}
     return {}

@@ -2,7 +2,7 @@
 
 Connects to AWX's /websocket/ on the page's own origin, subscribes the way AWX's UI does, and
 shows the lag (now - created, with sub-second precision) of the last 1024 events received, the
-events per second and the gaps in the event counter, which the server classifies (GET live/gaps/):
+events per second and the gaps in the event counter, which the server classifies (GET listen/gaps/):
 AWX does not send every event, so only "lost" gaps are losses. Reconnects with exponential
 backoff. */
 "use strict";
@@ -31,8 +31,8 @@ window.EventDebug = window.EventDebug || {};
     return low - 1;
   }
 
-  // The counter-gap rule of `eventdebug listen` (CounterGaps in awx_eventdebug/live/stats.py),
-  // figure for figure: the test vectors in tests/live/counter_vectors.json hold both to it. The
+  // The counter-gap rule of `eventdebug listen` (CounterGaps in awx_eventdebug/listen/stats.py),
+  // figure for figure: the test vectors in tests/listen/counter_vectors.json hold both to it. The
   // first counter is the baseline; one above the highest opens a gap; one in an open gap fills it
   // (late); one below the baseline is late the first time (the receiver's workers send out of
   // order) and opens no gap, since numbers before it may have been sent before the gauge joined;
@@ -270,7 +270,7 @@ window.EventDebug = window.EventDebug || {};
       this.retryTimer = null;
       this.ticker = null;
       this.window = new LagWindow(WINDOW);
-      this.gapsURL = options.gapsURL || "live/gaps/";
+      this.gapsURL = options.gapsURL || "listen/gaps/";
       this.causes = null; // the last classification of the gaps, or {error}
       this.checkedAt = 0;
       this.checking = false;

@@ -1,14 +1,14 @@
-"""GET live/gaps/: the gauge's counter gaps classified on the stand-in schema."""
+"""GET listen/gaps/: the gauge's counter gaps classified on the stand-in schema."""
 
 import pytest
 from rest_framework.test import APIClient
 
-from awx_eventdebug.live.params import MAX_MISSING_RANGES, parse_ranges
+from awx_eventdebug.listen.params import MAX_MISSING_RANGES, parse_ranges
 from tests.support.workloads import BASE, add_job_with_quiet_events
 
 pytestmark = pytest.mark.django_db
 
-URL = "/api/eventdebug/live/gaps/"
+URL = "/api/eventdebug/listen/gaps/"
 
 
 def job_with_quiet_events():

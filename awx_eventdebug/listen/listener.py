@@ -16,7 +16,7 @@ layer's own ``deserialize``. It also never creates the ``$inflight`` key, which 
 never expires.
 
 Counter gaps are not all losses: AWX does not send every event. They are checked against the
-stored events while listening and at the end (live/gaps.py); only ``lost`` counts as loss. The
+stored events while listening and at the end (listen/gaps.py); only ``lost`` counts as loss. The
 probe also checks that it is still in its groups, and joins again (live/membership.py).
 """
 

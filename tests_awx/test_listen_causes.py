@@ -162,7 +162,7 @@ def test_events_without_created_are_backfilled_by_awx_and_counted_apart():
 
 def test_gaps_api_answers_the_causes_for_a_real_job(jobs, users):
     job = jobs["job"]
-    answer = get(f"{PREFIX}live/gaps/?job={job.id}&missing=1-{job.emitted_events}", users["auditor"])
+    answer = get(f"{PREFIX}listen/gaps/?job={job.id}&missing=1-{job.emitted_events}", users["auditor"])
     assert answer.status_code == 200, answer.text[:500]
     body = answer.json()
     assert (body["job"], body["missing"]) == (job.id, job.emitted_events)

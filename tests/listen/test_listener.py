@@ -9,7 +9,7 @@ from channels_redis.core import RedisChannelLayer
 from awx_eventdebug.awx.messages import group_names
 from awx_eventdebug.channels.config import load_layer
 from awx_eventdebug.errors import Misconfigured, Unavailable
-from awx_eventdebug.live.listener import STOP_DURATION, Listener, ListenState, redis_layer
+from awx_eventdebug.listen.listener import STOP_DURATION, Listener, ListenState, redis_layer
 from example_settings.awxschema.emit import event_payload, layer_message
 from tests.conftest import REDIS_URL
 from tests.support.awx_sender import start_sender

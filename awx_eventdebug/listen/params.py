@@ -1,4 +1,4 @@
-"""The parameters of GET live/gaps/ (the dashboard gauge's classification of its counter gaps),
+"""The parameters of GET listen/gaps/ (the dashboard gauge's classification of its counter gaps),
 validated once: ``kind``, ``job`` and ``missing``, the counters as ranges ("5-9,12")."""
 
 from __future__ import annotations

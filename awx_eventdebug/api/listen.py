@@ -1,12 +1,12 @@
-"""GET <prefix>/live/gaps/: why a websocket client (the dashboard's gauge) is missing counters of
-a job's events, from the events AWX stored (live/gaps.py)."""
+"""GET <prefix>/listen/gaps/: why a websocket client (the dashboard's gauge) is missing counters of
+a job's events, from the events AWX stored (listen/gaps.py)."""
 
 from __future__ import annotations
 
 from rest_framework.response import Response
 
-from ..live.gaps import gaps_report
-from ..live.params import GapsQuerySerializer
+from ..listen.gaps import gaps_report
+from ..listen.params import GapsQuerySerializer
 from .base import EventDebugView
 
 

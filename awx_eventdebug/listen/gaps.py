@@ -182,7 +182,7 @@ def _json_ranges(ranges) -> str:
 
 
 def gaps_report(kind: str, job: int, missing: list[tuple[int, int]]) -> dict:
-    """GET live/gaps/: the causes of a job's ``missing`` counters as of now, for a client of
+    """GET listen/gaps/: the causes of a job's ``missing`` counters as of now, for a client of
     AWX's websocket (the dashboard's gauge) that did not receive them."""
     sending = AwxSending.from_settings()
     causes = classify_missing(KINDS[kind], job, missing, timezone.now(), sending)

@@ -9,8 +9,8 @@ from django.db import connection
 
 from awx_eventdebug.channels.config import load_layer
 from awx_eventdebug.columns import SOURCE_LIVE
-from awx_eventdebug.live.listener import STOP_DURATION, Listener
-from awx_eventdebug.live.membership import GROUP_GONE, MEMBER_REMOVED
+from awx_eventdebug.listen.listener import STOP_DURATION, Listener
+from awx_eventdebug.listen.membership import GROUP_GONE, MEMBER_REMOVED
 from awx_eventdebug.models import ChannelOverflow
 from tests.conftest import REDIS_URL
 from tests.support.awx_sender import start_sender

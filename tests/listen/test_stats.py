@@ -4,7 +4,7 @@ import statistics
 
 import pytest
 
-from awx_eventdebug.live.stats import (
+from awx_eventdebug.listen.stats import (
     MAX_EARLY_RUNS,
     MAX_RETIRED,
     REORDER_HORIZON,
@@ -12,7 +12,7 @@ from awx_eventdebug.live.stats import (
     LagStats,
     LagWindow,
 )
-from tests.live.counter_vectors import BOUNDS, VECTORS, as_expected, steps_seen
+from tests.listen.counter_vectors import BOUNDS, VECTORS, as_expected, steps_seen
 
 
 def test_window_keeps_the_last_size_lags():

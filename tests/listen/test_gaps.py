@@ -6,8 +6,8 @@ import pytest
 
 from awx_eventdebug.awx.tables import KINDS
 from awx_eventdebug.errors import NotFound
-from awx_eventdebug.live.gaps import AwxSending, GapCheck, classify_missing, job_of_stream
-from awx_eventdebug.live.stats import CounterGaps
+from awx_eventdebug.listen.gaps import AwxSending, GapCheck, classify_missing, job_of_stream
+from awx_eventdebug.listen.stats import CounterGaps
 from example_settings.awxschema.workload import insert_job
 from tests.support.workloads import BASE
 

@@ -17,7 +17,7 @@ from ..timeutil import isoformat, utc_from_epoch
 WINDOW = 1024  # debug.js's buff_max: its figures are over the last 1024 events.
 # How far back (in counter numbers) a late message can still fill a gap; older gaps are final.
 REORDER_HORIZON = 10_000
-# Final gaps kept until their causes are checked (live/gaps.py); more stay unchecked.
+# Final gaps kept until their causes are checked (listen/gaps.py); more stay unchecked.
 MAX_RETIRED = 10_000
 # Runs of counters below the first one seen, kept to tell a late one from a duplicate.
 MAX_EARLY_RUNS = 100
@@ -159,7 +159,7 @@ class CounterGaps:
     more than REORDER_HORIZON numbers behind the highest counter are final: they move to
     ``retired`` until the check of their causes takes them (take_retired), so memory stays
     bounded. The dashboard's gauge (gauge.js) counts by this same rule: the test vectors in
-    tests/live/counter_vectors.json hold both to it, so a change here is a change there too.
+    tests/listen/counter_vectors.json hold both to it, so a change here is a change there too.
     """
 
     def __init__(self, horizon: int = REORDER_HORIZON):
