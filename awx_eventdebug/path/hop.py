@@ -122,7 +122,8 @@ class Hop:
     snapshot_key = ""
     # The key of the hop whose figure covers this one (hops 1-2 are inside the event lag).
     inside = ""
-    # Filled by the next issue: why this hop is slow when it fails, and what to change.
+    # Why this hop is slow when it is over its threshold, and what to change: a row over its
+    # threshold carries them.
     cause = ""
     remedy = ""
 

@@ -86,6 +86,8 @@ def row(number: int, hop: Hop, judged: Judgment) -> dict:
     }
     if judged.node is not None:
         doc["node"] = judged.node
+    if judged.verdict == OVER and (hop.cause or hop.remedy):
+        doc.update(cause=hop.cause, remedy=hop.remedy)  # why a hop over its threshold is slow, what to change
     return doc
 
 

@@ -12,7 +12,7 @@ from awx_eventdebug.conf import OPTIONS, get_config
 from awx_eventdebug.path import registry
 from awx_eventdebug.path.sampler import take_sample
 from tests.health.test_report import run
-from tests.path.widget_hop import WIDGETS_KEY
+from tests.path.widget_hop import WIDGETS_KEY, WidgetQueue
 from tests.support import ROOT
 from tests.support.redis_servers import redis_server
 
@@ -74,6 +74,9 @@ def test_a_new_hop_is_in_every_face(widget_hop, node, admin_client, settings):
         "callback receiver",
     ]
     assert path["first_over"] == {"hop": 4, "node": "node-w"}
+    widgets = path["cluster"][3]
+    assert (widgets["cause"], widgets["remedy"]) == (WidgetQueue.cause, WidgetQueue.remedy)
+    assert "cause" not in path["cluster"][2]  # a hop within its threshold, and one that declares none
     assert path["headline"].startswith("widget queue on node-w holds 5 widgets")
     report = admin_client.get("/api/eventdebug/report/").json()
     assert report["path"]["cluster"][3]["name"] == "widget queue"

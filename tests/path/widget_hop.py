@@ -12,6 +12,8 @@ class WidgetQueue(Hop):
     label = "widget queue"
     what = "widgets wait for their worker"
     snapshot_key = "widgets"
+    cause = "the widget workers are fewer than the widgets"
+    remedy = "raise WIDGET_WORKERS"
     thresholds = (
         Threshold(
             "max_widgets",
