@@ -9,7 +9,7 @@ from ..conf import get_config
 from ..health.params import PathQuerySerializer, path_document
 from ..path.hop import OK, OVER, STALE, UNKNOWN
 from ..path.judge import limits
-from ..path.registry import hops, thresholds
+from ..path.registry import hops
 from ..path.sampler import WRITTEN, take_sample
 from .base import (
     Subcommand,
@@ -100,21 +100,23 @@ def _verdict(verdict: str, style) -> str:
     return styled[verdict](verdict.upper()) if verdict in styled else verdict
 
 
-def _threshold(value) -> str:
-    if isinstance(value, dict):  # a hop with several thresholds, by name
-        return " / ".join(_threshold_of(name, limit) for name, limit in value.items())
-    return "-" if value is None else f"{value:g}"
-
-
-def _threshold_of(name: str, value) -> str:
-    threshold = next((t for t in thresholds() if t.name == name), None)
-    return threshold.shown(value) if threshold is not None else f"{value:g}"
+def _threshold(row: dict) -> str:
+    """A hop's threshold as its Threshold shows it (10,000 / 10 s); one the hop does not declare
+    (a row of a hop no longer registered) as written."""
+    value = row["threshold"]
+    declared = next((hop.thresholds for hop in hops() if hop.label == row["name"]), ())
+    values = list(value.values()) if isinstance(value, dict) else [value]
+    if value is None:
+        return "-"
+    if len(declared) != len(values):
+        return " / ".join(f"{v:g}" for v in values)
+    return " / ".join(t.shown(v) for t, v in zip(declared, values, strict=True))
 
 
 def format_hops(hops: list[dict], style) -> str:
     """Hops as a table: number, name, figure, threshold, verdict."""
     rows = [
-        (h["hop"], h["name"], h["text"], _threshold(h["threshold"]), _verdict(h["verdict"], style))
+        (h["hop"], h["name"], h["text"], _threshold(h), _verdict(h["verdict"], style))
         for h in hops
     ]
     return indent(render_table(HOP_HEADERS, rows))
