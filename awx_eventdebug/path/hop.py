@@ -111,23 +111,33 @@ class NodeContext:
 
 class Hop:
     """A hop of the critical path. Subclasses set the class attributes and override the reads
-    and judgments they have; a hop without figures (inside another hop's figure) sets
-    ``inside`` to the key of that hop."""
+    and judgments they have."""
 
     key = ""  # stable identifier: "callback_queue"
     label = ""  # "callback queue"
     what = ""  # what happens there
     thresholds: tuple[Threshold, ...] = ()
+    # The key of the hop whose figure covers this one (hops 1-2 are inside the event lag): a hop
+    # with no figure of its own.
+    inside = ""
     # Key of its per-node figures in a NodeSnapshot's data; "" when it reads nothing per node.
     snapshot_key = ""
-    # The key of the hop whose figure covers this one (hops 1-2 are inside the event lag).
-    inside = ""
+    reads_own = False  # its node read is read_node(), not a share of the pipeline
+    # The name of its cluster-wide read in the health snapshot ("" for none): the report shows the
+    # read of the receiver as "lag", that of the channel layer as "channel_layer".
+    cluster_read = ""
+    # Judged per node from its cluster-wide read (overflow drops are recorded with their node).
+    cluster_per_node = False
     # Why this hop is slow when it is over its threshold, and what to change: a row over its
     # threshold carries them.
     cause = ""
     remedy = ""
 
-    # -- per node, by the sampler --------------------------------------------------------------
+    @property
+    def per_node(self) -> bool:
+        return bool(self.snapshot_key) or self.cluster_per_node
+
+    # -- per node, by the sampler ------------------------------------------------------------------
     def pipeline(self, pipe, context: NodeContext) -> None:
         """Queue this hop's commands on the sampler's pipeline to the node's Redis (BROKER_URL)."""
 
@@ -136,20 +146,15 @@ class Hop:
         raise NotImplementedError
 
     def read_node(self, context: NodeContext) -> dict:
-        """A read of its own, not on the broker pipeline (run alongside it); {"error": ...} when
-        it failed."""
+        """A read of its own, run alongside the pipeline; {"error": ...} when it failed."""
         raise NotImplementedError
 
-    reads_own = False  # True: read_node() instead of pipeline()/from_replies()
-
-    # -- cluster-wide, once per health snapshot -------------------------------------------------
-    cluster_read = ""  # the health snapshot's section this hop judges from ("" for none)
-
+    # -- cluster-wide, once per health snapshot ----------------------------------------------------
     def read_cluster(self, window, detail: int):
         """The cluster-wide figures over ``window``; ``detail`` worst items kept for the report."""
         raise NotImplementedError
 
-    # -- judgment ---------------------------------------------------------------------------------
+    # -- judgment ------------------------------------------------------------------------------------
     def judge_node(self, node: str, figures: dict, limits: dict, cluster) -> Judgment:
         """This hop on one node from its snapshot's figures; ``cluster`` is read_cluster()'s."""
         raise NotImplementedError
@@ -158,13 +163,6 @@ class Hop:
         """The hop for the cluster from its nodes: shown as its worst node (over first, then
         unknown, stale, ok); the check's lines and figures of every node that is not stale."""
         return worst_of(nodes)
-
-    @property
-    def per_node(self) -> bool:
-        return bool(self.snapshot_key) or self.cluster_per_node
-
-    # A hop judged per node from a cluster-wide read (overflow drops are recorded with their node).
-    cluster_per_node = False
 
 
 def worst_of(nodes: list[NodeJudgment]) -> Judgment:
