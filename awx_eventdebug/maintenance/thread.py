@@ -79,34 +79,35 @@ class Maintainer:
             counters["in_flight"] += 1
             counters["max_in_flight"] = max(counters["max_in_flight"], counters["in_flight"])
         started = time.monotonic()
-        result, error = None, ""
         try:
             result = run_slot(self.slot, self.node, self.sample)
-            upkeep = result["upkeep"]
-            if upkeep is not None:
-                error = "; ".join(f"{task}: {line}" for task, line in upkeep["errors"].items())
         except Exception as exc:  # the thread must outlive anything Redis, the database or Django raise
-            error = first_line(exc)
+            result, error = None, first_line(exc)
+        else:
+            upkeep = result["upkeep"] or {"errors": {}}
+            error = "; ".join(f"{task}: {line}" for task, line in upkeep["errors"].items())
         finally:
             try:
                 connections["default"].close()  # no idle connection (and no lock) held between slots
             except Exception:
                 pass
+        # A slot whose work another process of the node did says nothing of whether it works.
+        skipped = result is not None and result["upkeep"] is None
         with self._lock:
             counters["in_flight"] -= 1
-            if result is not None:
-                if result["sample"] is not None and result["sample"]["status"] == WRITTEN:
-                    counters["samples"] += 1
-                if result["upkeep"] is None:
-                    counters["skipped"] += 1
-                else:
-                    counters["upkeeps"] += 1
-                    self.last_upkeep = result["upkeep"]
+            if result is not None and result["sample"] is not None and result["sample"]["status"] == WRITTEN:
+                counters["samples"] += 1
+            if skipped:
+                counters["skipped"] += 1
+            elif result is not None:
+                counters["upkeeps"] += 1
+                self.last_upkeep = result["upkeep"]
             if error:
                 counters["failures"] += 1
             self.last_seconds = round(time.monotonic() - started, 3)
             first_failure = bool(error) and not self.last_error
-            self.last_error = error
+            if not skipped:
+                self.last_error = error
         if first_failure:  # one warning per outage, not per slot
             status_logger.warning("awx-eventdebug: the maintenance of %s failed: %s", self.node, error)
 

@@ -76,6 +76,27 @@ def test_without_sampling_the_thread_still_purges_a_batch_per_slot():
     assert not NodeSnapshot.objects.filter(node="node-m").exists()
 
 
+def test_a_failing_task_is_one_warning_per_outage_and_the_purges_go_on(caplog, stand_in_rebuilt):
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE main_jobevent")  # an AWX without it: filling the rollups fails
+    now = timezone.now()
+    NodeSnapshot.objects.bulk_create([snapshot(f"node-{i}", now - timedelta(days=2)) for i in range(3)])
+    maintainer = Maintainer(0.3, sample=False, node="node-m")
+    assert maintainer.start()
+    try:
+        wait_for(lambda: maintainer.stats()["failures"] >= 3, 30, "three failed upkeeps")
+    finally:
+        maintainer.stop(timeout=10)
+    stats = maintainer.stats()
+    assert stats["last_error"].startswith("lag_rollups_left: ") and "main_jobevent" in stats["last_error"]
+    assert stats["last_upkeep"]["done"]["snapshots_purged"] == 0  # purged by the first upkeep
+    assert not NodeSnapshot.objects.exists()
+    warnings = [r.getMessage() for r in caplog.records if r.name == "awx_eventdebug.maintenance"]
+    assert len(warnings) == 1 and "the maintenance of node-m failed: lag_rollups_left:" in warnings[0]
+
+
 @pytest.mark.parametrize(
     "argv, service",
     [
