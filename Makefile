@@ -28,7 +28,7 @@ $(BIN)/activate: setup.cfg
 	touch $@
 
 # Fresh SQLite database, seeded workload, a small real overflow (needs Redis), the superuser
-# demo/demo, the doctor, one snapshot of this node's hops (as a running AWX's sampler takes them,
+# demo/demo, the doctor, one snapshot of this node's hops (as a running AWX takes them,
 # docs/path.md), then the report (lag, overflow, queues, the critical path). A stopped Redis
 # shows up as unreachable; the demo goes on. The superuser exists only in this SQLite file: demo use only.
 demo: $(BIN)/activate

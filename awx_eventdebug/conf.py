@@ -219,6 +219,13 @@ OPTIONS: dict[str, Option] = {
         "Age beyond which snapshots are deleted, and a node that stopped sampling leaves `path`.",
         parse=parse_duration,
     ),
+    # The background thread of snapshots, rollups and purges (maintenance/); docs/maintenance.md.
+    "MAINTENANCE": Option(
+        True,
+        (bool,),
+        "Run the maintenance thread in AWX's long-running services: snapshots, lag rollups, and the "
+        "purges past SAMPLE_RETENTION and RETENTION (overflow rows too).",
+    ),
     "METRICS_ALLOW_ANONYMOUS": Option(
         False, (bool,), "Serve GET metrics/ to unauthenticated scrapers too, as AWX can for its metrics."
     ),

@@ -7,9 +7,9 @@ statement per hour of them over the ``modified`` index (count, sum, min, max, th
 negative and backfilled counts, and a histogram of sketch.py's buckets per minute), and stored,
 empty minutes too, so that a minute is never read twice; an hour whose 60 minutes are stored gets
 a row of its own, their merge. Reads fill what they need first (within STATEMENT_TIMEOUT), and
-fill_rollups() lets a periodic sampler keep them filled. Writers insert with ON CONFLICT DO
-NOTHING: two fillers of one minute store it once. The window's edges (part minutes and minutes
-not final yet) are computed from the events on each read and never stored.
+fill_rollups() lets the maintenance thread (maintenance/) keep them filled. Writers insert with
+ON CONFLICT DO NOTHING: two fillers of one minute store it once. The window's edges (part minutes
+and minutes not final yet) are computed from the events on each read and never stored.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from ..awx.tables import KINDS
 from ..conf import get_config
-from ..db import diagnostic_cursor
+from ..db import delete_oldest, diagnostic_cursor
 from ..errors import Unavailable
 from ..models import LagRollup
 from . import sketch
@@ -40,8 +40,11 @@ MISSING, BACKFILLED, NEGATIVE = -1_000_000, -1_000_001, -1_000_002
 # hour takes about 1 s per million events; the statement timeout is far above either).
 STATEMENT_SECONDS = 1.0
 MAX_HOURS_PER_STATEMENT = 24
-# How far back fill_rollups() looks by default: a sampler calling it every few minutes catches up.
-SAMPLER_LOOKBACK = timedelta(hours=1)
+# How far back fill_rollups() looks by default: the maintenance thread, calling it every slot
+# (minutes at most), catches up.
+LOOKBACK = timedelta(hours=1)
+# Old rollups purge_rollups() deletes per call at most: a purge never holds locks on many rows.
+PURGE_BATCH = 5000
 
 _CLASSES = (
     "CASE WHEN created IS NULL THEN {missing} WHEN created = modified THEN {backfilled} "
@@ -275,20 +278,22 @@ def _next_batch(hours: int, seconds: float) -> int:
     return hours
 
 
-def forget_old() -> None:
-    """Rollups outlive the events AWX's cleanup_jobs deletes, until the app's RETENTION."""
-    LagRollup.objects.filter(start__lt=timezone.now() - get_config()["RETENTION"]).delete()
+def purge_rollups(older_than: timedelta, batch_size: int = PURGE_BATCH) -> int:
+    """Delete up to ``batch_size`` rollups (minutes and hours of every kind) that start more than
+    ``older_than`` ago, oldest first: rollups outlive the events AWX's cleanup_jobs deletes, until
+    the app's RETENTION."""
+    rows = LagRollup.objects.filter(start__lt=timezone.now() - older_than)
+    return delete_oldest(rows, "start", batch_size)
 
 
 def fill_rollups(kinds=None, since: datetime | None = None, until: datetime | None = None) -> dict:
     """Store the final minutes of ``kinds`` (default all) in [since, until) (default the last
-    SAMPLER_LOOKBACK) not stored yet, within STATEMENT_TIMEOUT: for a periodic sampler.
+    LOOKBACK) not stored yet, within STATEMENT_TIMEOUT: for the maintenance thread.
     Returns {kind: minutes left unstored}."""
     end = final_end()
     until = min(floor_to(until, MINUTE), end) if until else end
-    since = ceil_to(since, MINUTE) if since else until - SAMPLER_LOOKBACK
+    since = ceil_to(since, MINUTE) if since else until - LOOKBACK
     deadline = time.monotonic() + get_config()["STATEMENT_TIMEOUT"]
-    forget_old()
     return {kind: fill(kind, since, until, deadline) for kind in kinds or KINDS}
 
 
