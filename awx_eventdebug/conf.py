@@ -156,7 +156,11 @@ OPTIONS: dict[str, Option] = {
         _positive,
     ),
     "RETENTION": Option(
-        "30d", (str,), "Default age beyond which `eventdebug purge` removes rows.", parse=parse_duration
+        "30d",
+        (str,),
+        "Age beyond which the maintenance thread purges overflow rows and rollups; `eventdebug purge`'s "
+        "default.",
+        parse=parse_duration,
     ),
     # Event lag percentiles (lag/); docs/lag.md.
     "LAG_WINDOW": Option(
@@ -207,7 +211,7 @@ OPTIONS: dict[str, Option] = {
     "SAMPLE_INTERVAL": Option(
         10.0,
         NUMBER,
-        "Seconds between two snapshots of this node's hops by the in-process sampler; 0 turns it off.",
+        "Seconds between two snapshots of this node's hops by the maintenance thread; 0 turns them off.",
         _off_or_a_second,
     ),
     "SAMPLE_STALE_INTERVALS": Option(
