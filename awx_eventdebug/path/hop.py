@@ -68,7 +68,8 @@ class Threshold:
 class Judgment:
     """A hop judged on one node or for the cluster.
 
-    ``figure`` and ``threshold`` are what the path document shows, ``text`` the figure in words;
+    ``figure`` is what the path document shows (beside the hop's thresholds), ``text`` the
+    figure in words;
     ``failures`` are the check's lines (one per figure over its threshold), ``line`` the headline
     when this is the first hop over its threshold, ``unchecked`` the check's lines of figures that
     could not be read, ``figures`` the values this judgment gives the check's thresholds (by
@@ -77,7 +78,6 @@ class Judgment:
     verdict: str
     text: str
     figure: Any = None
-    threshold: Any = None
     line: str = ""
     failures: list[str] = field(default_factory=list)
     unchecked: list[str] = field(default_factory=list)
@@ -169,6 +169,7 @@ def worst_of(nodes: list[NodeJudgment]) -> Judgment:
     """The cluster row of a per-node hop: its worst node's judgment, named, carrying the check's
     failures of every fresh node and the worst figure of each threshold over them."""
     fresh = [n.judgment for n in nodes if not n.stale]
+    unchecked = [line for judged in fresh for line in judged.unchecked]
     figures: dict[str, Any] = {}
     for judged in fresh:
         for name, value in judged.figures.items():
@@ -184,9 +185,9 @@ def worst_of(nodes: list[NodeJudgment]) -> Judgment:
                     verdict,
                     f"{n.node}: {found.text}",
                     found.figure,
-                    found.threshold,
                     found.line,
                     failures=failures,
+                    unchecked=unchecked,
                     figures=figures,
                     node=n.node,
                 )
