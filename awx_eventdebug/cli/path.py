@@ -115,10 +115,7 @@ def _threshold(row: dict) -> str:
 
 def format_hops(hops: list[dict], style) -> str:
     """Hops as a table: number, name, figure, threshold, verdict."""
-    rows = [
-        (h["hop"], h["name"], h["text"], _threshold(h), _verdict(h["verdict"], style))
-        for h in hops
-    ]
+    rows = [(h["hop"], h["name"], h["text"], _threshold(h), _verdict(h["verdict"], style)) for h in hops]
     return indent(render_table(HOP_HEADERS, rows))
 
 
