@@ -6,14 +6,19 @@ install step are run as written, with the wheel `make dist` built for this run, 
 venv and with the pip AWX's image has there (21.2.4, no --dry-run: AWX's requirements.txt pins
 it; box.sh's venv keeps a newer one, so AWX's runs from its wheel with the venv's Python). AWX's
 paths and /tmp/ are this box's, a local index of the wheel stands in for PyPI (nothing is
-published before a release), and a clone of this checkout, tagged, for the repository. Each must
-plan the app alone, as the README's comment says, then install it; the tests leave the app
-installed from the wheel, as box.sh did."""
+published before a release), and a clone of this checkout, tagged and served over HTTP, for the
+repository. Each must plan the app alone, as the README's comment says, then install it; the
+tests leave the app installed from the wheel, as box.sh did."""
 
+import http.server
 import os
 import re
 import shutil
 import subprocess
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -122,6 +127,25 @@ def test_the_readme_has_three_ways():
     assert sorted(ways) == ["PyPI", "git tag", "wheel"]
 
 
+@contextmanager
+def served(folder: Path) -> Iterator[str]:
+    """The URL of ``folder`` served over HTTP on 127.0.0.1 (git's dumb protocol, for a bare
+    repository): a repository's URL as pip takes it (a git+file:/// URL has no host, and pip's
+    requirement parser refuses a URL without one)."""
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(folder)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 @pytest.mark.parametrize("way", ["PyPI", "wheel", "git tag"])
 def test_the_readmes_way_plans_the_app_alone_then_installs_it(
     way, tmp_path, awxs_pip, reinstalled_at_the_end
@@ -130,19 +154,21 @@ def test_the_readmes_way_plans_the_app_alone_then_installs_it(
     [claim] = [line.split("# ", 1)[1] for line in ways[way] if "--dry-run" in line]
     version = claim.rsplit("-", 1)[1]
     shutil.copy(WHEEL, tmp_path / WHEEL.name)  # the README copies the wheel to /tmp/
-    script = []
-    for line in setup + ways[way]:
-        line = re.sub(r"\s+#.*$", "", here(line, tmp_path, awxs_pip))
-        if line.startswith("REPO="):  # the repository: a clone of this checkout, tagged
-            clone = tmp_path / "awx-eventdebug"
-            subprocess.run(["git", "clone", "--quiet", str(PROJECT), str(clone)], check=True, timeout=120)
-            subprocess.run(["git", "-C", str(clone), "tag", "--force", f"v{version}"], check=True, timeout=60)
-            line = f"REPO=file://{clone}"
-        if line.endswith(" awx-eventdebug"):  # PyPI's release: a local index of the wheel
-            line += f" --no-index --find-links {tmp_path}"
-        script.append(line)
+    # The repository: a bare clone of this checkout, tagged.
+    git = partial(subprocess.run, check=True, capture_output=True, timeout=120)
+    git(["git", "clone", "--bare", "--quiet", str(PROJECT), str(tmp_path / "awx-eventdebug.git")])
+    git(["git", "-C", str(tmp_path / "awx-eventdebug.git"), "tag", "--force", f"v{version}"])
+    git(["git", "-C", str(tmp_path / "awx-eventdebug.git"), "update-server-info"])
     uninstall_the_app()
-    done = subprocess.run(["bash", "-ec", "\n".join(script)], capture_output=True, text=True, timeout=600)
+    with served(tmp_path) as url:
+        script = []
+        for line in setup + ways[way]:
+            line = re.sub(r"\s+#.*$", "", here(line, tmp_path, awxs_pip))
+            line = re.sub(r"^REPO=.*$", f"REPO={url}/awx-eventdebug.git", line)
+            if line.endswith(" awx-eventdebug"):  # PyPI's release: a local index of the wheel
+                line += f" --no-index --find-links {tmp_path}"
+            script.append(line)
+        done = subprocess.run(["bash", "-ec", "\n".join(script)], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert PLAN.findall(done.stdout) == [claim], done.stdout
     assert f"Version: {version}\n" in pip("show", "awx-eventdebug").stdout
