@@ -2,9 +2,10 @@
 
 A row is one (node, group, window_start, source). Counts of it meet in four places: the capture
 handler's pending aggregate (each record, and a failed batch put back), an ingest batch, the
-batch add_counts() writes, and the row already stored. The first three use Counts.merge(); the
-stored row takes the same rule in SQL, from merge_assignments(), in upsert.py's
-``ON CONFLICT ... DO UPDATE``. tests/overflow/test_counts.py checks that both give the same row.
+batch add_counts() writes, and the row already stored. The first three use Counts.add() (or
+merge(), the same with the other counts as a Counts); the stored row takes the same rule in SQL,
+from merge_assignments(), in upsert.py's ``ON CONFLICT ... DO UPDATE``.
+tests/overflow/test_counts.py checks that both give the same row.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Generic, TypeVar
 # a datetime per record would cost its hot path more than the rest of the count.
 Moment = TypeVar("Moment", datetime, float)
 
-# How each field of two counts of one row combines: Counts.merge() in Python, merge_assignments()
+# How each field of two counts of one row combines: Counts.add() in Python, merge_assignments()
 # in SQL.
 SUM, SMALLEST, LARGEST = "sum", "smallest", "largest"
 MERGE_RULE = {
@@ -45,15 +46,28 @@ class Counts(Generic[Moment]):
         return cls(at, at, 1, queues_over, group_size)
 
     def merge(self, other: Counts[Moment]) -> None:
-        """Add ``other`` (counts of the same row) to these, by MERGE_RULE."""
-        self.drops += other.drops
-        self.queues_over += other.queues_over
-        if other.max_group_size > self.max_group_size:
-            self.max_group_size = other.max_group_size
-        if other.first_seen < self.first_seen:
-            self.first_seen = other.first_seen
-        if other.last_seen > self.last_seen:
-            self.last_seen = other.last_seen
+        """Add ``other`` (counts of the same row) to these."""
+        self.add(
+            first_seen=other.first_seen,
+            last_seen=other.last_seen,
+            drops=other.drops,
+            queues_over=other.queues_over,
+            max_group_size=other.max_group_size,
+        )
+
+    def add(
+        self, first_seen: Moment, last_seen: Moment, drops: int, queues_over: int, max_group_size: int
+    ) -> None:
+        """MERGE_RULE, the other counts given field by field: the capture handler adds each record
+        so, without making a Counts of it on its hot path."""
+        self.drops += drops
+        self.queues_over += queues_over
+        if max_group_size > self.max_group_size:
+            self.max_group_size = max_group_size
+        if first_seen < self.first_seen:
+            self.first_seen = first_seen
+        if last_seen > self.last_seen:
+            self.last_seen = last_seen
 
 
 def merge_into(rows: dict, key, counts: Counts) -> None:

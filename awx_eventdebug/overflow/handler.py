@@ -124,10 +124,18 @@ class OverflowCaptureHandler(logging.Handler):
                 if len(group) > NAME_MAX_LENGTH:  # never from channels_redis (names < 100)
                     group = storable_name(group)
                 created = record.created
-                self._pend(
-                    (group, window_start_epoch(created, self.window)),
-                    Counts.of_record(created, queues, members),
-                )
+                key = (group, window_start_epoch(created, self.window))
+                entry = self._pending.get(key)
+                if entry is None:
+                    self._pend(key, Counts.of_record(created, queues, members))
+                else:  # the common case, without making a Counts per record
+                    entry.add(
+                        first_seen=created,
+                        last_seen=created,
+                        drops=1,
+                        queues_over=queues,
+                        max_group_size=members,
+                    )
             if self._thread is None and not self._start_failed:
                 self._start_flusher()
         except Exception:
