@@ -31,6 +31,7 @@ from . import sketch
 from .query import LagQuery
 from .sources import event_sources
 from .sqlite import LAG_SECONDS
+from .statistics import LagGroups, LagStatistics
 
 MINUTE = timedelta(minutes=1)
 HOUR = timedelta(hours=1)
@@ -118,16 +119,20 @@ class Piece:
     def events(self) -> int:
         return self.count + self.missing_created + self.negative + self.backfilled
 
-    def statistics(self, fractions: list[float]) -> tuple:
-        """(count, mean, min, max, [percentiles], missing, backfilled, negative), as report.py reads."""
-        values = None
-        if self.count:
-            values = sketch.percentiles(self.histogram, fractions, self.minimum, self.maximum)
-        mean = self.total / self.count if self.count else None
-        return (self.count, mean, self.minimum, self.maximum, values) + (
-            self.missing_created,
-            self.backfilled,
-            self.negative,
+    def statistics(self, fractions: list[float]) -> LagStatistics:
+        return LagStatistics(
+            count=self.count,
+            mean=self.total / self.count if self.count else None,
+            minimum=self.minimum,
+            maximum=self.maximum,
+            percentiles=(
+                sketch.percentiles(self.histogram, fractions, self.minimum, self.maximum)
+                if self.count
+                else None
+            ),
+            missing_created=self.missing_created,
+            backfilled=self.backfilled,
+            negative=self.negative,
         )
 
     def as_row(self, kind: str, span: timedelta) -> LagRollup:
@@ -297,10 +302,12 @@ def fill_rollups(kinds=None, since: datetime | None = None, until: datetime | No
     return {kind: fill(kind, since, until, deadline) for kind in kinds or KINDS}
 
 
-def rollup_statistics(kind: str, query, fractions: list[float], limit: int) -> tuple[tuple, list[tuple]]:
-    """(total, groups) of a windowed query (by none, minute or hour) from the rollups, filled
-    first as needed; the window's edges are computed from the events. Groups are by key, at most
-    ``limit`` of them, each (key, *statistics)."""
+def rollup_statistics(
+    kind: str, query, fractions: list[float], limit: int
+) -> tuple[LagStatistics, LagGroups]:
+    """(total, [(group key, statistics)]) of a windowed query (by none, minute or hour) from the
+    rollups, filled first as needed; the window's edges are computed from the events. Groups are
+    by key, at most ``limit`` of them."""
     since, until = query.since, query.until
     first, last = ceil_to(since, MINUTE), min(floor_to(until, MINUTE), final_end())
     if last <= first:
@@ -332,8 +339,7 @@ def rollup_statistics(kind: str, query, fractions: list[float], limit: int) -> t
                 groups.setdefault(piece.start, Piece(piece.start)).add(piece)
     # As the exact statement, no group where no event was stored.
     keys = [key for key in sorted(groups) if groups[key].events()][:limit]
-    rows = [(key, *groups[key].statistics(fractions)) for key in keys]
-    return whole.statistics(fractions), rows
+    return whole.statistics(fractions), [(key, groups[key].statistics(fractions)) for key in keys]
 
 
 def _coarse_pieces(kind: str, first: datetime, last: datetime) -> list[Piece]:
