@@ -93,7 +93,7 @@ OPTIONS: dict[str, Option] = {
     "STATEMENT_TIMEOUT": Option(
         30.0,
         NUMBER,
-        "PostgreSQL statement_timeout, in seconds, applied to every diagnostic query.",
+        "PostgreSQL statement_timeout (seconds) of every statement the app runs; half of it is lock_timeout.",
         _positive,
     ),
     "CONNECT_TIMEOUT": Option(

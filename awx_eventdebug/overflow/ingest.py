@@ -22,11 +22,11 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from django.db import connection, transaction
+from django.db import connection
 
 from ..columns import SOURCE_INGEST
 from ..conf import get_config
-from ..db import app_tables
+from ..db import app_tables, ensure_reachable
 from ..errors import Misconfigured
 from ..models import IngestedRecord
 from .counts import Counts, merge_into
@@ -78,16 +78,21 @@ class IngestRun:
         for record in batch:
             by_fingerprint.setdefault(_fingerprint(record), record)
         report.duplicates += len(batch) - len(by_fingerprint)
-        with transaction.atomic():
-            fresh = _insert_fingerprints(by_fingerprint)
-            rows: dict[tuple, Counts] = {}
-            for fingerprint in fresh:
-                record = by_fingerprint[fingerprint]
-                key = (record.node, record.group, window_start(record.logged_at, self.window), SOURCE_INGEST)
-                merge_into(rows, key, Counts.of_record(record.logged_at, record.queues, record.members))
-            self.rows_written += add_counts(rows)
+        fresh = self._count_fresh(by_fingerprint)
         report.new += len(fresh)
         report.duplicates += len(by_fingerprint) - len(fresh)
+
+    @app_tables
+    def _count_fresh(self, by_fingerprint: dict[str, Record]) -> list[str]:
+        """In one transaction: the fingerprints not counted yet, and their counts; returns them."""
+        fresh = _insert_fingerprints(by_fingerprint)
+        rows: dict[tuple, Counts] = {}
+        for fingerprint in fresh:
+            record = by_fingerprint[fingerprint]
+            key = (record.node, record.group, window_start(record.logged_at, self.window), SOURCE_INGEST)
+            merge_into(rows, key, Counts.of_record(record.logged_at, record.queues, record.members))
+        self.rows_written += add_counts(rows)
+        return fresh
 
     def as_dict(self) -> dict:
         totals = {name: sum(getattr(f, name) for f in self.files) for name in _TOTALLED}
@@ -150,7 +155,6 @@ def _insert_fingerprints(by_fingerprint: dict[str, Record]) -> list[str]:
     return fresh
 
 
-@app_tables
 def ingest_streams(
     sources,
     node: str | None = None,
@@ -162,6 +166,7 @@ def ingest_streams(
 
     Ctrl-C (KeyboardInterrupt) ends the run with what was committed so far, marked
     ``interrupted``: the batch being read is not counted, and a later run counts it once."""
+    ensure_reachable()  # before reading a first batch of a long file for nothing
     run = IngestRun(
         node=storable_name(node or node_name()),
         window=get_config()["CAPTURE_WINDOW"],

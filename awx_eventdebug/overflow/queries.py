@@ -240,17 +240,17 @@ def fold_into_purged(rows: QuerySet) -> None:
         OverflowPurged.objects.filter(pk=purged.pk).update(drops=F("drops") + drops)
 
 
-@app_tables
 def purge_overflow(
     older_than: timedelta,
     dry_run: bool = False,
     batch_size: int = PURGE_BATCH,
     max_batches: int | None = None,
 ) -> dict:
-    """Delete rows and ingest fingerprints older than ``older_than``, ``batch_size`` at a time
-    so no single statement holds locks on many rows, and at most ``max_batches`` batches of each
-    (None: until none is left); with ``dry_run`` only count them and the batches a purge would
-    run. Deleted rows' drops are kept as totals (fold_into_purged)."""
+    """Delete rows and ingest fingerprints older than ``older_than``, ``batch_size`` at a time,
+    each batch its own transaction (delete_oldest), so no statement or transaction holds locks on
+    many rows, and at most ``max_batches`` batches of each (None: until none is left); with
+    ``dry_run`` only count them and the batches a purge would run. Deleted rows' drops are kept
+    as totals (fold_into_purged)."""
     cutoff = timezone.now() - older_than
     targets = (
         ("overflow_rows", ChannelOverflow.objects.filter(window_start__lt=cutoff), "window_start"),
@@ -260,7 +260,7 @@ def purge_overflow(
     batches = 0
     for name, rows, age_field in targets:
         if dry_run:
-            removed[name] = rows.count()
+            removed[name] = count_rows(rows)
             batches += -(-removed[name] // batch_size)
             continue
         removed[name] = 0
@@ -280,3 +280,8 @@ def purge_overflow(
         "batches": batches,
         "removed": removed,
     }
+
+
+@app_tables
+def count_rows(rows: QuerySet) -> int:
+    return rows.count()
