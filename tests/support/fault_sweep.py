@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 import tempfile
+import uuid
 from contextlib import ExitStack, contextmanager
 from urllib.parse import urlencode
 
@@ -105,6 +106,20 @@ def sick(service: str, fault: str):
             if fault == "wrong credentials":
                 env["PGUSER"] = "edtest_no_such_role"  # trust auth: a role that does not exist
             yield env, port
+
+
+@contextmanager
+def out_of_connections():
+    """Environment variables connecting the probe as a role PostgreSQL lets open no connection
+    (CONNECTION LIMIT 0): "too many connections", as from a server out of connections."""
+    role = f"edtest_full_{uuid.uuid4().hex[:8]}"
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE ROLE {role} LOGIN CONNECTION LIMIT 0")
+    try:
+        yield {"PGUSER": role}
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP ROLE {role}")
 
 
 @contextmanager
