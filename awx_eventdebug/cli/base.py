@@ -64,28 +64,49 @@ class Subcommand:
         if options["json"]:
             self.write_json(command, doc)
         else:
-            command.stdout.write(terminal_safe(formatter(doc, command.style)))
+            command.stdout.write(terminal_safe(formatter(escaped(doc), command.style)))
 
 
-# Control characters (C0 but tab and newline, DEL, C1) and bidirectional overrides: names read
-# from Redis and logs may carry ESC]0;...BEL or ESC[2J to retitle or wipe the reader's terminal.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# Control characters (C0, DEL, C1) and bidirectional overrides: names read from Redis, logs and
+# the database may carry ESC]0;...BEL or ESC[2J to retitle or wipe the reader's terminal, or a
+# newline to forge a line of the output ("x\nFAKE OK").
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# The same but the line breaks and tabs a formatter writes between values.
+_CONTROL_BUT_LAYOUT = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 # The colours of command.style, which the formatters add themselves.
 _STYLE = re.compile(r"\x1b\[[0-9;]*m")
 
 
+def _as_escape(match: re.Match) -> str:
+    return ascii(match.group())[1:-1]
+
+
 def escape_controls(text: str) -> str:
-    """``text`` with every control character shown as its escape (\\x1b): for one value."""
-    return _CONTROL.sub(lambda match: ascii(match.group())[1:-1], text)
+    """``text`` with every control character, newline included, shown as its escape (\\x1b,
+    \\n): for one value."""
+    return _CONTROL.sub(_as_escape, text)
+
+
+def escaped(value):
+    """A document as text shows it: every string in it, keys included, through escape_controls,
+    so whatever a formatter puts a value into, the value stays on its line."""
+    if isinstance(value, str):
+        return escape_controls(value)
+    if isinstance(value, dict):
+        return {escaped(key): escaped(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(escaped(item) for item in value)
+    return value
 
 
 def terminal_safe(text: str) -> str:
-    """Formatted output with every control character escaped but command.style's colours."""
+    """Formatted output with every control character escaped but its own line breaks and tabs,
+    and command.style's colours."""
     kept = _STYLE.split(text)
     styles = _STYLE.findall(text)
-    parts = [escape_controls(kept[0])]
+    parts = [_CONTROL_BUT_LAYOUT.sub(_as_escape, kept[0])]
     for style, plain in zip(styles, kept[1:], strict=True):
-        parts += [style, escape_controls(plain)]
+        parts += [style, _CONTROL_BUT_LAYOUT.sub(_as_escape, plain)]
     return "".join(parts)
 
 
