@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from django.core.management.base import CommandError
 
+from ..errors import quoted
 from ..jsondoc import rounded
 from ..timeutil import MAX_SECONDS, parse_duration
 
@@ -128,16 +129,28 @@ def one_of(choices: Iterable[str]) -> dict:
     return {"metavar": "{" + ",".join(choices) + "}"}
 
 
+def chosen(choices: Iterable[str]):
+    """argparse type: one of ``choices`` (argparse's own choices= would echo a refused value whole)."""
+    allowed = tuple(choices)
+
+    def parse(text: str) -> str:
+        if text not in allowed:
+            raise argparse.ArgumentTypeError(f"{quoted(text)} is not one of {', '.join(allowed)}")
+        return text
+
+    return parse
+
+
 def positive_float(text: str) -> float:
     """argparse type: seconds greater than 0 and at most MAX_SECONDS (intervals, timeouts)."""
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        raise argparse.ArgumentTypeError(f"{quoted(text)} is not a number") from None
     if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+        raise argparse.ArgumentTypeError(f"{quoted(text)} is not a finite number")
     if not 0 < value <= MAX_SECONDS:
-        raise argparse.ArgumentTypeError(f"{text!r} must be greater than 0 and at most {MAX_SECONDS}")
+        raise argparse.ArgumentTypeError(f"{quoted(text)} must be greater than 0 and at most {MAX_SECONDS}")
     return value
 
 
@@ -153,9 +166,9 @@ def bounded_int(low: int, high: int = MAX_COUNT):
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+            raise argparse.ArgumentTypeError(f"{quoted(text)} is not an integer") from None
         if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"{text!r} must be at least {low} and at most {high}")
+            raise argparse.ArgumentTypeError(f"{quoted(text)} must be at least {low} and at most {high}")
         return value
 
     return parse

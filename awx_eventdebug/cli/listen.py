@@ -17,11 +17,13 @@ from ..listen.membership import GROUP_GONE, MEMBER_REMOVED
 from .base import (
     Subcommand,
     bounded_int,
+    chosen,
     counted,
     duration_seconds,
     escape_controls,
     escaped,
     format_number,
+    one_of,
     positive_float,
     render_pairs,
     render_table,
@@ -50,7 +52,8 @@ class Listen(Subcommand):
         )
         parser.add_argument(
             "--kind",
-            choices=sorted(KINDS),
+            type=chosen(sorted(KINDS)),
+            **one_of(sorted(KINDS)),
             default="job",
             help="Kind of the job, which names its websocket group (default: job).",
         )
