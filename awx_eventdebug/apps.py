@@ -1,6 +1,6 @@
-"""The app's configuration: ``ready()`` wires up the checks, the settings cache and, when
-``EVENTDEBUG['CAPTURE']`` is on, the overflow capture and the path sampler; nothing else runs at
-startup."""
+"""The app's configuration: ``ready()`` wires up the checks, the settings cache, the overflow
+capture when ``EVENTDEBUG['CAPTURE']`` is on and the maintenance thread when
+``EVENTDEBUG['MAINTENANCE']`` is on; nothing else runs at startup."""
 
 from django.apps import AppConfig
 
@@ -26,12 +26,14 @@ class EventDebugConfig(AppConfig):
             checks.register(check, "awx_eventdebug")
         setting_changed.connect(conf.reset_on_change, dispatch_uid="awx_eventdebug.conf")
 
-        if conf.get_config()["CAPTURE"]:
+        config = conf.get_config()
+        if config["CAPTURE"]:
             from .overflow.install import install
 
             install()
-            # The processes capturing overflow also sample the node's hops (path/sampler.py); the
-            # thread only starts here, its first read waits for the next sampling slot.
-            from .path.sampler import start_sampler
+        if config["MAINTENANCE"]:
+            # Only in long-running services; the thread only starts here, its first read of the
+            # database or Redis waits for the next slot.
+            from .maintenance.thread import start_maintainer
 
-            start_sampler()
+            start_maintainer()

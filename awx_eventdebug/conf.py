@@ -239,7 +239,8 @@ OPTIONS: dict[str, Option] = {
     "RETENTION": Option(
         "30d",
         (str,),
-        "Default age beyond which `eventdebug purge` removes rows.",
+        "Age beyond which the maintenance thread purges overflow rows and rollups; `eventdebug purge`'s "
+        "default.",
         parse=parse_duration,
         minimum="1m",
         maximum=LONGEST,
@@ -304,7 +305,7 @@ OPTIONS: dict[str, Option] = {
     "SAMPLE_INTERVAL": Option(
         10.0,
         NUMBER,
-        "Seconds between two snapshots of this node's hops by the in-process sampler; 0 turns it off.",
+        "Seconds between two snapshots of this node's hops by the maintenance thread; 0 turns them off.",
         # Shorter, every node's processes would read Redis and write rows nonstop.
         minimum=1,
         maximum=3600,
@@ -324,6 +325,13 @@ OPTIONS: dict[str, Option] = {
         parse=parse_duration,
         minimum="1m",
         maximum=LONGEST,
+    ),
+    # The background thread of snapshots, rollups and purges (maintenance/); docs/maintenance.md.
+    "MAINTENANCE": Option(
+        True,
+        (bool,),
+        "Run the maintenance thread in AWX's long-running services: snapshots, lag rollups, and the "
+        "purges past SAMPLE_RETENTION and RETENTION (overflow rows too).",
     ),
     "METRICS_ALLOW_ANONYMOUS": Option(
         False, (bool,), "Serve GET metrics/ to unauthenticated scrapers too, as AWX can for its metrics."

@@ -1,4 +1,5 @@
-"""Diagnostic database access: read-only, under a statement timeout, on the default alias."""
+"""Database access on the default alias: diagnostic reads (read-only, under a statement timeout)
+and the batched deletes of the app's retention purges."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import time
 from contextlib import contextmanager
 
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
+from django.db.models import QuerySet
 
 from .conf import get_config
 from .errors import QueryTimeout, Unavailable, first_line
@@ -127,3 +129,29 @@ def diagnostic_cursor(narrow_hint: str = ""):
         if is_missing_relation(exc):
             raise  # the caller says which of AWX's tables this AWX lacks
         raise database_failed(exc) from exc
+
+
+def delete_oldest(rows: QuerySet, age_field: str, batch_size: int, before_delete=None) -> int:
+    """Delete up to ``batch_size`` of ``rows``, oldest ``age_field`` first, in one transaction,
+    and return how many: a purge never holds locks on many rows. On PostgreSQL the rows are
+    locked first and those another purge holds are skipped, so purges running at once (the
+    maintenance threads of several nodes, a manual `purge`) delete disjoint batches.
+    ``before_delete(batch)`` runs in the same transaction, on the locked rows."""
+    with transaction.atomic():
+        oldest = rows.order_by(age_field).select_for_update(skip_locked=True)
+        ids = list(oldest.values_list("pk", flat=True)[:batch_size])
+        if not ids:
+            return 0
+        batch = rows.model.objects.filter(pk__in=ids)
+        if before_delete is not None:
+            before_delete(batch)
+        return batch.delete()[0]
+
+
+def bound_session_statements() -> None:
+    """Put every later statement of this connection's session under STATEMENT_TIMEOUT
+    (PostgreSQL): for a background thread, which closes its connection after its work."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            timeout = f"{int(get_config()['STATEMENT_TIMEOUT'] * 1000)}ms"
+            cursor.execute("SELECT set_config('statement_timeout', %s, false)", [timeout])

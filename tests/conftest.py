@@ -119,6 +119,23 @@ def pytest_report_header(config):
 
 
 @pytest.fixture
+def node_redis(settings):
+    """A node, node-t, with a Redis of its own at BROKER_URL, which is also its channel layer's."""
+    from tests.support.redis_servers import redis_server
+
+    with redis_server() as port:
+        url = f"redis://127.0.0.1:{port}/0"
+        settings.CLUSTER_HOST_ID = "node-t"
+        settings.BROKER_URL = url
+        settings.CHANNEL_LAYERS = {
+            "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [url]}}
+        }
+        client = redis.Redis(port=port, socket_timeout=5)
+        yield client
+        client.close()
+
+
+@pytest.fixture
 def stand_in_rebuilt():
     """The stand-in AWX tables rebuilt after the test: a transactional test's rows (and
     PostgreSQL partitions) would outlive it."""

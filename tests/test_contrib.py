@@ -1,10 +1,12 @@
 """contrib/: the alert rules pass promtool (syntax and their unit tests), the Grafana dashboard's
 queries are valid PromQL naming only metrics GET metrics/ exposes, and the conf.d file the README
-shows is the one the Containerfile copies into AWX's image.
+shows is the one the Containerfile copies into AWX's image, with only what it copies in its build
+context (.dockerignore).
 
 promtool comes with Debian's prometheus package; `make test` installs it when missing
 (scripts/ensure-promtool.sh)."""
 
+import fnmatch
 import json
 import re
 import shutil
@@ -87,6 +89,32 @@ def test_readme_shows_the_conf_d_file_verbatim():
 def test_containerfile_copies_it_into_awxs_conf_d():
     containerfile = (ROOT / "contrib" / "Containerfile").read_text()
     assert "COPY contrib/eventdebug.py /etc/tower/conf.d/eventdebug.py" in containerfile
+
+
+def kept_in_the_build_context(path: str) -> bool:
+    """Whether ``path`` goes into the Containerfile's build context, as Docker and podman read
+    .dockerignore: the last pattern matching the path or a folder above it decides, `!` keeps."""
+    kept, parts = True, path.split("/")
+    for line in (ROOT / ".dockerignore").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            pattern = line.strip().removeprefix("!")
+            if any(fnmatch.fnmatchcase("/".join(parts[:n]), pattern) for n in range(1, len(parts) + 1)):
+                kept = line.startswith("!")
+    return kept
+
+
+def test_the_build_context_holds_what_the_containerfile_copies_and_nothing_else():
+    containerfile = (ROOT / "contrib" / "Containerfile").read_text()
+    assert re.findall(r"^COPY (\S+) ", containerfile, re.MULTILINE) == [".", "contrib/eventdebug.py"]
+    readme = (ROOT / "README.md").read_text()
+    [wheel] = re.findall(r"--build-arg EVENTDEBUG_REQUIREMENT=(\S+)", readme)
+    assert wheel.startswith("dist/") and wheel.endswith(".whl")
+    for path in ("contrib/eventdebug.py", wheel):
+        assert kept_in_the_build_context(path), path
+    left_out = [".venv/bin/python", ".nox/lint/bin/ruff", ".git/HEAD", "artifacts/awx-tier/x/junit.xml"]
+    left_out += ["dist/awx_eventdebug-0.1.0.tar.gz", "awx_eventdebug/apps.py", "example_settings/db.sqlite3"]
+    for path in left_out:
+        assert not kept_in_the_build_context(path), path
 
 
 def test_conf_d_file_adds_the_app_and_valid_options(settings):

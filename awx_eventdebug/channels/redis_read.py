@@ -11,7 +11,9 @@ parallel; a shard that fails is reported unreachable and the others are still re
 from __future__ import annotations
 
 import concurrent.futures
+import functools
 import gc
+import inspect
 import re
 import threading
 import time
@@ -123,9 +125,9 @@ class Read(NamedTuple):
 
     redis-py's pipeline costs tens of microseconds of Python per command (argument encoding,
     response callbacks); an inspection sends tens of thousands of these few commands, so a batch
-    is packed with one format per key for all its commands and each reply read with one call of
-    the connection's parser (C when hiredis is installed). Member names come back as text,
-    scores as floats, counts as ints, a key of another type as its error object."""
+    is packed with one format per key for all its commands and each reply read by RawConnection.
+    Member names come back as text, scores as floats, counts as ints, a key of another type as its
+    error object."""
 
     head: bytes
     tail: bytes
@@ -207,20 +209,26 @@ def _scores(reply) -> list[float | None]:
     return [None if score is None else float(score) for score in reply]
 
 
-class _Connection:
-    """One connection of a client, taken from its pool for a series of batches.
+class RawConnection:
+    """A connection of a client's pool that is sent packed RESP and read reply by reply: the one
+    place this app goes past redis-py's documented API, whose tests check it on every redis-py
+    they run with (5.0.1, which AWX pins, to the latest).
 
-    Replies come from the connection's parser (hiredis's when installed), which gives an error
-    reply (a key of another type) as an object rather than raising it; Connection.read_response
-    would also format the host's name for every reply, a third of the time of reading one."""
+    Replies come from the connection's parser, ``Connection._parser`` (hiredis's C reader when
+    installed): ``Connection.read_response`` costs half as much again per reply with hiredis (it
+    formats the host's name and checks the protocol every time) and raises an error reply (a key
+    of another type) that belongs among the replies. A connection without that parser
+    (client-side caching's proxy, or a redis-py that moved it) is read with ``read_response``:
+    the same replies, slower."""
 
     def __init__(self, client: redis.Redis):
-        self.client = client
-        pool = client.connection_pool
-        try:
-            self.connection = pool.get_connection()
-        except TypeError:  # redis-py before 5.3 wants a command name
-            self.connection = pool.get_connection("ZRANGE")
+        self.pool = client.connection_pool
+        if _takes_command_name(type(self.pool)):
+            self.connection = self.pool.get_connection("ZRANGE")
+        else:
+            self.connection = self.pool.get_connection()
+        parser = getattr(self.connection, "_parser", None)
+        self.read_reply = self.read_documented if parser is None else parser.read_response
 
     def __enter__(self):
         return self
@@ -228,28 +236,48 @@ class _Connection:
     def __exit__(self, kind, exc, traceback):
         if kind is not None:
             self.connection.disconnect()  # replies may be left unread on it
-        self.client.connection_pool.release(self.connection)
+        self.pool.release(self.connection)
+        # redis-py's hiredis parser before 8.0 raises Python's TimeoutError, which read_response
+        # turns into its own, as callers expect (the builtin is an OSError, redis-py's is not).
+        if isinstance(exc, TimeoutError):
+            raise redis.TimeoutError(*exc.args) from exc
 
     def send(self, packed: bytes) -> None:
         self.connection.send_packed_command([packed])
 
-    def replies(self, reads: tuple[Read, ...]) -> list:
-        """The replies of ``reads`` on one key, converted."""
-        read = self.connection._parser.read_response
-        replies = []
-        for command in reads:
-            reply = read()
-            if command.convert is not None and reply is not None and not isinstance(reply, Exception):
-                reply = command.convert(reply)
-            replies.append(reply)
-        return replies
+    def read_documented(self):
+        """The next reply by redis-py's documented API, an error reply as its error object."""
+        try:
+            return self.connection.read_response()
+        except redis.ResponseError as error:
+            return error
+
+
+@functools.cache
+def _takes_command_name(pool_type: type) -> bool:
+    """Whether ``pool_type.get_connection`` requires a command name, which no pool uses: redis-py
+    before 5.3 does, and 5.3 deprecated it (a warning when one is given)."""
+    parameter = inspect.signature(pool_type.get_connection).parameters.get("command_name")
+    return parameter is not None and parameter.default is inspect.Parameter.empty
+
+
+def read_replies(connection: RawConnection, reads: tuple[Read, ...]) -> list:
+    """The replies of ``reads`` on one key, converted."""
+    read = connection.read_reply
+    replies = []
+    for command in reads:
+        reply = read()
+        if command.convert is not None and reply is not None and not isinstance(reply, Exception):
+            reply = command.convert(reply)
+        replies.append(reply)
+    return replies
 
 
 def execute(client: redis.Redis, key: str, reads: tuple[Read, ...]) -> list:
     """``reads`` on ``key`` in one write on one connection of ``client``; their replies, in order."""
-    with _Connection(client) as connection:
+    with RawConnection(client) as connection:
         connection.send(_packed([key], reads))
-        return connection.replies(reads)
+        return read_replies(connection, reads)
 
 
 def pipelined(client: redis.Redis, keys: list[str], reads, budget: Budget) -> dict[str, list]:
@@ -275,14 +303,14 @@ def pipelined(client: redis.Redis, keys: list[str], reads, budget: Budget) -> di
     replies: dict[str, list] = {}
     if not batches or budget.out_of_time():
         return replies
-    with _Connection(client) as connection:
+    with RawConnection(client) as connection:
         connection.send(batches[0][1])
         for index, (batch, _, per_key) in enumerate(batches):
             following = index + 1 < len(batches) and not budget.out_of_time()
             if following:
                 connection.send(batches[index + 1][1])
             for key, key_reads in zip(batch, per_key, strict=True):
-                replies[key] = connection.replies(key_reads)
+                replies[key] = read_replies(connection, key_reads)
             if not following:
                 break
     return replies

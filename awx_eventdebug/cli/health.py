@@ -186,5 +186,5 @@ class Check(Subcommand, document=check_document, formatter=format_check):
             if result["failures"]:
                 verdict = f"{counted(len(result['failures']), 'check')} failed"
             else:
-                verdict = f"could not check: {counted(len(result['unchecked']), 'figure')} unreadable"
+                verdict = f"could not check: {counted(len(result['unchecked']), 'finding')} unknown"
             raise CommandError(verdict, returncode=result["exit_code"])

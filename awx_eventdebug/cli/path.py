@@ -53,9 +53,9 @@ class Path(Subcommand):
 class Sample(Subcommand):
     name = "sample"
     help = (
-        "Take one snapshot of this node's hops (callback queue, wsrelay, channel layer) and write "
-        "it for `eventdebug path`, unless a process of this node did in this interval: for a timer "
-        "or a sidecar where the in-process sampler (SAMPLE_INTERVAL) is off."
+        "Take one snapshot of this node's hops (each hop's figures read on the node) and write it "
+        "for `eventdebug path`, unless a process of this node did in this interval: for a timer or "
+        "a sidecar where the maintenance thread's sampling (SAMPLE_INTERVAL) is off."
     )
     examples = (
         "awx-manage eventdebug sample",
@@ -104,7 +104,7 @@ def _threshold(row: dict) -> str:
     """A hop's threshold as its Threshold shows it (10,000 / 10 s); one the hop does not declare
     (a row of a hop no longer registered) as written."""
     value = row["threshold"]
-    declared = next((hop.thresholds for hop in hops() if hop.label == row["name"]), ())
+    declared = next((hop.thresholds for hop in hops() if hop.key == row["key"]), ())
     values = list(value.values()) if isinstance(value, dict) else [value]
     if value is None:
         return "-"
@@ -115,10 +115,7 @@ def _threshold(row: dict) -> str:
 
 def format_hops(hops: list[dict], style) -> str:
     """Hops as a table: number, name, figure, threshold, verdict."""
-    rows = [
-        (h["hop"], h["name"], h["text"], _threshold(h), _verdict(h["verdict"], style))
-        for h in hops
-    ]
+    rows = [(h["hop"], h["name"], h["text"], _threshold(h), _verdict(h["verdict"], style)) for h in hops]
     return indent(render_table(HOP_HEADERS, rows))
 
 
@@ -126,7 +123,7 @@ def format_path(doc: dict, style) -> str:
     window = doc["window"]
     out = [
         f"Critical path from {when(window['since'])} to {when(window['until'])}",
-        style.ERROR(doc["headline"]) if doc["first_over"] else doc["headline"],
+        {"over": style.ERROR, "unknown": style.WARNING}.get(doc["verdict"], str)(doc["headline"]),
         style.MIGRATE_HEADING("Cluster"),
         format_hops(doc["cluster"], style),
     ]
@@ -137,7 +134,7 @@ def format_path(doc: dict, style) -> str:
         out.append(style.MIGRATE_HEADING(f"{node['node']} ({role}{taken}{stale})"))
         out.append(format_hops(node["hops"], style))
         snapshot = node["snapshot"]
-        backlog = snapshot["backlog"]
+        backlog = snapshot.get("backlog") or {}
         if not backlog.get("error") and backlog.get("net_per_second"):
             rates = (format_number(backlog[key]) for key in ("in_per_second", "out_per_second"))
             out.append(
@@ -145,7 +142,7 @@ def format_path(doc: dict, style) -> str:
                 f"out about {next(rates)}/s)"
                 + (f", drained in about {backlog['drain_seconds']:g} s" if backlog["drain_seconds"] else "")
             )
-        relay = snapshot["relay"]
+        relay = snapshot.get("relay") or {}
         if relay.get("remotes"):
             rows = [
                 (r["host"], r["state"], r["since"], r["messages_total"], r["messages_per_minute"])
@@ -154,5 +151,7 @@ def format_path(doc: dict, style) -> str:
             out.append(
                 indent(render_table(RELAY_HEADERS, rows, numeric=(False, False, False, True, True)), "    ")
             )
-        out.extend(style.ERROR(f"  {name}: {message}") for name, message in snapshot["errors"].items())
+        out.extend(
+            style.ERROR(f"  {name}: {message}") for name, message in (snapshot.get("errors") or {}).items()
+        )
     return "\n".join(out)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import choose_encoder
@@ -25,6 +26,7 @@ from ..path.judge import JudgedPath
 from ..path.registry import hops, thresholds
 from ..timeutil import format_duration
 from ..window import Window
+from .doctor import versions
 
 PREFIX = "awx_eventdebug_"
 
@@ -38,6 +40,14 @@ class Family:
 
 
 FAMILIES = (
+    # As exporters expose their build (prometheus_build_info, node_exporter_build_info): always 1,
+    # the versions in its labels, so a query can join them to any other series of the instance.
+    Family(
+        "build_info",
+        "gauge",
+        ("version", "django", "channels", "channels_redis"),
+        "Always 1: the versions of awx-eventdebug, Django, channels and channels-redis this process runs.",
+    ),
     Family("up", "gauge", ("section",), "1 when the section could be read at this scrape, 0 when it failed."),
     Family(
         "window_seconds", "gauge", (), "Length of the window (HEALTH_WINDOW, ending now) of the lag figures."
@@ -176,6 +186,7 @@ class HealthCollector:
         data, node = self.data, node_name()
         lag, drops, layer = data["lag"], data["overflow"], data["channel_layer"]
         out: dict[str, list] = {
+            "build_info": [(build_labels(), 1)],
             "up": [],
             "window_seconds": [([], (window.until - window.since).total_seconds())],
         }
@@ -222,6 +233,14 @@ class HealthCollector:
             for name, total in totals.items():
                 out.setdefault(name, []).append(([handler_node], total))
         return out
+
+
+@cache
+def build_labels() -> list[str]:
+    """build_info's label values, read once: a process runs the versions it imported at start
+    whatever pip has installed since."""
+    found = versions()
+    return [found[name] or "" for name in ("awx-eventdebug", "Django", "channels", "channels-redis")]
 
 
 def path_samples(judged: JudgedPath) -> dict[str, list[tuple[list[str], float]]]:

@@ -35,6 +35,8 @@ class HealthSnapshot:
         self.window = window
         self.detail = detail
         self.limits = limits(**given)
+        # Why a part the judgment reads failed (a hop's cluster-wide read, the snapshots); the
+        # report's and the metrics' own parts keep theirs apart, so no view changes another.
         self.errors: dict[str, str] = {}
 
     @cached_property
@@ -92,30 +94,33 @@ class HealthSnapshot:
 
     def report(self) -> dict:
         """The document of GET report/ and ``eventdebug report --json``."""
+        errors: dict[str, str] = {}
         report = {
             "generated_at": isoformat(timezone.now()),
             "window": self.window.as_dict(),
-            "doctor": section(doctor_summary, self.errors, "doctor"),
+            "doctor": section(doctor_summary, errors, "doctor"),
             "lag": self.reading("lag"),
-            "overflow": section(lambda: overflow_window(self.window, WORST_DETAIL), self.errors, "overflow"),
+            "overflow": section(lambda: overflow_window(self.window, WORST_DETAIL), errors, "overflow"),
             "channel_layer": self.reading("channel_layer"),
         }
         judged = self.judged
         report["path"] = None if self.snapshots is None else judged.document()
-        report["errors"] = self.errors
+        report["errors"] = {**self.errors, **errors}
         return report
 
     def metrics(self) -> dict:
         """What GET metrics/ exports (health/prometheus.py): lag per kind, cumulative drops per
         node and group kind, this node's queues, the path's per-node figures."""
         judged = self.judged
+        errors: dict[str, str] = {}
+        drops = section(cumulative_drops, errors, "overflow")
         return {
             "window": self.window,
             "lag": self.reading("lag"),
-            "overflow": section(cumulative_drops, self.errors, "overflow"),
+            "overflow": drops,
             "channel_layer": self.reading("channel_layer"),
             "path": None if self.snapshots is None else judged,
-            "errors": self.errors,
+            "errors": {**self.errors, **errors},
         }
 
 

@@ -7,6 +7,7 @@ Percentiles are exact with linear interpolation between the two nearest ranks
 from __future__ import annotations
 
 from .query import lag_rows
+from .statistics import LagGroups, LagStatistics
 
 # What PostgreSQL computes per row, kept to a minimum (within 1.1x of a bare percentile_cont in
 # benchmarks/bench_lag.py): the lag once, in a subquery that OFFSET 0 keeps the planner from
@@ -32,8 +33,9 @@ FROM (
 _LAG = "date_part('epoch', modified - created)"
 
 
-def postgres_statistics(cursor, kind, query, sources, fractions, limit):
-    """One statement; with groups, GROUPING SETS gives the total row first, then the groups."""
+def postgres_statistics(cursor, kind, query, sources, fractions, limit) -> tuple[LagStatistics, LagGroups]:
+    """(total, [(group key, statistics)]) in one statement; with groups, GROUPING SETS gives the
+    total row first, then the groups."""
     rows, params = lag_rows(kind, query, sources, query.group_expression("postgres"), _LAG)
     grouped = query.by != "none"
     order = "grp NULLS FIRST"
@@ -60,15 +62,23 @@ def postgres_statistics(cursor, kind, query, sources, fractions, limit):
     all_fractions = [0.0, *fractions, 1.0]
     order_params = [all_fractions] if query.worst_by is not None else []
     cursor.execute(sql, [all_fractions, *params, *order_params, *([limit + 1] if grouped else [])])
-    rows = [_common_row(row) for row in cursor.fetchall()]
+    rows = [(row[0], _statistics(*row[1:])) for row in cursor.fetchall()]
     cursor.execute("SELECT set_config('jit', %s, true)", [jit])
-    return rows[0][1:], rows[1:]
+    return rows[0][1], rows[1:]
 
 
-def _common_row(row):
-    """(grp, count, mean, [min, *percentiles, max], missing, backfilled, negative) -> the
-    common row."""
-    grp, count, mean, values, *apart = row
-    if values is None:
-        return grp, count, mean, None, None, None, *apart
-    return grp, count, mean, values[0], values[-1], values[1:-1], *apart
+def _statistics(count, mean, values, missing_created, backfilled, negative) -> LagStatistics:
+    """A row of _STATISTICS after its group: ``values`` is [min, *percentiles, max], or None."""
+    minimum = maximum = percentiles = None
+    if values is not None:
+        minimum, *percentiles, maximum = values
+    return LagStatistics(
+        count=count,
+        mean=mean,
+        minimum=minimum,
+        maximum=maximum,
+        percentiles=percentiles,
+        missing_created=missing_created,
+        backfilled=backfilled,
+        negative=negative,
+    )

@@ -24,6 +24,7 @@ from .rollup import rollup_statistics
 from .sketch import RELATIVE_ERROR
 from .sources import event_sources
 from .sqlite import sqlite_statistics
+from .statistics import LagStatistics
 
 # The groupings rollups can answer: they are per kind and minute, not per job or event.
 ROLLUP_GROUPINGS = ("none", "minute", "hour")
@@ -66,7 +67,10 @@ def lag_report(query: LagQuery) -> dict:
         # Relative error bound of each percentile (count, mean, min and max are exact).
         "percentile_error": RELATIVE_ERROR if method == "rollup" else 0.0,
         **_statistics(total, keys),
-        "groups": [{"key": _group_key(row[0]), **_statistics(row[1:], keys)} for row in groups[:max_groups]],
+        "groups": [
+            {"key": _group_key(key), **_statistics(statistics, keys)}
+            for key, statistics in groups[:max_groups]
+        ],
         "groups_truncated": len(groups) > max_groups,
     }
 
@@ -85,17 +89,17 @@ def uses_rollups(query: LagQuery) -> bool:
     )
 
 
-def _statistics(row, keys: list[str]) -> dict:
-    count, mean, minimum, maximum, values, missing_created, backfilled, negative = row
+def _statistics(statistics: LagStatistics, keys: list[str]) -> dict:
+    """``statistics`` as the document has them, each percentile under its key."""
     return {
-        "count": count,
-        "mean": mean,
-        "min": minimum,
-        "max": maximum,
-        "percentiles": dict(zip(keys, values or [None] * len(keys), strict=True)),
-        "missing_created": missing_created,
-        "backfilled": backfilled,
-        "negative": negative,
+        "count": statistics.count,
+        "mean": statistics.mean,
+        "min": statistics.minimum,
+        "max": statistics.maximum,
+        "percentiles": dict(zip(keys, statistics.percentiles or [None] * len(keys), strict=True)),
+        "missing_created": statistics.missing_created,
+        "backfilled": statistics.backfilled,
+        "negative": statistics.negative,
     }
 
 

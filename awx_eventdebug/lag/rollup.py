@@ -7,9 +7,9 @@ statement per hour of them over the ``modified`` index (count, sum, min, max, th
 negative and backfilled counts, and a histogram of sketch.py's buckets per minute), and stored,
 empty minutes too, so that a minute is never read twice; an hour whose 60 minutes are stored gets
 a row of its own, their merge. Reads fill what they need first (within STATEMENT_TIMEOUT), and
-fill_rollups() lets a periodic sampler keep them filled. Writers insert with ON CONFLICT DO
-NOTHING: two fillers of one minute store it once. The window's edges (part minutes and minutes
-not final yet) are computed from the events on each read and never stored.
+fill_rollups() lets the maintenance thread (maintenance/) keep them filled. Writers insert with
+ON CONFLICT DO NOTHING: two fillers of one minute store it once. The window's edges (part minutes
+and minutes not final yet) are computed from the events on each read and never stored.
 """
 
 from __future__ import annotations
@@ -24,13 +24,14 @@ from django.utils import timezone
 
 from ..awx.tables import KINDS
 from ..conf import get_config
-from ..db import diagnostic_cursor
+from ..db import delete_oldest, diagnostic_cursor
 from ..errors import Unavailable
 from ..models import LagRollup
 from . import sketch
 from .query import LagQuery
 from .sources import event_sources
 from .sqlite import LAG_SECONDS
+from .statistics import LagGroups, LagStatistics
 
 MINUTE = timedelta(minutes=1)
 HOUR = timedelta(hours=1)
@@ -40,8 +41,11 @@ MISSING, BACKFILLED, NEGATIVE = -1_000_000, -1_000_001, -1_000_002
 # hour takes about 1 s per million events; the statement timeout is far above either).
 STATEMENT_SECONDS = 1.0
 MAX_HOURS_PER_STATEMENT = 24
-# How far back fill_rollups() looks by default: a sampler calling it every few minutes catches up.
-SAMPLER_LOOKBACK = timedelta(hours=1)
+# How far back fill_rollups() looks by default: the maintenance thread, calling it every slot
+# (minutes at most), catches up.
+LOOKBACK = timedelta(hours=1)
+# Old rollups purge_rollups() deletes per call at most: a purge never holds locks on many rows.
+PURGE_BATCH = 5000
 
 _CLASSES = (
     "CASE WHEN created IS NULL THEN {missing} WHEN created = modified THEN {backfilled} "
@@ -115,16 +119,20 @@ class Piece:
     def events(self) -> int:
         return self.count + self.missing_created + self.negative + self.backfilled
 
-    def statistics(self, fractions: list[float]) -> tuple:
-        """(count, mean, min, max, [percentiles], missing, backfilled, negative), as report.py reads."""
-        values = None
-        if self.count:
-            values = sketch.percentiles(self.histogram, fractions, self.minimum, self.maximum)
-        mean = self.total / self.count if self.count else None
-        return (self.count, mean, self.minimum, self.maximum, values) + (
-            self.missing_created,
-            self.backfilled,
-            self.negative,
+    def statistics(self, fractions: list[float]) -> LagStatistics:
+        return LagStatistics(
+            count=self.count,
+            mean=self.total / self.count if self.count else None,
+            minimum=self.minimum,
+            maximum=self.maximum,
+            percentiles=(
+                sketch.percentiles(self.histogram, fractions, self.minimum, self.maximum)
+                if self.count
+                else None
+            ),
+            missing_created=self.missing_created,
+            backfilled=self.backfilled,
+            negative=self.negative,
         )
 
     def as_row(self, kind: str, span: timedelta) -> LagRollup:
@@ -275,27 +283,31 @@ def _next_batch(hours: int, seconds: float) -> int:
     return hours
 
 
-def forget_old() -> None:
-    """Rollups outlive the events AWX's cleanup_jobs deletes, until the app's RETENTION."""
-    LagRollup.objects.filter(start__lt=timezone.now() - get_config()["RETENTION"]).delete()
+def purge_rollups(older_than: timedelta, batch_size: int = PURGE_BATCH) -> int:
+    """Delete up to ``batch_size`` rollups (minutes and hours of every kind) that start more than
+    ``older_than`` ago, oldest first: rollups outlive the events AWX's cleanup_jobs deletes, until
+    the app's RETENTION."""
+    rows = LagRollup.objects.filter(start__lt=timezone.now() - older_than)
+    return delete_oldest(rows, "start", batch_size)
 
 
 def fill_rollups(kinds=None, since: datetime | None = None, until: datetime | None = None) -> dict:
     """Store the final minutes of ``kinds`` (default all) in [since, until) (default the last
-    SAMPLER_LOOKBACK) not stored yet, within STATEMENT_TIMEOUT: for a periodic sampler.
+    LOOKBACK) not stored yet, within STATEMENT_TIMEOUT: for the maintenance thread.
     Returns {kind: minutes left unstored}."""
     end = final_end()
     until = min(floor_to(until, MINUTE), end) if until else end
-    since = ceil_to(since, MINUTE) if since else until - SAMPLER_LOOKBACK
+    since = ceil_to(since, MINUTE) if since else until - LOOKBACK
     deadline = time.monotonic() + get_config()["STATEMENT_TIMEOUT"]
-    forget_old()
     return {kind: fill(kind, since, until, deadline) for kind in kinds or KINDS}
 
 
-def rollup_statistics(kind: str, query, fractions: list[float], limit: int) -> tuple[tuple, list[tuple]]:
-    """(total, groups) of a windowed query (by none, minute or hour) from the rollups, filled
-    first as needed; the window's edges are computed from the events. Groups are by key, at most
-    ``limit`` of them, each (key, *statistics)."""
+def rollup_statistics(
+    kind: str, query, fractions: list[float], limit: int
+) -> tuple[LagStatistics, LagGroups]:
+    """(total, [(group key, statistics)]) of a windowed query (by none, minute or hour) from the
+    rollups, filled first as needed; the window's edges are computed from the events. Groups are
+    by key, at most ``limit`` of them."""
     since, until = query.since, query.until
     first, last = ceil_to(since, MINUTE), min(floor_to(until, MINUTE), final_end())
     if last <= first:
@@ -327,8 +339,7 @@ def rollup_statistics(kind: str, query, fractions: list[float], limit: int) -> t
                 groups.setdefault(piece.start, Piece(piece.start)).add(piece)
     # As the exact statement, no group where no event was stored.
     keys = [key for key in sorted(groups) if groups[key].events()][:limit]
-    rows = [(key, *groups[key].statistics(fractions)) for key in keys]
-    return whole.statistics(fractions), rows
+    return whole.statistics(fractions), [(key, groups[key].statistics(fractions)) for key in keys]
 
 
 def _coarse_pieces(kind: str, first: datetime, last: datetime) -> list[Piece]:

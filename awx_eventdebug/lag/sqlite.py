@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 
 from .query import lag_rows
+from .statistics import LagGroups, LagStatistics
 
 # Django keeps datetimes in SQLite as naive UTC text, "YYYY-MM-DD HH:MM:SS[.ffffff]": whole
 # seconds from strftime('%s') plus the fractions from character 20 on, exact to the microsecond
@@ -19,20 +20,17 @@ LAG_SECONDS = (
 
 _LAGS = "WITH lags AS ({rows})"
 
-_AGGREGATES = (
-    _LAGS
-    + """
-SELECT grp,
-       count(*) FILTER (WHERE lag > 0),
-       avg(lag) FILTER (WHERE lag > 0),
-       min(lag) FILTER (WHERE lag > 0),
-       max(lag) FILTER (WHERE lag > 0),
-       count(*) FILTER (WHERE lag IS NULL),
-       count(*) FILTER (WHERE lag = 0),
-       count(*) FILTER (WHERE lag < 0)
-FROM lags {group_by}
-"""
-)
+# Every LagStatistics field but the percentiles, as an aggregate over the lags of a group.
+_AGGREGATES = {
+    "count": "count(*) FILTER (WHERE lag > 0)",
+    "mean": "avg(lag) FILTER (WHERE lag > 0)",
+    "minimum": "min(lag) FILTER (WHERE lag > 0)",
+    "maximum": "max(lag) FILTER (WHERE lag > 0)",
+    "missing_created": "count(*) FILTER (WHERE lag IS NULL)",
+    "backfilled": "count(*) FILTER (WHERE lag = 0)",
+    "negative": "count(*) FILTER (WHERE lag < 0)",
+}
+_PER_GROUP = _LAGS + f"\nSELECT grp, {', '.join(_AGGREGATES.values())}\nFROM lags {{group_by}}\n"
 
 # The rows at ranks floor((n - 1) * f) and the one after, for each fraction f: all that linear
 # interpolation needs. The same double arithmetic in SQLite and Python gives the same ranks.
@@ -50,31 +48,38 @@ SELECT grp, n, rank, lag FROM ranked WHERE {ranks}
 _RANK_CONDITION = "rank = CAST((n - 1) * %s AS INTEGER) OR rank = CAST((n - 1) * %s AS INTEGER) + 1"
 
 
-def sqlite_statistics(cursor, kind, query, sources, fractions, limit):
-    """Aggregates per group, then the order statistics the percentiles need, both in SQL."""
-    total = _groups(cursor, lag_rows(kind, query, sources, "NULL", LAG_SECONDS), False, fractions, None)
+def sqlite_statistics(cursor, kind, query, sources, fractions, limit) -> tuple[LagStatistics, LagGroups]:
+    """(total, [(group key, statistics)]): aggregates per group, then the order statistics the
+    percentiles need, both in SQL."""
+    [(_, total)] = _groups(
+        cursor, lag_rows(kind, query, sources, "NULL", LAG_SECONDS), False, fractions, None
+    )
     if query.by == "none":
-        return total[0][1:], []
+        return total, []
     rows = lag_rows(kind, query, sources, query.group_expression("sqlite"), LAG_SECONDS)
     if query.worst_by is None:
-        return total[0][1:], _groups(cursor, rows, True, fractions, limit)
+        return total, _groups(cursor, rows, True, fractions, limit)
     # The worst groups are known only once every group's percentiles are: all of them, sorted here.
     groups = _groups(cursor, rows, True, fractions, None)
     index = query.percentiles.index(query.worst_by)
-    groups.sort(key=lambda row: (row[5] is not None, row[5] and row[5][index]), reverse=True)
-    return total[0][1:], groups[:limit]
+
+    def worst_first(group) -> tuple:
+        percentiles = group[1].percentiles
+        return (percentiles is not None, percentiles and percentiles[index])
+
+    groups.sort(key=worst_first, reverse=True)
+    return total, groups[:limit]
 
 
-def _groups(cursor, selected, grouped, fractions, limit):
-    """Rows (grp, count, mean, min, max, [percentiles], missing_created, backfilled, negative)
-    per ``grp`` of the rows ``selected`` (lag_rows' SQL and params; one row over everything
-    unless ``grouped``); by key, at most ``limit`` of them (None: all)."""
+def _groups(cursor, selected, grouped, fractions, limit) -> LagGroups:
+    """(grp, statistics) per ``grp`` of the rows ``selected`` (lag_rows' SQL and params; one
+    over everything unless ``grouped``); by key, at most ``limit`` of them (None: all)."""
     rows, params = selected
     group_by = "GROUP BY grp ORDER BY grp NULLS FIRST" if grouped else ""
     if grouped and limit is not None:
         group_by += " LIMIT %s"
     cursor.execute(
-        _AGGREGATES.format(rows=rows, group_by=group_by),
+        _PER_GROUP.format(rows=rows, group_by=group_by),
         [*params, *([limit] if grouped and limit is not None else [])],
     )
     aggregates = {row[0]: row for row in cursor.fetchall()}
@@ -88,12 +93,13 @@ def _groups(cursor, selected, grouped, fractions, limit):
         if grp in aggregates:
             ranked.setdefault(grp, (n, {}))[1][rank] = lag
     statistics = []
-    for grp, (_, count, mean, minimum, maximum, *apart) in aggregates.items():
+    for grp, (_, *aggregated) in aggregates.items():
         values = None
         if grp in ranked:
             n, at = ranked[grp]
             values = [_interpolate(n, at, fraction) for fraction in fractions]
-        statistics.append((grp, count, mean, minimum, maximum, values, *apart))
+        fields = dict(zip(_AGGREGATES, aggregated, strict=True))
+        statistics.append((grp, LagStatistics(percentiles=values, **fields)))
     return statistics
 
 

@@ -18,12 +18,14 @@ import os
 import threading
 import time
 import weakref
+from dataclasses import replace
 
 from ..columns import NAME_MAX_LENGTH, SOURCE_LIVE
 from ..conf import get_config
 from ..timeutil import isoformat, utc_from_epoch
+from .counts import Counts, merge_into
 from .record import node_name, parse_record, storable_name, window_start_epoch
-from .upsert import Counts, add_counts
+from .upsert import add_counts
 
 # Records of groups beyond EVENTDEBUG['CAPTURE_MAX_PENDING_GROUPS'] are counted under this name,
 # which channels can never produce (a group name has no space or parenthesis).
@@ -71,8 +73,8 @@ class OverflowCaptureHandler(logging.Handler):
         parent still owns and will write what was pending before the fork)."""
         self._lock = threading.Lock()
         self._wakeup = threading.Condition(threading.Lock())
-        # (group, window start (epoch s)) -> [drops, queues over, max group size, first, last]
-        self._pending: dict[tuple[str, int], list] = {}
+        # (group, window start (epoch s)) -> its counts, their times in epoch seconds
+        self._pending: dict[tuple[str, int], Counts[float]] = {}
         self._writing = False  # a batch taken from _pending is being written
         self._thread: threading.Thread | None = None
         # Set when the flusher thread could not be started (thread limit, interpreter shutdown):
@@ -124,25 +126,29 @@ class OverflowCaptureHandler(logging.Handler):
                 created = record.created
                 key = (group, window_start_epoch(created, self.window))
                 entry = self._pending.get(key)
-                if entry is None and len(self._pending) >= self.max_pending:
-                    counters["bounded"] += 1
-                    key = (OTHER_GROUPS, key[1])
-                    entry = self._pending.get(key)
                 if entry is None:
-                    self._pending[key] = [1, queues, members, created, created]
-                else:
-                    entry[0] += 1
-                    entry[1] += queues
-                    if members > entry[2]:
-                        entry[2] = members
-                    if created < entry[3]:
-                        entry[3] = created
-                    elif created > entry[4]:
-                        entry[4] = created
+                    self._pend(key, Counts.of_record(created, queues, members))
+                else:  # the common case, without making a Counts per record
+                    entry.add(
+                        first_seen=created,
+                        last_seen=created,
+                        drops=1,
+                        queues_over=queues,
+                        max_group_size=members,
+                    )
             if self._thread is None and not self._start_failed:
                 self._start_flusher()
         except Exception:
             self.handleError(record)
+
+    def _pend(self, key: tuple[str, int], counts: Counts[float]) -> None:
+        """Add ``counts`` to the pending aggregate, under OTHER_GROUPS when the bound leaves no
+        room for ``key``. Called with the lock held."""
+        pending = self._pending
+        if key not in pending and len(pending) >= self.max_pending:
+            self.counters["bounded"] += counts.drops
+            key = (OTHER_GROUPS, key[1])
+        merge_into(pending, key, counts)
 
     # Flushing -------------------------------------------------------------------------------
 
@@ -203,10 +209,14 @@ class OverflowCaptureHandler(logging.Handler):
     def _write_batch(self, batch) -> bool:
         from django.db import connections
 
-        rows = {}
-        for (group, window_start), (drops, queues, members, first, last) in batch.items():
-            counts = Counts(utc_from_epoch(first), utc_from_epoch(last), drops, queues, members)
-            rows[(self.node, group, utc_from_epoch(window_start), SOURCE_LIVE)] = counts
+        rows = {
+            (self.node, group, utc_from_epoch(window_start), SOURCE_LIVE): replace(
+                counts,
+                first_seen=utc_from_epoch(counts.first_seen),
+                last_seen=utc_from_epoch(counts.last_seen),
+            )
+            for (group, window_start), counts in batch.items()
+        }
         refused: dict = {}
         try:
             written = add_counts(rows, using=self.using, refused=refused)
@@ -252,20 +262,8 @@ class OverflowCaptureHandler(logging.Handler):
 
     def _restore(self, batch):
         with self._lock:
-            pending = self._pending
-            for key, values in batch.items():
-                if key not in pending and len(pending) >= self.max_pending:
-                    self.counters["bounded"] += values[0]
-                    key = (OTHER_GROUPS, key[1])
-                entry = pending.get(key)
-                if entry is None:
-                    pending[key] = values
-                else:
-                    entry[0] += values[0]
-                    entry[1] += values[1]
-                    entry[2] = max(entry[2], values[2])
-                    entry[3] = min(entry[3], values[3])
-                    entry[4] = max(entry[4], values[4])
+            for key, counts in batch.items():
+                self._pend(key, counts)
 
     def _failed(self, exc, pending_rows):
         with self._lock:

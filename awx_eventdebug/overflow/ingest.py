@@ -29,9 +29,10 @@ from ..conf import get_config
 from ..db import app_tables
 from ..errors import Misconfigured
 from ..models import IngestedRecord
+from .counts import Counts, merge_into
 from .logread import UNREADABLE, FileReport, Record, Rejected, describe_error, file_size, read_records
 from .record import node_name, storable_name, window_start
-from .upsert import Counts, add_counts
+from .upsert import add_counts
 
 BATCH_RECORDS = 5000
 # SQLite: 2 parameters each, below its oldest limit of 999 per statement.
@@ -83,10 +84,7 @@ class IngestRun:
             for fingerprint in fresh:
                 record = by_fingerprint[fingerprint]
                 key = (record.node, record.group, window_start(record.logged_at, self.window), SOURCE_INGEST)
-                if key in rows:
-                    rows[key].add(record.logged_at, record.queues, record.members)
-                else:
-                    rows[key] = Counts(record.logged_at, record.logged_at, 1, record.queues, record.members)
+                merge_into(rows, key, Counts.of_record(record.logged_at, record.queues, record.members))
             self.rows_written += add_counts(rows)
         report.new += len(fresh)
         report.duplicates += len(by_fingerprint) - len(fresh)

@@ -10,14 +10,13 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from django.db import transaction
 from django.db.models import Case, CharField, Count, F, Max, Min, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import TruncHour, TruncMinute
 from django.utils import timezone
 
 from ..awx.messages import GROUP_KINDS, OTHER_GROUP_KIND
 from ..conf import get_config
-from ..db import app_tables
+from ..db import app_tables, delete_oldest
 from ..models import ChannelOverflow, IngestedRecord, OverflowPurged
 from ..timeutil import isoformat
 from .handler import capture_stats
@@ -234,42 +233,46 @@ def table_totals() -> dict:
 
 
 def fold_into_purged(rows: QuerySet) -> None:
-    """Add the drops of ``rows`` (about to be deleted) to OverflowPurged, in the caller's
-    transaction; the row is locked so concurrent purges add up."""
+    """Add the drops of ``rows`` (about to be deleted, locked by the caller) to OverflowPurged, in
+    the caller's transaction; the total's row is locked so concurrent purges add up."""
     for (node, kind), drops in drops_by_kind(rows).items():
         purged, _ = OverflowPurged.objects.select_for_update().get_or_create(node=node, group_kind=kind)
         OverflowPurged.objects.filter(pk=purged.pk).update(drops=F("drops") + drops)
 
 
 @app_tables
-def purge_overflow(older_than: timedelta, dry_run: bool = False, batch_size: int = PURGE_BATCH) -> dict:
+def purge_overflow(
+    older_than: timedelta,
+    dry_run: bool = False,
+    batch_size: int = PURGE_BATCH,
+    max_batches: int | None = None,
+) -> dict:
     """Delete rows and ingest fingerprints older than ``older_than``, ``batch_size`` at a time
-    so no single statement holds locks on many rows; with ``dry_run`` only count them and the
-    batches a purge would run. Deleted rows' drops are kept as totals (fold_into_purged)."""
+    so no single statement holds locks on many rows, and at most ``max_batches`` batches of each
+    (None: until none is left); with ``dry_run`` only count them and the batches a purge would
+    run. Deleted rows' drops are kept as totals (fold_into_purged)."""
     cutoff = timezone.now() - older_than
     targets = (
-        ("overflow_rows", ChannelOverflow.objects.filter(window_start__lt=cutoff)),
-        ("ingest_fingerprints", IngestedRecord.objects.filter(logged_at__lt=cutoff)),
+        ("overflow_rows", ChannelOverflow.objects.filter(window_start__lt=cutoff), "window_start"),
+        ("ingest_fingerprints", IngestedRecord.objects.filter(logged_at__lt=cutoff), "logged_at"),
     )
     removed = {}
     batches = 0
-    for name, rows in targets:
+    for name, rows, age_field in targets:
         if dry_run:
             removed[name] = rows.count()
             batches += -(-removed[name] // batch_size)
             continue
         removed[name] = 0
-        while True:
-            with transaction.atomic():
-                ids = list(rows.order_by("pk").values_list("pk", flat=True)[:batch_size])
-                if not ids:
-                    break
-                batch = rows.model.objects.filter(pk__in=ids)
-                if rows.model is ChannelOverflow:
-                    fold_into_purged(batch)
-                deleted, _ = batch.delete()
+        fold = fold_into_purged if rows.model is ChannelOverflow else None
+        ran = 0
+        while max_batches is None or ran < max_batches:
+            deleted = delete_oldest(rows, age_field, batch_size, fold)
+            if not deleted:
+                break
             removed[name] += deleted
-            batches += 1
+            ran += 1
+        batches += ran
     return {
         "cutoff": isoformat(cutoff),
         "older_than_seconds": older_than.total_seconds(),

@@ -1,18 +1,20 @@
 """Adding counts to ChannelOverflow rows atomically, from any number of processes and nodes.
 
 One statement per batch: ``INSERT ... ON CONFLICT (node, group, window_start, source) DO UPDATE
-SET drops = t.drops + EXCLUDED.drops, ...``. The database serialises the writers on the row, so
-two processes adding to the same window never lose an update (PostgreSQL, and SQLite 3.24+).
+SET drops = t.drops + EXCLUDED.drops, ...``, the SET list being counts.py's merge rule. The
+database serialises the writers on the row, so two processes adding to the same window never lose
+an update (PostgreSQL, and SQLite 3.24+).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import datetime
 
 from django.db import DataError, IntegrityError, connections, transaction
 
 from ..errors import first_line
+from .counts import Counts, merge_assignments, merge_into
 from .record import storable_name
 
 # Rows per statement: 9 parameters each stays below SQLite's oldest variable limit (999).
@@ -35,31 +37,6 @@ COLUMNS = (
 )
 
 
-@dataclass
-class Counts:
-    """What a batch adds to one (node, group, window_start, source) row."""
-
-    first_seen: datetime
-    last_seen: datetime
-    drops: int = 0
-    queues_over: int = 0
-    max_group_size: int = 0
-
-    def merge(self, other: Counts) -> None:
-        self.drops += other.drops
-        self.queues_over += other.queues_over
-        self.max_group_size = max(self.max_group_size, other.max_group_size)
-        self.first_seen = min(self.first_seen, other.first_seen)
-        self.last_seen = max(self.last_seen, other.last_seen)
-
-    def add(self, at: datetime, queues_over: int, group_size: int) -> None:
-        self.drops += 1
-        self.queues_over += queues_over
-        self.max_group_size = max(self.max_group_size, group_size)
-        self.first_seen = min(self.first_seen, at)
-        self.last_seen = max(self.last_seen, at)
-
-
 def add_counts(
     rows: dict[tuple[str, str, datetime, str], Counts],
     using: str = "default",
@@ -77,30 +54,14 @@ def add_counts(
     connection = connections[using]
     table = connection.ops.quote_name(ChannelOverflow._meta.db_table)
     quoted = {column: connection.ops.quote_name(column) for column in COLUMNS}
-    if connection.vendor == "postgresql":
-        smaller, larger = "LEAST", "GREATEST"
-    else:
-        smaller, larger = "MIN", "MAX"
     key = ", ".join(quoted[c] for c in COLUMNS[:4])
-    updates = ", ".join(
-        [
-            f"{quoted['drops']} = t.{quoted['drops']} + EXCLUDED.{quoted['drops']}",
-            f"{quoted['queues_over']} = t.{quoted['queues_over']} + EXCLUDED.{quoted['queues_over']}",
-            f"{quoted['first_seen']} = {smaller}(t.{quoted['first_seen']}, EXCLUDED.{quoted['first_seen']})",
-            f"{quoted['last_seen']} = {larger}(t.{quoted['last_seen']}, EXCLUDED.{quoted['last_seen']})",
-            f"{quoted['max_group_size']} = "
-            f"{larger}(t.{quoted['max_group_size']}, EXCLUDED.{quoted['max_group_size']})",
-        ]
-    )
+    updates = merge_assignments(connection.vendor, connection.ops.quote_name, "t")
     adapt = connection.ops.adapt_datetimefield_value
     # One statement must not touch a row twice, and two names may store as one.
     merged: dict[tuple[str, str, datetime, str], Counts] = {}
     for (node, group, window_start, source), counts in rows.items():
-        key_values = (storable_name(node), storable_name(group), window_start, source)
-        if key_values in merged:
-            merged[key_values].merge(counts)
-        else:
-            merged[key_values] = Counts(**vars(counts))
+        # A copy: the caller's counts stay as they were.
+        merge_into(merged, (storable_name(node), storable_name(group), window_start, source), replace(counts))
     # A fixed order: two writers upserting overlapping batches then lock rows in the same order
     # and cannot deadlock each other.
     ordered = sorted(merged.items(), key=lambda item: item[0])

@@ -13,6 +13,7 @@ import redis
 
 from ..channels.redis_read import describe_redis_error, unreachable_message
 from ..conf import get_config
+from ..errors import first_line
 from ..sections import attempt, section
 from .hop import Hop, NodeContext
 from .node import broker_client, broker_label, callback_queue, instances
@@ -71,6 +72,15 @@ def read_broker(piped: list[Hop], contexts: dict[str, NodeContext]) -> tuple[str
         client.close()
     figures, start = {}, 0
     for hop, count in zip(piped, counts, strict=True):
-        figures[hop.snapshot_key] = hop.from_replies(replies[start : start + count], label, contexts[hop.key])
+        figures[hop.snapshot_key] = hop_figures(hop, replies[start : start + count], label, contexts[hop.key])
         start += count
     return label, figures
+
+
+def hop_figures(hop: Hop, replies: list, label: str, context: NodeContext) -> dict:
+    """A hop's figures from its replies; a reply it cannot read is that hop's error, never the
+    whole snapshot's (a Redis key holding what AWX would not write there)."""
+    try:
+        return hop.from_replies(replies, label, context)
+    except Exception as exc:  # any parse failure of one hop
+        return {"error": f"{hop.label}: unreadable reply ({type(exc).__name__}: {first_line(exc)})"}

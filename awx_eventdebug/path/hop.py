@@ -68,7 +68,8 @@ class Threshold:
 class Judgment:
     """A hop judged on one node or for the cluster.
 
-    ``figure`` and ``threshold`` are what the path document shows, ``text`` the figure in words;
+    ``figure`` is what the path document shows (beside the hop's thresholds), ``text`` the
+    figure in words;
     ``failures`` are the check's lines (one per figure over its threshold), ``line`` the headline
     when this is the first hop over its threshold, ``unchecked`` the check's lines of figures that
     could not be read, ``figures`` the values this judgment gives the check's thresholds (by
@@ -77,7 +78,6 @@ class Judgment:
     verdict: str
     text: str
     figure: Any = None
-    threshold: Any = None
     line: str = ""
     failures: list[str] = field(default_factory=list)
     unchecked: list[str] = field(default_factory=list)
@@ -111,23 +111,33 @@ class NodeContext:
 
 class Hop:
     """A hop of the critical path. Subclasses set the class attributes and override the reads
-    and judgments they have; a hop without figures (inside another hop's figure) sets
-    ``inside`` to the key of that hop."""
+    and judgments they have."""
 
     key = ""  # stable identifier: "callback_queue"
     label = ""  # "callback queue"
     what = ""  # what happens there
     thresholds: tuple[Threshold, ...] = ()
+    # The key of the hop whose figure covers this one (hops 1-2 are inside the event lag): a hop
+    # with no figure of its own.
+    inside = ""
     # Key of its per-node figures in a NodeSnapshot's data; "" when it reads nothing per node.
     snapshot_key = ""
-    # The key of the hop whose figure covers this one (hops 1-2 are inside the event lag).
-    inside = ""
+    reads_own = False  # its node read is read_node(), not a share of the pipeline
+    # The name of its cluster-wide read in the health snapshot ("" for none): the report shows the
+    # read of the receiver as "lag", that of the channel layer as "channel_layer".
+    cluster_read = ""
+    # Judged per node from its cluster-wide read (overflow drops are recorded with their node).
+    cluster_per_node = False
     # Why this hop is slow when it is over its threshold, and what to change: a row over its
     # threshold carries them.
     cause = ""
     remedy = ""
 
-    # -- per node, by the sampler --------------------------------------------------------------
+    @property
+    def per_node(self) -> bool:
+        return bool(self.snapshot_key) or self.cluster_per_node
+
+    # -- per node, by the sampler ------------------------------------------------------------------
     def pipeline(self, pipe, context: NodeContext) -> None:
         """Queue this hop's commands on the sampler's pipeline to the node's Redis (BROKER_URL)."""
 
@@ -136,20 +146,15 @@ class Hop:
         raise NotImplementedError
 
     def read_node(self, context: NodeContext) -> dict:
-        """A read of its own, not on the broker pipeline (run alongside it); {"error": ...} when
-        it failed."""
+        """A read of its own, run alongside the pipeline; {"error": ...} when it failed."""
         raise NotImplementedError
 
-    reads_own = False  # True: read_node() instead of pipeline()/from_replies()
-
-    # -- cluster-wide, once per health snapshot -------------------------------------------------
-    cluster_read = ""  # the health snapshot's section this hop judges from ("" for none)
-
+    # -- cluster-wide, once per health snapshot ----------------------------------------------------
     def read_cluster(self, window, detail: int):
         """The cluster-wide figures over ``window``; ``detail`` worst items kept for the report."""
         raise NotImplementedError
 
-    # -- judgment ---------------------------------------------------------------------------------
+    # -- judgment ------------------------------------------------------------------------------------
     def judge_node(self, node: str, figures: dict, limits: dict, cluster) -> Judgment:
         """This hop on one node from its snapshot's figures; ``cluster`` is read_cluster()'s."""
         raise NotImplementedError
@@ -159,18 +164,12 @@ class Hop:
         unknown, stale, ok); the check's lines and figures of every node that is not stale."""
         return worst_of(nodes)
 
-    @property
-    def per_node(self) -> bool:
-        return bool(self.snapshot_key) or self.cluster_per_node
-
-    # A hop judged per node from a cluster-wide read (overflow drops are recorded with their node).
-    cluster_per_node = False
-
 
 def worst_of(nodes: list[NodeJudgment]) -> Judgment:
     """The cluster row of a per-node hop: its worst node's judgment, named, carrying the check's
     failures of every fresh node and the worst figure of each threshold over them."""
     fresh = [n.judgment for n in nodes if not n.stale]
+    unchecked = [line for judged in fresh for line in judged.unchecked]
     figures: dict[str, Any] = {}
     for judged in fresh:
         for name, value in judged.figures.items():
@@ -186,9 +185,9 @@ def worst_of(nodes: list[NodeJudgment]) -> Judgment:
                     verdict,
                     f"{n.node}: {found.text}",
                     found.figure,
-                    found.threshold,
                     found.line,
                     failures=failures,
+                    unchecked=unchecked,
                     figures=figures,
                     node=n.node,
                 )

@@ -19,7 +19,7 @@ from ..conf import get_config
 from ..db import app_tables
 from ..models import NodeSnapshot
 from ..timeutil import isoformat
-from .hop import NOT_APPLICABLE, OVER, STALE, UNKNOWN, Hop, Judgment, NodeJudgment
+from .hop import NOT_APPLICABLE, OK, OVER, STALE, UNKNOWN, Hop, Judgment, NodeJudgment
 from .registry import hops, thresholds
 
 # Most nodes shown: an AWX cluster has a few dozen.
@@ -52,6 +52,7 @@ def limits(**given) -> dict[str, Any]:
 class JudgedPath:
     """The path document's parts, and what the check takes of them."""
 
+    verdict: str  # over when a hop is over its threshold, else unknown when one is unread or stale
     cluster: list[dict]
     nodes: list[dict]
     headline: str
@@ -65,6 +66,7 @@ class JudgedPath:
     def document(self) -> dict:
         return {
             "stale_after_intervals": get_config()["SAMPLE_STALE_INTERVALS"],
+            "verdict": self.verdict,
             "headline": self.headline,
             "first_over": self.first_over,
             "cluster": self.cluster,
@@ -72,14 +74,15 @@ class JudgedPath:
         }
 
 
-def row(number: int, hop: Hop, judged: Judgment) -> dict:
+def row(number: int, hop: Hop, judged: Judgment, limits: dict) -> dict:
     """A hop as the path document shows it."""
     doc = {
         "hop": number,
+        "key": hop.key,
         "name": hop.label,
         "what": hop.what,
         "figure": judged.figure,
-        "threshold": judged.threshold,
+        "threshold": limits_of(hop, limits),
         "verdict": judged.verdict,
         "text": judged.text,
         "line": judged.line,  # the headline when this is the first hop over its threshold
@@ -89,6 +92,18 @@ def row(number: int, hop: Hop, judged: Judgment) -> dict:
     if judged.verdict == OVER and (hop.cause or hop.remedy):
         doc.update(cause=hop.cause, remedy=hop.remedy)  # why a hop over its threshold is slow, what to change
     return doc
+
+
+def judge_on_node(hop: Hop, snapshot: NodeSnapshot, limits: dict, readings: dict) -> Judgment:
+    """``hop`` on the snapshot's node: from the snapshot's figures, or from the hop's cluster-wide
+    read of that node."""
+    reading, error = readings.get(hop.cluster_read, (None, ""))
+    if not hop.snapshot_key:
+        return Judgment(UNKNOWN, error) if error else hop.judge_node(snapshot.node, None, limits, reading)
+    figures = snapshot.data.get(hop.snapshot_key)
+    if not isinstance(figures, dict):  # written before the hop was registered (an upgrade)
+        return Judgment(UNKNOWN, f"the node's snapshot has no {hop.label} figures")
+    return hop.judge_node(snapshot.node, figures, limits, reading)
 
 
 def judge_path(
@@ -112,25 +127,18 @@ def judge_path(
         for number, hop in path:
             if not hop.per_node:
                 continue
-            reading, error = readings.get(hop.cluster_read, (None, ""))
-            if hop.snapshot_key:
-                judged = hop.judge_node(
-                    snapshot.node, snapshot.data.get(hop.snapshot_key) or {}, limits, reading
-                )
-            elif error:
-                judged = Judgment(UNKNOWN, error)
-            else:
-                judged = hop.judge_node(snapshot.node, None, limits, reading)
+            judged = judge_on_node(hop, snapshot, limits, readings)
             # A figure of the snapshot is as old as the snapshot; a cluster-wide read is not.
             judged_stale = stale and bool(hop.snapshot_key)
             if judged_stale and judged.verdict not in (UNKNOWN, NOT_APPLICABLE):
                 judged.verdict = STALE
-            if not judged_stale and judged.verdict == UNKNOWN:
+            # A failed cluster-wide read is one line of the check, not one per node.
+            if not judged_stale and judged.verdict == UNKNOWN and hop.snapshot_key:
                 unchecked.append(f"hop {number} on {snapshot.node}: {judged.text}")
             per_hop[hop.key].append(NodeJudgment(snapshot.node, judged, judged_stale))
             if hop.snapshot_key:
                 node_figures.setdefault(snapshot.node, {}).update(judged.figures)
-            rows.append(row(number, hop, judged))
+            rows.append(row(number, hop, judged, limits))
         if stale:
             unchecked.append(f"{snapshot.node}: last snapshot {age:.0f} s ago (stale)")
         nodes.append(
@@ -155,19 +163,22 @@ def judge_path(
         else:
             reading, error = readings.get(hop.cluster_read, (None, ""))
             if hop.cluster_read and error and not hop.snapshot_key:
-                judged = Judgment(UNKNOWN, error, threshold=limits_of(hop, limits))
+                judged = Judgment(UNKNOWN, error)
             else:
                 judged = hop.judge_cluster(reading, limits, per_hop[hop.key])
         failures += judged.failures
         unchecked += judged.unchecked
         for threshold in hop.thresholds:
             figures[threshold.figure_key] = judged.figures.get(threshold.name)
-        cluster.append(row(number, hop, judged))
+        cluster.append(row(number, hop, judged, limits))
 
     first = next((h for h in cluster if h["verdict"] == OVER), None)
+    unread = [h for h in cluster if h["verdict"] == UNKNOWN]
     stale_nodes = [n for n in nodes if n["stale"]]
     if first is not None:
         headline = first["line"]
+    elif unread:
+        headline = "could not read " + "; ".join(f"hop {h['hop']} {h['name']}: {h['text']}" for h in unread)
     elif snapshots_error:
         headline = f"no snapshots: {snapshots_error}"
     elif not nodes:
@@ -181,6 +192,7 @@ def judge_path(
             f"{n['node']} (last snapshot {n['age']:.0f} s ago)" for n in stale_nodes
         )
     return JudgedPath(
+        verdict=OVER if first else UNKNOWN if unread or stale_nodes or snapshots_error else OK,
         cluster=cluster,
         nodes=nodes,
         headline=headline,

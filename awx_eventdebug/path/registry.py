@@ -7,8 +7,10 @@ report, metrics, the dashboard and the settings (its thresholds as CHECK_* optio
 
 from __future__ import annotations
 
+import threading
 from functools import cache
 
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
 from .. import conf
@@ -26,27 +28,49 @@ HOPS = [
 
 
 _declared: tuple[str, ...] | None = None
+_declaring = threading.Lock()
 
 
 def hops() -> tuple[Hop, ...]:
-    """The hops in path order, loaded from HOPS (again after a change of HOPS)."""
+    """The hops in path order, loaded from HOPS (again after a change of HOPS: tests)."""
     global _declared
     paths = tuple(HOPS)
     loaded = _load(paths)
     if paths != _declared:
-        # Each threshold is a setting: the settings' table (conf.OPTIONS) holds those of these hops.
-        conf.declare_options("thresholds", {t.setting: threshold_option(t) for t in thresholds_of(loaded)})
-        _declared = paths
+        with _declaring:  # AppConfig.ready() loads them first; a test may change HOPS later
+            if paths != _declared:
+                # Each threshold is a setting: conf.OPTIONS holds those of these hops.
+                options = {t.setting: threshold_option(t) for t in thresholds_of(loaded)}
+                conf.declare_options("thresholds", options)
+                _declared = paths
     return loaded
 
 
 @cache
 def _load(paths: tuple[str, ...]) -> tuple[Hop, ...]:
     loaded = tuple(import_string(path)() for path in paths)
-    keys = [hop.key for hop in loaded]
-    if len(set(keys)) != len(keys):
-        raise ValueError(f"two hops share a key: {keys}")
+    validate(loaded)
     return loaded
+
+
+def validate(loaded: tuple[Hop, ...]) -> None:
+    """Two hops never share what the others find them by: a key, a threshold, a snapshot's key, a
+    cluster-wide read or a metric; ``inside`` names a hop of the path."""
+    keys = {hop.key for hop in loaded}
+    shared = {
+        "key": [hop.key for hop in loaded],
+        "threshold": [t.name for t in thresholds_of(loaded)],
+        "metric": [t.metric for t in thresholds_of(loaded)],
+        "snapshot_key": [hop.snapshot_key for hop in loaded if hop.snapshot_key],
+        "cluster_read": [hop.cluster_read for hop in loaded if hop.cluster_read],
+    }
+    for what, names in shared.items():
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            raise ImproperlyConfigured(f"hops of awx_eventdebug.path.registry.HOPS share a {what}: {twice}")
+    for hop in loaded:
+        if hop.inside and hop.inside not in keys:
+            raise ImproperlyConfigured(f"hop {hop.key} is inside {hop.inside!r}, which is no hop of the path")
 
 
 def thresholds_of(loaded) -> list[Threshold]:
@@ -56,11 +80,6 @@ def thresholds_of(loaded) -> list[Threshold]:
 def thresholds() -> list[Threshold]:
     """Every threshold of the check, in path order."""
     return thresholds_of(hops())
-
-
-def number(key: str) -> int:
-    """The place of hop ``key`` on the path, from 1."""
-    return next(i for i, hop in enumerate(hops(), 1) if hop.key == key)
 
 
 def threshold_option(threshold: Threshold) -> conf.Option:

@@ -62,7 +62,7 @@ if ! flock -n "$CACHE_LOCK"; then
   flock "$CACHE_LOCK"
 fi
 
-rm -rf "$BOX"; mkdir -p "$BOX"/{etc/conf.d,etc/conf.d-without-app,log,dist,src,var/projects,var/tmp,var/job_status,var/public/static}
+rm -rf "$BOX"; mkdir -p "$BOX"/{etc/conf.d,etc/conf.d-without-app,log,var/projects,var/tmp,var/job_status,var/public/static}
 RUN=$(mktemp -d /tmp/awx-tier-run.XXXXXX)   # the redis socket: short path (108-byte limit)
 say "AWX $(tar -xzOf "$AWX_TGZ" --wildcards '*/VERSION'), django-ansible-base $DAB_REF, cache $CACHE"
 
@@ -156,11 +156,9 @@ fi
 flock -u "$ANSIBLE_LOCK"
 
 # ---------------------------------------------------------------- the app, as the README installs it
-# The wheel is built from the working tree as it is (tracked and untracked files, not ignored ones),
-# and installed without dependencies: AWX's venv keeps every package it has.
-git -C "$PROJECT" ls-files -z --cached --others --exclude-standard \
-  | (cd "$PROJECT" && tar --null -T - -cf -) | tar -x -C "$BOX/src"
-logged wheel.log "$VENV/bin/pip" wheel --no-deps --no-build-isolation -w "$BOX/dist" "$BOX/src"
+# The wheel `make dist` builds (from the working tree as it is: tracked and untracked files, not
+# ignored ones), installed without dependencies: AWX's venv keeps every package it has.
+logged wheel.log make -C "$PROJECT" --no-print-directory dist DIST="$BOX/dist"
 WHEEL=$(ls "$BOX"/dist/awx_eventdebug-*.whl)
 logged wheel.log "$VENV/bin/pip" install --no-deps --force-reinstall "$WHEEL"
 # The README's conf.d file, verbatim.

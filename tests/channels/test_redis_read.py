@@ -4,6 +4,7 @@ read in parallel, unreachable hosts named (passwords masked), and no slow or wri
 import math
 import re
 import time
+import warnings
 from collections import defaultdict
 
 import pytest
@@ -15,7 +16,9 @@ from awx_eventdebug.channels.queues import inspect_queues
 from awx_eventdebug.channels.redis_read import (
     PIPELINE_BATCH,
     Budget,
+    RawConnection,
     escape_glob,
+    execute,
     on_each_shard,
     ping_hosts,
     pipelined,
@@ -91,6 +94,53 @@ def test_every_read_answers_as_redis_py_does_on_odd_keys(redis_client, key_prefi
     # A function of the key: its own commands (here only some keys get ZMSCORE).
     per_key = pipelined(redis_client, keys, lambda key: reads[:2] if "plain" in key else (zcard(),), budget())
     assert per_key == {key: expected[key][:2] if "plain" in key else [2] for key in keys}
+
+
+def comparable(replies: list) -> list:
+    """Replies with each error as its type and text (error objects compare by identity)."""
+    return [(type(r), r.args) if isinstance(r, Exception) else r for r in replies]
+
+
+@pytest.mark.parametrize("protocol", [2, 3])
+def test_raw_connection_reads_what_redis_py_documents(key_prefix, protocol):
+    """What RawConnection uses of redis-py past its documented API, checked on the redis-py this
+    runs with (the nox sets run AWX's 5.0.1 and 7.0.1 and the latest, with hiredis and without):
+    a connection is taken from the pool without a warning and goes back to it; replies come from
+    the connection's own parser and are those of the documented read_response, an error reply
+    returned rather than raised and the connection still in step after it."""
+    client = redis.Redis.from_url(REDIS_URL, protocol=protocol, socket_timeout=5)
+    zset, string = f"{key_prefix}:zset", f"{key_prefix}:string"
+    client.zadd(zset, {"a": 1, "b": 2})
+    client.set(string, "not a sorted set")
+    commands = [
+        (name, key, *args) for key in (zset, string, zset) for name, *args in (("ZRANGE", 0, -1), ("ZCARD",))
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # redis-py 5.3+ deprecates a command name; 5.0 requires one
+        raw = RawConnection(client)
+    with raw:
+        assert raw.read_reply == raw.connection._parser.read_response  # the fast path is taken
+        read = {}
+        for name, reader in (("parser", raw.read_reply), ("documented", raw.read_documented)):
+            raw.send(b"".join(raw.connection.pack_commands(commands)))
+            read[name] = comparable([reader() for _ in commands])
+    assert read["parser"] == read["documented"]
+    assert read["parser"][:2] == read["parser"][4:] == [[b"a", b"b"], 2]
+    assert [kind for kind, _ in read["parser"][2:4]] == [redis.ResponseError] * 2
+    with RawConnection(client) as again:
+        assert again.connection is raw.connection  # released to the pool, taken again
+    client.close()
+
+
+def test_raw_connection_times_out_as_redis_py_does(key_prefix):
+    """A reply that does not come within the timeout is redis-py's TimeoutError on both ways of
+    reading (so the shard is reported unreachable), and the pool's next use reconnects."""
+    client = redis.Redis.from_url(REDIS_URL, socket_timeout=0.2)
+    for reader in ("read_reply", "read_documented"):
+        with pytest.raises(redis.TimeoutError), RawConnection(client) as raw:
+            getattr(raw, reader)()  # nothing was sent: no reply comes
+    assert execute(client, f"{key_prefix}:none", (zcard(),)) == [0]  # the pool reconnects
+    client.close()
 
 
 def test_each_shard_is_read_and_a_failed_one_is_not_tried_again(settings, key_prefix):

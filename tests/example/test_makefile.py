@@ -1,5 +1,6 @@
 """make serve keeps the demo database between starts and runs the demo only without one; the
-port is a variable. Checked with make's dry run (-n), which runs nothing but nested makes."""
+port is a variable; make dist builds with nox's dist session. Checked with make's dry run (-n),
+which runs nothing but nested makes."""
 
 import shutil
 import subprocess
@@ -36,3 +37,8 @@ def test_serve_runs_the_demo_without_one_and_reset_starts_afresh(tmp_path):
     for target in ("serve", "reset"):
         out = dry_run(target, f"DB={database}")
         assert f"rm -f {database}" in out and "seed_awx_events" in out and "createsuperuser" in out
+
+
+def test_dist_builds_with_the_nox_session_the_install_tests_share(tmp_path):
+    assert "nox -s dist -- dist\n" in dry_run("dist")
+    assert f"nox -s dist -- {tmp_path}\n" in dry_run("dist", f"DIST={tmp_path}")

@@ -1,6 +1,8 @@
 """GET metrics/: the exposition read back with prometheus_client's own parsers."""
 
+import re
 from datetime import timedelta
+from importlib import metadata
 
 import pytest
 from django.contrib.auth.models import User
@@ -9,13 +11,15 @@ from prometheus_client.openmetrics.parser import text_string_to_metric_families 
 from prometheus_client.parser import text_string_to_metric_families
 from rest_framework.test import APIClient
 
+from awx_eventdebug import __version__
 from awx_eventdebug.api.base import AWX_AUTHENTICATE
-from awx_eventdebug.health.prometheus import FAMILIES, PREFIX
+from awx_eventdebug.health.prometheus import FAMILIES, PREFIX, metric_names
 from awx_eventdebug.overflow.handler import OverflowCaptureHandler
 from awx_eventdebug.overflow.queries import purge_overflow
 from awx_eventdebug.overflow.record import OVERFLOW_FORMAT
 from awx_eventdebug.overflow.upsert import Counts, add_counts
 from tests.health.test_report import dead_redis, fill_queue, recent_job
+from tests.support import ROOT
 from tests.support.capture_helpers import make_record
 
 pytestmark = pytest.mark.django_db
@@ -94,6 +98,24 @@ def test_every_family_parses_with_the_expected_samples(admin_client, redis_layer
     assert value(families["awx_eventdebug_window_seconds"]) == 900
     assert all(s.value == 1 for s in families["awx_eventdebug_up"].samples)
     assert not any("80" in name or "percent" in name for name in families)  # no threshold in a name
+
+
+@pytest.mark.parametrize("accept", [TEXT, PROMETHEUS_ACCEPT], ids=["text", "openmetrics"])
+def test_build_info_is_1_with_the_versions_in_its_labels(admin_client, redis_layer_settings, accept):
+    _, families = scrape(admin_client, accept)
+    [sample] = families["awx_eventdebug_build_info"].samples
+    assert families["awx_eventdebug_build_info"].type == "gauge"
+    assert sample.name == "awx_eventdebug_build_info"
+    assert sample.value == 1
+    assert sample.labels == {
+        "version": __version__,
+        "django": metadata.version("Django"),
+        "channels": metadata.version("channels"),
+        "channels_redis": metadata.version("channels-redis"),
+    }
+    assert all(sample.labels.values())
+    _, only = scrape(admin_client, accept, "?metric=awx_eventdebug_build_info")
+    assert set(only) == {"awx_eventdebug_build_info"}
 
 
 def test_drops_total_never_goes_down_when_rows_are_purged(admin_client, redis_layer_settings):
@@ -193,5 +215,20 @@ def test_anonymous_scrape_is_a_401_as_awx_answers_it(settings, redis_layer_setti
 
 def test_every_family_has_a_bounded_label_set():
     for family in FAMILIES:
-        assert set(family.labels) <= {"section", "kind", "quantile", "node", "group_kind"}, family
+        if family.name == "build_info":  # one series per process: its versions
+            assert family.labels == ("version", "django", "channels", "channels_redis")
+        else:
+            assert set(family.labels) <= {"section", "kind", "quantile", "node", "group_kind"}, family
         assert (PREFIX + family.name).replace("_", "").isalnum()
+
+
+def test_docs_list_every_family():
+    table = (ROOT / "docs" / "report.md").read_text().split("| metric | type | labels | meaning |", 1)[1]
+    listed = set()
+    for name in re.findall(r"^\| `(awx_eventdebug_[\w{},]+)`", table, re.MULTILINE):
+        stem, _, rest = name.partition("{")
+        alternatives, _, suffix = rest.partition("}")
+        listed |= {stem + part + suffix for part in alternatives.split(",")} if rest else {name}
+    # A counter is listed by its sample name (_total), every other family by its name.
+    exposed = {name for name in metric_names() if f"{name}_total" not in metric_names()}
+    assert listed == exposed

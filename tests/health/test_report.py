@@ -127,7 +127,7 @@ def test_unreachable_redis_cannot_check(settings):
     code, out, error = run("check")
     assert code == 2
     assert out.startswith("UNKNOWN: channel_layer: redis redis://127.0.0.1:1/0 unreachable:")
-    assert error == "could not check: 1 figure unreadable"
+    assert error == "could not check: 1 finding unknown"
     # An exceeded threshold still says "unhealthy", whatever else could not be read.
     recent_job([60.0])
     assert run("check")[0] == 1
@@ -238,3 +238,22 @@ def test_window_default_is_the_health_window(settings):
     window = health_window(timezone.now())
     assert window.until - window.since == timedelta(hours=2)
     assert abs((window.until - timezone.now()).total_seconds()) < 30  # "now", give or take a stall
+
+
+@pytest.mark.django_db
+def test_the_check_is_the_same_after_the_other_views_of_its_snapshot(redis_layer_settings, monkeypatch):
+    """The report's own parts (here the doctor) failing do not make the check unknown: each view
+    of a HealthSnapshot keeps its errors apart."""
+    from awx_eventdebug.errors import EventDebugError
+    from awx_eventdebug.health import snapshot
+
+    def doctor_fails():
+        raise EventDebugError("the doctor could not look")
+
+    recent_job([0.5, 1.0])
+    health = snapshot.HealthSnapshot(health_window(timezone.now()))
+    before = health.check()
+    monkeypatch.setattr(snapshot, "doctor_summary", doctor_fails)
+    assert health.report()["errors"]["doctor"] == "the doctor could not look"
+    health.metrics()
+    assert health.check() == before and before["status"] == "ok"

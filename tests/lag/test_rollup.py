@@ -132,7 +132,7 @@ def test_a_minute_waits_for_its_grace_and_late_events_are_counted(monkeypatch, s
     assert LagRollup.objects.get(kind="job", span=60, start=minute).count == 2
 
 
-def test_rollups_outlive_the_events_until_the_retention(settings):
+def test_rollups_outlive_the_events_until_the_retention():
     insert_events([(BASE + timedelta(minutes=5), BASE + timedelta(minutes=5, seconds=3))])
     window = (BASE, BASE + timedelta(hours=9))
     assert lag_report(query(*window))["count"] == 1
@@ -140,9 +140,15 @@ def test_rollups_outlive_the_events_until_the_retention(settings):
         cursor.execute("DELETE FROM main_jobevent")  # AWX's cleanup_jobs
     assert lag_report(query(*window))["count"] == 1
     assert lag_report(query(*window, exact=True))["count"] == 0
-    settings.EVENTDEBUG = {"RETENTION": "1d"}
-    rollup.fill_rollups(kinds=["job"])
+    stored = LagRollup.objects.count()
+    oldest = list(LagRollup.objects.order_by("start").values_list("start", flat=True)[:2])
+    assert stored > 2
+    # A batch at a time, oldest first (the maintenance thread runs one per slot).
+    assert rollup.purge_rollups(timedelta(days=1), batch_size=2) == 2
+    assert not LagRollup.objects.filter(start__lte=max(oldest)).exists()
+    assert rollup.purge_rollups(timedelta(days=1)) == stored - 2
     assert not LagRollup.objects.filter(start__lt=timezone.now() - timedelta(days=1)).exists()
+    assert rollup.purge_rollups(timedelta(days=1)) == 0
 
 
 def test_short_windows_jobs_and_events_stay_exact():

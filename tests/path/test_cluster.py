@@ -1,24 +1,21 @@
-"""Three simulated AWX nodes: three redis-servers (each node's own Redis, as in AWX), sampler
-processes with different CLUSTER_HOST_IDs writing into one database, and ``path`` reading them."""
+"""Three simulated AWX nodes: three redis-servers (each node's own Redis, as in AWX), service
+processes with different CLUSTER_HOST_IDs whose maintenance threads write snapshots into one
+database, and ``path`` reading them."""
 
-import os
-import subprocess
-import sys
 import threading
 import time
 from datetime import timedelta
 
 import pytest
 import redis
-from django.db import connection
 from django.utils import timezone
 
 from awx_eventdebug.health.params import path_document
 from awx_eventdebug.models import NodeSnapshot
 from awx_eventdebug.window import Window
-from tests.support import ROOT
 from tests.support.awx_callback import CALLBACK_QUEUE, backlog_events, dispatch
 from tests.support.redis_servers import redis_server
+from tests.support.service_node import start_node, wait_for
 
 INTERVAL = 1.0
 STALE_INTERVALS = 3
@@ -26,45 +23,10 @@ NODES = ("node-a", "node-b", "node-c")
 SLOW_NODE = "node-b"
 
 
-def database_env() -> dict:
-    """The test database, for processes of their own."""
-    if connection.vendor == "postgresql":
-        return {"EVENTDEBUG_DATABASE": "postgres", "PGDATABASE": connection.settings_dict["NAME"]}
-    return {"EVENTDEBUG_DATABASE": "sqlite", "EVENTDEBUG_SQLITE_PATH": connection.settings_dict["NAME"]}
-
-
-def start_node(node: str, port: int) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        **database_env(),
-        "DJANGO_SETTINGS_MODULE": "tests.support.node_settings",
-        "NODE_ID": node,
-        "NODE_REDIS_URL": f"redis://127.0.0.1:{port}/0",
-        "NODE_SAMPLE_INTERVAL": str(INTERVAL),
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "tests.support.sampler_node"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-
-
 def drain_slowly(client: redis.Redis, stop: threading.Event) -> None:
     """A callback receiver far too slow for its backlog: 20 events a second."""
     while not stop.wait(0.1):
         client.lpop(CALLBACK_QUEUE, 2)
-
-
-def wait_for(condition, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(0.2)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 def current_path(settings) -> dict:
@@ -85,8 +47,8 @@ def test_path_names_the_slow_node_and_a_killed_node_turns_stale(settings):
         drainer.start()
         try:
             # node-a runs two processes, as AWX runs many per node: still one sample per interval.
-            processes = {node: [start_node(node, port)] for node, port in ports.items()}
-            processes["node-a"].append(start_node("node-a", ports["node-a"]))
+            processes = {node: [start_node(node, port, INTERVAL)] for node, port in ports.items()}
+            processes["node-a"].append(start_node("node-a", ports["node-a"], INTERVAL))
 
             def every_node_sampled_twice():
                 counts = {node: NodeSnapshot.objects.filter(node=node).count() for node in NODES}
@@ -138,4 +100,4 @@ def test_path_names_the_slow_node_and_a_killed_node_turns_stale(settings):
             drainer.join(5)
     for group in processes.values():
         for process in group:
-            assert "Traceback" not in process.stderr.read().decode()
+            assert "Traceback" not in process.stderr.read()

@@ -131,3 +131,54 @@ def test_every_threshold_has_an_alert_on_its_metric_at_its_default():
         assert any(metric in expr and expr.rstrip().endswith(bound) for expr in expressions), (
             f"no alert compares {metric} with {bound}"
         )
+
+
+@pytest.mark.parametrize(
+    "shared, message",
+    [
+        ("key", "share a key: ['callback_queue']"),
+        ("threshold", "share a threshold: ['max_backlog', 'max_backlog_age']"),
+        ("snapshot_key", "share a snapshot_key: ['backlog']"),
+    ],
+)
+def test_hops_that_would_shadow_each_other_are_refused(monkeypatch, shared, message):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from awx_eventdebug.path.hops.callback_queue import CallbackQueue
+
+    copy = type("Copy", (CallbackQueue,), {"key": "copy"} if shared != "key" else {})
+    if shared == "snapshot_key":
+        copy.thresholds = ()
+    with pytest.raises(ImproperlyConfigured, match=re.escape(message)):
+        registry.validate((CallbackQueue(), copy()))
+
+
+def test_a_hop_inside_no_hop_is_refused():
+    from django.core.exceptions import ImproperlyConfigured
+
+    from awx_eventdebug.path.hops.callback import Callback
+
+    stray = type("Stray", (Callback,), {"key": "stray", "inside": "nowhere"})
+    with pytest.raises(ImproperlyConfigured, match="stray is inside 'nowhere'"):
+        registry.validate((stray(),))
+
+
+@pytest.mark.django_db
+def test_a_snapshot_without_a_hops_figures_is_unknown_not_an_error(widget_hop, node, admin_client):
+    """A node sampled before a hop was added (an upgrade under way) has no figures for it: that
+    hop is unknown on the node, every view still answers, and the path says what it could not read."""
+    from awx_eventdebug.models import NodeSnapshot
+
+    take_sample(10)
+    snapshot = NodeSnapshot.objects.get()
+    del snapshot.data["widgets"], snapshot.data["relay"]
+    snapshot.save()
+    code, out, _ = run("check", *LENIENT)
+    assert code == 2
+    assert "UNKNOWN: hop 4 on node-w: the node's snapshot has no widget queue figures" in out
+    assert "UNKNOWN: hop 7 on node-w: the node's snapshot has no wsrelay figures" in out
+    path = admin_client.get("/api/eventdebug/path/").json()
+    assert path["verdict"] == "unknown" and path["headline"].startswith("could not read hop 4 widget queue")
+    for url in ("check/", "path/", "report/", "metrics/", ""):
+        assert admin_client.get("/api/eventdebug/" + url).status_code == 200, url
+    assert run("path")[0] == 0

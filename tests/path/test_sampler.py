@@ -1,6 +1,6 @@
-"""take_sample and the Sampler thread against real Redis servers and the test database."""
+"""take_sample and purge_snapshots against real Redis servers and the test database (the thread
+that calls them: tests/maintenance/)."""
 
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -8,28 +8,11 @@ import pytest
 from django.db import connections
 
 from awx_eventdebug.models import NodeSnapshot
-from awx_eventdebug.path.sampler import SKIPPED, WRITTEN, Sampler, lock_key, purge_snapshots, take_sample
-from tests.support.awx_callback import CALLBACK_QUEUE, STATS_KEY, backlog_events, blackhole, dispatch
+from awx_eventdebug.path.sampler import SKIPPED, WRITTEN, lock_key, purge_snapshots, take_sample
+from tests.support.awx_callback import CALLBACK_QUEUE, STATS_KEY, backlog_events, dispatch
 from tests.support.redis_servers import redis_server
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def node_redis(settings):
-    """A node with a Redis of its own at BROKER_URL, which is also its channel layer's."""
-    with redis_server() as port:
-        url = f"redis://127.0.0.1:{port}/0"
-        settings.CLUSTER_HOST_ID = "node-t"
-        settings.BROKER_URL = url
-        settings.CHANNEL_LAYERS = {
-            "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [url]}}
-        }
-        import redis
-
-        client = redis.Redis(port=port, socket_timeout=5)
-        yield client
-        client.close()
 
 
 def test_a_sample_reads_the_head_of_the_callback_queue(node_redis):
@@ -135,78 +118,3 @@ def test_another_process_holding_the_node_lock_means_skip(node_redis):
     finally:
         other.close()
     assert take_sample(10)["status"] == WRITTEN
-
-
-def test_blackholed_redis_times_out_and_never_blocks_the_process(settings):
-    timeout = 1.0
-    with blackhole() as port:
-        url = f"redis://127.0.0.1:{port}/0"
-        settings.BROKER_URL = url
-        settings.CHANNEL_LAYERS = {
-            "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [url]}}
-        }
-        settings.EVENTDEBUG = {"REDIS_TIMEOUT": timeout}
-        # Slots shorter than a sample: the next ones pass, never a second sample at once.
-        sampler = Sampler(0.3, node="node-hole")
-        beats = 0
-        started = time.monotonic()
-        assert sampler.start()
-        try:
-            while time.monotonic() - started < 4.0:  # the process's own work
-                beats += 1
-                time.sleep(0.01)
-        finally:
-            sampler.stop(timeout=5)
-    stats = sampler.stats()
-    assert beats > 200  # 4 s of 10 ms sleeps: the main thread never waited for Redis
-    assert stats["max_in_flight"] == 1
-    assert stats["samples"] >= 2 and stats["overruns"] >= 2
-    assert timeout <= stats["last_seconds"] < timeout + 1.5
-    snapshot = NodeSnapshot.objects.filter(node="node-hole").latest("taken_at")
-    assert "no answer within the timeout" in snapshot.data["backlog"]["error"]
-    assert "no answer within the timeout" in snapshot.data["layer"]["error"]
-    assert snapshot.seconds < timeout + 1.5
-    assert not any(t.name == "awx-eventdebug-path-sampler" for t in threading.enumerate())
-
-
-def test_a_sample_stores_the_lag_rollups_of_the_final_minutes(node_redis, stand_in_rebuilt):
-    from awx_eventdebug.models import LagRollup
-    from example_settings.awxschema.workload import insert_job
-
-    modified = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=10)
-    insert_job(
-        "job", modified, [(modified - timedelta(seconds=lag), modified, "runner_on_ok") for lag in (1, 2, 3)]
-    )
-    result = take_sample(10)
-    assert result["status"] == WRITTEN and result["rollups"]["error"] == ""
-    assert result["rollups"]["left"]["job"] == 0
-    minute = LagRollup.objects.get(kind="job", span=60, start=modified)
-    assert minute.count == 3
-    # Idempotent: the next sampler stores nothing twice.
-    take_sample(1)
-    assert LagRollup.objects.filter(kind="job", span=60, start=modified).count() == 1
-
-
-@pytest.mark.parametrize(
-    "argv, service",
-    [
-        (["/usr/bin/uwsgi", "/etc/tower/uwsgi.ini"], True),
-        (["/var/lib/awx/venv/awx/bin/daphne", "-b", "127.0.0.1", "awx.asgi:channel_layer"], True),
-        (["/usr/bin/awx-manage", "run_callback_receiver"], True),
-        (["/usr/bin/awx-manage", "run_dispatcher"], True),
-        (["/usr/bin/awx-manage", "migrate", "--noinput"], False),
-        (["/usr/bin/awx-manage", "collectstatic"], False),
-        (["/usr/bin/awx-manage", "eventdebug", "check"], False),
-        (["example_settings/manage.py", "shell"], False),
-    ],
-)
-def test_only_long_running_services_start_a_sampler(argv, service, settings, monkeypatch):
-    from awx_eventdebug.path import sampler
-
-    assert sampler.is_service_process(argv) is service
-    monkeypatch.setattr(sampler, "_SAMPLER", None)
-    monkeypatch.setattr(sampler.sys, "argv", argv)
-    started = []
-    monkeypatch.setattr(sampler.Sampler, "start", lambda self: started.append(self))
-    assert (sampler.start_sampler() is not None) is service
-    assert len(started) == int(service)

@@ -42,7 +42,6 @@ class WidgetQueue(Hop):
             OVER if over else OK,
             f"{length} widgets",
             length,
-            most,
             line if over else "",
             failures=[f"{line}, above the maximum {most}"] if over else [],
             figures={"max_widgets": length},

@@ -157,7 +157,6 @@ class CallbackQueue(Hop):
             OVER if over else OK,
             text,
             {key: figures.get(key) for key in ("length", "oldest_age", "net_per_second", "drain_seconds")},
-            {"length": most, "oldest_age": oldest},
             line,
             failures=[f"{line}, above the maximum {most:,} events or {oldest:g} s"] if over else [],
             figures={"max_backlog": length, "max_backlog_age": age},

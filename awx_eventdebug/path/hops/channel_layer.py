@@ -70,7 +70,7 @@ class ChannelLayer(Hop):
         if figures.get("error"):
             return Judgment(UNKNOWN, figures["error"])
         if figures["note"]:
-            return Judgment(NOT_APPLICABLE, figures["note"], threshold=most)
+            return Judgment(NOT_APPLICABLE, figures["note"])
         fullest = figures["queues"][0] if figures["queues"] else None
         fill = (fullest["fill"] or 0.0) if fullest else 0.0
         over = fill > most
@@ -79,9 +79,10 @@ class ChannelLayer(Hop):
             OVER if over else OK,
             f"fullest queue {fill:g}% ({fullest['key']})" if fullest else "no queue holds messages",
             fill,
-            most,
             line,
             failures=[f"{line}, above the maximum {most:g}%"] if over else [],
+            # The queues of a Redis the read could not reach are not in the figure.
+            unchecked=[f"queues on {node}: {error}" for error in figures.get("unreachable", ())],
             figures={"max_fill": fill},
         )
 
@@ -102,6 +103,4 @@ class ChannelLayer(Hop):
         live.unchecked += [
             f"queues on redis {s['host']}: {s['error']}" for s in layer["shards"] if not s["ok"]
         ]
-        judged = worst_of([NodeJudgment(here, live, stale=False), *(n for n in nodes if n.node != here)])
-        judged.unchecked = live.unchecked
-        return judged
+        return worst_of([NodeJudgment(here, live, stale=False), *(n for n in nodes if n.node != here)])

@@ -39,7 +39,7 @@ class Receiver(Hop):
         measured = [entry for entry in measured if entry[0] is not None]
         if not measured:
             verdict = UNKNOWN if unchecked else OK
-            return Judgment(verdict, "no events stored in the window", threshold=most, unchecked=unchecked)
+            return Judgment(verdict, "no events stored in the window", unchecked=unchecked)
         failures = [
             f"lag p99 of {kind} events is {p99:.3f} s, above the maximum {most:g} s ({count} events)"
             for p99, kind, count in measured
@@ -51,7 +51,6 @@ class Receiver(Hop):
             OVER if over else OK,
             f"event lag p99 {p99:.3f} s ({kind} events)",
             p99,
-            most,
             f"callback receiver: event lag p99 of {kind} events is {p99:.1f} s" if over else "",
             failures=failures,
             unchecked=unchecked,

@@ -142,7 +142,7 @@ class Wsrelay(Hop):
         if figures.get("error"):
             return Judgment(UNKNOWN, figures["error"])
         if not figures["present"]:
-            return Judgment(NOT_APPLICABLE, figures["note"], threshold=most)
+            return Judgment(NOT_APPLICABLE, figures["note"])
         down = figures["down"]
         over = down > most
         line = down_line(node, figures) if over else ""
@@ -150,7 +150,6 @@ class Wsrelay(Hop):
             OVER if over else OK,
             f"{down} of {len(figures['remotes'])} connections down",
             down,
-            most,
             line,
             failures=[f"{line}, above the maximum {most}"] if over else [],
             figures={"max_relay_down": down},
