@@ -16,6 +16,7 @@ from io import StringIO
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.urls import reverse
 from rest_framework.test import APIClient
 
@@ -24,8 +25,11 @@ from awx_eventdebug.checks import W003_BAD_VALUE, check_settings
 from awx_eventdebug.cli import SUBCOMMANDS
 from awx_eventdebug.conf import OPTIONS, effective_settings, get_config
 from awx_eventdebug.db import diagnostic_cursor
+from awx_eventdebug.errors import Unavailable
+from awx_eventdebug.maintenance.slot import run_slot
 from awx_eventdebug.models import ChannelOverflow
 from awx_eventdebug.overflow.handler import OverflowCaptureHandler
+from awx_eventdebug.path.sampler import WRITTEN
 from awx_eventdebug.timeutil import parse_duration
 from tests.faults.test_numbers import deadline
 
@@ -172,3 +176,19 @@ def test_the_capture_writes_with_its_options_at_a_bound(settings, end):
         handler.close()
     row = ChannelOverflow.objects.get(node=f"ranges-{end}")
     assert row.drops == 1 and row.window_start.timestamp() % config["CAPTURE_WINDOW"] == 0
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("end", ENDS)
+def test_a_maintenance_slot_runs_with_every_option_at_a_bound(redis_layer_settings, settings, end):
+    settings.EVENTDEBUG = at(end)
+    try:
+        result = run_slot(get_config()["SAMPLE_INTERVAL"], f"ranges-{end}")
+    except Unavailable as exc:  # a statement ran out of the shortest timeout, 1 ms: said so
+        assert end == "minimum" and "statement timeout" in str(exc), exc
+        return
+    finally:
+        connection.close()  # the slot put the session under STATEMENT_TIMEOUT, as its thread's
+    assert result["sample"]["status"] == WRITTEN, result
+    if end == "maximum":
+        assert result["upkeep"]["errors"] == {}, result
