@@ -15,10 +15,10 @@ import logging
 import time
 from datetime import datetime
 
-from django.conf import settings
 from django.core.cache import cache
 
 from ..conf import get_config
+from .config import layer_entry
 from .groups import inspect_groups
 
 logger = logging.getLogger(__name__)
@@ -30,7 +30,7 @@ def recent_groups(pattern: str, limit: int) -> dict:
     config = get_config()
     seconds = config["INSPECT_CACHE_SECONDS"]
     # Keyed by the layer's whole configuration too: a changed layer is a different question.
-    layer = (getattr(settings, "CHANNEL_LAYERS", None) or {}).get(config["LAYER"])
+    layer = layer_entry(config["LAYER"])  # Misconfigured (503) when channels could not load it
     query = json.dumps([config["LAYER"], layer, pattern, limit], sort_keys=True, default=str)
     key = "awx_eventdebug:groups:" + hashlib.sha256(query.encode()).hexdigest()
     doc = _cached(key) if seconds else None

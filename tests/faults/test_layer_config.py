@@ -1,5 +1,6 @@
 """A CHANNEL_LAYERS entry channels itself could not load (not a dict, no BACKEND, a BACKEND that
-does not import or is not a class, a CONFIG or hosts of the wrong type) is a check warning
+does not import or is not a class, a CONFIG or hosts of the wrong type; or a CHANNEL_LAYERS that
+is not a dict) is a check warning
 (W005), a doctor problem, and one line from every subcommand reading the layer, which exits 2 or
 reports it: never a traceback, never "healthy"."""
 
@@ -21,18 +22,25 @@ from tests.faults.test_ranges import RUNS
 pytestmark = pytest.mark.django_db
 
 REDIS = "channels_redis.core.RedisChannelLayer"
-# (the entry, what every report of it says)
+# (CHANNEL_LAYERS, what every report of it says)
 UNUSABLE = [
-    ("redis://127.0.0.1:6379", "CHANNEL_LAYERS['default'] must be a dict"),
-    (["redis://127.0.0.1:6379"], "CHANNEL_LAYERS['default'] must be a dict"),
-    (None, "CHANNEL_LAYERS['default'] must be a dict"),
-    ({"CONFIG": {}}, "CHANNEL_LAYERS['default'] has no BACKEND"),
-    ({"BACKEND": ""}, "CHANNEL_LAYERS['default'] has no BACKEND"),
-    ({"BACKEND": "no_such_module.Layer"}, "'no_such_module.Layer' does not import"),
-    ({"BACKEND": "channels_redis.core.NoSuchLayer"}, "'channels_redis.core.NoSuchLayer' does not import"),
-    ({"BACKEND": "os.path"}, "'os.path' is not a class"),
-    ({"BACKEND": REDIS, "CONFIG": "redis://127.0.0.1"}, "CHANNEL_LAYERS['default']['CONFIG'] must be a dict"),
-    ({"BACKEND": REDIS, "CONFIG": {"hosts": 6379}}, "hosts must be a list"),
+    ({"default": "redis://127.0.0.1:6379"}, "CHANNEL_LAYERS['default'] must be a dict"),
+    ({"default": ["redis://127.0.0.1:6379"]}, "CHANNEL_LAYERS['default'] must be a dict"),
+    ({"default": None}, "CHANNEL_LAYERS['default'] must be a dict"),
+    ({"default": {"CONFIG": {}}}, "CHANNEL_LAYERS['default'] has no BACKEND"),
+    ({"default": {"BACKEND": ""}}, "CHANNEL_LAYERS['default'] has no BACKEND"),
+    ({"default": {"BACKEND": "no_such_module.Layer"}}, "'no_such_module.Layer' does not import"),
+    (
+        {"default": {"BACKEND": "channels_redis.core.NoSuchLayer"}},
+        "'channels_redis.core.NoSuchLayer' does not import",
+    ),
+    ({"default": {"BACKEND": "os.path"}}, "'os.path' is not a class"),
+    (
+        {"default": {"BACKEND": REDIS, "CONFIG": "redis://127.0.0.1"}},
+        "CHANNEL_LAYERS['default']['CONFIG'] must be a dict",
+    ),
+    ({"default": {"BACKEND": REDIS, "CONFIG": {"hosts": 6379}}}, "hosts must be a list"),
+    (["default"], "settings.CHANNEL_LAYERS must be a dict"),
 ]
 # Subcommands that never read the layer.
 NOT_READING = {"lag", "overflow", "ingest", "purge"}
@@ -48,9 +56,9 @@ def run(*args) -> tuple[int, str]:
     return 0, out.getvalue()
 
 
-@pytest.mark.parametrize(("entry", "said"), UNUSABLE, ids=[repr(e)[:40] for e, _ in UNUSABLE])
-def test_an_unusable_layer_is_said_by_every_face(settings, entry, said):
-    settings.CHANNEL_LAYERS = {"default": entry}
+@pytest.mark.parametrize(("layers", "said"), UNUSABLE, ids=[repr(e)[:40] for e, _ in UNUSABLE])
+def test_an_unusable_layer_is_said_by_every_face(settings, layers, said):
+    settings.CHANNEL_LAYERS = layers
     found = check_channel_layer() + check_dashboard()
     assert [w.id for w in found] == [W005_UNUSABLE_LAYER] and said in found[0].msg
     # path after sample, which writes the snapshot path shows
@@ -66,9 +74,11 @@ def test_an_unusable_layer_is_said_by_every_face(settings, entry, said):
     assert run("doctor")[0] == 1
 
 
-@pytest.mark.parametrize(("entry", "said"), UNUSABLE[:6:2], ids=["str", "no BACKEND", "no module"])
-def test_every_endpoint_answers_an_unusable_layer_without_a_500(settings, entry, said):
-    settings.CHANNEL_LAYERS = {"default": entry}
+@pytest.mark.parametrize(
+    ("layers", "said"), [UNUSABLE[i] for i in (0, 3, 5, -1)], ids=["str", "no BACKEND", "no module", "list"]
+)
+def test_every_endpoint_answers_an_unusable_layer_without_a_500(settings, layers, said):
+    settings.CHANNEL_LAYERS = layers
     client = APIClient()
     client.force_authenticate(User.objects.create_superuser("admin", "a@example.com", "pw"))
     for pattern in urls.urlpatterns:
