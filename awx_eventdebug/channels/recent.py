@@ -15,10 +15,10 @@ import logging
 import time
 from datetime import datetime
 
-from django.conf import settings
 from django.core.cache import cache
 
 from ..conf import get_config
+from .config import layer_entry
 from .groups import inspect_groups
 from .queues import DEFAULT_LIMIT, MAX_LIMIT
 
@@ -36,11 +36,11 @@ def recent_groups(pattern: str, limit: int) -> dict:
     pattern and interval."""
     config = get_config()
     seconds = config["INSPECT_CACHE_SECONDS"]
+    layer = layer_entry(config["LAYER"])  # Misconfigured (503) when channels could not load it
     if not seconds:
         doc = inspect_groups(pattern=pattern, limit=limit)
     else:
         # Keyed by the layer's whole configuration too: a changed layer is a different question.
-        layer = (getattr(settings, "CHANNEL_LAYERS", None) or {}).get(config["LAYER"])
         query = json.dumps([config["LAYER"], layer, pattern], sort_keys=True, default=str)
         key = "awx_eventdebug:groups:" + hashlib.sha256(query.encode()).hexdigest()
         doc = _cached(key)

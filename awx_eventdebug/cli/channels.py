@@ -14,6 +14,7 @@ from .base import (
     Subcommand,
     bounded_int,
     counted,
+    escaped,
     positive_float,
     render_pairs,
     render_table,
@@ -371,7 +372,8 @@ class Watch(LayerReading):
                     command.stdout.write(json.dumps(rounded(sample)))
                 else:
                     command.stdout.write(
-                        (REDRAW if redraw else "") + terminal_safe(format_sample(sample, command.style))
+                        (REDRAW if redraw else "")
+                        + terminal_safe(format_sample(escaped(sample), command.style))
                     )
                 command.stdout.flush()
         except KeyboardInterrupt:
