@@ -158,11 +158,13 @@ class OverflowCaptureHandler(logging.Handler):
 
     def _pend(self, key: tuple[str, int], counts: Counts[float]) -> None:
         """Add ``counts`` to the pending aggregate, under OTHER_GROUPS when the bound leaves no
-        room for ``key``. Called with the lock held."""
+        room for ``key``; ``bounded`` counts the records that lose their group name so, once
+        (a failed batch put back holds some already). Called with the lock held."""
         pending = self._pending
         if key not in pending and len(pending) >= self.max_pending:
-            self.counters["bounded"] += counts.drops
-            key = (OTHER_GROUPS, key[1])
+            if key[0] != OTHER_GROUPS:
+                self.counters["bounded"] += counts.drops
+                key = (OTHER_GROUPS, key[1])
         merge_into(pending, key, counts)
 
     # Flushing -------------------------------------------------------------------------------
