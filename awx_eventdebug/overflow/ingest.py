@@ -9,7 +9,9 @@ same file (two records logged in the same millisecond with the same text are bot
 batch inserts its fingerprints into IngestedRecord with ON CONFLICT DO NOTHING RETURNING, and adds
 to ChannelOverflow only the records whose fingerprint was new, in the same transaction. So
 ingesting a file twice, a rotated file overlapping the previous one, or the same file from two
-shells at once counts every record once.
+shells at once counts every record once. Purge deletes old fingerprints with their rows and keeps
+the newest record time among them (IngestHorizon): a record at or before it may have been counted
+and purged, so it is skipped as too old, not counted again.
 
 Bad input never stops a run: a rejected line is counted; a file that cannot be read to its end
 (a truncated or corrupt gzip, a read error) keeps the records read before the fault, carries the
@@ -21,14 +23,17 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.db import connection, transaction
+from django.db.models import Max
 
 from ..columns import SOURCE_INGEST
 from ..conf import get_config
 from ..db import app_tables
 from ..errors import Misconfigured
-from ..models import IngestedRecord
+from ..models import IngestedRecord, IngestHorizon
+from ..timeutil import isoformat
 from .counts import Counts, merge_into
 from .logread import UNREADABLE, FileReport, Record, Rejected, describe_error, file_size, read_records
 from .record import node_name, storable_name, window_start
@@ -50,6 +55,7 @@ class IngestRun:
     files: list[FileReport] = field(default_factory=list)
     rows_written: int = 0
     interrupted: bool = False
+    purge_horizon: datetime | None = None  # as last read
 
     def ingest(self, label: str, stream) -> FileReport:
         report = FileReport(label, size=file_size(stream))
@@ -79,15 +85,26 @@ class IngestRun:
             by_fingerprint.setdefault(_fingerprint(record), record)
         report.duplicates += len(batch) - len(by_fingerprint)
         with transaction.atomic():
-            fresh = _insert_fingerprints(by_fingerprint)
+            recent = self._after_purge_horizon(by_fingerprint)
+            fresh = _insert_fingerprints(recent)
+            # Again once the inserts ran: a purge that committed meanwhile, having deleted some of
+            # these fingerprints, moved the horizon past their records in the same transaction.
+            fresh = self._after_purge_horizon({fingerprint: recent[fingerprint] for fingerprint in fresh})
             rows: dict[tuple, Counts] = {}
-            for fingerprint in fresh:
-                record = by_fingerprint[fingerprint]
+            for record in fresh.values():
                 key = (record.node, record.group, window_start(record.logged_at, self.window), SOURCE_INGEST)
                 merge_into(rows, key, Counts.of_record(record.logged_at, record.queues, record.members))
             self.rows_written += add_counts(rows)
         report.new += len(fresh)
-        report.duplicates += len(by_fingerprint) - len(fresh)
+        report.too_old += len(by_fingerprint) - len(recent)
+        report.duplicates += len(recent) - len(fresh)
+
+    def _after_purge_horizon(self, by_fingerprint: dict[str, Record]) -> dict[str, Record]:
+        """The records newer than the purge horizon, read now."""
+        self.purge_horizon = horizon = purge_horizon()
+        if horizon is None:
+            return by_fingerprint
+        return {key: record for key, record in by_fingerprint.items() if record.logged_at > horizon}
 
     def as_dict(self) -> dict:
         totals = {name: sum(getattr(f, name) for f in self.files) for name in _TOTALLED}
@@ -98,12 +115,18 @@ class IngestRun:
             "files": [f.as_dict() for f in self.files],
             "totals": totals,
             "rows_written": self.rows_written,
+            "purge_horizon": isoformat(self.purge_horizon),
             "interrupted": self.interrupted,
             "skipped": bool(totals["bad"] or totals["unreadable_files"]),
         }
 
 
-_TOTALLED = ("lines", "records", "new", "duplicates", "bad", "bytes")
+_TOTALLED = ("lines", "records", "new", "duplicates", "too_old", "bad", "bytes")
+
+
+def purge_horizon() -> datetime | None:
+    """The newest record time whose fingerprint purge deleted (IngestHorizon); None before any."""
+    return IngestHorizon.objects.aggregate(horizon=Max("purged_through"))["horizon"]
 
 
 def _fingerprint(record: Record) -> str:
@@ -167,6 +190,7 @@ def ingest_streams(
         window=get_config()["CAPTURE_WINDOW"],
         progress=progress,
         rejected=rejected,
+        purge_horizon=purge_horizon(),
     )
     try:
         for label, stream in sources:

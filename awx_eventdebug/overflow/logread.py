@@ -83,6 +83,7 @@ class FileReport:
     records: int = 0
     new: int = 0
     duplicates: int = 0
+    too_old: int = 0  # at or before the purge horizon: skipped (ingest.py)
     bad: int = 0
     bytes: int = 0
     error: str | None = None  # why the file could not be read to its end

@@ -1,16 +1,20 @@
 import gzip
 import io
+import itertools
 import json
 import struct
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
-from awx_eventdebug.models import ChannelOverflow
+from awx_eventdebug.maintenance.slot import upkeep
+from awx_eventdebug.models import ChannelOverflow, IngestedRecord, IngestHorizon, OverflowPurged
 from awx_eventdebug.overflow.logread import MAX_LINE_BYTES
+from awx_eventdebug.overflow.queries import cumulative_drops, purge_overflow
 from tests.support.capture_helpers import drops_by_group
 
 pytestmark = pytest.mark.django_db
@@ -57,6 +61,7 @@ def test_seed_lines_give_the_expected_rows(tmp_path):
         "records": 2,
         "new": 2,
         "duplicates": 0,
+        "too_old": 0,
         "bad": 0,
         "bytes": 0,
         "unreadable_files": 0,
@@ -286,3 +291,81 @@ def test_ctrl_c_stops_with_what_was_counted(tmp_path, monkeypatch):
     assert result["interrupted"] and result["returncode"] == 130
     assert "Traceback" not in result["stderr"]
     assert drops_by_group() == {"broadcast-group_send": 1, "job_events-49": 1}
+
+
+def aged_line(now: datetime, age: timedelta, group: str) -> str:
+    moment = now - age
+    return (
+        f"{moment:%Y-%m-%d %H:%M:%S},{moment.microsecond // 1000:03d}Z INFO     channels_redis.core "
+        f"1 of 2 channels over capacity in group {group}\n"
+    )
+
+
+def purge_by_command():
+    call_command("eventdebug", "purge", "--older-than", "1h", stdout=StringIO())
+
+
+def purge_by_maintenance(settings):
+    settings.EVENTDEBUG = {"RETENTION": "1h"}
+    upkeep()
+
+
+# Ingest, purge, ingest again: every record counted once, whatever purged and however the log
+# comes back; the records whose fingerprints purge deleted are skipped, and the report says so.
+# Each purge, and the fingerprints it deletes: the oldest 4 records (older than 1 h), or 1.
+PURGES = {
+    "command": (lambda settings: purge_by_command(), 4),
+    "maintenance slot": (purge_by_maintenance, 4),
+    "one batch of one": (lambda settings: purge_overflow(timedelta(hours=1), batch_size=1, max_batches=1), 1),
+}
+# Each way the log comes back, and how many of the oldest records it leaves out.
+AGAIN = {
+    "the same file": (lambda log, newer: log, 0),
+    "a gzip copy": (lambda log, newer: gzip.compress(log.encode()), 0),
+    "a rotation overlapping it": (lambda log, newer: "".join(log.splitlines(keepends=True)[2:]) + newer, 2),
+}
+
+
+def test_ingest_after_purge_counts_nothing_twice(tmp_path, settings):
+    now = timezone.now()
+    ages = [timedelta(hours=3), timedelta(hours=3) - timedelta(seconds=1), timedelta(hours=2)]
+    ages += [timedelta(hours=2) - timedelta(seconds=1), timedelta(minutes=10), timedelta(minutes=9)]
+    log = "".join(aged_line(now, age, f"job_events-{n}") for n, age in enumerate(ages))
+    newer = aged_line(now, timedelta(minutes=5), "job_events-new") * 2
+    for (purge_name, (purge, deleted)), (again_name, (again, left_out)) in itertools.product(
+        PURGES.items(), AGAIN.items()
+    ):
+        case = (purge_name, again_name)
+        for model in (ChannelOverflow, IngestedRecord, OverflowPurged, IngestHorizon):
+            model.objects.all().delete()
+        first = ingest(tmp_path, log)
+        assert first["totals"]["new"] == 6 and first["purge_horizon"] is None, case
+        purge(settings)
+        rows_after_purge = set(ChannelOverflow.objects.values_list("group", "window_start", "drops"))
+        second = ingest(tmp_path, again(log, newer))
+        totals = second["totals"]
+        fresh = 2 if again_name == "a rotation overlapping it" else 0
+        assert totals["new"] == fresh, (case, totals)
+        assert totals["too_old"] == max(0, deleted - left_out), (case, totals)
+        assert second["purge_horizon"] is not None, case
+        assert totals["too_old"] + totals["duplicates"] + totals["new"] == totals["records"], (case, totals)
+        assert sum(cumulative_drops().values()) == 6 + fresh, case
+        rows = set(ChannelOverflow.objects.values_list("group", "window_start", "drops"))
+        assert {row for row in rows if row[0] != "job_events-new"} == rows_after_purge, case
+        assert second["returncode"] == 0, case
+
+
+def test_ingest_says_what_it_skipped_as_older_than_the_purge_horizon(tmp_path):
+    now = timezone.now()
+    log = aged_line(now, timedelta(hours=2), "job_events-1") * 3 + aged_line(
+        now, timedelta(minutes=1), "job_events-2"
+    )
+    ingest(tmp_path, log)
+    purge_by_command()
+    path = tmp_path / "again.log"
+    path.write_text(log)
+    out = StringIO()
+    call_command("eventdebug", "ingest", str(path), stdout=out)
+    text = out.getvalue()
+    assert "skipped 3 records logged at or before the purge horizon (" in text, text
+    assert "so they are not counted again" in text
