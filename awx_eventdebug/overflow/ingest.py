@@ -14,8 +14,9 @@ the newest record time among them (IngestHorizon): a record at or before it may 
 and purged, so it is skipped as too old, not counted again.
 
 Bad input never stops a run: a rejected line is counted; a file that cannot be read to its end
-(a truncated or corrupt gzip, a read error) keeps the records read before the fault, carries the
-error in its report, and the next file is read.
+carries the error in its report, and the next file is read. A plain file keeps the records read
+before the fault (a read error); a compressed one keeps none (a corrupt or truncated gzip): what
+was read of it may be garbled, so its records are reported as unverified.
 """
 
 from __future__ import annotations
@@ -35,11 +36,26 @@ from ..errors import Misconfigured
 from ..models import IngestedRecord, IngestHorizon
 from ..timeutil import isoformat
 from .counts import Counts, merge_into
-from .logread import UNREADABLE, FileReport, Record, Rejected, describe_error, file_size, read_records
+from .logread import (
+    UNREADABLE,
+    FileReport,
+    Record,
+    Rejected,
+    describe_error,
+    file_size,
+    is_compressed,
+    read_records,
+)
 from .record import node_name, storable_name, window_start
 from .upsert import add_counts
 
 BATCH_RECORDS = 5000
+
+
+class _Garbled(Exception):
+    """A compressed file did not decompress whole: what was counted of it is rolled back."""
+
+
 # SQLite: 2 parameters each, below its oldest limit of 999 per statement.
 FINGERPRINTS_PER_STATEMENT = 400
 
@@ -60,6 +76,27 @@ class IngestRun:
     def ingest(self, label: str, stream) -> FileReport:
         report = FileReport(label, size=file_size(stream))
         self.files.append(report)
+        if not is_compressed(stream):
+            self._read(stream, report)
+            return report
+        # gzip checks its data (CRC) only at its end: a flipped bit garbles what follows it into
+        # lines that may still read as records, and may even look like a file cut short. So a
+        # compressed file is counted in one transaction, kept only when it decompressed whole.
+        rows_before = self.rows_written
+        try:
+            with transaction.atomic():
+                if not self._read(stream, report):
+                    raise _Garbled
+        except (_Garbled, KeyboardInterrupt) as exc:
+            self.rows_written = rows_before
+            report.new = report.duplicates = report.too_old = 0
+            if not isinstance(exc, _Garbled):
+                raise
+            report.unverified = report.records
+        return report
+
+    def _read(self, stream, report: FileReport) -> bool:
+        """Count the records of ``stream`` in batches; False when a fault ended it early."""
         batch: list[Record] = []
         try:
             for record in read_records(stream, report, self.node, self._reject, self.progress):
@@ -70,7 +107,7 @@ class IngestRun:
         except UNREADABLE as exc:
             report.error = describe_error(exc, report)
         self._commit(batch, report)
-        return report
+        return report.error is None
 
     def _reject(self, report: FileReport, line: int, why: str) -> None:
         report.bad += 1
@@ -121,7 +158,7 @@ class IngestRun:
         }
 
 
-_TOTALLED = ("lines", "records", "new", "duplicates", "too_old", "bad", "bytes")
+_TOTALLED = ("lines", "records", "new", "duplicates", "too_old", "unverified", "bad", "bytes")
 
 
 def purge_horizon() -> datetime | None:

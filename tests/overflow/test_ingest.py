@@ -62,6 +62,7 @@ def test_seed_lines_give_the_expected_rows(tmp_path):
         "new": 2,
         "duplicates": 0,
         "too_old": 0,
+        "unverified": 0,
         "bad": 0,
         "bytes": 0,
         "unreadable_files": 0,
@@ -237,18 +238,60 @@ def test_progress_on_a_terminal_shows_percent_and_time_left(tmp_path, monkeypatc
     assert all("%, about " in u and " s left" in u for u in updates)
 
 
-def test_a_truncated_gzip_keeps_what_was_read_and_the_next_file_is_read(tmp_path):
+def test_a_truncated_gzip_counts_nothing_and_the_next_file_is_read(tmp_path):
     lines = "".join(line(s % 60, f"job_events-{s}") for s in range(2000))
     truncated = gzip.compress(lines.encode())[:-2000]
     corrupt = gzip.compress(SEED.encode())[:20] + b"\x00garbage" * 50
     result = ingest(tmp_path, truncated, corrupt, line(1, "after"))
     first, second, third = result["files"]
-    assert first["error"].startswith("truncated gzip after ") and 0 < first["new"] < 2000
+    assert first["error"].startswith("truncated gzip after ") and 0 < first["records"] < 2000
+    assert (first["new"], first["unverified"]) == (0, first["records"])
     assert second["error"].startswith("corrupt gzip")
     assert third["error"] is None and third["new"] == 1
     assert result["totals"]["unreadable_files"] == 2
     assert result["returncode"] == 1
-    assert sum(drops_by_group().values()) == first["new"] + 1
+    assert drops_by_group() == {"after": 1}
+
+
+def test_a_corrupt_gzip_counts_none_of_its_records_and_its_intact_copy_counts_each_once(tmp_path):
+    # A bit flipped anywhere in the compressed data: gzip finds it at the latest by its CRC, at
+    # the end, after handing out what the flip garbled (lines that may still read as records);
+    # near the end, the garbled data may also end as if the file were cut short.
+    lines = "".join(line(n % 60, f"job_events-{n}", millis=n % 1000) for n in range(1000))
+    packed = gzip.compress(lines.encode())
+    read_before_the_fault = 0
+    # Through the deflate data, and its last byte (whose last bits are padding that gzip ignores).
+    positions = [*range(10, len(packed) - 8, len(packed) // 20), len(packed) - 9]
+    for position in positions:
+        for bit in (0, 5):
+            damaged = bytearray(packed)
+            damaged[position] ^= 1 << bit
+            for model in (ChannelOverflow, IngestedRecord):
+                model.objects.all().delete()
+            case = (position, bit)
+            first, after = ingest(tmp_path, bytes(damaged), line(1, "after"))["files"]
+            if first["error"] is None:  # a padding bit: the data decompressed whole and right
+                assert first["new"] == 1000, case
+            else:
+                assert first["error"].startswith(("corrupt gzip", "truncated gzip")), case
+                assert (first["new"], first["unverified"]) == (0, first["records"]), case
+                assert drops_by_group() == {"after": 1}, case
+                read_before_the_fault += first["records"]
+            ingest(tmp_path, packed)
+            assert sum(drops_by_group().values()) == 1001, case
+    assert read_before_the_fault > 0  # flips the reader passed before it could tell
+
+
+def test_a_corrupt_gzip_is_named_in_the_text_output(tmp_path):
+    damaged = bytearray(gzip.compress(SEED.encode()))
+    damaged[-5] ^= 1  # the CRC itself
+    path = tmp_path / "tower.log.1.gz"
+    path.write_bytes(bytes(damaged))
+    out = StringIO()
+    with pytest.raises(CommandError):
+        call_command("eventdebug", "ingest", str(path), stdout=out)
+    text = out.getvalue()
+    assert f"{path}: none of its 2 records counted: the compressed data did not decompress whole" in text
 
 
 def test_times_out_of_range_and_absurd_journal_stamps_are_rejected_lines(tmp_path):
