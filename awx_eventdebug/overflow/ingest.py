@@ -71,7 +71,7 @@ class IngestRun:
     files: list[FileReport] = field(default_factory=list)
     rows_written: int = 0
     interrupted: bool = False
-    purge_horizon: datetime | None = None  # as last read
+    purge_horizon: datetime | None = None  # as last read: at the start, after each batch's inserts
 
     def ingest(self, label: str, stream) -> FileReport:
         report = FileReport(label, size=file_size(stream))
@@ -121,24 +121,28 @@ class IngestRun:
         for record in batch:
             by_fingerprint.setdefault(_fingerprint(record), record)
         report.duplicates += len(batch) - len(by_fingerprint)
+        # Records at or before the horizon read last need no fingerprint. It is read again only
+        # after the inserts: a transaction that reads first fails on SQLite, rather than waits,
+        # when another process writes before it does.
+        recent = self._after_purge_horizon(by_fingerprint)
         with transaction.atomic():
-            recent = self._after_purge_horizon(by_fingerprint)
-            fresh = _insert_fingerprints(recent)
-            # Again once the inserts ran: a purge that committed meanwhile, having deleted some of
-            # these fingerprints, moved the horizon past their records in the same transaction.
-            fresh = self._after_purge_horizon({fingerprint: recent[fingerprint] for fingerprint in fresh})
+            inserted = _insert_fingerprints(recent)
+            # A purge that committed meanwhile, having deleted some of these fingerprints, moved
+            # the horizon past their records in the same transaction.
+            self.purge_horizon = purge_horizon()
+            fresh = self._after_purge_horizon({fingerprint: recent[fingerprint] for fingerprint in inserted})
             rows: dict[tuple, Counts] = {}
             for record in fresh.values():
                 key = (record.node, record.group, window_start(record.logged_at, self.window), SOURCE_INGEST)
                 merge_into(rows, key, Counts.of_record(record.logged_at, record.queues, record.members))
             self.rows_written += add_counts(rows)
         report.new += len(fresh)
-        report.too_old += len(by_fingerprint) - len(recent)
-        report.duplicates += len(recent) - len(fresh)
+        report.too_old += len(by_fingerprint) - len(recent) + len(inserted) - len(fresh)
+        report.duplicates += len(recent) - len(inserted)
 
     def _after_purge_horizon(self, by_fingerprint: dict[str, Record]) -> dict[str, Record]:
-        """The records newer than the purge horizon, read now."""
-        self.purge_horizon = horizon = purge_horizon()
+        """The records newer than the purge horizon as last read."""
+        horizon = self.purge_horizon
         if horizon is None:
             return by_fingerprint
         return {key: record for key, record in by_fingerprint.items() if record.logged_at > horizon}

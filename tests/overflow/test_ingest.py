@@ -4,11 +4,13 @@ import itertools
 import json
 import struct
 import sys
+import threading
 from datetime import UTC, datetime, timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.utils import timezone
 
 from awx_eventdebug.maintenance.slot import upkeep
@@ -396,6 +398,30 @@ def test_ingest_after_purge_counts_nothing_twice(tmp_path, settings):
         rows = set(ChannelOverflow.objects.values_list("group", "window_start", "drops"))
         assert {row for row in rows if row[0] != "job_events-new"} == rows_after_purge, case
         assert second["returncode"] == 0, case
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_purge_between_reading_the_horizon_and_inserting_counts_nothing_twice(tmp_path, monkeypatch):
+    from awx_eventdebug.overflow import ingest as ingest_module
+
+    now = timezone.now()
+    log = aged_line(now, timedelta(hours=2), "job_events-1") * 3 + aged_line(
+        now, timedelta(minutes=1), "job_events-2"
+    )
+    ingest(tmp_path, log)
+    original = ingest_module._insert_fingerprints
+
+    def purged_first(by_fingerprint):  # another process's purge commits just before the insert
+        purge = threading.Thread(target=lambda: (purge_by_command(), connection.close()))
+        purge.start()
+        purge.join()
+        return original(by_fingerprint)
+
+    monkeypatch.setattr(ingest_module, "_insert_fingerprints", purged_first)
+    again = ingest(tmp_path, log)
+    assert again["purge_horizon"] is not None
+    assert (again["totals"]["new"], again["totals"]["too_old"], again["totals"]["duplicates"]) == (0, 3, 1)
+    assert sum(cumulative_drops().values()) == 4
 
 
 def test_ingest_says_what_it_skipped_as_older_than_the_purge_horizon(tmp_path):
