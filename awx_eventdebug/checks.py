@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.checks import Warning
 
 from .channels.backends import backend_support
+from .channels.config import layer_entry, load_layer
 from .conf import (
     DEFAULTS,
     OPTIONS,
@@ -26,6 +27,7 @@ from .conf import (
     option_error,
     user_settings,
 )
+from .errors import Misconfigured, quoted
 from .overflow.record import LOGGER_NAME
 from .window import default_over_max
 
@@ -33,6 +35,7 @@ W001_NOT_A_DICT = "awx_eventdebug.W001"
 W002_UNKNOWN_KEY = "awx_eventdebug.W002"
 W003_BAD_VALUE = "awx_eventdebug.W003"
 W004_NO_LAYER = "awx_eventdebug.W004"
+W005_UNUSABLE_LAYER = "awx_eventdebug.W005"
 W010_LAG_WINDOW_OVER_MAX = "awx_eventdebug.W010"
 W020_CAPTURE_LOGGER_DISABLED = "awx_eventdebug.W020"
 W050_CSRF_COOKIE_HTTPONLY = "awx_eventdebug.W050"
@@ -60,7 +63,7 @@ def check_settings(app_configs=None, **kwargs):
             hint = f"Did you mean {close[0]!r}? " if close else ""
             found.append(
                 Warning(
-                    f"{SETTINGS_NAME}[{name!r}] is not an option of awx-eventdebug; it is ignored.",
+                    f"{SETTINGS_NAME}[{quoted(name)}] is not an option of awx-eventdebug; it is ignored.",
                     hint=hint + DOCS_HINT,
                     id=W002_UNKNOWN_KEY,
                 )
@@ -70,7 +73,8 @@ def check_settings(app_configs=None, **kwargs):
         if error:
             found.append(
                 Warning(
-                    f"{SETTINGS_NAME}[{name!r}] = {value!r}: {error}; using the default {DEFAULTS[name]!r}.",
+                    f"{SETTINGS_NAME}[{quoted(name)}] = {quoted(value)}: {error}; "
+                    f"using the default {DEFAULTS[name]!r}.",
                     hint=f"{OPTIONS[name].help} {DOCS_HINT}",
                     id=W003_BAD_VALUE,
                 )
@@ -81,18 +85,29 @@ def check_settings(app_configs=None, **kwargs):
 def check_channel_layer(app_configs=None, **kwargs):
     alias = get_config()["LAYER"]
     layers = getattr(settings, "CHANNEL_LAYERS", None) or {}
-    if alias in layers:
-        return []
-    known = ", ".join(sorted(layers)) or "none"
-    return [
-        Warning(
-            f"EVENTDEBUG['LAYER'] names the channel layer {alias!r}, which is not in "
-            f"settings.CHANNEL_LAYERS (configured: {known}).",
-            hint="Set EVENTDEBUG['LAYER'] to one of the CHANNEL_LAYERS aliases; channel layer "
-            "inspection and live listening are unavailable until then.",
-            id=W004_NO_LAYER,
-        )
-    ]
+    if isinstance(layers, dict) and alias not in layers:
+        known = ", ".join(sorted(map(str, layers))) or "none"
+        return [
+            Warning(
+                f"EVENTDEBUG['LAYER'] names the channel layer {quoted(alias)}, which is not in "
+                f"settings.CHANNEL_LAYERS (configured: {known}).",
+                hint="Set EVENTDEBUG['LAYER'] to one of the CHANNEL_LAYERS aliases; channel layer "
+                "inspection and live listening are unavailable until then.",
+                id=W004_NO_LAYER,
+            )
+        ]
+    try:
+        load_layer(alias)
+    except Misconfigured as exc:
+        return [
+            Warning(
+                exc.message,
+                hint=(exc.hint + " " if exc.hint else "")
+                + "Channel layer inspection and live listening are unavailable until then.",
+                id=W005_UNUSABLE_LAYER,
+            )
+        ]
+    return []
 
 
 def check_capture_logger(app_configs=None, **kwargs):
@@ -141,7 +156,10 @@ def _version(distribution: str) -> tuple[int, ...]:
 
 
 def check_receive_timeout():
-    layer = (getattr(settings, "CHANNEL_LAYERS", None) or {}).get(get_config()["LAYER"])
+    try:
+        layer = layer_entry(get_config()["LAYER"])
+    except Misconfigured:
+        return []  # check_channel_layer says why
     return receive_timeout_findings(layer, _version("redis"), _version("channels-redis"))
 
 

@@ -1,5 +1,6 @@
-"""Database access on the default alias: diagnostic reads (read-only, under a statement timeout)
-and the batched deletes of the app's retention purges."""
+"""Database access on the default alias: every statement the app runs under a statement and a lock
+timeout, diagnostic reads of AWX's tables read-only, the batched deletes of the app's retention
+purges, errors named for the database they come from."""
 
 from __future__ import annotations
 
@@ -7,15 +8,24 @@ import functools
 import time
 from contextlib import contextmanager
 
-from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
+from django.db import (
+    DEFAULT_DB_ALIAS,
+    DatabaseError,
+    InterfaceError,
+    OperationalError,
+    connection,
+    connections,
+    transaction,
+)
 from django.db.models import QuerySet
 
 from .conf import get_config
 from .errors import QueryTimeout, Unavailable, first_line
 from .secrets import mask_secrets
 
-# SQLSTATE of "canceling statement due to statement timeout".
+# SQLSTATEs of "canceling statement due to statement timeout" and "... due to lock timeout".
 QUERY_CANCELED = "57014"
+LOCK_NOT_AVAILABLE = "55P03"
 # SQLSTATEs of an undefined table and an undefined column.
 MISSING_RELATION = ("42P01", "42703")
 
@@ -74,17 +84,120 @@ def is_missing_relation(exc: DatabaseError) -> bool:
     return str(exc).startswith(("no such table", "no such column"))
 
 
-def app_tables(function):
-    """Decorate a function reading or writing the app's own tables (overflow rows, ingest
-    fingerprints): a database error becomes Unavailable (503 / exit 2) with what to do, not a
-    traceback; a missing table means `migrate` was not run after installing the app."""
+def timeouts() -> dict[str, float]:
+    """Seconds of the PostgreSQL timeouts every statement of the app runs under: STATEMENT_TIMEOUT,
+    and half of it for a wait on a lock, so that a table another session holds (a migration,
+    VACUUM FULL, pg_repack) is named as such, and a statement that got its lock keeps the other
+    half to run."""
+    seconds = get_config()["STATEMENT_TIMEOUT"]
+    return {"statement_timeout": seconds, "lock_timeout": seconds / 2}
 
+
+def timeout_settings() -> dict[str, str]:
+    """timeouts() as PostgreSQL settings; never 0 ms, which PostgreSQL reads as no timeout."""
+    return {name: f"{max(1, round(seconds * 1000))}ms" for name, seconds in timeouts().items()}
+
+
+def _current_timeouts(cursor) -> dict[str, str]:
+    names = list(timeouts())
+    cursor.execute("SELECT " + ", ".join(["current_setting(%s)"] * len(names)), names)
+    return dict(zip(names, cursor.fetchone(), strict=True))
+
+
+def _set_timeouts(cursor, values: dict[str, str], is_local: bool) -> None:
+    """Set the timeouts to ``values`` for the transaction (``is_local``) or the session."""
+    cursor.execute(
+        "SELECT " + ", ".join(["set_config(%s, %s, %s)"] * len(values)),
+        [part for name, value in values.items() for part in (name, value, is_local)],
+    )
+
+
+@contextmanager
+def bounded_transaction(using: str = DEFAULT_DB_ALIAS, read_only: bool = False):
+    """A transaction whose statements run under the timeouts (PostgreSQL cancels one that runs
+    longer, or waits longer for a lock); with ``read_only``, a read-only one.
+
+    Inside an enclosing transaction (a caller's atomic block, a test) it is a savepoint: the
+    access mode cannot change any more, and the timeouts are put back on leaving it (rolling the
+    savepoint back puts them back too), so the caller's own statements keep theirs."""
+    target = connections[using]
+    postgres = target.vendor == "postgresql"
+    outer = target.in_atomic_block
+    with transaction.atomic(using=using):
+        if postgres:
+            with target.cursor() as cursor:
+                if read_only and not outer:
+                    cursor.execute("SET TRANSACTION READ ONLY")
+                if outer:
+                    previous = _current_timeouts(cursor)
+                _set_timeouts(cursor, timeout_settings(), is_local=True)
+        yield
+        if postgres and outer:
+            with target.cursor() as cursor:
+                _set_timeouts(cursor, previous, is_local=True)
+
+
+def bound_session_statements() -> None:
+    """Put every later statement of this connection's session under the timeouts (PostgreSQL):
+    for a background thread, which closes its connection after its work."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            _set_timeouts(cursor, timeout_settings(), is_local=False)
+
+
+@contextmanager
+def bounded_session():
+    """bound_session_statements, put back on leaving: for code on a connection of the app's own
+    (the maintenance thread's, a command's process) that commits in transactions of its own."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        previous = _current_timeouts(cursor)
+    bound_session_statements()
+    try:
+        yield
+    finally:
+        try:
+            with connection.cursor() as cursor:
+                _set_timeouts(cursor, previous, is_local=False)
+        except DatabaseError:
+            pass  # a broken connection is dropped; in a failed transaction, its rollback puts them back
+
+
+def timeout_error(exc: DatabaseError, hint: str) -> QueryTimeout | None:
+    """``exc`` as a QueryTimeout naming the database and the timeout that ended the statement;
+    None when no timeout did. ``hint`` says how to make a slow statement cheaper."""
+    sqlstate = getattr(exc.__cause__, "sqlstate", None)
+    limits = timeouts()
+    if sqlstate == QUERY_CANCELED:
+        what = f"ran longer than the statement timeout ({limits['statement_timeout']:g} s)"
+    elif sqlstate == LOCK_NOT_AVAILABLE:
+        what = (
+            f"waited longer than the lock timeout ({limits['lock_timeout']:g} s) for a table another "
+            "session holds"
+        )
+        hint = "A migration, VACUUM FULL or pg_repack may hold it: ask again when it is done."
+    else:
+        return None
+    return QueryTimeout(f"database {database_label()}: the statement {what}.", hint=hint)
+
+
+# What makes the statements on the app's own tables cheaper.
+APP_TABLES_HINT = "Purge old rows (`eventdebug purge`), or raise EVENTDEBUG['STATEMENT_TIMEOUT']."
+
+
+def _on_app_tables(function, bound):
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
         ensure_reachable()
         try:
-            return function(*args, **kwargs)
+            with bound():
+                return function(*args, **kwargs)
         except DatabaseError as exc:
+            timeout = timeout_error(exc, APP_TABLES_HINT)
+            if timeout is not None:
+                raise timeout from exc
             if is_missing_relation(exc):
                 raise Unavailable(
                     f"the app's tables are missing ({first_line(exc)}).",
@@ -95,63 +208,53 @@ def app_tables(function):
     return wrapper
 
 
+def app_tables(function):
+    """Decorate a function reading or writing the app's own tables (overflow rows, ingest
+    fingerprints, rollups, snapshots) as one unit of work: one bounded_transaction. A database
+    error, a timeout included, becomes Unavailable (503 / exit 2) naming the database, not a
+    traceback; a missing table means `migrate` was not run after installing the app."""
+    return _on_app_tables(function, bounded_transaction)
+
+
+def app_tables_session(function):
+    """app_tables for a function that commits in transactions of its own on a connection of the
+    app's own (the maintenance thread's, a command's process): its whole session is bounded."""
+    return _on_app_tables(function, bounded_session)
+
+
 @contextmanager
 def diagnostic_cursor(narrow_hint: str = ""):
-    """A cursor for diagnostic reads of AWX's tables.
+    """A cursor for diagnostic reads of AWX's tables, in a read-only bounded_transaction.
 
-    On PostgreSQL the statements run in a read-only transaction with ``statement_timeout`` set
-    from EVENTDEBUG['STATEMENT_TIMEOUT']; a timeout raises QueryTimeout carrying
-    ``narrow_hint`` (how the caller can make the query cheaper). Inside an enclosing transaction
-    (tests, or a caller's atomic block) the access mode cannot change any more, so only the
-    timeout is applied, and put back afterwards.
+    A timeout raises QueryTimeout carrying ``narrow_hint`` (how the caller can make the query
+    cheaper); a missing table or column is raised as it is, for the caller to say which of AWX's
+    tables this AWX lacks.
     """
     ensure_reachable()
-    postgres = connection.vendor == "postgresql"
-    outer = connection.in_atomic_block
-    timeout_ms = int(get_config()["STATEMENT_TIMEOUT"] * 1000)
     try:
-        with transaction.atomic(), connection.cursor() as cursor:
-            if postgres:
-                if not outer:
-                    cursor.execute("SET TRANSACTION READ ONLY")
-                cursor.execute("SELECT current_setting('statement_timeout')")
-                previous = cursor.fetchone()[0]
-                cursor.execute("SELECT set_config('statement_timeout', %s, true)", [f"{timeout_ms}ms"])
+        with bounded_transaction(read_only=True), connection.cursor() as cursor:
             yield cursor
-            if postgres and outer:
-                cursor.execute("SELECT set_config('statement_timeout', %s, true)", [previous])
     except DatabaseError as exc:
-        if getattr(exc.__cause__, "sqlstate", None) == QUERY_CANCELED:
-            raise QueryTimeout(
-                f"the query ran longer than the statement timeout ({get_config()['STATEMENT_TIMEOUT']:g} s).",
-                hint=narrow_hint,
-            ) from exc
+        timeout = timeout_error(exc, narrow_hint)
+        if timeout is not None:
+            raise timeout from exc
         if is_missing_relation(exc):
-            raise  # the caller says which of AWX's tables this AWX lacks
+            raise
         raise database_failed(exc) from exc
 
 
+@app_tables
 def delete_oldest(rows: QuerySet, age_field: str, batch_size: int, before_delete=None) -> int:
-    """Delete up to ``batch_size`` of ``rows``, oldest ``age_field`` first, in one transaction,
-    and return how many: a purge never holds locks on many rows. On PostgreSQL the rows are
-    locked first and those another purge holds are skipped, so purges running at once (the
-    maintenance threads of several nodes, a manual `purge`) delete disjoint batches.
+    """Delete up to ``batch_size`` of ``rows``, oldest ``age_field`` first, in one bounded
+    transaction, and return how many: a purge never holds locks on many rows. On PostgreSQL the
+    rows are locked first and those another purge holds are skipped, so purges running at once
+    (the maintenance threads of several nodes, a manual `purge`) delete disjoint batches.
     ``before_delete(batch)`` runs in the same transaction, on the locked rows."""
-    with transaction.atomic():
-        oldest = rows.order_by(age_field).select_for_update(skip_locked=True)
-        ids = list(oldest.values_list("pk", flat=True)[:batch_size])
-        if not ids:
-            return 0
-        batch = rows.model.objects.filter(pk__in=ids)
-        if before_delete is not None:
-            before_delete(batch)
-        return batch.delete()[0]
-
-
-def bound_session_statements() -> None:
-    """Put every later statement of this connection's session under STATEMENT_TIMEOUT
-    (PostgreSQL): for a background thread, which closes its connection after its work."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            timeout = f"{int(get_config()['STATEMENT_TIMEOUT'] * 1000)}ms"
-            cursor.execute("SELECT set_config('statement_timeout', %s, false)", [timeout])
+    oldest = rows.order_by(age_field).select_for_update(skip_locked=True)
+    ids = list(oldest.values_list("pk", flat=True)[:batch_size])
+    if not ids:
+        return 0
+    batch = rows.model.objects.filter(pk__in=ids)
+    if before_delete is not None:
+        before_delete(batch)
+    return batch.delete()[0]

@@ -6,6 +6,19 @@ them into a CommandError with ``exit_code``. Neither ever shows a traceback for 
 
 from .secrets import mask_secrets
 
+# The most characters of a value that a refusal quotes: a 100 KB value is not echoed back whole.
+QUOTED_MAX = 60
+
+
+def cut(text: str, limit: int = QUOTED_MAX) -> str:
+    """``text`` cut to ``limit`` characters, an ellipsis marking the cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def quoted(value) -> str:
+    """``value`` as a refusal quotes it: its repr, cut to QUOTED_MAX characters."""
+    return cut(repr(value))
+
 
 def first_line(exc: BaseException) -> str:
     """An exception as one line for a report: its message's first line, else its type's name;

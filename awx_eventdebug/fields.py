@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from django.utils import timezone
 from rest_framework import serializers
 
+from .errors import cut
 from .timeutil import parse_moment
 
 MOMENT_MAX_LENGTH = 64
@@ -23,6 +24,16 @@ class FiniteFloatField(serializers.FloatField):
         if not math.isfinite(value):
             raise serializers.ValidationError("A finite number is required.")
         return value
+
+
+class ChoiceField(serializers.ChoiceField):
+    """DRF's ChoiceField, whose refusal quotes a value cut (errors.cut), not 100 KB of it."""
+
+    def to_internal_value(self, data):
+        try:
+            return super().to_internal_value(data)
+        except serializers.ValidationError:
+            self.fail("invalid_choice", input=cut(str(data)))
 
 
 class MomentField(serializers.Field):

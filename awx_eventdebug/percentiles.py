@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
+from .errors import quoted
+
 MAX_PERCENTILES = 10
 PERCENTILE_DECIMALS = 4
 
@@ -26,7 +28,7 @@ def parse_percentiles(values) -> tuple[Decimal, ...]:
         except InvalidOperation:
             number = None
         if number is None or not number.is_finite():
-            raise ValueError(f"{text[:40]!r} is not a number")
+            raise ValueError(f"{quoted(text)} is not a number")
         if not 0 < number < 100:
             raise ValueError(f"{text[:40]} is not between 0 and 100 (both excluded)")
         number = number.normalize()

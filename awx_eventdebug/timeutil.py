@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from .errors import quoted
+
 # The longest interval, timeout or duration an option takes: beyond it a value is a typo, and
 # time.sleep() and socket timeouts overflow not far above.
 MAX_SECONDS = 365 * 86400
@@ -20,14 +22,14 @@ def parse_duration(text: str) -> timedelta:
     """Parse "90s", "15m", "2h" or "7d" into a positive timedelta; ValueError otherwise."""
     match = _DURATION.match(text) if isinstance(text, str) else None
     if not match:
-        raise ValueError(f"{text!r} is not a duration such as 90s, 15m, 2h or 7d")
+        raise ValueError(f"{quoted(text)} is not a duration such as 90s, 15m, 2h or 7d")
     seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
     if seconds <= 0:
-        raise ValueError(f"{text!r} must be longer than zero")
+        raise ValueError(f"{quoted(text)} must be longer than zero")
     try:
         return timedelta(seconds=seconds)
     except OverflowError:
-        raise ValueError(f"{text!r} is too long") from None
+        raise ValueError(f"{quoted(text)} is too long") from None
 
 
 def format_duration(seconds: float) -> str:
@@ -48,7 +50,7 @@ def parse_moment(text: str, now: datetime | None = None) -> datetime:
     except ValueError:
         moment = None
     if moment is None:
-        raise ValueError(f"{text!r} is neither an ISO 8601 time nor a duration such as 15m")
+        raise ValueError(f"{quoted(text)} is neither an ISO 8601 time nor a duration such as 15m")
     if timezone.is_naive(moment):
         moment = moment.replace(tzinfo=UTC)
     return moment

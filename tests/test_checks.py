@@ -47,7 +47,7 @@ def test_wrong_type_and_unusable_values(settings):
     }
     assert all(w.id == "awx_eventdebug.W003" for w in found.values())
     assert "expected int or float, got str" in found["EVENTDEBUG['REDIS_TIMEOUT'"].msg
-    assert "must be greater than 0" in found["EVENTDEBUG['STATEMENT_TIMEOUT'"].msg
+    assert "must be from 0.001 to 86400" in found["EVENTDEBUG['STATEMENT_TIMEOUT'"].msg
 
 
 def test_missing_channel_layer_alias(settings):
@@ -85,7 +85,7 @@ def test_lag_settings_are_validated(settings):
     found = {w.msg.split("]")[0]: w.msg for w in check_settings()}
     assert "not a duration" in found["EVENTDEBUG['LAG_WINDOW'"]
     assert "given twice" in found["EVENTDEBUG['LAG_PERCENTILES'"]
-    assert "greater than 0" in found["EVENTDEBUG['LAG_MAX_GROUPS'"]
+    assert "must be from 1 to 100000" in found["EVENTDEBUG['LAG_MAX_GROUPS'"]
 
 
 def test_health_window_longer_than_the_maximum_is_cut_to_it(settings):
@@ -109,7 +109,7 @@ def test_health_window_longer_than_the_maximum_is_cut_to_it(settings):
 def test_check_thresholds_are_validated(settings):
     settings.EVENTDEBUG = {"CHECK_MAX_FILL": 120, "CHECK_MAX_DROPS": -1, "METRICS_ALLOW_ANONYMOUS": 1}
     found = {w.msg.split("]")[0]: w.msg for w in check_settings()}
-    assert "must be from 0 to 100%" in found["EVENTDEBUG['CHECK_MAX_FILL'"]
+    assert "must be from 0% to 100%" in found["EVENTDEBUG['CHECK_MAX_FILL'"]
     assert "must be from 0 to " in found["EVENTDEBUG['CHECK_MAX_DROPS'"]
     assert "expected bool, got int" in found["EVENTDEBUG['METRICS_ALLOW_ANONYMOUS'"]
 

@@ -69,8 +69,23 @@ def test_every_option_is_documented_with_its_default():
         assert f"Default: `{option.default!r}`" in section, name
 
 
+def test_every_range_is_documented_as_declared():
+    text = DOCS.read_text()
+    for name, option in OPTIONS.items():
+        section = text.split(f"### `{name}`", 1)[1].split("\n### ", 1)[0]
+        stated = re.findall(r"^Range: .*$", section, flags=re.MULTILINE)
+        if option.minimum is None:
+            assert stated == [], name
+            continue
+        expected = f"Range: `{option.shown(option.minimum)}` to `{option.shown(option.maximum)}`"
+        if option.off is not None:
+            expected += f", or `{option.shown(option.off)}` (off)"
+        assert stated == [expected], name
+
+
 def test_conf_imports_its_parsers_and_nothing_else_of_the_app():
-    """The parsers' modules import nothing that imports conf, so conf imports them directly."""
+    """The parsers' modules (and errors, whose quoted() the refusals use) import nothing that
+    imports conf, so conf imports them directly."""
     code = "import json, sys, awx_eventdebug.conf; print(json.dumps(sorted(sys.modules)))"
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
@@ -79,6 +94,8 @@ def test_conf_imports_its_parsers_and_nothing_else_of_the_app():
     assert loaded == [
         "awx_eventdebug",
         "awx_eventdebug.conf",
+        "awx_eventdebug.errors",
         "awx_eventdebug.percentiles",
+        "awx_eventdebug.secrets",
         "awx_eventdebug.timeutil",
     ]

@@ -3,6 +3,15 @@ from django.db import connection
 
 from awx_eventdebug.db import diagnostic_cursor
 from awx_eventdebug.errors import QueryTimeout, Unavailable
+from awx_eventdebug.models import ChannelOverflow
+from awx_eventdebug.overflow.queries import OverflowFilter, list_overflow
+from tests.support.fault_sweep import locked
+
+
+def timeouts_now() -> tuple[str, str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('statement_timeout'), current_setting('lock_timeout')")
+        return cursor.fetchone()
 
 
 @pytest.mark.django_db
@@ -25,17 +34,26 @@ def test_statement_timeout_raises_query_timeout_with_the_hint(settings):
 
 @pytest.mark.postgres_only(reason="statement timeouts")
 @pytest.mark.django_db
-def test_timeout_is_put_back_inside_an_enclosing_transaction(settings):
+def test_timeouts_are_put_back_inside_an_enclosing_transaction(settings):
     settings.EVENTDEBUG = {"STATEMENT_TIMEOUT": 0.05}
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW statement_timeout")
-        before = cursor.fetchone()[0]
-    with diagnostic_cursor() as cursor:
-        cursor.execute("SHOW statement_timeout")
-        assert cursor.fetchone()[0] == "50ms"
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW statement_timeout")
-        assert cursor.fetchone()[0] == before
+    before = timeouts_now()
+    with diagnostic_cursor():
+        assert timeouts_now() == ("50ms", "25ms")
+    assert timeouts_now() == before
+
+
+@pytest.mark.postgres_only(reason="a second PostgreSQL session holding a table lock")
+@pytest.mark.django_db
+def test_a_locked_app_table_fails_one_call_and_not_the_callers_transaction(settings):
+    settings.EVENTDEBUG = {"STATEMENT_TIMEOUT": 0.4}
+    before = timeouts_now()
+    with locked(ChannelOverflow._meta.db_table):
+        with pytest.raises(QueryTimeout, match=r"waited longer than the lock timeout \(0\.2 s\)") as caught:
+            list_overflow(OverflowFilter())
+    assert caught.value.http_status == 503 and "database postgresql " in str(caught.value)
+    # The test's transaction, which enclosed the call, goes on.
+    assert list_overflow(OverflowFilter())["count"] == 0
+    assert timeouts_now() == before
 
 
 @pytest.mark.postgres_only(reason="read-only transactions")

@@ -7,10 +7,12 @@ import base64
 import pytest
 from django.contrib.auth.models import User
 from django.urls import reverse
+from rest_framework.permissions import BasePermission
 from rest_framework.test import APIClient
 
 from awx_eventdebug import urls
 from awx_eventdebug.api.base import AWX_AUTHENTICATE
+from awx_eventdebug.checks import W003_BAD_VALUE, check_settings
 from tests.support.workloads import required_query
 
 pytestmark = pytest.mark.django_db
@@ -65,10 +67,29 @@ def test_auditors_read_and_superusers_too_but_only_superusers_write(route, redis
     assert superuser.post(url).status_code == 405  # read-only endpoints: allowed, but no POST
 
 
-@pytest.mark.parametrize(
-    "classes", [[], (), "", ["no_such_module.Permission"], ["awx_eventdebug.permissions.Nope"], ["os.sep"]]
-)
+class NeedsArguments(BasePermission):
+    def __init__(self, level):
+        self.level = level
+
+
+UNUSABLE_PERMISSIONS = [
+    [],
+    (),
+    "",
+    ["no_such_module.Permission"],
+    ["awx_eventdebug.permissions.Nope"],
+    ["os.sep"],
+    ["collections.OrderedDict"],  # a class, not a permission: no has_permission
+    [f"{__name__}.NeedsArguments"],  # DRF makes each permission without arguments
+]
+
+
+@pytest.mark.parametrize("classes", UNUSABLE_PERMISSIONS)
 def test_an_empty_or_unusable_permission_setting_keeps_the_default_rule(settings, classes):
     settings.EVENTDEBUG = {"PERMISSION_CLASSES": classes}
+    [warning] = check_settings()
+    assert warning.id == W003_BAD_VALUE and "PERMISSION_CLASSES" in warning.msg
     for route in ROUTES:
         assert client_for().get(reverse(f"awx_eventdebug:{route}")).status_code in (302, 401, 403), route
+    superuser = client_for(User.objects.create_superuser("admin", "admin@example.com", "pw"))
+    assert superuser.get(reverse("awx_eventdebug:lag")).status_code == 200

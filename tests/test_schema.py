@@ -82,7 +82,7 @@ def test_served_without_uritemplate_which_awx_does_not_ship(admin, monkeypatch):
 def test_paths_follow_the_prefix_inside_awx(admin, settings):
     # EventDebugMiddleware mounts the URLs at EVENTDEBUG['URL_PREFIX'] (AWX ignores ROOT_URLCONF).
     settings.MIDDLEWARE = [*settings.MIDDLEWARE, "awx_eventdebug.middleware.EventDebugMiddleware"]
-    settings.EVENTDEBUG = {"URL_PREFIX": "/api/v2/debug/"}
-    response = admin.get("/api/v2/debug/schema/")
+    settings.EVENTDEBUG = {"URL_PREFIX": "/diagnostics/events/"}
+    response = admin.get("/diagnostics/events/schema/")
     assert response.status_code == 200
-    assert "/api/v2/debug/lag/" in json.loads(response.content)["paths"]
+    assert "/diagnostics/events/lag/" in json.loads(response.content)["paths"]

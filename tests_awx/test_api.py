@@ -140,3 +140,46 @@ def test_prefix_without_slash_redirects_as_awx_does():
     response = get(PREFIX.rstrip("/"))
     assert response.status_code == 301
     assert response.headers["Location"].endswith(PREFIX)
+
+
+def literal_start(pattern) -> tuple[str, bool]:
+    """The part of a URL pattern every URL it matches starts with (its route up to the first
+    converter, or its regular expression up to the first special character), and whether that
+    is the whole pattern."""
+    written = getattr(pattern.pattern, "_route", None)
+    if written is None:
+        written = pattern.pattern._regex.removeprefix("^")
+        literal = re.split(r"[.^$*+?{}\[\]\\|()]", written, maxsplit=1)[0]
+    else:
+        literal = written.split("<", 1)[0]
+    return literal, literal == written
+
+
+def routed_directories(patterns, start: str = "") -> set[str]:
+    """Every directory of a URL AWX routes ("/", "/api/", "/api/v2/", ...), from the patterns;
+    the routes included under a pattern are followed when that pattern is all literal."""
+    found = set()
+    for pattern in patterns:
+        literal, whole = literal_start(pattern)
+        parts = (start + literal).split("/")[:-1]
+        found.update("/" + "".join(part + "/" for part in parts[:i]) for i in range(len(parts) + 1))
+        if whole and hasattr(pattern, "url_patterns"):
+            found |= routed_directories(pattern.url_patterns, start + literal)
+    return found
+
+
+def test_every_directory_awx_routes_is_refused_as_url_prefix():
+    """AWX's own URL list and websocket routes, read from this AWX: the app's URL_PREFIX rule
+    refuses each directory of them (which the middleware would take from AWX)."""
+    from awx.main.routing import websocket_urlpatterns
+    from django.urls import get_resolver
+
+    from awx_eventdebug.conf import option_error
+
+    directories = routed_directories(get_resolver("awx.urls").url_patterns) | routed_directories(
+        websocket_urlpatterns
+    )
+    assert {"/", "/api/", "/api/v2/", "/api/login/", "/sso/", "/websocket/"} <= directories
+    taken = [d for d in sorted(directories) if option_error("URL_PREFIX", d) is None]
+    assert not taken, f"AWX routes these, the app's URL_PREFIX would take them: {taken}"
+    assert option_error("URL_PREFIX", PREFIX) is None

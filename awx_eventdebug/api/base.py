@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.http import HttpResponse
+from django.template.loader import render_to_string
 from rest_framework import serializers
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
@@ -20,6 +22,8 @@ from .schema import QueryParametersSchema
 # .get_authenticate_header): a 401 whose challenge is Bearer, never Basic, so a browser does not
 # offer to store a password that a cross-site form could then reuse.
 AWX_AUTHENTICATE = "Bearer realm=api authorization_url=/api/o/authorize/"
+# The page answering 503 to a request for HTML (the dashboard, the browsable API).
+UNAVAILABLE_PAGE = "awx_eventdebug/unavailable.html"
 
 
 class EventDebugBrowsableAPIRenderer(BrowsableAPIRenderer):
@@ -38,7 +42,8 @@ class RoundedJSONRenderer(JSONRenderer):
 
 class EventDebugView(APIView):
     """Base view: EVENTDEBUG['PERMISSION_CLASSES'], AWX's 401 for unauthenticated requests,
-    EventDebugError -> its HTTP status, and the query string validated by
+    EventDebugError -> its HTTP status (a 503 to a request for HTML: a page that needs no
+    database, which may be what failed), and the query string validated by
     ``query_serializer_class``, which the OpenAPI schema lists.
 
     A view declared ``class V(EventDebugView, query=Serializer, document=function)`` answers GET
@@ -70,8 +75,19 @@ class EventDebugView(APIView):
             body = {"detail": exc.message}
             if exc.hint:
                 body["hint"] = exc.hint
+            if exc.http_status == 503 and self.answers_html():
+                # Not a Response: its renderers would render with the request's context
+                # processors, which authenticate the user again, from the database.
+                return HttpResponse(render_to_string(UNAVAILABLE_PAGE, body), status=503)
             return Response(body, status=exc.http_status)
         return super().handle_exception(exc)
+
+    def answers_html(self) -> bool:
+        """Whether this request is answered with a page (the dashboard, the browsable API)."""
+        renderer = getattr(self.request, "accepted_renderer", None)
+        if renderer is None:  # failed before content negotiation
+            renderer, _ = self.perform_content_negotiation(self.request, force=True)
+        return renderer.media_type == "text/html"
 
     def validated_query(self) -> dict:
         """The query string validated by the view's ``query_serializer_class``; a 400 naming each

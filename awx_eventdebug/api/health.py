@@ -39,7 +39,10 @@ class PrometheusTextRenderer(BaseRenderer):
     charset = "utf-8"
 
     def render(self, data, accept_media_type=None, renderer_context=None):
-        return f"# {data.get('detail', data) if isinstance(data, dict) else data}\n".encode(self.charset)
+        text = str(data.get("detail", data) if isinstance(data, dict) else data)
+        # One line whatever value it quotes: a newline would start a line a scraper reads as a sample.
+        text = text.replace("\r", "\\r").replace("\n", "\\n")
+        return f"# {text}\n".encode(self.charset)
 
 
 class MetricsView(EventDebugView):

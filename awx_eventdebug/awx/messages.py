@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 
+from ..errors import quoted
 from .tables import KINDS
 
 # channels' rule for group names (BaseChannelLayer.group_name_regex, MAX_NAME_LENGTH).
@@ -49,7 +50,7 @@ def group_names(job: int | None, kind: str, groups: list[str] | None = None) -> 
     for group in groups:
         if len(group) >= GROUP_NAME_MAX or not GROUP_NAME.match(group):
             raise ValueError(
-                f"{group!r} is not a group name: ASCII letters, digits, '-', '_' and '.', "
+                f"{quoted(group)} is not a group name: ASCII letters, digits, '-', '_' and '.', "
                 f"fewer than {GROUP_NAME_MAX} characters."
             )
     return list(dict.fromkeys(groups))

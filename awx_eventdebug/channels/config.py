@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 import redis
 from channels.layers import BaseChannelLayer
 from django.conf import settings
+from django.utils.module_loading import import_string
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from ..conf import get_config
-from ..errors import Misconfigured
+from ..errors import Misconfigured, cut, first_line, quoted
 from ..secrets import mask_secrets
 from .backends import BackendSupport, backend_support
 
@@ -70,8 +71,8 @@ def decode_hosts(hosts) -> list[RedisHost]:
     """channels_redis's decoding of ``hosts``: URLs, (host, port) pairs or option dicts."""
     if not hosts:
         return [RedisHost(0, {"address": "redis://localhost:6379"})]
-    if isinstance(hosts, (str, bytes)):
-        raise Misconfigured("the channel layer's hosts must be a list, not a single string.")
+    if not isinstance(hosts, list | tuple):
+        raise Misconfigured(f"the channel layer's hosts must be a list, not {type(hosts).__name__}.")
     decoded = []
     for index, entry in enumerate(hosts):
         if isinstance(entry, dict):
@@ -152,18 +153,48 @@ class LayerConfig:
         }
 
 
-def load_layer(alias: str | None = None) -> LayerConfig:
-    """The configured layer ``alias`` (default EVENTDEBUG['LAYER']); Misconfigured if absent."""
-    alias = alias or get_config()["LAYER"]
+def layer_entry(alias: str) -> dict:
+    """The CHANNEL_LAYERS entry ``alias``; Misconfigured when there is none, or when channels
+    itself could not load it (not a dict, its BACKEND missing or not importable, its CONFIG not
+    a dict): what the app would read of it then is not AWX's layer."""
     layers = getattr(settings, "CHANNEL_LAYERS", None) or {}
+    if not isinstance(layers, dict):
+        raise Misconfigured(f"settings.CHANNEL_LAYERS must be a dict, not {type(layers).__name__}.")
     if alias not in layers:
-        known = ", ".join(sorted(layers)) or "none"
+        known = ", ".join(sorted(map(str, layers))) or "none"
         raise Misconfigured(
-            f"no channel layer {alias!r} in settings.CHANNEL_LAYERS (configured: {known}).",
+            f"no channel layer {quoted(alias)} in settings.CHANNEL_LAYERS (configured: {known}).",
             hint="Set EVENTDEBUG['LAYER'] or pass --layer.",
         )
     entry = layers[alias]
-    backend = entry.get("BACKEND", "")
+    where = f"CHANNEL_LAYERS[{quoted(alias)}]"
+    if not isinstance(entry, dict):
+        raise Misconfigured(f"{where} must be a dict with a BACKEND, not {type(entry).__name__}.")
+    backend = entry.get("BACKEND")
+    if not isinstance(backend, str) or not backend:
+        raise Misconfigured(f"{where} has no BACKEND: channels cannot load this layer.")
+    try:
+        loaded = import_string(backend)
+    except Exception as exc:  # noqa: BLE001 - whatever its module raises, channels cannot load it
+        why = f"does not import ({cut(first_line(exc))})"
+    else:
+        why = "" if isinstance(loaded, type) else "is not a class"
+    if why:
+        raise Misconfigured(
+            f"{where}['BACKEND'] {quoted(backend)} {why}: channels cannot load this layer.",
+            hint="Name the layer class AWX uses, channels_redis.core.RedisChannelLayer.",
+        )
+    if not isinstance(entry.get("CONFIG") or {}, dict):
+        raise Misconfigured(f"{where}['CONFIG'] must be a dict, not {type(entry['CONFIG']).__name__}.")
+    return entry
+
+
+def load_layer(alias: str | None = None) -> LayerConfig:
+    """The configured layer ``alias`` (default EVENTDEBUG['LAYER']); Misconfigured if absent or
+    unusable (layer_entry)."""
+    alias = alias or get_config()["LAYER"]
+    entry = layer_entry(alias)
+    backend = entry["BACKEND"]
     config = dict(entry.get("CONFIG") or {})
     if not backend_support(backend).redis_hosts:
         return LayerConfig(alias, backend, hosts=[])

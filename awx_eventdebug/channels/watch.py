@@ -1,18 +1,38 @@
 """Repeated samples of the channel layer's groups, like the repeated ``zcount`` of AWX's
 debugging guide: each sample gives every queue's depth and its fill (positive) or drain (negative)
-rate per second since the previous sample, and the members that joined or left each group."""
+rate per second since the previous sample, and the members that joined or left each group.
+A sample that finds the layer's Redis unreachable (a restart) is retried each interval, for a
+bounded time."""
 
 from __future__ import annotations
 
 import time
 from collections import defaultdict
 from collections.abc import Iterator
+from dataclasses import dataclass
 
+from ..errors import Unavailable
+from ..timeutil import isoformat, utc_from_epoch
 from .groups import inspect_groups
 from .queues import DEFAULT_LIMIT
 
 # Member names listed per group and sample; the counts are always exact.
 MAX_NAMES = 20
+# Seconds watch retries samples that find Redis unreachable before it gives up: a restart or a
+# failover takes seconds, a Redis down for a minute is a fault to report.
+RETRY_FOR = 60.0
+
+
+@dataclass(frozen=True)
+class FailedSample:
+    """A sample that could not read any shard of the layer ``layer``."""
+
+    sample: int
+    at: str
+    layer: str
+    error: str
+    give_up_at: str  # when the failures in a row end the watch
+    giving_up: bool  # this one ends it: the iterator raises Unavailable next
 
 
 def watch_samples(
@@ -22,8 +42,14 @@ def watch_samples(
     count: int | None = None,
     limit: int = DEFAULT_LIMIT,
     timeout: float | None = None,
-) -> Iterator[dict]:
+    retry_for: float = RETRY_FOR,
+) -> Iterator[dict | FailedSample]:
     """Yield one sample per ``interval`` seconds, ``count`` of them (None: until stopped).
+
+    Once a sample was read, one that finds no shard reachable is a FailedSample and the next is
+    taken an interval later, as usual; a failure ``retry_for`` seconds or more after the first of
+    the failures in a row is the last (``giving_up``), then Unavailable is raised. A first sample
+    that fails raises at once: nothing was ever read, which is a wrong address, not a restart.
 
     Each sample reads the groups matching ``pattern`` with the same bounds as inspect_groups,
     and keeps of that reading only each queue's figures and each group's member names: memory
@@ -32,8 +58,11 @@ def watch_samples(
     """
     previous = None
     taken = 0
+    failing_since = None  # (monotonic, epoch) of the first failure in a row
+    read_alias = None  # the layer's alias as the samples read name it; None until one is read
     while count is None or taken < count:
         started = time.monotonic()
+        taken += 1
         kept: dict = {"depths": {}, "memberships": {}}
 
         def reduce(report, groups, entries, kept=kept):
@@ -44,11 +73,33 @@ def watch_samples(
             kept["depths"] = {key: {**entry, "members": len(members[key])} for key, entry in entries.items()}
             kept["memberships"] = {group.name: set(group.members) for group in groups}
 
-        doc = inspect_groups(alias, pattern, limit=0, timeout=timeout, details=False, reduce=reduce)
-        current = (started, kept["depths"], kept["memberships"])
-        yield _sample(taken + 1, doc, current, previous, limit)
-        previous = current
-        taken += 1
+        try:
+            doc = inspect_groups(alias, pattern, limit=0, timeout=timeout, details=False, reduce=reduce)
+        except Unavailable as exc:
+            if read_alias is None:
+                raise
+            now = time.time()
+            failing_since = failing_since or (started, now)
+            failed = FailedSample(
+                taken,
+                isoformat(utc_from_epoch(now)),
+                read_alias,
+                exc.message,
+                give_up_at=isoformat(utc_from_epoch(failing_since[1] + retry_for)),
+                giving_up=started - failing_since[0] >= retry_for,
+            )
+            yield failed
+            if failed.giving_up:
+                raise Unavailable(
+                    f"{exc.message.rstrip('.')}; watch gave up after retrying for {retry_for:g} s",
+                    hint=exc.hint,
+                ) from exc
+        else:
+            failing_since = None
+            read_alias = doc["layer"]["alias"]
+            current = (started, kept["depths"], kept["memberships"])
+            yield _sample(taken, doc, current, previous, limit)
+            previous = current
         if count is None or taken < count:
             time.sleep(max(0.0, interval - (time.monotonic() - started)))
 

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from django.core.management.base import CommandError
 
+from ..errors import quoted
 from ..jsondoc import rounded
 from ..timeutil import MAX_SECONDS, parse_duration
 
@@ -64,28 +65,49 @@ class Subcommand:
         if options["json"]:
             self.write_json(command, doc)
         else:
-            command.stdout.write(terminal_safe(formatter(doc, command.style)))
+            command.stdout.write(terminal_safe(formatter(escaped(doc), command.style)))
 
 
-# Control characters (C0 but tab and newline, DEL, C1) and bidirectional overrides: names read
-# from Redis and logs may carry ESC]0;...BEL or ESC[2J to retitle or wipe the reader's terminal.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# Control characters (C0, DEL, C1) and bidirectional overrides: names read from Redis, logs and
+# the database may carry ESC]0;...BEL or ESC[2J to retitle or wipe the reader's terminal, or a
+# newline to forge a line of the output ("x\nFAKE OK").
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# The same but the line breaks and tabs a formatter writes between values.
+_CONTROL_BUT_LAYOUT = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 # The colours of command.style, which the formatters add themselves.
 _STYLE = re.compile(r"\x1b\[[0-9;]*m")
 
 
+def _as_escape(match: re.Match) -> str:
+    return ascii(match.group())[1:-1]
+
+
 def escape_controls(text: str) -> str:
-    """``text`` with every control character shown as its escape (\\x1b): for one value."""
-    return _CONTROL.sub(lambda match: ascii(match.group())[1:-1], text)
+    """``text`` with every control character, newline included, shown as its escape (\\x1b,
+    \\n): for one value."""
+    return _CONTROL.sub(_as_escape, text)
+
+
+def escaped(value):
+    """A document as text shows it: every string in it, keys included, through escape_controls,
+    so whatever a formatter puts a value into, the value stays on its line."""
+    if isinstance(value, str):
+        return escape_controls(value)
+    if isinstance(value, dict):
+        return {escaped(key): escaped(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(escaped(item) for item in value)
+    return value
 
 
 def terminal_safe(text: str) -> str:
-    """Formatted output with every control character escaped but command.style's colours."""
+    """Formatted output with every control character escaped but its own line breaks and tabs,
+    and command.style's colours."""
     kept = _STYLE.split(text)
     styles = _STYLE.findall(text)
-    parts = [escape_controls(kept[0])]
+    parts = [_CONTROL_BUT_LAYOUT.sub(_as_escape, kept[0])]
     for style, plain in zip(styles, kept[1:], strict=True):
-        parts += [style, escape_controls(plain)]
+        parts += [style, _CONTROL_BUT_LAYOUT.sub(_as_escape, plain)]
     return "".join(parts)
 
 
@@ -107,16 +129,28 @@ def one_of(choices: Iterable[str]) -> dict:
     return {"metavar": "{" + ",".join(choices) + "}"}
 
 
+def chosen(choices: Iterable[str]):
+    """argparse type: one of ``choices`` (argparse's own choices= would echo a refused value whole)."""
+    allowed = tuple(choices)
+
+    def parse(text: str) -> str:
+        if text not in allowed:
+            raise argparse.ArgumentTypeError(f"{quoted(text)} is not one of {', '.join(allowed)}")
+        return text
+
+    return parse
+
+
 def positive_float(text: str) -> float:
     """argparse type: seconds greater than 0 and at most MAX_SECONDS (intervals, timeouts)."""
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        raise argparse.ArgumentTypeError(f"{quoted(text)} is not a number") from None
     if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+        raise argparse.ArgumentTypeError(f"{quoted(text)} is not a finite number")
     if not 0 < value <= MAX_SECONDS:
-        raise argparse.ArgumentTypeError(f"{text!r} must be greater than 0 and at most {MAX_SECONDS}")
+        raise argparse.ArgumentTypeError(f"{quoted(text)} must be greater than 0 and at most {MAX_SECONDS}")
     return value
 
 
@@ -132,9 +166,9 @@ def bounded_int(low: int, high: int = MAX_COUNT):
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+            raise argparse.ArgumentTypeError(f"{quoted(text)} is not an integer") from None
         if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"{text!r} must be at least {low} and at most {high}")
+            raise argparse.ArgumentTypeError(f"{quoted(text)} must be at least {low} and at most {high}")
         return value
 
     return parse

@@ -8,12 +8,13 @@ import sys
 from ..channels.backends import SUBSCRIBERS, backend_support
 from ..channels.params import ChannelsQuerySerializer, groups_document, queues_document
 from ..channels.queues import DEFAULT_LIMIT
-from ..channels.watch import watch_samples
+from ..channels.watch import RETRY_FOR, FailedSample, watch_samples
 from ..jsondoc import rounded
 from .base import (
     Subcommand,
     bounded_int,
     counted,
+    escaped,
     positive_float,
     render_pairs,
     render_table,
@@ -244,6 +245,15 @@ def format_sample(sample: dict, style) -> str:
     return "\n".join(out) + "\n"
 
 
+def failure_line(failed: FailedSample) -> str:
+    """One line for a sample that could not read the layer's Redis, and what watch does next."""
+    then = "Giving up." if failed.giving_up else f"Retrying each interval until {when(failed.give_up_at)}."
+    return (
+        f"Sample {failed.sample} at {when(failed.at, milliseconds=True)}, layer {failed.layer}: "
+        f"{failed.error.rstrip('.')}. {then}"
+    )
+
+
 def add_redis_arguments(parser) -> None:
     """--layer and --timeout: the layer read and how long each Redis host may take."""
     parser.add_argument("--layer", help="CHANNEL_LAYERS alias (default: EVENTDEBUG['LAYER']).")
@@ -319,31 +329,58 @@ class Watch(LayerReading):
     help = (
         "Sample the groups' queues repeatedly: depth and fill (+) or drain (-) rate per second, "
         "membership changes. Redraws in place on a terminal; one JSON object per line and "
-        "sample with --json. Stops after --count samples or on Ctrl-C."
+        "sample with --json. Stops after --count samples or on Ctrl-C. Once a sample was read, a "
+        "sample that finds the layer's Redis unreachable (a restart) is one line on stderr and is "
+        "retried each interval for up to --retry-for seconds, then watch exits 2; the summary line "
+        "at the end (stderr) counts the failed samples."
     )
     examples = (
         "awx-manage eventdebug watch",
         "awx-manage eventdebug watch --pattern 'job_events-*' --interval 5 --count 12",
     )
     query_options = PATTERN_OPTION
-    passed = ("interval", "count")
+    passed = ("interval", "count", "retry_for")
 
     def add_arguments(self, parser):
         parser.add_argument("--interval", type=positive_float, default=1.0, help="Seconds between samples.")
-        parser.add_argument("--count", type=bounded_int(1), help="Stop after this many samples.")
+        parser.add_argument(
+            "--count", type=bounded_int(1), help="Stop after this many samples, failed ones included."
+        )
+        parser.add_argument(
+            "--retry-for",
+            type=positive_float,
+            default=RETRY_FOR,
+            help=(
+                "Seconds samples that find Redis unreachable are retried, from the first of the "
+                f"failures in a row; the failure after that exits 2 (default {RETRY_FOR:g})."
+            ),
+        )
         super().add_arguments(parser)
 
     def handle(self, command, options):
         samples = watch_samples(**self.query(options))
         redraw = not options["json"] and _is_terminal(command.stdout)
+        read = failed = 0
         try:
             for sample in samples:
+                if isinstance(sample, FailedSample):
+                    failed += 1
+                    command.stderr.write(terminal_safe(failure_line(sample)))
+                    continue
+                read += 1
                 if options["json"]:
                     command.stdout.write(json.dumps(rounded(sample)))
                 else:
                     command.stdout.write(
-                        (REDRAW if redraw else "") + terminal_safe(format_sample(sample, command.style))
+                        (REDRAW if redraw else "")
+                        + terminal_safe(format_sample(escaped(sample), command.style))
                     )
                 command.stdout.flush()
         except KeyboardInterrupt:
             command.stdout.write("")  # end the line ^C left open; stopping is a normal exit
+        finally:
+            # On stderr, so that each line of --json's stdout stays one sample.
+            if read:
+                command.stderr.write(
+                    f"{counted(read + failed, 'sample')}: {read} read, {failed} failed (Redis unreachable)"
+                )

@@ -17,9 +17,13 @@ from ..listen.membership import GROUP_GONE, MEMBER_REMOVED
 from .base import (
     Subcommand,
     bounded_int,
+    chosen,
     counted,
     duration_seconds,
+    escape_controls,
+    escaped,
     format_number,
+    one_of,
     positive_float,
     render_pairs,
     render_table,
@@ -48,7 +52,8 @@ class Listen(Subcommand):
         )
         parser.add_argument(
             "--kind",
-            choices=sorted(KINDS),
+            type=chosen(sorted(KINDS)),
+            **one_of(sorted(KINDS)),
             default="job",
             help="Kind of the job, which names its websocket group (default: job).",
         )
@@ -100,7 +105,7 @@ class Listen(Subcommand):
             duration=options["duration"],
             interval=options["interval"],
             relay=options["relay"],
-            on_joined=lambda joined: command.stderr.write(joined_line(joined, config.alias)),
+            on_joined=lambda joined: command.stderr.write(joined_line(escaped(joined), config.alias)),
             on_update=lambda report: self.show_update(show, report, listener, command),
         )
         summary = listener.run()
@@ -114,16 +119,20 @@ class Listen(Subcommand):
             discard_stdout()
         for group in summary["not_left"]:
             command.stderr.write(
-                f"Could not leave group {group}; remove the member with: "
-                f"ZREM {config.group_key(group)} {summary['channel']}"
+                escape_controls(
+                    f"Could not leave group {group}; remove the member with: "
+                    f"ZREM {config.group_key(group)} {summary['channel']}"
+                )
             )
         if summary["relay"] and not summary["relay"]["unsubscribed"]:
             command.stderr.write(
-                f"Could not unsubscribe from the relay; it forwards {', '.join(groups)} here until "
-                f"its connection to this node restarts."
+                f"Could not unsubscribe from the relay; it forwards {escape_controls(', '.join(groups))} "
+                "here until its connection to this node restarts."
             )
         if summary["stopped"] == STOP_ERROR:
-            raise CommandError(f"redis error while listening: {summary['error']}", returncode=2)
+            raise CommandError(
+                f"redis error while listening: {escape_controls(summary['error'])}", returncode=2
+            )
 
     def show_update(self, show, report: dict, listener: Listener, command) -> None:
         self.tell_membership_lost(command, report)
@@ -137,7 +146,7 @@ class Listen(Subcommand):
         membership = report["membership"]
         new = membership["lost"] - self._membership_told
         for event in membership["events"][-new:] if new > 0 else ():
-            command.stderr.write(membership_line(event))
+            command.stderr.write(membership_line(escaped(event)))
         self._membership_told = membership["lost"]
 
 
@@ -150,7 +159,8 @@ def discard_stdout() -> None:
 def joined_line(joined: dict, alias: str) -> str:
     queue = joined["queue"]
     return (
-        f"Listening on {', '.join(joined['groups'])} through layer {alias!r} as {joined['channel']} "
+        f"Listening on {', '.join(joined['groups'])} through layer {escape_controls(repr(alias))} "
+        f"as {joined['channel']} "
         f"(queue capacity {queue['capacity']}); Ctrl-C to stop."
     )
 
@@ -273,11 +283,11 @@ class OneLine:
         self.out = command.stdout
 
     def update(self, report: dict) -> None:
-        self.out.write(line(report))
+        self.out.write(line(escaped(report)))
         self.out.flush()
 
     def summary(self, summary: dict) -> None:
-        self.out.write(summary_text(summary))
+        self.out.write(summary_text(escaped(summary)))
 
 
 class Redraw(OneLine):
@@ -288,7 +298,7 @@ class Redraw(OneLine):
         self.height = 0
 
     def update(self, report: dict) -> None:
-        text = block(report)
+        text = block(escaped(report))
         # Cursor up to the first line of the previous block, then clear to the end of screen.
         erase = f"\x1b[{self.height}F\x1b[J" if self.height else ""
         self.out.write(erase + text)

@@ -19,7 +19,7 @@ from ..overflow.params import (
     overflow_summary,
 )
 from ..overflow.queries import TIMELINE_TRUNC, purge_overflow
-from .base import Subcommand, counted, one_of, render_pairs, render_table, validated, when
+from .base import Subcommand, bounded_int, counted, one_of, render_pairs, render_table, validated, when
 
 
 class Overflow(Subcommand):
@@ -146,8 +146,8 @@ class Ingest(Subcommand):
         parser.add_argument(
             "-v",
             "--verbosity",
-            type=int,
-            choices=range(4),
+            type=bounded_int(0, 3),
+            metavar="{0,1,2,3}",
             default=argparse.SUPPRESS,
             help="2: print file:line and why for each rejected line.",
         )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from ..fields import FiniteFloatField, MomentField
+from ..fields import ChoiceField, FiniteFloatField, MomentField
 from ..path.registry import thresholds
 from ..window import WindowQuerySerializer
 from .prometheus import metric_names
@@ -54,7 +54,7 @@ class MetricsQuerySerializer(serializers.Serializer):
 
     def get_fields(self):
         metric = serializers.ListField(
-            child=serializers.ChoiceField(choices=metric_names()),
+            child=ChoiceField(choices=metric_names()),
             required=False,
             help_text="A metric name to export (repeat for more); default: all.",
         )

@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from ..awx.tables import KINDS, MAX_JOB_ID
 from ..conf import get_config
-from ..fields import MomentField
+from ..fields import ChoiceField, MomentField
 from ..percentiles import parse_percentiles
 from ..window import WindowQuerySerializer
 from .query import GROUP_BY, LagQuery
@@ -17,7 +17,7 @@ from .report import lag_report
 class LagQuerySerializer(WindowQuerySerializer):
     """Query parameters -> the fields of a LagQuery; errors name each bad field."""
 
-    kind = serializers.ChoiceField(choices=list(KINDS), default="job", help_text="Which event table.")
+    kind = ChoiceField(choices=list(KINDS), default="job", help_text="Which event table.")
     job = serializers.IntegerField(
         required=False,
         min_value=1,
@@ -36,7 +36,7 @@ class LagQuerySerializer(WindowQuerySerializer):
     event = serializers.CharField(
         required=False, max_length=100, help_text="Only this event type (kinds with an event column)."
     )
-    by = serializers.ChoiceField(
+    by = ChoiceField(
         choices=GROUP_BY, default="none", help_text="Also give statistics per group, sorted by key."
     )
     percentiles = serializers.CharField(

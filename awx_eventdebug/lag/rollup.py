@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from ..awx.tables import KINDS
 from ..conf import get_config
-from ..db import delete_oldest, diagnostic_cursor
+from ..db import app_tables, delete_oldest, diagnostic_cursor
 from ..errors import Unavailable
 from ..models import LagRollup
 from . import sketch
@@ -152,6 +152,7 @@ def _greatest(a, b):
     return b if a is None else a if b is None else max(a, b)
 
 
+@app_tables
 def _stored_pieces(kind: str, span: timedelta, since: datetime, until: datetime) -> list[Piece]:
     rows = LagRollup.objects.filter(
         kind=kind, span=int(span.total_seconds()), start__gte=since, start__lt=until
@@ -159,10 +160,18 @@ def _stored_pieces(kind: str, span: timedelta, since: datetime, until: datetime)
     return [Piece(*row[:-1], histogram=dict(json.loads(row[-1]))) for row in rows]
 
 
-def _starts(kind: str, span: timedelta, since: datetime, until: datetime):
-    return LagRollup.objects.filter(
-        kind=kind, span=int(span.total_seconds()), start__gte=since, start__lt=until
-    ).values_list("start", flat=True)
+@app_tables
+def _starts(kind: str, span: timedelta, since: datetime, until: datetime) -> set[datetime]:
+    return set(
+        LagRollup.objects.filter(
+            kind=kind, span=int(span.total_seconds()), start__gte=since, start__lt=until
+        ).values_list("start", flat=True)
+    )
+
+
+@app_tables
+def _store(rows: list[LagRollup]) -> None:
+    LagRollup.objects.bulk_create(rows, ignore_conflicts=True)
 
 
 def compute_minutes(kind: str, since: datetime, until: datetime) -> dict[datetime, tuple]:
@@ -233,11 +242,11 @@ def fill(kind: str, since: datetime, until: datetime, deadline: float) -> int:
     """Store every minute of ``kind`` in [since, until) (minute-aligned, final) not stored yet,
     an hour of them per statement, then the hours complete; stops at ``deadline`` (monotonic).
     Returns the minutes left unstored."""
-    hours = set(_starts(kind, HOUR, floor_to(since, HOUR), until))
+    hours = _starts(kind, HOUR, floor_to(since, HOUR), until)
     # Minutes are looked up only where no hour row says all 60 are stored (a month: 720 rows
     # read instead of 43,200).
     uncovered = [hour for hour in _steps(floor_to(since, HOUR), until, HOUR) if hour not in hours]
-    stored = set(_starts(kind, MINUTE, max(since, uncovered[0]), until)) if uncovered else set()
+    stored = _starts(kind, MINUTE, max(since, uncovered[0]), until) if uncovered else set()
     wanted = [
         minute
         for hour in uncovered
@@ -259,7 +268,7 @@ def fill(kind: str, since: datetime, until: datetime, deadline: float) -> int:
         rows = [
             _minute_row(kind, *computed[m]) if m in computed else Piece(m).as_row(kind, MINUTE) for m in chunk
         ]
-        LagRollup.objects.bulk_create(rows, ignore_conflicts=True)
+        _store(rows)
         left -= len(chunk)
     for hour in _steps(ceil_to(since, HOUR), floor_to(until, HOUR), HOUR):
         if hour not in hours:
@@ -268,7 +277,7 @@ def fill(kind: str, since: datetime, until: datetime, deadline: float) -> int:
                 merged = Piece(hour)
                 for piece in minutes:
                     merged.add(piece)
-                LagRollup.objects.bulk_create([merged.as_row(kind, HOUR)], ignore_conflicts=True)
+                _store([merged.as_row(kind, HOUR)])
     return 0
 
 

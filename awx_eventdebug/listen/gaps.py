@@ -34,7 +34,7 @@ from django.utils import timezone
 
 from ..awx.messages import KIND_BY_GROUP_PREFIX
 from ..awx.tables import KINDS, MAX_JOB_ID, EventKind
-from ..db import diagnostic_cursor
+from ..db import bounded_transaction, diagnostic_cursor
 from ..errors import first_line
 from ..lag.query import LagQuery, where_clause
 from ..lag.sources import event_sources
@@ -290,7 +290,8 @@ class GapCheck:
     def _overflow_drops(self, jobs) -> int | None:
         rows = ChannelOverflow.objects.filter(group__in=[stream for stream, _, _ in jobs])
         try:
-            total = OverflowFilter(since=utc_from_epoch(self.started)).apply(rows).aggregate(Sum("drops"))
+            with bounded_transaction():
+                total = OverflowFilter(since=utc_from_epoch(self.started)).apply(rows).aggregate(Sum("drops"))
         except Exception:  # noqa: BLE001 - as a failed check: unknown, and the listener goes on
             return None
         return total["drops__sum"] or 0

@@ -6,6 +6,8 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from ..awx.tables import KINDS, MAX_JOB_ID
+from ..errors import quoted
+from ..fields import ChoiceField
 
 # A query string under 4 KB passes every proxy in front of AWX (nginx's 8 KB header buffers).
 MAX_MISSING_LENGTH = 4000
@@ -19,10 +21,10 @@ def parse_ranges(text: str) -> list[tuple[int, int]]:
     for part in text.split(","):
         first, dash, last = part.strip().partition("-")
         if not first.isdigit() or (dash and not last.isdigit()):
-            raise ValueError(f"{part.strip()[:20]!r} is neither a counter nor a range such as 5-9")
+            raise ValueError(f"{quoted(part.strip())} is neither a counter nor a range such as 5-9")
         lo, hi = int(first), int(last) if dash else int(first)
         if not 1 <= lo <= hi <= MAX_JOB_ID:
-            raise ValueError(f"{part.strip()[:20]!r} is not a range of counters from 1 up, low to high")
+            raise ValueError(f"{quoted(part.strip())} is not a range of counters from 1 up, low to high")
         ranges.append((lo, hi))
     if len(ranges) > MAX_MISSING_RANGES:
         raise ValueError(f"at most {MAX_MISSING_RANGES} ranges, got {len(ranges)}")
@@ -40,7 +42,7 @@ def parse_ranges(text: str) -> list[tuple[int, int]]:
 
 
 class GapsQuerySerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=list(KINDS), default="job", help_text="Which event table.")
+    kind = ChoiceField(choices=list(KINDS), default="job", help_text="Which event table.")
     job = serializers.IntegerField(
         min_value=1, max_value=MAX_JOB_ID, help_text="The job whose counters are missing."
     )

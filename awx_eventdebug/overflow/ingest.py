@@ -125,17 +125,7 @@ class IngestRun:
         # after the inserts: a transaction that reads first fails on SQLite, rather than waits,
         # when another process writes before it does.
         recent = self._after_purge_horizon(by_fingerprint)
-        with transaction.atomic():
-            inserted = _insert_fingerprints(recent)
-            # A purge that committed meanwhile, having deleted some of these fingerprints, moved
-            # the horizon past their records in the same transaction.
-            self.purge_horizon = purge_horizon()
-            fresh = self._after_purge_horizon({fingerprint: recent[fingerprint] for fingerprint in inserted})
-            rows: dict[tuple, Counts] = {}
-            for record in fresh.values():
-                key = (record.node, record.group, window_start(record.logged_at, self.window), SOURCE_INGEST)
-                merge_into(rows, key, Counts.of_record(record.logged_at, record.queues, record.members))
-            self.rows_written += add_counts(rows)
+        inserted, fresh = self._count_fresh(recent)
         report.new += len(fresh)
         report.too_old += len(by_fingerprint) - len(recent) + len(inserted) - len(fresh)
         report.duplicates += len(recent) - len(inserted)
@@ -146,6 +136,22 @@ class IngestRun:
         if horizon is None:
             return by_fingerprint
         return {key: record for key, record in by_fingerprint.items() if record.logged_at > horizon}
+
+    @app_tables
+    def _count_fresh(self, by_fingerprint: dict[str, Record]) -> tuple[list[str], dict[str, Record]]:
+        """In one transaction: the fingerprints not stored yet, and the counts of their records
+        newer than the purge horizon; returns both."""
+        inserted = _insert_fingerprints(by_fingerprint)
+        # A purge that committed meanwhile, having deleted some of these fingerprints, moved the
+        # horizon past their records in the same transaction.
+        self.purge_horizon = purge_horizon()
+        fresh = self._after_purge_horizon({key: by_fingerprint[key] for key in inserted})
+        rows: dict[tuple, Counts] = {}
+        for record in fresh.values():
+            key = (record.node, record.group, window_start(record.logged_at, self.window), SOURCE_INGEST)
+            merge_into(rows, key, Counts.of_record(record.logged_at, record.queues, record.members))
+        self.rows_written += add_counts(rows)
+        return inserted, fresh
 
     def as_dict(self) -> dict:
         totals = {name: sum(getattr(f, name) for f in self.files) for name in _TOTALLED}
@@ -165,6 +171,7 @@ class IngestRun:
 _TOTALLED = ("lines", "records", "new", "duplicates", "too_old", "unverified", "bad", "bytes")
 
 
+@app_tables
 def purge_horizon() -> datetime | None:
     """The newest record time whose fingerprint purge deleted (IngestHorizon); None before any."""
     return IngestHorizon.objects.aggregate(horizon=Max("purged_through"))["horizon"]
@@ -214,7 +221,6 @@ def _insert_fingerprints(by_fingerprint: dict[str, Record]) -> list[str]:
     return fresh
 
 
-@app_tables
 def ingest_streams(
     sources,
     node: str | None = None,
@@ -231,6 +237,7 @@ def ingest_streams(
         window=get_config()["CAPTURE_WINDOW"],
         progress=progress,
         rejected=rejected,
+        # Connects first: a database out of reach fails the run before a long file is read.
         purge_horizon=purge_horizon(),
     )
     try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from ..columns import NAME_MAX_LENGTH, SOURCES
-from ..fields import MomentField, validation_now
+from ..fields import ChoiceField, MomentField, validation_now
 from ..timeutil import parse_duration
 from ..window import WindowQuerySerializer
 from .queries import (
@@ -34,7 +34,7 @@ class OverflowFilterSerializer(WindowQuerySerializer):
 
     group = serializers.CharField(required=False, max_length=NAME_MAX_LENGTH)
     node = serializers.CharField(required=False, max_length=NAME_MAX_LENGTH)
-    source = serializers.ChoiceField(required=False, choices=[s for s, _ in SOURCES])
+    source = ChoiceField(required=False, choices=[s for s, _ in SOURCES])
     since = MomentField(required=False)
     until = MomentField(required=False)
 
@@ -51,7 +51,7 @@ class OverflowListSerializer(OverflowFilterSerializer):
 
 
 class OverflowSummarySerializer(OverflowFilterSerializer):
-    timeline = serializers.ChoiceField(required=False, choices=list(TIMELINE_TRUNC))
+    timeline = ChoiceField(required=False, choices=list(TIMELINE_TRUNC))
     limit = serializers.IntegerField(
         required=False, default=DEFAULT_GROUP_LIMIT, min_value=1, max_value=MAX_GROUP_LIMIT
     )

@@ -256,17 +256,17 @@ def advance_ingest_horizon(fingerprints: QuerySet) -> None:
         )
 
 
-@app_tables
 def purge_overflow(
     older_than: timedelta,
     dry_run: bool = False,
     batch_size: int = PURGE_BATCH,
     max_batches: int | None = None,
 ) -> dict:
-    """Delete rows and ingest fingerprints older than ``older_than``, ``batch_size`` at a time
-    so no single statement holds locks on many rows, and at most ``max_batches`` batches of each
-    (None: until none is left); with ``dry_run`` only count them and the batches a purge would
-    run. Deleted rows' drops are kept as totals (fold_into_purged)."""
+    """Delete rows and ingest fingerprints older than ``older_than``, ``batch_size`` at a time,
+    each batch its own transaction (delete_oldest), so no statement or transaction holds locks on
+    many rows, and at most ``max_batches`` batches of each (None: until none is left); with
+    ``dry_run`` only count them and the batches a purge would run. Deleted rows' drops are kept
+    as totals (fold_into_purged)."""
     cutoff = timezone.now() - older_than
     # What each kind of row leaves behind when deleted: drops totals, the ingest horizon.
     targets = (
@@ -287,7 +287,7 @@ def purge_overflow(
     batches = 0
     for name, rows, age_field, before_delete in targets:
         if dry_run:
-            removed[name] = rows.count()
+            removed[name] = count_rows(rows)
             batches += -(-removed[name] // batch_size)
             continue
         removed[name] = 0
@@ -306,3 +306,8 @@ def purge_overflow(
         "batches": batches,
         "removed": removed,
     }
+
+
+@app_tables
+def count_rows(rows: QuerySet) -> int:
+    return rows.count()

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from django.db import DataError, IntegrityError, connections, transaction
 
+from ..db import bounded_transaction
 from ..errors import first_line
 from .counts import Counts, merge_assignments, merge_into
 from .record import storable_name
@@ -42,8 +43,9 @@ def add_counts(
     using: str = "default",
     refused: dict | None = None,
 ) -> int:
-    """Add ``rows`` ({(node, group, window_start, source): Counts}) to the table in one
-    transaction; returns the number of rows written (inserted or updated).
+    """Add ``rows`` ({(node, group, window_start, source): Counts}) to the table in one bounded
+    transaction (a lock held on the table fails it, not hangs it); returns the number of rows
+    written (inserted or updated).
 
     With a ``refused`` dict, a row the database refuses (ROW_ERRORS) is set aside there (its key
     -> why) and the others are written; without one, it fails the whole batch."""
@@ -89,7 +91,7 @@ def add_counts(
         return len(chunk)
 
     written = 0
-    with transaction.atomic(using=using), connection.cursor() as cursor:
+    with bounded_transaction(using), connection.cursor() as cursor:
         for start in range(0, len(ordered), ROWS_PER_STATEMENT):
             chunk = ordered[start : start + ROWS_PER_STATEMENT]
             if refused is None:

@@ -60,7 +60,7 @@ class Threshold:
             return "-"
         if self.is_count:
             return f"{int(value):,}"
-        number = f"{value:.{self.digits}f}" if figure else f"{value:g}"
+        number = f"{value:.{self.digits}f}" if figure else f"{value:.15g}"
         return f"{number}%" if self.unit == "%" else f"{number} {self.unit}".rstrip()
 
 

@@ -84,14 +84,12 @@ def thresholds() -> list[Threshold]:
 
 def threshold_option(threshold: Threshold) -> conf.Option:
     """The CHECK_* option of a threshold: a count or a number of seconds or percent, from 0 to its
-    maximum."""
-    types = (int,) if threshold.is_count else conf.NUMBER
-
-    def in_range(value):
-        if 0 <= value <= threshold.maximum:
-            return None
-        return f"must be from 0 to {threshold.shown(threshold.maximum)}"
-
+    maximum, written as the threshold shows its values (10,000 / 10 s / 80%)."""
     return conf.Option(
-        threshold.default, types, f"{threshold.help}: `eventdebug check` fails above it.", in_range
+        threshold.default,
+        (int,) if threshold.is_count else conf.NUMBER,
+        f"{threshold.help}: `eventdebug check` fails above it.",
+        minimum=0,
+        maximum=threshold.maximum,
+        shown=threshold.shown,
     )

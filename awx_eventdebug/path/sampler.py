@@ -20,7 +20,7 @@ from datetime import timedelta
 from django.db import IntegrityError, connection, transaction
 
 from ..conf import get_config
-from ..db import app_tables, bound_session_statements, delete_oldest
+from ..db import app_tables_session, delete_oldest
 from ..overflow.record import node_name
 from ..timeutil import isoformat, utc_from_epoch
 from .collect import collect
@@ -59,7 +59,7 @@ def node_lock(node: str):
                 cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
 
 
-@app_tables
+@app_tables_session
 def take_sample(interval: float, node: str | None = None) -> dict:
     """One snapshot of ``node`` (default this one) for the current slot, unless the slot is
     sampled already or being sampled by another process: {"status", "reason", "snapshot"}."""
@@ -76,7 +76,6 @@ def take_sample(interval: float, node: str | None = None) -> dict:
                 "reason": f"another process of {node} is sampling it",
                 "snapshot": None,
             }
-        bound_session_statements()  # this session only: the maintenance thread closes it after
         previous = NodeSnapshot.objects.filter(node=node).order_by("-taken_at").first()
         if previous is not None and previous.taken_at >= slot:
             reason = f"{node} was sampled at {isoformat(previous.taken_at)}, in this interval"

@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 
 from awx_eventdebug.channels.groups import inspect_groups
 from tests.conftest import REDIS_URL
-from tests.support.channel_layers import fill_groups, layer_config, use_layer, without_times
+from tests.support.channel_layers import fill_groups, layer_config, ttls_count_down, use_layer, without_times
 
 pytestmark = pytest.mark.django_db
 
@@ -32,6 +32,7 @@ def test_same_document_as_the_command(admin_client, settings, key_prefix):
     for member in (m for g in body["groups"] + expected["groups"] for q in g["queues"] for m in q["members"]):
         member.pop("joined_age")
     assert without_times(body) == without_times(expected)
+    assert ttls_count_down(body, expected)
 
 
 @pytest.mark.parametrize(

@@ -30,8 +30,9 @@ CHANNELS_REDIS_4_3 = (4, 3, 0)
         (REDIS_LAYER, "redis", 1),
         (PUBSUB_LAYER, "pubsub", 1),
         (INMEMORY_LAYER, "inmemory", 0),
-        ("myproject.layers.KafkaChannelLayer", "other", 0),
-        (None, "other", 0),
+        # A layer class the table does not know (one that does not import, or no BACKEND, is
+        # refused: tests/faults/test_layer_config.py).
+        (SUBCLASSED_LAYER, "other", 0),
     ],
 )
 def test_each_backend_is_loaded_as_the_table_says(settings, backend, kind, hosts):

@@ -9,7 +9,14 @@ from django.core.management import CommandError, call_command
 from awx_eventdebug.channels.groups import inspect_groups
 from awx_eventdebug.cli.channels import duration
 from tests.conftest import REDIS_URL
-from tests.support.channel_layers import CAPACITY, fill_groups, layer_config, use_layer, without_times
+from tests.support.channel_layers import (
+    CAPACITY,
+    fill_groups,
+    layer_config,
+    ttls_count_down,
+    use_layer,
+    without_times,
+)
 
 
 def run(*args):
@@ -37,6 +44,7 @@ def test_groups_json_is_the_core_document(filled):
     for member in (m for g in doc["groups"] + expected["groups"] for q in g["queues"] for m in q["members"]):
         member.pop("joined_age")
     assert without_times(doc) == without_times(expected)
+    assert ttls_count_down(doc, expected)
 
 
 def test_groups_human_output_has_summary_and_aligned_rows(filled):

@@ -118,6 +118,21 @@ def test_every_static_file_the_page_uses_is_found_and_collected(admin_client, se
         assert (tmp_path / path).is_file(), path
 
 
+def test_a_503_to_a_browser_is_a_page_saying_what_failed(admin_client, settings):
+    """The database is up here (tests/faults/test_pages.py breaks it): the page is the same."""
+    settings.EVENTDEBUG = {"REDIS_TIMEOUT": 0.5}
+    with closed_port() as port:
+        use_layer(settings, {"hosts": [f"redis://:hunter2@127.0.0.1:{port}/0"]})
+        page = admin_client.get(PAGE + "channels/", HTTP_ACCEPT="text/html")
+        document = admin_client.get(PAGE + "channels/", HTTP_ACCEPT="application/json")
+    assert page.status_code == document.status_code == 503
+    assert page["Content-Type"].startswith("text/html")
+    html = page.content.decode()
+    assert "<h1>Unavailable</h1>" in html and f"redis redis://:****@127.0.0.1:{port}/0 unreachable" in html
+    assert "hunter2" not in html
+    assert document.json()["detail"].startswith(f"redis redis://:****@127.0.0.1:{port}/0 unreachable")
+
+
 def test_no_dashboard_warnings_in_the_example_project():
     assert check_dashboard() == []
 

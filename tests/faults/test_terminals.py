@@ -1,5 +1,7 @@
-"""Names read from Redis and from logs reach a terminal escaped: a group, node or key carrying
-ESC]0;...BEL (retitle) or ESC[2J (wipe) shows as text in every human output; JSON keeps it."""
+"""Names read from Redis, logs and the database reach a terminal escaped: a group, node or key
+carrying ESC]0;...BEL (retitle), ESC[2J (wipe), a carriage return or a newline (a forged line
+such as "FAKE OK") shows as text on its own line in every human output and every exit message;
+JSON keeps it."""
 
 import json
 from datetime import timedelta
@@ -14,14 +16,23 @@ from awx_eventdebug.models import ChannelOverflow
 
 pytestmark = pytest.mark.django_db
 
-HOSTILE = "job_events-\x1b]0;pwned\x07\x1b[2J\r\u202eevil\x9b"
+FORGED = "FAKE OK: every check passed"
+HOSTILE = f"job_events-\x1b]0;pwned\x07\x1b[2J\r\u202eevil\x9b\n{FORGED}\r\n{FORGED}"
 SHOWN = escape_controls(HOSTILE)
+# Every text output that shows names read from Redis, the overflow table or the snapshots (the
+# node is CLUSTER_HOST_ID, as AWX's instance names are).
 HUMAN = [("groups",), ("queues",), ("watch", "--count", "1"), ("overflow",), ("overflow", "--summary")]
-HUMAN += [("report",), ("check",), ("doctor",), ("path",), ("sample", "--interval", "60"), ("cleanup",)]
+HUMAN += [("overflow", "--summary", "--timeline", "minute"), ("report",), ("check",), ("doctor",)]
+HUMAN += [("sample", "--interval", "60"), ("path",), ("cleanup",)]
+# ...and the exit messages quoting such a name, cut (errors.quoted).
+QUOTING = [("listen", "--group", HOSTILE, "--duration", "0.2"), ("groups", "--layer", HOSTILE)]
+# Where the whole name is shown (the others name the node only, or quote the name cut).
+NAMING = {"groups", "queues", "overflow", "report", "check", "path"}
 
 
 @pytest.fixture
-def hostile_names(redis_layer_settings, redis_client, key_prefix):
+def hostile_names(redis_layer_settings, settings, redis_client, key_prefix):
+    settings.CLUSTER_HOST_ID = HOSTILE
     # Written as any client of that Redis could: channels itself refuses such group names.
     redis_client.zadd(f"{key_prefix}:group:{HOSTILE}", {f"specific.{HOSTILE}!x": 1e12})
     redis_client.zadd(f"{key_prefix}specific.{HOSTILE}!", {b"message": 1e12})
@@ -40,21 +51,25 @@ def hostile_names(redis_layer_settings, redis_client, key_prefix):
 
 
 def run(*args):
-    out = StringIO()
+    """What the terminal shows: stdout, stderr and the exit message."""
+    out, err = StringIO(), StringIO()
     try:
-        call_command("eventdebug", *args, stdout=out, stderr=StringIO())
+        call_command("eventdebug", *args, stdout=out, stderr=err)
     except CommandError as exc:
-        return out.getvalue() + str(exc)
-    return out.getvalue()
+        return out.getvalue() + err.getvalue() + "\n" + str(exc)
+    return out.getvalue() + err.getvalue()
 
 
-@pytest.mark.parametrize("args", HUMAN, ids=" ".join)
+@pytest.mark.parametrize("args", HUMAN + QUOTING, ids=lambda args: " ".join(args)[:30])
 def test_human_output_escapes_control_characters(hostile_names, args):
+    if args[0] == "path":
+        run("sample", "--interval", "60")  # the hostile node's snapshot
     text = run(*args)
     assert not [c for c in text if c not in "\n\t" and (ord(c) < 32 or 0x7F <= ord(c) <= 0x9F)], repr(text)
     assert "\u202e" not in text
-    if args[0] in ("groups", "overflow"):
-        assert SHOWN in text
+    assert not [line for line in text.splitlines() if line.lstrip().startswith(FORGED)], text
+    if args[0] in NAMING and args not in QUOTING:
+        assert SHOWN in text, text
 
 
 @pytest.mark.parametrize("args", [("groups",), ("overflow",)], ids=" ".join)

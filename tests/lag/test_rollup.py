@@ -204,7 +204,7 @@ def test_api_and_command_say_which_method_answered(admin):
 
 def test_a_fill_longer_than_the_timeout_is_a_503_and_goes_on_when_asked_again(admin, settings):
     insert_events([(BASE, BASE + timedelta(seconds=1))])
-    settings.EVENTDEBUG = {"STATEMENT_TIMEOUT": 1e-9}
+    settings.EVENTDEBUG = {"STATEMENT_TIMEOUT": 0.001}
     window = {"since": "2026-11-27T09:00:00Z", "until": "2026-11-27T19:00:00Z"}
     response = admin.get(URL, window)
     assert response.status_code == 503

@@ -55,12 +55,13 @@ def fill_groups(config, processes=3, sends=7):
 
 
 def without_times(doc):
-    """The document minus what changes between two reads of the same state, lists sorted."""
+    """The document minus what changes between two reads of the same state (the time of the
+    reading, ages, and the groups' TTLs, which count down: see ttls_count_down), lists sorted."""
     if isinstance(doc, dict):
         return {
             k: without_times(v)
             for k, v in doc.items()
-            if k != "generated_at" and not k.endswith("oldest_age")
+            if k not in ("generated_at", "ttl") and not k.endswith("oldest_age")
         }
     if isinstance(doc, list):
         # Queues that tie on fill are ordered by their oldest message: milliseconds apart here.
@@ -68,6 +69,15 @@ def without_times(doc):
             (without_times(v) for v in doc), key=lambda v: v.get("key", "") if isinstance(v, dict) else ""
         )
     return doc
+
+
+def ttls_count_down(first: dict, then: dict, slack: int = 30) -> bool:
+    """Whether each group's TTL read in ``first`` is read in ``then`` (the same groups read
+    later) as the same or up to ``slack`` seconds less: Redis counts it down, a second at a time,
+    between the readings, however long apart a busy machine makes them."""
+    earlier = {group["name"]: group["ttl"] for group in first["groups"]}
+    later = {group["name"]: group["ttl"] for group in then["groups"]}
+    return earlier.keys() == later.keys() and all(0 <= earlier[n] - later[n] <= slack for n in earlier)
 
 
 class SubclassedRedisChannelLayer(RedisChannelLayer):

@@ -3,7 +3,10 @@ services the environment names (a fault test points them at a refused, blackhole
 password-protected target), and print one JSON line per target: its exit code or HTTP status,
 seconds taken, and everything it printed or answered.
 
-Usage: python -m tests.support.fault_probe TARGET...   (TARGET: a subcommand line, or a path)
+Usage: python -m tests.support.fault_probe TARGET...
+TARGET: a subcommand line; a path (asked for as the API's clients do, authenticated without a
+query); or ``html:`` and a path (asked for as a browser does: HTML, signed in by the session
+cookie PROBE_SESSION, which the database looks up).
 """
 
 from __future__ import annotations
@@ -30,7 +33,9 @@ def probe(target: str) -> dict:
     started = time.monotonic()
     out, err = StringIO(), StringIO()
     try:
-        if target.startswith("/"):
+        if target.startswith("html:"):
+            result = {"status": get_page(target.removeprefix("html:"), out)}
+        elif target.startswith("/"):
             result = {"status": get(target, out)}
         else:
             try:
@@ -61,6 +66,17 @@ def get(path: str, out: StringIO) -> int:
     client.force_authenticate(User(username="probe", is_superuser=True))
     response = client.get(path)
     out.write(response.content.decode(errors="replace"))
+    return response.status_code
+
+
+def get_page(path: str, out: StringIO) -> int:
+    from django.conf import settings
+    from django.test import Client
+
+    client = Client(HTTP_ACCEPT="text/html")
+    client.cookies[settings.SESSION_COOKIE_NAME] = os.environ["PROBE_SESSION"]
+    response = client.get(path)
+    out.write(f"Content-Type: {response['Content-Type']}\n{response.content.decode(errors='replace')}")
     return response.status_code
 
 

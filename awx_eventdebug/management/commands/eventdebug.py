@@ -9,7 +9,7 @@ import textwrap
 from django.core.management.base import BaseCommand, CommandError
 
 from awx_eventdebug.cli import SUBCOMMANDS
-from awx_eventdebug.cli.base import terminal_safe
+from awx_eventdebug.cli.base import escape_controls
 from awx_eventdebug.db import CONNECTION_ERRORS, bound_connect, database_failed
 from awx_eventdebug.errors import EventDebugError
 
@@ -43,12 +43,14 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         subcommand = self.subcommands[options["subcommand"]]
         bound_connect()
+        # An exit message is one line: a value it quotes (a name read from Redis or a log) can
+        # neither break it nor drive the terminal.
         try:
             try:
                 subcommand.handle(self, options)
             except CONNECTION_ERRORS as exc:
                 raise database_failed(exc) from exc
         except EventDebugError as exc:
-            raise CommandError(terminal_safe(str(exc)), returncode=exc.exit_code) from exc
+            raise CommandError(escape_controls(str(exc)), returncode=exc.exit_code) from exc
         except CommandError as exc:
-            raise CommandError(terminal_safe(str(exc)), returncode=exc.returncode) from exc
+            raise CommandError(escape_controls(str(exc)), returncode=exc.returncode) from exc
