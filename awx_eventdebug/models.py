@@ -59,6 +59,23 @@ class IngestedRecord(models.Model):
         return self.fingerprint
 
 
+class IngestHorizon(models.Model):
+    """How far back purge deleted ingest fingerprints: one row, the newest record time among those
+    it deleted. Ingest can no longer tell whether a record at or before it was counted (its
+    fingerprint is gone, its row may be purged too), so it skips such records rather than count
+    them again (overflow/ingest.py)."""
+
+    purged_through = models.DateTimeField(
+        help_text="Newest record time of a purged fingerprint: ingest skips records up to it."
+    )
+
+    class Meta:
+        verbose_name = "ingest purge horizon"
+
+    def __str__(self):
+        return f"ingest fingerprints purged through {self.purged_through:%Y-%m-%d %H:%M:%S}"
+
+
 class LagRollup(models.Model):
     """Event lag of one kind over one final minute (or an hour of them), as a histogram.
 

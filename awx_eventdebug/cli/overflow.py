@@ -230,6 +230,20 @@ def format_ingest(result: dict, style) -> str:
         render_pairs([("node", result["node"]), ("rows written", result["rows_written"])]),
     ]
     out += [f"{f['file']}: not read to the end: {f['error']}" for f in result["files"] if f["error"]]
+    out += [
+        f"{f['file']}: none of its {counted(f['unverified'], 'record')} counted: the compressed data "
+        "did not decompress whole, so what was read of it may be garbled (zcat what is there "
+        "into a plain file and ingest that to count it anyway)"
+        for f in result["files"]
+        if f["unverified"]
+    ]
+    too_old = result["totals"]["too_old"]
+    if too_old:
+        out.append(
+            f"skipped {counted(too_old, 'record')} logged at or before the purge horizon "
+            f"({when(result['purge_horizon'])}): purge deleted what tells whether they were counted, "
+            "and their rows, so they are not counted again"
+        )
     if result["interrupted"]:
         out.append("interrupted: the counts above are stored; ingesting again counts the rest once")
     return "\n".join(out)

@@ -8,12 +8,18 @@ message formatting for the known record, no exception to the caller. A daemon th
 the first record, writes the aggregate every CAPTURE_FLUSH_INTERVAL seconds as at most one row per
 (node, group, window), on its own database connection, which it closes after each write (AWX runs
 many processes; none should hold an idle connection for this).
+
+A process that ends writes what is pending, waiting at most EXIT_FLUSH_SECONDS: from
+multiprocessing's exit hooks, which run at the interpreter's exit and, in a multiprocessing
+child, before it ends with os._exit, where logging.shutdown() never runs (AWX's callback
+receiver and dispatcher workers are such children).
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import multiprocessing.util
 import os
 import threading
 import time
@@ -31,8 +37,12 @@ from .upsert import add_counts
 # which channels can never produce (a group name has no space or parenthesis).
 OTHER_GROUPS = "(other groups)"
 
-# logging.shutdown() calls flush() at exit: the process waits at most this long for the database.
+# A process that ends waits at most this long in all for its last write (the exit hook, then
+# logging.shutdown()'s flush() and close()): a hung database cannot delay a restart by more.
 EXIT_FLUSH_SECONDS = 2.0
+# Among multiprocessing's exit hooks, those of priority 0 and above run before it terminates the
+# process's daemonic children and joins the others, which can take long.
+EXIT_HOOK_PRIORITY = 0
 # Retry delays after a failed write grow up to this many flush intervals.
 BACKOFF_INTERVALS = 12
 
@@ -76,6 +86,7 @@ class OverflowCaptureHandler(logging.Handler):
         # (group, window start (epoch s)) -> its counts, their times in epoch seconds
         self._pending: dict[tuple[str, int], Counts[float]] = {}
         self._writing = False  # a batch taken from _pending is being written
+        self._writing_drops = 0  # its drops, until written or put back
         self._thread: threading.Thread | None = None
         # Set when the flusher thread could not be started (thread limit, interpreter shutdown):
         # emit() must not retry, and fail, on every record.
@@ -86,6 +97,10 @@ class OverflowCaptureHandler(logging.Handler):
         self._failures_in_row = 0
         self._last_ok = True
         self._timed_out = False
+        # This process's exit hook (multiprocessing.util.Finalize), made with its first flusher:
+        # a multiprocessing child clears the hooks it inherits before it runs.
+        self._exit_hook: multiprocessing.util.Finalize | None = None
+        self._exit_deadline: float | None = None  # monotonic; set once the process is ending
         self.counters = dict.fromkeys(
             ("parsed", "ignored", "bounded", "rows_written", "rows_set_aside", "flushes", "flush_failures"),
             0,
@@ -143,11 +158,13 @@ class OverflowCaptureHandler(logging.Handler):
 
     def _pend(self, key: tuple[str, int], counts: Counts[float]) -> None:
         """Add ``counts`` to the pending aggregate, under OTHER_GROUPS when the bound leaves no
-        room for ``key``. Called with the lock held."""
+        room for ``key``; ``bounded`` counts the records that lose their group name so, once
+        (a failed batch put back holds some already). Called with the lock held."""
         pending = self._pending
         if key not in pending and len(pending) >= self.max_pending:
-            self.counters["bounded"] += counts.drops
-            key = (OTHER_GROUPS, key[1])
+            if key[0] != OTHER_GROUPS:
+                self.counters["bounded"] += counts.drops
+                key = (OTHER_GROUPS, key[1])
         merge_into(pending, key, counts)
 
     # Flushing -------------------------------------------------------------------------------
@@ -166,6 +183,10 @@ class OverflowCaptureHandler(logging.Handler):
                 self.last_error = f"cannot start the flusher thread: {exc}"
                 return False
             self._thread = thread
+            if self._exit_hook is None:
+                self._exit_hook = multiprocessing.util.Finalize(
+                    self, _flush_at_exit, args=(weakref.ref(self),), exitpriority=EXIT_HOOK_PRIORITY
+                )
             return True
 
     def _run(self):
@@ -198,6 +219,7 @@ class OverflowCaptureHandler(logging.Handler):
         with self._lock:
             batch, self._pending = self._pending, {}
             self._writing = bool(batch)
+            self._writing_drops = sum(counts.drops for counts in batch.values())
         if not batch:
             return True
         try:
@@ -205,6 +227,7 @@ class OverflowCaptureHandler(logging.Handler):
         finally:
             with self._lock:
                 self._writing = False
+                self._writing_drops = 0
 
     def _write_batch(self, batch) -> bool:
         from django.db import connections
@@ -262,6 +285,7 @@ class OverflowCaptureHandler(logging.Handler):
 
     def _restore(self, batch):
         with self._lock:
+            self._writing_drops = 0
             for key, counts in batch.items():
                 self._pend(key, counts)
 
@@ -280,10 +304,13 @@ class OverflowCaptureHandler(logging.Handler):
             )
 
     def flush(self, timeout: float = EXIT_FLUSH_SECONDS) -> bool:
-        """Have the flusher thread write what is pending now; wait at most ``timeout`` seconds.
+        """Have the flusher thread write what is pending now; wait at most ``timeout`` seconds,
+        and once the process is ending, no later than its exit deadline.
 
         True when it was written. Called by logging.shutdown() at exit, hence the short default.
         """
+        if self._exit_deadline is not None:
+            timeout = min(timeout, max(0.0, self._exit_deadline - time.monotonic()))
         with self._lock:
             if not self._pending and not self._writing:
                 return True
@@ -296,6 +323,28 @@ class OverflowCaptureHandler(logging.Handler):
             done = self._wakeup.wait_for(lambda: self._attempted >= target or self._thread is None, timeout)
             self._timed_out = not done
             return bool(done) and self._attempted >= target and self._last_ok
+
+    def flush_at_exit(self) -> None:
+        """The last write of a process that ends, bounded by EXIT_FLUSH_SECONDS together with
+        every flush() after it; the drops it could not write are counted in one warning, the
+        only trace they leave."""
+        if self._exit_deadline is None:
+            self._exit_deadline = time.monotonic() + EXIT_FLUSH_SECONDS
+        if self.flush():
+            return
+        with self._lock:
+            lost = sum(counts.drops for counts in self._pending.values()) + self._writing_drops
+            why = self.last_error
+            if self._writing:
+                why = f"no answer from the database in {EXIT_FLUSH_SECONDS:g} s"
+        if lost:
+            status_logger.warning(
+                "awx-eventdebug: process %d ends with %d channel overflow drops it could not write (%s); "
+                "they are lost.",
+                os.getpid(),
+                lost,
+                why,
+            )
 
     def close(self):
         """Write what is pending (bounded), then stop the flusher. A record after close() starts
@@ -329,6 +378,12 @@ class OverflowCaptureHandler(logging.Handler):
 
 
 _HANDLERS: weakref.WeakSet[OverflowCaptureHandler] = weakref.WeakSet()
+
+
+def _flush_at_exit(handler_ref):
+    handler = handler_ref()
+    if handler is not None:
+        handler.flush_at_exit()
 
 
 def _reset_in_child(handler_ref):

@@ -9,11 +9,14 @@ same file (two records logged in the same millisecond with the same text are bot
 batch inserts its fingerprints into IngestedRecord with ON CONFLICT DO NOTHING RETURNING, and adds
 to ChannelOverflow only the records whose fingerprint was new, in the same transaction. So
 ingesting a file twice, a rotated file overlapping the previous one, or the same file from two
-shells at once counts every record once.
+shells at once counts every record once. Purge deletes old fingerprints with their rows and keeps
+the newest record time among them (IngestHorizon): a record at or before it may have been counted
+and purged, so it is skipped as too old, not counted again.
 
 Bad input never stops a run: a rejected line is counted; a file that cannot be read to its end
-(a truncated or corrupt gzip, a read error) keeps the records read before the fault, carries the
-error in its report, and the next file is read.
+carries the error in its report, and the next file is read. A plain file keeps the records read
+before the fault (a read error); a compressed one keeps none (a corrupt or truncated gzip): what
+was read of it may be garbled, so its records are reported as unverified.
 """
 
 from __future__ import annotations
@@ -21,20 +24,38 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
-from django.db import connection
+from django.db import connection, transaction
+from django.db.models import Max
 
 from ..columns import SOURCE_INGEST
 from ..conf import get_config
-from ..db import app_tables, ensure_reachable
+from ..db import app_tables
 from ..errors import Misconfigured
-from ..models import IngestedRecord
+from ..models import IngestedRecord, IngestHorizon
+from ..timeutil import isoformat
 from .counts import Counts, merge_into
-from .logread import UNREADABLE, FileReport, Record, Rejected, describe_error, file_size, read_records
+from .logread import (
+    UNREADABLE,
+    FileReport,
+    Record,
+    Rejected,
+    describe_error,
+    file_size,
+    is_compressed,
+    read_records,
+)
 from .record import node_name, storable_name, window_start
 from .upsert import add_counts
 
 BATCH_RECORDS = 5000
+
+
+class _Garbled(Exception):
+    """A compressed file did not decompress whole: what was counted of it is rolled back."""
+
+
 # SQLite: 2 parameters each, below its oldest limit of 999 per statement.
 FINGERPRINTS_PER_STATEMENT = 400
 
@@ -50,10 +71,32 @@ class IngestRun:
     files: list[FileReport] = field(default_factory=list)
     rows_written: int = 0
     interrupted: bool = False
+    purge_horizon: datetime | None = None  # as last read: at the start, after each batch's inserts
 
     def ingest(self, label: str, stream) -> FileReport:
         report = FileReport(label, size=file_size(stream))
         self.files.append(report)
+        if not is_compressed(stream):
+            self._read(stream, report)
+            return report
+        # gzip checks its data (CRC) only at its end: a flipped bit garbles what follows it into
+        # lines that may still read as records, and may even look like a file cut short. So a
+        # compressed file is counted in one transaction, kept only when it decompressed whole.
+        rows_before = self.rows_written
+        try:
+            with transaction.atomic():
+                if not self._read(stream, report):
+                    raise _Garbled
+        except (_Garbled, KeyboardInterrupt) as exc:
+            self.rows_written = rows_before
+            report.new = report.duplicates = report.too_old = 0
+            if not isinstance(exc, _Garbled):
+                raise
+            report.unverified = report.records
+        return report
+
+    def _read(self, stream, report: FileReport) -> bool:
+        """Count the records of ``stream`` in batches; False when a fault ended it early."""
         batch: list[Record] = []
         try:
             for record in read_records(stream, report, self.node, self._reject, self.progress):
@@ -64,7 +107,7 @@ class IngestRun:
         except UNREADABLE as exc:
             report.error = describe_error(exc, report)
         self._commit(batch, report)
-        return report
+        return report.error is None
 
     def _reject(self, report: FileReport, line: int, why: str) -> None:
         report.bad += 1
@@ -78,21 +121,37 @@ class IngestRun:
         for record in batch:
             by_fingerprint.setdefault(_fingerprint(record), record)
         report.duplicates += len(batch) - len(by_fingerprint)
-        fresh = self._count_fresh(by_fingerprint)
+        # Records at or before the horizon read last need no fingerprint. It is read again only
+        # after the inserts: a transaction that reads first fails on SQLite, rather than waits,
+        # when another process writes before it does.
+        recent = self._after_purge_horizon(by_fingerprint)
+        inserted, fresh = self._count_fresh(recent)
         report.new += len(fresh)
-        report.duplicates += len(by_fingerprint) - len(fresh)
+        report.too_old += len(by_fingerprint) - len(recent) + len(inserted) - len(fresh)
+        report.duplicates += len(recent) - len(inserted)
+
+    def _after_purge_horizon(self, by_fingerprint: dict[str, Record]) -> dict[str, Record]:
+        """The records newer than the purge horizon as last read."""
+        horizon = self.purge_horizon
+        if horizon is None:
+            return by_fingerprint
+        return {key: record for key, record in by_fingerprint.items() if record.logged_at > horizon}
 
     @app_tables
-    def _count_fresh(self, by_fingerprint: dict[str, Record]) -> list[str]:
-        """In one transaction: the fingerprints not counted yet, and their counts; returns them."""
-        fresh = _insert_fingerprints(by_fingerprint)
+    def _count_fresh(self, by_fingerprint: dict[str, Record]) -> tuple[list[str], dict[str, Record]]:
+        """In one transaction: the fingerprints not stored yet, and the counts of their records
+        newer than the purge horizon; returns both."""
+        inserted = _insert_fingerprints(by_fingerprint)
+        # A purge that committed meanwhile, having deleted some of these fingerprints, moved the
+        # horizon past their records in the same transaction.
+        self.purge_horizon = purge_horizon()
+        fresh = self._after_purge_horizon({key: by_fingerprint[key] for key in inserted})
         rows: dict[tuple, Counts] = {}
-        for fingerprint in fresh:
-            record = by_fingerprint[fingerprint]
+        for record in fresh.values():
             key = (record.node, record.group, window_start(record.logged_at, self.window), SOURCE_INGEST)
             merge_into(rows, key, Counts.of_record(record.logged_at, record.queues, record.members))
         self.rows_written += add_counts(rows)
-        return fresh
+        return inserted, fresh
 
     def as_dict(self) -> dict:
         totals = {name: sum(getattr(f, name) for f in self.files) for name in _TOTALLED}
@@ -103,12 +162,19 @@ class IngestRun:
             "files": [f.as_dict() for f in self.files],
             "totals": totals,
             "rows_written": self.rows_written,
+            "purge_horizon": isoformat(self.purge_horizon),
             "interrupted": self.interrupted,
             "skipped": bool(totals["bad"] or totals["unreadable_files"]),
         }
 
 
-_TOTALLED = ("lines", "records", "new", "duplicates", "bad", "bytes")
+_TOTALLED = ("lines", "records", "new", "duplicates", "too_old", "unverified", "bad", "bytes")
+
+
+@app_tables
+def purge_horizon() -> datetime | None:
+    """The newest record time whose fingerprint purge deleted (IngestHorizon); None before any."""
+    return IngestHorizon.objects.aggregate(horizon=Max("purged_through"))["horizon"]
 
 
 def _fingerprint(record: Record) -> str:
@@ -166,12 +232,13 @@ def ingest_streams(
 
     Ctrl-C (KeyboardInterrupt) ends the run with what was committed so far, marked
     ``interrupted``: the batch being read is not counted, and a later run counts it once."""
-    ensure_reachable()  # before reading a first batch of a long file for nothing
     run = IngestRun(
         node=storable_name(node or node_name()),
         window=get_config()["CAPTURE_WINDOW"],
         progress=progress,
         rejected=rejected,
+        # Connects first: a database out of reach fails the run before a long file is read.
+        purge_horizon=purge_horizon(),
     )
     try:
         for label, stream in sources:

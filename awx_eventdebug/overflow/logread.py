@@ -83,6 +83,8 @@ class FileReport:
     records: int = 0
     new: int = 0
     duplicates: int = 0
+    too_old: int = 0  # at or before the purge horizon: skipped (ingest.py)
+    unverified: int = 0  # of a compressed file that did not decompress whole: not counted (ingest.py)
     bad: int = 0
     bytes: int = 0
     error: str | None = None  # why the file could not be read to its end
@@ -153,10 +155,14 @@ class _CountingRaw(io.RawIOBase):
         return size
 
 
+def is_compressed(stream) -> bool:
+    """Whether ``stream`` (not read yet) is gzip data, by its first bytes."""
+    return hasattr(stream, "peek") and stream.peek(2)[:2] == GZIP_MAGIC
+
+
 def _open(stream, report: FileReport, progress) -> io.BufferedReader:
-    head = stream.peek(2)[:2] if hasattr(stream, "peek") else b""
     disk = stream
-    if head == GZIP_MAGIC:
+    if is_compressed(stream):
         report.compressed = True
         stream = gzip.GzipFile(fileobj=stream, mode="rb")
     return io.BufferedReader(_CountingRaw(stream, disk, report, progress), MAX_LINE_BYTES + 1)

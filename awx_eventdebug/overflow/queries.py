@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.db.models import Case, CharField, Count, F, Max, Min, Q, QuerySet, Sum, Value, When
-from django.db.models.functions import TruncHour, TruncMinute
+from django.db.models.functions import Greatest, TruncHour, TruncMinute
 from django.utils import timezone
 
 from ..awx.messages import GROUP_KINDS, OTHER_GROUP_KIND
 from ..conf import get_config
 from ..db import app_tables, delete_oldest
-from ..models import ChannelOverflow, IngestedRecord, OverflowPurged
+from ..models import ChannelOverflow, IngestedRecord, IngestHorizon, OverflowPurged
 from ..timeutil import isoformat
 from .handler import capture_stats
 
@@ -29,6 +29,8 @@ MAX_GROUP_LIMIT = 1000
 # Timeline points per group at most: a day of minutes, or two months of hours.
 MAX_TIMELINE_POINTS = 1440
 PURGE_BATCH = 5000
+# The primary key of the one IngestHorizon row.
+INGEST_HORIZON_ROW = 1
 TIMELINE_TRUNC = {"minute": TruncMinute, "hour": TruncHour}
 
 
@@ -240,6 +242,20 @@ def fold_into_purged(rows: QuerySet) -> None:
         OverflowPurged.objects.filter(pk=purged.pk).update(drops=F("drops") + drops)
 
 
+def advance_ingest_horizon(fingerprints: QuerySet) -> None:
+    """Move IngestHorizon up to the newest record time of ``fingerprints`` (about to be deleted,
+    locked by the caller), in the caller's transaction: ingest must see the new horizon no later
+    than the fingerprints gone."""
+    newest = fingerprints.aggregate(newest=Max("logged_at"))["newest"]
+    horizon, created = IngestHorizon.objects.select_for_update().get_or_create(
+        pk=INGEST_HORIZON_ROW, defaults={"purged_through": newest}
+    )
+    if not created:
+        IngestHorizon.objects.filter(pk=horizon.pk).update(
+            purged_through=Greatest("purged_through", Value(newest))
+        )
+
+
 def purge_overflow(
     older_than: timedelta,
     dry_run: bool = False,
@@ -252,22 +268,32 @@ def purge_overflow(
     ``dry_run`` only count them and the batches a purge would run. Deleted rows' drops are kept
     as totals (fold_into_purged)."""
     cutoff = timezone.now() - older_than
+    # What each kind of row leaves behind when deleted: drops totals, the ingest horizon.
     targets = (
-        ("overflow_rows", ChannelOverflow.objects.filter(window_start__lt=cutoff), "window_start"),
-        ("ingest_fingerprints", IngestedRecord.objects.filter(logged_at__lt=cutoff), "logged_at"),
+        (
+            "overflow_rows",
+            ChannelOverflow.objects.filter(window_start__lt=cutoff),
+            "window_start",
+            fold_into_purged,
+        ),
+        (
+            "ingest_fingerprints",
+            IngestedRecord.objects.filter(logged_at__lt=cutoff),
+            "logged_at",
+            advance_ingest_horizon,
+        ),
     )
     removed = {}
     batches = 0
-    for name, rows, age_field in targets:
+    for name, rows, age_field, before_delete in targets:
         if dry_run:
             removed[name] = count_rows(rows)
             batches += -(-removed[name] // batch_size)
             continue
         removed[name] = 0
-        fold = fold_into_purged if rows.model is ChannelOverflow else None
         ran = 0
         while max_batches is None or ran < max_batches:
-            deleted = delete_oldest(rows, age_field, batch_size, fold)
+            deleted = delete_oldest(rows, age_field, batch_size, before_delete)
             if not deleted:
                 break
             removed[name] += deleted

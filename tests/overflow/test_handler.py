@@ -1,8 +1,10 @@
 import asyncio
+import itertools
 import json
 import logging
 import threading
 import time
+from contextlib import contextmanager
 from io import StringIO
 
 import pytest
@@ -167,24 +169,30 @@ def log_overflow(logger, group, times, members=3):
         logger.info(OVERFLOW_FORMAT, 1, members, group)
 
 
+@contextmanager
+def table_away():
+    """The overflow table renamed away: every write fails as when the database is down."""
+    table = ChannelOverflow._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"ALTER TABLE {table} RENAME TO {table}_away")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"ALTER TABLE {table}_away RENAME TO {table}")
+
+
 @pytest.mark.django_db(transaction=True)
 def test_table_gone_during_flush_loses_and_doubles_nothing(private_logger, caplog):
     logger, attach = private_logger
     handler = attach()
-    table = ChannelOverflow._meta.db_table
     log_overflow(logger, "job_events-1", 5)
     assert handler.flush(timeout=10)
-    with connection.cursor() as cursor:
-        cursor.execute(f"ALTER TABLE {table} RENAME TO {table}_away")
-    try:
-        with caplog.at_level(logging.WARNING, logger="awx_eventdebug.overflow.handler"):
-            log_overflow(logger, "job_events-1", 7)
-            assert handler.flush(timeout=10) is False
-            log_overflow(logger, "job_events-2", 2)
-            assert handler.flush(timeout=10) is False
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute(f"ALTER TABLE {table}_away RENAME TO {table}")
+    with table_away(), caplog.at_level(logging.WARNING, logger="awx_eventdebug.overflow.handler"):
+        log_overflow(logger, "job_events-1", 7)
+        assert handler.flush(timeout=10) is False
+        log_overflow(logger, "job_events-2", 2)
+        assert handler.flush(timeout=10) is False
     warnings = [r for r in caplog.records if r.name == "awx_eventdebug.overflow.handler"]
     assert len(warnings) == 1 and "retrying with backoff" in warnings[0].getMessage()
     assert handler.stats()["flush_failures"] == 2
@@ -252,6 +260,29 @@ def test_groups_beyond_the_bound_share_one_bucket(private_logger):
     groups = drops_by_group()
     assert sum(groups.values()) == 100
     assert groups[OTHER_GROUPS] == 80
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bounded_counts_each_record_that_lost_its_group_once(private_logger):
+    # Each round logs 2 records to each of its groups (half of them new), then a write fails
+    # and the batch is put back, competing for the bound with the next round's groups.
+    logger, attach = private_logger
+    for max_pending, groups, failures in itertools.product((1, 5, 10), (1, 10, 30), (0, 1, 3)):
+        ChannelOverflow.objects.all().delete()
+        handler = attach(window=3600, max_pending=max_pending)
+        for round_ in range(failures + 1):
+            for group in range(groups):
+                log_overflow(logger, f"job_events-{round_ * groups // 2 + group}", 2)
+            if round_ < failures:
+                with table_away():
+                    assert handler.flush(timeout=10) is False
+        assert handler.flush(timeout=10)
+        stored = drops_by_group()
+        case = (max_pending, groups, failures, handler.stats())
+        assert sum(stored.values()) == 2 * groups * (failures + 1), case
+        assert handler.stats()["bounded"] == stored.get(OTHER_GROUPS, 0), case
+        logger.removeHandler(handler)
+        handler.close()
 
 
 def reraise(record):

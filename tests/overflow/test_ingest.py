@@ -1,16 +1,22 @@
 import gzip
 import io
+import itertools
 import json
 import struct
 import sys
-from datetime import UTC, datetime
+import threading
+from datetime import UTC, datetime, timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.utils import timezone
 
-from awx_eventdebug.models import ChannelOverflow
+from awx_eventdebug.maintenance.slot import upkeep
+from awx_eventdebug.models import ChannelOverflow, IngestedRecord, IngestHorizon, OverflowPurged
 from awx_eventdebug.overflow.logread import MAX_LINE_BYTES
+from awx_eventdebug.overflow.queries import cumulative_drops, purge_overflow
 from tests.support.capture_helpers import drops_by_group
 
 pytestmark = pytest.mark.django_db
@@ -57,6 +63,8 @@ def test_seed_lines_give_the_expected_rows(tmp_path):
         "records": 2,
         "new": 2,
         "duplicates": 0,
+        "too_old": 0,
+        "unverified": 0,
         "bad": 0,
         "bytes": 0,
         "unreadable_files": 0,
@@ -232,18 +240,60 @@ def test_progress_on_a_terminal_shows_percent_and_time_left(tmp_path, monkeypatc
     assert all("%, about " in u and " s left" in u for u in updates)
 
 
-def test_a_truncated_gzip_keeps_what_was_read_and_the_next_file_is_read(tmp_path):
+def test_a_truncated_gzip_counts_nothing_and_the_next_file_is_read(tmp_path):
     lines = "".join(line(s % 60, f"job_events-{s}") for s in range(2000))
     truncated = gzip.compress(lines.encode())[:-2000]
     corrupt = gzip.compress(SEED.encode())[:20] + b"\x00garbage" * 50
     result = ingest(tmp_path, truncated, corrupt, line(1, "after"))
     first, second, third = result["files"]
-    assert first["error"].startswith("truncated gzip after ") and 0 < first["new"] < 2000
+    assert first["error"].startswith("truncated gzip after ") and 0 < first["records"] < 2000
+    assert (first["new"], first["unverified"]) == (0, first["records"])
     assert second["error"].startswith("corrupt gzip")
     assert third["error"] is None and third["new"] == 1
     assert result["totals"]["unreadable_files"] == 2
     assert result["returncode"] == 1
-    assert sum(drops_by_group().values()) == first["new"] + 1
+    assert drops_by_group() == {"after": 1}
+
+
+def test_a_corrupt_gzip_counts_none_of_its_records_and_its_intact_copy_counts_each_once(tmp_path):
+    # A bit flipped anywhere in the compressed data: gzip finds it at the latest by its CRC, at
+    # the end, after handing out what the flip garbled (lines that may still read as records);
+    # near the end, the garbled data may also end as if the file were cut short.
+    lines = "".join(line(n % 60, f"job_events-{n}", millis=n % 1000) for n in range(1000))
+    packed = gzip.compress(lines.encode())
+    read_before_the_fault = 0
+    # Through the deflate data, and its last byte (whose last bits are padding that gzip ignores).
+    positions = [*range(10, len(packed) - 8, len(packed) // 20), len(packed) - 9]
+    for position in positions:
+        for bit in (0, 5):
+            damaged = bytearray(packed)
+            damaged[position] ^= 1 << bit
+            for model in (ChannelOverflow, IngestedRecord):
+                model.objects.all().delete()
+            case = (position, bit)
+            first, after = ingest(tmp_path, bytes(damaged), line(1, "after"))["files"]
+            if first["error"] is None:  # a padding bit: the data decompressed whole and right
+                assert first["new"] == 1000, case
+            else:
+                assert first["error"].startswith(("corrupt gzip", "truncated gzip")), case
+                assert (first["new"], first["unverified"]) == (0, first["records"]), case
+                assert drops_by_group() == {"after": 1}, case
+                read_before_the_fault += first["records"]
+            ingest(tmp_path, packed)
+            assert sum(drops_by_group().values()) == 1001, case
+    assert read_before_the_fault > 0  # flips the reader passed before it could tell
+
+
+def test_a_corrupt_gzip_is_named_in_the_text_output(tmp_path):
+    damaged = bytearray(gzip.compress(SEED.encode()))
+    damaged[-5] ^= 1  # the CRC itself
+    path = tmp_path / "tower.log.1.gz"
+    path.write_bytes(bytes(damaged))
+    out = StringIO()
+    with pytest.raises(CommandError):
+        call_command("eventdebug", "ingest", str(path), stdout=out)
+    text = out.getvalue()
+    assert f"{path}: none of its 2 records counted: the compressed data did not decompress whole" in text
 
 
 def test_times_out_of_range_and_absurd_journal_stamps_are_rejected_lines(tmp_path):
@@ -286,3 +336,105 @@ def test_ctrl_c_stops_with_what_was_counted(tmp_path, monkeypatch):
     assert result["interrupted"] and result["returncode"] == 130
     assert "Traceback" not in result["stderr"]
     assert drops_by_group() == {"broadcast-group_send": 1, "job_events-49": 1}
+
+
+def aged_line(now: datetime, age: timedelta, group: str) -> str:
+    moment = now - age
+    return (
+        f"{moment:%Y-%m-%d %H:%M:%S},{moment.microsecond // 1000:03d}Z INFO     channels_redis.core "
+        f"1 of 2 channels over capacity in group {group}\n"
+    )
+
+
+def purge_by_command():
+    call_command("eventdebug", "purge", "--older-than", "1h", stdout=StringIO())
+
+
+def purge_by_maintenance(settings):
+    settings.EVENTDEBUG = {"RETENTION": "1h"}
+    upkeep()
+
+
+# Ingest, purge, ingest again: every record counted once, whatever purged and however the log
+# comes back; the records whose fingerprints purge deleted are skipped, and the report says so.
+# Each purge, and the fingerprints it deletes: the oldest 4 records (older than 1 h), or 1.
+PURGES = {
+    "command": (lambda settings: purge_by_command(), 4),
+    "maintenance slot": (purge_by_maintenance, 4),
+    "one batch of one": (lambda settings: purge_overflow(timedelta(hours=1), batch_size=1, max_batches=1), 1),
+}
+# Each way the log comes back, and how many of the oldest records it leaves out.
+AGAIN = {
+    "the same file": (lambda log, newer: log, 0),
+    "a gzip copy": (lambda log, newer: gzip.compress(log.encode()), 0),
+    "a rotation overlapping it": (lambda log, newer: "".join(log.splitlines(keepends=True)[2:]) + newer, 2),
+}
+
+
+def test_ingest_after_purge_counts_nothing_twice(tmp_path, settings):
+    now = timezone.now()
+    ages = [timedelta(hours=3), timedelta(hours=3) - timedelta(seconds=1), timedelta(hours=2)]
+    ages += [timedelta(hours=2) - timedelta(seconds=1), timedelta(minutes=10), timedelta(minutes=9)]
+    log = "".join(aged_line(now, age, f"job_events-{n}") for n, age in enumerate(ages))
+    newer = aged_line(now, timedelta(minutes=5), "job_events-new") * 2
+    for (purge_name, (purge, deleted)), (again_name, (again, left_out)) in itertools.product(
+        PURGES.items(), AGAIN.items()
+    ):
+        case = (purge_name, again_name)
+        for model in (ChannelOverflow, IngestedRecord, OverflowPurged, IngestHorizon):
+            model.objects.all().delete()
+        first = ingest(tmp_path, log)
+        assert first["totals"]["new"] == 6 and first["purge_horizon"] is None, case
+        purge(settings)
+        rows_after_purge = set(ChannelOverflow.objects.values_list("group", "window_start", "drops"))
+        second = ingest(tmp_path, again(log, newer))
+        totals = second["totals"]
+        fresh = 2 if again_name == "a rotation overlapping it" else 0
+        assert totals["new"] == fresh, (case, totals)
+        assert totals["too_old"] == max(0, deleted - left_out), (case, totals)
+        assert second["purge_horizon"] is not None, case
+        assert totals["too_old"] + totals["duplicates"] + totals["new"] == totals["records"], (case, totals)
+        assert sum(cumulative_drops().values()) == 6 + fresh, case
+        rows = set(ChannelOverflow.objects.values_list("group", "window_start", "drops"))
+        assert {row for row in rows if row[0] != "job_events-new"} == rows_after_purge, case
+        assert second["returncode"] == 0, case
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_purge_between_reading_the_horizon_and_inserting_counts_nothing_twice(tmp_path, monkeypatch):
+    from awx_eventdebug.overflow import ingest as ingest_module
+
+    now = timezone.now()
+    log = aged_line(now, timedelta(hours=2), "job_events-1") * 3 + aged_line(
+        now, timedelta(minutes=1), "job_events-2"
+    )
+    ingest(tmp_path, log)
+    original = ingest_module._insert_fingerprints
+
+    def purged_first(by_fingerprint):  # another process's purge commits just before the insert
+        purge = threading.Thread(target=lambda: (purge_by_command(), connection.close()))
+        purge.start()
+        purge.join()
+        return original(by_fingerprint)
+
+    monkeypatch.setattr(ingest_module, "_insert_fingerprints", purged_first)
+    again = ingest(tmp_path, log)
+    assert again["purge_horizon"] is not None
+    assert (again["totals"]["new"], again["totals"]["too_old"], again["totals"]["duplicates"]) == (0, 3, 1)
+    assert sum(cumulative_drops().values()) == 4
+
+
+def test_ingest_says_what_it_skipped_as_older_than_the_purge_horizon(tmp_path):
+    now = timezone.now()
+    log = aged_line(now, timedelta(hours=2), "job_events-1") * 3 + aged_line(
+        now, timedelta(minutes=1), "job_events-2"
+    )
+    ingest(tmp_path, log)
+    purge_by_command()
+    path = tmp_path / "again.log"
+    path.write_text(log)
+    out = StringIO()
+    call_command("eventdebug", "ingest", str(path), stdout=out)
+    text = out.getvalue()
+    assert "skipped 3 records logged at or before the purge horizon (" in text, text
+    assert "so they are not counted again" in text
