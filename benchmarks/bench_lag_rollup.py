@@ -107,8 +107,10 @@ def main() -> None:
 
     seed(args.events, args.days)
     since, until = START, START + timedelta(days=args.days)
-    # The exact statements over every event need more than the default 30 s timeout here.
-    override_settings(EVENTDEBUG={"STATEMENT_TIMEOUT": 3600}).enable()
+    # The exact statements over every event need more than the default 30 s timeout here, and
+    # the seeded days are kept (rollups older than RETENTION are never stored), however long ago.
+    kept = (datetime.now(UTC) - START).days + 1
+    override_settings(EVENTDEBUG={"STATEMENT_TIMEOUT": 3600, "RETENTION": f"{kept}d"}).enable()
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM main_jobevent")
         total = cursor.fetchone()[0]

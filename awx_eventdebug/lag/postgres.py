@@ -60,7 +60,8 @@ def postgres_statistics(cursor, kind, query, sources, fractions, limit) -> tuple
     jit = cursor.fetchone()[0]
     cursor.execute("SELECT set_config('jit', 'off', true)")
     all_fractions = [0.0, *fractions, 1.0]
-    order_params = [all_fractions] if query.worst_by is not None else []
+    # Without groups there is nothing to order, worst_by or not.
+    order_params = [all_fractions] if grouped and query.worst_by is not None else []
     cursor.execute(sql, [all_fractions, *params, *order_params, *([limit + 1] if grouped else [])])
     rows = [(row[0], _statistics(*row[1:])) for row in cursor.fetchall()]
     cursor.execute("SELECT set_config('jit', %s, true)", [jit])

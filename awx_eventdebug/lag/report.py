@@ -77,12 +77,14 @@ def lag_report(query: LagQuery) -> dict:
 
 def uses_rollups(query: LagQuery) -> bool:
     """Whether ``query`` is answered from the per-minute rollups: a window longer than
-    LAG_EXACT_WINDOW over a whole kind, by none, minute or hour, and no --exact."""
+    LAG_EXACT_WINDOW over a whole kind, by none, minute or hour (in the order of their keys:
+    groups ranked by a percentile are ranked on exact ones), and no --exact."""
     return (
         not query.exact
         and query.job is None
         and query.event is None
         and query.by in ROLLUP_GROUPINGS
+        and (query.worst_by is None or query.by == "none")
         and query.since is not None
         and query.until is not None
         and query.until - query.since > get_config()["LAG_EXACT_WINDOW"]

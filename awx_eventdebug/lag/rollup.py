@@ -6,9 +6,12 @@ A minute of one kind, keyed by ``modified``, is final once it has ended plus LAG
 statement per hour of them over the ``modified`` index (count, sum, min, max, the missing,
 negative and backfilled counts, and a histogram of sketch.py's buckets per minute), and stored,
 empty minutes too, so that a minute is never read twice; an hour whose 60 minutes are stored gets
-a row of its own, their merge. Reads fill what they need first (within STATEMENT_TIMEOUT), and
-fill_rollups() lets the maintenance thread (maintenance/) keep them filled. Writers insert with
-ON CONFLICT DO NOTHING: two fillers of one minute store it once. The window's edges (part minutes
+a row of its own, their merge. Minutes older than RETENTION are not stored: the maintenance
+thread would purge them. A query reads the rows of its window once, computes the minutes missing
+from them (within STATEMENT_TIMEOUT) and answers from what it read and computed, never reading
+back what it stored, so a purge at any moment cannot change its answer (Cover). fill_rollups()
+lets the maintenance thread (maintenance/) keep the rollups filled. Writers insert with ON
+CONFLICT DO NOTHING: two fillers of one minute store it once. The window's edges (part minutes
 and minutes not final yet) are computed from the events on each read and never stored.
 """
 
@@ -20,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from django.db import connection
+from django.db.models import Q
 from django.utils import timezone
 
 from ..awx.tables import KINDS
@@ -104,7 +108,16 @@ class Piece:
     missing_created: int = 0
     negative: int = 0
     backfilled: int = 0
-    histogram: dict[int, int] = field(default_factory=dict)
+    # The histogram as SQL wrote it, JSON [[bucket, count], ...], parsed on first use: most
+    # minutes a by-minute query reads are only counted, not merged.
+    stored_histogram: str = "[]"
+    _parsed: dict[int, int] | None = field(default=None, init=False, repr=False)
+
+    @property
+    def histogram(self) -> dict[int, int]:
+        if self._parsed is None:
+            self._parsed = dict(json.loads(self.stored_histogram))
+        return self._parsed
 
     def add(self, other: Piece) -> None:
         self.count += other.count
@@ -137,7 +150,9 @@ class Piece:
 
     def as_row(self, kind: str, span: timedelta) -> LagRollup:
         fields = {name: getattr(self, name) for name in _STORED}
-        histogram = json.dumps(sorted(self.histogram.items()), separators=(",", ":"))
+        histogram = self.stored_histogram
+        if self._parsed is not None:
+            histogram = json.dumps(sorted(self._parsed.items()), separators=(",", ":"))
         return LagRollup(kind=kind, span=int(span.total_seconds()), histogram=histogram, **fields)
 
 
@@ -152,31 +167,10 @@ def _greatest(a, b):
     return b if a is None else a if b is None else max(a, b)
 
 
-@app_tables
-def _stored_pieces(kind: str, span: timedelta, since: datetime, until: datetime) -> list[Piece]:
-    rows = LagRollup.objects.filter(
-        kind=kind, span=int(span.total_seconds()), start__gte=since, start__lt=until
-    ).values_list(*_STORED, "histogram")
-    return [Piece(*row[:-1], histogram=dict(json.loads(row[-1]))) for row in rows]
-
-
-@app_tables
-def _starts(kind: str, span: timedelta, since: datetime, until: datetime) -> set[datetime]:
-    return set(
-        LagRollup.objects.filter(
-            kind=kind, span=int(span.total_seconds()), start__gte=since, start__lt=until
-        ).values_list("start", flat=True)
-    )
-
-
-@app_tables
-def _store(rows: list[LagRollup]) -> None:
-    LagRollup.objects.bulk_create(rows, ignore_conflicts=True)
-
-
-def compute_minutes(kind: str, since: datetime, until: datetime) -> dict[datetime, tuple]:
-    """Each minute holding events with ``since <= modified < until``, from the events: minute ->
-    (the _STORED values, the histogram as JSON text)."""
+def compute_minutes(kind: str, since: datetime, until: datetime) -> dict[datetime, Piece]:
+    """Each minute holding events with ``since <= modified < until``, from the events."""
+    if until <= since:
+        return {}
     sql = _VENDOR[connection.vendor]
     sentinels = {"missing": MISSING, "backfilled": BACKFILLED, "negative": NEGATIVE}
     adapt = connection.ops.adapt_datetimefield_value
@@ -201,20 +195,8 @@ def compute_minutes(kind: str, since: datetime, until: datetime) -> dict[datetim
         if isinstance(minute, str):
             minute = datetime.fromisoformat(minute)
         minute = minute.replace(tzinfo=UTC)
-        minutes[minute] = ((minute, *values), histogram)
+        minutes[minute] = Piece(minute, *values, stored_histogram=histogram)
     return minutes
-
-
-def _minute_row(kind: str, values: tuple, histogram: str) -> LagRollup:
-    """A computed minute as stored, its histogram's JSON as the database wrote it."""
-    return LagRollup(kind=kind, span=60, histogram=histogram, **dict(zip(_STORED, values, strict=True)))
-
-
-def _computed_pieces(kind: str, since: datetime, until: datetime) -> list[Piece]:
-    return [
-        Piece(*values, histogram=dict(json.loads(histogram)))
-        for values, histogram in compute_minutes(kind, since, until).values()
-    ]
 
 
 def floor_to(moment: datetime, step: timedelta) -> datetime:
@@ -232,53 +214,116 @@ def final_end(now: datetime | None = None) -> datetime:
     return floor_to((now or timezone.now()) - get_config()["LAG_ROLLUP_GRACE"], MINUTE)
 
 
+def kept_from() -> datetime:
+    """The oldest start a rollup is stored with: the maintenance thread purges older ones."""
+    return timezone.now() - get_config()["RETENTION"]
+
+
 def _steps(since: datetime, until: datetime, step: timedelta):
     while since < until:
         yield since
         since += step
 
 
-def fill(kind: str, since: datetime, until: datetime, deadline: float) -> int:
-    """Store every minute of ``kind`` in [since, until) (minute-aligned, final) not stored yet,
-    an hour of them per statement, then the hours complete; stops at ``deadline`` (monotonic).
-    Returns the minutes left unstored."""
-    hours = _starts(kind, HOUR, floor_to(since, HOUR), until)
-    # Minutes are looked up only where no hour row says all 60 are stored (a month: 720 rows
-    # read instead of 43,200).
-    uncovered = [hour for hour in _steps(floor_to(since, HOUR), until, HOUR) if hour not in hours]
-    stored = _starts(kind, MINUTE, max(since, uncovered[0]), until) if uncovered else set()
-    wanted = [
-        minute
-        for hour in uncovered
-        for minute in _steps(max(since, hour), min(until, hour + HOUR), MINUTE)
-        if minute not in stored
-    ]
-    by_hour: dict[datetime, list[datetime]] = {}
-    for minute in wanted:
-        by_hour.setdefault(floor_to(minute, HOUR), []).append(minute)
-    pending, left, hours_per_statement = list(by_hour), len(wanted), 1
-    while pending:
-        if time.monotonic() > deadline:
-            return left
-        batch, pending = pending[:hours_per_statement], pending[hours_per_statement:]
-        chunk = [minute for hour in batch for minute in by_hour[hour]]
-        started = time.monotonic()
-        computed = compute_minutes(kind, chunk[0], chunk[-1] + MINUTE)
-        hours_per_statement = _next_batch(hours_per_statement, time.monotonic() - started)
-        rows = [
-            _minute_row(kind, *computed[m]) if m in computed else Piece(m).as_row(kind, MINUTE) for m in chunk
+@app_tables
+def _read(kind: str, span: timedelta, stretches: list[tuple[datetime, datetime]]) -> dict[datetime, Piece]:
+    """The stored rows of ``span`` starting in any of ``stretches``, in one statement."""
+    stretches = [(since, until) for since, until in stretches if since < until]
+    if not stretches:
+        return {}
+    starts = Q()
+    for since, until in stretches:
+        starts |= Q(start__gte=since, start__lt=until)
+    rows = LagRollup.objects.filter(starts, kind=kind, span=int(span.total_seconds()))
+    return {
+        row[0]: Piece(*row[:-1], stored_histogram=row[-1]) for row in rows.values_list(*_STORED, "histogram")
+    }
+
+
+@dataclass
+class Cover:
+    """Every final minute of [first, last) (minute-aligned) as one query has it: the rows it
+    read, each read once, and the minutes missing from them, computed from the events. Nothing
+    stored is read back: a purge deleting rows at any moment changes what is read or computed,
+    never the answer."""
+
+    kind: str
+    first: datetime
+    last: datetime
+    # Hour rows of the whole hours of [first, last): read, or merged from the minutes here.
+    hours: dict[datetime, Piece]
+    # Minute rows read or computed: those outside ``hours`` or (``every_minute``) outside the
+    # hours without events.
+    minutes: dict[datetime, Piece]
+    # The minutes wanted that are not in ``minutes`` yet.
+    missing: list[datetime]
+
+    @classmethod
+    def read(cls, kind: str, first: datetime, last: datetime, every_minute: bool = False) -> Cover:
+        """The stored rows of [first, last): hour rows, then the minutes those leave out (for a
+        query by minute, the minutes of the hours with events too)."""
+        hours = _read(kind, HOUR, [(ceil_to(first, HOUR), floor_to(last, HOUR))])
+        stretches = _outside(first, last, [h for h, p in hours.items() if not (every_minute and p.events())])
+        minutes = _read(kind, MINUTE, stretches)
+        missing = [m for since, until in stretches for m in _steps(since, until, MINUTE) if m not in minutes]
+        return cls(kind, first, last, hours, minutes, missing)
+
+    def fill(self, deadline: float) -> int:
+        """Compute the missing minutes, an hour of them per statement, until ``deadline``
+        (monotonic); store those not older than kept_from(), and the hours now whole. Returns
+        the minutes left missing."""
+        by_hour: dict[datetime, list[datetime]] = {}
+        for minute in self.missing:
+            by_hour.setdefault(floor_to(minute, HOUR), []).append(minute)
+        pending, hours_per_statement, kept = list(by_hour), 1, kept_from()
+        while pending and time.monotonic() <= deadline:
+            batch, pending = pending[:hours_per_statement], pending[hours_per_statement:]
+            chunk = [minute for hour in batch for minute in by_hour[hour]]
+            started = time.monotonic()
+            computed = compute_minutes(self.kind, chunk[0], chunk[-1] + MINUTE)
+            hours_per_statement = _next_batch(hours_per_statement, time.monotonic() - started)
+            pieces = [computed.get(minute) or Piece(minute) for minute in chunk]
+            self.minutes.update((piece.start, piece) for piece in pieces)
+            _store(self.kind, MINUTE, [piece for piece in pieces if piece.start >= kept])
+        self.missing = [minute for hour in pending for minute in by_hour[hour]]
+        merged = []
+        for hour in _steps(ceil_to(self.first, HOUR), floor_to(self.last, HOUR), HOUR):
+            if hour in self.hours:
+                continue
+            minutes = [self.minutes.get(minute) for minute in _steps(hour, hour + HOUR, MINUTE)]
+            if None in minutes:
+                continue
+            self.hours[hour] = Piece(hour)
+            for piece in minutes:
+                self.hours[hour].add(piece)
+            merged.append(self.hours[hour])
+        _store(self.kind, HOUR, [piece for piece in merged if piece.start >= kept])
+        return len(self.missing)
+
+    def coarse(self) -> list[Piece]:
+        """Pieces covering [first, last) once each: the hours, and the minutes outside them."""
+        return [
+            *self.hours.values(),
+            *(piece for start, piece in self.minutes.items() if floor_to(start, HOUR) not in self.hours),
         ]
-        _store(rows)
-        left -= len(chunk)
-    for hour in _steps(ceil_to(since, HOUR), floor_to(until, HOUR), HOUR):
-        if hour not in hours:
-            minutes = _stored_pieces(kind, MINUTE, hour, hour + HOUR)
-            if len(minutes) == 60:
-                merged = Piece(hour)
-                for piece in minutes:
-                    merged.add(piece)
-                _store([merged.as_row(kind, HOUR)])
-    return 0
+
+
+def _outside(first: datetime, last: datetime, hours: list[datetime]) -> list[tuple]:
+    """The stretches of [first, last) outside ``hours``, each as long as it can be."""
+    stretches, since = [], first
+    for hour in sorted(hours):
+        if since < hour:
+            stretches.append((since, hour))
+        since = hour + HOUR
+    if since < last:
+        stretches.append((since, last))
+    return stretches
+
+
+@app_tables
+def _store(kind: str, span: timedelta, pieces: list[Piece]) -> None:
+    # ON CONFLICT DO NOTHING: another filler storing the same rows at once stores them once.
+    LagRollup.objects.bulk_create([piece.as_row(kind, span) for piece in pieces], ignore_conflicts=True)
 
 
 def _next_batch(hours: int, seconds: float) -> int:
@@ -308,7 +353,7 @@ def fill_rollups(kinds=None, since: datetime | None = None, until: datetime | No
     until = min(floor_to(until, MINUTE), end) if until else end
     since = ceil_to(since, MINUTE) if since else until - LOOKBACK
     deadline = time.monotonic() + get_config()["STATEMENT_TIMEOUT"]
-    return {kind: fill(kind, since, until, deadline) for kind in kinds or KINDS}
+    return {kind: Cover.read(kind, since, until).fill(deadline) for kind in kinds or KINDS}
 
 
 def rollup_statistics(
@@ -316,20 +361,20 @@ def rollup_statistics(
 ) -> tuple[LagStatistics, LagGroups]:
     """(total, [(group key, statistics)]) of a windowed query (by none, minute or hour) from the
     rollups, filled first as needed; the window's edges are computed from the events. Groups are
-    by key, at most ``limit`` of them."""
+    by key, the first ``limit`` of those holding events."""
     since, until = query.since, query.until
     first, last = ceil_to(since, MINUTE), min(floor_to(until, MINUTE), final_end())
     if last <= first:
         first = last = until
-    left = fill(kind, first, last, time.monotonic() + get_config()["STATEMENT_TIMEOUT"])
+    cover = Cover.read(kind, first, last, every_minute=query.by == "minute")
+    left = cover.fill(time.monotonic() + get_config()["STATEMENT_TIMEOUT"])
     if left:
         raise Unavailable(
             f"the lag rollups of this window are being filled: {left} minutes left.",
-            hint="Ask again to go on filling (what is filled stays), or ask for a window of at most "
-            "LAG_EXACT_WINDOW, or --exact.",
+            hint=_fill_hint(first),
         )
-    edges = _computed_pieces(kind, since, first) + _computed_pieces(kind, last, until)
-    pieces = edges + _coarse_pieces(kind, first, last)
+    edges = [*compute_minutes(kind, since, first).values(), *compute_minutes(kind, last, until).values()]
+    pieces = edges + cover.coarse()
     whole = Piece(since)
     for piece in pieces:
         whole.add(piece)
@@ -341,25 +386,20 @@ def rollup_statistics(
                 groups[hour].add(piece)
             else:
                 groups[hour] = piece
-    elif query.by == "minute":
-        cap = min(until, since + MINUTE * (limit + 1))
-        for piece in [*edges, *_stored_pieces(kind, MINUTE, first, min(last, cap))]:
-            if piece.start < cap:
-                groups.setdefault(piece.start, Piece(piece.start)).add(piece)
+    elif query.by == "minute":  # the edges' minutes are not in the cover's
+        groups = {piece.start: piece for piece in [*edges, *cover.minutes.values()]}
     # As the exact statement, no group where no event was stored.
     keys = [key for key in sorted(groups) if groups[key].events()][:limit]
     return whole.statistics(fractions), [(key, groups[key].statistics(fractions)) for key in keys]
 
 
-def _coarse_pieces(kind: str, first: datetime, last: datetime) -> list[Piece]:
-    """The stored rows covering [first, last): hour rows for whole hours, minutes for the rest."""
-    start, end = ceil_to(first, HOUR), floor_to(last, HOUR)
-    if end <= start:
-        return _stored_pieces(kind, MINUTE, first, last)
-    hours = _stored_pieces(kind, HOUR, start, end)
-    have = {piece.start for piece in hours}
-    pieces = hours + _stored_pieces(kind, MINUTE, first, start) + _stored_pieces(kind, MINUTE, end, last)
-    for hour in _steps(start, end, HOUR):
-        if hour not in have:  # deleted by a purge meanwhile, or not merged yet
-            pieces += _stored_pieces(kind, MINUTE, hour, hour + HOUR)
-    return pieces
+def _fill_hint(first: datetime) -> str:
+    if first < kept_from():
+        return (
+            "Minutes older than RETENTION are computed on every query, never kept: ask for a shorter "
+            "window, or raise RETENTION to keep them."
+        )
+    return (
+        "Ask again to go on filling (what is filled stays), or ask for a window of at most "
+        "LAG_EXACT_WINDOW, or --exact."
+    )

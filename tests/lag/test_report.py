@@ -184,3 +184,18 @@ def test_report_times_are_utc_with_z():
         LagQuery(since=datetime(2026, 1, 1, tzinfo=UTC), until=datetime(2026, 1, 2, tzinfo=UTC))
     )
     assert (report["since"], report["until"]) == ("2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z")
+
+
+@pytest.mark.parametrize("by", ["none", "job", "minute", "hour"])
+@pytest.mark.parametrize("hours", [4, 8])  # exact, then long enough for rollups
+def test_worst_by_ranks_the_groups_and_a_query_without_groups_ignores_it(by, hours):
+    small_workload(kinds=("job",), jobs=6, since=BASE, until=BASE + timedelta(hours=hours))
+    window = {"since": BASE - timedelta(minutes=30), "until": BASE + timedelta(hours=hours)}
+    # Groups ranked by a percentile are ranked on exact ones, over a long window too.
+    plain = lag_report(LagQuery(by=by, percentiles=PERCENTILES, exact=by != "none", **window))
+    worst = lag_report(LagQuery(by=by, percentiles=PERCENTILES, worst_by=PERCENTILES[4], **window))
+    p99 = percentile_key(PERCENTILES[4])
+    # Worst first; a stable sort keeps groups of equal percentile by key, as both databases do.
+    ranked = sorted(plain["groups"], key=lambda group: group["percentiles"][p99] or 0.0, reverse=True)
+    assert worst == {**plain, "groups": ranked}
+    assert (len(ranked) > 1) == (by != "none")

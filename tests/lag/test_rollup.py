@@ -4,7 +4,7 @@ exactly, late events within the grace counted, concurrent fillers counting once.
 import json
 import multiprocessing
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import numpy
 import pytest
@@ -15,13 +15,16 @@ from awx_eventdebug.lag import rollup
 from awx_eventdebug.lag.query import LagQuery
 from awx_eventdebug.lag.report import lag_report
 from awx_eventdebug.models import LagRollup
+from awx_eventdebug.timeutil import isoformat
 from example_settings.awxschema.workload import insert_job
 from tests.lag.test_api import URL, run_command
 from tests.support import rollup_filler
 
 pytestmark = pytest.mark.django_db
 
-BASE = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
+# Days ago, within RETENTION (30d), whatever day the tests run: older minutes are never stored.
+BASE = rollup.floor_to(timezone.now() - timedelta(days=10), rollup.HOUR)
+WINDOW = {"since": isoformat(BASE - timedelta(hours=1)), "until": isoformat(BASE + timedelta(hours=9))}
 EVERY_PERCENTILE = (*range(1, 100), 99.9)
 
 
@@ -95,7 +98,8 @@ def test_minute_boundaries_and_a_window_cut_inside_minutes():
     minutes = lag_report(query(since, until, by="minute"))
     assert minutes["method"] == "rollup" and minutes["count"] == 4
     counts = {g["key"]: g["count"] for g in minutes["groups"]}
-    assert counts == {"2026-11-27T12:59:00Z": 1, "2026-11-27T13:00:00Z": 2, "2026-11-27T17:00:00Z": 1}
+    keys = (edge - timedelta(minutes=1), edge, BASE + timedelta(hours=7))
+    assert counts == dict(zip(map(isoformat, keys), (1, 2, 1), strict=True))
     exact = lag_report(query(since, until, by="minute", exact=True))
     assert counts == {g["key"]: g["count"] for g in exact["groups"]}
     stored = LagRollup.objects.get(kind="job", span=60, start=edge - timedelta(minutes=1))
@@ -151,6 +155,31 @@ def test_rollups_outlive_the_events_until_the_retention():
     assert rollup.purge_rollups(timedelta(days=1)) == 0
 
 
+def test_minutes_older_than_the_retention_are_answered_never_stored(admin, settings):
+    """The maintenance thread would purge them at once: a query computes them on each read."""
+    insert_events([(BASE + timedelta(minutes=m), BASE + timedelta(minutes=m, seconds=2)) for m in range(480)])
+    kept_for = timezone.now() - (BASE + timedelta(hours=3, minutes=30, seconds=30))
+    settings.EVENTDEBUG = {"RETENTION": f"{int(kept_for.total_seconds())}s"}
+    window = (BASE, BASE + timedelta(hours=8))
+    horizon_before = timezone.now() - kept_for
+    for _ in range(2):  # the same answer when the young minutes are stored already
+        report = lag_report(query(*window, by="hour"))
+        assert (report["method"], report["count"]) == ("rollup", 480)
+        assert [g["count"] for g in report["groups"]] == [60] * 8
+    horizon_after = timezone.now() - kept_for
+    # The young minutes are stored, each once; none of those older than the horizon.
+    minutes = sorted(LagRollup.objects.filter(span=60).values_list("start", flat=True))
+    assert horizon_before <= minutes[0] <= rollup.ceil_to(horizon_after, rollup.MINUTE)
+    assert minutes == [minutes[0] + timedelta(minutes=n) for n in range(len(minutes))]
+    assert minutes[-1] == window[1] - timedelta(minutes=1)
+    hours = LagRollup.objects.filter(span=3600).values_list("start", flat=True)
+    assert sorted(hours) == [BASE + timedelta(hours=h) for h in range(4, 8)]
+    # What cannot be filled in time is never kept either: the 503 says so.
+    settings.EVENTDEBUG = {"RETENTION": "1d", "STATEMENT_TIMEOUT": 0.001}
+    response = admin.get(URL, WINDOW)
+    assert_out_of_time(response, "older than RETENTION are computed on every query")
+
+
 def test_short_windows_jobs_and_events_stay_exact():
     job = insert_events([(BASE, BASE + timedelta(seconds=1))])
     long_window = (BASE - timedelta(hours=1), BASE + timedelta(hours=8))
@@ -192,11 +221,10 @@ def test_two_fillers_at_once_store_each_minute_once():
 
 def test_api_and_command_say_which_method_answered(admin):
     insert_events([(BASE, BASE + timedelta(seconds=1))])
-    window = {"since": "2026-11-27T09:00:00Z", "until": "2026-11-27T19:00:00Z"}
-    assert admin.get(URL, window).json()["method"] == "rollup"
-    assert admin.get(URL, {**window, "exact": "true"}).json()["method"] == "exact"
-    assert admin.get(URL, {**window, "exact": "maybe"}).status_code == 400
-    args = ("--since", window["since"], "--until", window["until"])
+    assert admin.get(URL, WINDOW).json()["method"] == "rollup"
+    assert admin.get(URL, {**WINDOW, "exact": "true"}).json()["method"] == "exact"
+    assert admin.get(URL, {**WINDOW, "exact": "maybe"}).status_code == 400
+    args = ("--since", WINDOW["since"], "--until", WINDOW["until"])
     assert json.loads(run_command(*args, "--json"))["method"] == "rollup"
     assert json.loads(run_command(*args, "--exact", "--json"))["method"] == "exact"
     assert "from the per-minute rollups, within 1%" in run_command(*args)
@@ -205,12 +233,10 @@ def test_api_and_command_say_which_method_answered(admin):
 def test_a_fill_longer_than_the_timeout_is_a_503_and_goes_on_when_asked_again(admin, settings):
     insert_events([(BASE, BASE + timedelta(seconds=1))])
     settings.EVENTDEBUG = {"STATEMENT_TIMEOUT": 0.001}
-    window = {"since": "2026-11-27T09:00:00Z", "until": "2026-11-27T19:00:00Z"}
-    response = admin.get(URL, window)
-    assert response.status_code == 503
-    assert "lag rollups of this window are being filled" in response.json()["detail"]
+    response = admin.get(URL, WINDOW)
+    assert_out_of_time(response, "lag rollups of this window are being filled")
     settings.EVENTDEBUG = {}
-    assert admin.get(URL, window).json()["count"] == 1
+    assert admin.get(URL, WINDOW).json()["count"] == 1
 
 
 def test_rollups_read_the_legacy_table_as_exact_lag_does():
@@ -227,3 +253,12 @@ def test_rollups_read_the_legacy_table_as_exact_lag_does():
     assert report["method"] == "rollup"
     assert report["tables"] == exact["tables"] == ["main_jobevent", "_unpartitioned_main_jobevent"]
     assert (report["count"], report["backfilled"]) == (exact["count"], exact["backfilled"]) == (3, 1)
+
+
+def assert_out_of_time(response, fill_says: str):
+    """A 503: the fill ran past its deadline (and says ``fill_says``), or, at a 1 ms timeout on a
+    loaded machine, one of its statements was cancelled first and names the timeout."""
+    assert response.status_code == 503
+    body = response.json()
+    if "statement timeout" not in body["detail"]:
+        assert fill_says in body["detail"] + body.get("hint", "")
