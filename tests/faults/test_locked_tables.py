@@ -39,6 +39,8 @@ READERS = {
     "awx_eventdebug_channeloverflow": {"doctor", "overflow", "ingest", "purge", "path", "report", "check"}
     | {"overflow-api", "overflow-summary", "report-api", "check-api", "metrics", "path-api", "dashboard"},
     "awx_eventdebug_ingestedrecord": {"ingest", "purge"},
+    # Purge writes the horizon only when it deletes fingerprints, which the probes leave none to.
+    "awx_eventdebug_ingesthorizon": {"ingest"},
     "awx_eventdebug_lagrollup": {"lag-rollups", "lag-rollups-api"},
     "awx_eventdebug_nodesnapshot": {"path", "sample", "report", "check"}
     | {"report-api", "check-api", "metrics", "path-api", "dashboard"},
