@@ -4,27 +4,21 @@ import json
 from datetime import timedelta
 
 import pytest
-import redis
 from django.utils import timezone
 
 from awx_eventdebug.models import NodeSnapshot
 from awx_eventdebug.path.sampler import take_sample
 from tests.health.test_report import run
+from tests.path.conftest import node_named
 from tests.support.awx_callback import STATS_KEY, backlog_events, dispatch, wsrelay_stats
-from tests.support.redis_servers import redis_server
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def node(settings, redis_layer_settings):
-    """A node named node-t whose Redis (BROKER_URL) is a server of its own."""
-    with redis_server() as port:
-        settings.CLUSTER_HOST_ID = "node-t"
-        settings.BROKER_URL = f"redis://127.0.0.1:{port}/0"
-        client = redis.Redis(port=port, socket_timeout=5)
+    with node_named(settings, "node-t") as client:
         yield client
-        client.close()
 
 
 def test_path_names_the_backlog_and_shows_the_relay(node):

@@ -6,15 +6,14 @@ import json
 import re
 
 import pytest
-import redis
 
 from awx_eventdebug.conf import OPTIONS, get_config
 from awx_eventdebug.path import registry
 from awx_eventdebug.path.sampler import take_sample
 from tests.health.test_report import run
+from tests.path.conftest import node_named
 from tests.path.widget_hop import WIDGETS_KEY, WidgetQueue
 from tests.support import ROOT
-from tests.support.redis_servers import redis_server
 
 WIDGET_HOP = "tests.path.widget_hop.WidgetQueue"
 
@@ -34,12 +33,8 @@ def widget_hop(monkeypatch):
 
 @pytest.fixture
 def node(settings, redis_layer_settings):
-    with redis_server() as port:
-        settings.CLUSTER_HOST_ID = "node-w"
-        settings.BROKER_URL = f"redis://127.0.0.1:{port}/0"
-        client = redis.Redis(port=port, socket_timeout=5)
+    with node_named(settings, "node-w") as client:
         yield client
-        client.close()
 
 
 LENIENT = ("--max-p99", "1000", "--max-fill", "100", "--max-drops", "1000")
