@@ -157,3 +157,19 @@ class OverflowPurged(models.Model):
 
     def __str__(self):
         return f"{self.group_kind} on {self.node}: {self.drops} purged"
+
+
+class MetricsReporter(models.Model):
+    """Which node exports the cluster-wide series of GET metrics/ (health/reporter.py): one row,
+    a lease its node renews at each scrape, so Prometheus scraping every web node counts each
+    figure of the shared database once."""
+
+    node = models.CharField(max_length=NAME_MAX_LENGTH, help_text="CLUSTER_HOST_ID of the reporting node.")
+    since = models.DateTimeField(help_text="Origin of the lag histogram's counters (a minute's start).")
+    until = models.DateTimeField(help_text="End of the lease: another node's scrape takes it over after.")
+
+    class Meta:
+        verbose_name = "metrics reporter"
+
+    def __str__(self):
+        return f"{self.node} reports the cluster's metrics until {self.until:%Y-%m-%d %H:%M:%S}"

@@ -4,7 +4,6 @@ documents as ``eventdebug report --json`` and ``eventdebug check --json``, and P
 from __future__ import annotations
 
 from django.http import HttpResponse
-from django.utils import timezone
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import BaseRenderer
 
@@ -16,9 +15,7 @@ from ..health.params import (
     check_document,
     report_document,
 )
-from ..health.prometheus import exposition
-from ..health.report import health_window
-from ..health.snapshot import HealthSnapshot
+from ..health.prometheus import scrape
 from .base import EventDebugView, FirstRendererOnly
 
 
@@ -39,10 +36,23 @@ class PrometheusTextRenderer(BaseRenderer):
     charset = "utf-8"
 
     def render(self, data, accept_media_type=None, renderer_context=None):
-        text = str(data.get("detail", data) if isinstance(data, dict) else data)
+        text = "; ".join(messages(data)) if isinstance(data, (dict, list)) else str(data)
         # One line whatever value it quotes: a newline would start a line a scraper reads as a sample.
         text = text.replace("\r", "\\r").replace("\n", "\\n")
         return f"# {text}\n".encode(self.charset)
+
+
+def messages(detail, field: str = "") -> list[str]:
+    """A refusal's messages as text: ``detail`` alone, a 400's each after the field it names
+    (``metric: "x" is not a valid choice.``), as DRF nests them (a list item's by its index)."""
+    if isinstance(detail, dict):
+        if list(detail) == ["detail"]:
+            return messages(detail["detail"], field)
+        named = [(key if isinstance(key, str) else field, value) for key, value in detail.items()]
+        return [line for key, value in named for line in messages(value, key)]
+    if isinstance(detail, list):
+        return [line for item in detail for line in messages(item, field)]
+    return [f"{field}: {detail}" if field else str(detail)]
 
 
 class MetricsView(EventDebugView):
@@ -60,6 +70,5 @@ class MetricsView(EventDebugView):
 
     def get(self, request):
         only = self.validated_query().get("metric", ())
-        data = HealthSnapshot(health_window(timezone.now())).metrics()
-        body, content_type = exposition(data, request.headers.get("Accept", ""), only)
+        body, content_type = scrape(request.headers.get("Accept", ""), only)
         return HttpResponse(body, content_type=content_type)

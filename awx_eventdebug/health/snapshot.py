@@ -16,12 +16,15 @@ from typing import Any
 
 from django.utils import timezone
 
+from ..awx.tables import KINDS
+from ..lag.histogram import lag_counters
 from ..overflow.queries import cumulative_drops
 from ..path.judge import JudgedPath, judge_path, latest_snapshots, limits
 from ..path.registry import hops, thresholds
 from ..sections import attempt, section
 from ..timeutil import isoformat
 from .report import WORST_DETAIL, Window, doctor_summary, overflow_window
+from .reporter import Reporter
 
 OK, FAILED, UNKNOWN = "ok", "failed", "unknown"
 EXIT_CODES = {OK: 0, FAILED: 1, UNKNOWN: 2}
@@ -38,18 +41,22 @@ class HealthSnapshot:
         # Why a part the judgment reads failed (a hop's cluster-wide read, the snapshots); the
         # report's and the metrics' own parts keep theirs apart, so no view changes another.
         self.errors: dict[str, str] = {}
+        self._read: dict[str, tuple[Any, str]] = {}
 
     @cached_property
     def readings(self) -> dict[str, tuple[Any, str]]:
         """Each hop's cluster-wide figures, by the name of what it reads: (value, why it failed)."""
-        readings = {}
-        for hop in hops():
-            if hop.cluster_read:
-                value, error = attempt(lambda hop=hop: hop.read_cluster(self.window, self.detail))
-                readings[hop.cluster_read] = (value, error)
-                if error:
-                    self.errors[hop.cluster_read] = error
-        return readings
+        return {hop.cluster_read: self.read(hop.cluster_read) for hop in hops() if hop.cluster_read}
+
+    def read(self, name: str) -> tuple[Any, str]:
+        """One hop's cluster-wide figures, read once: (value, why it failed)."""
+        if name not in self._read:
+            [hop] = [hop for hop in hops() if hop.cluster_read == name]
+            value, error = attempt(lambda: hop.read_cluster(self.window, self.detail))
+            self._read[name] = (value, error)
+            if error:
+                self.errors[name] = error
+        return self._read[name]
 
     def reading(self, name: str):
         return self.readings.get(name, (None, ""))[0]
@@ -108,20 +115,26 @@ class HealthSnapshot:
         report["errors"] = {**self.errors, **errors}
         return report
 
-    def metrics(self) -> dict:
-        """What GET metrics/ exports (health/prometheus.py): lag per kind, cumulative drops per
-        node and group kind, this node's queues, the path's per-node figures."""
-        judged = self.judged
+    def metrics(self, reporter: Reporter | None) -> dict:
+        """What GET metrics/ exports (health/prometheus.py): this node's queues, and when
+        ``reporter`` says this node reports the cluster (health/reporter.py), the cluster-wide
+        figures: lag per kind (the window's counts, the histogram's counters since the lease's
+        origin), cumulative live drops per node and group kind, the path's per-node figures."""
         errors: dict[str, str] = {}
-        drops = section(cumulative_drops, errors, "overflow")
-        return {
-            "window": self.window,
-            "lag": self.reading("lag"),
-            "overflow": drops,
-            "channel_layer": self.reading("channel_layer"),
-            "path": None if self.snapshots is None else judged,
-            "errors": {**self.errors, **errors},
-        }
+        layer, error = self.read("channel_layer")
+        data = {"window": self.window, "reporter": reporter, "channel_layer": layer, "errors": errors}
+        if error:
+            errors["channel_layer"] = error
+        if reporter is None or not reporter.reporting:
+            return data
+        data["lag"], _ = self.read("lag")
+        data["lag_counters"] = section(
+            lambda: {kind: lag_counters(kind, reporter.since) for kind in KINDS}, errors, "lag_histogram"
+        )
+        data["overflow"] = section(cumulative_drops, errors, "overflow")
+        data["path"] = None if self.snapshots is None else self.judged
+        errors.update(self.errors)
+        return data
 
 
 def threshold_rows(check: dict) -> list[dict]:

@@ -15,6 +15,7 @@ from django.db.models.functions import Greatest, TruncHour, TruncMinute
 from django.utils import timezone
 
 from ..awx.messages import GROUP_KINDS, OTHER_GROUP_KIND
+from ..columns import SOURCE_LIVE
 from ..conf import get_config
 from ..db import app_tables, delete_oldest
 from ..models import ChannelOverflow, IngestedRecord, IngestHorizon, OverflowPurged
@@ -208,9 +209,10 @@ def drops_by_kind(rows: QuerySet) -> dict[tuple[str, str], int]:
 
 @app_tables
 def cumulative_drops() -> dict[tuple[str, str], int]:
-    """{(node, group kind): drops} ever recorded: the rows there are plus those purge deleted
-    (OverflowPurged), so the figure only grows."""
-    totals = drops_by_kind(ChannelOverflow.objects.all())
+    """{(node, group kind): drops} ever captured live: the rows there are plus those purge deleted
+    (OverflowPurged), so the figure only grows. Rows `eventdebug ingest` read from logs are not
+    counted: an import of old logs is no new drop."""
+    totals = drops_by_kind(ChannelOverflow.objects.filter(source=SOURCE_LIVE))
     for purged in OverflowPurged.objects.all():
         key = (purged.node, purged.group_kind)
         totals[key] = totals.get(key, 0) + purged.drops
@@ -235,9 +237,10 @@ def table_totals() -> dict:
 
 
 def fold_into_purged(rows: QuerySet) -> None:
-    """Add the drops of ``rows`` (about to be deleted, locked by the caller) to OverflowPurged, in
-    the caller's transaction; the total's row is locked so concurrent purges add up."""
-    for (node, kind), drops in drops_by_kind(rows).items():
+    """Add the live drops of ``rows`` (about to be deleted, locked by the caller) to
+    OverflowPurged, in the caller's transaction; the total's row is locked so concurrent purges
+    add up. Ingested rows leave nothing: cumulative_drops() never counted them."""
+    for (node, kind), drops in drops_by_kind(rows.filter(source=SOURCE_LIVE)).items():
         purged, _ = OverflowPurged.objects.select_for_update().get_or_create(node=node, group_kind=kind)
         OverflowPurged.objects.filter(pk=purged.pk).update(drops=F("drops") + drops)
 

@@ -13,14 +13,16 @@ from rest_framework.test import APIClient
 
 from awx_eventdebug import __version__
 from awx_eventdebug.api.base import AWX_AUTHENTICATE
-from awx_eventdebug.health.prometheus import FAMILIES, PREFIX, metric_names
-from awx_eventdebug.overflow.handler import OverflowCaptureHandler
+from awx_eventdebug.awx.tables import KINDS
+from awx_eventdebug.health import prometheus
+from awx_eventdebug.health.prometheus import FAMILIES, PREFIX
+from awx_eventdebug.health.reporter import LEASE, claim
+from awx_eventdebug.lag.histogram import BOUNDS
 from awx_eventdebug.overflow.queries import purge_overflow
-from awx_eventdebug.overflow.record import OVERFLOW_FORMAT
 from awx_eventdebug.overflow.upsert import Counts, add_counts
 from tests.health.test_report import dead_redis, fill_queue, recent_job
 from tests.support import ROOT
-from tests.support.capture_helpers import make_record
+from tests.support.workloads import add_job
 
 pytestmark = pytest.mark.django_db
 
@@ -63,6 +65,7 @@ def drops_row(node, group, minutes_ago, drops):
 def test_every_family_parses_with_the_expected_samples(admin_client, redis_layer_settings, settings):
     settings.CLUSTER_HOST_ID = "awx-1"
     settings.CHANNEL_LAYERS["default"]["CONFIG"]["capacity"] = 10
+    claim("awx-1", timezone.now() - timedelta(minutes=10))  # the lag counters count from then
     recent_job([1.0, 2.0, 3.0, 4.0])
     fill_queue(redis_layer_settings["CONFIG"]["prefix"], 10, 6)
     drops_row("awx-1", 'job_events-"9"', 2, 7)
@@ -71,16 +74,20 @@ def test_every_family_parses_with_the_expected_samples(admin_client, redis_layer
     drops_row("awx-1", "job_events-1", 24 * 60, 50)  # outside any window: still counted
 
     text, families = scrape(admin_client)
-    assert "# TYPE awx_eventdebug_event_lag_seconds gauge" in text
+    assert "# TYPE awx_eventdebug_event_lag_seconds histogram" in text
     assert "# TYPE awx_eventdebug_overflow_drops_total counter" in text
+    assert "quantile" not in text
     lag = families["awx_eventdebug_event_lag_seconds"]
-    assert "15m" in lag.documentation
-    assert value(lag, kind="job", quantile="0.5") == pytest.approx(2.5)
-    assert value(lag, kind="job", quantile="0.99") == pytest.approx(3.97)
-    assert {s.labels["quantile"] for s in samples(lag, kind="job")} == {"0.5", "0.9", "0.95", "0.99"}
-    assert samples(lag, kind="system_job") == []  # no events: no quantiles, a count of 0
+    buckets = {s.labels["le"]: s.value for s in samples(lag, kind="job") if s.name.endswith("_bucket")}
+    assert [buckets[le] for le in ("0.5", "1.0", "2.5", "5.0", "+Inf")] == [0, 1, 2, 4, 4]
+    assert list(buckets.values()) == sorted(buckets.values())
+    assert value(lag, "awx_eventdebug_event_lag_seconds_count", kind="job") == 4
+    assert value(lag, "awx_eventdebug_event_lag_seconds_sum", kind="job") == pytest.approx(10.0)
+    assert value(lag, "awx_eventdebug_event_lag_seconds_count", kind="system_job") == 0
+    assert "15m" in families["awx_eventdebug_event_lag_events"].documentation
     assert value(families["awx_eventdebug_event_lag_events"], kind="job") == 4
     assert value(families["awx_eventdebug_event_lag_events"], kind="system_job") == 0
+    assert value(families["awx_eventdebug_cluster_reporter"], node="awx-1") == 1
 
     drops = families["awx_eventdebug_overflow_drops"]
     assert drops.type == "counter"
@@ -139,7 +146,8 @@ def test_a_thousand_jobs_groups_make_one_series(admin_client, redis_layer_settin
         ("job_events", 1000),
         ("other", 1),
     ]
-    assert sum(len(family.samples) for family in families.values()) < 100
+    histograms = len(KINDS) * (len(BOUNDS) + 3)  # a bucket per bound, +Inf, _count and _sum per kind
+    assert sum(len(family.samples) for family in families.values()) < 100 + histograms
 
 
 def test_openmetrics_when_the_scraper_asks_for_it(admin_client, redis_layer_settings):
@@ -155,25 +163,21 @@ def test_metric_filter_as_awx_has_it(admin_client, redis_layer_settings):
     query = "?metric=awx_eventdebug_up&metric=awx_eventdebug_overflow_drops_total"
     _, families = scrape(admin_client, query=query)
     assert set(families) == {"awx_eventdebug_up", "awx_eventdebug_overflow_drops"}
-    response = admin_client.get(URL + "?metric=awx_eventdebug_nope")
+    _, families = scrape(admin_client, query="?metric=awx_eventdebug_event_lag_seconds_bucket")
+    assert set(families) == {"awx_eventdebug_event_lag_seconds"}
+
+
+def test_a_bad_metric_is_a_400_naming_the_field_in_one_comment_line(admin_client, redis_layer_settings):
+    response = admin_client.get(URL + "?metric=awx_eventdebug_nope&metric=awx_eventdebug_up")
     assert response.status_code == 400
-    assert response.content.decode().startswith("# {'metric': ")
+    assert response.content.decode() == '# metric: "awx_eventdebug_nope" is not a valid choice.\n'
 
 
-@pytest.mark.django_db(transaction=True)  # the handler writes its row from its own thread on close
-def test_capture_counters_are_counters(admin_client, redis_layer_settings):
-    handler = OverflowCaptureHandler(node='node "a"', flush_interval=3600)
-    try:
-        handler.emit(make_record(OVERFLOW_FORMAT, (1, 3, "job_events-1")))
-        handler.emit(make_record("something else", ()))
-        _, families = scrape(admin_client)
-    finally:
-        handler.close()
-    parsed = families["awx_eventdebug_capture_parsed"]
-    assert parsed.type == "counter"
-    assert "this process" in parsed.documentation
-    assert value(parsed, "awx_eventdebug_capture_parsed_total", node='node "a"') == 1
-    assert value(families["awx_eventdebug_capture_ignored"], node='node "a"') == 1
+def test_capture_counters_of_one_process_are_not_exported(admin_client, redis_layer_settings):
+    """Behind AWX's uwsgi each scrape reaches another worker: one process's counters would jump
+    from worker to worker. The drops every process wrote are the per-node figure."""
+    _, families = scrape(admin_client)
+    assert not [name for name in families if "capture" in name]
 
 
 def test_redis_down_is_up_0_and_the_rest_is_served(admin_client, settings):
@@ -218,7 +222,7 @@ def test_every_family_has_a_bounded_label_set():
         if family.name == "build_info":  # one series per process: its versions
             assert family.labels == ("version", "django", "channels", "channels_redis")
         else:
-            assert set(family.labels) <= {"section", "kind", "quantile", "node", "group_kind"}, family
+            assert set(family.labels) <= {"section", "kind", "node", "group_kind"}, family
         assert (PREFIX + family.name).replace("_", "").isalnum()
 
 
@@ -230,5 +234,73 @@ def test_docs_list_every_family():
         alternatives, _, suffix = rest.partition("}")
         listed |= {stem + part + suffix for part in alternatives.split(",")} if rest else {name}
     # A counter is listed by its sample name (_total), every other family by its name.
-    exposed = {name for name in metric_names() if f"{name}_total" not in metric_names()}
+    exposed = {PREFIX + f.name + ("_total" if f.kind == "counter" else "") for f in prometheus.families()}
     assert listed == exposed
+
+
+def test_one_node_at_a_time_exports_the_cluster_series(admin_client, redis_layer_settings, settings):
+    """Two web nodes scraped: the lease's node exports the database's figures, the other only its
+    own, so sum() over the instances counts each drop once; a stopped reporter is replaced."""
+    drops_row("awx-1", "job_events-1", 1, 5)
+    settings.CLUSTER_HOST_ID = "web-1"
+    _, first = scrape(admin_client)
+    settings.CLUSTER_HOST_ID = "web-2"
+    _, second = scrape(admin_client)
+    assert value(first["awx_eventdebug_cluster_reporter"], node="web-1") == 1
+    assert value(second["awx_eventdebug_cluster_reporter"], node="web-2") == 0
+    assert value(first["awx_eventdebug_overflow_drops"], group_kind="job_events") == 5
+    for name in (
+        "awx_eventdebug_overflow_drops",
+        "awx_eventdebug_event_lag_seconds",
+        "awx_eventdebug_window_seconds",
+    ):
+        assert name not in second, name
+    assert {s.labels["section"] for s in second["awx_eventdebug_up"].samples} == {"reporter", "channel_layer"}
+    assert "awx_eventdebug_queues" in second  # its own queues
+    assert "web-2" in {s.labels.get("node") for s in second["awx_eventdebug_queue_max_fill_ratio"].samples}
+
+    later = timezone.now() + LEASE + timedelta(seconds=1)  # web-1 not scraped for a whole lease
+    assert claim("web-2", later).reporting
+    assert not claim("web-1", later).reporting
+
+
+@pytest.mark.parametrize("retention", ["30d"])
+def test_the_counters_origin_moves_when_the_rollups_it_sums_could_be_purged(settings, retention):
+    settings.EVENTDEBUG = {"RETENTION": retention}
+    start = timezone.now() - timedelta(days=20)
+    first = claim("web-1", start)
+    assert claim("web-1", start + timedelta(days=10)).since == first.since  # renewed, same origin
+    moved = claim("web-1", start + timedelta(days=16))  # older than RETENTION / 2
+    assert moved.since > first.since
+
+
+def test_lag_counters_only_grow(admin_client, redis_layer_settings):
+    claim("example-node", timezone.now() - timedelta(minutes=10))
+    recent_job([0.2, 12.0])
+    _, before = scrape(admin_client)
+    add_job("job", timezone.now() - timedelta(seconds=30), [0.3])  # stored now: AWX stamps modified on insert
+    _, after = scrape(admin_client)
+
+    def buckets(families):
+        lag = families["awx_eventdebug_event_lag_seconds"]
+        return [s.value for s in samples(lag, kind="job") if s.name.endswith("_bucket")]
+
+    assert buckets(before)[-1] == 2 and buckets(after)[-1] == 3
+    assert all(b <= a for b, a in zip(buckets(before), buckets(after), strict=True))
+    assert (
+        value(
+            before["awx_eventdebug_event_lag_seconds"],
+            "awx_eventdebug_event_lag_seconds_bucket",
+            kind="job",
+            le="10.0",
+        )
+        == 1
+    )
+
+
+def test_values_are_rounded(admin_client, redis_layer_settings):
+    claim("example-node", timezone.now() - timedelta(minutes=10))
+    recent_job([0.1, 0.2, 0.7])  # their float sum is 0.9999999999999999
+    text, _ = scrape(admin_client)
+    assert 'awx_eventdebug_event_lag_seconds_sum{kind="job"} 1.0' in text
+    assert not re.search(r"\d\.\d{7,}", text)
