@@ -2,7 +2,7 @@
 
 from django.db import models
 
-from .columns import NAME_MAX_LENGTH, SOURCES
+from .columns import NAME_MAX_LENGTH, SOURCE_LIVE, SOURCES
 
 
 class ChannelOverflow(models.Model):
@@ -140,19 +140,23 @@ class NodeSnapshot(models.Model):
 
 
 class OverflowPurged(models.Model):
-    """The drops of the ChannelOverflow rows purge deleted, per node and group kind, so the drops
-    counter of GET metrics/ (table plus purged) never goes down when old rows are purged."""
+    """The drops of the ChannelOverflow rows purge deleted, per node, group kind and source, so the
+    drops counter of GET metrics/ (live rows plus purged live drops) never goes down when old rows
+    are purged."""
 
     node = models.CharField(max_length=NAME_MAX_LENGTH)
     group_kind = models.CharField(
         max_length=NAME_MAX_LENGTH, help_text="job_events, broadcast, ... (awx.messages.GROUP_KINDS)."
     )
+    source = models.CharField(max_length=16, choices=SOURCES, default=SOURCE_LIVE)
     drops = models.BigIntegerField(default=0)
 
     class Meta:
         verbose_name = "purged channel overflow"
         constraints = [
-            models.UniqueConstraint(fields=["node", "group_kind"], name="awx_eventdebug_purged_key")
+            models.UniqueConstraint(
+                fields=["node", "group_kind", "source"], name="awx_eventdebug_purged_source"
+            )
         ]
 
     def __str__(self):

@@ -3,9 +3,11 @@
 import re
 from datetime import timedelta
 from importlib import metadata
+from io import StringIO
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.management import call_command
 from django.utils import timezone
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as openmetrics_families
 from prometheus_client.parser import text_string_to_metric_families
@@ -14,11 +16,12 @@ from rest_framework.test import APIClient
 from awx_eventdebug import __version__
 from awx_eventdebug.api.base import AWX_AUTHENTICATE
 from awx_eventdebug.awx.tables import KINDS
+from awx_eventdebug.columns import SOURCE_INGEST
 from awx_eventdebug.health import prometheus
 from awx_eventdebug.health.prometheus import FAMILIES, PREFIX
 from awx_eventdebug.health.reporter import LEASE, claim
 from awx_eventdebug.lag.histogram import BOUNDS
-from awx_eventdebug.overflow.queries import purge_overflow
+from awx_eventdebug.overflow.queries import cumulative_drops, purge_overflow
 from awx_eventdebug.overflow.upsert import Counts, add_counts
 from tests.health.test_report import dead_redis, fill_queue, recent_job
 from tests.support import ROOT
@@ -304,3 +307,23 @@ def test_values_are_rounded(admin_client, redis_layer_settings):
     text, _ = scrape(admin_client)
     assert 'awx_eventdebug_event_lag_seconds_sum{kind="job"} 1.0' in text
     assert not re.search(r"\d\.\d{7,}", text)
+
+
+def test_ingested_old_logs_never_raise_the_live_drops_counter(admin_client, redis_layer_settings, tmp_path):
+    drops_row("awx-1", "job_events-1", 1, 5)
+    _, before = scrape(admin_client)
+    log = tmp_path / "tower.log"
+    log.write_text(
+        "".join(
+            f"2020-04-28 20:53:{second:02d},000 INFO     channels_redis.core 1 of 2 channels over capacity "
+            f"in group job_events-{second}\n"
+            for second in range(25)
+        )
+    )
+    call_command("eventdebug", "ingest", str(log), "--node", "awx-1", stdout=StringIO())
+    _, after_ingest = scrape(admin_client)
+    purge_overflow(timedelta(days=30))  # the maintenance thread purges the 2020 rows at once
+    _, after_purge = scrape(admin_client)
+    for families in (before, after_ingest, after_purge):
+        assert value(families["awx_eventdebug_overflow_drops"], node="awx-1", group_kind="job_events") == 5
+    assert cumulative_drops(SOURCE_INGEST) == {("awx-1", "job_events"): 25}

@@ -246,6 +246,7 @@ def test_the_check_is_the_same_after_the_other_views_of_its_snapshot(redis_layer
     of a HealthSnapshot keeps its errors apart."""
     from awx_eventdebug.errors import EventDebugError
     from awx_eventdebug.health import snapshot
+    from awx_eventdebug.health.reporter import Reporter
 
     def doctor_fails():
         raise EventDebugError("the doctor could not look")
@@ -255,5 +256,5 @@ def test_the_check_is_the_same_after_the_other_views_of_its_snapshot(redis_layer
     before = health.check()
     monkeypatch.setattr(snapshot, "doctor_summary", doctor_fails)
     assert health.report()["errors"]["doctor"] == "the doctor could not look"
-    health.metrics()
+    health.metrics(Reporter("example-node", True, timezone.now()))
     assert health.check() == before and before["status"] == "ok"
