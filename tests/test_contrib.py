@@ -11,11 +11,16 @@ import json
 import re
 import shutil
 import subprocess
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from awx_eventdebug.checks import check_settings
+from awx_eventdebug.health.reporter import claim
 from awx_eventdebug.path.registry import thresholds
+from tests.health.test_api_metrics import drops_row
+from tests.health.test_report import recent_job
 from tests.support import ROOT
 
 CONTRIB = ROOT / "contrib"
@@ -166,3 +171,18 @@ def test_conf_d_file_adds_the_app_and_valid_options(settings):
     assert scope["MIDDLEWARE"][-1] == "awx_eventdebug.middleware.EventDebugMiddleware"
     settings.EVENTDEBUG = scope["EVENTDEBUG"]
     assert check_settings(None) == []
+
+
+@pytest.mark.django_db
+def test_a_scrape_passes_promtool_check_metrics(admin_client, redis_layer_settings, promtool):
+    """promtool lints the text format (it reads no OpenMetrics): types, HELP, names, no quantile
+    label on a gauge."""
+    claim("example-node", timezone.now() - timedelta(minutes=10))
+    recent_job([0.5, 1.0, 12.0])
+    drops_row("example-node", "job_events-1", 1, 3)
+    response = admin_client.get("/api/eventdebug/metrics/", HTTP_ACCEPT="text/plain")
+    assert b"awx_eventdebug_event_lag_seconds_bucket" in response.content
+    done = subprocess.run(
+        [promtool, "check", "metrics"], input=response.content, capture_output=True, timeout=60
+    )
+    assert done.returncode == 0, (done.stdout + done.stderr).decode()
