@@ -28,6 +28,7 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import CollectorRegistry
 from prometheus_client.utils import floatToGoString
 
+from ..awx.messages import GROUP_KINDS, OTHER_GROUP_KIND
 from ..lag.histogram import BOUNDS, LagCounters
 from ..overflow.record import node_name
 from ..path.judge import JudgedPath
@@ -275,10 +276,19 @@ class HealthCollector:
                 ([kind], (histogram_buckets(found), rounded(found.total))) for kind, found in counters.items()
             ]
         if drops is not None:
-            out["overflow_drops"] = [([n, kind], total) for (n, kind), total in sorted(drops.items())]
+            out["overflow_drops"] = drops_samples(drops, data["path"], node)
         if data["path"] is not None:
             out.update(path_samples(data["path"]))
         return out
+
+
+def drops_samples(drops: dict, judged: JudgedPath | None, here: str) -> list[tuple[list[str], int]]:
+    """The drops counters, at 0 for every group kind of every node known (this one, those with a
+    snapshot or with drops) before its first drop: a series born with its first drops would
+    hide them from ``increase()`` and the alert (a series' first sample is no increase)."""
+    nodes = {here, *(node for node, _ in drops), *(n["node"] for n in (judged.nodes if judged else ()))}
+    kinds = (*GROUP_KINDS, OTHER_GROUP_KIND)
+    return [([node, kind], drops.get((node, kind), 0)) for node in sorted(nodes) for kind in kinds]
 
 
 def histogram_buckets(counters: LagCounters) -> list[tuple[str, int]]:

@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 
 from awx_eventdebug import __version__
 from awx_eventdebug.api.base import AWX_AUTHENTICATE
+from awx_eventdebug.awx.messages import GROUP_KINDS
 from awx_eventdebug.awx.tables import KINDS
 from awx_eventdebug.columns import SOURCE_INGEST
 from awx_eventdebug.health import prometheus
@@ -94,7 +95,7 @@ def test_every_family_parses_with_the_expected_samples(admin_client, redis_layer
 
     drops = families["awx_eventdebug_overflow_drops"]
     assert drops.type == "counter"
-    assert {(s.labels["node"], s.labels["group_kind"]): s.value for s in drops.samples} == {
+    assert {(s.labels["node"], s.labels["group_kind"]): s.value for s in drops.samples if s.value} == {
         ("awx-1", "job_events"): 57,
         ("awx-1", "broadcast"): 4,
         ("awx-2", "job_events"): 2,
@@ -135,7 +136,7 @@ def test_drops_total_never_goes_down_when_rows_are_purged(admin_client, redis_la
     purge_overflow(timedelta(days=30))
     _, after = scrape(admin_client)
     for families in (before, after):
-        assert value(families["awx_eventdebug_overflow_drops"], group_kind="job_events") == 8
+        assert value(families["awx_eventdebug_overflow_drops"], node="awx-1", group_kind="job_events") == 8
 
 
 def test_a_thousand_jobs_groups_make_one_series(admin_client, redis_layer_settings):
@@ -145,11 +146,13 @@ def test_a_thousand_jobs_groups_make_one_series(admin_client, redis_layer_settin
         | {("awx-1", "someone-elses", start, "live"): Counts(start, start, 1, 1, 2)}
     )
     _, families = scrape(admin_client)
-    assert [(s.labels["group_kind"], s.value) for s in families["awx_eventdebug_overflow_drops"].samples] == [
+    drops = families["awx_eventdebug_overflow_drops"].samples
+    assert [(s.labels["group_kind"], s.value) for s in drops if s.value] == [
         ("job_events", 1000),
         ("other", 1),
     ]
     histograms = len(KINDS) * (len(BOUNDS) + 3)  # a bucket per bound, +Inf, _count and _sum per kind
+    assert len(drops) == 2 * len(GROUP_KINDS) + 2  # each group kind of awx-1 and this node, at 0 or not
     assert sum(len(family.samples) for family in families.values()) < 100 + histograms
 
 
@@ -157,7 +160,15 @@ def test_openmetrics_when_the_scraper_asks_for_it(admin_client, redis_layer_sett
     drops_row("awx-1", "job_events-1", 1, 3)
     text, families = scrape(admin_client, PROMETHEUS_ACCEPT)
     assert text.endswith("# EOF\n")
-    assert value(families["awx_eventdebug_overflow_drops"], "awx_eventdebug_overflow_drops_total") == 3
+    assert (
+        value(
+            families["awx_eventdebug_overflow_drops"],
+            "awx_eventdebug_overflow_drops_total",
+            node="awx-1",
+            group_kind="job_events",
+        )
+        == 3
+    )
     for accept in ("text/plain;version=0.0.4", "application/json", "*/*", ""):
         scrape(admin_client, accept)
 
@@ -251,7 +262,7 @@ def test_one_node_at_a_time_exports_the_cluster_series(admin_client, redis_layer
     _, second = scrape(admin_client)
     assert value(first["awx_eventdebug_cluster_reporter"], node="web-1") == 1
     assert value(second["awx_eventdebug_cluster_reporter"], node="web-2") == 0
-    assert value(first["awx_eventdebug_overflow_drops"], group_kind="job_events") == 5
+    assert value(first["awx_eventdebug_overflow_drops"], node="awx-1", group_kind="job_events") == 5
     for name in (
         "awx_eventdebug_overflow_drops",
         "awx_eventdebug_event_lag_seconds",
@@ -327,3 +338,12 @@ def test_ingested_old_logs_never_raise_the_live_drops_counter(admin_client, redi
     for families in (before, after_ingest, after_purge):
         assert value(families["awx_eventdebug_overflow_drops"], node="awx-1", group_kind="job_events") == 5
     assert cumulative_drops(SOURCE_INGEST) == {("awx-1", "job_events"): 25}
+
+
+def test_drops_counters_start_at_0_before_the_first_drop(admin_client, redis_layer_settings, settings):
+    """A counter born with its first drops would hide them from increase() and the alert."""
+    settings.CLUSTER_HOST_ID = "web-1"
+    _, families = scrape(admin_client)
+    drops = families["awx_eventdebug_overflow_drops"]
+    assert value(drops, node="web-1", group_kind="job_events") == 0
+    assert {s.labels["group_kind"] for s in drops.samples} == {*GROUP_KINDS, "other"}
