@@ -61,7 +61,9 @@ def bucket_of(seconds: float) -> int:
     return next((i for i, bound in enumerate(BOUNDS) if seconds <= bound), len(BOUNDS))
 
 
-def test_a_real_prometheus_counts_each_cluster_fact_once_through_one_and_two_web_nodes(tmp_path, settings):
+def test_a_real_prometheus_counts_each_cluster_fact_once_through_one_and_two_web_nodes(
+    tmp_path, stand_in_rebuilt
+):
     prometheus_binary()
     now = timezone.now()
     # web-1 reports, its counters counting from five minutes ago (before any event written here).
