@@ -145,3 +145,13 @@ def stand_in_rebuilt():
 
     yield
     rebuild_schema(connection)
+
+
+@pytest.fixture(autouse=True)
+def lag_sums_forgotten():
+    """What a process summed of the final lag rollups (lag/histogram.py) holds for the database
+    it read; each test's database is another."""
+    from awx_eventdebug.lag import histogram
+
+    yield
+    histogram._FINAL.clear()

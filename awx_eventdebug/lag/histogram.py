@@ -11,6 +11,7 @@ bound is counted at it, as Prometheus counts ``le``; one up to 2% above a bound 
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,25 +38,47 @@ class LagCounters:
     total: float
 
 
+# Per kind: (origin, end of the final minutes summed, their sum). Final minutes never change, so
+# each scrape reads only the minutes that became final since this process's last one: the cost
+# of a scrape does not grow with the origin's age. One entry per kind: bounded memory.
+_FINAL: dict[str, tuple[datetime, datetime, Piece]] = {}
+_FINAL_LOCK = threading.Lock()
+
+
 def lag_counters(kind: str, origin: datetime) -> LagCounters:
     """The counters of ``kind`` over the events stored (``modified``) since ``origin`` (a
     minute's start). Final minutes missing from the rollups are computed and stored within
     STATEMENT_TIMEOUT; past it the counters are Unavailable, never short (a counter that went
     down would read as a reset)."""
     end, now = final_end(), timezone.now()
+    final = final_since(kind, origin, end)
     whole = Piece(origin)
-    if origin < end:
-        cover = Cover.read(kind, origin, end)
-        left = cover.fill(time.monotonic() + get_config()["STATEMENT_TIMEOUT"])
-        if left:
-            raise Unavailable(
-                f"the lag rollups since {origin:%Y-%m-%d %H:%M} are being filled: {left} minutes left."
-            )
-        for piece in cover.coarse():
-            whole.add(piece)
+    whole.add(final)
     for piece in compute_minutes(kind, max(origin, end), now).values():
         whole.add(piece)
     return LagCounters(cumulative(whole.histogram), whole.count, whole.total)
+
+
+def final_since(kind: str, origin: datetime, end: datetime) -> Piece:
+    """The final minutes of ``kind`` in [origin, end) as one Piece: what this process summed
+    before, and the rollups of the minutes final since."""
+    with _FINAL_LOCK:
+        known = _FINAL.get(kind)
+    summed_until, final = (known[1], known[2]) if known and known[0] == origin else (origin, Piece(origin))
+    if summed_until >= end:
+        return final
+    cover = Cover.read(kind, summed_until, end)
+    left = cover.fill(time.monotonic() + get_config()["STATEMENT_TIMEOUT"])
+    if left:
+        raise Unavailable(
+            f"the lag rollups since {origin:%Y-%m-%d %H:%M} are being filled: {left} minutes left."
+        )
+    grown = Piece(origin)
+    for piece in (final, *cover.coarse()):
+        grown.add(piece)
+    with _FINAL_LOCK:
+        _FINAL[kind] = (origin, end, grown)
+    return grown
 
 
 def cumulative(histogram: dict[int, int]) -> tuple[int, ...]:

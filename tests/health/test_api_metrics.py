@@ -22,6 +22,7 @@ from awx_eventdebug.health import prometheus
 from awx_eventdebug.health.prometheus import FAMILIES, PREFIX
 from awx_eventdebug.health.reporter import LEASE, claim
 from awx_eventdebug.lag.histogram import BOUNDS
+from awx_eventdebug.models import LagRollup
 from awx_eventdebug.overflow.queries import cumulative_drops, purge_overflow
 from awx_eventdebug.overflow.upsert import Counts, add_counts
 from tests.health.test_report import dead_redis, fill_queue, recent_job
@@ -347,3 +348,19 @@ def test_drops_counters_start_at_0_before_the_first_drop(admin_client, redis_lay
     drops = families["awx_eventdebug_overflow_drops"]
     assert value(drops, node="web-1", group_kind="job_events") == 0
     assert {s.labels["group_kind"] for s in drops.samples} == {*GROUP_KINDS, "other"}
+
+
+def test_a_scrape_reads_only_the_minutes_final_since_the_last_one(admin_client, redis_layer_settings):
+    """Final minutes never change: what a process summed stays summed, and the next scrape adds
+    only what became final since (a row stored behind its back is not read again)."""
+    claim("example-node", timezone.now() - timedelta(minutes=10))
+    recent_job([1.0, 2.0])
+    _, first = scrape(admin_client)
+    # Behind the summed minutes' back: their rows gone, an event added to them. A scrape reading
+    # them again would compute them anew from the events, and count 3.
+    LagRollup.objects.all().delete()
+    recent_job([3.0])
+    _, second = scrape(admin_client)
+    for families in (first, second):
+        lag = families["awx_eventdebug_event_lag_seconds"]
+        assert value(lag, "awx_eventdebug_event_lag_seconds_count", kind="job") == 2
