@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..awx.tables import KINDS
 from ..lag.params import LagQuerySerializer, lag_document
-from ..lag.query import GROUP_BY
+from ..lag.query import GROUP_BY, GROUPINGS
 from .base import Subcommand, render_table, validated, when
 
 
@@ -23,14 +23,23 @@ def format_report(report: dict, style) -> str:
     keys = list(report["percentiles"])
     headers = [report["by"] if report["by"] != "none" else "", "count", "mean (s)", "min (s)"]
     headers += [f"{key} (s)" for key in keys] + ["max (s)", "no created", "backfilled", "negative"]
+    # Per node, the clock-skew evidence too (docs/lag.md): a node's share of negative lags and
+    # its lowest lag, negative ones included.
+    per_node = GROUPINGS[report["by"]].job_column is not None
+    if per_node:
+        headers += ["negative %", "lowest (s)"]
 
     def row(label, stats):
         values = [stats["percentiles"][key] for key in keys]
-        return [label, stats["count"], stats["mean"], stats["min"], *values, stats["max"]] + [
+        cells = [label, stats["count"], stats["mean"], stats["min"], *values, stats["max"]] + [
             stats["missing_created"],
             stats["backfilled"],
             stats["negative"],
         ]
+        if per_node:
+            share = stats["negative_share"]
+            cells += [None if share is None else 100 * share, stats["min_lag_seconds"]]
+        return cells
 
     rows = [row("all", report)] + [row(str(group["key"]), group) for group in report["groups"]]
     title = f"Lag (modified - created) of {', '.join(scope)} from {', '.join(report['tables'])}"
@@ -49,12 +58,14 @@ class Lag(Subcommand, document=lag_document, formatter=format_report):
     name = "lag"
     help = (
         "Event lag (modified - created, in seconds) from AWX's event tables: count, mean, min, max "
-        "and percentiles, computed in the database, optionally per event, job, minute or hour."
+        "and percentiles, computed in the database, optionally per event, job, minute, hour, or "
+        "the node the job ran on (execution_node) or was controlled from (controller_node)."
     )
     examples = (
         "awx-manage eventdebug lag --since 1h",
         "awx-manage eventdebug lag --kind project_update --since 2h --by job",
         "awx-manage eventdebug lag --job 42 --by minute --percentiles 50,99",
+        "awx-manage eventdebug lag --since 1h --by execution_node",
     )
     serializer = LagQuerySerializer
     query_options = {
@@ -63,7 +74,7 @@ class Lag(Subcommand, document=lag_document, formatter=format_report):
         "since": "Window start on modified: ISO 8601 or a duration ago (90s, 15m, 2h, 7d).",
         "until": "Window end (default now; open with --job).",
         "event": "Only this event type.",
-        "by": "Group by (default none).",
+        "by": "Group by (default none); jobs and nodes come worst first.",
         "percentiles": "Comma-separated, e.g. 50,90,99.9 (default LAG_PERCENTILES).",
     }
     query_choices = {"kind": KINDS, "by": GROUP_BY}

@@ -10,7 +10,7 @@ from ..conf import get_config
 from ..fields import ChoiceField, MomentField
 from ..percentiles import parse_percentiles
 from ..window import WindowQuerySerializer
-from .query import GROUP_BY, LagQuery
+from .query import GROUP_BY, GROUPINGS, LagQuery
 from .report import lag_report
 
 
@@ -37,7 +37,10 @@ class LagQuerySerializer(WindowQuerySerializer):
         required=False, max_length=100, help_text="Only this event type (kinds with an event column)."
     )
     by = ChoiceField(
-        choices=GROUP_BY, default="none", help_text="Also give statistics per group, sorted by key."
+        choices=GROUP_BY,
+        default="none",
+        help_text="Also give statistics per group: per job or node worst first (by the highest "
+        "percentile asked for), per event type, minute or hour by key.",
     )
     percentiles = serializers.CharField(
         required=False,
@@ -71,6 +74,7 @@ class LagQuerySerializer(WindowQuerySerializer):
             raise serializers.ValidationError(errors)
         # A job is read whole unless since or until narrows it.
         since, until = self.window_bounds(attrs, default=None if "job" in attrs else "LAG_WINDOW")
+        percentiles = attrs.get("percentiles") or get_config()["LAG_PERCENTILES"]
         return {
             "kind": kind.name,
             "job": attrs.get("job"),
@@ -78,7 +82,8 @@ class LagQuerySerializer(WindowQuerySerializer):
             "until": until,
             "event": attrs.get("event"),
             "by": attrs["by"],
-            "percentiles": attrs.get("percentiles") or get_config()["LAG_PERCENTILES"],
+            "percentiles": percentiles,
+            "worst_by": max(percentiles) if GROUPINGS[attrs["by"]].worst_first else None,
             "exact": attrs["exact"],
         }
 
