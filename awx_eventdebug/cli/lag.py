@@ -6,7 +6,7 @@ from __future__ import annotations
 from ..awx.tables import KINDS
 from ..lag.params import LagQuerySerializer, lag_document
 from ..lag.query import GROUP_BY, GROUPINGS
-from .base import Subcommand, render_table, validated, when
+from .base import Subcommand, indent, render_table, validated, when
 
 
 def format_report(report: dict, style) -> str:
@@ -90,3 +90,32 @@ class Lag(Subcommand, document=lag_document, formatter=format_report):
 
     def query(self, options) -> dict:
         return validated(self.serializer, options, (*self.query_options, "exact"))
+
+
+def clock_lines(clocks: dict, style) -> list[str]:
+    """Each execution node's clock estimate (lag/nodes.py) as doctor, report and check show it:
+    a table of the evidence, then one line per node whose clock or path is off."""
+    if not clocks["nodes"]:
+        return [f"  no {clocks['kind']} events of a job with an execution node in the window"]
+    headers = ["node", "events", "negative %", "lowest (s)", "p50 (s)", "p99 (s)", "verdict", "skew (s)"]
+    rows = [
+        [
+            n["node"],
+            n["events"],
+            None if n["negative_share"] is None else 100 * n["negative_share"],
+            n["min_lag_seconds"],
+            n["p50_seconds"],
+            n["p99_seconds"],
+            n["verdict"],
+            n["skew_seconds"],
+        ]
+        for n in clocks["nodes"]
+    ]
+    numeric = [False, True, True, True, True, True, False, True]
+    out = [indent(render_table(headers, rows, numeric=numeric))]
+    out.append(
+        f"  from {clocks['kind']} events; skew > 0: the node's clock runs ahead of the control nodes'; "
+        f"differences within {clocks['tolerance_seconds']:g} s are no finding"
+    )
+    out.extend(style.WARNING(f"  {finding}") for finding in clocks["findings"])
+    return out

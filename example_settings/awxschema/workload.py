@@ -1,7 +1,7 @@
 """A generated AWX job event workload: jobs of each kind, where they ran, their events, and
 realistic lag.
 
-Jobs run on the execution nodes exec-1..exec-3, managed by the control nodes awx-1 and awx-2, in
+Jobs run on the execution nodes exec-1..exec-4, managed by the control nodes awx-1 and awx-2, in
 turn (``main_unifiedjob.execution_node``, ``controller_node``). Lag (``modified - created``)
 follows one or more profiles (comma-separated), each the mark of one cause:
 
@@ -40,7 +40,7 @@ from awx_eventdebug.timeutil import utc_from_epoch
 from .schema import COLUMNS, ensure_partitions, legacy_columns
 
 PROFILES = ("steady", "bursty", "backlog", "slow_node", "skewed_node", "slow_inserts")
-EXECUTION_NODES = ("exec-1", "exec-2", "exec-3")
+EXECUTION_NODES = ("exec-1", "exec-2", "exec-3", "exec-4")
 CONTROLLER_NODES = ("awx-1", "awx-2")
 # slow_node: the node and how long its events wait before the queue, at least and at most.
 SLOW_NODE, SLOW_NODE_DELAY = "exec-3", (10.0, 30.0)
