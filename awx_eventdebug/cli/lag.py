@@ -62,7 +62,6 @@ class Lag(Subcommand, document=lag_document, formatter=format_report):
         "the node the job ran on (execution_node) or was controlled from (controller_node)."
     )
     examples = (
-        "awx-manage eventdebug lag --since 1h",
         "awx-manage eventdebug lag --kind project_update --since 2h --by job",
         "awx-manage eventdebug lag --job 42 --by minute --percentiles 50,99",
         "awx-manage eventdebug lag --since 1h --by execution_node",

@@ -10,7 +10,7 @@ from ..conf import get_config
 from ..fields import ChoiceField, MomentField
 from ..percentiles import parse_percentiles
 from ..window import WindowQuerySerializer
-from .query import GROUP_BY, GROUPINGS, LagQuery
+from .query import GROUP_BY, LagQuery
 from .report import lag_report
 
 
@@ -74,7 +74,6 @@ class LagQuerySerializer(WindowQuerySerializer):
             raise serializers.ValidationError(errors)
         # A job is read whole unless since or until narrows it.
         since, until = self.window_bounds(attrs, default=None if "job" in attrs else "LAG_WINDOW")
-        percentiles = attrs.get("percentiles") or get_config()["LAG_PERCENTILES"]
         return {
             "kind": kind.name,
             "job": attrs.get("job"),
@@ -82,8 +81,7 @@ class LagQuerySerializer(WindowQuerySerializer):
             "until": until,
             "event": attrs.get("event"),
             "by": attrs["by"],
-            "percentiles": percentiles,
-            "worst_by": max(percentiles) if GROUPINGS[attrs["by"]].worst_first else None,
+            "percentiles": attrs.get("percentiles") or get_config()["LAG_PERCENTILES"],
             "exact": attrs["exact"],
         }
 

@@ -71,10 +71,15 @@ class LagQuery:
     by: str = "none"
     percentiles: tuple[Decimal, ...] = (Decimal(50), Decimal(90), Decimal(95), Decimal(99))
     # Groups by this percentile (one of ``percentiles``), highest first, instead of by key: the
-    # cap of LAG_MAX_GROUPS then keeps the worst groups rather than the first ones.
+    # cap of LAG_MAX_GROUPS then keeps the worst groups rather than the first ones. By default
+    # the highest percentile for the groupings that come worst first, None for the others.
     worst_by: Decimal | None = None
     # Exact percentiles even over a window longer than LAG_EXACT_WINDOW (no rollups).
     exact: bool = False
+
+    def __post_init__(self):
+        if self.worst_by is None and GROUPINGS[self.by].worst_first:
+            object.__setattr__(self, "worst_by", max(self.percentiles))
 
     def narrow_hint(self) -> str:
         """How to make this query cheaper, for the statement timeout's error."""
