@@ -124,8 +124,11 @@ def profile_names(profile: str) -> set[str]:
 
 
 def job_nodes(number: int) -> tuple[str, str]:
-    """(execution_node, controller_node) of a kind's job ``number`` (from 0): each node in turn."""
-    return EXECUTION_NODES[number % len(EXECUTION_NODES)], CONTROLLER_NODES[number % len(CONTROLLER_NODES)]
+    """(execution_node, controller_node) of a kind's job ``number`` (from 0): each execution node
+    in turn, and each round of them under the next controller, so that every execution node
+    works under every controller and a node's cause never shows as a controller's."""
+    rounds, node = divmod(number, len(EXECUTION_NODES))
+    return EXECUTION_NODES[node], CONTROLLER_NODES[rounds % len(CONTROLLER_NODES)]
 
 
 class LagModel:
