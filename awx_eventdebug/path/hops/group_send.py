@@ -9,6 +9,7 @@ from django.db.models import Sum
 from ...db import app_tables
 from ...models import ChannelOverflow
 from ...overflow.queries import OverflowFilter
+from ..causes import CHANNEL_OVERFLOW
 from ..hop import OK, OVER, Hop, Judgment, NodeJudgment, Threshold, worst_of
 
 # Most nodes read: an AWX cluster has a few dozen.
@@ -38,6 +39,7 @@ class GroupSend(Hop):
     what = "the receiver sends the websocket message to the channel layer"
     cluster_read = "drops"
     cluster_per_node = True  # drops are recorded with their node, sampled or not
+    causes = (CHANNEL_OVERFLOW,)
     thresholds = (
         Threshold(
             "max_drops",

@@ -2,13 +2,18 @@
 events), stamps ``modified`` and bulk-inserts the batch (awx/main/dispatch/worker/callback.py).
 
 Its figure is the event lag ``modified - created`` over the window, cluster-wide: it covers the
-hops before it too, which have no figure of their own."""
+hops before it too, which have no figure of their own. So when it is over its threshold, the other
+hops' figures say where the time went: waiting in the callback queue (hop 3), in the receiver's
+buffer or its inserts (the hops after it, from AWX's own metrics), or else before the queue (on the
+execution node, receptor, the controller's runner callback, or a clock ahead of the controller's).
+"""
 
 from __future__ import annotations
 
 from ...lag.summary import P99_KEY, lag_summary
 from ...timeutil import MAX_SECONDS
-from ..hop import OK, OVER, UNKNOWN, Hop, Judgment, Threshold
+from ..causes import BEFORE_QUEUE, BUFFER_HELD, LAG_UNPLACED, RECEIVER_SHORT, SLOW_INSERTS
+from ..hop import OK, OVER, UNKNOWN, Diagnosis, Hop, Judgment, Threshold
 
 
 class Receiver(Hop):
@@ -16,6 +21,7 @@ class Receiver(Hop):
     label = "callback receiver"
     what = "buffers, stamps modified and stores the event"
     cluster_read = "lag"
+    causes = (BEFORE_QUEUE, LAG_UNPLACED, RECEIVER_SHORT, BUFFER_HELD, SLOW_INSERTS)
     thresholds = (
         Threshold(
             "max_p99",
@@ -55,4 +61,31 @@ class Receiver(Hop):
             failures=failures,
             unchecked=unchecked,
             figures={"max_p99": p99},
+        )
+
+    def diagnose(self, judged: Judgment, path: dict[str, Judgment]) -> Diagnosis | None:
+        """The event lag placed by the hops it covers: a hop of the receiver over its threshold
+        names its own cause; a callback queue within its thresholds clears the queue and the
+        receiver, so the time is spent before the queue."""
+        queue, buffer, insert = (
+            path.get(key) for key in ("callback_queue", "receiver_buffer", "event_insert")
+        )
+        for hop in (insert, buffer, queue):
+            if hop is not None and hop.verdict == OVER:
+                cause = SLOW_INSERTS if hop is insert else BUFFER_HELD if hop is buffer else RECEIVER_SHORT
+                return Diagnosis(cause, f"{judged.text}, while {hop.text}")
+        if queue is None or queue.verdict != OK:
+            why = "no node sampled it" if queue is None else f"{queue.verdict}: {queue.text}"
+            return Diagnosis(
+                LAG_UNPLACED,
+                f"{judged.text}; the callback queue cannot clear the receiver ({why}): the lag may be "
+                "spent in the queue, the receiver or before the queue",
+            )
+        cleared = [f"the callback queue keeps up ({queue.text})"]
+        cleared += [f"{hop.text}" for hop in (buffer, insert) if hop is not None and hop.verdict == OK]
+        return Diagnosis(
+            BEFORE_QUEUE,
+            f"{judged.text}, while " + " and ".join(cleared) + ": so the time is spent before the queue "
+            "(the execution node, receptor, the controller's runner callback) or is a clock ahead",
+            line=f"events reach the callback queue late: {judged.text}, while the callback queue keeps up",
         )
