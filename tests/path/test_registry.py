@@ -180,7 +180,7 @@ def test_a_snapshot_without_a_hops_figures_is_unknown_not_an_error(widget_hop, n
     code, out, _ = run("check", *LENIENT)
     assert code == 2
     assert "UNKNOWN: hop 4 on node-w: the node's snapshot has no widget queue figures" in out
-    assert "UNKNOWN: hop 7 on node-w: the node's snapshot has no wsrelay figures" in out
+    assert "UNKNOWN: hop 9 on node-w: the node's snapshot has no wsrelay figures" in out
     path = admin_client.get("/api/eventdebug/path/").json()
     assert path["verdict"] == "unknown" and path["headline"].startswith("could not read hop 4 widget queue")
     for url in ("check/", "path/", "report/", "metrics/", ""):

@@ -15,9 +15,10 @@ from datetime import UTC, datetime
 from ...channels.redis_read import is_reply
 from ...errors import first_line
 from ...timeutil import MAX_SECONDS, isoformat, utc_from_epoch
-from ..causes import RECEIVER_SHORT, RECEIVER_STOPPED, SLOW_INSERTS
+from ..causes import EVENT_TABLE_LOCKED, RECEIVER_SHORT, RECEIVER_STOPPED, SLOW_INSERTS
 from ..hop import OK, OVER, UNKNOWN, Diagnosis, Hop, Judgment, NodeContext, Threshold
 from ..node import callback_queue
+from .event_insert import lock_waits
 
 # An event bigger than this is not parsed (AWX caps event data near 700 kB; a bigger head is not
 # an event CallbackQueueDispatcher wrote).
@@ -110,7 +111,7 @@ class CallbackQueue(Hop):
     label = "callback queue"
     what = "RPUSHed to CALLBACK_QUEUE, BLPOPed by the callback receiver"
     snapshot_key = "backlog"
-    causes = (RECEIVER_STOPPED, SLOW_INSERTS, RECEIVER_SHORT)
+    causes = (RECEIVER_STOPPED, EVENT_TABLE_LOCKED, SLOW_INSERTS, RECEIVER_SHORT)
     thresholds = (
         Threshold(
             "max_backlog",
@@ -169,15 +170,17 @@ class CallbackQueue(Hop):
         )
 
     def diagnose(self, judged: Judgment, path: dict[str, Judgment]) -> Diagnosis | None:
-        """A head that did not move between two samples is a receiver that consumes nothing; else
-        slow inserts (the database insert hop over its threshold) or too few workers (inserts
-        within theirs, or unmeasured)."""
+        """The receiver's inserts waiting on a lock; a head that did not move between two samples
+        (a receiver that consumes nothing); slow inserts (the insert hop over its threshold); else
+        too few workers (inserts within their threshold, or unmeasured)."""
         figure = judged.figure if isinstance(judged.figure, dict) else {}
+        insert = path.get("event_insert")
+        if lock_waits(insert):
+            return Diagnosis(EVENT_TABLE_LOCKED, f"{judged.text}, while {insert.text}")
         if figure.get("out_per_second") == 0:
             return Diagnosis(
                 RECEIVER_STOPPED, f"{judged.text}, and its head did not move since the previous sample"
             )
-        insert = path.get("event_insert")
         if insert is not None and insert.verdict == OVER:
             return Diagnosis(SLOW_INSERTS, f"{judged.text}, while {insert.text}")
         out = figure.get("out_per_second")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ...lag.summary import P99_KEY, lag_summary
 from ...timeutil import MAX_SECONDS
-from ..causes import BEFORE_QUEUE, BUFFER_HELD, LAG_UNPLACED, RECEIVER_SHORT, SLOW_INSERTS
+from ..causes import BEFORE_QUEUE, BUFFER_HELD, EVENT_TABLE_LOCKED, LAG_UNPLACED, RECEIVER_SHORT, SLOW_INSERTS
 from ..hop import OK, OVER, UNKNOWN, Diagnosis, Hop, Judgment, Threshold
 
 
@@ -21,7 +21,7 @@ class Receiver(Hop):
     label = "callback receiver"
     what = "buffers, stamps modified and stores the event"
     cluster_read = "lag"
-    causes = (BEFORE_QUEUE, LAG_UNPLACED, RECEIVER_SHORT, BUFFER_HELD, SLOW_INSERTS)
+    causes = (BEFORE_QUEUE, LAG_UNPLACED, RECEIVER_SHORT, BUFFER_HELD, SLOW_INSERTS, EVENT_TABLE_LOCKED)
     thresholds = (
         Threshold(
             "max_p99",
