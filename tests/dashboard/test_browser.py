@@ -478,7 +478,7 @@ def test_failing_check_full_queue_and_drops_are_the_headline(browser, daphne_ser
     assert "Drops (worst node)\n7 · max 0" in rendered and "Fullest queue\n100.0% · max 80%" in rendered
     # Each hop over its threshold names its cause and remedy, as verdict.js redraws them too.
     lines = browser.find_element(By.ID, "verdict-lines").text
-    assert "cause hop 5 group_send on " in lines and "The channel layer drops websocket messages" in lines
+    assert "cause hop 7 group_send on " in lines and "The channel layer drops websocket messages" in lines
     assert "Remedy: " in lines and "MAX_WEBSOCKET_EVENT_RATE" in lines
     assert "Runbook: docs/runbook.md#the-channel-layer-drops-websocket-messages" in lines
     browser.execute_async_script(

@@ -1,6 +1,6 @@
-"""Hop 7: the channel layer (channels_redis) queues the message for each daphne process whose
+"""Hop 9: the channel layer (channels_redis) queues the message for each daphne process whose
 websocket consumers joined the group; daphne delivers it to the browser. A queue at capacity
-makes group_send drop (hop 5)."""
+makes group_send drop (hop 7)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Hop 5: the receiver's group_send of the websocket message to the channel layer, where
+"""Hop 7: the receiver's group_send of the websocket message to the channel layer, where
 channels_redis drops it for every member whose queue is at capacity and logs "over capacity"
 (captured into ChannelOverflow with the node it happened on: overflow/)."""
 

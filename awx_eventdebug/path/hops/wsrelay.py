@@ -1,4 +1,4 @@
-"""Hop 6: wsrelay, which forwards each websocket message to every other web node.
+"""Hop 8: wsrelay, which forwards each websocket message to every other web node.
 
 wsrelay writes its per-remote-node statistics every few seconds to its node's Redis, under the
 key BROADCAST_WEBSOCKET_REDIS_KEY_NAME, as the Prometheus text of one registry per remote node
