@@ -18,9 +18,9 @@ BEFORE_QUEUE = Cause(
     "controller's, so sync the execution nodes' clocks (chrony/NTP) first. Then the node's load "
     "(lower its capacity_adjustment, or the jobs' forks), the receptor link to the controller "
     "(`receptorctl status`: hop nodes, latency), and the controller's CPU, where the job's runner "
-    "callback reads the receptor stream and RPUSHes each event: more control capacity "
-    "(AWX_CONTROL_NODE_TASK_IMPACT, default 1 on AWX 24.6.1 and devel, is each job's share of a "
-    "control node).",
+    "callback reads the receptor stream and RPUSHes each event: more control nodes, or a higher "
+    "AWX_CONTROL_NODE_TASK_IMPACT (default 1 on AWX 24.6.1 and devel: the capacity each job takes "
+    "on its control node) so that fewer jobs share one.",
 )
 LAG_UNPLACED = Cause(
     "Event lag the path cannot place",

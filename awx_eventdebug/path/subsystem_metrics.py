@@ -60,7 +60,4 @@ def since_previous(name: str, current: dict, previous: dict | None, seconds: flo
 
 
 def absent_note() -> str:
-    return (
-        f"no {metrics_key()} hash in this Redis: AWX's callback receiver never saved its metrics "
-        "here (not an AWX node with a callback receiver, or it has not started)"
-    )
+    return f"no {metrics_key()} hash: no AWX callback receiver saved its metrics in this Redis"

@@ -57,7 +57,10 @@ def running_inserts() -> dict:
     """The inserts into the event tables running now: how many, what they wait on, the longest
     running, how many wait on a lock and the sessions blocking them."""
     if connection.vendor != "postgresql":
-        return {"measured": False, "note": f"{connection.vendor} has no pg_stat_activity: waits unmeasurable"}
+        return {
+            "measured": False,
+            "note": f"{connection.display_name} has no pg_stat_activity: waits unmeasurable",
+        }
     with diagnostic_cursor() as cursor:
         # The statistics views are a snapshot kept for the transaction: a caller's transaction
         # would read them as of its first read.

@@ -62,7 +62,7 @@ class GroupSend(Hop):
         worst = f" (most in {found['group']}: {found['group_drops']:,})" if found["group"] else ""
         return Judgment(
             OVER if over else OK,
-            f"{count:,} overflow drops",
+            f"{count:,} overflow drops{worst}",
             count,
             line if over else "",
             failures=[f"{line}, above the maximum {most:,}{worst}"] if over else [],

@@ -83,7 +83,7 @@ def test_slow_inserts_fail_the_check_naming_the_database(node):
 def test_sqlite_says_the_waits_cannot_be_measured():
     assert running_inserts() == {
         "measured": False,
-        "note": "sqlite has no pg_stat_activity: waits unmeasurable",
+        "note": "SQLite has no pg_stat_activity: waits unmeasurable",
     }
 
 

@@ -37,7 +37,9 @@ def node(settings, redis_layer_settings):
 
 def test_a_node_without_awxs_metrics_is_not_applicable(node):
     buffer = take_sample(10)["snapshot"]["receiver_buffer"]
-    assert buffer["present"] is False and "no awx_metrics hash in this Redis" in buffer["note"]
+    assert (
+        buffer["present"] is False and "no awx_metrics hash: no AWX callback receiver saved" in buffer["note"]
+    )
     path = json.loads(run("path", "--json")[1])
     [row] = [h for h in path["nodes"][0]["hops"] if h["key"] == "receiver_buffer"]
     assert (row["hop"], row["verdict"]) == (5, "n/a")
