@@ -46,7 +46,10 @@ def test_the_receivers_own_hops_blame_it_before_the_queue_is_cleared():
 @pytest.mark.parametrize("queue", [None, Judgment(NOT_APPLICABLE, "no node sampled")])
 def test_an_unread_queue_places_the_lag_nowhere(queue):
     found = Receiver().diagnose(LAG, {} if queue is None else {"callback_queue": queue})
-    assert found.cause is causes.LAG_UNPLACED and "cannot clear the receiver" in found.evidence
+    assert found.cause is causes.LAG_UNPLACED
+    assert "the callback queue cannot clear the receiver (no node sampled it)" in found.evidence
+    stale = Receiver().diagnose(LAG, {"callback_queue": Judgment("stale", "node-a: 0 queued")})
+    assert "cannot clear the receiver (stale: node-a: 0 queued)" in stale.evidence
 
 
 def test_a_backlog_whose_head_stands_still_is_a_stopped_receiver():

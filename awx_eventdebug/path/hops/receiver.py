@@ -13,7 +13,7 @@ from __future__ import annotations
 from ...lag.summary import P99_KEY, lag_summary
 from ...timeutil import MAX_SECONDS
 from ..causes import BEFORE_QUEUE, BUFFER_HELD, EVENT_TABLE_LOCKED, LAG_UNPLACED, RECEIVER_SHORT, SLOW_INSERTS
-from ..hop import OK, OVER, UNKNOWN, Diagnosis, Hop, Judgment, Threshold
+from ..hop import NOT_APPLICABLE, OK, OVER, UNKNOWN, Diagnosis, Hop, Judgment, Threshold
 
 
 class Receiver(Hop):
@@ -75,7 +75,8 @@ class Receiver(Hop):
                 cause = SLOW_INSERTS if hop is insert else BUFFER_HELD if hop is buffer else RECEIVER_SHORT
                 return Diagnosis(cause, f"{judged.text}, while {hop.text}")
         if queue is None or queue.verdict != OK:
-            why = "no node sampled it" if queue is None else f"{queue.verdict}: {queue.text}"
+            unsampled = queue is None or queue.verdict == NOT_APPLICABLE  # no node's snapshot
+            why = "no node sampled it" if unsampled else f"{queue.verdict}: {queue.text}"
             return Diagnosis(
                 LAG_UNPLACED,
                 f"{judged.text}; the callback queue cannot clear the receiver ({why}): the lag may be "
