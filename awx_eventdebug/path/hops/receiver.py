@@ -5,7 +5,8 @@ Its figure is the event lag ``modified - created`` over the window, cluster-wide
 hops before it too, which have no figure of their own. So when it is over its threshold, the other
 hops' figures say where the time went: waiting in the callback queue (hop 3), in the receiver's
 buffer or its inserts (the hops after it, from AWX's own metrics), or else before the queue (on the
-execution node, receptor, the controller's runner callback, or a clock ahead of the controller's).
+execution node, receptor, the controller's runner callback, or an execution node's clock behind the
+controller's, which stamps ``created`` early).
 """
 
 from __future__ import annotations
@@ -87,6 +88,7 @@ class Receiver(Hop):
         return Diagnosis(
             BEFORE_QUEUE,
             f"{judged.text}, while " + " and ".join(cleared) + ": so the time is spent before the queue "
-            "(the execution node, receptor, the controller's runner callback) or is a clock ahead",
+            "(the execution node, receptor, the controller's runner callback) or an execution node's "
+            "clock is behind the controller's",
             line=f"events reach the callback queue late: {judged.text}, while the callback queue keeps up",
         )
