@@ -10,9 +10,10 @@ the events popped from Redis and inserted into the database per second and the a
 
 from __future__ import annotations
 
-from ..causes import BUFFER_HELD, RECEIVER_SHORT, SLOW_INSERTS
+from ..causes import BUFFER_HELD, EVENT_TABLE_LOCKED, RECEIVER_SHORT, SLOW_INSERTS
 from ..hop import NOT_APPLICABLE, OK, OVER, UNKNOWN, Diagnosis, Hop, Judgment, NodeContext, Threshold
 from ..subsystem_metrics import absent_note, hmget, parse_fields, since_previous
+from .event_insert import lock_waits
 
 IN_MEMORY = "callback_receiver_events_in_memory"
 POPPED = "callback_receiver_events_popped_redis"
@@ -45,7 +46,7 @@ class ReceiverBuffer(Hop):
     label = "receiver buffer"
     what = "the receiver's workers hold popped events until they flush a batch (AWX's metrics)"
     snapshot_key = "receiver_buffer"
-    causes = (SLOW_INSERTS, RECEIVER_SHORT, BUFFER_HELD)
+    causes = (SLOW_INSERTS, EVENT_TABLE_LOCKED, RECEIVER_SHORT, BUFFER_HELD)
     thresholds = (
         Threshold(
             "max_events_in_memory",
@@ -86,9 +87,11 @@ class ReceiverBuffer(Hop):
         )
 
     def diagnose(self, judged: Judgment, path: dict[str, Judgment]) -> Diagnosis | None:
-        """Events held because the inserts are slow (the insert hop over its threshold), because the
-        workers pop more than they insert, or because the buffer is long."""
+        """Events held because the inserts wait on a lock or are slow (the insert hop over its
+        threshold), because the workers pop more than they insert, or because the buffer is long."""
         insert = path.get("event_insert")
+        if lock_waits(insert):
+            return Diagnosis(EVENT_TABLE_LOCKED, f"{judged.text}, while {insert.text}")
         if insert is not None and insert.verdict == OVER:
             return Diagnosis(SLOW_INSERTS, f"{judged.text}, while {insert.text}")
         figure = judged.figure if isinstance(judged.figure, dict) else {}
