@@ -123,3 +123,14 @@ def test_a_backlog_is_the_headline_with_its_cause(node):
 
 
 BEFORE_TITLE = causes.BEFORE_QUEUE.title
+
+
+def test_every_hop_of_the_receiver_names_a_lock_on_the_event_tables():
+    from awx_eventdebug.path.hops.receiver_buffer import ReceiverBuffer
+
+    locked = Judgment(OK, "1 inserts running now (1 Lock:relation)", {"running_inserts_lock_waits": 1})
+    held = Judgment(OVER, "node-a: 5,000 events in memory", {"events_in_memory": 5000})
+    for hop, judged in ((Receiver(), LAG), (CallbackQueue(), backlog(120.0)), (ReceiverBuffer(), held)):
+        found = hop.diagnose(judged, {"callback_queue": EMPTY, "event_insert": locked})
+        assert found.cause is causes.EVENT_TABLE_LOCKED, hop.key
+        assert found.evidence.endswith("while 1 inserts running now (1 Lock:relation)")
