@@ -15,6 +15,7 @@ from ...lag.summary import P99_KEY, lag_summary
 from ...timeutil import MAX_SECONDS
 from ..causes import BEFORE_QUEUE, BUFFER_HELD, EVENT_TABLE_LOCKED, LAG_UNPLACED, RECEIVER_SHORT, SLOW_INSERTS
 from ..hop import NOT_APPLICABLE, OK, OVER, UNKNOWN, Diagnosis, Hop, Judgment, Threshold
+from .event_insert import lock_waits
 
 
 class Receiver(Hop):
@@ -71,6 +72,8 @@ class Receiver(Hop):
         queue, buffer, insert = (
             path.get(key) for key in ("callback_queue", "receiver_buffer", "event_insert")
         )
+        if lock_waits(insert):
+            return Diagnosis(EVENT_TABLE_LOCKED, f"{judged.text}, while {insert.text}")
         for hop in (insert, buffer, queue):
             if hop is not None and hop.verdict == OVER:
                 cause = SLOW_INSERTS if hop is insert else BUFFER_HELD if hop is buffer else RECEIVER_SHORT
