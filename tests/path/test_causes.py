@@ -14,7 +14,7 @@ from tests.health.test_report import recent_job, run
 from tests.path.conftest import node_named
 from tests.support.awx_callback import backlog_events, dispatch
 
-LAG = Judgment(OVER, "event lag p99 32.400 s (job events)", 32.4)
+LAG = Judgment(OVER, "event lag p99 32.400 s (job events)", 32.4, "event lag p99 of job events is 32.4 s")
 EMPTY = Judgment(OK, "node-a: 0 queued", {"length": 0, "oldest_age": None, "out_per_second": None})
 
 
@@ -48,6 +48,9 @@ def test_an_unread_queue_places_the_lag_nowhere(queue):
     found = Receiver().diagnose(LAG, {} if queue is None else {"callback_queue": queue})
     assert found.cause is causes.LAG_UNPLACED
     assert "the callback queue cannot clear the receiver (no node sampled it)" in found.evidence
+    assert found.line == (
+        "event lag p99 of job events is 32.4 s, in hops 1-4: no snapshot of the callback queue says which"
+    )
     stale = Receiver().diagnose(LAG, {"callback_queue": Judgment("stale", "node-a: 0 queued")})
     assert "cannot clear the receiver (stale: node-a: 0 queued)" in stale.evidence
 

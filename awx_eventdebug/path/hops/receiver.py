@@ -59,7 +59,8 @@ class Receiver(Hop):
             OVER if over else OK,
             f"event lag p99 {p99:.3f} s ({kind} events)",
             p99,
-            f"callback receiver: event lag p99 of {kind} events is {p99:.1f} s" if over else "",
+            # Not "callback receiver: ...": the lag covers hops 1-4, and diagnose() says which of them.
+            f"event lag p99 of {kind} events is {p99:.1f} s" if over else "",
             failures=failures,
             unchecked=unchecked,
             figures={"max_p99": p99},
@@ -85,6 +86,7 @@ class Receiver(Hop):
                 LAG_UNPLACED,
                 f"{judged.text}; the callback queue cannot clear the receiver ({why}): the lag may be "
                 "spent in the queue, the receiver or before the queue",
+                line=f"{judged.line}, in hops 1-4: no snapshot of the callback queue says which",
             )
         cleared = [f"the callback queue keeps up ({queue.text})"]
         cleared += [f"{hop.text}" for hop in (buffer, insert) if hop is not None and hop.verdict == OK]
