@@ -91,6 +91,8 @@ class HealthSnapshot:
             "thresholds": dict(self.limits),
             "figures": judged.figures,
             "failures": judged.failures,
+            # Per hop over its threshold: its most likely cause, the evidence, what to change.
+            "causes": judged.causes,
             "unchecked": unchecked,
             # Shown, not judged: a node's clock or path explains figures, it has no threshold.
             "clock_skew": clock_skew,
