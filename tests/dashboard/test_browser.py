@@ -162,7 +162,7 @@ def test_page_shows_health_and_one_chart_point_per_minute(browser, daphne_server
     minutes, with_lag, events = minute_buckets()
     assert len(minutes) > 5
     session = log_in(browser, daphne_server)
-    browser.get(daphne_server.url + PAGE)
+    browser.get(daphne_server.url + PAGE + "?window=1h")  # the seeded 50 minutes
     chart = WebDriverWait(browser, WAIT).until(
         lambda b: b.find_elements(By.CSS_SELECTOR, "#lag-chart svg[data-points]")
     )[0]
@@ -187,19 +187,40 @@ def test_page_shows_health_and_one_chart_point_per_minute(browser, daphne_server
     screenshot(browser, "timeline")
 
 
-def test_window_selector_reloads_the_timeline(browser, daphne_server, seeded):
+def api_requests(browser, path):
+    """The URLs of the page's requests to an endpoint."""
+    return browser.execute_script(
+        "return performance.getEntriesByType('resource').map(e => e.name)"
+        ".filter(u => u.includes(arguments[0]))",
+        path,
+    )
+
+
+def test_one_window_chosen_on_the_page_covers_every_section(browser, daphne_server, seeded):
     log_in(browser, daphne_server)
     browser.get(daphne_server.url + PAGE)
     WebDriverWait(browser, WAIT).until(lambda b: b.find_elements(By.CSS_SELECTOR, "#lag-chart svg"))
-    first = browser.find_element(By.CSS_SELECTOR, "#lag-chart svg")
-    browser.find_element(By.CSS_SELECTOR, "#lag-window option[value='6h']").click()
-    # The chart is redrawn: a new svg element replaces the first one.
+    assert "over the last 15m" in browser.find_element(By.ID, "verdict").text
+    browser.find_element(By.CSS_SELECTOR, "#page-window option[value='6h']").click()
+    # The page loads again for that window: a link to it.
+    WebDriverWait(browser, WAIT).until(lambda b: b.current_url.endswith("?window=6h"))
     WebDriverWait(browser, WAIT).until(
-        lambda b: (
-            b.find_elements(By.CSS_SELECTOR, "#lag-chart svg")
-            and b.find_element(By.CSS_SELECTOR, "#lag-chart svg") != first
-        )
+        lambda b: b.find_elements(By.CSS_SELECTOR, "#lag-chart svg[data-points]")
     )
+    assert "over the last 6h" in browser.find_element(By.ID, "verdict").text
+    for section in ("lag", "overflow", "worst-jobs", "path"):
+        assert "the last 6h" in browser.find_element(By.ID, section).text, section
+    # Every script's request asks for the same window: the charts', and the refreshes'.
+    browser.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "document.getElementById('overflow-refresh').click();"
+        "EventDebug.refreshVerdict('check/', document.getElementById('verdict'), '6h').then(done);"
+    )
+    WebDriverWait(browser, WAIT).until(lambda b: len(api_requests(b, "/overflow/summary/")) == 2)
+    for path in ("/lag/", "/overflow/summary/", "/check/"):
+        requested = api_requests(browser, path)
+        assert requested and all("since=6h" in url for url in requested), path
+    assert "over the last 6h" in browser.find_element(By.ID, "verdict").text
 
 
 def table_rows(browser, name):
@@ -249,15 +270,13 @@ def captured_overflow(settings, key_prefix):
 def test_overflow_table_lists_the_captured_groups(browser, daphne_server, captured_overflow):
     log_in(browser, daphne_server)
     browser.get(daphne_server.url + PAGE)
-    # Most drops first; both within HEALTH_WINDOW, so marked as the drops the verdict counts.
-    expected = [
-        ["drops in last 15m", "job_events-49", "4"],
-        ["drops in last 15m", "broadcast-group_send", "3"],
-    ]
+    # Most drops first, both within the page's window.
+    expected = [["job_events-49", "4"], ["broadcast-group_send", "3"]]
     # Rendered by the server: readable before (and without) any script.
-    assert [row[:3] for row in table_rows(browser, "overflow")] == expected
-    assert "2 groups dropped 7 messages" in browser.find_element(By.ID, "overflow-status").text
-    assert header(browser, "overflow", 7) == "First seen (UTC)"  # the server's UTC time
+    assert [row[:2] for row in table_rows(browser, "overflow")] == expected
+    status = "2 groups dropped 7 messages in the last 15m"
+    assert status in browser.find_element(By.ID, "overflow-status").text
+    assert header(browser, "overflow", 6) == "First seen (UTC)"  # the server's UTC time
     # The script's refresh from GET overflow/summary/ draws the same rows, times in local time.
     served = browser.find_element(By.CSS_SELECTOR, "#overflow-table table")
     browser.find_element(By.ID, "overflow-refresh").click()
@@ -265,9 +284,9 @@ def test_overflow_table_lists_the_captured_groups(browser, daphne_server, captur
         lambda b: b.find_element(By.CSS_SELECTOR, "#overflow-table table") != served
     )
     rows = table_rows(browser, "overflow")
-    assert [row[:3] for row in rows] == expected
-    assert header(browser, "overflow", 7) == "First seen"  # the browser's local time
-    assert "2 groups dropped 7 messages" in browser.find_element(By.ID, "overflow-status").text
+    assert [row[:2] for row in rows] == expected
+    assert header(browser, "overflow", 6) == "First seen"  # the browser's local time
+    assert status in browser.find_element(By.ID, "overflow-status").text
     screenshot(browser, "overflow", section="overflow")
 
 
@@ -491,7 +510,6 @@ def test_failing_check_full_queue_and_drops_are_the_headline(browser, daphne_ser
     key_cell = marked.find_element(By.CSS_SELECTOR, "td.key")
     line = browser.execute_script("return parseFloat(getComputedStyle(arguments[0]).lineHeight)", key_cell)
     assert key_cell.size["height"] < 2 * line
-    assert all(r[0] == "drops in last 15m" for r in table_rows(browser, "overflow"))
 
     # The lag chart's threshold line, the events per minute, the drops per minute.
     WebDriverWait(browser, WAIT).until(lambda b: b.find_elements(By.CSS_SELECTOR, "#lag-chart .threshold"))
@@ -552,26 +570,86 @@ def test_queue_depth_sparklines_grow_with_each_sample(browser, daphne_server, fa
     screenshot(browser, "queues-sparklines", section="queues")
 
 
-def test_readable_at_420_pixels(browser, daphne_server, failing_check):
+# Run in the page: each table cell shown (a narrow page hides the header row, which each cell
+# repeats as its label) whose box sticks out of its table's box or of the viewport.
+CLIPPED_CELLS = """
+const viewport = document.documentElement.clientWidth;
+const clipped = [];
+document.querySelectorAll('.table-wrap').forEach(wrap => {
+  const box = wrap.getBoundingClientRect();
+  wrap.querySelectorAll('td, th').forEach(cell => {
+    const rect = cell.getBoundingClientRect();
+    if (!rect.width) return;
+    if (rect.left < Math.max(box.left, 0) - 0.5 || rect.right > Math.min(box.right, viewport) + 0.5)
+      clipped.push(wrap.id + ': ' + cell.innerText + ' ' + rect.left + '..' + rect.right);
+  });
+});
+return clipped;
+"""
+
+# Run in the page: the threshold label's box, the legend's boxes and the lowest y (the highest
+# point on screen) of every series' line and dots, in the chart's coordinates.
+CHART_LAYOUT = """
+const svg = document.querySelector('#lag-chart svg');
+const box = element => { const b = element.getBBox(); return [b.x, b.y, b.x + b.width, b.y + b.height]; };
+const ys = [];
+svg.querySelectorAll('polyline.series').forEach(line =>
+  line.getAttribute('points').split(' ').forEach(point => ys.push(+point.split(',')[1])));
+svg.querySelectorAll('[data-series] circle').forEach(dot =>
+  ys.push(+dot.getAttribute('cy') - +dot.getAttribute('r')));
+const line = svg.querySelector('.threshold line');
+return {
+  label: box(svg.querySelector('.threshold text')),
+  sample: Array.from(svg.querySelectorAll('.threshold line.sample'), box),
+  legend: Array.from(svg.querySelectorAll('.legend text'), box),
+  highest: Math.min(...ys),
+  line: +line.getAttribute('y1'),
+  width: +svg.getAttribute('width'),
+};
+"""
+
+
+def overlaps(a, b):
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+@pytest.mark.parametrize("width", [1400, 420])
+def test_every_column_and_the_threshold_label_are_in_view(browser, daphne_server, failing_check, width):
     log_in(browser, daphne_server)
-    browser.set_window_size(420, 900)
+    browser.set_window_size(width, 900)
     browser.get(daphne_server.url + PAGE)
     WebDriverWait(browser, WAIT).until(
         lambda b: b.find_elements(By.CSS_SELECTOR, "#lag-chart svg[data-scale]")
     )
     WebDriverWait(browser, WAIT).until(lambda b: b.find_elements(By.CSS_SELECTOR, "#drops-chart svg"))
+    WebDriverWait(browser, WAIT).until(lambda b: b.find_elements(By.CSS_SELECTOR, "#queues-table td.trend"))
     viewport = browser.execute_script("return document.documentElement.clientWidth")
-    # Nothing sticks out of the page sideways: wide tables scroll inside their own box.
+    # Nothing sticks out of the page sideways, and no cell out of its table's box: the verdict of
+    # each hop and the drops per minute of each group included.
     assert browser.execute_script("return document.documentElement.scrollWidth") <= viewport
-    wrap = browser.find_element(By.ID, "queues-table")
-    assert browser.execute_script("return arguments[0].scrollWidth > arguments[0].clientWidth", wrap)
+    assert browser.execute_script(CLIPPED_CELLS) == []
+    for table in ("path", "overflow", "queues", "worst-jobs"):
+        assert browser.find_elements(By.CSS_SELECTOR, f"#{table}-table td"), table
+    verdicts = browser.find_elements(By.CSS_SELECTOR, "#path-table td[data-label=Verdict]")
+    assert verdicts and all(cell.is_displayed() and cell.text for cell in verdicts)
+    rates = browser.find_elements(By.CSS_SELECTOR, "#overflow-table td[data-label='Drops / min']")
+    assert rates and all(cell.is_displayed() and cell.text for cell in rates)
+    # The threshold label stands clear of every series, of the threshold line and of the legend.
+    chart = browser.execute_script(CHART_LAYOUT)
+    assert chart["label"][3] < chart["highest"] and chart["label"][3] < chart["line"]
+    marks = [chart["label"], *chart["sample"]]
+    assert not any(overlaps(mark, entry) for mark in marks for entry in chart["legend"])
+    assert chart["sample"] or width < 600  # its key beside it, where there is room
+    assert 0 <= chart["label"][0] and chart["label"][2] <= chart["width"]
     # Charts are drawn at the width they get, so their labels keep their CSS size.
-    for chart in ("lag-chart", "lag-events", "drops-chart"):
-        svg = browser.find_element(By.CSS_SELECTOR, f"#{chart} svg")
-        container = browser.find_element(By.ID, chart)
+    for name in ("lag-chart", "lag-events", "drops-chart"):
+        svg = browser.find_element(By.CSS_SELECTOR, f"#{name} svg")
+        container = browser.find_element(By.ID, name)
         assert svg.size["width"] <= container.size["width"]
         label_height = browser.execute_script(
             "return arguments[0].querySelector('text').getBoundingClientRect().height", svg
         )
-        assert label_height >= 10, chart
-    full_page_screenshot(browser, "narrow-420")
+        assert label_height >= 10, name
+    full_page_screenshot(browser, f"width-{width}")
+    for section in ("verdict", "lag", "overflow", "path"):  # readable at their own size
+        screenshot(browser, f"width-{width}-{section}", section=section)

@@ -70,9 +70,45 @@ def test_page_renders_health_selectors_and_csrf_cookie(admin_client):
     for name, kind in KINDS.items():
         assert f'<option value="{name}">{name}</option>' in html
         assert f'<option value="{kind.group_prefix}">{name}</option>' in html
-    assert '<option value="1h" selected>' in html
+    # The page's window: HEALTH_WINDOW by default, as `eventdebug check`'s.
+    assert '<option value="15m" selected>' in html and 'data-window="15m"' in html
     # The gauge sends this cookie as AWX's xrftoken.
     assert response.cookies["csrftoken"].value
+
+
+def sections_of(html):
+    """Each section of the page by its id."""
+    return {m.group(1): m.group(0) for m in re.finditer(r'<section id="([a-z-]+)".*?</section>', html, re.S)}
+
+
+def test_one_window_chosen_in_the_url_covers_every_section(admin_client, settings):
+    recent_job([0.5, 1.0])
+    html = admin_client.get(PAGE + "?window=6h").content.decode()
+    assert '<option value="6h" selected>' in html and 'data-window="6h"' in html
+    sections = sections_of(html)
+    assert "over the last 6h" in sections["verdict"]
+    for name in ("lag", "overflow", "worst-jobs", "path"):
+        assert "the last 6h" in sections[name], name
+    # The JSON links and the charts' requests (the lag form) ask for the same window.
+    assert '<input type="hidden" name="since" value="6h">' in sections["lag"]
+    assert 'href="overflow/summary/?since=6h"' in sections["overflow"]
+    assert 'href="path/?since=6h"' in sections["path"]
+    # The verdict is the check's over that window.
+    check = admin_client.get(PAGE + "check/?since=6h", HTTP_ACCEPT="application/json").json()
+    assert check["status"] == "ok" and 'data-status="ok"' in sections["verdict"]
+
+
+def test_a_window_not_offered_is_a_400_naming_it(admin_client, settings):
+    response = admin_client.get(PAGE + "?window=3y")
+    assert response.status_code == 400
+    assert response.content.decode().startswith('window: "3y" is not a valid choice.')
+    # Windows longer than LAG_MAX_WINDOW are not offered; HEALTH_WINDOW always is.
+    settings.EVENTDEBUG = {"LAG_MAX_WINDOW": "2h", "HEALTH_WINDOW": "30m"}
+    html = admin_client.get(PAGE).content.decode()
+    selector = html[html.index('id="page-window"') : html.index("</select>", html.index('id="page-window"'))]
+    offered = re.findall(r'<option value="(\w+)"', selector)
+    assert offered == ["15m", "30m", "1h", "2h"]
+    assert admin_client.get(PAGE + "?window=6h").status_code == 400
 
 
 def test_page_is_html_whatever_the_accept_header(admin_client):
