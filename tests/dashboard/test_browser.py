@@ -137,12 +137,20 @@ def get_json(daphne_server, path, session):
         return json.load(response)
 
 
-def test_anonymous_user_is_redirected_to_login(browser, daphne_server):
-    browser.get(daphne_server.url + PAGE)
-    WebDriverWait(browser, WAIT).until(lambda b: "/admin/login/" in b.current_url)
-    assert browser.current_url == f"{daphne_server.url}/admin/login/?next={PAGE}"
-    assert browser.find_element(By.NAME, "username")
+def test_a_browser_signs_in_at_the_login_page_as_in_awx(browser, daphne_server):
+    """Basic-auth credentials in the URL are not a session: the browser is sent to the session
+    login at AWX's path (/api/login/, the example project's as AWX's), and back after it."""
+    get_user_model().objects.create_superuser("admin", "admin@example.invalid", "pw")
+    with_credentials = daphne_server.url.replace("://", "://admin:pw@")
+    browser.get(with_credentials + PAGE)
+    WebDriverWait(browser, WAIT).until(lambda b: "/api/login/" in b.current_url)
+    assert browser.current_url == f"{with_credentials}/api/login/?next={PAGE}"
     screenshot(browser, "anonymous-login")
+    browser.find_element(By.NAME, "username").send_keys("admin")
+    browser.find_element(By.NAME, "password").send_keys("pw")
+    browser.find_element(By.CSS_SELECTOR, "form [type=submit]").click()
+    WebDriverWait(browser, WAIT).until(lambda b: b.find_elements(By.ID, "verdict"))
+    assert browser.current_url == with_credentials + PAGE
 
 
 def minute_buckets():

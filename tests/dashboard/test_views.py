@@ -1,3 +1,4 @@
+import base64
 import re
 
 import pytest
@@ -40,6 +41,24 @@ def test_anonymous_is_sent_to_login_with_next(client, settings):
     response = client.get(PAGE + "?kind=job")
     assert response.status_code == 302
     assert response["Location"] == "/login/here/?next=/api/eventdebug/%3Fkind%3Djob"
+
+
+def test_the_example_project_signs_in_at_awxs_login_path(client):
+    get_user_model().objects.create_superuser("admin", "admin@example.invalid", "pw")
+    response = client.get(PAGE)
+    assert response["Location"] == "/api/login/?next=/api/eventdebug/"
+    assert client.get(response["Location"]).status_code == 200
+    signed_in = client.post("/api/login/", {"username": "admin", "password": "pw", "next": PAGE})
+    assert signed_in.status_code == 302 and signed_in["Location"] == PAGE
+    assert client.get(PAGE).status_code == 200
+
+
+def test_basic_credentials_sent_open_the_page(client, layer_settings):
+    """A client that sends them unasked (curl -u), as AWX's API takes them; never challenged for
+    them (AWX's 401 says Bearer), so a browser signs in at the login page instead."""
+    get_user_model().objects.create_superuser("admin", "admin@example.invalid", "pw")
+    credentials = base64.b64encode(b"admin:pw").decode()
+    assert client.get(PAGE, HTTP_AUTHORIZATION=f"Basic {credentials}").status_code == 200
 
 
 def test_user_without_permission_gets_403_page(client):
