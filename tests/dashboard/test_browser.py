@@ -7,7 +7,9 @@ key prefix of the test's own. Screenshots go to artifacts/.
 """
 
 import asyncio
+import io
 import json
+import re
 import time
 import urllib.request
 from datetime import UTC, datetime, timedelta
@@ -19,6 +21,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from channels_redis.core import RedisChannelLayer
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 from selenium import webdriver
@@ -34,6 +37,7 @@ from example_settings.awxschema.schema import rebuild_schema
 from tests.conftest import REDIS_URL
 from tests.listen.counter_vectors import BOUNDS, VECTORS, as_expected, steps_seen
 from tests.settings import CHANNEL_LAYERS
+from tests.support import ROOT
 from tests.support.capture_helpers import drops_by_group
 from tests.support.daphne_server import ARTIFACTS, LiveServer
 from tests.support.workloads import add_job, add_job_with_quiet_events, small_workload
@@ -661,3 +665,42 @@ def test_every_column_and_the_threshold_label_are_in_view(browser, daphne_server
     full_page_screenshot(browser, f"width-{width}")
     for section in ("verdict", "lag", "overflow", "path"):  # readable at their own size
         screenshot(browser, f"width-{width}-{section}", section=section)
+
+
+def demo_seed_args():
+    """The demo's workload, as the Makefile's DEMO_SEED_ARGS gives it to make demo."""
+    makefile = (ROOT / "Makefile").read_text()
+    return re.search(r"^DEMO_SEED_ARGS \?= (.*)$", makefile, re.M).group(1).split()
+
+
+def test_the_demo_as_the_readme_shows_it(browser, daphne_server, settings, stand_in_rebuilt):
+    """What make demo makes (the seeded workload, a slow consumer overflowing on the live
+    server's own layer, one snapshot of the node), on the page: the drops, the group, its full
+    queue and the verdict naming them. Its screenshot is the README's (make screenshot)."""
+    settings.EVENTDEBUG = {"CAPTURE_FLUSH_INTERVAL": 3600}
+    # The live server's layer: its prefix, and the example project's capacity.
+    settings.CHANNEL_LAYERS["default"]["CONFIG"]["capacity"] = CHANNEL_LAYERS["default"]["CONFIG"]["capacity"]
+    call_command("seed_awx_events", *demo_seed_args(), stdout=io.StringIO())
+    capture.install()
+    try:
+        call_command("make_overflow", "--live-fill", "200", stdout=io.StringIO())
+    finally:
+        capture.uninstall()
+    call_command("eventdebug", "sample", "--interval", "10", stdout=io.StringIO())
+    [job] = [group for group in drops_by_group()]
+
+    log_in(browser, daphne_server)
+    browser.set_window_size(1400, 1500)  # the verdict, the setup and the lag chart
+    browser.get(daphne_server.url + PAGE + "?window=2h")  # the seeded two hours
+    WebDriverWait(browser, WAIT).until(
+        lambda b: b.find_elements(By.CSS_SELECTOR, "#lag-chart svg[data-points]")
+    )
+    WebDriverWait(browser, WAIT).until(lambda b: b.find_elements(By.CSS_SELECTOR, "#queues-table td.trend"))
+    verdict = browser.find_element(By.ID, "verdict").text
+    assert "channels_redis dropped 50 group messages" in verdict and "100% full" in verdict
+    assert [row[0] for row in table_rows(browser, "overflow")] == [job]
+    status = browser.find_element(By.ID, "queues-status").text
+    assert status.startswith("1 groups · 2 members · 2 queues") and "1 full" in status
+    assert queue_rows(browser)[0][:3] == ["full", queue_rows(browser)[0][1], job]
+    ARTIFACTS.mkdir(exist_ok=True)
+    browser.save_screenshot(str(ARTIFACTS / "dashboard-demo.png"))
