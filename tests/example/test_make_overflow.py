@@ -76,3 +76,14 @@ def test_redis_down_is_one_line_not_a_traceback(installed, settings):
             CommandError, match=f"no demo overflow: Redis redis://127.0.0.1:{port}/0 unreachable"
         ):
             call_command("make_overflow", stdout=StringIO())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_run_again_it_starts_afresh(installed, redis_layer_settings, stand_in_rebuilt):
+    """The members the first run left (its slow one's queue still full) leave the group first:
+    the second run's drops are its own 3, not every message it sends."""
+    for _ in range(2):
+        call_command("make_overflow", "--drops", "3", "--live-fill", "30", "--keep", "10m", stdout=StringIO())
+    assert drops_by_group() == {"job_events-1": 6}
+    [shown] = [g for g in eventdebug_json("groups")["groups"] if g["name"] == "job_events-1"]
+    assert shown["members"] == 2
