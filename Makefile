@@ -1,4 +1,4 @@
-# The two commands of the README: `make demo` and `make test`; `make test-awx` for the real-AWX tier,
+# The README's commands: `make demo`, `make serve` and `make test`; `make test-awx` for the real-AWX tier,
 # `make dist` for the wheel an AWX host installs.
 PYTHON ?= python3.11
 VENV ?= .venv
