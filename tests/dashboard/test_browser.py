@@ -541,7 +541,7 @@ def test_failing_check_full_queue_and_drops_are_the_headline(browser, daphne_ser
 def test_log_scale_toggle_redraws_the_lag_chart(browser, daphne_server, failing_check):
     add_job("job", datetime.now(UTC) - timedelta(minutes=30), [0.3] * 10)  # a quiet minute
     log_in(browser, daphne_server)
-    browser.get(daphne_server.url + PAGE)
+    browser.get(daphne_server.url + PAGE + "?window=1h")  # the quiet minute in it
     WebDriverWait(browser, WAIT).until(
         lambda b: b.find_elements(By.CSS_SELECTOR, "#lag-chart svg[data-scale]")
     )
