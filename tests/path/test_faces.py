@@ -37,7 +37,8 @@ def test_path_names_the_backlog_and_shows_the_relay(node):
     take_sample(10)
     code, out, _ = run("path")
     assert code == 0
-    behind = seconds_in(r"callback receiver on node-t is (\d+) s behind: 120 events queued, oldest \d+ s", out)
+    headline = r"callback receiver on node-t is (\d+) s behind: 120 events queued, oldest \d+ s"
+    behind = seconds_in(headline, out)
     assert 48 <= behind < 60
     assert 48 <= seconds_in(r"3    callback queue     node-t: 120 queued, oldest (\d+)", out) < 60
     assert "node_v  disconnected" in out and "node_u  connected" in out  # not in AWX's instance table
