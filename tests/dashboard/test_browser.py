@@ -704,3 +704,25 @@ def test_the_demo_as_the_readme_shows_it(browser, daphne_server, settings, stand
     assert queue_rows(browser)[0][:3] == ["full", queue_rows(browser)[0][1], job]
     ARTIFACTS.mkdir(exist_ok=True)
     browser.save_screenshot(str(ARTIFACTS / "dashboard-demo.png"))
+
+
+def test_a_status_verdict_js_has_no_words_for_shows_as_itself(browser, daphne_server):
+    """verdict.js draws a status the check may add ("idle": no data in the window) as its own
+    badge with the check's headline, grey: never OK's green, nor a failure's red."""
+    log_in(browser, daphne_server)
+    browser.get(daphne_server.url + PAGE)
+    colours = browser.execute_script(
+        "const section = document.getElementById('verdict');"
+        "const colour = () => getComputedStyle(section.querySelector('.badge')).backgroundColor;"
+        "const check = {status: 'ok', failures: [], unchecked: [], figures: {}, thresholds: {}};"
+        "EventDebug.showVerdict(section, check, '15m'); const ok = colour();"
+        "EventDebug.showVerdict(section, Object.assign({}, check, {status: 'failed'}), '15m');"
+        "const failed = colour();"
+        "EventDebug.showVerdict(section, Object.assign({}, check,"
+        " {status: 'idle', headline: 'no events stored since 10:04'}), '15m');"
+        "return [ok, failed, colour()];"
+    )
+    assert len(set(colours)) == 3
+    title = browser.find_element(By.ID, "verdict-title").text
+    assert title == "IDLE no events stored since 10:04 over the last 15m"
+    assert browser.find_element(By.ID, "verdict").get_attribute("class") == "card verdict idle"

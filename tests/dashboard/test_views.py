@@ -5,9 +5,11 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.staticfiles import finders
 from django.core.management import call_command
+from django.template.loader import render_to_string
 
 from awx_eventdebug.awx.tables import KINDS
 from awx_eventdebug.checks import check_dashboard, check_receive_timeout, receive_timeout_findings
+from awx_eventdebug.dashboard.views import verdict_title
 from example_settings.settings import redis_host
 from tests.conftest import REDIS_URL
 from tests.health.test_report import recent_job
@@ -259,3 +261,19 @@ def test_the_verdict_is_the_check_with_its_thresholds(admin_client, settings):
     # The doctor's own "ok" (setup) no longer stands alone at the top.
     assert html.index('id="verdict"') < html.index("The doctor found no problems")
     assert 'data-max-p99="0.5"' in html and 'data-max-fill="80"' in html
+
+
+def test_a_status_the_page_has_no_words_for_shows_as_itself():
+    """A verdict the check may add (no data in the window: "idle") is its own class and badge,
+    with the check's headline; never the words of OK (test_browser.py: nor its colour)."""
+    check = {"status": "idle", "headline": "no events stored since 10:04", "failures": [], "unchecked": []}
+    html = render_to_string(
+        "awx_eventdebug/verdict.html",
+        {
+            "verdict": {**check, "title": verdict_title(check), "rows": [], "window_length": "15m"},
+            "thresholds": [],
+        },
+    )
+    assert 'class="card verdict idle" data-status="idle"' in html
+    assert '<span class="badge idle">IDLE</span>' in html and "no events stored since 10:04" in html
+    assert "Every figure is within its threshold" not in html
