@@ -55,7 +55,7 @@ def test_path_json_is_the_api_document(node, admin_client):
         for entry in doc["nodes"]:
             entry.pop("age")
     assert api == command
-    assert [h["hop"] for h in api["cluster"]] == [1, 2, 3, 4, 5, 6, 7]
+    assert [h["hop"] for h in api["cluster"]] == [1, 2, 3, 4, 5, 6, 7, 8, 9]
     assert api["headline"] == "every hop within its threshold on 1 of 1 nodes"
 
 
