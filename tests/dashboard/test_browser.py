@@ -697,7 +697,7 @@ def test_the_demo_as_the_readme_shows_it(browser, daphne_server, settings, stand
     [job] = [group for group in drops_by_group()]
 
     log_in(browser, daphne_server)
-    browser.set_window_size(1400, 1500)  # the verdict, the setup and the lag chart
+    browser.set_window_size(1400, 1950)  # the verdict with its causes, the setup and the lag chart
     browser.get(daphne_server.url + PAGE + "?window=2h")  # the seeded two hours
     WebDriverWait(browser, WAIT).until(
         lambda b: b.find_elements(By.CSS_SELECTOR, "#lag-chart svg[data-points]")
