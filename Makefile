@@ -5,8 +5,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 MANAGE := $(BIN)/python example_settings/manage.py
 
-# The demo's workload: jobs of each kind over the last two hours, lag with bursts.
-DEMO_SEED_ARGS ?= --jobs 20 --events 500 --since 2h --profile bursty --seed 7
+# The demo's workload: jobs of each kind over the last two hours, lag with bursts, one slow
+# execution node and two whose clocks are off (example_settings/awxschema/workload.py).
+DEMO_SEED_ARGS ?= --jobs 20 --events 500 --since 2h --profile bursty,slow_node,skewed_node --seed 7
 
 # make serve PORT=8080 when 8000 is taken.
 PORT ?= 8000

@@ -102,7 +102,16 @@ def _statistics(statistics: LagStatistics, keys: list[str]) -> dict:
         "missing_created": statistics.missing_created,
         "backfilled": statistics.backfilled,
         "negative": statistics.negative,
+        # Of the measured events (created set, not backfilled): what share was stored before it
+        # was created, and the lowest lag, negative included (clock skew, lag/nodes.py).
+        "negative_share": negative_share(statistics),
+        "min_lag_seconds": statistics.lowest,
     }
+
+
+def negative_share(statistics: LagStatistics) -> float | None:
+    measured = statistics.count + statistics.negative
+    return statistics.negative / measured if measured else None
 
 
 def _group_key(key):
