@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings as django_settings
 
@@ -124,6 +125,16 @@ def awx_url_roots() -> tuple[str, ...]:
     return tuple(roots)
 
 
+def _ui_url(value):
+    """An http(s) URL with a host and nothing after its path, or empty (the page's own host)."""
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        return "must be empty or an http(s) URL such as https://awx.example.com, without ?query or #fragment"
+    return None
+
+
 def _url_prefix(value):
     """A prefix is refused when the middleware would serve the app in place of AWX's URLs, or
     could never match a request."""
@@ -174,6 +185,12 @@ OPTIONS: dict[str, Option] = {
         (str,),
         "Path under which EventDebugMiddleware serves the app's URLs inside AWX.",
         _url_prefix,
+    ),
+    "AWX_UI_URL": Option(
+        "",
+        (str,),
+        "Where AWX's UI is, for the dashboard's links to a job's output; empty: the dashboard's own host.",
+        _ui_url,
     ),
     # Channel layer inspection (eventdebug groups, queues, watch; GET channels/).
     "INSPECT_TIME_BUDGET": Option(
