@@ -39,6 +39,7 @@ def lag_report(query: LagQuery) -> dict:
         raise ValueError(f"worst_by {query.worst_by} is not one of the percentiles asked for")
     max_groups = get_config()["LAG_MAX_GROUPS"]
     method = "rollup" if uses_rollups(query) else "exact"
+    behind = None
     try:
         with diagnostic_cursor(query.narrow_hint()) as cursor:
             sources = event_sources(cursor, kind, query)
@@ -46,7 +47,7 @@ def lag_report(query: LagQuery) -> dict:
                 statistics = postgres_statistics if connection.vendor == "postgresql" else sqlite_statistics
                 total, groups = statistics(cursor, kind, query, sources, fractions, max_groups + 1)
         if method == "rollup":
-            total, groups = rollup_statistics(kind.name, query, fractions, max_groups + 1)
+            total, groups, behind = rollup_statistics(kind.name, query, fractions, max_groups + 1)
     except DatabaseError as exc:
         if is_missing_relation(exc):
             raise Unavailable(
@@ -66,6 +67,8 @@ def lag_report(query: LagQuery) -> dict:
         "method": method,
         # Relative error bound of each percentile (count, mean, min and max are exact).
         "percentile_error": RELATIVE_ERROR if method == "rollup" else 0.0,
+        # Final minutes the rollups lacked, computed from the events for this answer (None: exact).
+        "rollups_behind": behind,
         **_statistics(total, keys),
         "groups": [
             {"key": _group_key(key), **_statistics(statistics, keys)}
@@ -77,8 +80,8 @@ def lag_report(query: LagQuery) -> dict:
 
 def uses_rollups(query: LagQuery) -> bool:
     """Whether ``query`` is answered from the per-minute rollups: a window longer than
-    LAG_EXACT_WINDOW over a whole kind, by none, minute or hour (in the order of their keys:
-    groups ranked by a percentile are ranked on exact ones), and no --exact."""
+    LAG_EXACT_WINDOW (or any, with ``rollup``) over a whole kind, by none, minute or hour (in the
+    order of their keys: groups ranked by a percentile are ranked on exact ones), and no --exact."""
     return (
         not query.exact
         and query.job is None
@@ -87,7 +90,7 @@ def uses_rollups(query: LagQuery) -> bool:
         and (query.worst_by is None or query.by == "none")
         and query.since is not None
         and query.until is not None
-        and query.until - query.since > get_config()["LAG_EXACT_WINDOW"]
+        and (query.rollup or query.until - query.since > get_config()["LAG_EXACT_WINDOW"])
     )
 
 

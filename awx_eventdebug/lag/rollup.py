@@ -356,26 +356,51 @@ def fill_rollups(kinds=None, since: datetime | None = None, until: datetime | No
     return {kind: Cover.read(kind, since, until).fill(deadline) for kind in kinds or KINDS}
 
 
-def rollup_statistics(
-    kind: str, query, fractions: list[float], limit: int
-) -> tuple[LagStatistics, LagGroups]:
-    """(total, [(group key, statistics)]) of a windowed query (by none, minute or hour) from the
-    rollups, filled first as needed; the window's edges are computed from the events. Groups are
-    by key, the first ``limit`` of those holding events."""
-    since, until = query.since, query.until
+@dataclass
+class WindowPieces:
+    """A window of one kind as the rollups answer it: its final minutes (``cover``, every one read
+    or computed) and its ``edges``, the part minutes and the minutes not final yet, computed from
+    the events on each read and never stored. ``behind`` is how many final minutes the rollups
+    lacked (a fresh install, a stopped maintenance thread): computed from the events for this read."""
+
+    edges: list[Piece]
+    cover: Cover
+    behind: int
+
+    def pieces(self) -> list[Piece]:
+        """Pieces covering the window once each."""
+        return [*self.edges, *self.cover.coarse()]
+
+
+def window_pieces(kind: str, since: datetime, until: datetime, every_minute: bool = False) -> WindowPieces:
+    """The pieces of [since, until): the final minutes from the rollups, those missing computed
+    from the events within STATEMENT_TIMEOUT (Unavailable, saying how far behind, past it), the
+    edges from the events. ``every_minute``: the minutes of hours with events too (by minute)."""
     first, last = ceil_to(since, MINUTE), min(floor_to(until, MINUTE), final_end())
     if last <= first:
         first = last = until
-    cover = Cover.read(kind, first, last, every_minute=query.by == "minute")
+    cover = Cover.read(kind, first, last, every_minute=every_minute)
+    behind = len(cover.missing)
     left = cover.fill(time.monotonic() + get_config()["STATEMENT_TIMEOUT"])
     if left:
         raise Unavailable(
-            f"the lag rollups of this window are being filled: {left} minutes left.",
+            f"the lag rollups of this window are being filled: they were {behind} minutes behind, "
+            f"{left} minutes are left after STATEMENT_TIMEOUT.",
             hint=_fill_hint(first),
         )
     edges = [*compute_minutes(kind, since, first).values(), *compute_minutes(kind, last, until).values()]
-    pieces = edges + cover.coarse()
-    whole = Piece(since)
+    return WindowPieces(edges, cover, behind)
+
+
+def rollup_statistics(
+    kind: str, query, fractions: list[float], limit: int
+) -> tuple[LagStatistics, LagGroups, int]:
+    """(total, [(group key, statistics)], minutes behind) of a windowed query (by none, minute or
+    hour) from the rollups (window_pieces). Groups are by key, the first ``limit`` of those
+    holding events."""
+    window = window_pieces(kind, query.since, query.until, every_minute=query.by == "minute")
+    pieces = window.pieces()
+    whole = Piece(query.since)
     for piece in pieces:
         whole.add(piece)
     groups: dict[datetime, Piece] = {}
@@ -387,10 +412,11 @@ def rollup_statistics(
             else:
                 groups[hour] = piece
     elif query.by == "minute":  # the edges' minutes are not in the cover's
-        groups = {piece.start: piece for piece in [*edges, *cover.minutes.values()]}
+        groups = {piece.start: piece for piece in [*window.edges, *window.cover.minutes.values()]}
     # As the exact statement, no group where no event was stored.
     keys = [key for key in sorted(groups) if groups[key].events()][:limit]
-    return whole.statistics(fractions), [(key, groups[key].statistics(fractions)) for key in keys]
+    statistics = [(key, groups[key].statistics(fractions)) for key in keys]
+    return whole.statistics(fractions), statistics, window.behind
 
 
 def _fill_hint(first: datetime) -> str:
