@@ -23,6 +23,7 @@ from rest_framework.response import Response
 
 from ..api.base import EventDebugView, FirstRendererOnly
 from ..awx.tables import KINDS
+from ..health.cache import shared_reading
 from ..health.doctor import build_report
 from ..health.report import health_window
 from ..health.snapshot import HealthSnapshot, threshold_rows
@@ -69,6 +70,13 @@ def verdict(health: HealthSnapshot) -> dict:
     }
 
 
+def health_cards() -> dict:
+    """The verdict and the path card from one reading of the path (the check's and GET path/'s),
+    shared by the loads of HEALTH_CACHE seconds (health/cache.py)."""
+    health = HealthSnapshot(health_window(timezone.now()))
+    return {"verdict": verdict(health), "path": health.path()}
+
+
 def threshold_spec() -> list[dict]:
     """How verdict.js shows each threshold's figure when it refreshes the rows from GET check/."""
     return [
@@ -91,16 +99,13 @@ class DashboardView(EventDebugView):
     template_name = "awx_eventdebug/dashboard.html"
 
     def get(self, request):
-        # One reading of the path for the verdict and the path card (the check's and GET path/'s).
-        health = HealthSnapshot(health_window(timezone.now()))
         return Response(
             {
                 **dashboard_context(build_report()),
-                "verdict": verdict(health),
+                **shared_reading(("dashboard",), health_cards),
                 "thresholds": threshold_spec(),
                 "overflow": overflow_table(),
                 "queues": queues_table(),
-                "path": health.path(),
             }
         )
 

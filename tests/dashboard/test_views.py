@@ -4,6 +4,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.staticfiles import finders
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from awx_eventdebug.awx.tables import KINDS
 from awx_eventdebug.checks import check_dashboard, check_receive_timeout, receive_timeout_findings
@@ -204,3 +206,16 @@ def test_the_verdict_is_the_check_with_its_thresholds(admin_client, settings):
     # The doctor's own "ok" (setup) no longer stands alone at the top.
     assert html.index('id="verdict"') < html.index("The doctor found no problems")
     assert 'data-max-p99="0.5"' in html and 'data-max-fill="80"' in html
+
+
+def test_loads_within_the_period_share_one_reading_of_the_path(admin_client):
+    """The verdict and the path card are one reading, which the next loads of HEALTH_CACHE
+    seconds share (health/cache.py): a refreshing page costs the path once."""
+    recent_job([0.5])
+
+    def path_reads():
+        with CaptureQueriesContext(connection) as load:
+            assert admin_client.get(PAGE).status_code == 200
+        return [q["sql"] for q in load.captured_queries if re.search(r"lagrollup|nodesnapshot", q["sql"])]
+
+    assert path_reads() and path_reads() == []
