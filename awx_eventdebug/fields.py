@@ -27,13 +27,17 @@ class FiniteFloatField(serializers.FloatField):
 
 
 class ChoiceField(serializers.ChoiceField):
-    """DRF's ChoiceField, whose refusal quotes a value cut (errors.cut), not 100 KB of it."""
+    """DRF's ChoiceField, whose refusal quotes a value cut (errors.cut), not 100 KB of it, and
+    lists the choices, so the one line a face shows is enough to correct the value."""
 
     def to_internal_value(self, data):
         try:
             return super().to_internal_value(data)
         except serializers.ValidationError:
-            self.fail("invalid_choice", input=cut(str(data)))
+            choices = ", ".join(map(str, self.choices))
+            raise serializers.ValidationError(
+                f'"{cut(str(data))}" is not a valid choice; choose one of {choices}.', code="invalid_choice"
+            ) from None
 
 
 class MomentField(serializers.Field):

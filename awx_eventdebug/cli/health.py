@@ -8,7 +8,8 @@ from ..health.params import CheckQuerySerializer, ReportQuerySerializer, check_d
 from ..health.snapshot import OK, threshold_rows
 from ..path.registry import thresholds
 from .base import Subcommand, counted, indent, render_pairs, render_table, when
-from .path import format_hops
+from .lag import clock_lines
+from .path import cause_lines, format_hops
 
 SINCE_HELP = "Window start: ISO 8601 or a duration ago (15m, 2h). Default: EVENTDEBUG['HEALTH_WINDOW']."
 
@@ -20,10 +21,17 @@ def format_check(result: dict, style) -> str:
             for row in threshold_rows(result)
             if row["read"]
         )
-        return f"OK: {figures} since {when(result['window']['since'])}"
+        return "\n".join([f"OK: {figures} since {when(result['window']['since'])}", *_node_lines(result)])
     lines = [f"FAILED: {line}" for line in result["failures"]]
+    lines += cause_lines(result["causes"], style)
     lines += [f"UNKNOWN: {line}" for line in result["unchecked"]]
-    return "\n".join(lines)
+    return "\n".join(lines + _node_lines(result))
+
+
+def _node_lines(result: dict) -> list[str]:
+    """The execution nodes whose clock or path is off: shown, whatever the status."""
+    clocks = result["clock_skew"]
+    return [f"NODE: {finding}" for finding in clocks["findings"]] if clocks else []
 
 
 def format_report(report: dict, style) -> str:
@@ -129,7 +137,8 @@ def _queue_lines(layer: dict, style) -> list[str]:
 # (key of the report, heading, its lines) of each section, in order; a section whose key is
 # null in the report says why from report["errors"].
 def _path_lines(path: dict, style) -> list[str]:
-    return [f"  {path['headline']}", format_hops(path["cluster"], style)]
+    causes = cause_lines([h for h in path["cluster"] if "cause" in h], style)
+    return [f"  {path['headline']}", *(indent(line) for line in causes), format_hops(path["cluster"], style)]
 
 
 REPORT_SECTIONS = (
@@ -138,6 +147,7 @@ REPORT_SECTIONS = (
     ("overflow", "Channel overflow (group messages dropped)", _overflow_lines),
     ("channel_layer", "Channel layer queues (fullest first)", _queue_lines),
     ("path", "Critical path (eventdebug path for every node)", _path_lines),
+    ("clock_skew", "Execution nodes (clock skew estimate)", clock_lines),
 )
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from ..lag.nodes import node_clocks
 from ..overflow.queries import cumulative_drops
 from ..path.judge import JudgedPath, judge_path, latest_snapshots, limits
 from ..path.registry import hops, thresholds
@@ -59,6 +60,12 @@ class HealthSnapshot:
         return section(latest_snapshots, self.errors, "path")
 
     @cached_property
+    def clock_skew(self) -> tuple[dict | None, str]:
+        """Each execution node's clock estimate over the window (lag/nodes.py): (value, why it
+        failed)."""
+        return attempt(lambda: node_clocks(self.window))
+
+    @cached_property
     def judged(self) -> JudgedPath:
         return judge_path(
             self.snapshots, self.errors.get("path", ""), self.readings, self.limits, time.time()
@@ -72,7 +79,10 @@ class HealthSnapshot:
         any threshold is exceeded, else "unknown" when a figure could not be read or a node is
         stale, else "ok"."""
         judged = self.judged
+        clock_skew, skew_error = self.clock_skew
         unchecked = judged.unchecked + [f"{name}: {message}" for name, message in self.errors.items()]
+        if skew_error:
+            unchecked.append(f"clock_skew: {skew_error}")
         status = FAILED if judged.failures else UNKNOWN if unchecked else OK
         return {
             "status": status,
@@ -81,7 +91,11 @@ class HealthSnapshot:
             "thresholds": dict(self.limits),
             "figures": judged.figures,
             "failures": judged.failures,
+            # Per hop over its threshold: its most likely cause, the evidence, what to change.
+            "causes": judged.causes,
             "unchecked": unchecked,
+            # Shown, not judged: a node's clock or path explains figures, it has no threshold.
+            "clock_skew": clock_skew,
         }
 
     def path(self) -> dict:
@@ -102,7 +116,10 @@ class HealthSnapshot:
             "lag": self.reading("lag"),
             "overflow": section(lambda: overflow_window(self.window, WORST_DETAIL), errors, "overflow"),
             "channel_layer": self.reading("channel_layer"),
+            "clock_skew": self.clock_skew[0],
         }
+        if self.clock_skew[1]:
+            errors["clock_skew"] = self.clock_skew[1]
         judged = self.judged
         report["path"] = None if self.snapshots is None else judged.document()
         report["errors"] = {**self.errors, **errors}

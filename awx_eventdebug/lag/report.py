@@ -82,7 +82,7 @@ def lag_report(query: LagQuery) -> dict:
         "method": method,
         # Relative error bound of each percentile (count, mean, min and max are exact).
         "percentile_error": RELATIVE_ERROR if method == "rollup" else 0.0,
-        # Final minutes the rollups lacked, computed from the events for this answer (None: exact).
+        # Final minutes the rollups lacked, read from the events for this answer (None: exact asked).
         "rollups_behind": behind,
         **_statistics(total, keys),
         "groups": [
@@ -120,7 +120,16 @@ def _statistics(statistics: LagStatistics, keys: list[str]) -> dict:
         "missing_created": statistics.missing_created,
         "backfilled": statistics.backfilled,
         "negative": statistics.negative,
+        # Of the measured events (created set, not backfilled): what share was stored before it
+        # was created, and the lowest lag, negative included (clock skew, lag/nodes.py).
+        "negative_share": negative_share(statistics),
+        "min_lag_seconds": statistics.lowest,
     }
+
+
+def negative_share(statistics: LagStatistics) -> float | None:
+    measured = statistics.count + statistics.negative
+    return statistics.negative / measured if measured else None
 
 
 def _group_key(key):

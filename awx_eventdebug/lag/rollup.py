@@ -146,6 +146,7 @@ class Piece:
             missing_created=self.missing_created,
             backfilled=self.backfilled,
             negative=self.negative,
+            lowest=None if self.negative else self.minimum,
         )
 
     def as_row(self, kind: str, span: timedelta) -> LagRollup:
