@@ -36,7 +36,7 @@ SMOKE_OPTIONS = {
     "bench_ingest.py": ["--megabytes", "1"],
     "bench_lag.py": ["--big-events", "200", "--repeat", "1"],
     "bench_lag_rollup.py": ["--events", "4800", "--days", "1", "--repeat", "1"],
-    "bench_listen.py": ["--messages", "1000", "--senders", "1", "--rate", "5000"],
+    "bench_listen.py": ["--messages", "2000", "--senders", "1", "--rate", "5000"],
     "bench_path.py": ["--groups", "40", "--events", "200", "--repeat", "1"],
     "bench_seed.py": ["--events", "2000", "--baseline-events", "500"],
 }
