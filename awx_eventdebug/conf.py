@@ -317,6 +317,16 @@ OPTIONS: dict[str, Option] = {
         minimum="1s",
         maximum=LONGEST,
     ),
+    "HEALTH_CACHE": Option(
+        5.0,
+        NUMBER,
+        "Seconds a web process shares one health reading (GET metrics/, check/, report/, path/, the "
+        "dashboard) among the requests with the same query; 0 turns the sharing off.",
+        minimum=0.1,
+        # Longer, a scrape would show figures older than its interval.
+        maximum=300,
+        off=0,
+    ),
     # The check's thresholds, CHECK_*, are declared by the hops that own them (path/hops/).
     # The critical path across nodes (path/); docs/path.md.
     "SAMPLE_INTERVAL": Option(

@@ -6,8 +6,10 @@ from __future__ import annotations
 from django.http import HttpResponse
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import BaseRenderer
+from rest_framework.response import Response
 
 from ..conf import get_config
+from ..health.cache import shared_reading
 from ..health.params import (
     CheckQuerySerializer,
     MetricsQuerySerializer,
@@ -15,15 +17,32 @@ from ..health.params import (
     check_document,
     report_document,
 )
-from ..health.prometheus import scrape
+from ..health.prometheus import exposition, metrics_reading
 from .base import EventDebugView, FirstRendererOnly
 
 
-class ReportView(EventDebugView, query=ReportQuerySerializer, document=report_document):
+def query_key(view: str, request) -> tuple:
+    """A reading's key in the shared readings (health/cache.py): the view and its query string as
+    given (``since=15m`` is one key whenever it is asked, however far it reaches)."""
+    given = sorted((name, tuple(values)) for name, values in request.query_params.lists() if name != "format")
+    return (view, tuple(given))
+
+
+class SharedDocumentView(EventDebugView):
+    """A document view whose document is one shared reading per query (health/cache.py); the query
+    string is still validated on every request."""
+
+    def get(self, request):
+        query = self.validated_query()
+        key = query_key(type(self).__name__, request)
+        return Response(shared_reading(key, lambda: self.document(query)))
+
+
+class ReportView(SharedDocumentView, query=ReportQuerySerializer, document=report_document):
     """Doctor summary, lag percentiles and worst jobs, overflow and fullest queues, one window."""
 
 
-class CheckView(EventDebugView, query=CheckQuerySerializer, document=check_document):
+class CheckView(SharedDocumentView, query=CheckQuerySerializer, document=check_document):
     """The thresholds checked over one window; always 200, the verdict is in `status`."""
 
 
@@ -70,5 +89,7 @@ class MetricsView(EventDebugView):
 
     def get(self, request):
         only = self.validated_query().get("metric", ())
-        body, content_type = scrape(request.headers.get("Accept", ""), only)
+        # The ?metric= filter only picks families from the reading: every scrape shares it.
+        data = shared_reading(("metrics",), metrics_reading)
+        body, content_type = exposition(data, request.headers.get("Accept", ""), only)
         return HttpResponse(body, content_type=content_type)

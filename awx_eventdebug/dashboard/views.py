@@ -36,6 +36,7 @@ from ..api.base import EventDebugView, FirstRendererOnly
 from ..awx.tables import KINDS
 from ..conf import get_config
 from ..fields import ChoiceField
+from ..health.cache import shared_reading
 from ..health.doctor import build_report
 from ..health.report import health_window
 from ..health.snapshot import HealthSnapshot, threshold_rows
@@ -122,6 +123,20 @@ def verdict(health: HealthSnapshot) -> dict:
     }
 
 
+def health_cards(window: str) -> dict:
+    """The verdict, the worst jobs and the path card from one reading of the path over the page's
+    window (the check's and GET path/'s), shared by the loads of HEALTH_CACHE seconds
+    (health/cache.py); the window it read, for the other sections."""
+    now = timezone.now()
+    health = HealthSnapshot(health_window(now, now - parse_duration(window)), detail=WORST_JOBS)
+    return {
+        "verdict": verdict(health),
+        "worst_jobs": worst_jobs_table(health),
+        "path": health.path(),
+        "health_window": health.window,
+    }
+
+
 def threshold_spec() -> list[dict]:
     """How verdict.js shows each threshold's figure when it refreshes the rows from GET check/."""
     return [
@@ -146,19 +161,14 @@ class DashboardView(EventDebugView):
 
     def get(self, request):
         window = self.validated_query().get("window") or default_window()
-        now = timezone.now()
-        # One reading of the path over the page's window for the verdict, the worst jobs and the
-        # path card (the check's and GET path/'s).
-        health = HealthSnapshot(health_window(now, now - parse_duration(window)), detail=WORST_JOBS)
+        cards = shared_reading(("dashboard", window), lambda: health_cards(window))
         return Response(
             {
                 **dashboard_context(build_report(), window),
-                "verdict": verdict(health),
+                **cards,
                 "thresholds": threshold_spec(),
-                "overflow": overflow_table(health.window),
+                "overflow": overflow_table(cards["health_window"]),
                 "queues": queues_table(),
-                "worst_jobs": worst_jobs_table(health),
-                "path": health.path(),
             }
         )
 

@@ -329,14 +329,16 @@ def path_samples(judged: JudgedPath) -> dict[str, list[tuple[list[str], float]]]
     return out
 
 
-def scrape(accept: str, only: Iterable[str] = ()) -> tuple[bytes, str]:
-    """(body, content type) of one scrape of GET metrics/: this node takes or renews the
-    reporter's lease, then exports its own families, and the cluster's when it holds the lease."""
+def metrics_reading() -> dict:
+    """The figures of one scrape of GET metrics/: this node takes or renews the reporter's lease,
+    then reads its own families, and the cluster's when it holds the lease. Shared by the
+    process's scrapes for HEALTH_CACHE seconds (health/cache.py): the lease is renewed far more
+    often than it expires."""
     reporter, error = attempt(lambda: claim(node_name(), timezone.now()))
     data = HealthSnapshot(health_window(timezone.now())).metrics(reporter)
     if error:
         data["errors"]["reporter"] = error
-    return exposition(data, accept, only)
+    return data
 
 
 def exposition(data: dict, accept: str, only: Iterable[str] = ()) -> tuple[bytes, str]:

@@ -76,6 +76,9 @@ class LagQuery:
     worst_by: Decimal | None = None
     # Exact percentiles even over a window longer than LAG_EXACT_WINDOW (no rollups).
     exact: bool = False
+    # From the rollups whatever the window's length (uses_rollups): the health figures, read on
+    # every scrape, cost the minutes of their window, not its events.
+    rollup: bool = False
 
     def __post_init__(self):
         if self.worst_by is None and GROUPINGS[self.by].worst_first:

@@ -5,7 +5,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.staticfiles import finders
 from django.core.management import call_command
+from django.db import connection
 from django.template.loader import render_to_string
+from django.test.utils import CaptureQueriesContext
 
 from awx_eventdebug.awx.tables import KINDS
 from awx_eventdebug.checks import check_dashboard, check_receive_timeout, receive_timeout_findings
@@ -278,3 +280,16 @@ def test_a_status_the_page_has_no_words_for_shows_as_itself():
     assert 'class="card verdict idle" data-status="idle"' in html
     assert '<span class="badge idle">IDLE</span>' in html and "no events stored since 10:04" in html
     assert "Every figure is within its threshold" not in html
+
+
+def test_loads_within_the_period_share_one_reading_of_the_path(admin_client):
+    """The verdict and the path card are one reading, which the next loads of HEALTH_CACHE
+    seconds share (health/cache.py): a refreshing page costs the path once."""
+    recent_job([0.5])
+
+    def path_reads():
+        with CaptureQueriesContext(connection) as load:
+            assert admin_client.get(PAGE).status_code == 200
+        return [q["sql"] for q in load.captured_queries if re.search(r"lagrollup|nodesnapshot", q["sql"])]
+
+    assert path_reads() and path_reads() == []

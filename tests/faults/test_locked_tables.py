@@ -44,9 +44,11 @@ READERS = {
     "awx_eventdebug_ingestedrecord": {"ingest", "purge"},
     # Purge writes the horizon only when it deletes fingerprints, which the probes leave none to.
     "awx_eventdebug_ingesthorizon": {"ingest"},
-    # The metrics' lag histogram sums the rollups since the reporter's origin: none when the
-    # probe's scrape takes the lease, its origin then the present minute.
-    "awx_eventdebug_lagrollup": {"lag-rollups", "lag-rollups-api"},
+    # The health figures read their lag from the rollups too (lag/summary.py). path and metrics
+    # read them as well, and show the lag unknown (the receiver hop, lag's up 0) without the
+    # reason, which report and check give.
+    "awx_eventdebug_lagrollup": {"lag-rollups", "lag-rollups-api", "report", "check"}
+    | {"report-api", "check-api", "dashboard"},
     "awx_eventdebug_metricsreporter": {"metrics"},
     "awx_eventdebug_nodesnapshot": {"path", "sample", "report", "check"}
     | {"report-api", "check-api", "metrics", "path-api", "dashboard"},
