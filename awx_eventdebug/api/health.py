@@ -18,6 +18,7 @@ from ..health.params import (
     report_document,
 )
 from ..health.prometheus import exposition, metrics_reading
+from ..overflow.record import node_name
 from .base import EventDebugView, FirstRendererOnly
 
 
@@ -89,7 +90,8 @@ class MetricsView(EventDebugView):
 
     def get(self, request):
         only = self.validated_query().get("metric", ())
-        # The ?metric= filter only picks families from the reading: every scrape shares it.
-        data = shared_reading(("metrics",), metrics_reading)
+        # The ?metric= filter only picks families from the reading: every scrape of this node
+        # shares it.
+        data = shared_reading(("metrics", node_name()), metrics_reading)
         body, content_type = exposition(data, request.headers.get("Accept", ""), only)
         return HttpResponse(body, content_type=content_type)
