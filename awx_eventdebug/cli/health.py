@@ -63,18 +63,18 @@ def _doctor_lines(doctor: dict, style) -> list[str]:
 def _lag_lines(lag: dict, style) -> list[str]:
     out = []
     keys = lag["percentiles"]
-    headers = ["kind", "events", "mean", *keys, "max", "no created"]
+    headers = ["kind", "events", "mean (s)", *(f"{k} (s)" for k in keys), "max (s)", "no created"]
     rows = [
         [
             kind,
             s["count"],
-            s["mean"],
-            *(s["percentiles"][k] for k in keys),
-            s["max"],
-            s["missing_created"],
+            s["mean_seconds"],
+            *(s["percentiles_seconds"][k] for k in keys),
+            s["max_seconds"],
+            s["missing_created_count"],
         ]
         for kind, s in lag["kinds"].items()
-        if s is not None and (s["count"] or s["missing_created"])
+        if s is not None and (s["count"] or s["missing_created_count"])
     ]
     if rows:
         out.append(indent(render_table(headers, rows, numeric=[False] + [True] * (len(headers) - 1))))
@@ -83,9 +83,16 @@ def _lag_lines(lag: dict, style) -> list[str]:
     out.extend(style.ERROR(f"  {kind}: {message}") for kind, message in lag["errors"].items())
     if lag["worst_jobs"]:
         out.append("  Worst jobs by p99:")
-        headers = ["job", "kind", "events", "mean", *keys, "max"]
+        headers = ["job", "kind", "events", "mean (s)", *(f"{k} (s)" for k in keys), "max (s)"]
         rows = [
-            [j["job"], j["kind"], j["count"], j["mean"], *(j["percentiles"][k] for k in keys), j["max"]]
+            [
+                j["job"],
+                j["kind"],
+                j["count"],
+                j["mean_seconds"],
+                *(j["percentiles_seconds"][k] for k in keys),
+                j["max_seconds"],
+            ]
             for j in lag["worst_jobs"]
         ]
         out.append(indent(render_table(headers, rows, numeric=[True, False] + [True] * (len(headers) - 2))))
@@ -114,12 +121,22 @@ def _queue_lines(layer: dict, style) -> list[str]:
     out = []
     summary = layer["summary"]
     if layer["queues"]:
-        rows = [(q["key"], q["depth"], q["capacity"], q["fill"], q["oldest_age"]) for q in layer["queues"]]
+        rows = [
+            (
+                q["key"],
+                q["depth_messages"],
+                q["capacity_messages"],
+                q["fill_percent"],
+                q["oldest_age_seconds"],
+            )
+            for q in layer["queues"]
+        ]
         headers = ("queue", "depth", "capacity", "fill %", "oldest (s)")
         out.append(indent(render_table(headers, rows, numeric=(False, True, True, True, True))))
     out.append(
         f"  {counted(summary['queues'], 'queue')} holding {counted(summary['messages'], 'message')}; "
-        f"{summary['queues_over_80']} over 80%, {summary['queues_full']} full"
+        f"{summary['nearly_full_queues']} over {summary['nearly_full_percent']:g}%, "
+        f"{summary['full_queues']} full"
     )
     out.extend(style.ERROR(f"  redis {s['host']}: {s['error']}") for s in layer["shards"] if not s["ok"])
     out.extend(f"  truncated: {reason}" for reason in layer["truncated"])

@@ -20,22 +20,23 @@ def format_report(report: dict, style) -> str:
         scope.append(f"modified in {since} .. {until}")
     elif report["since"] or report["until"]:
         scope.append(f"modified since {since}" if report["since"] else f"modified until {until}")
-    keys = list(report["percentiles"])
+    keys = list(report["percentiles_seconds"])
     headers = [report["by"] if report["by"] != "none" else "", "count", "mean (s)", "min (s)"]
     headers += [f"{key} (s)" for key in keys] + ["max (s)", "no created", "backfilled", "negative"]
 
     def row(label, stats):
-        values = [stats["percentiles"][key] for key in keys]
-        return [label, stats["count"], stats["mean"], stats["min"], *values, stats["max"]] + [
-            stats["missing_created"],
-            stats["backfilled"],
-            stats["negative"],
+        values = [stats["percentiles_seconds"][key] for key in keys]
+        return [label, stats["count"], stats["mean_seconds"], stats["min_seconds"], *values] + [
+            stats["max_seconds"],
+            stats["missing_created_count"],
+            stats["backfilled_count"],
+            stats["negative_count"],
         ]
 
     rows = [row("all", report)] + [row(str(group["key"]), group) for group in report["groups"]]
     title = f"Lag (modified - created) of {', '.join(scope)} from {', '.join(report['tables'])}"
     if report["method"] == "rollup":
-        title += f" (percentiles from the per-minute rollups, within {report['percentile_error']:.0%})"
+        title += f" (percentiles from the per-minute rollups, within {report['percentile_error_ratio']:.0%})"
     lines = [
         title,
         render_table(headers, rows, numeric=[False] + [True] * (len(headers) - 1)),

@@ -41,19 +41,19 @@ FIELDS = {
     "group": ("Group", "key"),
     "drops": ("Drops", "count"),
     "drops_per_minute": ("Drops / min", "rate"),
-    "queues_over": ("Queues over capacity", "count"),
-    "max_group_size": ("Max members", "count"),
+    "full_queues": ("Queues over capacity", "count"),
+    "max_group_members": ("Max members", "count"),
     "nodes": ("Nodes", "count"),
     "first_seen": ("First seen (UTC)", "time"),
     "last_seen": ("Last seen (UTC)", "time"),
     "key": ("Queue", "key"),
     "groups": ("Groups", "list"),
-    "depth": ("Depth", "count"),
-    "expired": ("Expired", "count"),
-    "capacity": ("Capacity", "count"),
-    "fill": ("Fill", "percent"),
-    "oldest_age": ("Oldest message", "seconds"),
-    "inflight": ("In flight", "count"),
+    "depth_messages": ("Depth", "count"),
+    "expired_messages": ("Expired", "count"),
+    "capacity_messages": ("Capacity", "count"),
+    "fill_percent": ("Fill", "percent"),
+    "oldest_age_seconds": ("Oldest message", "seconds"),
+    "inflight_messages": ("In flight", "count"),
 }
 
 
@@ -63,9 +63,12 @@ def columns(fields: str) -> tuple[Column, ...]:
 
 
 OVERFLOW_COLUMNS = columns(
-    "mark group drops drops_per_minute queues_over max_group_size nodes first_seen last_seen"
+    "mark group drops drops_per_minute full_queues max_group_members nodes first_seen last_seen"
 )
-QUEUE_COLUMNS = columns("mark key groups depth expired capacity fill oldest_age inflight")
+QUEUE_COLUMNS = columns(
+    "mark key groups depth_messages expired_messages capacity_messages fill_percent oldest_age_seconds "
+    "inflight_messages"
+)
 
 TEXT_FORMATS = ("mark", "key", "list", "time")
 
@@ -145,7 +148,7 @@ def overflow_status(summary: dict) -> str:
         return "No group dropped a message."
     return (
         f"{summary['groups_total']:,} groups dropped {summary['totals']['drops']:,} messages; "
-        f"the {summary['groups_shown']:,} with the most drops:"
+        f"the {summary['shown_groups']:,} with the most drops:"
     )
 
 
@@ -181,16 +184,16 @@ def queues_status(channels: dict) -> str:
         f"{summary['groups']:,} groups",
         f"{summary['members']:,} members",
         f"{summary['queues']:,} queues",
-        f"{summary['queues_over_80']:,} over 80 %",
-        f"{summary['queues_full']:,} full",
+        f"{summary['nearly_full_queues']:,} over {summary['nearly_full_percent']:g} %",
+        f"{summary['full_queues']:,} full",
     ]
     if summary["stale_members"]:
         parts.append(f"{summary['stale_members']:,} stale members")
     unreachable = [shard["host"] for shard in channels.get("shards", []) if not shard["ok"]]
     if unreachable:
         parts.append("unreachable: " + ", ".join(unreachable))
-    if channels.get("age") is not None:
-        parts.append(f"read {channels['age']:.0f} s ago")
+    if channels.get("age_seconds") is not None:
+        parts.append(f"read {channels['age_seconds']:.0f} s ago")
     return " · ".join(parts)
 
 
@@ -203,5 +206,5 @@ def queues_table() -> dict:
     readable = backend_support(channels["layer"]["backend"]).queues
     max_fill = get_config()["CHECK_MAX_FILL"]
     queues = worst_queues(channels) if readable else []
-    rows = [{**queue, "mark": queue_mark(queue["fill"], max_fill)} for queue in queues]
+    rows = [{**queue, "mark": queue_mark(queue["fill_percent"], max_fill)} for queue in queues]
     return table(QUEUE_COLUMNS, rows, queues_status(channels))

@@ -75,8 +75,9 @@ def threshold_spec() -> list[dict]:
         {
             "name": t.name,
             "figure": t.figure_key,
+            "limit": t.limit_key,
             "label": t.label,
-            "unit": t.unit,
+            "unit": t.unit or t.counts,
             "digits": t.digits,
             "count": t.is_count,
         }

@@ -20,7 +20,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import CollectorRegistry
 
-from ..overflow.handler import capture_stats
+from ..overflow.handler import COUNTER_FIELDS, capture_stats
 from ..overflow.record import node_name
 from ..path.judge import JudgedPath
 from ..path.registry import hops, thresholds
@@ -198,14 +198,14 @@ class HealthCollector:
             out["event_lag_seconds"] = [
                 ([kind, quantile(key)], value)
                 for kind, stats in kinds.items()
-                for key, value in stats["percentiles"].items()
+                for key, value in stats["percentiles_seconds"].items()
                 if value is not None
             ]
             for name, key in (
                 ("event_lag_events", "count"),
-                ("events_missing_created", "missing_created"),
-                ("events_backfilled_created", "backfilled"),
-                ("events_negative_lag", "negative"),
+                ("events_missing_created", "missing_created_count"),
+                ("events_backfilled_created", "backfilled_count"),
+                ("events_negative_lag", "negative_count"),
             ):
                 out[name] = [([kind], stats[key]) for kind, stats in kinds.items()]
         if drops is not None:
@@ -214,12 +214,12 @@ class HealthCollector:
             summary, fullest = layer["summary"], layer["queues"][:1]
             out["queues"] = [([node], summary["queues"])]
             out["queue_messages"] = [([node], summary["messages"])]
-            out["queues_full"] = [([node], summary["queues_full"])]
-            out["queue_max_fill_ratio"] = [([node], (q["fill"] or 0.0) / 100) for q in fullest] or [
+            out["queues_full"] = [([node], summary["full_queues"])]
+            out["queue_max_fill_ratio"] = [([node], (q["fill_percent"] or 0.0) / 100) for q in fullest] or [
                 ([node], 0.0)
             ]
-            if summary["max_oldest_age"] is not None:
-                out["queue_max_oldest_message_age_seconds"] = [([node], summary["max_oldest_age"])]
+            if summary["max_oldest_age_seconds"] is not None:
+                out["queue_max_oldest_message_age_seconds"] = [([node], summary["max_oldest_age_seconds"])]
         if data["path"] is not None:
             out.update(path_samples(data["path"]))
         handlers: dict[str, dict[str, int]] = {}
@@ -228,7 +228,7 @@ class HealthCollector:
             for family in FAMILIES:
                 if family.name.startswith("capture_"):
                     counter = family.name.removeprefix("capture_")
-                    totals[family.name] = totals.get(family.name, 0) + stats[counter]
+                    totals[family.name] = totals.get(family.name, 0) + stats[COUNTER_FIELDS[counter]]
         for handler_node, totals in handlers.items():
             for name, total in totals.items():
                 out.setdefault(name, []).append(([handler_node], total))
@@ -246,7 +246,7 @@ def build_labels() -> list[str]:
 def path_samples(judged: JudgedPath) -> dict[str, list[tuple[list[str], float]]]:
     """The critical path's families, one sample per node whose figure was read (a node is
     CLUSTER_HOST_ID: as bounded as the cluster)."""
-    out = {"node_snapshot_age_seconds": [([node["node"]], node["age"]) for node in judged.nodes]}
+    out = {"node_snapshot_age_seconds": [([node["node"]], node["age_seconds"]) for node in judged.nodes]}
     metrics = {t.name: t for t in thresholds()}
     for family in path_families():
         out[family.name] = []

@@ -17,7 +17,7 @@ from typing import Any
 from django.utils import timezone
 
 from ..overflow.queries import cumulative_drops
-from ..path.judge import JudgedPath, judge_path, latest_snapshots, limits
+from ..path.judge import JudgedPath, judge_path, latest_snapshots, limits, limits_of
 from ..path.registry import hops, thresholds
 from ..sections import attempt, section
 from ..timeutil import isoformat
@@ -78,7 +78,7 @@ class HealthSnapshot:
             "status": status,
             "exit_code": EXIT_CODES[status],
             "window": self.window.as_dict(),
-            "thresholds": dict(self.limits),
+            "thresholds": limits_of(thresholds(), self.limits),
             "figures": judged.figures,
             "failures": judged.failures,
             "unchecked": unchecked,
@@ -132,7 +132,7 @@ def threshold_rows(check: dict) -> list[dict]:
             "name": t.name,
             "label": t.label,
             "figure": t.shown(check["figures"].get(t.figure_key), figure=True),
-            "threshold": t.shown(check["thresholds"][t.name]),
+            "threshold": t.shown(check["thresholds"][t.limit_key]),
             "read": check["figures"].get(t.figure_key) is not None,
         }
         for t in thresholds()

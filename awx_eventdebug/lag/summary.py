@@ -14,7 +14,16 @@ from .report import lag_report
 
 P99 = Decimal(99)
 P99_KEY = percentile_key(P99)
-LAG_FIGURES = ("count", "mean", "min", "max", "percentiles", "missing_created", "backfilled", "negative")
+LAG_FIGURES = (
+    "count",
+    "mean_seconds",
+    "min_seconds",
+    "max_seconds",
+    "percentiles_seconds",
+    "missing_created_count",
+    "backfilled_count",
+    "negative_count",
+)
 
 
 def lag_percentiles() -> tuple[Decimal, ...]:
@@ -47,7 +56,7 @@ def lag_summary(window, worst_jobs: int) -> dict:
             {"kind": kind, "job": group.pop("key"), **group} for group in report["groups"][:worst_jobs]
         )
         kinds[kind] = {key: report[key] for key in LAG_FIGURES}
-    jobs.sort(key=lambda job: job["percentiles"][P99_KEY] or 0.0, reverse=True)
+    jobs.sort(key=lambda job: job["percentiles_seconds"][P99_KEY] or 0.0, reverse=True)
     return {"percentiles": [percentile_key(p) for p in percentiles], "kinds": kinds, "errors": errors} | (
         {"worst_jobs": jobs[:worst_jobs]} if worst_jobs else {}
     )

@@ -81,8 +81,8 @@ def row(number: int, hop: Hop, judged: Judgment, limits: dict) -> dict:
         "key": hop.key,
         "name": hop.label,
         "what": hop.what,
-        "figure": judged.figure,
-        "threshold": limits_of(hop, limits),
+        "figures": {t.figure_key: judged.figures.get(t.name) for t in hop.thresholds},
+        "thresholds": limits_of(hop.thresholds, limits),
         "verdict": judged.verdict,
         "text": judged.text,
         "line": judged.line,  # the headline when this is the first hop over its threshold
@@ -103,7 +103,10 @@ def judge_on_node(hop: Hop, snapshot: NodeSnapshot, limits: dict, readings: dict
     figures = snapshot.data.get(hop.snapshot_key)
     if not isinstance(figures, dict):  # written before the hop was registered (an upgrade)
         return Judgment(UNKNOWN, f"the node's snapshot has no {hop.label} figures")
-    return hop.judge_node(snapshot.node, figures, limits, reading)
+    try:
+        return hop.judge_node(snapshot.node, figures, limits, reading)
+    except KeyError as missing:  # written by a version that named its figures otherwise
+        return Judgment(UNKNOWN, f"the node's snapshot has no {hop.label} figure {missing}")
 
 
 def judge_path(
@@ -146,8 +149,8 @@ def judge_path(
                 "node": snapshot.node,
                 "role": snapshot.data.get("role"),
                 "taken_at": isoformat(snapshot.taken_at),
-                "age": round(age, 1),
-                "interval": snapshot.interval,
+                "age_seconds": round(age, 1),
+                "interval_seconds": snapshot.interval,
                 "stale": stale,
                 "hops": rows,
                 "snapshot": snapshot.data,
@@ -189,7 +192,7 @@ def judge_path(
         headline = f"every hop within its threshold on {len(nodes) - len(stale_nodes)} of {len(nodes)} nodes"
     if stale_nodes:
         headline += "; stale: " + ", ".join(
-            f"{n['node']} (last snapshot {n['age']:.0f} s ago)" for n in stale_nodes
+            f"{n['node']} (last snapshot {n['age_seconds']:.0f} s ago)" for n in stale_nodes
         )
     return JudgedPath(
         verdict=OVER if first else UNKNOWN if unread or stale_nodes or snapshots_error else OK,
@@ -204,10 +207,6 @@ def judge_path(
     )
 
 
-def limits_of(hop: Hop, limits: dict):
-    """A hop's threshold as the path shows it: its one value, or each by name."""
-    if not hop.thresholds:
-        return None
-    if len(hop.thresholds) == 1:
-        return limits[hop.thresholds[0].name]
-    return {t.name: limits[t.name] for t in hop.thresholds}
+def limits_of(thresholds, limits: dict) -> dict:
+    """Thresholds as the check and the path show them: each value under its key with its unit."""
+    return {t.limit_key: limits[t.name] for t in thresholds}

@@ -63,7 +63,9 @@ def test_healthy(redis_layer_settings):
     recent_job([0.5, 1.0, 1.5, 2.0])
     code, out, error = run("check", "--since", "10m")
     assert (code, error) == (0, "")
-    assert out.startswith("OK: lag p99 (worst kind) 1.985 s, drops (worst node) 0, fullest queue 0.0% since ")
+    assert out.startswith(
+        "OK: lag p99 (worst kind) 1.985 s, drops (worst node) 0 drops, fullest queue 0.0% since "
+    )
 
 
 def test_lag_over_the_threshold_names_figure_and_threshold(redis_layer_settings):
@@ -95,10 +97,10 @@ def test_full_queue_fails_the_fill_check(redis_layer_settings, key_prefix, setti
     code, out, _ = run("check", "--json")
     result = json.loads(out)
     assert code == 1 and result["status"] == "failed" and result["exit_code"] == 1
-    assert result["figures"]["max_fill"] == 90.0
+    assert result["figures"]["fill_percent"] == 90.0
     [failure] = result["failures"]
     assert failure.startswith(f"queue {key_prefix}specific.")
-    assert failure.endswith("is 90% full (9 of 10), above the maximum 80%")
+    assert failure.endswith("is 90% full (9 of 10 messages), above the maximum 80%")
     assert run("check", "--max-fill", "90")[0] == 0
 
 
@@ -144,7 +146,7 @@ def test_missing_event_table_is_reported_and_the_rest_still_checked(redis_layer_
     assert unchecked.startswith(
         "lag of system_job events: cannot read AWX's event data for kind 'system_job'"
     )
-    assert result["figures"]["max_p99"] == pytest.approx(0.5)
+    assert result["figures"]["lag_p99_seconds"] == pytest.approx(0.5)
     code, out, _ = run("report")
     assert "  system_job: cannot read AWX's event data" in out
     assert "Channel layer queues" in out and "0 queues holding 0 messages" in out
@@ -189,7 +191,7 @@ def test_report_lists_the_worst_jobs_by_p99_aligned(redis_layer_settings):
         recent_job([lag] * 3, kind=kind): lag for lag, kind in [(1, "job"), (9, "job"), (5, "ad_hoc_command")]
     }
     report = json.loads(run("report", "--json")[1])
-    worst = [(j["job"], j["kind"], j["percentiles"]["p99"]) for j in report["lag"]["worst_jobs"]]
+    worst = [(j["job"], j["kind"], j["percentiles_seconds"]["p99"]) for j in report["lag"]["worst_jobs"]]
     assert [lag for _, _, lag in worst] == [9.0, 5.0, 1.0]
     assert [jobs[job] for job, _, _ in worst] == [9, 5, 1]
     out = run("report")[1]

@@ -96,7 +96,7 @@ def test_default_window_comes_from_the_settings(admin, settings):
     body = admin.get(URL).json()
     window = parse_datetime(body["until"]) - parse_datetime(body["since"])
     assert window == timedelta(minutes=90)
-    assert list(body["percentiles"]) == ["p75", "p99.5"]
+    assert list(body["percentiles_seconds"]) == ["p75", "p99.5"]
 
 
 @pytest.mark.parametrize(

@@ -23,6 +23,7 @@ class Receiver(Hop):
             "Event lag p99 (seconds) of any kind",
             "Lag p99 (worst kind)",
             metric="event_lag_seconds",
+            figure="lag_p99",
             unit="s",
             digits=3,
             maximum=MAX_SECONDS,
@@ -35,7 +36,9 @@ class Receiver(Hop):
     def judge_cluster(self, lag, limits: dict, nodes) -> Judgment:
         most = limits["max_p99"]
         unchecked = [f"lag of {kind} events: {message}" for kind, message in lag["errors"].items()]
-        measured = [(s["percentiles"][P99_KEY], kind, s["count"]) for kind, s in lag["kinds"].items() if s]
+        measured = [
+            (s["percentiles_seconds"][P99_KEY], kind, s["count"]) for kind, s in lag["kinds"].items() if s
+        ]
         measured = [entry for entry in measured if entry[0] is not None]
         if not measured:
             verdict = UNKNOWN if unchecked else OK
