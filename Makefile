@@ -30,7 +30,8 @@ $(BIN)/activate: setup.cfg
 
 # Fresh SQLite database, seeded workload, a small real overflow (needs Redis), the superuser
 # demo/demo, the doctor, one snapshot of this node's hops (as a running AWX takes them,
-# docs/path.md), then the report (lag, overflow, queues, the critical path). A stopped Redis
+# docs/path.md), then the report (lag, overflow, queues, the critical path) and the check's
+# verdict: each failed check with its cause and remedy. A stopped Redis
 # shows up as unreachable; the demo goes on. The superuser exists only in this SQLite file: demo use only.
 demo: $(BIN)/activate
 	rm -f $(DB)
@@ -42,6 +43,8 @@ demo: $(BIN)/activate
 	-$(MANAGE) eventdebug doctor
 	-$(MANAGE) eventdebug sample --interval 10
 	-$(MANAGE) eventdebug report --since 2h
+	@echo "(The verdict, each failed check with its cause and remedy: docs/runbook.md has a section for each)"
+	-$(MANAGE) eventdebug check --since 2h
 
 # The demo's data in the dashboard, with the live gauge's /websocket/: http://127.0.0.1:$(PORT)/.
 # Keeps the database between starts (what was captured stays); runs the demo only when there is

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-# What a figure's field name ends with (after "_", or the whole name): its unit, or what a count
+# What a figure's field name says among its words (most end with it): its unit, or what a count
 # counts. A map whose keys are data (percentiles, causes) carries its values' unit in its own name.
 UNIT_SUFFIXES = (
     # units
@@ -62,9 +62,14 @@ IDENTIFIERS = (
 )
 
 
+def says_unit(name: str, unit: str) -> bool:
+    """Whether ``name`` has ``unit`` among its words: max_events_in_memory says "events"."""
+    return f"_{unit}_" in f"_{name}_"
+
+
 def has_unit(name: str) -> bool:
     """Whether a field name says the unit of its number (UNIT_SUFFIXES) or names no figure."""
-    return name in IDENTIFIERS or any(name == unit or name.endswith("_" + unit) for unit in UNIT_SUFFIXES)
+    return name in IDENTIFIERS or any(says_unit(name, unit) for unit in UNIT_SUFFIXES)
 
 
 # Seconds to the microsecond, as the times they come from: no 0.054876000000000036.

@@ -8,7 +8,7 @@ from ..health.params import CheckQuerySerializer, ReportQuerySerializer, check_d
 from ..health.snapshot import OK, threshold_rows
 from ..path.registry import thresholds
 from .base import Subcommand, counted, indent, render_pairs, render_table, when
-from .path import format_hops
+from .path import cause_lines, format_hops
 
 SINCE_HELP = "Window start: ISO 8601 or a duration ago (15m, 2h). Default: EVENTDEBUG['HEALTH_WINDOW']."
 
@@ -22,6 +22,7 @@ def format_check(result: dict, style) -> str:
         )
         return f"OK: {figures} since {when(result['window']['since'])}"
     lines = [f"FAILED: {line}" for line in result["failures"]]
+    lines += cause_lines(result["causes"], style)
     lines += [f"UNKNOWN: {line}" for line in result["unchecked"]]
     return "\n".join(lines)
 
@@ -146,7 +147,8 @@ def _queue_lines(layer: dict, style) -> list[str]:
 # (key of the report, heading, its lines) of each section, in order; a section whose key is
 # null in the report says why from report["errors"].
 def _path_lines(path: dict, style) -> list[str]:
-    return [f"  {path['headline']}", format_hops(path["cluster"], style)]
+    causes = cause_lines([h for h in path["cluster"] if "cause" in h], style)
+    return [f"  {path['headline']}", *(indent(line) for line in causes), format_hops(path["cluster"], style)]
 
 
 REPORT_SECTIONS = (

@@ -114,11 +114,25 @@ def format_hops(hops: list[dict], style) -> str:
     return indent(render_table(HOP_HEADERS, rows))
 
 
+def cause_lines(causes: list[dict], style) -> list[str]:
+    """Each hop over its threshold with its cause, the evidence, the remedy and its runbook
+    section (the rows of the path over their thresholds, or the check's causes)."""
+    out = []
+    for found in causes:
+        where = f" on {found['node']}" if found.get("node") else ""
+        out.append(style.ERROR(f"CAUSE (hop {found['hop']} {found['name']}{where}): {found['cause']}"))
+        out.append(f"  evidence: {found['evidence']}")
+        out.append(f"  remedy: {found['remedy']}")
+        out.append(f"  runbook: {found['runbook']}")
+    return out
+
+
 def format_path(doc: dict, style) -> str:
     window = doc["window"]
     out = [
         f"Critical path from {when(window['since'])} to {when(window['until'])}",
         {"over": style.ERROR, "unknown": style.WARNING}.get(doc["verdict"], str)(doc["headline"]),
+        *cause_lines([h for h in doc["cluster"] if "cause" in h], style),
         style.MIGRATE_HEADING("Cluster"),
         format_hops(doc["cluster"], style),
     ]

@@ -81,6 +81,8 @@ class HealthSnapshot:
             "thresholds": limits_of(thresholds(), self.limits),
             "figures": judged.figures,
             "failures": judged.failures,
+            # Per hop over its threshold: its most likely cause, the evidence, what to change.
+            "causes": judged.causes,
             "unchecked": unchecked,
         }
 

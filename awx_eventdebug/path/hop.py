@@ -10,8 +10,11 @@ dashboard's row are derived; and its judgment of its figures against them. The j
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
+
+from ..jsondoc import says_unit
 
 OK, OVER, STALE, UNKNOWN, NOT_APPLICABLE = "ok", "over", "stale", "unknown", "n/a"
 
@@ -79,8 +82,43 @@ class Threshold:
 
 
 def with_unit(name: str, unit: str) -> str:
-    """``name`` ending with ``unit`` once: ("max_drops", "drops") -> "max_drops"."""
-    return name if name == unit or name.endswith("_" + unit) else f"{name}_{unit}"
+    """``name`` saying ``unit`` once: ("max_drops", "drops") -> "max_drops", ("fill", "percent")
+    -> "fill_percent"."""
+    return name if says_unit(name, unit) else f"{name}_{unit}"
+
+
+@dataclass(frozen=True)
+class Cause:
+    """Why a hop is over its threshold and what to change (path/causes.py): a section of
+    docs/runbook.md, whose heading is the title."""
+
+    title: str
+    remedy: str
+
+    @property
+    def runbook(self) -> str:
+        """Its section: docs/runbook.md and the heading's anchor as GitHub makes it (lower case,
+        punctuation dropped, spaces as hyphens)."""
+        anchor = re.sub(r"[^\w\- ]", "", self.title.lower()).replace(" ", "-")
+        return f"docs/runbook.md#{anchor}"
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """The cause a hop over its threshold names, with the figures that point to it and clear the
+    others; ``line`` replaces the hop's headline when the evidence places the time elsewhere."""
+
+    cause: Cause
+    evidence: str
+    line: str = ""
+
+    def as_dict(self) -> dict:
+        return {
+            "cause": self.cause.title,
+            "evidence": self.evidence,
+            "remedy": self.cause.remedy,
+            "runbook": self.cause.runbook,
+        }
 
 
 @dataclass
@@ -147,10 +185,9 @@ class Hop:
     cluster_read = ""
     # Judged per node from its cluster-wide read (overflow drops are recorded with their node).
     cluster_per_node = False
-    # Why this hop is slow when it is over its threshold, and what to change: a row over its
-    # threshold carries them.
-    cause = ""
-    remedy = ""
+    # What can make this hop go over its thresholds (path/causes.py): diagnose() names one of
+    # them on a row over its threshold; docs/runbook.md has a section for each.
+    causes: tuple[Cause, ...] = ()
 
     @property
     def per_node(self) -> bool:
@@ -182,6 +219,12 @@ class Hop:
         """The hop for the cluster from its nodes: shown as its worst node (over first, then
         unknown, stale, ok); the check's lines and figures of every node that is not stale."""
         return worst_of(nodes)
+
+    def diagnose(self, judged: Judgment, path: dict[str, Judgment]) -> Diagnosis | None:
+        """Why this hop is over its threshold: one of its causes, with the evidence of its own
+        figures and of ``path``, the other hops' judgments where it was judged (by key). By
+        default its first cause, with its figure as evidence."""
+        return Diagnosis(self.causes[0], judged.text) if self.causes else None
 
 
 def worst_of(nodes: list[NodeJudgment]) -> Judgment:

@@ -19,11 +19,13 @@ from ..conf import get_config
 from ..db import app_tables
 from ..models import NodeSnapshot
 from ..timeutil import isoformat
-from .hop import NOT_APPLICABLE, OK, OVER, STALE, UNKNOWN, Hop, Judgment, NodeJudgment
+from .hop import NOT_APPLICABLE, OK, OVER, STALE, UNKNOWN, Diagnosis, Hop, Judgment, NodeJudgment
 from .registry import hops, thresholds
 
 # Most nodes shown: an AWX cluster has a few dozen.
 MAX_NODES = 1000
+# What the check and the verdict show of a row over its threshold: the hop, where, and its cause.
+CAUSE_KEYS = ("hop", "name", "node", "cause", "evidence", "remedy", "runbook")
 
 
 @app_tables
@@ -62,6 +64,8 @@ class JudgedPath:
     figures: dict[str, Any] = field(default_factory=dict)
     # Per node, the figures its snapshot gave each threshold (the metrics' per-node families).
     node_figures: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # The cause each hop over its threshold names, in path order (CAUSE_KEYS of its row).
+    causes: list[dict] = field(default_factory=list)
 
     def document(self) -> dict:
         return {
@@ -74,8 +78,8 @@ class JudgedPath:
         }
 
 
-def row(number: int, hop: Hop, judged: Judgment, limits: dict) -> dict:
-    """A hop as the path document shows it."""
+def row(number: int, hop: Hop, judged: Judgment, limits: dict, diagnosis: Diagnosis | None = None) -> dict:
+    """A hop as the path document shows it; one over its threshold with the cause it names."""
     doc = {
         "hop": number,
         "key": hop.key,
@@ -89,9 +93,26 @@ def row(number: int, hop: Hop, judged: Judgment, limits: dict) -> dict:
     }
     if judged.node is not None:
         doc["node"] = judged.node
-    if judged.verdict == OVER and (hop.cause or hop.remedy):
-        doc.update(cause=hop.cause, remedy=hop.remedy)  # why a hop over its threshold is slow, what to change
+    if diagnosis is not None:
+        doc.update(diagnosis.as_dict())
+        doc["line"] = diagnosis.line or judged.line
     return doc
+
+
+def diagnosed(path: list[tuple[int, Hop]], judged: dict[str, Judgment], limits: dict) -> list[dict]:
+    """The rows of the hops judged in one place (a node, or the cluster), each over its threshold
+    with the cause its hop names from the judgments of them all."""
+    return [
+        row(
+            number,
+            hop,
+            judged[hop.key],
+            limits,
+            hop.diagnose(judged[hop.key], judged) if judged[hop.key].verdict == OVER else None,
+        )
+        for number, hop in path
+        if hop.key in judged
+    ]
 
 
 def judge_on_node(hop: Hop, snapshot: NodeSnapshot, limits: dict, readings: dict) -> Judgment:
@@ -126,7 +147,7 @@ def judge_path(
     for snapshot in snapshots or ():
         age = now - snapshot.taken_at.timestamp()
         stale = age > stale_intervals * snapshot.interval
-        rows = []
+        on_node = {}
         for number, hop in path:
             if not hop.per_node:
                 continue
@@ -141,7 +162,7 @@ def judge_path(
             per_hop[hop.key].append(NodeJudgment(snapshot.node, judged, judged_stale))
             if hop.snapshot_key:
                 node_figures.setdefault(snapshot.node, {}).update(judged.figures)
-            rows.append(row(number, hop, judged, limits))
+            on_node[hop.key] = judged
         if stale:
             unchecked.append(f"{snapshot.node}: last snapshot {age:.0f} s ago (stale)")
         nodes.append(
@@ -152,13 +173,13 @@ def judge_path(
                 "age_seconds": round(age, 1),
                 "interval_seconds": snapshot.interval,
                 "stale": stale,
-                "hops": rows,
+                "hops": diagnosed(path, on_node, limits),
                 "snapshot": snapshot.data,
             }
         )
 
-    cluster, failures, figures = [], [], {}
-    for number, hop in path:
+    failures, figures, on_cluster = [], {}, {}
+    for _, hop in path:
         if hop.inside:
             inside = numbers[hop.inside]
             text = f"in the event lag of hop {inside} (modified - created covers hops 1-{inside})"
@@ -173,7 +194,8 @@ def judge_path(
         unchecked += judged.unchecked
         for threshold in hop.thresholds:
             figures[threshold.figure_key] = judged.figures.get(threshold.name)
-        cluster.append(row(number, hop, judged, limits))
+        on_cluster[hop.key] = judged
+    cluster = diagnosed(path, on_cluster, limits)
 
     first = next((h for h in cluster if h["verdict"] == OVER), None)
     unread = [h for h in cluster if h["verdict"] == UNKNOWN]
@@ -204,6 +226,7 @@ def judge_path(
         unchecked=unchecked,
         figures=figures,
         node_figures=node_figures,
+        causes=[{key: h.get(key) for key in CAUSE_KEYS} for h in cluster if "cause" in h],
     )
 
 

@@ -21,6 +21,8 @@ HOPS = [
     "awx_eventdebug.path.hops.receptor.Receptor",
     "awx_eventdebug.path.hops.callback_queue.CallbackQueue",
     "awx_eventdebug.path.hops.receiver.Receiver",
+    "awx_eventdebug.path.hops.receiver_buffer.ReceiverBuffer",
+    "awx_eventdebug.path.hops.event_insert.EventInsert",
     "awx_eventdebug.path.hops.group_send.GroupSend",
     "awx_eventdebug.path.hops.wsrelay.Wsrelay",
     "awx_eventdebug.path.hops.channel_layer.ChannelLayer",

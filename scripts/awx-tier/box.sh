@@ -210,6 +210,8 @@ WEB_PORT=$(free_port); BARE_PORT=$(free_port); WS_PORT=$(free_port)
 export AWX_TIER_WEB_URL=http://127.0.0.1:$WEB_PORT AWX_TIER_BARE_URL=http://127.0.0.1:$BARE_PORT
 export AWX_TIER_WS_URL=ws://127.0.0.1:$WS_PORT
 start callback_receiver TERM awx-manage run_callback_receiver
+# Its process group, for the tests that stop the receiver a while (tests_awx/test_causes.py).
+export AWX_TIER_RECEIVER_PID=$!
 AWX_TIER_HTTP_PORT=$WEB_PORT AWX_TIER_UWSGI_PROCESSES=2 AWX_TIER_UWSGI_PIDFILE=$RUN/uwsgi.pid \
   start uwsgi INT uwsgi --ini "$TIER/uwsgi.ini"
 # The same AWX without the app (an empty conf.d), to compare AWX's own API with and without it.

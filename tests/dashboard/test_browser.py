@@ -476,12 +476,19 @@ def test_failing_check_full_queue_and_drops_are_the_headline(browser, daphne_ser
     # verdict.js redraws the hops' threshold rows from GET check/ as the server rendered them.
     rendered = browser.find_element(By.ID, "verdict-figures").text
     assert "Drops (worst node)\n7 · max 0" in rendered and "Fullest queue\n100.0% · max 80%" in rendered
+    # Each hop over its threshold names its cause and remedy, as verdict.js redraws them too.
+    lines = browser.find_element(By.ID, "verdict-lines").text
+    assert "cause hop 7 group_send on " in lines and "The channel layer drops websocket messages" in lines
+    assert "Remedy: " in lines and "MAX_WEBSOCKET_EVENT_RATE" in lines
+    assert "Runbook: docs/runbook.md#the-channel-layer-drops-websocket-messages" in lines
     browser.execute_async_script(
         "const done = arguments[arguments.length - 1];"
         "document.getElementById('verdict-figures').replaceChildren();"
+        "document.getElementById('verdict-lines').replaceChildren();"
         "EventDebug.refreshVerdict('check/', document.getElementById('verdict'), '15m').then(done);"
     )
     assert browser.find_element(By.ID, "verdict-figures").text == rendered
+    assert browser.find_element(By.ID, "verdict-lines").text == lines
 
     # The full queue: marked in colour and in words, its name on one line (no break in the hash).
     [row] = [r for r in queue_rows(browser) if r[1] == failing_check]

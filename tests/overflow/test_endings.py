@@ -153,8 +153,10 @@ def test_a_process_ending_without_its_database_waits_a_bounded_time_and_counts_t
         took = time.monotonic() - started
         errors = process.stderr.read()
         ended(process)
-    # One wait for the exit hook, logging.shutdown()'s flush and close() together.
-    assert took < 1.75 * EXIT_FLUSH_SECONDS, took
+    # One wait for the exit hook, logging.shutdown()'s flush and close() together: two waits
+    # take twice EXIT_FLUSH_SECONDS at the least, whatever the load; one took 3.7 s, the
+    # interpreter's teardown included, at a load average of 11 on 2 cores.
+    assert took < 2 * EXIT_FLUSH_SECONDS, took
     assert drops_by_group() == WRITTEN_BEFORE
     assert "ends with 2 channel overflow drops it could not write" in errors, errors
 

@@ -12,7 +12,7 @@ from awx_eventdebug.path import registry
 from awx_eventdebug.path.sampler import take_sample
 from tests.health.test_report import run
 from tests.path.conftest import node_named
-from tests.path.widget_hop import WIDGETS_KEY, WidgetQueue
+from tests.path.widget_hop import WIDGETS_KEY
 from tests.support import ROOT
 
 WIDGET_HOP = "tests.path.widget_hop.WidgetQueue"
@@ -70,8 +70,17 @@ def test_a_new_hop_is_in_every_face(widget_hop, node, admin_client, settings):
     ]
     assert path["first_over"] == {"hop": 4, "node": "node-w"}
     widgets = path["cluster"][3]
-    assert (widgets["cause"], widgets["remedy"]) == (WidgetQueue.cause, WidgetQueue.remedy)
-    assert "cause" not in path["cluster"][2]  # a hop within its threshold, and one that declares none
+    # Its cause (by default its first, with its figure as evidence) on the row and in the check.
+    found = {key: widgets[key] for key in ("cause", "evidence", "remedy", "runbook")}
+    assert found == {
+        "cause": "Too few widget workers",
+        "evidence": "node-w: 5 widgets",
+        "remedy": "raise WIDGET_WORKERS",
+        "runbook": "docs/runbook.md#too-few-widget-workers",
+    }
+    assert "cause" not in path["cluster"][2]  # a hop within its threshold
+    check = admin_client.get("/api/eventdebug/check/", {"max_widgets": 3}).json()
+    assert {"hop": 4, "name": "widget queue", "node": "node-w", **found} in check["causes"]
     assert path["headline"].startswith("widget queue on node-w holds 5 widgets")
     report = admin_client.get("/api/eventdebug/report/").json()
     assert report["path"]["cluster"][3]["name"] == "widget queue"
@@ -172,7 +181,7 @@ def test_a_snapshot_without_a_hops_figures_is_unknown_not_an_error(widget_hop, n
     code, out, _ = run("check", *LENIENT)
     assert code == 2
     assert "UNKNOWN: hop 4 on node-w: the node's snapshot has no widget queue figures" in out
-    assert "UNKNOWN: hop 7 on node-w: the node's snapshot has no wsrelay figures" in out
+    assert "UNKNOWN: hop 9 on node-w: the node's snapshot has no wsrelay figures" in out
     path = admin_client.get("/api/eventdebug/path/").json()
     assert path["verdict"] == "unknown" and path["headline"].startswith("could not read hop 4 widget queue")
     for url in ("check/", "path/", "report/", "metrics/", ""):

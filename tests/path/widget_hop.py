@@ -2,7 +2,7 @@
 
 A queue of "widgets" on the node's Redis, read with the sampler's pipeline, and one threshold."""
 
-from awx_eventdebug.path.hop import OK, OVER, UNKNOWN, Hop, Judgment, NodeContext, Threshold
+from awx_eventdebug.path.hop import OK, OVER, UNKNOWN, Cause, Hop, Judgment, NodeContext, Threshold
 
 WIDGETS_KEY = "edtest-widgets"
 
@@ -12,8 +12,7 @@ class WidgetQueue(Hop):
     label = "widget queue"
     what = "widgets wait for their worker"
     snapshot_key = "widgets"
-    cause = "the widget workers are fewer than the widgets"
-    remedy = "raise WIDGET_WORKERS"
+    causes = (Cause("Too few widget workers", "raise WIDGET_WORKERS"),)
     thresholds = (
         Threshold(
             "max_widgets",

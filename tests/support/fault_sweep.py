@@ -122,18 +122,23 @@ def out_of_connections():
             cursor.execute(f"DROP ROLE {role}")
 
 
-@contextmanager
-def locked(table: str):
-    """``table`` locked ACCESS EXCLUSIVE, as a migration, VACUUM FULL or pg_repack lock it, by a
-    second PostgreSQL session until the block ends."""
+def own_session() -> psycopg.Connection:
+    """A PostgreSQL session of its own on the test's database (another process's, as AWX's)."""
     database = connection.settings_dict
-    with psycopg.connect(
+    return psycopg.connect(
         host=database["HOST"],
         port=database["PORT"],
         user=database["USER"],
         password=database["PASSWORD"],
         dbname=database["NAME"],
-    ) as holder:
+    )
+
+
+@contextmanager
+def locked(table: str):
+    """``table`` locked ACCESS EXCLUSIVE, as a migration, VACUUM FULL or pg_repack lock it, by a
+    second PostgreSQL session until the block ends."""
+    with own_session() as holder:
         # A session of the test's own holding the table (an open transaction) fails the test.
         holder.execute("SET lock_timeout = '10s'")
         holder.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")

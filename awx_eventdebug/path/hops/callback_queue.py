@@ -15,8 +15,10 @@ from datetime import UTC, datetime
 from ...channels.redis_read import is_reply
 from ...errors import first_line
 from ...timeutil import MAX_SECONDS, isoformat, utc_from_epoch
-from ..hop import OK, OVER, UNKNOWN, Hop, Judgment, NodeContext, Threshold
+from ..causes import EVENT_TABLE_LOCKED, RECEIVER_SHORT, RECEIVER_STOPPED, SLOW_INSERTS
+from ..hop import OK, OVER, UNKNOWN, Diagnosis, Hop, Judgment, NodeContext, Threshold
 from ..node import callback_queue
+from .event_insert import lock_waits
 
 # An event bigger than this is not parsed (AWX caps event data near 700 kB; a bigger head is not
 # an event CallbackQueueDispatcher wrote).
@@ -104,11 +106,16 @@ def behind_line(node: str, backlog: dict) -> str:
     return line
 
 
+# What the path shows of a node's backlog (and what diagnose() reads of it).
+FIGURE_KEYS = ("length_events", "oldest_age_seconds", "net_per_second", "out_per_second", "drain_seconds")
+
+
 class CallbackQueue(Hop):
     key = "callback_queue"
     label = "callback queue"
     what = "RPUSHed to CALLBACK_QUEUE, BLPOPed by the callback receiver"
     snapshot_key = "backlog"
+    causes = (RECEIVER_STOPPED, EVENT_TABLE_LOCKED, SLOW_INSERTS, RECEIVER_SHORT)
     thresholds = (
         Threshold(
             "max_backlog",
@@ -163,8 +170,28 @@ class CallbackQueue(Hop):
         return Judgment(
             OVER if over else OK,
             text,
-            {key: figures.get(key) for key in ("length", "oldest_age", "net_per_second", "drain_seconds")},
+            {key: figures.get(key) for key in FIGURE_KEYS},
             line,
             failures=[f"{line}, above the maximum {most:,} events or {oldest:g} s"] if over else [],
             figures={"max_backlog": length, "max_backlog_age": age},
         )
+
+    def diagnose(self, judged: Judgment, path: dict[str, Judgment]) -> Diagnosis | None:
+        """The receiver's inserts waiting on a lock; a head that did not move between two samples
+        (a receiver that consumes nothing); slow inserts (the insert hop over its threshold); else
+        too few workers (inserts within their threshold, or unmeasured)."""
+        figure = judged.figure if isinstance(judged.figure, dict) else {}
+        insert = path.get("event_insert")
+        if lock_waits(insert):
+            return Diagnosis(EVENT_TABLE_LOCKED, f"{judged.text}, while {insert.text}")
+        if figure.get("out_per_second") == 0:
+            return Diagnosis(
+                RECEIVER_STOPPED, f"{judged.text}, and its head did not move since the previous sample"
+            )
+        if insert is not None and insert.verdict == OVER:
+            return Diagnosis(SLOW_INSERTS, f"{judged.text}, while {insert.text}")
+        out = figure.get("out_per_second")
+        evidence = judged.text + (f", consumed at about {out:g}/s" if out else "")
+        if insert is not None and insert.verdict == OK:
+            evidence += f", while {insert.text}: the database keeps up"
+        return Diagnosis(RECEIVER_SHORT, evidence)

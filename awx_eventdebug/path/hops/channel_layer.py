@@ -1,11 +1,12 @@
-"""Hop 7: the channel layer (channels_redis) queues the message for each daphne process whose
+"""Hop 9: the channel layer (channels_redis) queues the message for each daphne process whose
 websocket consumers joined the group; daphne delivers it to the browser. A queue at capacity
-makes group_send drop (hop 5)."""
+makes group_send drop (hop 7)."""
 
 from __future__ import annotations
 
 from ...channels.queues import inspect_queues
 from ...overflow.record import node_name
+from ..causes import CHANNEL_FILLING
 from ..hop import (
     NOT_APPLICABLE,
     OK,
@@ -38,6 +39,7 @@ class ChannelLayer(Hop):
     snapshot_key = "layer"
     reads_own = True
     cluster_read = "channel_layer"  # this node's queues, read now
+    causes = (CHANNEL_FILLING,)
     thresholds = (
         Threshold(
             "max_fill",

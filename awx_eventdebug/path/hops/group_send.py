@@ -1,4 +1,4 @@
-"""Hop 5: the receiver's group_send of the websocket message to the channel layer, where
+"""Hop 7: the receiver's group_send of the websocket message to the channel layer, where
 channels_redis drops it for every member whose queue is at capacity and logs "over capacity"
 (captured into ChannelOverflow with the node it happened on: overflow/)."""
 
@@ -9,6 +9,7 @@ from django.db.models import Sum
 from ...db import app_tables
 from ...models import ChannelOverflow
 from ...overflow.queries import OverflowFilter
+from ..causes import CHANNEL_OVERFLOW
 from ..hop import OK, OVER, Hop, Judgment, NodeJudgment, Threshold, worst_of
 
 # Most nodes read: an AWX cluster has a few dozen.
@@ -38,6 +39,7 @@ class GroupSend(Hop):
     what = "the receiver sends the websocket message to the channel layer"
     cluster_read = "drops"
     cluster_per_node = True  # drops are recorded with their node, sampled or not
+    causes = (CHANNEL_OVERFLOW,)
     thresholds = (
         Threshold(
             "max_drops",
@@ -61,7 +63,7 @@ class GroupSend(Hop):
         worst = f" (most in {found['group']}: {found['group_drops']:,})" if found["group"] else ""
         return Judgment(
             OVER if over else OK,
-            f"{count:,} overflow drops",
+            f"{count:,} overflow drops{worst}",
             count,
             line if over else "",
             failures=[f"{line}, above the maximum {most:,}{worst}"] if over else [],

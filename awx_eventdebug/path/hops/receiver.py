@@ -2,13 +2,20 @@
 events), stamps ``modified`` and bulk-inserts the batch (awx/main/dispatch/worker/callback.py).
 
 Its figure is the event lag ``modified - created`` over the window, cluster-wide: it covers the
-hops before it too, which have no figure of their own."""
+hops before it too, which have no figure of their own. So when it is over its threshold, the other
+hops' figures say where the time went: waiting in the callback queue (hop 3), in the receiver's
+buffer or its inserts (the hops after it, from AWX's own metrics), or else before the queue (on the
+execution node, receptor, the controller's runner callback, or an execution node's clock behind the
+controller's, which stamps ``created`` early).
+"""
 
 from __future__ import annotations
 
 from ...lag.summary import P99_KEY, lag_summary
 from ...timeutil import MAX_SECONDS
-from ..hop import OK, OVER, UNKNOWN, Hop, Judgment, Threshold
+from ..causes import BEFORE_QUEUE, BUFFER_HELD, EVENT_TABLE_LOCKED, LAG_UNPLACED, RECEIVER_SHORT, SLOW_INSERTS
+from ..hop import NOT_APPLICABLE, OK, OVER, UNKNOWN, Diagnosis, Hop, Judgment, Threshold
+from .event_insert import lock_waits
 
 
 class Receiver(Hop):
@@ -16,6 +23,7 @@ class Receiver(Hop):
     label = "callback receiver"
     what = "buffers, stamps modified and stores the event"
     cluster_read = "lag"
+    causes = (BEFORE_QUEUE, LAG_UNPLACED, RECEIVER_SHORT, BUFFER_HELD, SLOW_INSERTS, EVENT_TABLE_LOCKED)
     thresholds = (
         Threshold(
             "max_p99",
@@ -54,8 +62,41 @@ class Receiver(Hop):
             OVER if over else OK,
             f"event lag p99 {p99:.3f} s ({kind} events)",
             p99,
-            f"callback receiver: event lag p99 of {kind} events is {p99:.1f} s" if over else "",
+            # Not "callback receiver: ...": the lag covers hops 1-4, and diagnose() says which of them.
+            f"event lag p99 of {kind} events is {p99:.1f} s" if over else "",
             failures=failures,
             unchecked=unchecked,
             figures={"max_p99": p99},
+        )
+
+    def diagnose(self, judged: Judgment, path: dict[str, Judgment]) -> Diagnosis | None:
+        """The event lag placed by the hops it covers: a hop of the receiver over its threshold
+        names its own cause; a callback queue within its thresholds clears the queue and the
+        receiver, so the time is spent before the queue."""
+        queue, buffer, insert = (
+            path.get(key) for key in ("callback_queue", "receiver_buffer", "event_insert")
+        )
+        if lock_waits(insert):
+            return Diagnosis(EVENT_TABLE_LOCKED, f"{judged.text}, while {insert.text}")
+        for hop in (insert, buffer, queue):
+            if hop is not None and hop.verdict == OVER:
+                cause = SLOW_INSERTS if hop is insert else BUFFER_HELD if hop is buffer else RECEIVER_SHORT
+                return Diagnosis(cause, f"{judged.text}, while {hop.text}")
+        if queue is None or queue.verdict != OK:
+            unsampled = queue is None or queue.verdict == NOT_APPLICABLE  # no node's snapshot
+            why = "no node sampled it" if unsampled else f"{queue.verdict}: {queue.text}"
+            return Diagnosis(
+                LAG_UNPLACED,
+                f"{judged.text}; the callback queue cannot clear the receiver ({why}): the lag may be "
+                "spent in the queue, the receiver or before the queue",
+                line=f"{judged.line}, in hops 1-4: no snapshot of the callback queue says which",
+            )
+        cleared = [f"the callback queue keeps up ({queue.text})"]
+        cleared += [f"{hop.text}" for hop in (buffer, insert) if hop is not None and hop.verdict == OK]
+        return Diagnosis(
+            BEFORE_QUEUE,
+            f"{judged.text}, while " + " and ".join(cleared) + ": so the time is spent before the queue "
+            "(the execution node, receptor, the controller's runner callback) or an execution node's "
+            "clock is behind the controller's",
+            line=f"events reach the callback queue late: {judged.text}, while the callback queue keeps up",
         )

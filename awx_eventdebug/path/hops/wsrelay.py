@@ -1,4 +1,4 @@
-"""Hop 6: wsrelay, which forwards each websocket message to every other web node.
+"""Hop 8: wsrelay, which forwards each websocket message to every other web node.
 
 wsrelay writes its per-remote-node statistics every few seconds to its node's Redis, under the
 key BROADCAST_WEBSOCKET_REDIS_KEY_NAME, as the Prometheus text of one registry per remote node
@@ -19,6 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from ...channels.redis_read import is_reply
 from ...errors import first_line
 from ...timeutil import isoformat, utc_from_epoch
+from ..causes import RELAY_DOWN
 from ..hop import NOT_APPLICABLE, OK, OVER, UNKNOWN, Hop, Judgment, NodeContext, Threshold
 from ..node import WEB_ROLES
 
@@ -116,6 +117,7 @@ class Wsrelay(Hop):
     label = "wsrelay"
     what = "forwarded to the other web nodes"
     snapshot_key = "relay"
+    causes = (RELAY_DOWN,)
     thresholds = (
         Threshold(
             "max_relay_down",

@@ -28,6 +28,22 @@ window.EventDebug = window.EventDebug || {};
     return spec.unit ? number + " " + spec.unit : number;
   }
 
+  // A hop over its threshold with its cause, as verdict.html renders it.
+  function causeItem(found) {
+    const where = found.node ? " on " + found.node : "";
+    return ns.el("li", { class: "cause" }, [
+      ns.el("span", { class: "badge bad" }, "cause"),
+      " hop " + found.hop + " " + found.name + where + ": ",
+      ns.el("strong", {}, found.cause),
+      " ",
+      ns.el("span", { class: "evidence" }, found.evidence),
+      " ",
+      ns.el("span", { class: "remedy" }, "Remedy: " + found.remedy),
+      " ",
+      ns.el("span", { class: "runbook" }, "Runbook: " + found.runbook),
+    ]);
+  }
+
   ns.showVerdict = function (section, check, windowLength) {
     section.className = "card verdict " + check.status;
     section.dataset.status = check.status;
@@ -40,6 +56,7 @@ window.EventDebug = window.EventDebug || {};
       ...check.failures.map(function (line) {
         return ns.el("li", { class: "failure" }, [ns.el("span", { class: "badge bad" }, "failed"), " " + line]);
       }),
+      ...check.causes.map(causeItem),
       ...check.unchecked.map(function (line) {
         return ns.el("li", { class: "unchecked" }, [ns.el("span", { class: "badge warn" }, "unknown"), " " + line]);
       }),

@@ -1,0 +1,125 @@
+"""The receiver's inserts (path/hops/event_insert.py): seconds per event from AWX's metrics
+between two snapshots, and on PostgreSQL the inserts into the event tables running now."""
+
+import json
+import threading
+import time
+
+import psycopg
+import pytest
+from django.db import connection
+
+from awx_eventdebug.path.hop import NodeContext
+from awx_eventdebug.path.hops.event_insert import (
+    BATCHED,
+    BATCHES,
+    INSERT_SECONDS,
+    INSERTED,
+    insert_figures,
+    running_inserts,
+)
+from awx_eventdebug.path.sampler import take_sample
+from tests.health.test_report import run
+from tests.path.conftest import node_named
+from tests.path.hops.test_receiver_buffer import save_metrics
+from tests.support.awx_callback import backlog_events, dispatch
+from tests.support.fault_sweep import locked, own_session
+
+pytestmark = pytest.mark.django_db
+POSTGRES = pytest.mark.skipif(connection.vendor != "postgresql", reason="pg_stat_activity")
+
+
+def counters(inserted, seconds, batched, batches):
+    return {
+        INSERTED: inserted,
+        INSERT_SECONDS: seconds,
+        BATCHED: batched,
+        BATCHES: batches,
+        "callback_receiver_batch_events_errors": 0,
+    }
+
+
+def context(previous, seconds=10.0):
+    return NodeContext("node-i", "hybrid", [], 0.0, previous and {"counters": previous}, seconds)
+
+
+def test_seconds_per_event_between_two_snapshots():
+    before = counters(1000, 0.5, 1000, 4)
+    figures = insert_figures(counters(3000, 2.5, 3000, 8), context(before))
+    assert (figures["events_inserted"], figures["seconds_per_event"], figures["events_per_batch"]) == (
+        2000,
+        0.001,
+        500.0,
+    )
+    # A receiver restarted in between reset its counters: nothing to compare with.
+    assert insert_figures(counters(10, 0.1, 10, 1), context(before))["seconds_per_event"] is None
+    assert insert_figures(counters(10, 0.1, 10, 1), context(None))["seconds_per_event"] is None
+
+
+@pytest.fixture
+def node(settings, redis_layer_settings):
+    with node_named(settings, "node-i") as client:
+        yield client
+
+
+def test_slow_inserts_fail_the_check_naming_the_database(node):
+    save_metrics(node, inserted=1000, insert_seconds=0.2, batches=1)
+    take_sample(1)
+    time.sleep(1.0)
+    save_metrics(node, popped=500, inserted=500, insert_seconds=25.0, batches=1)
+    insert = take_sample(1)["snapshot"]["insert"]
+    assert insert["seconds_per_event"] == 0.05 and insert["events_per_batch"] == 500.0
+    check = json.loads(run("check", "--json")[1])
+    assert check["figures"]["insert_seconds_per_event"] == 0.05
+    assert (
+        "callback receiver on node-i spends 50 ms inserting each event, above the maximum 10 ms"
+        in check["failures"]
+    )
+    [found] = [c for c in check["causes"] if c["hop"] == 6]
+    assert found["cause"] == "The database inserts job events slowly"
+
+
+@pytest.mark.skipif(connection.vendor == "postgresql", reason="SQLite only")
+def test_sqlite_says_the_waits_cannot_be_measured():
+    assert running_inserts() == {
+        "measured": False,
+        "note": "SQLite has no pg_stat_activity: waits unmeasurable",
+    }
+
+
+def blocked_insert(ready: threading.Event):
+    """An insert into the job event table as the receiver's bulk_create starts one, from a session
+    of its own: it waits while the table is locked."""
+    with own_session() as inserter:
+        inserter.execute("SET statement_timeout = '20s'")
+        ready.set()
+        try:
+            inserter.execute('INSERT INTO "main_jobevent" DEFAULT VALUES')
+        except psycopg.Error:
+            pass  # released: the stand-in's columns refuse it, or the timeout ended it
+        inserter.rollback()
+
+
+@POSTGRES
+def test_a_lock_on_the_event_table_is_named_as_the_backlogs_cause(node):
+    dispatch(node, backlog_events(30, oldest_age=20.0))
+    with locked("main_jobevent"):
+        ready = threading.Event()
+        thread = threading.Thread(target=blocked_insert, args=(ready,))
+        thread.start()
+        ready.wait(10)
+        found = {}
+        for _ in range(50):  # until the insert waits on the lock (a fraction of a second)
+            found = running_inserts()
+            if found["lock_waits"]:
+                break
+            threading.Event().wait(0.1)
+        assert found["lock_waits"] == 1 and found["waits"] == {"Lock:relation": 1}
+        assert len(found["blocking_pids"]) == 1 and found["longest_seconds"] < 30
+        take_sample(10)
+        check = json.loads(run("check", "--json")[1])
+    thread.join(30)
+    [cause] = check["causes"]
+    assert (cause["hop"], cause["cause"]) == (3, "A lock on the event tables holds the receiver's inserts")
+    assert "1 Lock:relation" in cause["evidence"] and "blocked by pid" in cause["evidence"]
+    assert "pg_blocking_pids" in cause["remedy"]

@@ -1,0 +1,139 @@
+"""The cause a hop over its threshold names, with its evidence and remedy, in every face; the
+event lag blames the receiver only when the hops it covers do not clear it."""
+
+import json
+
+import pytest
+
+from awx_eventdebug.path import causes
+from awx_eventdebug.path.hop import NOT_APPLICABLE, OK, OVER, Judgment
+from awx_eventdebug.path.hops.callback_queue import CallbackQueue
+from awx_eventdebug.path.hops.receiver import Receiver
+from awx_eventdebug.path.sampler import take_sample
+from tests.health.test_report import recent_job, run
+from tests.path.conftest import node_named
+from tests.support.awx_callback import backlog_events, dispatch
+
+LAG = Judgment(OVER, "event lag p99 32.400 s (job events)", 32.4, "event lag p99 of job events is 32.4 s")
+EMPTY = Judgment(OK, "node-a: 0 queued", {"length": 0, "oldest_age": None, "out_per_second": None})
+
+
+def backlog(out_per_second):
+    figure = {"length": 9000, "oldest_age": 40.0, "out_per_second": out_per_second}
+    return Judgment(OVER, "node-a: 9,000 queued, oldest 40.0 s", figure)
+
+
+def test_an_empty_queue_places_the_lag_before_it():
+    found = Receiver().diagnose(LAG, {"callback_queue": EMPTY})
+    assert found.cause is causes.BEFORE_QUEUE
+    assert found.evidence.startswith(
+        "event lag p99 32.400 s (job events), while the callback queue keeps up (node-a: 0 queued)"
+    )
+    assert "so the time is spent before the queue" in found.evidence
+    assert found.line.startswith("events reach the callback queue late: event lag p99 32.400 s")
+
+
+def test_the_receivers_own_hops_blame_it_before_the_queue_is_cleared():
+    slow = Judgment(OVER, "node-a: 40.0 ms per event inserted", 0.04)
+    found = Receiver().diagnose(LAG, {"callback_queue": EMPTY, "event_insert": slow})
+    assert found.cause is causes.SLOW_INSERTS and found.evidence.endswith(
+        "while node-a: 40.0 ms per event inserted"
+    )
+    found = Receiver().diagnose(LAG, {"callback_queue": backlog(120.0)})
+    assert found.cause is causes.RECEIVER_SHORT and found.line == ""
+
+
+@pytest.mark.parametrize("queue", [None, Judgment(NOT_APPLICABLE, "no node sampled")])
+def test_an_unread_queue_places_the_lag_nowhere(queue):
+    found = Receiver().diagnose(LAG, {} if queue is None else {"callback_queue": queue})
+    assert found.cause is causes.LAG_UNPLACED
+    assert "the callback queue cannot clear the receiver (no node sampled it)" in found.evidence
+    assert found.line == (
+        "event lag p99 of job events is 32.4 s, in hops 1-4: no snapshot of the callback queue says which"
+    )
+    stale = Receiver().diagnose(LAG, {"callback_queue": Judgment("stale", "node-a: 0 queued")})
+    assert "cannot clear the receiver (stale: node-a: 0 queued)" in stale.evidence
+
+
+def test_a_backlog_whose_head_stands_still_is_a_stopped_receiver():
+    assert CallbackQueue().diagnose(backlog(0.0), {}).cause is causes.RECEIVER_STOPPED
+    fast = Judgment(OK, "node-a: 0.5 ms per event inserted", 0.0005)
+    found = CallbackQueue().diagnose(backlog(120.0), {"event_insert": fast})
+    assert found.cause is causes.RECEIVER_SHORT
+    assert found.evidence == (
+        "node-a: 9,000 queued, oldest 40.0 s, consumed at about 120/s, while node-a: 0.5 ms per event "
+        "inserted: the database keeps up"
+    )
+    slow = Judgment(OVER, "node-a: 40.0 ms per event inserted", 0.04)
+    assert CallbackQueue().diagnose(backlog(120.0), {"event_insert": slow}).cause is causes.SLOW_INSERTS
+
+
+@pytest.fixture
+def node(settings, redis_layer_settings):
+    with node_named(settings, "node-c") as client:
+        yield client
+
+
+@pytest.mark.django_db
+def test_lag_with_an_empty_queue_is_spent_before_it_in_every_face(node, admin_client):
+    recent_job([0.5] * 9 + [40.0])
+    take_sample(10)
+    lenient = ("--since", "10m", "--max-p99", "5")
+
+    code, out, _ = run("check", *lenient)
+    assert code == 1
+    lines = out.splitlines()
+    assert lines[0] == "FAILED: lag p99 of job events is 36.445 s, above the maximum 5 s (10 events)"
+    assert lines[1] == "CAUSE (hop 4 callback receiver): Events reach the callback queue late"
+    assert lines[2].startswith(
+        "  evidence: event lag p99 36.445 s (job events), while the callback queue keeps up"
+    )
+    assert lines[3].startswith("  remedy: Find where the job ran") and "chrony" in lines[3]
+    assert lines[4] == "  runbook: docs/runbook.md#events-reach-the-callback-queue-late"
+
+    check = json.loads(run("check", *lenient, "--json")[1])
+    [found] = check["causes"]
+    assert (found["hop"], found["name"], found["cause"]) == (4, "callback receiver", BEFORE_TITLE)
+    assert found["remedy"] == causes.BEFORE_QUEUE.remedy
+
+    code, out, _ = run("path", "--since", "10m")
+    headline = (
+        "events reach the callback queue late: event lag p99 36.445 s (job events), "
+        "while the callback queue keeps up"
+    )
+    assert out.splitlines()[1] == headline
+    assert "CAUSE (hop 4 callback receiver): Events reach the callback queue late" in out
+    path = admin_client.get("/api/eventdebug/path/", {"since": "10m"}).json()
+    assert path["headline"] == headline and path["cluster"][3]["cause"] == BEFORE_TITLE
+
+    code, out, _ = run("report", "--since", "10m")
+    assert f"  {headline}" in out and "    remedy: Find where the job ran" in out
+
+    # The dashboard (HEALTH_WINDOW, CHECK_MAX_P99 10 s): the verdict's cause and the path's headline.
+    page = admin_client.get("/api/eventdebug/").content.decode()
+    assert f"<strong>{BEFORE_TITLE}</strong>" in page and headline in page
+    assert "callback receiver: event lag" not in page
+
+
+@pytest.mark.django_db
+def test_a_backlog_is_the_headline_with_its_cause(node):
+    dispatch(node, backlog_events(30, oldest_age=20.0))
+    take_sample(10)
+    check = json.loads(run("check", "--json")[1])
+    [found] = check["causes"]
+    assert (found["hop"], found["node"], found["cause"]) == (3, "node-c", causes.RECEIVER_SHORT.title)
+    assert "JOB_EVENT_WORKERS (default 4 on AWX 24.6.1 and devel)" in found["remedy"]
+
+
+BEFORE_TITLE = causes.BEFORE_QUEUE.title
+
+
+def test_every_hop_of_the_receiver_names_a_lock_on_the_event_tables():
+    from awx_eventdebug.path.hops.receiver_buffer import ReceiverBuffer
+
+    locked = Judgment(OK, "1 inserts running now (1 Lock:relation)", {"running_inserts_lock_waits": 1})
+    held = Judgment(OVER, "node-a: 5,000 events in memory", {"events_in_memory": 5000})
+    for hop, judged in ((Receiver(), LAG), (CallbackQueue(), backlog(120.0)), (ReceiverBuffer(), held)):
+        found = hop.diagnose(judged, {"callback_queue": EMPTY, "event_insert": locked})
+        assert found.cause is causes.EVENT_TABLE_LOCKED, hop.key
+        assert found.evidence.endswith("while 1 inserts running now (1 Lock:relation)")

@@ -1,0 +1,192 @@
+"""Issue 21 on a real AWX: each cause induced on AWX's own callback path, and `check` and `path`
+name it (the cause, its evidence, its remedy); the healthy run names none.
+
+- a stopped callback receiver (SIGSTOP to its process group): a backlog whose head stands still;
+- a lock held on the job's event partition: the receiver's bulk insert waits on it;
+- an execution node's clock behind the controller's (events carrying a `created` a minute early):
+  lag while the callback queue keeps up, placed before the queue.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import threading
+import time
+import uuid
+from datetime import timedelta
+
+import awx_jobs
+import psycopg
+import pytest
+from awx.main.models import Job
+from awx.main.queue import CallbackQueueDispatcher
+from awx.main.utils.common import create_partition
+from awx.main.utils.update_model import update_model
+from awx_box import eventdebug, eventdebug_json
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.utils.timezone import now
+
+pytestmark = pytest.mark.usefixtures("awx_objects")
+
+STOPPED = "The callback receiver does not consume the queue"
+LOCKED = "A lock on the event tables holds the receiver's inserts"
+BEFORE_QUEUE = "Events reach the callback queue late"
+
+
+def sample() -> None:
+    """A snapshot of this node now, taken in this AWX process (slots of 1 s): two of them a couple
+    of seconds apart give the backlog's rates."""
+    from awx_eventdebug.path.sampler import take_sample
+
+    taken = take_sample(1)
+    assert taken["status"] == "written", taken
+
+
+def running_job() -> Job:
+    """A playbook job marked running, its event partition made (as AWX's task does before it runs)."""
+    job = update_model(Job, awx_jobs.new_job().pk, status="running")
+    create_partition(job.event_class._meta.db_table, start=job.created)
+    return job
+
+
+def dispatch(job: Job, count: int, created_ago: float = 0.0) -> Job:
+    """``count`` verbose events of ``job`` through AWX's CallbackQueueDispatcher, as the
+    controller's runner callback sends them, stamped ``created_ago`` seconds early; the job finished."""
+    dispatcher = CallbackQueueDispatcher()
+    for counter in range(1, count + 1):
+        dispatcher.dispatch(
+            {
+                "event": "verbose",
+                "job_id": job.id,
+                "job_created": str(job.created),
+                "counter": counter,
+                "uuid": str(uuid.uuid4()),
+                "stdout": f"line {counter}",
+                "start_line": counter - 1,
+                "end_line": counter,
+                "verbosity": 0,
+                "event_data": {},
+                "created": (now() - timedelta(seconds=created_ago)).isoformat(),
+            }
+        )
+    return update_model(Job, job.pk, status="successful", finished=now(), emitted_events=count)
+
+
+def forget(job: Job) -> None:
+    """The job's events deleted: the lag they add would fail the later tests' healthy checks."""
+    job.event_class.objects.filter(job_id=job.id).delete()
+
+
+def check(*args: str) -> dict:
+    """`eventdebug check ARGS --json`'s document, run in this process (exit 1 is a CommandError
+    after the document is written)."""
+    out = io.StringIO()
+    try:
+        call_command("eventdebug", "check", *args, "--json", stdout=out)
+    except CommandError:
+        pass
+    return json.loads(out.getvalue())
+
+
+def causes_named(*args: str) -> dict[str, dict]:
+    """The causes `check --json` names, by title."""
+    return {found["cause"]: found for found in check(*args)["causes"]}
+
+
+def test_the_healthy_run_names_no_cause(jobs):
+    sample()
+    healthy = check()
+    assert (healthy["status"], healthy["causes"]) == ("ok", []), healthy
+    assert eventdebug_json("path")["headline"].startswith("every hop within its threshold")
+
+
+def test_a_stopped_receiver_is_named_with_its_remedy():
+    receiver = int(os.environ["AWX_TIER_RECEIVER_PID"])
+    job = running_job()
+    os.killpg(receiver, signal.SIGSTOP)
+    try:
+        job = dispatch(job, 200)
+        sample()
+        time.sleep(1.5)  # the next slot: the backlog's head has not moved since
+        sample()
+        found = causes_named("--max-backlog-age", "1")
+        path = eventdebug_json("path")
+    finally:
+        os.killpg(receiver, signal.SIGCONT)
+    awx_jobs.wait_for_events(job)
+    forget(job)
+    assert STOPPED in found, found
+    assert "its head did not move since the previous sample" in found[STOPPED]["evidence"]
+    assert "run_callback_receiver" in found[STOPPED]["remedy"]
+    assert found[STOPPED]["hop"] == 3
+    queue = path["cluster"][2]
+    assert queue["key"] == "callback_queue" and queue["figure"]["length"] >= 200, queue
+
+
+def hold_partition(table: str, ready: threading.Event, release: threading.Event) -> None:
+    """ACCESS EXCLUSIVE on ``table`` from a session of its own until ``release``."""
+    database = connection.settings_dict
+    with psycopg.connect(
+        host=database["HOST"] or None,
+        port=database["PORT"] or None,
+        user=database["USER"],
+        password=database["PASSWORD"],
+        dbname=database["NAME"],
+    ) as holder:
+        holder.execute("SET lock_timeout = '10s'")
+        holder.execute(f'LOCK TABLE "{table}" IN ACCESS EXCLUSIVE MODE')
+        ready.set()
+        release.wait(120)
+        holder.rollback()
+
+
+def test_a_lock_on_the_jobs_event_partition_is_named():
+    from awx_eventdebug.path.hops.event_insert import running_inserts
+
+    job = running_job()
+    partition = f"{job.event_class._meta.db_table}_{job.created.strftime('%Y%m%d_%H')}"
+    ready, release = threading.Event(), threading.Event()
+    holder = threading.Thread(target=hold_partition, args=(partition, ready, release), daemon=True)
+    holder.start()
+    try:
+        assert ready.wait(30), f"could not lock {partition}"
+        # More than JOB_EVENT_WORKERS (4) workers hold before their flush blocks (1000 events each):
+        # the rest wait in the callback queue.
+        job = dispatch(job, 6000)
+        deadline = time.monotonic() + 30
+        while not running_inserts()["lock_waits"]:  # the receiver's bulk insert reaches the lock
+            assert time.monotonic() < deadline, "no insert of the receiver waits on the lock"
+            time.sleep(0.5)
+        time.sleep(1.5)  # the backlog's oldest event older than the check's --max-backlog-age 1
+        sample()
+        found = causes_named("--max-backlog-age", "1")
+    finally:
+        release.set()
+        holder.join(60)
+    awx_jobs.wait_for_events(job)
+    forget(job)
+    assert LOCKED in found, found
+    assert "Lock:relation" in found[LOCKED]["evidence"] and "blocked by pid" in found[LOCKED]["evidence"]
+    assert "pg_blocking_pids" in found[LOCKED]["remedy"]
+
+
+def test_a_clock_behind_the_controllers_is_placed_before_the_queue():
+    job = dispatch(running_job(), 300, created_ago=60.0)
+    try:
+        awx_jobs.wait_for_events(job)
+        sample()
+        found = causes_named("--since", "5m")
+        path = eventdebug_json("path", "--since", "5m")
+        done = eventdebug("check", "--since", "5m")
+    finally:
+        forget(job)
+    assert BEFORE_QUEUE in found, found
+    assert "while the callback queue keeps up" in found[BEFORE_QUEUE]["evidence"]
+    assert "chrony" in found[BEFORE_QUEUE]["remedy"]
+    headline = path["headline"]
+    assert headline.startswith("events reach the callback queue late: event lag p99"), headline
+    assert done.returncode == 1 and f"CAUSE (hop 4 callback receiver): {BEFORE_QUEUE}" in done.stdout
