@@ -73,7 +73,8 @@ def test_a_window_given_at_the_maximum_is_accepted_on_every_face(
     response = admin_client.get(f"/api/eventdebug/{path}/", {"since": "1d"})
     assert response.status_code == 200
     assert length(response.json()) == timedelta(days=1)  # since and until from one moment
-    assert command(path, "--since", "1d")[0] in (0, 1)  # check fails on thresholds, not the window
+    # check fails on thresholds or finds nothing to judge, never on the window
+    assert command(path, "--since", "1d")[0] in (0, 1, 3)
 
 
 def test_a_lag_window_given_with_until_is_measured_from_until(admin_client, settings):

@@ -24,6 +24,7 @@ def format_check(result: dict, style) -> str:
     lines = [f"FAILED: {line}" for line in result["failures"]]
     lines += cause_lines(result["causes"], style)
     lines += [f"UNKNOWN: {line}" for line in result["unchecked"]]
+    lines += [f"IDLE: {line}" for line in result["idle"]]
     return "\n".join(lines)
 
 
@@ -175,13 +176,21 @@ class Report(Subcommand, document=report_document, formatter=format_report):
     serializer = ReportQuerySerializer
     query_options = {"since": SINCE_HELP}
 
+    def handle(self, command, options):
+        report = super().handle(command, options)
+        if report["errors"]:  # shown in their sections; the exit code says a part is missing
+            unread = ", ".join(sorted(report["errors"]))
+            raise CommandError(f"could not read: {unread}", returncode=2)
+        return report
+
 
 class Check(Subcommand, document=check_document, formatter=format_check):
     name = "check"
     help = (
         "Check the window's figures against thresholds: exit 0 when healthy, 1 when a threshold "
         "is exceeded (one line per failed check), 2 when a figure could not be read or a node's "
-        "snapshot is stale. Each --max-* defaults to its EVENTDEBUG['CHECK_MAX_*'] setting."
+        "snapshot is stale, 3 when the window holds nothing to judge (no event stored). Each "
+        "--max-* defaults to its EVENTDEBUG['CHECK_MAX_*'] setting."
     )
     examples = (
         "awx-manage eventdebug check",
@@ -204,6 +213,8 @@ class Check(Subcommand, document=check_document, formatter=format_check):
             # The lines are on stdout already; stderr gets the verdict.
             if result["failures"]:
                 verdict = f"{counted(len(result['failures']), 'check')} failed"
-            else:
+            elif result["unchecked"]:
                 verdict = f"could not check: {counted(len(result['unchecked']), 'finding')} unknown"
+            else:
+                verdict = "idle: nothing to judge in the window"
             raise CommandError(verdict, returncode=result["exit_code"])

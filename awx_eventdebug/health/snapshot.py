@@ -23,8 +23,9 @@ from ..sections import attempt, section
 from ..timeutil import isoformat
 from .report import WORST_DETAIL, Window, doctor_summary, overflow_window
 
-OK, FAILED, UNKNOWN = "ok", "failed", "unknown"
-EXIT_CODES = {OK: 0, FAILED: 1, UNKNOWN: 2}
+OK, FAILED, UNKNOWN, IDLE = "ok", "failed", "unknown", "idle"
+# The check's exit codes, one contract for every subcommand (docs/cli.md).
+EXIT_CODES = {OK: 0, FAILED: 1, UNKNOWN: 2, IDLE: 3}
 
 
 class HealthSnapshot:
@@ -70,10 +71,11 @@ class HealthSnapshot:
         """The figures the thresholds bound, the checks that failed (one line each, naming the
         figure and the threshold) and those that could not be made. ``status`` is "failed" when
         any threshold is exceeded, else "unknown" when a figure could not be read or a node is
-        stale, else "ok"."""
+        stale, else "idle" when a figure had nothing to judge (no event stored in the window: quiet
+        is not healthy, nor a failure), else "ok"."""
         judged = self.judged
         unchecked = judged.unchecked + [f"{name}: {message}" for name, message in self.errors.items()]
-        status = FAILED if judged.failures else UNKNOWN if unchecked else OK
+        status = FAILED if judged.failures else UNKNOWN if unchecked else IDLE if judged.idle else OK
         return {
             "status": status,
             "exit_code": EXIT_CODES[status],
@@ -84,6 +86,7 @@ class HealthSnapshot:
             # Per hop over its threshold: its most likely cause, the evidence, what to change.
             "causes": judged.causes,
             "unchecked": unchecked,
+            "idle": judged.idle,
         }
 
     def path(self) -> dict:

@@ -17,6 +17,8 @@ from typing import Any
 from ..jsondoc import says_unit
 
 OK, OVER, STALE, UNKNOWN, NOT_APPLICABLE = "ok", "over", "stale", "unknown", "n/a"
+# Nothing to judge in the window (no event stored): never ok, never over.
+IDLE = "idle"
 
 
 @dataclass(frozen=True)

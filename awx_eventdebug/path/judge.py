@@ -19,7 +19,7 @@ from ..conf import get_config
 from ..db import app_tables
 from ..models import NodeSnapshot
 from ..timeutil import isoformat
-from .hop import NOT_APPLICABLE, OK, OVER, STALE, UNKNOWN, Diagnosis, Hop, Judgment, NodeJudgment
+from .hop import IDLE, NOT_APPLICABLE, OK, OVER, STALE, UNKNOWN, Diagnosis, Hop, Judgment, NodeJudgment
 from .registry import hops, thresholds
 
 # Most nodes shown: an AWX cluster has a few dozen.
@@ -61,6 +61,7 @@ class JudgedPath:
     first_over: dict | None
     failures: list[str] = field(default_factory=list)
     unchecked: list[str] = field(default_factory=list)
+    idle: list[str] = field(default_factory=list)  # the hops with nothing to judge in the window
     figures: dict[str, Any] = field(default_factory=dict)
     # Per node, the figures its snapshot gave each threshold (the metrics' per-node families).
     node_figures: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -199,11 +200,14 @@ def judge_path(
 
     first = next((h for h in cluster if h["verdict"] == OVER), None)
     unread = [h for h in cluster if h["verdict"] == UNKNOWN]
+    idle = [f"hop {h['hop']} {h['name']}: {h['text']}" for h in cluster if h["verdict"] == IDLE]
     stale_nodes = [n for n in nodes if n["stale"]]
     if first is not None:
         headline = first["line"]
     elif unread:
         headline = "could not read " + "; ".join(f"hop {h['hop']} {h['name']}: {h['text']}" for h in unread)
+    elif idle:
+        headline = "nothing to judge: " + "; ".join(idle)
     elif snapshots_error:
         headline = f"no snapshots: {snapshots_error}"
     elif not nodes:
@@ -217,13 +221,20 @@ def judge_path(
             f"{n['node']} (last snapshot {n['age_seconds']:.0f} s ago)" for n in stale_nodes
         )
     return JudgedPath(
-        verdict=OVER if first else UNKNOWN if unread or stale_nodes or snapshots_error else OK,
+        verdict=OVER
+        if first
+        else UNKNOWN
+        if unread or stale_nodes or snapshots_error
+        else IDLE
+        if idle
+        else OK,
         cluster=cluster,
         nodes=nodes,
         headline=headline,
         first_over=first and {"hop": first["hop"], "node": first.get("node")},
         failures=failures,
         unchecked=unchecked,
+        idle=idle,
         figures=figures,
         node_figures=node_figures,
         causes=[{key: h.get(key) for key in CAUSE_KEYS} for h in cluster if "cause" in h],

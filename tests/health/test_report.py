@@ -15,6 +15,7 @@ from django.utils import timezone
 from awx_eventdebug.health.report import health_window
 from awx_eventdebug.lag.query import LagQuery
 from awx_eventdebug.lag.report import lag_report
+from awx_eventdebug.lag.rollup import fill_rollups
 from tests.conftest import REDIS_URL
 from tests.overflow.test_handler import make_layer, overflow_groups
 from tests.support.workloads import add_job
@@ -68,6 +69,24 @@ def test_healthy(redis_layer_settings):
     )
 
 
+def test_a_quiet_window_is_idle_not_ok(redis_layer_settings):
+    """No event stored in the window: the check is "idle" (exit 3), naming when events were last
+    stored (the rollups' latest minute), neither OK nor a failure; the dashboard says so too."""
+    stored = timezone.now() - timedelta(hours=3)
+    add_job("job", stored, [0.5, 48.0])
+    fill_rollups(since=stored - timedelta(minutes=1), until=timezone.now())
+    code, out, error = run("check", "--since", "10m")
+    assert (code, error) == (3, "idle: nothing to judge in the window")
+    assert (
+        out.startswith("IDLE: hop ") and "no events stored in the window (the last in the minute of " in out
+    )
+    result = json.loads(run("check", "--since", "10m", "--json")[1])
+    assert (result["status"], result["exit_code"], result["failures"]) == ("idle", 3, [])
+    assert result["figures"]["lag_p99_seconds"] is None
+    path = json.loads(run("path", "--since", "10m", "--json")[1])
+    assert path["verdict"] == "idle" and path["headline"].startswith("nothing to judge: hop ")
+
+
 def test_lag_over_the_threshold_names_figure_and_threshold(redis_layer_settings):
     recent_job([0.5] * 9 + [40.0])
     recent_job([0.2, 0.3], kind="project_update")
@@ -91,6 +110,7 @@ def test_settings_give_the_defaults(redis_layer_settings, settings):
 
 
 def test_full_queue_fails_the_fill_check(redis_layer_settings, key_prefix, settings):
+    recent_job([0.5])  # a window with events: not idle
     settings.CHANNEL_LAYERS = {
         "default": {**redis_layer_settings, "CONFIG": {**redis_layer_settings["CONFIG"], "capacity": 10}}
     }
@@ -107,6 +127,7 @@ def test_full_queue_fails_the_fill_check(redis_layer_settings, key_prefix, setti
 
 @pytest.mark.django_db(transaction=True)
 def test_real_overflow_fails_the_drops_check(capture_installed, redis_layer_settings, key_prefix):
+    recent_job([0.5])  # a window with events: not idle
     layer = make_layer(f"{key_prefix}-sender", capacity=1)
 
     async def scenario():
@@ -172,8 +193,8 @@ def test_bad_options_exit_2_naming_the_option(args, message):
 def test_report_with_redis_down_still_prints_the_other_sections(settings):
     dead_redis(settings)
     recent_job([1.0, 2.0, 3.0])
-    code, out, _ = run("report")
-    assert code == 0
+    code, out, error = run("report")
+    assert (code, error) == (2, "could not read: channel_layer")  # shown, and said in the exit code
     assert "problem: redis redis://127.0.0.1:1/0 unreachable" in out
     lag_line = next(line for line in out.splitlines() if line.startswith("  job "))
     assert lag_line.split()[:3] == ["job", "3", "2.000"]

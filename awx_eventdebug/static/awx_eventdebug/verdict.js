@@ -4,7 +4,7 @@
 window.EventDebug = window.EventDebug || {};
 
 (function (ns) {
-  const BADGES = { ok: "good", failed: "bad", unknown: "warn" };
+  const BADGES = { ok: "good", failed: "bad", unknown: "warn", idle: "warn" };
 
   function title(check) {
     if (check.status === "ok") return "Every figure is within its threshold";
@@ -12,6 +12,7 @@ window.EventDebug = window.EventDebug || {};
       const n = check.failures.length;
       return n + " check" + (n === 1 ? "" : "s") + " failed";
     }
+    if (check.status === "idle") return "Nothing to judge: " + check.idle.join("; ");
     return "Some figures could not be checked";
   }
 
