@@ -109,6 +109,13 @@ def test_a_window_ending_where_it_starts_is_refused_alike(admin_client, path):
     assert response.json() == {"until": ["must be later than since."]}
 
 
+@pytest.mark.parametrize("path", ["lag", "report", "check", "path"])
+def test_a_since_in_the_future_is_blamed_not_the_until_nobody_gave(admin_client, path):
+    response = admin_client.get(f"/api/eventdebug/{path}/", {"since": "2030-01-01"})
+    assert (response.status_code, response.json()) == (400, {"since": ["must be in the past."]})
+    assert command(path, "--since", "2030-01-01") == (2, "--since: must be in the past.")
+
+
 def test_overflow_windows_have_no_maximum(admin_client, settings):
     # Overflow rows are coalesced per CAPTURE_WINDOW and paged: no events to sort.
     settings.EVENTDEBUG = MAXIMUM

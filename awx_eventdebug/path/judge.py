@@ -206,10 +206,10 @@ def judge_path(
         headline = first["line"]
     elif unread:
         headline = "could not read " + "; ".join(f"hop {h['hop']} {h['name']}: {h['text']}" for h in unread)
-    elif idle:
-        headline = "nothing to judge: " + "; ".join(idle)
     elif snapshots_error:
         headline = f"no snapshots: {snapshots_error}"
+    elif idle:
+        headline = "nothing to judge: " + "; ".join(idle)
     elif not nodes:
         headline = (
             "no snapshots: no node samples its hops (SAMPLE_INTERVAL 0, or `eventdebug sample` never ran)"

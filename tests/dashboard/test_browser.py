@@ -475,7 +475,10 @@ def test_failing_check_full_queue_and_drops_are_the_headline(browser, daphne_ser
     assert f"queue {failing_check} is 100% full" in text
     # verdict.js redraws the hops' threshold rows from GET check/ as the server rendered them.
     rendered = browser.find_element(By.ID, "verdict-figures").text
-    assert "Drops (worst node)\n7 · max 0" in rendered and "Fullest queue\n100.0% · max 80%" in rendered
+    assert (
+        "Drops (worst node)\n7 drops · max 0 drops" in rendered
+        and "Fullest queue\n100.0% · max 80%" in rendered
+    )
     # Each hop over its threshold names its cause and remedy, as verdict.js redraws them too.
     lines = browser.find_element(By.ID, "verdict-lines").text
     assert "cause hop 7 group_send on " in lines and "The channel layer drops websocket messages" in lines

@@ -44,8 +44,9 @@ class Receiver(Hop):
         lag = lag_summary(window, detail)
         if not any(stats and stats["count"] for stats in lag["kinds"].values()):
             # Quiet is not healthy: say since when (from the rollups, which the maintenance fills).
-            last, _ = attempt(last_stored_minute)
+            last, error = attempt(last_stored_minute)
             lag["last_stored_minute"] = isoformat(last)
+            lag["last_stored_error"] = error
         return lag
 
     def judge_cluster(self, lag, limits: dict, nodes) -> Judgment:
@@ -57,9 +58,11 @@ class Receiver(Hop):
         measured = [entry for entry in measured if entry[0] is not None]
         if not measured:
             if unchecked:
-                return Judgment(UNKNOWN, "no events read in the window", unchecked=unchecked)
+                return Judgment(UNKNOWN, "; ".join(unchecked), unchecked=unchecked)
             last = lag.get("last_stored_minute")
             since = f"the last in the minute of {last}" if last else "none in the lag rollups either"
+            if lag.get("last_stored_error"):
+                since = f"when the last was could not be read: {lag['last_stored_error']}"
             return Judgment(IDLE, f"no events stored in the window ({since})")
         failures = [
             f"lag p99 of {kind} events is {p99:.3f} s, above the maximum {most:g} s ({count} events)"
