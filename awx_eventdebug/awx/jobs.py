@@ -8,7 +8,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from ..db import diagnostic_cursor
 from ..errors import NotFound
 from .tables import KINDS, UNIFIED_JOB_TABLE, EventKind
 
@@ -57,13 +56,6 @@ def find_job(cursor, job_id: int, kind: EventKind) -> UnifiedJob:
             f"job {job_id} is of kind {job.kind}, not {kind.name}.", hint=f"Ask with kind {job.kind}."
         )
     return job
-
-
-def job_of_kind(job_id: int, kind: str) -> UnifiedJob:
-    """find_job in a read of its own: what ``listen --job`` asks before it joins the job's group,
-    as ``lag --job`` does (NotFound: exit 2, 404), never a quiet listen to a job that is not."""
-    with diagnostic_cursor() as cursor:
-        return find_job(cursor, job_id, KINDS[kind])
 
 
 def partitioned_at(cursor) -> datetime | None:

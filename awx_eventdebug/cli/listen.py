@@ -9,7 +9,6 @@ import sys
 
 from django.core.management.base import CommandError
 
-from ..awx.jobs import job_of_kind
 from ..awx.messages import group_names
 from ..awx.tables import KINDS, MAX_JOB_ID
 from ..jsondoc import rounded
@@ -92,8 +91,6 @@ class Listen(Subcommand):
             groups = group_names(options["job"], options["kind"], options["group"])
         except ValueError as exc:
             raise CommandError(str(exc), returncode=2) from exc
-        if options["job"] is not None:
-            job_of_kind(options["job"], options["kind"])
         config = redis_layer(options["layer"])
         self._membership_told = 0
         if options["json"]:
