@@ -1,12 +1,13 @@
-# The two commands of the README: `make demo` and `make test`; `make test-awx` for the real-AWX tier,
+# The README's commands: `make demo`, `make serve` and `make test`; `make test-awx` for the real-AWX tier,
 # `make dist` for the wheel an AWX host installs.
 PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 MANAGE := $(BIN)/python example_settings/manage.py
 
-# The demo's workload: jobs of each kind over the last two hours, lag with bursts.
-DEMO_SEED_ARGS ?= --jobs 20 --events 500 --since 2h --profile bursty --seed 7
+# The demo's workload: jobs of each kind over the last two hours, lag with bursts, one slow
+# execution node and two whose clocks are off (example_settings/awxschema/workload.py).
+DEMO_SEED_ARGS ?= --jobs 20 --events 500 --since 2h --profile bursty,slow_node,skewed_node --seed 7
 
 # make serve PORT=8080 when 8000 is taken.
 PORT ?= 8000
@@ -19,7 +20,7 @@ DB := example_settings/db.sqlite3
 AWX_SOURCE ?= $(wildcard ../shared/awx/awx-*.tar.gz)
 export AWX_SOURCE
 
-.PHONY: demo serve reset test test-awx lint dist services chromium promtool awx-build-deps clean
+.PHONY: demo serve reset screenshot test test-awx lint dist services chromium promtool awx-build-deps clean
 
 # daphne serves the example project for make serve (channels 3 brings it, channels 4 does not).
 $(BIN)/activate: setup.cfg
@@ -58,6 +59,12 @@ serve: $(BIN)/activate
 # A fresh demo database (the seeded workload again), for the next make serve.
 reset:
 	$(MAKE) demo
+
+# The README's screenshot, docs/dashboard.png: the demo on the dashboard, taken by the browser test
+# that checks what it shows (tests/dashboard/test_browser.py).
+screenshot: $(BIN)/activate services chromium
+	$(BIN)/nox -s "tests(versions='latest')" -- tests/dashboard/test_browser.py -k the_demo_as_the_readme_shows_it
+	cp artifacts/dashboard-demo.png docs/dashboard.png
 
 services:
 	scripts/ensure-services.sh

@@ -197,6 +197,8 @@ def tests(session, versions):
             "EVENTDEBUG_DATABASE": database,
             # A database of this version set's own, so the sets never share test state.
             "PGDATABASE": f"{database_base}_{versions.replace('-', '_').replace('.', '_')}",
+            # The benchmarks' smoke runs (tests/test_benchmarks.py), once in a `make test`.
+            **({"EVENTDEBUG_BENCHMARK_SMOKE": "1"} if (versions, database) == ("latest", "postgres") else {}),
         }
         session.run("pytest", *session.posargs, env=env)
 

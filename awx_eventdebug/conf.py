@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings as django_settings
 
@@ -124,6 +125,16 @@ def awx_url_roots() -> tuple[str, ...]:
     return tuple(roots)
 
 
+def _ui_url(value):
+    """An http(s) URL with a host and nothing after its path, or empty (the page's own host)."""
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        return "must be empty or an http(s) URL such as https://awx.example.com, without ?query or #fragment"
+    return None
+
+
 def _url_prefix(value):
     """A prefix is refused when the middleware would serve the app in place of AWX's URLs, or
     could never match a request."""
@@ -174,6 +185,12 @@ OPTIONS: dict[str, Option] = {
         (str,),
         "Path under which EventDebugMiddleware serves the app's URLs inside AWX.",
         _url_prefix,
+    ),
+    "AWX_UI_URL": Option(
+        "",
+        (str,),
+        "Where AWX's UI is, for the dashboard's links to a job's output; empty: the dashboard's own host.",
+        _ui_url,
     ),
     # Channel layer inspection (eventdebug groups, queues, watch; GET channels/).
     "INSPECT_TIME_BUDGET": Option(
@@ -299,6 +316,16 @@ OPTIONS: dict[str, Option] = {
         parse=parse_duration,
         minimum="1s",
         maximum=LONGEST,
+    ),
+    "HEALTH_CACHE": Option(
+        5.0,
+        NUMBER,
+        "Seconds a web process shares one health reading (GET metrics/, check/, report/, path/, the "
+        "dashboard) among the requests with the same query; 0 turns the sharing off.",
+        minimum=0.1,
+        # Longer, a scrape would show figures older than its interval.
+        maximum=300,
+        off=0,
     ),
     # The check's thresholds, CHECK_*, are declared by the hops that own them (path/hops/).
     # The critical path across nodes (path/); docs/path.md.

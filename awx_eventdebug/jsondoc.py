@@ -8,6 +8,7 @@ UNIT_SUFFIXES = (
     # units
     "seconds",
     "milliseconds",
+    "minutes",
     "percent",
     "ratio",
     "share",

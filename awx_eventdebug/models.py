@@ -2,7 +2,7 @@
 
 from django.db import models
 
-from .columns import NAME_MAX_LENGTH, SOURCES
+from .columns import NAME_MAX_LENGTH, SOURCE_LIVE, SOURCES
 
 
 class ChannelOverflow(models.Model):
@@ -140,20 +140,40 @@ class NodeSnapshot(models.Model):
 
 
 class OverflowPurged(models.Model):
-    """The drops of the ChannelOverflow rows purge deleted, per node and group kind, so the drops
-    counter of GET metrics/ (table plus purged) never goes down when old rows are purged."""
+    """The drops of the ChannelOverflow rows purge deleted, per node, group kind and source, so the
+    drops counter of GET metrics/ (live rows plus purged live drops) never goes down when old rows
+    are purged."""
 
     node = models.CharField(max_length=NAME_MAX_LENGTH)
     group_kind = models.CharField(
         max_length=NAME_MAX_LENGTH, help_text="job_events, broadcast, ... (awx.messages.GROUP_KINDS)."
     )
+    source = models.CharField(max_length=16, choices=SOURCES, default=SOURCE_LIVE)
     drops = models.BigIntegerField(default=0)
 
     class Meta:
         verbose_name = "purged channel overflow"
         constraints = [
-            models.UniqueConstraint(fields=["node", "group_kind"], name="awx_eventdebug_purged_key")
+            models.UniqueConstraint(
+                fields=["node", "group_kind", "source"], name="awx_eventdebug_purged_source"
+            )
         ]
 
     def __str__(self):
         return f"{self.group_kind} on {self.node}: {self.drops} purged"
+
+
+class MetricsReporter(models.Model):
+    """Which node exports the cluster-wide series of GET metrics/ (health/reporter.py): one row,
+    a lease its node renews at each scrape, so Prometheus scraping every web node counts each
+    figure of the shared database once."""
+
+    node = models.CharField(max_length=NAME_MAX_LENGTH, help_text="CLUSTER_HOST_ID of the reporting node.")
+    since = models.DateTimeField(help_text="Origin of the lag histogram's counters (a minute's start).")
+    until = models.DateTimeField(help_text="End of the lease: another node's scrape takes it over after.")
+
+    class Meta:
+        verbose_name = "metrics reporter"
+
+    def __str__(self):
+        return f"{self.node} reports the cluster's metrics until {self.until:%Y-%m-%d %H:%M:%S}"

@@ -1,13 +1,15 @@
 """Cost of the overflow capture, against baselines measured in the same run.
 
-    python benchmarks/bench_capture.py [--records 200000] [--names 1000000]
+    python benchmarks/bench_capture.py [--records 200000] [--names 1000000] [--seconds 3]
+        [--ingest-megabytes 80]
 
 1. Per record: logger.info(<the channels_redis record>) with OverflowCaptureHandler attached,
    against the same call with a handler that does nothing (target: at most 2x).
 2. Sustained records per second on one core, with the flusher writing to a SQLite file.
 3. Peak memory (tracemalloc) for N distinct group names: bounded by CAPTURE_MAX_PENDING_GROUPS,
    against an unbounded aggregate on fewer names.
-4. Ingest: peak memory for two log sizes (it must not grow with the file) and throughput.
+4. Ingest: peak memory for two log sizes, a quarter of --ingest-megabytes and all of it (it must
+   not grow with the file), and throughput.
 """
 
 import argparse
@@ -149,29 +151,29 @@ def write_log(path, megabytes):
             n += 1
 
 
-def ingest_memory():
+def ingest_memory(largest):
     from awx_eventdebug.overflow.ingest import ingest_streams
 
     print("4. ingest (tower.log lines, one in four an overflow record)")
-    for megabytes in (20, 80):
-        path = WORKDIR / f"tower-{megabytes}.log"
+    for megabytes in (largest / 4, largest):
+        path = WORKDIR / f"tower-{megabytes:g}.log"
         write_log(path, megabytes)
         tracemalloc.start()
         with open(path, "rb") as stream:
-            ingest_streams([(str(path), stream)], node=f"ingest-{megabytes}")
+            ingest_streams([(str(path), stream)], node=f"ingest-{megabytes:g}")
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
         started = time.perf_counter()
         with open(path, "rb") as stream:  # again: every record already counted
-            ingest_streams([(str(path), stream)], node=f"ingest-{megabytes}")
+            ingest_streams([(str(path), stream)], node=f"ingest-{megabytes:g}")
         again = time.perf_counter() - started
-        print(f"   {megabytes:3d} MB: peak {peak / 1e6:5.1f} MB; re-ingest {megabytes / again:5.1f} MB/s")
-    path = WORKDIR / "tower-80.log"
+        print(f"   {megabytes:5g} MB: peak {peak / 1e6:5.1f} MB; re-ingest {megabytes / again:5.1f} MB/s")
     started = time.perf_counter()
     with open(path, "rb") as stream:
         result = ingest_streams([("fresh", stream)], node="ingest-fresh")
     elapsed = time.perf_counter() - started
-    print(f"    80 MB fresh: {80 / elapsed:5.1f} MB/s, {result['totals']['new'] / elapsed:,.0f} records/s")
+    records = result["totals"]["new"] / elapsed
+    print(f"   {largest:5g} MB fresh: {largest / elapsed:5.1f} MB/s, {records:,.0f} records/s")
 
 
 def main():
@@ -181,13 +183,14 @@ def main():
     parser.add_argument("--records", type=int, default=200_000)
     parser.add_argument("--names", type=int, default=1_000_000)
     parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--ingest-megabytes", type=float, default=80.0)
     args = parser.parse_args()
     setup_django()
     print(f"python {sys.version.split()[0]}, django {django.get_version()}, {os.cpu_count()} cores")
     per_record(args.records)
     sustained(args.seconds)
     memory(args.names)
-    ingest_memory()
+    ingest_memory(args.ingest_megabytes)
 
 
 if __name__ == "__main__":

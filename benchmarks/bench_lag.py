@@ -1,10 +1,10 @@
 """Benchmark of event lag percentiles on PostgreSQL (docs/lag.md quotes its figures).
 
-    python benchmarks/bench_lag.py [--repeat 5] [--reseed]
+    python benchmarks/bench_lag.py [--repeat 5] [--reseed] [--big-events 100000]
 
 Seeds (once; later runs reuse it) a database of its own, PGDATABASE (default
-awx_eventdebug_bench_lag): 19 jobs of 100k events and 100 jobs of 1000 events, 2M job events over
-26 hourly partitions. Then measures, in the same run:
+awx_eventdebug_bench_lag): 19 jobs of 100k events (--big-events) and 100 jobs of 1000 events, 2M
+job events over 26 hourly partitions. Then measures, in the same run:
 
   (a) `eventdebug lag --json` and the API view over a window of about 1M events, against the bare
       percentile_cont statement on the same rows (target: at most 1.3x);
@@ -40,32 +40,34 @@ FROM main_jobevent WHERE job_id = %s AND job_created = %s AND created IS NOT NUL
 """
 
 
-def seed(reseed):
+def seed(reseed, big_events):
     from example_settings.awxschema.schema import ensure_partitions
     from example_settings.awxschema.workload import WorkloadSpec, seed_workload
 
+    events = BIG_JOBS * big_events + SMALL_JOBS * SMALL_EVENTS
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM main_unifiedjob")
         jobs = cursor.fetchone()[0]
-        if jobs == BIG_JOBS + SMALL_JOBS and not reseed:
+        cursor.execute("SELECT count(*) FROM main_jobevent")
+        if (jobs, cursor.fetchone()[0]) == (BIG_JOBS + SMALL_JOBS, events) and not reseed:
             progress(f"reusing the seeded database {settings.DATABASES['default']['NAME']}")
             return
-        progress("seeding 2M job events (once; --reseed to redo) ...")
+        progress(f"seeding {events:,} job events (once; --reseed to redo) ...")
         cursor.execute("TRUNCATE main_unifiedjob, main_jobevent")
         ensure_partitions(cursor, "main_jobevent", [START + timedelta(hours=h) for h in range(HOURS)])
     until = START + timedelta(hours=HOURS)
     common = dict(kinds=("job",), since=START, until=until, job_duration=1800.0, profile="bursty")
-    seed_workload(WorkloadSpec(jobs=BIG_JOBS, events=BIG_EVENTS, seed=11, **common))
+    seed_workload(WorkloadSpec(jobs=BIG_JOBS, events=big_events, seed=11, **common))
     seed_workload(WorkloadSpec(jobs=SMALL_JOBS, events=SMALL_EVENTS, seed=12, **common))
 
 
-def dataset():
+def dataset(big_events):
     """The window of (a) and (b), its event count, the job of (c), and the partition count."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT j.id, j.created FROM main_unifiedjob j WHERE (SELECT count(*) FROM main_jobevent e "
             "WHERE e.job_id = j.id AND e.job_created = j.created) = %s ORDER BY j.created",
-            [BIG_EVENTS],
+            [big_events],
         )
         big = cursor.fetchall()
         # About 1M events: the first ten big jobs, plus small jobs' events in between.
@@ -133,10 +135,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=9, help="Timed runs per figure (median).")
     parser.add_argument("--reseed", action="store_true", help="Seed again even if the data is there.")
+    parser.add_argument("--big-events", type=int, default=BIG_EVENTS, help="Events of each of the big jobs.")
     options = parser.parse_args()
     setup_django(postgres="awx_eventdebug_bench_lag")
-    seed(options.reseed)
-    since, until, in_window, job, partitions, total = dataset()
+    seed(options.reseed, options.big_events)
+    since, until, in_window, job, partitions, total = dataset(options.big_events)
     window = ["--since", since.isoformat(), "--until", until.isoformat()]
     params = {"since": since.isoformat(), "until": until.isoformat()}
     repeat = options.repeat

@@ -41,6 +41,9 @@ GROUP = f"job_events-{JOB}"
 AWX_CAPACITY = 10000
 SPAWN = multiprocessing.get_context("spawn")
 IDLE = 3  # seconds without a message after which a receiver stops: the rest was dropped
+# Seconds a receiver waits for its first message: the sender processes start Python and Django
+# first, which a loaded machine takes seconds to do.
+FIRST_WAIT = 60
 
 
 def layer_config(prefix: str, capacity: int) -> dict:
@@ -170,7 +173,7 @@ async def _bare(prefix, capacity, messages, on_joined, batched):
         if batched:
             batch = await connection.zpopmin(key, BATCH)
             if not batch:
-                popped = await connection.bzpopmin(key, IDLE)
+                popped = await connection.bzpopmin(key, IDLE if first else FIRST_WAIT)
                 if popped is None:
                     break
                 batch = [popped[1:]]
@@ -179,7 +182,7 @@ async def _bare(prefix, capacity, messages, on_joined, batched):
             received += len(batch)
         else:
             try:
-                await asyncio.wait_for(layer.receive(channel), IDLE)
+                await asyncio.wait_for(layer.receive(channel), IDLE if first else FIRST_WAIT)
             except TimeoutError:
                 break
             received += 1
@@ -219,7 +222,7 @@ def listen_receiver(prefix, capacity, messages, on_joined):
         now = time.perf_counter()
         if report["received"] > marks["received"]:
             marks["received"], marks["end"] = report["received"], now
-        if report["received"] >= messages or now - marks["end"] > IDLE:
+        if report["received"] >= messages or now - marks["end"] > (IDLE if marks["received"] else FIRST_WAIT):
             listener.stop(STOP_DURATION)
 
     listener = Listener(

@@ -120,4 +120,6 @@ TIME_ZONE = "UTC"
 LANGUAGE_CODE = "en-us"
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "static"
-LOGIN_URL = "/admin/login/"
+# AWX's (awx/settings/defaults.py): the session login at /api/login/, which the dashboard sends an
+# anonymous browser to, as it does in AWX.
+LOGIN_URL = "/api/login/"

@@ -4,6 +4,7 @@ import uuid
 import pytest
 import redis
 
+from awx_eventdebug.health.cache import READINGS
 from example_settings.settings import redis_host
 
 REDIS_URL = os.environ.get("EVENTDEBUG_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -145,3 +146,19 @@ def stand_in_rebuilt():
 
     yield
     rebuild_schema(connection)
+
+
+@pytest.fixture(autouse=True)
+def lag_sums_forgotten():
+    """What a process summed of the final lag rollups (lag/histogram.py) holds for the database
+    it read; each test's database is another."""
+    from awx_eventdebug.lag import histogram
+
+    yield
+    histogram._FINAL.clear()
+
+
+@pytest.fixture(autouse=True)
+def unshared_health_readings():
+    """Each test reads the health anew: a reading another test's data made is never served."""
+    READINGS.clear()

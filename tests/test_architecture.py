@@ -39,3 +39,18 @@ def test_the_architecture_page_lists_each_package_in_its_layer():
         assert listed == packages, layer
     every = {name.removesuffix("/").removesuffix(".py") for name in entries()} - {"static", "templates"}
     assert every <= set().union(*LAYERS.values()) - {APP}
+
+
+def test_the_readmes_critical_path_is_the_hop_registrys():
+    """One numbering everywhere: the README lists the registry's hops, in its order and by its
+    labels, and gives the span `modified - created` covers as the path card states it (judge.py)."""
+    from awx_eventdebug.path.registry import hops
+
+    section = README.split("## The job event critical path", 1)[1].split("\n## ", 1)[0]
+    listed = re.findall(r"^(\d+)\. \*\*(.+?)\*\*", section, flags=re.MULTILINE)
+    assert listed == [(str(number), hop.label) for number, hop in enumerate(hops(), 1)]
+    numbers = {hop.key: number for number, hop in enumerate(hops(), 1)}
+    [lag_hop] = {numbers[hop.inside] for hop in hops() if hop.inside}
+    assert f"`modified - created` (`eventdebug lag`) covers hops 1-{lag_hop};" in section
+    # AWX's guide numbers its own eight steps; the README cites it, never its numbers.
+    assert not re.search(r"\bsteps? \d", section)

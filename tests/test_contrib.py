@@ -11,10 +11,16 @@ import json
 import re
 import shutil
 import subprocess
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from awx_eventdebug.checks import check_settings
+from awx_eventdebug.health.reporter import claim
+from awx_eventdebug.path.registry import thresholds
+from tests.health.test_api_metrics import drops_row
+from tests.health.test_report import recent_job
 from tests.support import ROOT
 
 CONTRIB = ROOT / "contrib"
@@ -23,7 +29,9 @@ DASHBOARD = CONTRIB / "grafana" / "awx-eventdebug.json"
 RULES = CONTRIB / "prometheus" / "alerts.yml"
 METRIC = re.compile(r"\bawx_eventdebug_[a-z_]+\b")
 # Grafana's variables, as a query sees them once substituted.
-VARIABLES = {"$__rate_interval": "5m", "$instance": ".*", "$kind": "job"}
+VARIABLES = {"$__rate_interval": "5m", "$kind": "job"}
+# A sample name -> its family's, as `# TYPE` names it.
+SAMPLE_SUFFIX = re.compile(r"_(bucket|count|sum)$")
 
 
 @pytest.fixture(scope="module")
@@ -52,9 +60,47 @@ def exposed_names(client) -> set[str]:
     return {line.split()[2] for line in text.splitlines() if line.startswith("# TYPE ")}
 
 
+def alerts() -> dict[str, str]:
+    """{alert name: its expression} of contrib/prometheus/alerts.yml."""
+    rules = RULES.read_text()
+    return dict(re.findall(r"^\s+- alert: (\w+)\n\s+(?:#.*\n\s+)*expr: (.+)$", rules, flags=re.MULTILINE))
+
+
+def alert_cases() -> dict[str, list[bool]]:
+    """{alert name: [whether each of its cases in alerts_test.yml expects it firing]}."""
+    tests = (RULES.parent / "alerts_test.yml").read_text()
+    cases: dict[str, list[bool]] = {}
+    for name, expected in re.findall(r"alertname: (\w+)\n\s+exp_alerts:(.*)$", tests, flags=re.MULTILINE):
+        cases.setdefault(name, []).append(expected.strip() != "[]")
+    return cases
+
+
 def test_alert_rules_pass_promtool(promtool):
-    assert "SUCCESS: 9 rules found" in run(promtool, "check", "rules", str(RULES))
+    assert f"SUCCESS: {len(alerts())} rules found" in run(promtool, "check", "rules", str(RULES))
     run(promtool, "test", "rules", "alerts_test.yml", cwd=RULES.parent)
+
+
+def test_every_check_has_a_panel_an_alert_and_a_firing_and_a_quiet_rules_test():
+    """Each threshold of the critical path (path/registry.py) and the stale snapshots: a Grafana
+    panel graphs its metric, an alert compares it, and promtool tests that alert firing and
+    quiet."""
+    metrics = [f"awx_eventdebug_{t.metric}" for t in thresholds()] + ["awx_eventdebug_node_snapshot_stale"]
+    queries, rules, cases = dashboard_queries(), alerts(), alert_cases()
+    for metric in metrics:
+        assert any(metric in query for query in queries), f"no Grafana panel graphs {metric}"
+        named = [name for name, expr in rules.items() if metric in expr]
+        assert named, f"no alert on {metric}"
+        for name in named:
+            assert sorted(set(cases.get(name, []))) == [False, True], f"{name}: no firing and quiet case"
+    assert set(cases) == set(rules)
+
+
+def test_no_alert_duplicates_a_cluster_fact_per_scraped_instance():
+    """The cluster series come from one node at a time: a rule grouping them by instance would
+    alert anew when the lease changes hands; only the node's own sections are per instance."""
+    for name, expr in alerts().items():
+        if "awx_eventdebug_up" not in expr:
+            assert "instance" not in expr, name
 
 
 def test_dashboard_queries_are_promql(promtool, tmp_path):
@@ -75,7 +121,7 @@ def test_dashboard_queries_are_promql(promtool, tmp_path):
 @pytest.mark.parametrize("source", [DASHBOARD, RULES], ids=lambda p: p.name)
 def test_contrib_names_only_exposed_metrics(admin_client, redis_layer_settings, source):
     exposed = exposed_names(admin_client)
-    named = set(METRIC.findall(source.read_text()))
+    named = {SAMPLE_SUFFIX.sub("", name) for name in METRIC.findall(source.read_text())}
     assert named, source
     assert named <= exposed, named - exposed
 
@@ -125,3 +171,18 @@ def test_conf_d_file_adds_the_app_and_valid_options(settings):
     assert scope["MIDDLEWARE"][-1] == "awx_eventdebug.middleware.EventDebugMiddleware"
     settings.EVENTDEBUG = scope["EVENTDEBUG"]
     assert check_settings(None) == []
+
+
+@pytest.mark.django_db
+def test_a_scrape_passes_promtool_check_metrics(admin_client, redis_layer_settings, promtool):
+    """promtool lints the text format (it reads no OpenMetrics): types, HELP, names, no quantile
+    label on a gauge."""
+    claim("example-node", timezone.now() - timedelta(minutes=10))
+    recent_job([0.5, 1.0, 12.0])
+    drops_row("example-node", "job_events-1", 1, 3)
+    response = admin_client.get("/api/eventdebug/metrics/", HTTP_ACCEPT="text/plain")
+    assert b"awx_eventdebug_event_lag_seconds_bucket" in response.content
+    done = subprocess.run(
+        [promtool, "check", "metrics"], input=response.content, capture_output=True, timeout=60
+    )
+    assert done.returncode == 0, (done.stdout + done.stderr).decode()

@@ -1,8 +1,18 @@
-"""The dashboard's live gauge subscribes through AWX's real /websocket/ (daphne), as AWX's UI does."""
+"""The dashboard in AWX: an anonymous browser signs in at AWX's own session login, and the live
+gauge subscribes through AWX's real /websocket/ (daphne), as AWX's UI does."""
 
 import re
 
-from awx_box import PREFIX, UiSession
+from awx_box import PREFIX, UiSession, get
+
+
+def test_an_anonymous_browser_is_sent_to_awxs_login_page(users):
+    page = get(PREFIX, Accept="text/html")
+    assert page.status_code == 302
+    assert page.headers["Location"] == f"/api/login/?next={PREFIX}"
+    login = get(page.headers["Location"], Accept="text/html")
+    assert login.status_code == 200
+    assert 'action="/api/login/"' in login.text and f'name="next" value="{PREFIX}"' in login.text
 
 
 def test_dashboard_websocket_subscription_is_accepted(jobs, users):

@@ -4,11 +4,12 @@ documents as ``eventdebug report --json`` and ``eventdebug check --json``, and P
 from __future__ import annotations
 
 from django.http import HttpResponse
-from django.utils import timezone
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import BaseRenderer
+from rest_framework.response import Response
 
 from ..conf import get_config
+from ..health.cache import shared_reading
 from ..health.params import (
     CheckQuerySerializer,
     MetricsQuerySerializer,
@@ -16,17 +17,33 @@ from ..health.params import (
     check_document,
     report_document,
 )
-from ..health.prometheus import exposition
-from ..health.report import health_window
-from ..health.snapshot import HealthSnapshot
+from ..health.prometheus import exposition, metrics_reading
+from ..overflow.record import node_name
 from .base import EventDebugView, FirstRendererOnly
 
 
-class ReportView(EventDebugView, query=ReportQuerySerializer, document=report_document):
+def query_key(view: str, request) -> tuple:
+    """A reading's key in the shared readings (health/cache.py): the view and its query string as
+    given (``since=15m`` is one key whenever it is asked, however far it reaches)."""
+    given = sorted((name, tuple(values)) for name, values in request.query_params.lists() if name != "format")
+    return (view, tuple(given))
+
+
+class SharedDocumentView(EventDebugView):
+    """A document view whose document is one shared reading per query (health/cache.py); the query
+    string is still validated on every request."""
+
+    def get(self, request):
+        query = self.validated_query()
+        key = query_key(type(self).__name__, request)
+        return Response(shared_reading(key, lambda: self.document(query)))
+
+
+class ReportView(SharedDocumentView, query=ReportQuerySerializer, document=report_document):
     """Doctor summary, lag percentiles and worst jobs, overflow and fullest queues, one window."""
 
 
-class CheckView(EventDebugView, query=CheckQuerySerializer, document=check_document):
+class CheckView(SharedDocumentView, query=CheckQuerySerializer, document=check_document):
     """The thresholds checked over one window; always 200, the verdict is in `status`."""
 
 
@@ -39,10 +56,23 @@ class PrometheusTextRenderer(BaseRenderer):
     charset = "utf-8"
 
     def render(self, data, accept_media_type=None, renderer_context=None):
-        text = str(data.get("detail", data) if isinstance(data, dict) else data)
+        text = "; ".join(messages(data)) if isinstance(data, (dict, list)) else str(data)
         # One line whatever value it quotes: a newline would start a line a scraper reads as a sample.
         text = text.replace("\r", "\\r").replace("\n", "\\n")
         return f"# {text}\n".encode(self.charset)
+
+
+def messages(detail, field: str = "") -> list[str]:
+    """A refusal's messages as text: ``detail`` alone, a 400's each after the field it names
+    (``metric: "x" is not a valid choice.``), as DRF nests them (a list item's by its index)."""
+    if isinstance(detail, dict):
+        if list(detail) == ["detail"]:
+            return messages(detail["detail"], field)
+        named = [(key if isinstance(key, str) else field, value) for key, value in detail.items()]
+        return [line for key, value in named for line in messages(value, key)]
+    if isinstance(detail, list):
+        return [line for item in detail for line in messages(item, field)]
+    return [f"{field}: {detail}" if field else str(detail)]
 
 
 class MetricsView(EventDebugView):
@@ -60,6 +90,8 @@ class MetricsView(EventDebugView):
 
     def get(self, request):
         only = self.validated_query().get("metric", ())
-        data = HealthSnapshot(health_window(timezone.now())).metrics()
+        # The ?metric= filter only picks families from the reading: every scrape of this node
+        # shares it.
+        data = shared_reading(("metrics", node_name()), metrics_reading)
         body, content_type = exposition(data, request.headers.get("Accept", ""), only)
         return HttpResponse(body, content_type=content_type)

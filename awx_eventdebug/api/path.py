@@ -3,16 +3,9 @@
 
 from __future__ import annotations
 
-from rest_framework.response import Response
-
 from ..health.params import PathQuerySerializer, path_document
-from .base import EventDebugView
+from .health import SharedDocumentView
 
 
-class PathView(EventDebugView):
+class PathView(SharedDocumentView, query=PathQuerySerializer, document=path_document):
     """Every hop for the cluster and per node (latest snapshots), and the first hop over its threshold."""
-
-    query_serializer_class = PathQuerySerializer
-
-    def get(self, request):
-        return Response(path_document(self.validated_query()))

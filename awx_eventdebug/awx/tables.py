@@ -25,6 +25,7 @@ class EventKind:
     has_event_column: bool
     group_prefix: str
     model: str  # AWX's model of this kind's jobs, as django_content_type names it
+    ui_route: str  # the segment of AWX's UI route of a job of this kind (its model's get_ui_url)
 
     @property
     def legacy_table(self) -> str:
@@ -35,11 +36,16 @@ class EventKind:
         """The websocket group AWX sends this job's events to."""
         return f"{self.group_prefix}-{job_id}"
 
+    def ui_path(self, job_id: int) -> str:
+        """The path of the job's output page in AWX's UI (awx/main/models get_ui_url, and the
+        UI's /output tab)."""
+        return f"/#/jobs/{self.ui_route}/{job_id}/output"
+
 
 KINDS: dict[str, EventKind] = {
     kind.name: kind
     for kind in (
-        EventKind("job", "main_jobevent", "job_id", True, "job_events", "job"),
+        EventKind("job", "main_jobevent", "job_id", True, "job_events", "job", "playbook"),
         EventKind(
             "project_update",
             "main_projectupdateevent",
@@ -47,6 +53,7 @@ KINDS: dict[str, EventKind] = {
             True,
             "project_update_events",
             "projectupdate",
+            "project",
         ),
         EventKind(
             "inventory_update",
@@ -55,6 +62,7 @@ KINDS: dict[str, EventKind] = {
             False,
             "inventory_update_events",
             "inventoryupdate",
+            "inventory",
         ),
         EventKind(
             "ad_hoc_command",
@@ -63,9 +71,16 @@ KINDS: dict[str, EventKind] = {
             True,
             "ad_hoc_command_events",
             "adhoccommand",
+            "command",
         ),
         EventKind(
-            "system_job", "main_systemjobevent", "system_job_id", False, "system_job_events", "systemjob"
+            "system_job",
+            "main_systemjobevent",
+            "system_job_id",
+            False,
+            "system_job_events",
+            "systemjob",
+            "system",
         ),
     )
 }

@@ -7,6 +7,7 @@ from django.core.management.base import CommandError
 
 from ..health.doctor import build_report
 from .base import Subcommand, counted, indent, render_pairs, render_table, when
+from .lag import clock_lines
 
 
 class Doctor(Subcommand):
@@ -127,6 +128,15 @@ def format_report(report: dict, style) -> str:
             ]
             headers = ("group", "drops", "drops/min", "last seen")
             out.append(indent(render_table(headers, rows, numeric=(False, True, True))))
+
+    out.append(style.MIGRATE_HEADING("Execution nodes (clock skew estimate)"))
+    clocks = report["clock_skew"]
+    if clocks is None:
+        out.append("  unavailable")
+    else:
+        window = clocks["window"]
+        out.append(f"  events stored from {when(window['since'])} to {when(window['until'])}")
+        out.extend(clock_lines(clocks, style))
 
     out.append(style.MIGRATE_HEADING("Settings (EVENTDEBUG, effective)"))
     out.append(render_pairs(report["settings"].items()))

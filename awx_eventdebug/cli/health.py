@@ -8,6 +8,7 @@ from ..health.params import CheckQuerySerializer, ReportQuerySerializer, check_d
 from ..health.snapshot import OK, threshold_rows
 from ..path.registry import thresholds
 from .base import Subcommand, counted, indent, render_pairs, render_table, when
+from .lag import clock_lines
 from .path import cause_lines, format_hops
 
 SINCE_HELP = "Window start: ISO 8601 or a duration ago (15m, 2h). Default: EVENTDEBUG['HEALTH_WINDOW']."
@@ -20,12 +21,18 @@ def format_check(result: dict, style) -> str:
             for row in threshold_rows(result)
             if row["read"]
         )
-        return f"OK: {figures} since {when(result['window']['since'])}"
+        return "\n".join([f"OK: {figures} since {when(result['window']['since'])}", *_node_lines(result)])
     lines = [f"FAILED: {line}" for line in result["failures"]]
     lines += cause_lines(result["causes"], style)
     lines += [f"UNKNOWN: {line}" for line in result["unchecked"]]
     lines += [f"IDLE: {line}" for line in result["idle"]]
-    return "\n".join(lines)
+    return "\n".join(lines + _node_lines(result))
+
+
+def _node_lines(result: dict) -> list[str]:
+    """The execution nodes whose clock or path is off: shown, whatever the status."""
+    clocks = result["clock_skew"]
+    return [f"NODE: {finding}" for finding in clocks["findings"]] if clocks else []
 
 
 def format_report(report: dict, style) -> str:
@@ -158,6 +165,7 @@ REPORT_SECTIONS = (
     ("overflow", "Channel overflow (group messages dropped)", _overflow_lines),
     ("channel_layer", "Channel layer queues (fullest first)", _queue_lines),
     ("path", "Critical path (eventdebug path for every node)", _path_lines),
+    ("clock_skew", "Execution nodes (clock skew estimate)", clock_lines),
 )
 
 

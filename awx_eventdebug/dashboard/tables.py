@@ -1,5 +1,6 @@
-"""The dashboard's overflow summary and fullest-queues tables, rendered on the server from the
-same core functions as GET overflow/summary/ and GET channels/, so they read without JavaScript.
+"""The dashboard's overflow summary, fullest-queues and worst-jobs tables, rendered on the server
+from the same core functions as GET overflow/summary/, GET channels/ and the check's lag reading,
+so they read without JavaScript.
 
 The column lists are also handed to layer_tables.js (json_script), which refreshes the same
 tables from the endpoints: one list of fields and labels for both. Each table fails on its own: a
@@ -11,16 +12,17 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from django.utils import timezone
-
+from ..awx.tables import KINDS
 from ..channels.backends import backend_support
 from ..channels.queues import DEFAULT_LIMIT, FULL, distinct_queues, queue_severity
 from ..channels.recent import recent_groups
 from ..conf import get_config
+from ..health.snapshot import HealthSnapshot
+from ..lag.summary import P99_KEY
 from ..overflow.queries import OverflowFilter, summarize_overflow
 from ..sections import attempt
 from ..timeutil import format_duration
-from ..window import default_since
+from ..window import Window
 
 # Rows shown; the JSON links under each table give the rest.
 OVERFLOW_GROUPS = 20
@@ -31,7 +33,9 @@ WORST_QUEUES = 10
 class Column:
     field: str
     label: str
-    format: str  # mark, key, list, count, rate, percent, seconds, time: how both renderers show it
+    # mark, key, text, link, list, count, rate, percent, seconds, time: how both renderers show
+    # it (link: the row's "url", server only).
+    format: str
 
 
 # The label and format of each field a table shows. "mark", the first column of both tables,
@@ -54,6 +58,12 @@ FIELDS = {
     "fill_percent": ("Fill", "percent"),
     "oldest_age_seconds": ("Oldest message", "seconds"),
     "inflight_messages": ("In flight", "count"),
+    "job": ("Job", "link"),
+    "kind": ("Kind", "text"),
+    "count": ("Events", "count"),
+    "mean_seconds": ("Mean", "seconds"),
+    "p99_seconds": ("p99", "seconds"),
+    "max_seconds": ("Max", "seconds"),
 }
 
 
@@ -63,14 +73,15 @@ def columns(fields: str) -> tuple[Column, ...]:
 
 
 OVERFLOW_COLUMNS = columns(
-    "mark group drops drops_per_minute full_queues max_group_members nodes first_seen last_seen"
+    "group drops drops_per_minute full_queues max_group_members nodes first_seen last_seen"
 )
 QUEUE_COLUMNS = columns(
     "mark key groups depth_messages expired_messages capacity_messages fill_percent oldest_age_seconds "
     "inflight_messages"
 )
+WORST_JOB_COLUMNS = columns("job kind count mean_seconds p99_seconds max_seconds")
 
-TEXT_FORMATS = ("mark", "key", "list", "time")
+TEXT_FORMATS = ("mark", "key", "text", "link", "list", "time")
 
 
 def format_seconds(value: float) -> str:
@@ -87,6 +98,8 @@ def format_utc(value: str) -> str:
 FORMATTERS = {
     "mark": str,
     "key": str,
+    "text": str,
+    "link": str,
     "list": ", ".join,
     "count": lambda v: f"{v:,}",
     "rate": lambda v: f"{v:,.2f}".rstrip("0").rstrip("."),
@@ -97,8 +110,8 @@ FORMATTERS = {
 
 
 def table_rows(columns: tuple[Column, ...], rows: list[dict]) -> list[dict]:
-    """Each row as {mark, cells}, the cells {text, css class} in column order; missing or null
-    values show as –."""
+    """Each row as {mark, cells}, the cells {text, css class, label, href of a link} in column
+    order; missing or null values show as –."""
     return [
         {
             "mark": row.get("mark", ""),
@@ -108,6 +121,8 @@ def table_rows(columns: tuple[Column, ...], rows: list[dict]) -> list[dict]:
                     if row.get(c.field) is None
                     else FORMATTERS[c.format](row[c.field]),
                     "class": c.format if c.format in TEXT_FORMATS else "num",
+                    "label": c.label,
+                    "href": row.get("url", "") if c.format == "link" else "",
                 }
                 for c in columns
             ],
@@ -126,13 +141,6 @@ def queue_mark(fill: float | None, max_fill: float) -> str:
     return ""
 
 
-def drops_mark(last_seen: str, since: datetime, length: str) -> str:
-    """Groups whose drops fall in the check's window (HEALTH_WINDOW, ``length`` long) are
-    marked: those are the drops the verdict counts (as layer_tables.js dropsMark)."""
-    seen = datetime.fromisoformat(last_seen.replace("Z", "+00:00"))
-    return f"drops in last {length}" if seen >= since else ""
-
-
 def table(columns: tuple[Column, ...], rows: list[dict], status: str, error: str = "") -> dict:
     return {
         "headers": [{"label": c.label, "numeric": c.format not in TEXT_FORMATS} for c in columns],
@@ -143,24 +151,53 @@ def table(columns: tuple[Column, ...], rows: list[dict], status: str, error: str
     }
 
 
-def overflow_status(summary: dict) -> str:
+def window_length(window: Window) -> str:
+    return format_duration((window.until - window.since).total_seconds())
+
+
+def overflow_status(summary: dict, length: str) -> str:
+    """As layer_tables.js overflowStatus."""
     if not summary["groups"]:
-        return "No group dropped a message."
+        return f"No group dropped a message in the last {length}."
     return (
-        f"{summary['groups_total']:,} groups dropped {summary['totals']['drops']:,} messages; "
-        f"the {summary['shown_groups']:,} with the most drops:"
+        f"{summary['groups_total']:,} groups dropped {summary['totals']['drops']:,} messages in the last "
+        f"{length}; the {summary['shown_groups']:,} with the most drops:"
     )
 
 
-def overflow_table() -> dict:
-    summary, error = attempt(lambda: summarize_overflow(OverflowFilter(), limit=OVERFLOW_GROUPS))
+def overflow_table(window: Window) -> dict:
+    """The groups that dropped messages in the page's window, as the verdict counts them: drops
+    of other times (an import of old logs, last week's incident) are not this window's."""
+    selection = OverflowFilter(since=window.since, until=window.until)
+    summary, error = attempt(lambda: summarize_overflow(selection, limit=OVERFLOW_GROUPS))
     if error:
         return table(OVERFLOW_COLUMNS, [], "", f"Overflow table unavailable: {error}")
-    now = timezone.now()
-    since = default_since(now, "HEALTH_WINDOW")
-    length = format_duration((now - since).total_seconds())
-    rows = [{**group, "mark": drops_mark(group["last_seen"], since, length)} for group in summary["groups"]]
-    return table(OVERFLOW_COLUMNS, rows, overflow_status(summary))
+    return table(OVERFLOW_COLUMNS, summary["groups"], overflow_status(summary, window_length(window)))
+
+
+def job_url(kind: str, job: int) -> str:
+    """The job's output page in AWX's UI (AWX_UI_URL, or this host's)."""
+    return get_config()["AWX_UI_URL"].rstrip("/") + KINDS[kind].ui_path(job)
+
+
+def worst_jobs_table(health: HealthSnapshot) -> dict:
+    """The jobs with the highest p99 lag in the window, worst first, from the check's own reading
+    of lag (the receiver hop's, lag/summary.py), each linking to its output in AWX."""
+    lag = health.reading("lag")
+    length = window_length(health.window)
+    if lag is None:
+        error = health.errors.get("lag", "not read")
+        return table(WORST_JOB_COLUMNS, [], "", f"Worst jobs unavailable: {error}")
+    rows = [
+        {**job, "p99_seconds": job["percentiles_seconds"][P99_KEY], "url": job_url(job["kind"], job["job"])}
+        for job in lag["worst_jobs"]
+    ]
+    status = (
+        f"The {len(rows)} jobs with the highest p99 lag in the last {length}, worst first:"
+        if rows
+        else f"No job stored events in the last {length}."
+    )
+    return table(WORST_JOB_COLUMNS, rows, status)
 
 
 def worst_queues(channels: dict, limit: int = WORST_QUEUES) -> list[dict]:

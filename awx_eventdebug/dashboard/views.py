@@ -1,9 +1,13 @@
-"""The dashboard page: the check's verdict first (the thresholds over HEALTH_WINDOW, as GET
-check/ gives it), the doctor's findings, the overflow and queue tables rendered on the server
-(tables.py), the critical path's headline, hops and node snapshot ages (verdict and path from one
-HealthSnapshot), and the scripts that draw
-the lag, events and drops charts, refresh the verdict and the tables from the app's own API
-endpoints and run the live websocket lag gauge.
+"""The dashboard page: the check's verdict first (the thresholds over the page's window, as GET
+check/?since= gives it), the doctor's findings, the overflow and queue tables rendered on the
+server (tables.py), the worst jobs, the critical path's headline, hops and node snapshot ages
+(verdict, worst jobs and path from one HealthSnapshot), and the scripts that draw the lag, events
+and drops charts, refresh the verdict and the tables from the app's own API endpoints and run the
+live websocket lag gauge.
+
+One window for the whole page, chosen on it (``?window=1h``, so a view can be linked): every
+section that covers a span of time covers that one, and says so. Its default is HEALTH_WINDOW, so
+the page's verdict is ``eventdebug check``'s.
 
 Same permission rule as the API (EVENTDEBUG['PERMISSION_CLASSES']), except that an anonymous
 visitor is sent to the login page instead of getting a JSON 401/403.
@@ -13,29 +17,71 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import ensure_csrf_cookie
-from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated, PermissionDenied
+from rest_framework import serializers
+from rest_framework.exceptions import (
+    AuthenticationFailed,
+    NotAuthenticated,
+    PermissionDenied,
+    ValidationError,
+)
 from rest_framework.renderers import TemplateHTMLRenderer
 from rest_framework.response import Response
 
 from ..api.base import EventDebugView, FirstRendererOnly
 from ..awx.tables import KINDS
+from ..conf import get_config
+from ..fields import ChoiceField
+from ..health.cache import shared_reading
 from ..health.doctor import build_report
 from ..health.report import health_window
 from ..health.snapshot import HealthSnapshot, threshold_rows
 from ..path.registry import thresholds
-from ..timeutil import format_duration
-from .tables import overflow_table, queues_table
+from ..timeutil import format_duration, parse_duration
+from .tables import overflow_table, queues_table, window_length, worst_jobs_table
 
-# The lag timeline's window choices: values the lag endpoint's `since` accepts.
-WINDOWS = (("15m", "15 minutes"), ("1h", "1 hour"), ("2h", "2 hours"), ("6h", "6 hours"), ("24h", "24 hours"))
-DEFAULT_WINDOW = "1h"
+# The page's window choices: durations every endpoint's `since` accepts. HEALTH_WINDOW, the
+# default, is added when it is not one of them; those over LAG_MAX_WINDOW are left out.
+WINDOWS = ("15m", "1h", "2h", "6h", "24h")
+VERDICT_TITLES = {
+    "ok": "Every figure is within its threshold",
+    "unknown": "Some figures could not be checked",
+}
+# Jobs in the worst-jobs table: the check's one reading of lag keeps this many.
+WORST_JOBS = 10
 
 
-def dashboard_context(report: dict) -> dict:
+def default_window() -> str:
+    """HEALTH_WINDOW (at most LAG_MAX_WINDOW) as a duration: the check's own window."""
+    config = get_config()
+    return format_duration(min(config["HEALTH_WINDOW"], config["LAG_MAX_WINDOW"]).total_seconds())
+
+
+def window_choices() -> list[str]:
+    """The windows the page offers, shortest first."""
+    longest = get_config()["LAG_MAX_WINDOW"]
+    offered = {w for w in WINDOWS if parse_duration(w) <= longest} | {default_window()}
+    return sorted(offered, key=parse_duration)
+
+
+class DashboardQuerySerializer(serializers.Serializer):
+    """``window``: the span of time every section of the page covers."""
+
+    def get_fields(self):
+        return {
+            "window": ChoiceField(
+                choices=window_choices(),
+                required=False,
+                help_text="The page's window, ending now. Default: EVENTDEBUG['HEALTH_WINDOW'].",
+            )
+        }
+
+
+def dashboard_context(report: dict, window: str) -> dict:
     """What the template shows of the doctor report, plus the selectors' choices."""
     layer = report.get("channel_layer")
     database = report.get("database")
@@ -49,23 +95,47 @@ def dashboard_context(report: dict) -> dict:
         "missing_tables": [t["table"] for t in database["tables"] if not t["exists"]] if database else [],
         "channel_layer": layer,
         "kinds": [(name, kind.group_prefix) for name, kind in KINDS.items()],
-        "windows": WINDOWS,
-        "default_window": DEFAULT_WINDOW,
+        "windows": window_choices(),
+        "window": window,
         "node": getattr(settings, "CLUSTER_HOST_ID", ""),
         "csrf_cookie_name": settings.CSRF_COOKIE_NAME,
     }
+
+
+def verdict_title(check: dict) -> str:
+    """The headline's words after the status badge (as verdict.js title): a status without words
+    of its own shows its badge and lines only."""
+    if check["status"] == "failed":
+        count = len(check["failures"])
+        return f"{count} check{'s' if count != 1 else ''} failed"
+    if check["status"] == "idle":
+        return "Nothing to judge: " + "; ".join(check["idle"])
+    return VERDICT_TITLES.get(check["status"], check.get("headline", ""))
 
 
 def verdict(health: HealthSnapshot) -> dict:
     """The check with the configured thresholds (GET check/), its figures beside their thresholds
     as rows, and the window's length in words for the headline."""
     check = health.check()
-    seconds = (health.window.until - health.window.since).total_seconds()
     return {
         **check,
         "rows": threshold_rows(check),
-        "window_seconds": seconds,
-        "window_length": format_duration(seconds),
+        "title": verdict_title(check),
+        "window_length": window_length(health.window),
+    }
+
+
+def health_cards(window: str) -> dict:
+    """The verdict, the worst jobs and the path card from one reading of the path over the page's
+    window (the check's and GET path/'s), shared by the loads of HEALTH_CACHE seconds
+    (health/cache.py); the window it read, for the other sections."""
+    now = timezone.now()
+    health = HealthSnapshot(health_window(now, now - parse_duration(window)), detail=WORST_JOBS)
+    return {
+        "verdict": verdict(health),
+        "worst_jobs": worst_jobs_table(health),
+        "path": health.path(),
+        "health_window": health.window,
     }
 
 
@@ -90,22 +160,26 @@ class DashboardView(EventDebugView):
     renderer_classes = [TemplateHTMLRenderer]
     content_negotiation_class = FirstRendererOnly  # HTML whatever Accept says
     template_name = "awx_eventdebug/dashboard.html"
+    query_serializer_class = DashboardQuerySerializer
 
     def get(self, request):
-        # One reading of the path for the verdict and the path card (the check's and GET path/'s).
-        health = HealthSnapshot(health_window(timezone.now()))
+        window = self.validated_query().get("window") or default_window()
+        cards = shared_reading(("dashboard", window), lambda: health_cards(window))
         return Response(
             {
-                **dashboard_context(build_report()),
-                "verdict": verdict(health),
+                **dashboard_context(build_report(), window),
+                **cards,
                 "thresholds": threshold_spec(),
-                "overflow": overflow_table(),
+                "overflow": overflow_table(cards["health_window"]),
                 "queues": queues_table(),
-                "path": health.path(),
             }
         )
 
     def handle_exception(self, exc):
+        if isinstance(exc, ValidationError):
+            # A page, not JSON: the field and why, as the API's 400 names them.
+            lines = [f"{field}: {' '.join(map(str, errors))}" for field, errors in exc.detail.items()]
+            return HttpResponse("\n".join(lines) + "\n", status=400, content_type="text/plain; charset=utf-8")
         if isinstance(exc, NotAuthenticated | AuthenticationFailed | PermissionDenied):
             if not self.request.user.is_authenticated:
                 return redirect_to_login(self.request.get_full_path(), settings.LOGIN_URL)

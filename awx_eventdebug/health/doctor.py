@@ -23,11 +23,13 @@ from ..channels.redis_read import ping_hosts, unreachable_message
 from ..checks import ALL_CHECKS
 from ..conf import effective_settings, get_config
 from ..db import diagnostic_cursor
+from ..lag.nodes import node_clocks
 from ..overflow.handler import capture_stats
 from ..overflow.install import installed_handler
 from ..overflow.queries import OverflowFilter, summarize_overflow, table_totals
 from ..overflow.record import LOGGER_NAME, node_name
 from ..sections import attempt
+from ..window import Window, default_since
 
 DISTRIBUTIONS = ("Django", "channels", "channels-redis", "djangorestframework", "redis", "psycopg")
 
@@ -88,7 +90,17 @@ def build_report() -> dict:
     report["overflow"], error = attempt(overflow_section)
     if error:
         problems.append(f"overflow: {error}")  # a missing table's says to run migrate
+    report["clock_skew"], error = attempt(clock_skew_section)
+    if error:
+        problems.append(f"clock skew: {error}")
     return report
+
+
+def clock_skew_section() -> dict:
+    """Each execution node's clock estimate over the last HEALTH_WINDOW, as check shows it."""
+    until = timezone.now()
+    window = Window(default_since(until, "HEALTH_WINDOW"), until)
+    return {"window": window.as_dict(), **node_clocks(window)}
 
 
 def overflow_section() -> dict:

@@ -16,12 +16,16 @@ from typing import Any
 
 from django.utils import timezone
 
+from ..awx.tables import KINDS
+from ..lag.histogram import lag_counters
+from ..lag.nodes import node_clocks
 from ..overflow.queries import cumulative_drops
 from ..path.judge import JudgedPath, judge_path, latest_snapshots, limits, limits_of
 from ..path.registry import hops, thresholds
 from ..sections import attempt, section
 from ..timeutil import isoformat
 from .report import WORST_DETAIL, Window, doctor_summary, overflow_window
+from .reporter import Reporter
 
 OK, FAILED, UNKNOWN, IDLE = "ok", "failed", "unknown", "idle"
 # The check's exit codes, one contract for every subcommand (docs/cli.md).
@@ -39,18 +43,22 @@ class HealthSnapshot:
         # Why a part the judgment reads failed (a hop's cluster-wide read, the snapshots); the
         # report's and the metrics' own parts keep theirs apart, so no view changes another.
         self.errors: dict[str, str] = {}
+        self._read: dict[str, tuple[Any, str]] = {}
 
     @cached_property
     def readings(self) -> dict[str, tuple[Any, str]]:
         """Each hop's cluster-wide figures, by the name of what it reads: (value, why it failed)."""
-        readings = {}
-        for hop in hops():
-            if hop.cluster_read:
-                value, error = attempt(lambda hop=hop: hop.read_cluster(self.window, self.detail))
-                readings[hop.cluster_read] = (value, error)
-                if error:
-                    self.errors[hop.cluster_read] = error
-        return readings
+        return {hop.cluster_read: self.read(hop.cluster_read) for hop in hops() if hop.cluster_read}
+
+    def read(self, name: str) -> tuple[Any, str]:
+        """One hop's cluster-wide figures, read once: (value, why it failed)."""
+        if name not in self._read:
+            [hop] = [hop for hop in hops() if hop.cluster_read == name]
+            value, error = attempt(lambda: hop.read_cluster(self.window, self.detail))
+            self._read[name] = (value, error)
+            if error:
+                self.errors[name] = error
+        return self._read[name]
 
     def reading(self, name: str):
         return self.readings.get(name, (None, ""))[0]
@@ -58,6 +66,12 @@ class HealthSnapshot:
     @cached_property
     def snapshots(self):
         return section(latest_snapshots, self.errors, "path")
+
+    @cached_property
+    def clock_skew(self) -> tuple[dict | None, str]:
+        """Each execution node's clock estimate over the window (lag/nodes.py): (value, why it
+        failed)."""
+        return attempt(lambda: node_clocks(self.window))
 
     @cached_property
     def judged(self) -> JudgedPath:
@@ -74,7 +88,10 @@ class HealthSnapshot:
         stale, else "idle" when a figure had nothing to judge (no event stored in the window: quiet
         is not healthy, nor a failure), else "ok"."""
         judged = self.judged
+        clock_skew, skew_error = self.clock_skew
         unchecked = judged.unchecked + [f"{name}: {message}" for name, message in self.errors.items()]
+        if skew_error:
+            unchecked.append(f"clock_skew: {skew_error}")
         status = FAILED if judged.failures else UNKNOWN if unchecked else IDLE if judged.idle else OK
         return {
             "status": status,
@@ -87,6 +104,8 @@ class HealthSnapshot:
             "causes": judged.causes,
             "unchecked": unchecked,
             "idle": judged.idle,
+            # Shown, not judged: a node's clock or path explains figures, it has no threshold.
+            "clock_skew": clock_skew,
         }
 
     def path(self) -> dict:
@@ -107,26 +126,35 @@ class HealthSnapshot:
             "lag": self.reading("lag"),
             "overflow": section(lambda: overflow_window(self.window, WORST_DETAIL), errors, "overflow"),
             "channel_layer": self.reading("channel_layer"),
+            "clock_skew": self.clock_skew[0],
         }
+        if self.clock_skew[1]:
+            errors["clock_skew"] = self.clock_skew[1]
         judged = self.judged
         report["path"] = None if self.snapshots is None else judged.document()
         report["errors"] = {**self.errors, **errors}
         return report
 
-    def metrics(self) -> dict:
-        """What GET metrics/ exports (health/prometheus.py): lag per kind, cumulative drops per
-        node and group kind, this node's queues, the path's per-node figures."""
-        judged = self.judged
+    def metrics(self, reporter: Reporter | None) -> dict:
+        """What GET metrics/ exports (health/prometheus.py): this node's queues, and when
+        ``reporter`` says this node reports the cluster (health/reporter.py), the cluster-wide
+        figures: lag per kind (the window's counts, the histogram's counters since the lease's
+        origin), cumulative live drops per node and group kind, the path's per-node figures."""
         errors: dict[str, str] = {}
-        drops = section(cumulative_drops, errors, "overflow")
-        return {
-            "window": self.window,
-            "lag": self.reading("lag"),
-            "overflow": drops,
-            "channel_layer": self.reading("channel_layer"),
-            "path": None if self.snapshots is None else judged,
-            "errors": {**self.errors, **errors},
-        }
+        layer, error = self.read("channel_layer")
+        data = {"window": self.window, "reporter": reporter, "channel_layer": layer, "errors": errors}
+        if error:
+            errors["channel_layer"] = error
+        if reporter is None or not reporter.reporting:
+            return data
+        data["lag"], _ = self.read("lag")
+        data["lag_counters"] = section(
+            lambda: {kind: lag_counters(kind, reporter.since) for kind in KINDS}, errors, "lag_histogram"
+        )
+        data["overflow"] = section(cumulative_drops, errors, "overflow")
+        data["path"] = None if self.snapshots is None else self.judged
+        errors.update(self.errors)
+        return data
 
 
 def threshold_rows(check: dict) -> list[dict]:

@@ -37,7 +37,10 @@ class LagQuerySerializer(WindowQuerySerializer):
         required=False, max_length=100, help_text="Only this event type (kinds with an event column)."
     )
     by = ChoiceField(
-        choices=GROUP_BY, default="none", help_text="Also give statistics per group, sorted by key."
+        choices=GROUP_BY,
+        default="none",
+        help_text="Also give statistics per group: per job or node worst first (by the highest "
+        "percentile asked for), per event type, minute or hour by key.",
     )
     percentiles = serializers.CharField(
         required=False,

@@ -13,8 +13,9 @@ from .statistics import LagGroups, LagStatistics
 # benchmarks/bench_lag.py): the lag once, in a subquery that OFFSET 0 keeps the planner from
 # pulling up into every aggregate; ``kept`` is the lag when it counts (above 0: 0 is a
 # backfilled ``created``, below 0 clock skew), NULL otherwise, which the aggregates skip, so no
-# FILTER is evaluated per row; min and max come with the percentiles (fractions 0 and 1) from the
-# same sort.
+# FILTER is evaluated per row; ``early`` likewise the lag below 0, whose minimum is the lowest lag
+# (the clock-skew evidence) when there is one; min and max come with the percentiles (fractions
+# 0 and 1) from the same sort.
 _STATISTICS = """
 SELECT {grouping} AS grp,
        count(kept),
@@ -22,9 +23,11 @@ SELECT {grouping} AS grp,
        percentile_cont(%s::float8[]) WITHIN GROUP (ORDER BY kept),
        count(*) - count(lag),
        count(backfilled),
-       count(lag) - count(kept) - count(backfilled)
+       count(lag) - count(kept) - count(backfilled),
+       min(early)
 FROM (
-    SELECT grp, lag, CASE WHEN lag > 0 THEN lag END AS kept, CASE WHEN lag = 0 THEN 1 END AS backfilled
+    SELECT grp, lag, CASE WHEN lag > 0 THEN lag END AS kept, CASE WHEN lag = 0 THEN 1 END AS backfilled,
+           CASE WHEN lag < 0 THEN lag END AS early
     FROM ({rows} OFFSET 0) AS lags
 ) AS kept_lags
 {group_by}
@@ -36,7 +39,7 @@ _LAG = "date_part('epoch', modified - created)"
 def postgres_statistics(cursor, kind, query, sources, fractions, limit) -> tuple[LagStatistics, LagGroups]:
     """(total, [(group key, statistics)]) in one statement; with groups, GROUPING SETS gives the
     total row first, then the groups."""
-    rows, params = lag_rows(kind, query, sources, query.group_expression("postgres"), _LAG)
+    rows, params = lag_rows(kind, query, sources, _LAG, "postgres")
     grouped = query.by != "none"
     order = "grp NULLS FIRST"
     if query.worst_by is not None:
@@ -68,7 +71,7 @@ def postgres_statistics(cursor, kind, query, sources, fractions, limit) -> tuple
     return rows[0][1], rows[1:]
 
 
-def _statistics(count, mean, values, missing_created, backfilled, negative) -> LagStatistics:
+def _statistics(count, mean, values, missing_created, backfilled, negative, early) -> LagStatistics:
     """A row of _STATISTICS after its group: ``values`` is [min, *percentiles, max], or None."""
     minimum = maximum = percentiles = None
     if values is not None:
@@ -82,4 +85,5 @@ def _statistics(count, mean, values, missing_created, backfilled, negative) -> L
         missing_created=missing_created,
         backfilled=backfilled,
         negative=negative,
+        lowest=early if early is not None else minimum,
     )

@@ -20,7 +20,7 @@ from ..timeutil import isoformat
 from .percentiles import percentile_key
 from .postgres import postgres_statistics
 from .query import LagQuery
-from .rollup import rollup_statistics
+from .rollup import RollupsBehind, rollup_statistics
 from .sketch import RELATIVE_ERROR
 from .sources import event_sources
 from .sqlite import sqlite_statistics
@@ -28,6 +28,10 @@ from .statistics import LagStatistics
 
 # The groupings rollups can answer: they are per kind and minute, not per job or event.
 ROLLUP_GROUPINGS = ("none", "minute", "hour")
+# Final minutes a health reading (LagQuery.rollup) computes when the rollups lack them (an hour:
+# one statement); with more missing it reads the window exactly and leaves them to the
+# maintenance thread.
+HEALTH_FILL_MINUTES = 60
 
 
 def lag_report(query: LagQuery) -> dict:
@@ -39,14 +43,26 @@ def lag_report(query: LagQuery) -> dict:
         raise ValueError(f"worst_by {query.worst_by} is not one of the percentiles asked for")
     max_groups = get_config()["LAG_MAX_GROUPS"]
     method = "rollup" if uses_rollups(query) else "exact"
+    behind = None
+    statistics = postgres_statistics if connection.vendor == "postgresql" else sqlite_statistics
     try:
         with diagnostic_cursor(query.narrow_hint()) as cursor:
             sources = event_sources(cursor, kind, query)
             if method == "exact":
-                statistics = postgres_statistics if connection.vendor == "postgresql" else sqlite_statistics
                 total, groups = statistics(cursor, kind, query, sources, fractions, max_groups + 1)
         if method == "rollup":
-            total, groups = rollup_statistics(kind.name, query, fractions, max_groups + 1)
+            tables = [source.table for source in sources]
+            fill_at_most = HEALTH_FILL_MINUTES if query.rollup else None
+            try:
+                total, groups, behind = rollup_statistics(
+                    kind.name, query, fractions, max_groups + 1, tables, fill_at_most
+                )
+            except RollupsBehind as far:
+                # The health figures of a fresh install or a stopped maintenance thread: one
+                # exact statement, under the statement timeout, rather than filling every minute.
+                method, behind = "exact", far.minutes
+                with diagnostic_cursor(query.narrow_hint()) as cursor:
+                    total, groups = statistics(cursor, kind, query, sources, fractions, max_groups + 1)
     except DatabaseError as exc:
         if is_missing_relation(exc):
             raise Unavailable(
@@ -66,6 +82,8 @@ def lag_report(query: LagQuery) -> dict:
         "method": method,
         # Relative error bound of each percentile (count, mean, min and max are exact).
         "percentile_error_ratio": RELATIVE_ERROR if method == "rollup" else 0.0,
+        # Final minutes the rollups lacked, read from the events for this answer (None: exact asked).
+        "rollups_behind_minutes": behind,
         **_statistics(total, keys),
         "groups": [
             {"key": _group_key(key), **_statistics(statistics, keys)}
@@ -77,8 +95,8 @@ def lag_report(query: LagQuery) -> dict:
 
 def uses_rollups(query: LagQuery) -> bool:
     """Whether ``query`` is answered from the per-minute rollups: a window longer than
-    LAG_EXACT_WINDOW over a whole kind, by none, minute or hour (in the order of their keys:
-    groups ranked by a percentile are ranked on exact ones), and no --exact."""
+    LAG_EXACT_WINDOW (or any, with ``rollup``) over a whole kind, by none, minute or hour (in the
+    order of their keys: groups ranked by a percentile are ranked on exact ones), and no --exact."""
     return (
         not query.exact
         and query.job is None
@@ -87,7 +105,7 @@ def uses_rollups(query: LagQuery) -> bool:
         and (query.worst_by is None or query.by == "none")
         and query.since is not None
         and query.until is not None
-        and query.until - query.since > get_config()["LAG_EXACT_WINDOW"]
+        and (query.rollup or query.until - query.since > get_config()["LAG_EXACT_WINDOW"])
     )
 
 
@@ -102,7 +120,16 @@ def _statistics(statistics: LagStatistics, keys: list[str]) -> dict:
         "missing_created_count": statistics.missing_created,
         "backfilled_count": statistics.backfilled,
         "negative_count": statistics.negative,
+        # Of the measured events (created set, not backfilled): what share was stored before it
+        # was created, and the lowest lag, negative included (clock skew, lag/nodes.py).
+        "negative_share": negative_share(statistics),
+        "min_lag_seconds": statistics.lowest,
     }
+
+
+def negative_share(statistics: LagStatistics) -> float | None:
+    measured = statistics.count + statistics.negative
+    return statistics.negative / measured if measured else None
 
 
 def _group_key(key):

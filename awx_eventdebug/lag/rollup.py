@@ -48,6 +48,9 @@ MAX_HOURS_PER_STATEMENT = 24
 # How far back fill_rollups() looks by default: the maintenance thread, calling it every slot
 # (minutes at most), catches up.
 LOOKBACK = timedelta(hours=1)
+# Windows this short read their minute rows along with their hour rows (at most 180 minute
+# rows a kind, in one statement); longer ones read the minutes the hour rows leave out.
+ONE_READ = timedelta(hours=3)
 # Old rollups purge_rollups() deletes per call at most: a purge never holds locks on many rows.
 PURGE_BATCH = 5000
 
@@ -74,10 +77,7 @@ FROM (SELECT minute, bucket, count(*) AS n, sum(lag) AS total, min(lag) AS low, 
 GROUP BY minute
 """
 # One SELECT per table holding the kind's events (sources.py), as one UNION ALL.
-_ROWS = (
-    "SELECT {minute} AS minute, {classes} AS bucket, {lag} AS lag "
-    "FROM {table} WHERE modified >= %s AND modified < %s"
-)
+_ROWS = "SELECT {minute} AS minute, {classes} AS bucket, {lag} AS lag FROM {table} WHERE {where}"
 _VENDOR = {
     "postgresql": {
         "minute": "date_trunc('minute', modified AT TIME ZONE 'UTC')",
@@ -146,6 +146,7 @@ class Piece:
             missing_created=self.missing_created,
             backfilled=self.backfilled,
             negative=self.negative,
+            lowest=None if self.negative else self.minimum,
         )
 
     def as_row(self, kind: str, span: timedelta) -> LagRollup:
@@ -169,25 +170,41 @@ def _greatest(a, b):
 
 def compute_minutes(kind: str, since: datetime, until: datetime) -> dict[datetime, Piece]:
     """Each minute holding events with ``since <= modified < until``, from the events."""
-    if until <= since:
+    return compute_stretches(kind, [(since, until)])
+
+
+def compute_stretches(
+    kind: str, stretches: list[tuple[datetime, datetime]], tables=None
+) -> dict[datetime, Piece]:
+    """Each minute holding events in any of ``stretches`` (no two in one minute), from the events,
+    in one statement; ``tables``: the kind's event tables, when the caller knows them."""
+    stretches = [(since, until) for since, until in stretches if since < until]
+    if not stretches:
         return {}
     sql = _VENDOR[connection.vendor]
     sentinels = {"missing": MISSING, "backfilled": BACKFILLED, "negative": NEGATIVE}
     adapt = connection.ops.adapt_datetimefield_value
     with diagnostic_cursor("Ask for a shorter window, or --exact.") as cursor:
-        window = LagQuery(kind=kind, since=since, until=until)
-        tables = [source.table for source in event_sources(cursor, KINDS[kind], window)]
+        if tables is None:
+            window = LagQuery(kind=kind, since=stretches[0][0], until=stretches[-1][1])
+            tables = [source.table for source in event_sources(cursor, KINDS[kind], window)]
+        where = " OR ".join(["(modified >= %s AND modified < %s)"] * len(stretches))
         rows = " UNION ALL ".join(
             _ROWS.format(
                 minute=sql["minute"],
                 classes=_CLASSES.format(bucket=sql["bucket"], **sentinels),
                 lag=sql["lag"],
                 table=table,
+                where=where,
             )
             for table in tables
         )
         statement = _MINUTES.format(rows=rows, histogram=sql["histogram"].format(**sentinels), **sentinels)
-        per_table = [sketch.SMALLEST, sketch.LN_GAMMA, adapt(since), adapt(until)]
+        per_table = [
+            sketch.SMALLEST,
+            sketch.LN_GAMMA,
+            *(adapt(moment) for stretch in stretches for moment in stretch),
+        ]
         cursor.execute(statement, per_table * len(tables))
         rows = cursor.fetchall()
     minutes = {}
@@ -226,18 +243,20 @@ def _steps(since: datetime, until: datetime, step: timedelta):
 
 
 @app_tables
-def _read(kind: str, span: timedelta, stretches: list[tuple[datetime, datetime]]) -> dict[datetime, Piece]:
-    """The stored rows of ``span`` starting in any of ``stretches``, in one statement."""
-    stretches = [(since, until) for since, until in stretches if since < until]
-    if not stretches:
-        return {}
+def _read(
+    kind: str, wanted: list[tuple[timedelta, datetime, datetime]]
+) -> dict[timedelta, dict[datetime, Piece]]:
+    """The stored rows of each (span, since, until) wanted, by span and start, in one statement."""
+    found: dict[timedelta, dict[datetime, Piece]] = {HOUR: {}, MINUTE: {}}
     starts = Q()
-    for since, until in stretches:
-        starts |= Q(start__gte=since, start__lt=until)
-    rows = LagRollup.objects.filter(starts, kind=kind, span=int(span.total_seconds()))
-    return {
-        row[0]: Piece(*row[:-1], stored_histogram=row[-1]) for row in rows.values_list(*_STORED, "histogram")
-    }
+    for span, since, until in wanted:
+        if since < until:
+            starts |= Q(span=int(span.total_seconds()), start__gte=since, start__lt=until)
+    if not starts:
+        return found
+    for span, *row in LagRollup.objects.filter(starts, kind=kind).values_list("span", *_STORED, "histogram"):
+        found[timedelta(seconds=span)][row[0]] = Piece(*row[:-1], stored_histogram=row[-1])
+    return found
 
 
 @dataclass
@@ -262,9 +281,16 @@ class Cover:
     def read(cls, kind: str, first: datetime, last: datetime, every_minute: bool = False) -> Cover:
         """The stored rows of [first, last): hour rows, then the minutes those leave out (for a
         query by minute, the minutes of the hours with events too)."""
-        hours = _read(kind, HOUR, [(ceil_to(first, HOUR), floor_to(last, HOUR))])
+        whole_hours = (HOUR, ceil_to(first, HOUR), floor_to(last, HOUR))
+        # A short window (the health figures') reads its minute rows with its hour rows, at once.
+        short = last - first <= ONE_READ
+        read = _read(kind, [whole_hours, (MINUTE, first, last)] if short else [whole_hours])
+        hours = read[HOUR]
         stretches = _outside(first, last, [h for h, p in hours.items() if not (every_minute and p.events())])
-        minutes = _read(kind, MINUTE, stretches)
+        if short:
+            minutes = {m: p for m, p in read[MINUTE].items() if any(a <= m < b for a, b in stretches)}
+        else:
+            minutes = _read(kind, [(MINUTE, since, until) for since, until in stretches])[MINUTE]
         missing = [m for since, until in stretches for m in _steps(since, until, MINUTE) if m not in minutes]
         return cls(kind, first, last, hours, minutes, missing)
 
@@ -320,8 +346,13 @@ def _outside(first: datetime, last: datetime, hours: list[datetime]) -> list[tup
     return stretches
 
 
-@app_tables
 def _store(kind: str, span: timedelta, pieces: list[Piece]) -> None:
+    if pieces:  # a reading whose minutes were all stored writes nothing, not even a transaction
+        _insert(kind, span, pieces)
+
+
+@app_tables
+def _insert(kind: str, span: timedelta, pieces: list[Piece]) -> None:
     # ON CONFLICT DO NOTHING: another filler storing the same rows at once stores them once.
     LagRollup.objects.bulk_create([piece.as_row(kind, span) for piece in pieces], ignore_conflicts=True)
 
@@ -367,26 +398,71 @@ def fill_rollups(kinds=None, since: datetime | None = None, until: datetime | No
     return {kind: Cover.read(kind, since, until).fill(deadline) for kind in kinds or KINDS}
 
 
-def rollup_statistics(
-    kind: str, query, fractions: list[float], limit: int
-) -> tuple[LagStatistics, LagGroups]:
-    """(total, [(group key, statistics)]) of a windowed query (by none, minute or hour) from the
-    rollups, filled first as needed; the window's edges are computed from the events. Groups are
-    by key, the first ``limit`` of those holding events."""
-    since, until = query.since, query.until
+class RollupsBehind(Exception):
+    """More final minutes of a window are missing from the rollups than its reader computes."""
+
+    def __init__(self, minutes: int):
+        super().__init__(f"{minutes} final minutes are not in the lag rollups")
+        self.minutes = minutes
+
+
+@dataclass
+class WindowPieces:
+    """A window of one kind as the rollups answer it: its final minutes (``cover``, every one read
+    or computed) and its ``edges``, the part minutes and the minutes not final yet, computed from
+    the events on each read and never stored. ``behind`` is how many final minutes the rollups
+    lacked (a fresh install, a stopped maintenance thread): computed from the events for this read."""
+
+    edges: list[Piece]
+    cover: Cover
+    behind: int
+
+    def pieces(self) -> list[Piece]:
+        """Pieces covering the window once each."""
+        return [*self.edges, *self.cover.coarse()]
+
+
+def window_pieces(
+    kind: str,
+    since: datetime,
+    until: datetime,
+    every_minute: bool = False,
+    tables=None,
+    fill_at_most: int | None = None,
+) -> WindowPieces:
+    """The pieces of [since, until): the final minutes from the rollups, those missing computed
+    from the events within STATEMENT_TIMEOUT (Unavailable, saying how far behind, past it), the
+    edges from the events (in one statement, over ``tables`` when the caller knows them).
+    ``every_minute``: the minutes of hours with events too (by minute). ``fill_at_most``: with
+    more minutes missing, RollupsBehind, and nothing computed."""
     first, last = ceil_to(since, MINUTE), min(floor_to(until, MINUTE), final_end())
     if last <= first:
         first = last = until
-    cover = Cover.read(kind, first, last, every_minute=query.by == "minute")
+    cover = Cover.read(kind, first, last, every_minute=every_minute)
+    behind = len(cover.missing)
+    if fill_at_most is not None and behind > fill_at_most:
+        raise RollupsBehind(behind)
     left = cover.fill(time.monotonic() + get_config()["STATEMENT_TIMEOUT"])
     if left:
         raise Unavailable(
-            f"the lag rollups of this window are being filled: {left} minutes left.",
+            f"the lag rollups of this window are being filled: they were {behind} minutes behind, "
+            f"{left} minutes are left after STATEMENT_TIMEOUT.",
             hint=_fill_hint(first),
         )
-    edges = [*compute_minutes(kind, since, first).values(), *compute_minutes(kind, last, until).values()]
-    pieces = edges + cover.coarse()
-    whole = Piece(since)
+    edges = list(compute_stretches(kind, [(since, first), (last, until)], tables).values())
+    return WindowPieces(edges, cover, behind)
+
+
+def rollup_statistics(
+    kind: str, query, fractions: list[float], limit: int, tables=None, fill_at_most: int | None = None
+) -> tuple[LagStatistics, LagGroups, int]:
+    """(total, [(group key, statistics)], minutes behind) of a windowed query (by none, minute or
+    hour) from the rollups (window_pieces). Groups are by key, the first ``limit`` of those
+    holding events."""
+    every_minute = query.by == "minute"
+    window = window_pieces(kind, query.since, query.until, every_minute, tables, fill_at_most)
+    pieces = window.pieces()
+    whole = Piece(query.since)
     for piece in pieces:
         whole.add(piece)
     groups: dict[datetime, Piece] = {}
@@ -398,10 +474,11 @@ def rollup_statistics(
             else:
                 groups[hour] = piece
     elif query.by == "minute":  # the edges' minutes are not in the cover's
-        groups = {piece.start: piece for piece in [*edges, *cover.minutes.values()]}
+        groups = {piece.start: piece for piece in [*window.edges, *window.cover.minutes.values()]}
     # As the exact statement, no group where no event was stored.
     keys = [key for key in sorted(groups) if groups[key].events()][:limit]
-    return whole.statistics(fractions), [(key, groups[key].statistics(fractions)) for key in keys]
+    statistics = [(key, groups[key].statistics(fractions)) for key in keys]
+    return whole.statistics(fractions), statistics, window.behind
 
 
 def _fill_hint(first: datetime) -> str:

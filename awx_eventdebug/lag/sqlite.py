@@ -29,6 +29,7 @@ _AGGREGATES = {
     "missing_created": "count(*) FILTER (WHERE lag IS NULL)",
     "backfilled": "count(*) FILTER (WHERE lag = 0)",
     "negative": "count(*) FILTER (WHERE lag < 0)",
+    "lowest": "min(lag) FILTER (WHERE lag <> 0)",
 }
 _PER_GROUP = _LAGS + f"\nSELECT grp, {', '.join(_AGGREGATES.values())}\nFROM lags {{group_by}}\n"
 
@@ -52,11 +53,11 @@ def sqlite_statistics(cursor, kind, query, sources, fractions, limit) -> tuple[L
     """(total, [(group key, statistics)]): aggregates per group, then the order statistics the
     percentiles need, both in SQL."""
     [(_, total)] = _groups(
-        cursor, lag_rows(kind, query, sources, "NULL", LAG_SECONDS), False, fractions, None
+        cursor, lag_rows(kind, query, sources, LAG_SECONDS, "sqlite", grouped=False), False, fractions, None
     )
     if query.by == "none":
         return total, []
-    rows = lag_rows(kind, query, sources, query.group_expression("sqlite"), LAG_SECONDS)
+    rows = lag_rows(kind, query, sources, LAG_SECONDS, "sqlite")
     if query.worst_by is None:
         return total, _groups(cursor, rows, True, fractions, limit)
     # The worst groups are known only once every group's percentiles are: all of them, sorted here.

@@ -22,6 +22,10 @@ class LagStatistics:
     missing_created: int
     backfilled: int
     negative: int
+    # The lowest lag of every measured event (``created`` set, not backfilled), negative ones
+    # included: the clock-skew evidence (lag/nodes.py). None when unknown (rollups of minutes with
+    # negative lags keep only their count).
+    lowest: float | None = None
 
 
 # Each group's key (its job, event type or time bucket) and statistics, in the order asked for.

@@ -23,6 +23,9 @@ LAG_FIGURES = (
     "missing_created_count",
     "backfilled_count",
     "negative_count",
+    "method",
+    "percentile_error_ratio",
+    "rollups_behind_minutes",
 )
 
 
@@ -33,29 +36,28 @@ def lag_percentiles() -> tuple[Decimal, ...]:
 
 
 def lag_summary(window, worst_jobs: int) -> dict:
-    """Lag statistics per kind over the window; with ``worst_jobs`` the jobs of any kind with the
-    highest p99 too (one statement per kind either way). A kind whose table cannot be read is
-    None with its reason in ``errors``; the others are still computed."""
+    """Lag statistics per kind over the window, from the rollups (lag/rollup.py: the final
+    minutes read, the open ones computed from the events), so that their cost follows the minutes
+    of the window, not its events; with ``worst_jobs`` the jobs of any kind with the highest p99
+    too, exact (rollups are per kind, not per job: one more statement per kind). A kind that
+    cannot be read is None with its reason in ``errors``; the others are still computed."""
     percentiles = lag_percentiles()
     kinds, errors, jobs = {}, {}, []
     for kind in KINDS:
         query = LagQuery(
-            kind=kind,
-            since=window.since,
-            until=window.until,
-            by="job" if worst_jobs else "none",
-            percentiles=percentiles,
-            worst_by=P99 if worst_jobs else None,
+            kind=kind, since=window.since, until=window.until, percentiles=percentiles, rollup=True
         )
         report = section(lambda query=query: lag_report(query), errors, kind)
-        if report is None:
-            kinds[kind] = None
+        kinds[kind] = report and {key: report[key] for key in LAG_FIGURES}
+        if report is None or not worst_jobs:
             continue
-        # Each kind's groups come worst first: its first few are all the candidates it has.
-        jobs.extend(
-            {"kind": kind, "job": group.pop("key"), **group} for group in report["groups"][:worst_jobs]
+        by_job = LagQuery(
+            kind=kind, since=window.since, until=window.until, by="job", percentiles=percentiles, worst_by=P99
         )
-        kinds[kind] = {key: report[key] for key in LAG_FIGURES}
+        worst = section(lambda query=by_job: lag_report(query), errors, kind)
+        # Each kind's groups come worst first: its first few are all the candidates it has.
+        for group in worst["groups"][:worst_jobs] if worst else ():
+            jobs.append({"kind": kind, "job": group.pop("key"), **group})
     jobs.sort(key=lambda job: job["percentiles_seconds"][P99_KEY] or 0.0, reverse=True)
     return {"percentiles": [percentile_key(p) for p in percentiles], "kinds": kinds, "errors": errors} | (
         {"worst_jobs": jobs[:worst_jobs]} if worst_jobs else {}

@@ -15,6 +15,7 @@ from django.db.models.functions import Greatest, TruncHour, TruncMinute
 from django.utils import timezone
 
 from ..awx.messages import GROUP_KINDS, OTHER_GROUP_KIND
+from ..columns import SOURCE_LIVE, SOURCES
 from ..conf import get_config
 from ..db import app_tables, delete_oldest
 from ..models import ChannelOverflow, IngestedRecord, IngestHorizon, OverflowPurged
@@ -200,11 +201,12 @@ def drops_by_kind(rows: QuerySet) -> dict[tuple[str, str], int]:
 
 
 @app_tables
-def cumulative_drops() -> dict[tuple[str, str], int]:
-    """{(node, group kind): drops} ever recorded: the rows there are plus those purge deleted
-    (OverflowPurged), so the figure only grows."""
-    totals = drops_by_kind(ChannelOverflow.objects.all())
-    for purged in OverflowPurged.objects.all():
+def cumulative_drops(source: str = SOURCE_LIVE) -> dict[tuple[str, str], int]:
+    """{(node, group kind): drops} ever recorded from ``source``: the rows there are plus those
+    purge deleted (OverflowPurged), so the figure only grows. GET metrics/ counts the live ones
+    only: an import of old logs (`eventdebug ingest`) is no new drop."""
+    totals = drops_by_kind(ChannelOverflow.objects.filter(source=source))
+    for purged in OverflowPurged.objects.filter(source=source):
         key = (purged.node, purged.group_kind)
         totals[key] = totals.get(key, 0) + purged.drops
     return totals
@@ -228,11 +230,14 @@ def table_totals() -> dict:
 
 
 def fold_into_purged(rows: QuerySet) -> None:
-    """Add the drops of ``rows`` (about to be deleted, locked by the caller) to OverflowPurged, in
-    the caller's transaction; the total's row is locked so concurrent purges add up."""
-    for (node, kind), drops in drops_by_kind(rows).items():
-        purged, _ = OverflowPurged.objects.select_for_update().get_or_create(node=node, group_kind=kind)
-        OverflowPurged.objects.filter(pk=purged.pk).update(drops=F("drops") + drops)
+    """Add the drops of ``rows`` (about to be deleted, locked by the caller) to OverflowPurged by
+    source, in the caller's transaction; the total's row is locked so concurrent purges add up."""
+    for source, _ in SOURCES:
+        for (node, kind), drops in drops_by_kind(rows.filter(source=source)).items():
+            purged, _ = OverflowPurged.objects.select_for_update().get_or_create(
+                node=node, group_kind=kind, source=source
+            )
+            OverflowPurged.objects.filter(pk=purged.pk).update(drops=F("drops") + drops)
 
 
 def advance_ingest_horizon(fingerprints: QuerySet) -> None:

@@ -5,7 +5,8 @@ RANGE (job_created) into hourly partitions named <table>_YYYYMMDD_HH with primar
 (id, job_created), as AWX's migration 0144 made them; on SQLite they are plain tables. Next to
 each, the table 0144 renamed to ``_unpartitioned_<table>`` and left in place, which every AWX
 installed or upgraded through 0144 has until cleanup_jobs drops it (legacy_table_ddl). The
-unified job table has django-polymorphic's ``polymorphic_ctype_id`` (job_content_type).
+unified job table has django-polymorphic's ``polymorphic_ctype_id`` (job_content_type) and where
+the job ran (``execution_node``, ``controller_node``).
 """
 
 from __future__ import annotations
@@ -193,6 +194,29 @@ def add_job_types_and_legacy_tables(connection) -> None:
                 cursor.execute(statement)
 
 
+# AWX's UnifiedJob.execution_node ("The node the job executed on.") and controller_node ("The
+# instance that managed the execution environment."), awx/main/models/unified_jobs.py:
+# TextField(blank=True, default=''), which Django makes ``text NOT NULL`` with no database default.
+NODE_COLUMNS = ("execution_node", "controller_node")
+
+
+def add_node_columns(connection) -> None:
+    """Migration 0003: where each job ran."""
+    with connection.cursor() as cursor:
+        for column in NODE_COLUMNS:
+            # SQLite adds a NOT NULL column only with a default, and cannot drop it afterwards;
+            # PostgreSQL drops it, as AWX has none, so an INSERT without the column fails as on AWX.
+            cursor.execute(f"ALTER TABLE {UNIFIED_JOB_TABLE} ADD COLUMN {column} text NOT NULL DEFAULT ''")
+            if connection.vendor == "postgresql":
+                cursor.execute(f"ALTER TABLE {UNIFIED_JOB_TABLE} ALTER COLUMN {column} DROP DEFAULT")
+
+
+def remove_node_columns(connection) -> None:
+    with connection.cursor() as cursor:
+        for column in NODE_COLUMNS:
+            cursor.execute(f"ALTER TABLE {UNIFIED_JOB_TABLE} DROP COLUMN {column}")
+
+
 def remove_job_types_and_legacy_tables(connection) -> None:
     with connection.cursor() as cursor:
         for kind in KINDS.values():
@@ -215,6 +239,7 @@ def rebuild_schema(connection) -> None:
     drop_schema(connection)
     create_schema(connection)
     add_job_types_and_legacy_tables(connection)
+    add_node_columns(connection)
 
 
 def drop_schema(connection) -> None:

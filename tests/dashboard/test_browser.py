@@ -7,7 +7,9 @@ key prefix of the test's own. Screenshots go to artifacts/.
 """
 
 import asyncio
+import io
 import json
+import re
 import time
 import urllib.request
 from datetime import UTC, datetime, timedelta
@@ -19,6 +21,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from channels_redis.core import RedisChannelLayer
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 from selenium import webdriver
@@ -34,6 +37,7 @@ from example_settings.awxschema.schema import rebuild_schema
 from tests.conftest import REDIS_URL
 from tests.listen.counter_vectors import BOUNDS, VECTORS, as_expected, steps_seen
 from tests.settings import CHANNEL_LAYERS
+from tests.support import ROOT
 from tests.support.capture_helpers import drops_by_group
 from tests.support.daphne_server import ARTIFACTS, LiveServer
 from tests.support.workloads import add_job, add_job_with_quiet_events, small_workload
@@ -137,12 +141,20 @@ def get_json(daphne_server, path, session):
         return json.load(response)
 
 
-def test_anonymous_user_is_redirected_to_login(browser, daphne_server):
-    browser.get(daphne_server.url + PAGE)
-    WebDriverWait(browser, WAIT).until(lambda b: "/admin/login/" in b.current_url)
-    assert browser.current_url == f"{daphne_server.url}/admin/login/?next={PAGE}"
-    assert browser.find_element(By.NAME, "username")
+def test_a_browser_signs_in_at_the_login_page_as_in_awx(browser, daphne_server):
+    """Basic-auth credentials in the URL are not a session: the browser is sent to the session
+    login at AWX's path (/api/login/, the example project's as AWX's), and back after it."""
+    get_user_model().objects.create_superuser("admin", "admin@example.invalid", "pw")
+    with_credentials = daphne_server.url.replace("://", "://admin:pw@")
+    browser.get(with_credentials + PAGE)
+    WebDriverWait(browser, WAIT).until(lambda b: "/api/login/" in b.current_url)
+    assert browser.current_url == f"{with_credentials}/api/login/?next={PAGE}"
     screenshot(browser, "anonymous-login")
+    browser.find_element(By.NAME, "username").send_keys("admin")
+    browser.find_element(By.NAME, "password").send_keys("pw")
+    browser.find_element(By.CSS_SELECTOR, "form [type=submit]").click()
+    WebDriverWait(browser, WAIT).until(lambda b: b.find_elements(By.ID, "verdict"))
+    assert browser.current_url == with_credentials + PAGE
 
 
 def minute_buckets():
@@ -162,7 +174,7 @@ def test_page_shows_health_and_one_chart_point_per_minute(browser, daphne_server
     minutes, with_lag, events = minute_buckets()
     assert len(minutes) > 5
     session = log_in(browser, daphne_server)
-    browser.get(daphne_server.url + PAGE)
+    browser.get(daphne_server.url + PAGE + "?window=1h")  # the seeded 50 minutes
     chart = WebDriverWait(browser, WAIT).until(
         lambda b: b.find_elements(By.CSS_SELECTOR, "#lag-chart svg[data-points]")
     )[0]
@@ -187,19 +199,40 @@ def test_page_shows_health_and_one_chart_point_per_minute(browser, daphne_server
     screenshot(browser, "timeline")
 
 
-def test_window_selector_reloads_the_timeline(browser, daphne_server, seeded):
+def api_requests(browser, path):
+    """The URLs of the page's requests to an endpoint."""
+    return browser.execute_script(
+        "return performance.getEntriesByType('resource').map(e => e.name)"
+        ".filter(u => u.includes(arguments[0]))",
+        path,
+    )
+
+
+def test_one_window_chosen_on_the_page_covers_every_section(browser, daphne_server, seeded):
     log_in(browser, daphne_server)
     browser.get(daphne_server.url + PAGE)
     WebDriverWait(browser, WAIT).until(lambda b: b.find_elements(By.CSS_SELECTOR, "#lag-chart svg"))
-    first = browser.find_element(By.CSS_SELECTOR, "#lag-chart svg")
-    browser.find_element(By.CSS_SELECTOR, "#lag-window option[value='6h']").click()
-    # The chart is redrawn: a new svg element replaces the first one.
+    assert "over the last 15m" in browser.find_element(By.ID, "verdict").text
+    browser.find_element(By.CSS_SELECTOR, "#page-window option[value='6h']").click()
+    # The page loads again for that window: a link to it.
+    WebDriverWait(browser, WAIT).until(lambda b: b.current_url.endswith("?window=6h"))
     WebDriverWait(browser, WAIT).until(
-        lambda b: (
-            b.find_elements(By.CSS_SELECTOR, "#lag-chart svg")
-            and b.find_element(By.CSS_SELECTOR, "#lag-chart svg") != first
-        )
+        lambda b: b.find_elements(By.CSS_SELECTOR, "#lag-chart svg[data-points]")
     )
+    assert "over the last 6h" in browser.find_element(By.ID, "verdict").text
+    for section in ("lag", "overflow", "worst-jobs", "path"):
+        assert "the last 6h" in browser.find_element(By.ID, section).text, section
+    # Every script's request asks for the same window: the charts', and the refreshes'.
+    browser.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "document.getElementById('overflow-refresh').click();"
+        "EventDebug.refreshVerdict('check/', document.getElementById('verdict'), '6h').then(done);"
+    )
+    WebDriverWait(browser, WAIT).until(lambda b: len(api_requests(b, "/overflow/summary/")) == 2)
+    for path in ("/lag/", "/overflow/summary/", "/check/"):
+        requested = api_requests(browser, path)
+        assert requested and all("since=6h" in url for url in requested), path
+    assert "over the last 6h" in browser.find_element(By.ID, "verdict").text
 
 
 def table_rows(browser, name):
@@ -249,15 +282,13 @@ def captured_overflow(settings, key_prefix):
 def test_overflow_table_lists_the_captured_groups(browser, daphne_server, captured_overflow):
     log_in(browser, daphne_server)
     browser.get(daphne_server.url + PAGE)
-    # Most drops first; both within HEALTH_WINDOW, so marked as the drops the verdict counts.
-    expected = [
-        ["drops in last 15m", "job_events-49", "4"],
-        ["drops in last 15m", "broadcast-group_send", "3"],
-    ]
+    # Most drops first, both within the page's window.
+    expected = [["job_events-49", "4"], ["broadcast-group_send", "3"]]
     # Rendered by the server: readable before (and without) any script.
-    assert [row[:3] for row in table_rows(browser, "overflow")] == expected
-    assert "2 groups dropped 7 messages" in browser.find_element(By.ID, "overflow-status").text
-    assert header(browser, "overflow", 7) == "First seen (UTC)"  # the server's UTC time
+    assert [row[:2] for row in table_rows(browser, "overflow")] == expected
+    status = "2 groups dropped 7 messages in the last 15m"
+    assert status in browser.find_element(By.ID, "overflow-status").text
+    assert header(browser, "overflow", 6) == "First seen (UTC)"  # the server's UTC time
     # The script's refresh from GET overflow/summary/ draws the same rows, times in local time.
     served = browser.find_element(By.CSS_SELECTOR, "#overflow-table table")
     browser.find_element(By.ID, "overflow-refresh").click()
@@ -265,9 +296,9 @@ def test_overflow_table_lists_the_captured_groups(browser, daphne_server, captur
         lambda b: b.find_element(By.CSS_SELECTOR, "#overflow-table table") != served
     )
     rows = table_rows(browser, "overflow")
-    assert [row[:3] for row in rows] == expected
-    assert header(browser, "overflow", 7) == "First seen"  # the browser's local time
-    assert "2 groups dropped 7 messages" in browser.find_element(By.ID, "overflow-status").text
+    assert [row[:2] for row in rows] == expected
+    assert header(browser, "overflow", 6) == "First seen"  # the browser's local time
+    assert status in browser.find_element(By.ID, "overflow-status").text
     screenshot(browser, "overflow", section="overflow")
 
 
@@ -501,7 +532,6 @@ def test_failing_check_full_queue_and_drops_are_the_headline(browser, daphne_ser
     key_cell = marked.find_element(By.CSS_SELECTOR, "td.key")
     line = browser.execute_script("return parseFloat(getComputedStyle(arguments[0]).lineHeight)", key_cell)
     assert key_cell.size["height"] < 2 * line
-    assert all(r[0] == "drops in last 15m" for r in table_rows(browser, "overflow"))
 
     # The lag chart's threshold line, the events per minute, the drops per minute.
     WebDriverWait(browser, WAIT).until(lambda b: b.find_elements(By.CSS_SELECTOR, "#lag-chart .threshold"))
@@ -521,7 +551,7 @@ def test_failing_check_full_queue_and_drops_are_the_headline(browser, daphne_ser
 def test_log_scale_toggle_redraws_the_lag_chart(browser, daphne_server, failing_check):
     add_job("job", datetime.now(UTC) - timedelta(minutes=30), [0.3] * 10)  # a quiet minute
     log_in(browser, daphne_server)
-    browser.get(daphne_server.url + PAGE)
+    browser.get(daphne_server.url + PAGE + "?window=1h")  # the quiet minute in it
     WebDriverWait(browser, WAIT).until(
         lambda b: b.find_elements(By.CSS_SELECTOR, "#lag-chart svg[data-scale]")
     )
@@ -562,26 +592,147 @@ def test_queue_depth_sparklines_grow_with_each_sample(browser, daphne_server, fa
     screenshot(browser, "queues-sparklines", section="queues")
 
 
-def test_readable_at_420_pixels(browser, daphne_server, failing_check):
+# Run in the page: each table cell shown (a narrow page hides the header row, which each cell
+# repeats as its label) whose box sticks out of its table's box or of the viewport.
+CLIPPED_CELLS = """
+const viewport = document.documentElement.clientWidth;
+const clipped = [];
+document.querySelectorAll('.table-wrap').forEach(wrap => {
+  const box = wrap.getBoundingClientRect();
+  wrap.querySelectorAll('td, th').forEach(cell => {
+    const rect = cell.getBoundingClientRect();
+    if (!rect.width) return;
+    if (rect.left < Math.max(box.left, 0) - 0.5 || rect.right > Math.min(box.right, viewport) + 0.5)
+      clipped.push(wrap.id + ': ' + cell.innerText + ' ' + rect.left + '..' + rect.right);
+  });
+});
+return clipped;
+"""
+
+# Run in the page: the threshold label's box, the legend's boxes and the lowest y (the highest
+# point on screen) of every series' line and dots, in the chart's coordinates.
+CHART_LAYOUT = """
+const svg = document.querySelector('#lag-chart svg');
+const box = element => { const b = element.getBBox(); return [b.x, b.y, b.x + b.width, b.y + b.height]; };
+const ys = [];
+svg.querySelectorAll('polyline.series').forEach(line =>
+  line.getAttribute('points').split(' ').forEach(point => ys.push(+point.split(',')[1])));
+svg.querySelectorAll('[data-series] circle').forEach(dot =>
+  ys.push(+dot.getAttribute('cy') - +dot.getAttribute('r')));
+const line = svg.querySelector('.threshold line');
+return {
+  label: box(svg.querySelector('.threshold text')),
+  sample: Array.from(svg.querySelectorAll('.threshold line.sample'), box),
+  legend: Array.from(svg.querySelectorAll('.legend text'), box),
+  highest: Math.min(...ys),
+  line: +line.getAttribute('y1'),
+  width: +svg.getAttribute('width'),
+};
+"""
+
+
+def overlaps(a, b):
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+@pytest.mark.parametrize("width", [1400, 420])
+def test_every_column_and_the_threshold_label_are_in_view(browser, daphne_server, failing_check, width):
     log_in(browser, daphne_server)
-    browser.set_window_size(420, 900)
+    browser.set_window_size(width, 900)
     browser.get(daphne_server.url + PAGE)
     WebDriverWait(browser, WAIT).until(
         lambda b: b.find_elements(By.CSS_SELECTOR, "#lag-chart svg[data-scale]")
     )
     WebDriverWait(browser, WAIT).until(lambda b: b.find_elements(By.CSS_SELECTOR, "#drops-chart svg"))
+    WebDriverWait(browser, WAIT).until(lambda b: b.find_elements(By.CSS_SELECTOR, "#queues-table td.trend"))
     viewport = browser.execute_script("return document.documentElement.clientWidth")
-    # Nothing sticks out of the page sideways: wide tables scroll inside their own box.
+    # Nothing sticks out of the page sideways, and no cell out of its table's box: the verdict of
+    # each hop and the drops per minute of each group included.
     assert browser.execute_script("return document.documentElement.scrollWidth") <= viewport
-    wrap = browser.find_element(By.ID, "queues-table")
-    assert browser.execute_script("return arguments[0].scrollWidth > arguments[0].clientWidth", wrap)
+    assert browser.execute_script(CLIPPED_CELLS) == []
+    for table in ("path", "overflow", "queues", "worst-jobs"):
+        assert browser.find_elements(By.CSS_SELECTOR, f"#{table}-table td"), table
+    verdicts = browser.find_elements(By.CSS_SELECTOR, "#path-table td[data-label=Verdict]")
+    assert verdicts and all(cell.is_displayed() and cell.text for cell in verdicts)
+    rates = browser.find_elements(By.CSS_SELECTOR, "#overflow-table td[data-label='Drops / min']")
+    assert rates and all(cell.is_displayed() and cell.text for cell in rates)
+    # The threshold label stands clear of every series, of the threshold line and of the legend.
+    chart = browser.execute_script(CHART_LAYOUT)
+    assert chart["label"][3] < chart["highest"] and chart["label"][3] < chart["line"]
+    marks = [chart["label"], *chart["sample"]]
+    assert not any(overlaps(mark, entry) for mark in marks for entry in chart["legend"])
+    assert chart["sample"] or width < 600  # its key beside it, where there is room
+    assert 0 <= chart["label"][0] and chart["label"][2] <= chart["width"]
     # Charts are drawn at the width they get, so their labels keep their CSS size.
-    for chart in ("lag-chart", "lag-events", "drops-chart"):
-        svg = browser.find_element(By.CSS_SELECTOR, f"#{chart} svg")
-        container = browser.find_element(By.ID, chart)
+    for name in ("lag-chart", "lag-events", "drops-chart"):
+        svg = browser.find_element(By.CSS_SELECTOR, f"#{name} svg")
+        container = browser.find_element(By.ID, name)
         assert svg.size["width"] <= container.size["width"]
         label_height = browser.execute_script(
             "return arguments[0].querySelector('text').getBoundingClientRect().height", svg
         )
-        assert label_height >= 10, chart
-    full_page_screenshot(browser, "narrow-420")
+        assert label_height >= 10, name
+    full_page_screenshot(browser, f"width-{width}")
+    for section in ("verdict", "lag", "overflow", "path"):  # readable at their own size
+        screenshot(browser, f"width-{width}-{section}", section=section)
+
+
+def demo_seed_args():
+    """The demo's workload, as the Makefile's DEMO_SEED_ARGS gives it to make demo."""
+    makefile = (ROOT / "Makefile").read_text()
+    return re.search(r"^DEMO_SEED_ARGS \?= (.*)$", makefile, re.M).group(1).split()
+
+
+def test_the_demo_as_the_readme_shows_it(browser, daphne_server, settings, stand_in_rebuilt):
+    """What make demo makes (the seeded workload, a slow consumer overflowing on the live
+    server's own layer, one snapshot of the node), on the page: the drops, the group, its full
+    queue and the verdict naming them. Its screenshot is the README's (make screenshot)."""
+    settings.EVENTDEBUG = {"CAPTURE_FLUSH_INTERVAL": 3600}
+    # The live server's layer: its prefix, and the example project's capacity.
+    settings.CHANNEL_LAYERS["default"]["CONFIG"]["capacity"] = CHANNEL_LAYERS["default"]["CONFIG"]["capacity"]
+    call_command("seed_awx_events", *demo_seed_args(), stdout=io.StringIO())
+    capture.install()
+    try:
+        call_command("make_overflow", "--live-fill", "200", stdout=io.StringIO())
+    finally:
+        capture.uninstall()
+    call_command("eventdebug", "sample", "--interval", "10", stdout=io.StringIO())
+    [job] = [group for group in drops_by_group()]
+
+    log_in(browser, daphne_server)
+    browser.set_window_size(1400, 1950)  # the verdict with its causes, the setup and the lag chart
+    browser.get(daphne_server.url + PAGE + "?window=2h")  # the seeded two hours
+    WebDriverWait(browser, WAIT).until(
+        lambda b: b.find_elements(By.CSS_SELECTOR, "#lag-chart svg[data-points]")
+    )
+    WebDriverWait(browser, WAIT).until(lambda b: b.find_elements(By.CSS_SELECTOR, "#queues-table td.trend"))
+    verdict = browser.find_element(By.ID, "verdict").text
+    assert "channels_redis dropped 50 group messages" in verdict and "100% full" in verdict
+    assert [row[0] for row in table_rows(browser, "overflow")] == [job]
+    status = browser.find_element(By.ID, "queues-status").text
+    assert status.startswith("1 groups · 2 members · 2 queues") and "1 full" in status
+    assert queue_rows(browser)[0][:3] == ["full", queue_rows(browser)[0][1], job]
+    ARTIFACTS.mkdir(exist_ok=True)
+    browser.save_screenshot(str(ARTIFACTS / "dashboard-demo.png"))
+
+
+def test_a_status_verdict_js_has_no_words_for_shows_as_itself(browser, daphne_server):
+    """verdict.js draws a status the check may add ("idle": no data in the window) as its own
+    badge with the check's headline, grey: never OK's green, nor a failure's red."""
+    log_in(browser, daphne_server)
+    browser.get(daphne_server.url + PAGE)
+    colours = browser.execute_script(
+        "const section = document.getElementById('verdict');"
+        "const colour = () => getComputedStyle(section.querySelector('.badge')).backgroundColor;"
+        "const check = {status: 'ok', failures: [], causes: [], unchecked: [], figures: {}, thresholds: {}};"
+        "EventDebug.showVerdict(section, check, '15m'); const ok = colour();"
+        "EventDebug.showVerdict(section, Object.assign({}, check, {status: 'failed'}), '15m');"
+        "const failed = colour();"
+        "EventDebug.showVerdict(section, Object.assign({}, check,"
+        " {status: 'idle', headline: 'no events stored since 10:04'}), '15m');"
+        "return [ok, failed, colour()];"
+    )
+    assert len(set(colours)) == 3
+    title = browser.find_element(By.ID, "verdict-title").text
+    assert title == "IDLE no events stored since 10:04 over the last 15m"
+    assert browser.find_element(By.ID, "verdict").get_attribute("class") == "card verdict idle"

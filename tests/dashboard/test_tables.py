@@ -1,5 +1,5 @@
-"""The overflow and queues tables as the server renders them (readable without JavaScript), from
-the same core functions as their endpoints, and each failing on its own."""
+"""The overflow, queues and worst-jobs tables as the server renders them (readable without
+JavaScript), from the same core functions as their endpoints, and each failing on its own."""
 
 import asyncio
 import re
@@ -14,13 +14,17 @@ from awx_eventdebug.channels.backends import BACKENDS, PUBSUB_LAYER
 from awx_eventdebug.dashboard.tables import queues_table, worst_queues
 from awx_eventdebug.overflow.upsert import Counts, add_counts
 from tests.conftest import REDIS_URL
+from tests.health.test_report import recent_job
 from tests.support.channel_layers import use_layer
 from tests.support.redis_servers import closed_port
+from tests.support.workloads import add_job
 
 pytestmark = pytest.mark.django_db
 
 PAGE = "/api/eventdebug/"
 AT = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
+# Five years before any window the page offers: an import of old logs (eventdebug ingest).
+OLD = datetime(2021, 3, 1, 10, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -31,18 +35,22 @@ def admin_client(client, redis_layer_settings):
 
 @pytest.fixture
 def overflow_rows():
-    """Two groups' overflow, written by the capture's own upsert."""
+    """Two groups' overflow ten minutes ago, and one's of years ago (ingested), written by the
+    capture's own upsert; the recent rows' window start."""
+    start = (datetime.now(UTC) - timedelta(minutes=10)).replace(second=0, microsecond=0)
 
-    def counts(drops, members):
-        return Counts(AT, AT + timedelta(minutes=3), drops=drops, queues_over=drops, max_group_size=members)
+    def counts(at, drops, members):
+        return Counts(at, at + timedelta(minutes=3), drops=drops, queues_over=drops, max_group_size=members)
 
     add_counts(
         {
-            ("awx-1", "broadcast-group_send", AT, "live"): counts(120, 4),
-            ("awx-2", "broadcast-group_send", AT, "live"): counts(30, 4),
-            ("awx-1", "job_events-49", AT, "ingest"): counts(7, 1),
+            ("awx-1", "broadcast-group_send", start, "live"): counts(start, 120, 4),
+            ("awx-2", "broadcast-group_send", start, "live"): counts(start, 30, 4),
+            ("awx-1", "job_events-49", start, "ingest"): counts(start, 7, 1),
+            ("awx-1", "broadcast-group_send", OLD, "ingest"): counts(OLD, 21, 4),
         }
     )
+    return start
 
 
 def rows_of(html, section):
@@ -53,21 +61,25 @@ def rows_of(html, section):
     return [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in rows]
 
 
-def test_overflow_table_is_rendered_on_the_server(admin_client, overflow_rows):
+def test_overflow_table_is_rendered_on_the_server_over_the_pages_window(admin_client, overflow_rows):
     html = admin_client.get(PAGE).content.decode()
-    seen = ["2026-11-27 10:00:00", "2026-11-27 10:03:00"]
+    seen = [f"{overflow_rows + timedelta(minutes=m):%Y-%m-%d %H:%M:%S}" for m in (0, 3)]
+    # The drops of five years ago are not the window's: not counted, not mixed in.
     assert rows_of(html, "overflow") == [
-        ["", "broadcast-group_send", "150", "50", "150", "4", "2", *seen],
-        ["", "job_events-49", "7", "2.33", "7", "1", "1", *seen],
+        ["broadcast-group_send", "150", "50", "150", "4", "2", *seen],
+        ["job_events-49", "7", "2.33", "7", "1", "1", *seen],
     ]
-    assert "2 groups dropped 157 messages; the 2 with the most drops:" in html
+    assert "2 groups dropped 157 messages in the last 15m; the 2 with the most drops:" in html
     # The script refreshes the same columns from the endpoint.
     assert '<script id="overflow-columns" type="application/json">' in html
 
 
-def test_no_overflow_says_so(admin_client):
+def test_no_overflow_in_the_window_says_so(admin_client, overflow_rows, settings):
+    # The recent rows' last record (their start + 3 minutes) is 7 minutes ago: out of a 5m window,
+    # the page's default when it is HEALTH_WINDOW.
+    settings.EVENTDEBUG = {"HEALTH_WINDOW": "5m"}
     html = admin_client.get(PAGE).content.decode()
-    assert "No group dropped a message." in html
+    assert "No group dropped a message in the last 5m." in html
     assert rows_of(html, "overflow") == []
 
 
@@ -170,8 +182,33 @@ def test_full_queues_and_recent_drops_are_marked_in_words(admin_client, key_pref
         ("over 50 %", "60.0 %"),
         ("", "20.0 %"),
     ]
-    assert [(row[0], row[1]) for row in rows_of(html, "overflow")] == [
-        ("", "job_events-9"),
-        ("drops in last 15m", "job_events-1"),
-    ]
-    assert html.count('<tr class="marked">') == 3
+    assert [row[0] for row in rows_of(html, "overflow")] == ["job_events-1"]  # job_events-9's is old
+    assert html.count('<tr class="marked">') == 2
+
+
+def test_worst_jobs_are_worst_first_and_link_to_their_output_in_awx(admin_client, settings):
+    mild = recent_job([0.2, 0.3])
+    slow = recent_job([1.0, 9.0])
+    update = recent_job([2.0, 3.0], kind="project_update")
+    add_job("job", datetime.now(UTC) - timedelta(hours=3), [50.0])  # out of the 15m window
+    html = admin_client.get(PAGE).content.decode()
+    rows = rows_of(html, "worst-jobs")
+    assert [row[1] for row in rows] == ["job", "project_update", "job"]
+    assert [row[4] for row in rows] == ["8.920 s", "2.990 s", "0.299 s"]
+    links = [f'<a href="/#/jobs/playbook/{slow}/output">{slow}</a>']
+    links += [f'<a href="/#/jobs/project/{update}/output">{update}</a>']
+    links += [f'<a href="/#/jobs/playbook/{mild}/output">{mild}</a>']
+    assert [row[0] for row in rows] == links
+    assert "The 3 jobs with the highest p99 lag in the last 15m, worst first:" in html
+
+    settings.EVENTDEBUG = {"AWX_UI_URL": "https://awx.example.com/"}
+    html = admin_client.get(PAGE).content.decode()
+    assert rows_of(html, "worst-jobs")[0][0].startswith(
+        f'<a href="https://awx.example.com/#/jobs/playbook/{slow}/output">'
+    )
+
+
+def test_no_jobs_in_the_window_says_so(admin_client):
+    html = admin_client.get(PAGE).content.decode()
+    assert "No job stored events in the last 15m." in html
+    assert rows_of(html, "worst-jobs") == []

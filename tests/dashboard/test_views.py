@@ -1,12 +1,17 @@
+import base64
 import re
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.staticfiles import finders
 from django.core.management import call_command
+from django.db import connection
+from django.template.loader import render_to_string
+from django.test.utils import CaptureQueriesContext
 
 from awx_eventdebug.awx.tables import KINDS
 from awx_eventdebug.checks import check_dashboard, check_receive_timeout, receive_timeout_findings
+from awx_eventdebug.dashboard.views import verdict_title
 from example_settings.settings import redis_host
 from tests.conftest import REDIS_URL
 from tests.health.test_report import recent_job
@@ -42,6 +47,24 @@ def test_anonymous_is_sent_to_login_with_next(client, settings):
     assert response["Location"] == "/login/here/?next=/api/eventdebug/%3Fkind%3Djob"
 
 
+def test_the_example_project_signs_in_at_awxs_login_path(client):
+    get_user_model().objects.create_superuser("admin", "admin@example.invalid", "pw")
+    response = client.get(PAGE)
+    assert response["Location"] == "/api/login/?next=/api/eventdebug/"
+    assert client.get(response["Location"]).status_code == 200
+    signed_in = client.post("/api/login/", {"username": "admin", "password": "pw", "next": PAGE})
+    assert signed_in.status_code == 302 and signed_in["Location"] == PAGE
+    assert client.get(PAGE).status_code == 200
+
+
+def test_basic_credentials_sent_open_the_page(client, layer_settings):
+    """A client that sends them unasked (curl -u), as AWX's API takes them; never challenged for
+    them (AWX's 401 says Bearer), so a browser signs in at the login page instead."""
+    get_user_model().objects.create_superuser("admin", "admin@example.invalid", "pw")
+    credentials = base64.b64encode(b"admin:pw").decode()
+    assert client.get(PAGE, HTTP_AUTHORIZATION=f"Basic {credentials}").status_code == 200
+
+
 def test_user_without_permission_gets_403_page(client):
     user = get_user_model().objects.create_user("plain", password="pw")
     client.force_login(user)
@@ -70,9 +93,46 @@ def test_page_renders_health_selectors_and_csrf_cookie(admin_client):
     for name, kind in KINDS.items():
         assert f'<option value="{name}">{name}</option>' in html
         assert f'<option value="{kind.group_prefix}">{name}</option>' in html
-    assert '<option value="1h" selected>' in html
+    # The page's window: HEALTH_WINDOW by default, as `eventdebug check`'s.
+    assert '<option value="15m" selected>' in html and 'data-window="15m"' in html
     # The gauge sends this cookie as AWX's xrftoken.
     assert response.cookies["csrftoken"].value
+
+
+def sections_of(html):
+    """Each section of the page by its id."""
+    return {m.group(1): m.group(0) for m in re.finditer(r'<section id="([a-z-]+)".*?</section>', html, re.S)}
+
+
+def test_one_window_chosen_in_the_url_covers_every_section(admin_client, settings):
+    recent_job([0.5, 1.0])
+    html = admin_client.get(PAGE + "?window=6h").content.decode()
+    assert '<option value="6h" selected>' in html and 'data-window="6h"' in html
+    sections = sections_of(html)
+    assert "over the last 6h" in sections["verdict"]
+    for name in ("lag", "overflow", "worst-jobs", "path"):
+        assert "the last 6h" in sections[name], name
+    # The JSON links and the charts' requests (the lag form) ask for the same window.
+    assert '<input type="hidden" name="since" value="6h">' in sections["lag"]
+    assert 'href="overflow/summary/?since=6h"' in sections["overflow"]
+    assert 'href="path/?since=6h"' in sections["path"]
+    # The verdict is the check's over that window.
+    check = admin_client.get(PAGE + "check/?since=6h", HTTP_ACCEPT="application/json").json()
+    assert check["status"] == "ok" and 'data-status="ok"' in sections["verdict"]
+
+
+def test_a_window_not_offered_is_a_400_naming_it(admin_client, settings):
+    response = admin_client.get(PAGE + "?window=3y")
+    assert response.status_code == 400
+    choices = "choose one of 15m, 1h, 2h, 6h, 24h"
+    assert response.content.decode() == f'window: "3y" is not a valid choice; {choices}.\n'
+    # Windows longer than LAG_MAX_WINDOW are not offered; HEALTH_WINDOW always is.
+    settings.EVENTDEBUG = {"LAG_MAX_WINDOW": "2h", "HEALTH_WINDOW": "30m"}
+    html = admin_client.get(PAGE).content.decode()
+    selector = html[html.index('id="page-window"') : html.index("</select>", html.index('id="page-window"'))]
+    offered = re.findall(r'<option value="(\w+)"', selector)
+    assert offered == ["15m", "30m", "1h", "2h"]
+    assert admin_client.get(PAGE + "?window=6h").status_code == 400
 
 
 def test_page_is_html_whatever_the_accept_header(admin_client):
@@ -204,3 +264,32 @@ def test_the_verdict_is_the_check_with_its_thresholds(admin_client, settings):
     # The doctor's own "ok" (setup) no longer stands alone at the top.
     assert html.index('id="verdict"') < html.index("The doctor found no problems")
     assert 'data-max-p99="0.5"' in html and 'data-max-fill="80"' in html
+
+
+def test_a_status_the_page_has_no_words_for_shows_as_itself():
+    """A verdict the check may add (no data in the window: "idle") is its own class and badge,
+    with the check's headline; never the words of OK (test_browser.py: nor its colour)."""
+    check = {"status": "idle", "headline": "no events stored since 10:04", "failures": [], "unchecked": []}
+    html = render_to_string(
+        "awx_eventdebug/verdict.html",
+        {
+            "verdict": {**check, "title": verdict_title(check), "rows": [], "window_length": "15m"},
+            "thresholds": [],
+        },
+    )
+    assert 'class="card verdict idle" data-status="idle"' in html
+    assert '<span class="badge idle">IDLE</span>' in html and "no events stored since 10:04" in html
+    assert "Every figure is within its threshold" not in html
+
+
+def test_loads_within_the_period_share_one_reading_of_the_path(admin_client):
+    """The verdict and the path card are one reading, which the next loads of HEALTH_CACHE
+    seconds share (health/cache.py): a refreshing page costs the path once."""
+    recent_job([0.5])
+
+    def path_reads():
+        with CaptureQueriesContext(connection) as load:
+            assert admin_client.get(PAGE).status_code == 200
+        return [q["sql"] for q in load.captured_queries if re.search(r"lagrollup|nodesnapshot", q["sql"])]
+
+    assert path_reads() and path_reads() == []

@@ -1,6 +1,6 @@
-"""The README's shell commands as a newcomer copies them after `make demo`: the example project's
-manage.py run with the virtualenv's Python (a bare `python` has no Django), and each command's
-arguments accepted by its parser."""
+"""The shell commands of the README and of docs/ as a newcomer copies them after `make demo`: the
+example project's manage.py run with the virtualenv's Python (a bare `python` has no Django), and
+each command's arguments accepted by its parser."""
 
 import re
 import shlex
@@ -12,15 +12,21 @@ ROOT = Path(__file__).resolve().parents[2]
 MANAGE = "example_settings/manage.py"
 
 
+def commands_in(page: Path) -> list[str]:
+    blocks = re.findall(r"```sh\n(.*?)```", page.read_text(), re.S)
+    lines = "\n".join(blocks).replace("\\\n", " ").splitlines()
+    return [line.split("#")[0].strip().removesuffix("&").strip() for line in lines if MANAGE in line]
+
+
 def readme_commands() -> list[str]:
-    blocks = re.findall(r"```sh\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
-    lines = " ".join(blocks).replace("\\\n", " ").splitlines()
-    return [line.split("#")[0].strip() for line in lines if MANAGE in line]
+    """The README's, then those of every page of docs/."""
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    return [command for page in pages for command in commands_in(page)]
 
 
 def test_manage_py_runs_with_the_virtualenvs_python():
     commands = readme_commands()
-    assert len(commands) >= 3
+    assert len(commands_in(ROOT / "README.md")) >= 3 and len(commands) > len(commands_in(ROOT / "README.md"))
     for command in commands:
         assert command.startswith(f".venv/bin/python {MANAGE} "), command
 

@@ -1,4 +1,5 @@
 import json
+import statistics
 from io import StringIO
 
 import pytest
@@ -71,3 +72,69 @@ def test_command_json_summary_and_bad_options():
         call_command("seed_awx_events", "--kinds", "jobs")
     with pytest.raises(CommandError, match="not a duration"):
         call_command("seed_awx_events", "--job-duration", "soon")
+
+
+def test_the_unified_jobs_have_awx_node_columns_text_not_null_without_default():
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT column_name, data_type, is_nullable, column_default FROM information_schema.columns "
+                "WHERE table_name = 'main_unifiedjob' "
+                "AND column_name IN ('execution_node', 'controller_node') ORDER BY 1"
+            )
+            assert cursor.fetchall() == [
+                ("controller_node", "text", "NO", None),
+                ("execution_node", "text", "NO", None),
+            ]
+        else:
+            cursor.execute("SELECT name, type, \"notnull\" FROM pragma_table_info('main_unifiedjob')")
+            columns = {name: (type_, notnull) for name, type_, notnull in cursor.fetchall()}
+            assert columns["execution_node"] == columns["controller_node"] == ("TEXT", 1)
+
+
+def test_every_execution_node_runs_jobs_under_every_controller():
+    small_workload(kinds=("job",), jobs=8, events=5)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT execution_node, controller_node FROM main_unifiedjob")
+        pairs = cursor.fetchall()
+    assert sorted(pairs) == sorted((f"exec-{n}", f"awx-{c}") for n in (1, 2, 3, 4) for c in (1, 2))
+
+
+def _lags_by_node(profile, events=100):
+    """{execution node: [lag of each event]} and every stored ``modified`` of a job workload."""
+    small_workload(kinds=("job",), jobs=8, events=events, negative=0, missing_created=0, profile=profile)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT u.execution_node, e.created, e.modified "
+            "FROM main_jobevent e JOIN main_unifiedjob u ON u.id = e.job_id"
+        )
+        rows = cursor.fetchall()
+    lags = {}
+    for node, created, modified in rows:
+        lags.setdefault(node, []).append((modified - created).total_seconds())
+    return lags, [modified for _, _, modified in rows]
+
+
+def test_the_slow_node_profile_holds_exec_3s_events_before_the_queue():
+    lags, _ = _lags_by_node("slow_node")
+    assert min(lags["exec-3"]) >= 10 > max(max(lags[node]) for node in ("exec-1", "exec-2", "exec-4"))
+
+
+def test_the_skewed_node_profile_stamps_created_on_clocks_ahead_and_behind():
+    lags, _ = _lags_by_node("skewed_node")
+    assert statistics.median(lags["exec-1"]) < 0 < min(lags["exec-4"])  # 5 s ahead
+    assert min(lags["exec-2"]) > 3 > min(lags["exec-3"])  # 3 s behind
+
+
+def test_slow_inserts_stamp_whole_batches_when_the_previous_insert_ends():
+    _, stamped = _lags_by_node("slow_inserts", events=400)
+    assert all(moment.timestamp() % 4 == 0 for moment in stamped)
+    assert len(set(stamped)) < len(stamped) / 2
+
+
+def test_profiles_combine_and_an_unknown_one_lists_the_choices():
+    small_workload(kinds=("job",), events=10, profile="bursty,slow_node")
+    with pytest.raises(
+        CommandError, match="unknown lag profile 'fast'; choose one or more of steady, bursty"
+    ):
+        call_command("seed_awx_events", "--profile", "steady,fast")

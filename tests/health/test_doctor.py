@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from awx_eventdebug.overflow.queries import purge_overflow
 from awx_eventdebug.overflow.upsert import Counts, add_counts
-from tests.support.workloads import small_workload
+from tests.support.workloads import add_job, small_workload
 
 pytestmark = pytest.mark.django_db
 
@@ -117,3 +117,16 @@ def test_capture_counters_say_whose_they_are_beside_the_table_totals(redis_layer
         "purged_drops": 3,
     }
     assert overflow["capture"]["process"]["node"] == "awx-1"
+
+
+def test_doctor_estimates_each_execution_nodes_clock_over_the_health_window(redis_layer_settings):
+    start = timezone.now() - timedelta(minutes=5)
+    add_job("job", start, [1.0 + 0.01 * n for n in range(30)], nodes=("exec-1", "awx-1"))
+    add_job("job", start, [4.0 + 0.01 * n for n in range(30)], nodes=("exec-2", "awx-1"))
+    report = json.loads(run_doctor("--json")[1])
+    clocks = report["clock_skew"]
+    assert {n["node"]: n["verdict"] for n in clocks["nodes"]} == {"exec-1": "in_sync", "exec-2": "behind"}
+    assert clocks["window"]["until"] > clocks["window"]["since"]
+    out = run_doctor()[1]
+    section = out.split("Execution nodes (clock skew estimate)\n")[1]
+    assert "execution node exec-2: clock behind by about 3.0 s" in section

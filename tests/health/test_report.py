@@ -33,9 +33,17 @@ def run(subcommand, *args):
     return 0, out.getvalue(), ""
 
 
-def recent_job(lags, kind="job"):
-    """A job created five minutes ago whose events took ``lags`` seconds into the database."""
-    return add_job(kind, timezone.now() - timedelta(minutes=5), lags)
+def recent_job(lags, kind="job", node="exec-1"):
+    """A job created five minutes ago on execution ``node`` whose events took ``lags`` seconds
+    into the database."""
+    return add_job(kind, timezone.now() - timedelta(minutes=5), lags, nodes=(node, "awx-1"))
+
+
+def nodes_one_ahead():
+    """Jobs on exec-1 and exec-2, in sync, and on exec-3, whose clock runs 4.5 s ahead."""
+    for node in ("exec-1", "exec-2"):
+        recent_job([0.5 + 0.01 * n for n in range(30)], node=node)
+    recent_job([-4.0] * 5 + [0.6] * 25, node="exec-3")
 
 
 def dead_redis(settings):
@@ -152,8 +160,9 @@ def test_unreachable_redis_cannot_check(settings):
     assert code == 2
     assert out.startswith("UNKNOWN: channel_layer: redis redis://127.0.0.1:1/0 unreachable:")
     assert error == "could not check: 1 finding unknown"
-    # An exceeded threshold still says "unhealthy", whatever else could not be read.
-    recent_job([60.0])
+    # An exceeded threshold still says "unhealthy", whatever else could not be read. Stored now
+    # (in the open minutes), as AWX stores events: the minutes read before are final.
+    add_job("job", timezone.now() - timedelta(seconds=62), [60.0])
     assert run("check")[0] == 1
 
 
@@ -234,12 +243,14 @@ def test_worst_groups_survive_the_group_cap(settings):
     assert [g["key"] for g in report["groups"]] == [ids[3], ids[1]]
     assert report["groups_truncated"] is True
     assert report["count"] == 10
-    by_key = lag_report(LagQuery(since=window.since, until=window.until, by="job"))
-    assert [g["key"] for g in by_key["groups"]] == ids[:2]
+    # Jobs come worst first without asking too, by the highest percentile.
+    default = lag_report(LagQuery(since=window.since, until=window.until, by="job"))
+    assert [g["key"] for g in default["groups"]] == [ids[3], ids[1]]
 
 
 def test_api_report_and_check_are_the_commands_documents(admin_client, redis_layer_settings):
     recent_job([0.5, 4.0])
+    fill_rollups()  # as the maintenance thread does: both read them, neither computes them
     since = (timezone.now() - timedelta(minutes=10)).isoformat()
 
     def timeless(doc):
@@ -270,6 +281,7 @@ def test_the_check_is_the_same_after_the_other_views_of_its_snapshot(redis_layer
     of a HealthSnapshot keeps its errors apart."""
     from awx_eventdebug.errors import EventDebugError
     from awx_eventdebug.health import snapshot
+    from awx_eventdebug.health.reporter import Reporter
 
     def doctor_fails():
         raise EventDebugError("the doctor could not look")
@@ -279,5 +291,64 @@ def test_the_check_is_the_same_after_the_other_views_of_its_snapshot(redis_layer
     before = health.check()
     monkeypatch.setattr(snapshot, "doctor_summary", doctor_fails)
     assert health.report()["errors"]["doctor"] == "the doctor could not look"
-    health.metrics()
+    health.metrics(Reporter("example-node", True, timezone.now()))
     assert health.check() == before and before["status"] == "ok"
+
+
+def test_check_shows_a_node_whose_clock_is_off_without_failing_on_it(redis_layer_settings):
+    nodes_one_ahead()
+    code, out, error = run("check", "--since", "10m")
+    assert (code, error) == (0, "")
+    ok, node = out.splitlines()
+    assert ok.startswith("OK: ")
+    assert node.startswith("NODE: execution node exec-3: clock ahead by about 4.5 s: 5 of 30 events (17%)")
+    document = json.loads(run("check", "--since", "10m", "--json")[1])
+    estimates = {n["node"]: (n["verdict"], n["skew_seconds"]) for n in document["clock_skew"]["nodes"]}
+    assert estimates == {
+        "exec-1": ("in_sync", 0.0),
+        "exec-2": ("in_sync", 0.0),
+        "exec-3": ("ahead", pytest.approx(4.5)),
+    }
+
+
+def test_report_has_a_section_on_the_execution_nodes_clocks(redis_layer_settings):
+    nodes_one_ahead()
+    out = run("report", "--since", "10m")[1]
+    section = out.split("Execution nodes (clock skew estimate)\n")[1].splitlines()
+    assert section[0].split() == [
+        "node",
+        "events",
+        "negative",
+        "%",
+        "lowest",
+        "(s)",
+        "p50",
+        "(s)",
+        "p99",
+        "(s)",
+    ] + [
+        "verdict",
+        "skew",
+        "(s)",
+    ]
+    rows = {line.split()[0]: line.split() for line in section[1:4]}
+    assert rows["exec-3"][1:4] == ["30", "16.667", "-4.000"] and rows["exec-3"][-2:] == ["ahead", "4.500"]
+    assert section[-1].startswith("  execution node exec-3: clock ahead by about 4.5 s")
+    document = json.loads(run("report", "--since", "10m", "--json")[1])
+    assert {n["node"] for n in document["clock_skew"]["nodes"]} == {"exec-1", "exec-2", "exec-3"}
+    assert len(document["clock_skew"]["findings"]) == 1
+
+
+def test_check_and_report_say_why_the_clocks_could_not_be_read(redis_layer_settings):
+    recent_job([0.5, 1.0])
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE main_unifiedjob RENAME COLUMN execution_node TO node")
+    try:
+        document = json.loads(run("check", "--since", "10m", "--json")[1])
+        assert document["clock_skew"] is None
+        assert any(line.startswith("clock_skew: ") for line in document["unchecked"])
+        report = json.loads(run("report", "--since", "10m", "--json")[1])
+        assert report["clock_skew"] is None and "execution_node" in report["errors"]["clock_skew"]
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("ALTER TABLE main_unifiedjob RENAME COLUMN node TO execution_node")

@@ -217,7 +217,15 @@ def test_openapi_schema_lists_the_endpoint_and_its_parameters():
     parameters = {p["name"]: p for p in operation["parameters"]}
     assert set(parameters) == {"job", "kind", "since", "until", "event", "by", "percentiles", "exact"}
     assert all(p["in"] == "query" for p in parameters.values())
-    assert parameters["by"]["schema"]["enum"] == ["none", "event", "job", "minute", "hour"]
+    assert parameters["by"]["schema"]["enum"] == [
+        "none",
+        "event",
+        "job",
+        "minute",
+        "hour",
+        "execution_node",
+        "controller_node",
+    ]
     assert parameters["kind"]["schema"]["default"] == "job"
     assert parameters["job"]["schema"]["type"] == "integer"
 

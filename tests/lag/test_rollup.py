@@ -269,3 +269,17 @@ def assert_out_of_time(response, fill_says: str):
     body = response.json()
     if "statement timeout" not in body["detail"]:
         assert fill_says in body["detail"] + body.get("hint", "")
+
+
+def test_the_lowest_lag_from_rollups_is_the_minimum_until_a_negative_lag_hides_it():
+    at, later = BASE + timedelta(hours=1), BASE + timedelta(hours=8)
+    insert_events([(at - timedelta(seconds=3), at), (at - timedelta(seconds=1.5), at)])
+    insert_events([(later + timedelta(seconds=4), later)])
+    report = lag_report(query(BASE, BASE + timedelta(hours=7)))
+    assert report["method"] == "rollup"
+    assert (report["min_lag_seconds"], report["negative_share"]) == (1.5, 0.0)
+    # A rollup keeps only the count of negative lags: the lowest is unknown, never made up.
+    window = (BASE, BASE + timedelta(hours=9))
+    report = lag_report(query(*window))
+    assert (report["min_lag_seconds"], report["negative_share"]) == (None, pytest.approx(1 / 3))
+    assert lag_report(query(*window, exact=True))["min_lag_seconds"] == pytest.approx(-4.0)

@@ -95,7 +95,10 @@ def test_a_new_hop_is_in_every_face(widget_hop, node, admin_client, settings):
     # The dashboard's verdict row and its path card.
     page = admin_client.get("/api/eventdebug/").content.decode()
     assert "<dt>Widgets queued (worst node)</dt><dd>5 widgets · max 4 widgets</dd>" in page
-    assert "<td>widget queue</td><td>node-w: 5 widgets</td>" in page
+    assert (
+        'data-label="Name">widget queue</td><td class="figure" data-label="Figure">node-w: 5 widgets</td>'
+        in page
+    )
     spec = json.loads(re.search(r'id="verdict-thresholds"[^>]*>(.*?)</script>', page).group(1))
     assert [t["name"] for t in spec][:3] == ["max_backlog", "max_backlog_age", "max_widgets"]
     assert spec[2] == {

@@ -21,13 +21,15 @@ LISTENING = re.compile(r"Listening on TCP address 127\.0\.0\.1:(\d+)")
 
 
 class LiveServer:
-    def __init__(self, database_name: str, redis_prefix: str, log_name: str):
+    def __init__(self, database_name: str, redis_prefix: str, log_name: str, environment: dict | None = None):
+        """``environment`` adds to or overrides the server's (another DJANGO_SETTINGS_MODULE)."""
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "tests.support.live_settings",
             "EVENTDEBUG_LIVE_DATABASE": database_name,
             "EVENTDEBUG_LIVE_REDIS_PREFIX": redis_prefix,
             "PYTHONPATH": str(ROOT),
+            **(environment or {}),
         }
         ARTIFACTS.mkdir(exist_ok=True)
         self.log_path = ARTIFACTS / log_name

@@ -41,14 +41,15 @@ BATCHES = "callback_receiver_batch_events_insert_db_inf"
 FIELDS = (INSERTED, INSERT_SECONDS, BATCH_ERRORS, BATCHED, BATCHES)
 # Most running inserts read: a receiver runs JOB_EVENT_WORKERS (4) per control node.
 MAX_INSERTS = 100
-# An insert into an event table as Django's bulk_create and save() write it.
+# An insert into an event table as Django's bulk_create and save() write it, in AWX's database
+# only: the server may hold others (pg_stat_activity lists every database's sessions).
 INSERT_PATTERN = '^INSERT INTO "(' + "|".join(kind.table for kind in KINDS.values()) + ')"'
 RUNNING_INSERTS = f"""
 SELECT COALESCE(wait_event_type || ':' || wait_event, 'running'),
        EXTRACT(EPOCH FROM clock_timestamp() - query_start),
        pg_blocking_pids(pid)
 FROM pg_stat_activity
-WHERE state = 'active' AND pid <> pg_backend_pid() AND query ~ %s
+WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid() AND query ~ %s
 LIMIT {MAX_INSERTS}
 """
 

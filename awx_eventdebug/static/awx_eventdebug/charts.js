@@ -94,6 +94,7 @@ window.EventDebug = window.EventDebug || {};
       legend.append(ns.svg("text", { x: left + 23, y: 16 }, name));
     });
     root.append(legend);
+    return legend;
   };
 
   ns.emptyChart = function (root, width, height, text) {

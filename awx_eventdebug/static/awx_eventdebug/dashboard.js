@@ -1,5 +1,7 @@
-/* Wires the page: the verdict's refresh, the lag form, scale and selectors with the events and
-drops charts, the two tables' refresh (the queues' sampled for their sparklines), the live gauge. */
+/* Wires the page: the window selector, the verdict's refresh, the lag form, scale and kind with
+the events and drops charts, the two tables' refresh (the queues' sampled for their sparklines),
+the live gauge. Every section covers the page's one window (body data-window, from ?window=):
+choosing another loads the page for it, so the server-rendered sections and the link follow. */
 "use strict";
 
 document.addEventListener("DOMContentLoaded", function () {
@@ -8,6 +10,10 @@ document.addEventListener("DOMContentLoaded", function () {
   const byId = function (id) {
     return document.getElementById(id);
   };
+
+  byId("page-window").addEventListener("change", function () {
+    byId("window-form").submit();
+  });
 
   const refreshVerdict = function () {
     return ns.refreshVerdict(urls.checkUrl, byId("verdict"), urls.window);
@@ -20,16 +26,14 @@ document.addEventListener("DOMContentLoaded", function () {
     Number(urls.maxP99),
   );
   const loadLag = function () {
-    const since = byId("lag-window").value;
-    timeline.load({ kind: byId("lag-kind").value, since: since });
-    ns.loadDropsChart(urls.overflowUrl, since, byId("drops-chart"));
+    timeline.load({ kind: byId("lag-kind").value, since: urls.window });
+    ns.loadDropsChart(urls.overflowUrl, urls.window, byId("drops-chart"));
   };
   byId("lag-form").addEventListener("submit", function (event) {
     event.preventDefault();
     loadLag();
   });
   byId("lag-kind").addEventListener("change", loadLag);
-  byId("lag-window").addEventListener("change", loadLag);
   byId("lag-log").addEventListener("change", function () {
     timeline.redraw();
   });
@@ -39,14 +43,14 @@ document.addEventListener("DOMContentLoaded", function () {
     window.clearTimeout(resizing);
     resizing = window.setTimeout(function () {
       timeline.redraw();
-      ns.loadDropsChart(urls.overflowUrl, byId("lag-window").value, byId("drops-chart"));
+      ns.loadDropsChart(urls.overflowUrl, urls.window, byId("drops-chart"));
     }, 200);
   });
   loadLag();
 
   // The server rendered both tables: refreshed from the API on demand and every 30 s.
   const refreshOverflow = function () {
-    return ns.refreshOverflowTable(urls.overflowUrl, byId("overflow-status"), byId("overflow-table"));
+    return ns.refreshOverflowTable(urls.overflowUrl, byId("overflow-status"), byId("overflow-table"), urls.window);
   };
   const refreshQueues = function () {
     return ns.refreshQueuesTable(urls.channelsUrl, byId("queues-status"), byId("queues-table"));

@@ -125,11 +125,12 @@ window.EventDebug = window.EventDebug || {};
     const x = ns.timeAxis(root, start, end, width, height);
 
     if (threshold) {
+      // The label is a legend entry above the plot, right-aligned, with a sample of the dashed
+      // line: beside the line itself a series running along it would cross it.
+      const right = width - ns.MARGIN.right;
       const line = ns.svg("g", { class: "threshold", "data-threshold": String(threshold) });
-      line.append(ns.svg("line", { x1: ns.MARGIN.left, x2: width - ns.MARGIN.right, y1: scale.y(threshold), y2: scale.y(threshold) }));
-      line.append(
-        ns.svg("text", { x: width - ns.MARGIN.right - 4, y: scale.y(threshold) - 5, "text-anchor": "end" }, "max p99 " + ns.formatSeconds(threshold)),
-      );
+      line.append(ns.svg("line", { x1: ns.MARGIN.left, x2: right, y1: scale.y(threshold), y2: scale.y(threshold) }));
+      line.append(ns.svg("text", { x: right, y: 16, "text-anchor": "end" }, "max p99 " + ns.formatSeconds(threshold)));
       root.append(line);
     }
 
@@ -149,13 +150,21 @@ window.EventDebug = window.EventDebug || {};
       root.append(group);
     });
 
-    ns.legend(
+    const legend = ns.legend(
       root,
       SERIES.map(function (name) {
         return [name, name];
       }),
     );
     container.replaceChildren(root);
+    if (threshold) {
+      // Measured in place: a sample of the dashed line left of the label, where it clears the legend.
+      const label = root.querySelector(".threshold text").getBBox();
+      const legendEnd = legend.getBBox().x + legend.getBBox().width;
+      if (label.x - 24 > legendEnd + 8) {
+        root.querySelector(".threshold").append(ns.svg("line", { class: "sample", x1: label.x - 24, x2: label.x - 5, y1: 12, y2: 12 }));
+      }
+    }
     return root;
   };
 

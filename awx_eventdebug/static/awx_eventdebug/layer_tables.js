@@ -24,11 +24,6 @@ window.EventDebug = window.EventDebug || {};
     return fill > maxFill ? "over " + maxFill + " %" : "";
   };
 
-  // As dashboard/tables.py drops_mark: drops within the check's window (HEALTH_WINDOW).
-  ns.dropsMark = function (lastSeen, windowSeconds, windowLength) {
-    return Date.now() - Date.parse(lastSeen) <= windowSeconds * 1000 ? "drops in last " + windowLength : "";
-  };
-
   // Depths of each queue over the page's samples, oldest first, for the sparklines.
   ns.depthHistory = new Map();
   ns.recordDepths = function (queues) {
@@ -49,11 +44,12 @@ window.EventDebug = window.EventDebug || {};
     return JSON.parse(document.getElementById(id).textContent);
   };
 
-  ns.overflowStatus = function (summary) {
-    if (!summary.groups.length) return "No group dropped a message.";
+  // As dashboard/tables.py overflow_status.
+  ns.overflowStatus = function (summary, windowLength) {
+    if (!summary.groups.length) return "No group dropped a message in the last " + windowLength + ".";
     return (
       ns.formatNumber(summary.groups_total) + " groups dropped " + ns.formatNumber(summary.totals.drops) +
-      " messages; the " + ns.formatNumber(summary.shown_groups) + " with the most drops:"
+      " messages in the last " + windowLength + "; the " + ns.formatNumber(summary.shown_groups) + " with the most drops:"
     );
   };
 
@@ -145,15 +141,16 @@ window.EventDebug = window.EventDebug || {};
       return ns.el("th", numeric(column) ? { class: "num" } : {}, column.label.replace(" (UTC)", ""));
     });
     if (trend) headers.splice(at, 0, ns.el("th", {}, trend.label));
+    // Each cell carries its column's label, which a narrow page shows beside it (dashboard.css).
     const head = ns.el("tr", {}, headers);
     const body = rows.map(function (row) {
       const cells = columns.map(function (column) {
         const value = row[column.field];
         const missing = value === undefined || value === null;
         const text = missing ? (column.format === "mark" ? "" : "–") : FORMATS[column.format](value);
-        return ns.el("td", { class: numeric(column) ? "num" : column.format }, text);
+        return ns.el("td", { class: numeric(column) ? "num" : column.format, "data-label": column.label }, text);
       });
-      if (trend) cells.splice(at, 0, ns.el("td", { class: "trend" }, trend.cell(row)));
+      if (trend) cells.splice(at, 0, ns.el("td", { class: "trend", "data-label": trend.label }, trend.cell(row)));
       return ns.el("tr", row.mark ? { class: "marked" } : {}, cells);
     });
     const table = ns.el("table", {}, [ns.el("thead", {}, head), ns.el("tbody", {}, body)]);
@@ -171,15 +168,12 @@ window.EventDebug = window.EventDebug || {};
     }
   }
 
-  ns.refreshOverflowTable = function (url, status, container) {
+  // The groups that dropped messages in the page's window (as the server's table).
+  ns.refreshOverflowTable = function (url, status, container, windowLength) {
     const columns = ns.columnsFrom("overflow-columns");
-    const page = document.body.dataset;
-    return refreshTable(url, { limit: ns.OVERFLOW_GROUPS }, status, container, function (summary) {
-      ns.setStatus(status, ns.overflowStatus(summary), "");
-      const rows = summary.groups.map(function (group) {
-        return Object.assign({ mark: ns.dropsMark(group.last_seen, Number(page.windowSeconds), page.window) }, group);
-      });
-      ns.renderTable(container, columns, rows);
+    return refreshTable(url, { limit: ns.OVERFLOW_GROUPS, since: windowLength }, status, container, function (summary) {
+      ns.setStatus(status, ns.overflowStatus(summary, windowLength), "");
+      ns.renderTable(container, columns, summary.groups);
     });
   };
 

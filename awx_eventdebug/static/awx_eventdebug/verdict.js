@@ -1,19 +1,20 @@
-/* The headline verdict (server-rendered from the check, verdict.html) refreshed from GET check/.
-   Its rows are the hops' thresholds as the server lists them (#verdict-thresholds). */
+/* The headline verdict (server-rendered from the check, verdict.html) refreshed from GET check/
+   over the page's window. Its rows are the hops' thresholds as the server lists them
+   (#verdict-thresholds). Each status is its own CSS class: one the check adds shows as itself. */
 "use strict";
 window.EventDebug = window.EventDebug || {};
 
 (function (ns) {
-  const BADGES = { ok: "good", failed: "bad", unknown: "warn", idle: "warn" };
+  // As dashboard/views.py verdict_title.
+  const TITLES = { ok: "Every figure is within its threshold", unknown: "Some figures could not be checked" };
 
   function title(check) {
-    if (check.status === "ok") return "Every figure is within its threshold";
     if (check.status === "failed") {
       const n = check.failures.length;
       return n + " check" + (n === 1 ? "" : "s") + " failed";
     }
     if (check.status === "idle") return "Nothing to judge: " + check.idle.join("; ");
-    return "Some figures could not be checked";
+    return TITLES[check.status] || check.headline || "";
   }
 
   // As Threshold.shown() writes it on the server: a count with separators, else to its digits
@@ -49,17 +50,17 @@ window.EventDebug = window.EventDebug || {};
     section.className = "card verdict " + check.status;
     section.dataset.status = check.status;
     document.getElementById("verdict-title").replaceChildren(
-      ns.el("span", { class: "badge " + BADGES[check.status] }, check.status.toUpperCase()),
+      ns.el("span", { class: "badge " + check.status }, check.status.toUpperCase()),
       " " + title(check) + " ",
       ns.el("span", { class: "sub" }, "over the last " + windowLength),
     );
     document.getElementById("verdict-lines").replaceChildren(
       ...check.failures.map(function (line) {
-        return ns.el("li", { class: "failure" }, [ns.el("span", { class: "badge bad" }, "failed"), " " + line]);
+        return ns.el("li", { class: "failure" }, [ns.el("span", { class: "badge failed" }, "failed"), " " + line]);
       }),
       ...check.causes.map(causeItem),
       ...check.unchecked.map(function (line) {
-        return ns.el("li", { class: "unchecked" }, [ns.el("span", { class: "badge warn" }, "unknown"), " " + line]);
+        return ns.el("li", { class: "unchecked" }, [ns.el("span", { class: "badge unknown" }, "unknown"), " " + line]);
       }),
     );
     const specs = JSON.parse(document.getElementById("verdict-thresholds").textContent);
@@ -76,7 +77,7 @@ window.EventDebug = window.EventDebug || {};
 
   ns.refreshVerdict = async function (url, section, windowLength) {
     try {
-      ns.showVerdict(section, await ns.getJSON(ns.apiURL(url, {})), windowLength);
+      ns.showVerdict(section, await ns.getJSON(ns.apiURL(url, { since: windowLength })), windowLength);
     } catch (err) {
       // The last verdict stays, marked stale: a refresh that failed says nothing about the path.
       section.dataset.stale = err.message;

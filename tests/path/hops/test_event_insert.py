@@ -4,6 +4,7 @@ between two snapshots, and on PostgreSQL the inserts into the event tables runni
 import json
 import threading
 import time
+import uuid
 
 import psycopg
 import pytest
@@ -123,3 +124,43 @@ def test_a_lock_on_the_event_table_is_named_as_the_backlogs_cause(node):
     assert (cause["hop"], cause["cause"]) == (3, "A lock on the event tables holds the receiver's inserts")
     assert "1 Lock:relation" in cause["evidence"] and "blocked by pid" in cause["evidence"]
     assert "pg_blocking_pids" in cause["remedy"]
+
+
+@POSTGRES
+def test_inserts_waiting_in_another_database_of_the_server_are_not_counted():
+    # AWX's PostgreSQL may serve other databases, whose sessions pg_stat_activity lists too.
+    settings = connection.settings_dict
+    server = {key: settings[key.upper()] for key in ("host", "port", "user", "password")}
+    other = f"edtest_other_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(**server, dbname="postgres", autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{other}"')
+    try:
+        with (
+            psycopg.connect(**server, dbname=other) as holder,
+            psycopg.connect(**server, dbname=other) as inserter,
+        ):
+            holder.execute('CREATE TABLE "main_jobevent" (id int)')
+            holder.commit()
+            holder.execute('LOCK TABLE "main_jobevent" IN ACCESS EXCLUSIVE MODE')
+            inserter.execute("SET statement_timeout = '20s'")
+            thread = threading.Thread(
+                target=inserter.execute, args=('INSERT INTO "main_jobevent" VALUES (1)',)
+            )
+            thread.start()
+            with psycopg.connect(**server, dbname=other) as watcher:
+                waiting = (
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+                for _ in range(100):  # until the insert waits on the lock (a fraction of a second)
+                    if watcher.execute(waiting).fetchone()[0]:
+                        break
+                    time.sleep(0.1)
+                assert watcher.execute(waiting).fetchone()[0] == 1
+            found = running_inserts()
+            holder.rollback()
+            thread.join(30)
+    finally:
+        with psycopg.connect(**server, dbname="postgres", autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{other}" WITH (FORCE)')
+    assert (found["running"], found["lock_waits"], found["blocking_pids"]) == (0, 0, [])

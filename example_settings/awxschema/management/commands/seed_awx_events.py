@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from awx_eventdebug.awx.tables import KINDS
 from awx_eventdebug.timeutil import parse_duration, parse_moment
-from example_settings.awxschema.workload import PROFILES, WorkloadSpec, seed_workload
+from example_settings.awxschema.workload import PROFILES, WorkloadSpec, profile_names, seed_workload
 
 
 class Command(BaseCommand):
@@ -27,7 +27,10 @@ class Command(BaseCommand):
             "--job-duration", default="5m", help="Time over which one job's events are spread (default 5m)."
         )
         parser.add_argument(
-            "--profile", choices=PROFILES, default="steady", help="Lag profile (default steady)."
+            "--profile",
+            default="steady",
+            help=f"Lag profiles, comma-separated, each the mark of one cause: {', '.join(PROFILES)} "
+            "(default steady; see workload.py).",
         )
         parser.add_argument("--lag", type=float, default=0.5, help="Median lag in seconds (default 0.5).")
         parser.add_argument(
@@ -54,6 +57,7 @@ class Command(BaseCommand):
         if options["lag"] <= 0:
             raise CommandError("--lag must be greater than 0")
         try:
+            profile_names(options["profile"])
             since = parse_moment(options["since"])
             until = parse_moment(options["until"]) if options["until"] else None
             duration = parse_duration(options["job_duration"]).total_seconds()

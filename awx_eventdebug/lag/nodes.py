@@ -1,0 +1,165 @@
+"""Each execution node's clock, estimated from the lag of its jobs' events, with the evidence: the
+one estimate doctor, report and check show (docs/lag.md, "Clock skew per execution node").
+
+``created`` is stamped by the callback plugin on the execution node's clock, ``modified`` by the
+callback receiver on the control node's (awx/main/dispatch/worker/callback.py): a node whose clock
+runs ahead by s shortens every lag of its events by s, one behind lengthens them by s. A true lag
+is never negative, and its shortest is the path's fixed cost, alike on every node. So:
+
+- a node whose lowest lag is negative runs ahead by at least that much: proof, not estimate; by
+  about its distance below the baseline, the lowest lag of the nodes not ahead by more than the
+  tolerance;
+- a node whose lowest lag is above the baseline by more than the tolerance either runs
+  behind by the difference or its events wait that long before the queue (a slow execution node
+  or receptor link). A clock offset shifts every lag alike and keeps their spread (median minus
+  lowest) as the other nodes'; a slow path spreads them out too: that tells the two apart.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from .percentiles import percentile_key
+from .query import LagQuery
+from .report import lag_report
+
+# Job events: the bulk of every AWX's events, and those of the jobs execution nodes run.
+SKEW_KIND = "job"
+# A difference smaller than this is no finding: lags are read in seconds, and NTP keeps clocks
+# within milliseconds of each other.
+SKEW_TOLERANCE_SECONDS = 1.0
+# Fewer measured events than this on a node tell nothing about its clock.
+MIN_EVENTS = 20
+# A node's spread (median minus lowest lag) above this many times the nodes' usual one, plus the
+# tolerance, is a slow path rather than a clock behind.
+SLOW_SPREAD_FACTOR = 2.0
+PERCENTILES = (Decimal(50), Decimal(99))
+P50, P99 = (percentile_key(p) for p in PERCENTILES)
+
+IN_SYNC, AHEAD, BEHIND, SLOW_PATH, UNKNOWN = "in_sync", "ahead", "behind", "slow_path", "unknown"
+
+
+def node_clocks(window) -> dict:
+    """The clock estimate of every execution node that ran jobs with events stored in ``window``:
+    one statement over the window's job events (lag/query.py bounds it)."""
+    report = lag_report(
+        LagQuery(
+            kind=SKEW_KIND,
+            since=window.since,
+            until=window.until,
+            by="execution_node",
+            percentiles=PERCENTILES,
+            worst_by=PERCENTILES[-1],
+        )
+    )
+    return {
+        "kind": SKEW_KIND,
+        "groups_truncated": report["groups_truncated"],
+        **clock_estimates(report["groups"]),
+    }
+
+
+def clock_estimates(groups: list[dict]) -> dict:
+    """The estimate of each node from its lag statistics (lag_report's groups by execution_node):
+    the cluster's baseline, each node's verdict, skew and evidence, and one finding per node
+    whose clock or path is off."""
+    # Events of jobs with no execution node recorded (or deleted since) tell of no node.
+    nodes = [group for group in groups if group["key"]]
+    measured = [
+        g for g in nodes if g["count"] + g["negative"] >= MIN_EVENTS and g["min_lag_seconds"] is not None
+    ]
+    # The nodes whose lowest lag proves no clock ahead by more than the tolerance: the lowest of
+    # theirs is the path's fixed cost as the control nodes' clocks see it.
+    not_ahead = [g for g in measured if g["min_lag_seconds"] >= -SKEW_TOLERANCE_SECONDS]
+    baseline = min((g["min_lag_seconds"] for g in not_ahead), default=0.0)
+    spreads = {g["key"]: _spread(g) for g in not_ahead if g["percentiles"][P50] is not None}
+    estimates = [
+        _estimate(g, baseline, [s for node, s in spreads.items() if node != g["key"]]) for g in nodes
+    ]
+    return {
+        "tolerance_seconds": SKEW_TOLERANCE_SECONDS,
+        "baseline_min_lag_seconds": baseline if measured else None,
+        "nodes": estimates,
+        "findings": [
+            f"execution node {e['node']}: {e['evidence']}"
+            for e in estimates
+            if e["verdict"] in (AHEAD, BEHIND, SLOW_PATH)
+        ],
+    }
+
+
+def _spread(group: dict) -> float:
+    return group["percentiles"][P50] - group["min_lag_seconds"]
+
+
+def _estimate(group: dict, baseline: float, other_spreads: list[float]) -> dict:
+    """``group``'s verdict against the ``baseline`` lowest lag and the spreads of the other nodes
+    that are not ahead."""
+    events = group["count"] + group["negative"]
+    lowest = group["min_lag_seconds"]
+    estimate = {
+        "node": group["key"],
+        "events": events,
+        "negative_share": group["negative_share"],
+        "min_lag_seconds": lowest,
+        "p50_seconds": group["percentiles"][P50],
+        "p99_seconds": group["percentiles"][P99],
+    }
+    if events < MIN_EVENTS or lowest is None:
+        return estimate | {
+            "verdict": UNKNOWN,
+            "skew_seconds": None,
+            "evidence": f"only {events} measured events; at least {MIN_EVENTS} needed",
+        }
+    ahead = baseline - lowest
+    if lowest < 0 and ahead > SKEW_TOLERANCE_SECONDS:
+        return estimate | {
+            "verdict": AHEAD,
+            "skew_seconds": ahead,
+            "evidence": (
+                f"clock ahead by about {ahead:.1f} s: {group['negative']} of {events} events "
+                f"({group['negative_share']:.0%}) stored before they were created, lowest lag "
+                f"{lowest:.3f} s (ahead by at least {-lowest:.3f} s) against the nodes' lowest "
+                f"{baseline:.3f} s"
+            ),
+        }
+    excess = lowest - baseline
+    if excess > SKEW_TOLERANCE_SECONDS:
+        shifted = f"lowest lag {lowest:.3f} s, {excess:.1f} s above the nodes' lowest {baseline:.3f} s"
+        if estimate["p50_seconds"] is None or not other_spreads:
+            return estimate | {
+                "verdict": BEHIND,
+                "skew_seconds": -excess,
+                "evidence": (
+                    f"clock behind by about {excess:.1f} s, or its events wait that long before the "
+                    f"queue: {shifted}"
+                ),
+            }
+        # The steadiest other node's: another slow node must not make this one look steady.
+        spread, usual = _spread(group), min(other_spreads)
+        spreads = f"median {spread:.3f} s above its lowest, against {usual:.3f} s on the steadiest other node"
+        if spread > SLOW_SPREAD_FACTOR * usual + SKEW_TOLERANCE_SECONDS:
+            return estimate | {
+                "verdict": SLOW_PATH,
+                "skew_seconds": None,
+                "evidence": (
+                    f"events wait {excess:.1f} s or more before the queue (a slow node or receptor "
+                    f"link, not its clock): {shifted}, and spread out ({spreads})"
+                ),
+            }
+        return estimate | {
+            "verdict": BEHIND,
+            "skew_seconds": -excess,
+            "evidence": (
+                f"clock behind by about {excess:.1f} s (or every event waits that long before the "
+                f"queue): {shifted}, spread as the others' ({spreads})"
+            ),
+        }
+    return estimate | {
+        "verdict": IN_SYNC,
+        "skew_seconds": ahead,
+        "evidence": (
+            f"lowest lag {lowest:.3f} s, within {SKEW_TOLERANCE_SECONDS:g} s of the nodes' lowest "
+            f"{baseline:.3f} s"
+        ),
+    }

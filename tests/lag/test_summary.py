@@ -1,0 +1,112 @@
+"""The lag the health figures read (lag/summary.py): final minutes from the rollups, the open ones
+from the events, every percentile within 1% of the exact statement; rollups that lag behind are
+computed from the events within the statement timeout, or the figure says why it is missing."""
+
+import random
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from awx_eventdebug.health.report import health_window
+from awx_eventdebug.health.snapshot import HealthSnapshot
+from awx_eventdebug.lag.query import LagQuery
+from awx_eventdebug.lag.report import HEALTH_FILL_MINUTES, lag_report
+from awx_eventdebug.lag.rollup import fill_rollups
+from awx_eventdebug.lag.sketch import RELATIVE_ERROR
+from awx_eventdebug.lag.summary import P99_KEY, lag_percentiles, lag_summary
+from awx_eventdebug.models import LagRollup
+from example_settings.awxschema.workload import insert_job
+
+pytestmark = pytest.mark.django_db
+
+CONFIGURED = (1, 10, 25, 50, 75, 90, 95, 99, 99.9)
+PERCENTILES = tuple(Decimal(str(p)) for p in CONFIGURED)
+
+
+def events_until_now(kind, minutes, count, seed):
+    """One job of ``kind`` with ``count`` events stored over the last ``minutes`` minutes, the
+    last ones in the open minutes (not final yet), with lognormal lags and a slow tail."""
+    rng = random.Random(seed)
+    now = timezone.now()
+    events = []
+    for n in range(count):
+        modified = (
+            now - timedelta(minutes=minutes) + timedelta(seconds=(n + rng.random()) * minutes * 60 / count)
+        )
+        lag = rng.lognormvariate(0, 1.3) if n % 50 else rng.uniform(30, 120)
+        events.append((modified - timedelta(seconds=round(lag, 6)), modified, "runner_on_ok"))
+    insert_job(kind, now - timedelta(minutes=minutes + 5), events)
+
+
+def exact(kind, window):
+    return lag_report(
+        LagQuery(kind=kind, since=window.since, until=window.until, percentiles=PERCENTILES, exact=True)
+    )
+
+
+def test_health_lag_is_within_one_percent_of_exact_and_says_how_it_was_read(settings):
+    settings.EVENTDEBUG = {"LAG_PERCENTILES": CONFIGURED, "HEALTH_WINDOW": "15m"}
+    assert lag_percentiles() == PERCENTILES
+    events_until_now("job", 14, 3000, seed=1)
+    events_until_now("project_update", 14, 400, seed=2)
+    window = health_window(timezone.now())
+    first = lag_summary(window, 0)
+    for kind in ("job", "project_update"):
+        figures, expected = first["kinds"][kind], exact(kind, window)
+        assert (figures["method"], figures["percentile_error_ratio"]) == ("rollup", RELATIVE_ERROR)
+        assert figures["rollups_behind_minutes"] >= 10  # nothing filled them: computed for this read
+        for key in ("count", "min", "max", "missing_created", "backfilled", "negative"):
+            assert figures[key] == expected[key]
+        assert figures["mean"] == pytest.approx(expected["mean"], rel=1e-9)
+        for key, value in expected["percentiles"].items():
+            assert figures["percentiles"][key] == pytest.approx(value, rel=RELATIVE_ERROR), key
+    assert first["kinds"]["system_job"]["count"] == 0
+    # The first read stored the final minutes: the next one reads them (a minute or two may have
+    # become final in between) and answers as it did.
+    second = lag_summary(window, 0)
+    assert second["kinds"]["job"]["rollups_behind_minutes"] <= 2
+    assert second["kinds"]["job"]["percentiles"] == first["kinds"]["job"]["percentiles"]
+    # The check is judged on the same figure.
+    check = HealthSnapshot(window).check()
+    assert check["figures"]["max_p99"] == max(
+        first["kinds"][kind]["percentiles"][P99_KEY] for kind in ("job", "project_update")
+    )
+
+
+def test_worst_jobs_stay_exact_beside_the_rolled_up_kinds():
+    events_until_now("job", 10, 300, seed=3)
+    window = health_window(timezone.now())
+    summary = lag_summary(window, 5)
+    [job] = summary["worst_jobs"]
+    by_job = lag_report(
+        LagQuery(since=window.since, until=window.until, by="job", percentiles=lag_percentiles(), exact=True)
+    )
+    assert job["percentiles"] == by_job["groups"][0]["percentiles"]
+    assert summary["kinds"]["job"]["method"] == "rollup" and job["count"] == summary["kinds"]["job"]["count"]
+
+
+def test_rollups_far_behind_fall_back_to_the_exact_statement_and_say_so(settings):
+    """A fresh install or a stopped maintenance thread: more than HEALTH_FILL_MINUTES final
+    minutes missing, the window is read exactly, under the statement timeout (a kind whose
+    statement fails is unread, with why: tests/health/test_report.py), and the figures say how far
+    behind the rollups were."""
+    events_until_now("job", 6 * 60, 600, seed=4)
+    settings.EVENTDEBUG = {"HEALTH_WINDOW": "6h"}
+    window = health_window(timezone.now())
+    figures = lag_summary(window, 0)["kinds"]["job"]
+    assert (figures["method"], figures["percentile_error_ratio"]) == ("exact", 0.0)
+    assert figures["rollups_behind_minutes"] >= 6 * 60 - 5
+    expected = exact("job", window)
+    assert (
+        (figures["count"], figures["max"]) == (expected["count"], expected["max"]) == (600, expected["max"])
+    )
+    assert LagRollup.objects.count() == 0  # left to the maintenance thread
+
+    # Filled (as the maintenance thread fills), all but the minutes that became final since.
+    settings.EVENTDEBUG = {"HEALTH_WINDOW": "6h"}
+    fill_rollups(since=window.since, until=window.until)
+    figures = lag_summary(window, 0)["kinds"]["job"]
+    assert figures["method"] == "rollup" and figures["rollups_behind_minutes"] <= HEALTH_FILL_MINUTES
+    assert figures["count"] == 600
