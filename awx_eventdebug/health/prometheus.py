@@ -29,6 +29,7 @@ from prometheus_client.registry import CollectorRegistry
 from prometheus_client.utils import floatToGoString
 
 from ..awx.messages import GROUP_KINDS, OTHER_GROUP_KIND
+from ..jsondoc import rounded
 from ..lag.histogram import BOUNDS, LagCounters
 from ..overflow.record import node_name
 from ..path.judge import JudgedPath
@@ -295,12 +296,6 @@ def histogram_buckets(counters: LagCounters) -> list[tuple[str, int]]:
     """(le, cumulative count) pairs, +Inf last, as prometheus_client writes a histogram."""
     pairs = zip(BOUNDS, counters.buckets, strict=True)
     return [(floatToGoString(bound), count) for bound, count in pairs] + [("+Inf", counters.count)]
-
-
-def rounded(value):
-    """A float to the microsecond (seconds) or the millionth (ratios): the exposition shows what
-    the figures mean, not the float arithmetic behind them (0.9688498999999998)."""
-    return round(value, 6) if isinstance(value, float) else value
 
 
 @cache

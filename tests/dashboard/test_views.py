@@ -124,8 +124,7 @@ def test_one_window_chosen_in_the_url_covers_every_section(admin_client, setting
 def test_a_window_not_offered_is_a_400_naming_it(admin_client, settings):
     response = admin_client.get(PAGE + "?window=3y")
     assert response.status_code == 400
-    choices = "choose one of 15m, 1h, 2h, 6h, 24h"
-    assert response.content.decode() == f'window: "3y" is not a valid choice; {choices}.\n'
+    assert response.content.decode() == 'window: "3y" is not one of 15m, 1h, 2h, 6h, 24h.\n'
     # Windows longer than LAG_MAX_WINDOW are not offered; HEALTH_WINDOW always is.
     settings.EVENTDEBUG = {"LAG_MAX_WINDOW": "2h", "HEALTH_WINDOW": "30m"}
     html = admin_client.get(PAGE).content.decode()

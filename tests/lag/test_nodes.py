@@ -110,7 +110,7 @@ def test_unknown_by_lists_the_choices_in_one_line(admin):
     response = admin.get(URL, {"by": "node"})
     assert response.status_code == 400
     [message] = response.json()["by"]
-    assert message.endswith("choose one of none, event, job, minute, hour, execution_node, controller_node.")
+    assert message == '"node" is not one of none, event, job, minute, hour, execution_node, controller_node.'
     with pytest.raises(CommandError) as caught:
         call_command("eventdebug", "lag", "--by", "node", stdout=StringIO())
     assert caught.value.returncode == 2
