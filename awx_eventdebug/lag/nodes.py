@@ -119,7 +119,7 @@ def _estimate(group: dict, baseline: float, other_spreads: list[float]) -> dict:
             "verdict": AHEAD,
             "skew_seconds": ahead,
             "evidence": (
-                f"clock ahead by about {ahead:.1f} s: {group['negative']} of {events} events "
+                f"clock ahead by about {ahead:.1f} s: {group['negative_count']} of {events} events "
                 f"({group['negative_share']:.0%}) stored before they were created, lowest lag "
                 f"{lowest:.3f} s (ahead by at least {-lowest:.3f} s) against the nodes' lowest "
                 f"{baseline:.3f} s"

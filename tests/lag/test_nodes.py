@@ -133,10 +133,10 @@ def group(node, lowest, p50, count=100, negative=0):
     return {
         "key": node,
         "count": count,
-        "negative": negative,
+        "negative_count": negative,
         "negative_share": negative / (count + negative),
         "min_lag_seconds": lowest,
-        "percentiles": {"p50": p50, "p99": None if p50 is None else p50 * 3},
+        "percentiles_seconds": {"p50": p50, "p99": None if p50 is None else p50 * 3},
     }
 
 
