@@ -28,16 +28,22 @@ class FiniteFloatField(serializers.FloatField):
 
 class ChoiceField(serializers.ChoiceField):
     """DRF's ChoiceField, whose refusal quotes a value cut (errors.cut), not 100 KB of it, and
-    lists the choices, so the one line a face shows is enough to correct the value."""
+    lists the choices: '"jobs" is not one of job, project_update, ...'."""
+
+    default_error_messages = {"invalid_choice": '"{input}" is not one of {choices}.'}
+    LISTED = 12  # choices a refusal lists; a longer list (metric names) ends with its count
 
     def to_internal_value(self, data):
+        if data == "" and self.allow_blank:
+            return ""
         try:
-            return super().to_internal_value(data)
-        except serializers.ValidationError:
-            choices = ", ".join(map(str, self.choices))
-            raise serializers.ValidationError(
-                f'"{cut(str(data))}" is not a valid choice; choose one of {choices}.', code="invalid_choice"
-            ) from None
+            return self.choice_strings_to_values[str(data)]
+        except KeyError:
+            choices = [str(choice) for choice in self.choices]
+            listed = ", ".join(choices[: self.LISTED])
+            if len(choices) > self.LISTED:
+                listed += f", ... ({len(choices)} in all)"
+            self.fail("invalid_choice", input=cut(str(data)), choices=listed)
 
 
 class MomentField(serializers.Field):

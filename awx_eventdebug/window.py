@@ -100,7 +100,9 @@ class WindowQuerySerializer(serializers.Serializer):
     def _refusal(self, since: datetime, until: datetime) -> tuple[str, str] | None:
         """(the field to name, why) when the window breaks the rule, else None."""
         if until <= since:
-            if "until" in self.fields:
+            # The option given is the one to blame: a since in the future with until left to now
+            # is the since's fault, not the until nobody typed.
+            if "until" in self.fields and self.initial_data.get("until") not in (None, ""):
                 return "until", "must be later than since."
             return "since", "must be in the past."
         if self.bounded:

@@ -97,7 +97,7 @@ def sustained(seconds):
     stored = sum(ChannelOverflow.objects.filter(node="bench").values_list("drops", flat=True))
     stats = handler.stats()
     print(f"2. sustained, one thread, flushing every 0.5 s to SQLite for {seconds} s")
-    print(f"   {count / elapsed:,.0f} records/s; {stats['flushes']} flushes, {stats['rows_written']} rows")
+    print(f"   {count / elapsed:,.0f} records/s; {stats['flushes']} flushes, {stats['written_rows']} rows")
     print(f"   stored drops {stored:,} == records {count:,}: {stored == count}")
     handler.close()
 
@@ -124,8 +124,8 @@ def memory(names):
     print(f"3. memory of the pending aggregate (tracemalloc), {names:,} distinct group names")
     peak, current, stats = peak_memory(names, 10_000)
     print(f"   bound 10,000:            peak {peak:6.1f} MB, held {current:6.1f} MB")
-    print(f"                            {stats['pending']:,} pending (group, window) pairs")
-    print(f"                            {stats['bounded']:,} records counted in '(other groups)'")
+    print(f"                            {stats['pending_groups']:,} pending (group, window) pairs")
+    print(f"                            {stats['bounded_records']:,} records counted in '(other groups)'")
     unbounded = names // 10
     peak, current, stats = peak_memory(unbounded, 10**9)
     print(f"   no bound, {unbounded:,} names: peak {peak:6.1f} MB, held {current:6.1f} MB (grows with names)")
@@ -172,7 +172,7 @@ def ingest_memory(largest):
     with open(path, "rb") as stream:
         result = ingest_streams([("fresh", stream)], node="ingest-fresh")
     elapsed = time.perf_counter() - started
-    records = result["totals"]["new"] / elapsed
+    records = result["totals"]["new_records"] / elapsed
     print(f"   {largest:5g} MB fresh: {largest / elapsed:5.1f} MB/s, {records:,.0f} records/s")
 
 

@@ -200,9 +200,9 @@ def largest_error(summary, window, lag_report, LagQuery) -> float:
     largest = 0.0
     for kind, figures in summary["kinds"].items():
         exact = lag_report(LagQuery(kind=kind, since=window.since, until=window.until, exact=True))
-        for key, value in exact["percentiles"].items():
+        for key, value in exact["percentiles_seconds"].items():
             if value:
-                largest = max(largest, abs(figures["percentiles"][key] - value) / value)
+                largest = max(largest, abs(figures["percentiles_seconds"][key] - value) / value)
     return largest
 
 

@@ -220,16 +220,17 @@ def listen_receiver(prefix, capacity, messages, on_joined):
 
     def update(report):
         now = time.perf_counter()
-        if report["received"] > marks["received"]:
-            marks["received"], marks["end"] = report["received"], now
-        if report["received"] >= messages or now - marks["end"] > (IDLE if marks["received"] else FIRST_WAIT):
+        if report["received_messages"] > marks["received"]:
+            marks["received"], marks["end"] = report["received_messages"], now
+        quiet = now - marks["end"] > (IDLE if marks["received"] else FIRST_WAIT)
+        if report["received_messages"] >= messages or quiet:
             listener.stop(STOP_DURATION)
 
     listener = Listener(
         load_layer("bench"), [GROUP], duration=600, interval=0.02, on_joined=joined, on_update=update
     )
     summary = listener.run()
-    return marks["end"] - marks["start"], summary["received"]
+    return marks["end"] - marks["start"], summary["received_messages"]
 
 
 RECEIVERS = {"receive()": bare_receiver(False), "raw drain": bare_receiver(True), "listen": listen_receiver}

@@ -110,7 +110,7 @@ def test_check_thresholds_are_validated(settings):
     settings.EVENTDEBUG = {"CHECK_MAX_FILL": 120, "CHECK_MAX_DROPS": -1, "METRICS_ALLOW_ANONYMOUS": 1}
     found = {w.msg.split("]")[0]: w.msg for w in check_settings()}
     assert "must be from 0% to 100%" in found["EVENTDEBUG['CHECK_MAX_FILL'"]
-    assert "must be from 0 to " in found["EVENTDEBUG['CHECK_MAX_DROPS'"]
+    assert "must be from 0 drops to " in found["EVENTDEBUG['CHECK_MAX_DROPS'"]
     assert "expected bool, got int" in found["EVENTDEBUG['METRICS_ALLOW_ANONYMOUS'"]
 
 

@@ -39,7 +39,7 @@ def test_without_the_middleware_awx_never_routes_to_the_app(awx, admin):
 def test_middleware_after_awx_serves_the_prefix_and_nothing_else(awx, admin):
     awx.MIDDLEWARE = [*awx.MIDDLEWARE, OURS]
     response = admin.get("/api/eventdebug/lag/")
-    assert response.status_code == 200 and "percentiles" in response.json()
+    assert response.status_code == 200 and "percentiles_seconds" in response.json()
     assert admin.get("/api/eventdebug/lag/", HTTP_ACCEPT="text/html").status_code == 200
     assert admin.get("/api/v2/ping/").content == b"awx pong"
     assert admin.get("/api/eventdebug/nothing-here/").status_code == 404

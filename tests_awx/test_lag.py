@@ -56,9 +56,10 @@ def direct(job, where: str, params: list, key: str = "null", table: str | None =
 def assert_same(report: dict, expected: dict):
     assert report["count"] == expected["count"]
     for name in ("mean", "min", "max"):
-        assert report[name] == pytest.approx(expected[name], abs=1e-6), name
-    assert [report["percentiles"][key] for key in KEYS] == pytest.approx(expected["percentiles"], abs=1e-6)
-    assert (report.get("missing_created"), report.get("negative")) == (0, 0)
+        assert report[f"{name}_seconds"] == pytest.approx(expected[name], abs=1e-6), name
+    percentiles = [report["percentiles_seconds"][key] for key in KEYS]
+    assert percentiles == pytest.approx(expected["percentiles"], abs=1e-6)
+    assert (report.get("missing_created_count"), report.get("negative_count")) == (0, 0)
 
 
 @pytest.fixture(scope="module")

@@ -156,7 +156,7 @@ def test_events_without_created_are_backfilled_by_awx_and_counted_apart():
     job = update_model(Job, job.pk, status="successful", finished=now(), emitted_events=stamped + unstamped)
     awx_jobs.wait_for_events(job)
     report = eventdebug_json("lag", "--job", str(job.id))
-    assert (report["backfilled"], report["missing_created"]) == (unstamped, 0), report
+    assert (report["backfilled_count"], report["missing_created_count"]) == (unstamped, 0), report
     assert report["count"] == stamped
 
 

@@ -67,7 +67,7 @@ def test_overflow_api_answers_what_the_command_prints(overflow, users):
 def test_groups_shows_the_full_member(overflow):
     [group] = [g for g in overflow.groups["groups"] if g["name"] == overflow.group]
     assert group["members"] == 2
-    full = [queue for queue in group["queues"] if queue["fill"] == 100.0]
+    full = [queue for queue in group["queues"] if queue["fill_percent"] == 100.0]
     assert [[member["channel"] for member in queue["members"]] for queue in full] == [[overflow.stuck]]
 
 
@@ -75,9 +75,10 @@ def test_queues_shows_the_full_queue(overflow):
     prefix = overflow.groups["layer"]["prefix"]
     key = prefix + overflow.stuck[: overflow.stuck.index("!") + 1]
     [queue] = [queue for queue in overflow.queues["queues"] if queue["key"] == key]
-    assert queue["depth"] == queue["capacity"] == overflow.groups["layer"]["capacity"]
-    assert queue["fill"] == 100.0
-    assert overflow.queues["summary"]["queues_full"] == 1
+    capacity = overflow.groups["layer"]["capacity_messages"]
+    assert queue["depth_messages"] == queue["capacity_messages"] == capacity
+    assert queue["fill_percent"] == 100.0
+    assert overflow.queues["summary"]["full_queues"] == 1
 
 
 def test_check_fails_naming_the_group(overflow):

@@ -64,7 +64,7 @@ class PrometheusTextRenderer(BaseRenderer):
 
 def messages(detail, field: str = "") -> list[str]:
     """A refusal's messages as text: ``detail`` alone, a 400's each after the field it names
-    (``metric: "x" is not a valid choice.``), as DRF nests them (a list item's by its index)."""
+    (``metric: "x" is not one of ...``), as DRF nests them (a list item's by its index)."""
     if isinstance(detail, dict):
         if list(detail) == ["detail"]:
             return messages(detail["detail"], field)

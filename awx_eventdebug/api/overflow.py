@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from rest_framework.response import Response
+
 from ..overflow.params import (
     OverflowListSerializer,
     OverflowSummarySerializer,
@@ -11,8 +13,14 @@ from ..overflow.params import (
 from .base import EventDebugView
 
 
-class OverflowListView(EventDebugView, query=OverflowListSerializer, document=overflow_page):
-    """Overflow rows per node, group and minute, newest first, one page at a time."""
+class OverflowListView(EventDebugView):
+    """Overflow rows per node, group and minute, newest first, a page at a time as AWX's lists
+    are (`count`, `next`, `previous`, `results`)."""
+
+    query_serializer_class = OverflowListSerializer
+
+    def get(self, request):
+        return Response(overflow_page(self.validated_query(), request.get_full_path()))
 
 
 class OverflowSummaryView(EventDebugView, query=OverflowSummarySerializer, document=overflow_summary):

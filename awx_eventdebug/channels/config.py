@@ -142,13 +142,13 @@ class LayerConfig:
             "backend": self.backend,
             "hosts": [host.label for host in self.hosts],
             "prefix": self.prefix,
-            "capacity": self.capacity,
-            "channel_capacity": {
+            "capacity_messages": self.capacity,
+            "channel_capacity_messages": {
                 getattr(pattern, "pattern", pattern): value
                 for pattern, value in self.channel_capacity.items()
             },
-            "expiry": self.expiry,
-            "group_expiry": self.group_expiry,
+            "expiry_seconds": self.expiry,
+            "group_expiry_seconds": self.group_expiry,
             "kind": self.support.kind,
         }
 

@@ -20,6 +20,7 @@ from .config import LayerConfig
 from .pubsub import inspect_subscribers
 from .queues import (
     DEFAULT_LIMIT,
+    NEARLY_FULL,
     QueueStats,
     inflight_left_behind,
     not_drained,
@@ -168,7 +169,9 @@ class GroupReport:
         entry = stats.entry(self.layer.capacity_for(first_member), self.now, self.layer.expiry)
         entry["unreachable"] = shard in self.failed
         if entry["unreachable"]:
-            entry.update(depth=None, expired=None, fill=None, inflight=None)
+            entry.update(
+                depth_messages=None, expired_messages=None, fill_percent=None, inflight_messages=None
+            )
         return entry
 
     def set_stats(self, stats: dict[str, QueueStats], groups: list[GroupRead]) -> None:
@@ -269,9 +272,10 @@ def inspect_groups(
         "members": 0,
         "stale_members": 0,
         "queues": 0,
-        "queues_over_80": 0,
-        "queues_full": 0,
-        "max_oldest_age": None,
+        "nearly_full_percent": NEARLY_FULL,
+        "nearly_full_queues": 0,
+        "full_queues": 0,
+        "max_oldest_age_seconds": None,
     }
     doc.update(summary=summary, groups=[])
     if layer.support.groups != MEMBERS:

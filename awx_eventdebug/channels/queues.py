@@ -59,13 +59,13 @@ class QueueStats:
         return {
             "key": self.key,
             "shard": self.shard,
-            "depth": self.depth,
-            "expired": self.depth - self.live,
-            "capacity": capacity,
-            "fill": round(100.0 * self.live / capacity, 1) if capacity else None,
-            "oldest_age": age(now, self.oldest),
-            "inflight": self.inflight,
-            "inflight_oldest_age": age(now, self.inflight_oldest),
+            "depth_messages": self.depth,
+            "expired_messages": self.depth - self.live,
+            "capacity_messages": capacity,
+            "fill_percent": round(100.0 * self.live / capacity, 1) if capacity else None,
+            "oldest_age_seconds": age(now, self.oldest),
+            "inflight_messages": self.inflight,
+            "inflight_oldest_age_seconds": age(now, self.inflight_oldest),
             "inflight_left_behind": inflight_left_behind(self.inflight_oldest, now, expiry),
         }
 
@@ -107,7 +107,7 @@ def read_queue_stats(client: redis.Redis, keys: list[str], shard: int, now: floa
 
 def queue_severity(queue: dict) -> tuple:
     """Worst first: fullest, then oldest waiting message, then deepest."""
-    return (queue["fill"] or 0.0, queue["oldest_age"] or 0.0, queue["depth"] or 0)
+    return (queue["fill_percent"] or 0.0, queue["oldest_age_seconds"] or 0.0, queue["depth_messages"] or 0)
 
 
 @dataclass
@@ -137,10 +137,10 @@ def summarize_queues(summary: dict, queues: list[dict]) -> None:
     passes them worst first)."""
     distinct = [queue.first for queue in distinct_queues((q["key"], q, None) for q in queues).values()]
     summary["queues"] = len(distinct)
-    summary["queues_over_80"] = sum(1 for q in distinct if (q["fill"] or 0) > NEARLY_FULL)
-    summary["queues_full"] = sum(1 for q in distinct if (q["fill"] or 0) >= FULL)
-    summary["max_oldest_age"] = max(
-        (q["oldest_age"] for q in distinct if q["oldest_age"] is not None), default=None
+    summary["nearly_full_queues"] = sum(1 for q in distinct if (q["fill_percent"] or 0) > NEARLY_FULL)
+    summary["full_queues"] = sum(1 for q in distinct if (q["fill_percent"] or 0) >= FULL)
+    summary["max_oldest_age_seconds"] = max(
+        (q["oldest_age_seconds"] for q in distinct if q["oldest_age_seconds"] is not None), default=None
     )
 
 
@@ -150,16 +150,20 @@ def inspect_queues(
 ) -> dict:
     """Every queue key of the layer (process and plain channels) and every $inflight key,
     worst first; ``min_depth`` and ``limit`` narrow the list, never the summary."""
-    layer, timeout, now, budget, doc = begin_inspection(alias, timeout, min_depth=min_depth, limit=limit)
+    layer, timeout, now, budget, doc = begin_inspection(
+        alias, timeout, min_depth_messages=min_depth, limit=limit
+    )
     summary = {
         "queues": 0,
         "messages": 0,
-        "queues_over_80": 0,
-        "queues_full": 0,
-        "max_oldest_age": None,
+        # The bound is stated beside its count: the reading's own, not the check's CHECK_MAX_FILL.
+        "nearly_full_percent": NEARLY_FULL,
+        "nearly_full_queues": 0,
+        "full_queues": 0,
+        "max_oldest_age_seconds": None,
         "misplaced_queues": 0,
         "inflight_keys": 0,
-        "inflight_left_behind": 0,
+        "left_behind_inflight_keys": 0,
     }
     doc.update(summary=summary, queues=[], inflight=[])
     if not layer.support.queues:
@@ -190,17 +194,17 @@ def inspect_queues(
             if stats.inflight:
                 inflight.append(_inflight_doc(layer, stats, now))
     queues.sort(key=queue_severity, reverse=True)
-    inflight.sort(key=lambda i: i["oldest_age"] or 0.0, reverse=True)
+    inflight.sort(key=lambda i: i["oldest_age_seconds"] or 0.0, reverse=True)
     summarize_queues(summary, queues)
     summary.update(
-        messages=sum(q["depth"] for q in queues),
+        messages=sum(q["depth_messages"] for q in queues),
         misplaced_queues=sum(1 for q in queues if q["misplaced"]),
         inflight_keys=len(inflight),
-        inflight_left_behind=sum(1 for i in inflight if i["left_behind"]),
+        left_behind_inflight_keys=sum(1 for i in inflight if i["left_behind"]),
     )
     doc.update(
         shards=[r.as_dict() for r in results],
-        queues=[q for q in queues if q["depth"] >= min_depth][:limit],
+        queues=[q for q in queues if q["depth_messages"] >= min_depth][:limit],
         inflight=inflight[:limit],
         truncated=budget.truncated,
     )
@@ -225,8 +229,8 @@ def _inflight_doc(layer: LayerConfig, stats: QueueStats, now: float) -> dict:
     return {
         "key": stats.key + "$inflight",
         "shard": stats.shard,
-        "depth": stats.inflight,
-        "oldest_age": age(now, stats.inflight_oldest),
-        "queue_depth": stats.depth,
+        "depth_messages": stats.inflight,
+        "oldest_age_seconds": age(now, stats.inflight_oldest),
+        "queue_depth_messages": stats.depth,
         "left_behind": inflight_left_behind(stats.inflight_oldest, now, layer.expiry),
     }

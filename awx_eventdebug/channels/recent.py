@@ -54,7 +54,7 @@ def recent_groups(pattern: str, limit: int) -> dict:
         **doc,
         "limit": limit,
         "groups": doc["groups"][:limit],
-        "age": round(max(0.0, time.time() - read_at), 1),
+        "age_seconds": round(max(0.0, time.time() - read_at), 1),
     }
 
 

@@ -418,7 +418,7 @@ class PingResult:
         return {
             "host": self.host,
             "ok": self.ok,
-            "ms": round(self.seconds * 1000, 1),
+            "milliseconds": round(self.seconds * 1000, 1),
             "error": self.error,
         }
 

@@ -111,21 +111,29 @@ def _sample(number: int, doc: dict, current: tuple, previous: tuple | None, limi
     for key, queue in depths.items():
         before = None if previous is None else previous[1].get(key)
         rate = None
-        if seconds and before is not None and queue["depth"] is not None and before["depth"] is not None:
-            rate = round((queue["depth"] - before["depth"]) / seconds, 1)
+        if (
+            seconds
+            and before is not None
+            and queue["depth_messages"] is not None
+            and before["depth_messages"] is not None
+        ):
+            rate = round((queue["depth_messages"] - before["depth_messages"]) / seconds, 1)
         queues.append(
             {
                 "key": key,
                 "shard": queue["shard"],
                 "members": queue["members"],
-                "depth": queue["depth"],
-                "capacity": queue["capacity"],
-                "fill": queue["fill"],
-                "oldest_age": queue["oldest_age"],
-                "rate": rate,
+                "depth_messages": queue["depth_messages"],
+                "capacity_messages": queue["capacity_messages"],
+                "fill_percent": queue["fill_percent"],
+                "oldest_age_seconds": queue["oldest_age_seconds"],
+                "rate_per_second": rate,
             }
         )
-    queues.sort(key=lambda q: (q["fill"] or 0.0, q["rate"] or 0.0, q["depth"] or 0), reverse=True)
+    queues.sort(
+        key=lambda q: (q["fill_percent"] or 0.0, q["rate_per_second"] or 0.0, q["depth_messages"] or 0),
+        reverse=True,
+    )
     return {
         "sample": number,
         "at": doc["generated_at"],

@@ -54,9 +54,9 @@ SUMMARY_LABELS = {
     "stale_members": "stale",
     "queues": "queues",
     "messages": "messages",
-    "queues_over_80": "over 80%",
-    "queues_full": "full",
-    "max_oldest_age": "oldest message",
+    "nearly_full_queues": "nearly full",
+    "full_queues": "full",
+    "max_oldest_age_seconds": "oldest message",
     "misplaced_queues": "misplaced",
     "inflight_keys": "$inflight keys",
 }
@@ -64,10 +64,15 @@ SUMMARY_LABELS = {
 
 def summary_line(summary: dict, figures: str) -> str:
     """The space-separated ``figures`` of ``summary`` as "label value" pairs on one line."""
-    return "  ".join(
-        f"{SUMMARY_LABELS[key]} {seconds_text(summary[key]) if key == 'max_oldest_age' else summary[key]}"
-        for key in figures.split()
-    )
+
+    def shown(key):
+        if key == "max_oldest_age_seconds":
+            return seconds_text(summary[key])
+        if key == "nearly_full_queues":  # the count with its bound: "over 80% 2"
+            return f"{summary[key]} (over {summary['nearly_full_percent']:g}%)"
+        return summary[key]
+
+    return "  ".join(f"{SUMMARY_LABELS[key]} {shown(key)}" for key in figures.split())
 
 
 def percent_text(value) -> str:
@@ -78,7 +83,8 @@ def _header(doc: dict, style) -> list[str]:
     layer = doc["layer"]
     heading = (
         f"Channel layer {layer['alias']}: {layer['backend']}, prefix {layer['prefix']!r}, "
-        f"capacity {layer['capacity']}, expiry {layer['expiry']}s, group_expiry {layer['group_expiry']}s"
+        f"capacity {layer['capacity_messages']} messages, expiry {layer['expiry_seconds']} s, "
+        f"group_expiry {layer['group_expiry_seconds']} s"
     )
     return _frame(heading, doc, style, every_shard=True, truncated="; counts cover what was read.")
 
@@ -107,7 +113,10 @@ def format_groups(doc: dict, style) -> str:
         out.append(render_table(("group", "shard", "subscribers"), rows, numeric=(False, True, True)))
         return "\n".join(out)
     out.append(
-        summary_line(summary, "groups members stale_members queues queues_over_80 queues_full max_oldest_age")
+        summary_line(
+            summary,
+            "groups members stale_members queues nearly_full_queues full_queues max_oldest_age_seconds",
+        )
     )
     if not doc["groups"]:
         return "\n".join(out)
@@ -164,31 +173,33 @@ def _queue_cells(queue: dict | None) -> list:
         queue["key"],
         queue["shard"],
         f"{len(queue['members'])}{stale}",
-        queue["depth"],
-        queue["capacity"],
-        percent_text(queue["fill"]),
-        seconds_text(queue["oldest_age"]),
-        queue["inflight"],
+        queue["depth_messages"],
+        queue["capacity_messages"],
+        percent_text(queue["fill_percent"]),
+        seconds_text(queue["oldest_age_seconds"]),
+        queue["inflight_messages"],
     ]
 
 
 def format_queues(doc: dict, style) -> str:
     out = _header(doc, style)
     summary = doc["summary"]
-    figures = "queues messages queues_over_80 queues_full max_oldest_age misplaced_queues inflight_keys"
-    out.append(f"{summary_line(summary, figures)} ({summary['inflight_left_behind']} left behind)")
+    figures = (
+        "queues messages nearly_full_queues full_queues max_oldest_age_seconds misplaced_queues inflight_keys"
+    )
+    out.append(f"{summary_line(summary, figures)} ({summary['left_behind_inflight_keys']} left behind)")
     if doc["queues"]:
         rows = [
             (
                 q["key"],
                 q["kind"],
                 q["shard"],
-                q["depth"],
-                q["expired"],
-                q["capacity"],
-                percent_text(q["fill"]),
-                seconds_text(q["oldest_age"]),
-                q["inflight"],
+                q["depth_messages"],
+                q["expired_messages"],
+                q["capacity_messages"],
+                percent_text(q["fill_percent"]),
+                seconds_text(q["oldest_age_seconds"]),
+                q["inflight_messages"],
                 f"MISPLACED (receivers read shard {q['receiver_shard']})" if q["misplaced"] else "",
             )
             for q in doc["queues"]
@@ -201,9 +212,9 @@ def format_queues(doc: dict, style) -> str:
             (
                 i["key"],
                 i["shard"],
-                i["depth"],
-                seconds_text(i["oldest_age"]),
-                i["queue_depth"],
+                i["depth_messages"],
+                seconds_text(i["oldest_age_seconds"]),
+                i["queue_depth_messages"],
                 "LEFT BEHIND" if i["left_behind"] else "",
             )
             for i in doc["inflight"]
@@ -220,18 +231,20 @@ def format_sample(sample: dict, style) -> str:
         f"(layer {sample['layer']}, groups {sample['pattern']!r})"
     )
     out = _frame(heading, sample, style, every_shard=False)
-    out.append(summary_line(summary, "groups members queues queues_over_80 queues_full max_oldest_age"))
+    out.append(
+        summary_line(summary, "groups members queues nearly_full_queues full_queues max_oldest_age_seconds")
+    )
     if sample["queues"]:
         rows = [
             (
                 q["key"],
                 q["shard"],
                 q["members"],
-                "unreachable" if q["depth"] is None else q["depth"],
-                q["capacity"],
-                percent_text(q["fill"]),
-                seconds_text(q["oldest_age"]),
-                "-" if q["rate"] is None else f"{q['rate']:+.1f}/s",
+                "unreachable" if q["depth_messages"] is None else q["depth_messages"],
+                q["capacity_messages"],
+                percent_text(q["fill_percent"]),
+                seconds_text(q["oldest_age_seconds"]),
+                "-" if q["rate_per_second"] is None else f"{q['rate_per_second']:+.1f}/s",
             )
             for q in sample["queues"]
         ]

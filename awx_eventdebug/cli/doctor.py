@@ -59,13 +59,17 @@ def format_report(report: dict, style) -> str:
     else:
         out.append(
             render_pairs(
-                (key, layer[key])
-                for key in ("alias", "backend", "prefix", "capacity", "expiry", "group_expiry")
+                [(key, layer[key]) for key in ("alias", "backend", "prefix")]
+                + [
+                    ("capacity", f"{layer['capacity_messages']} messages"),
+                    ("expiry", f"{layer['expiry_seconds']} s"),
+                    ("group_expiry", f"{layer['group_expiry_seconds']} s"),
+                ]
             )
         )
         for ping in layer["ping"]:
             state = (
-                style.SUCCESS(f"PONG in {ping['ms']} ms")
+                style.SUCCESS(f"PONG in {ping['milliseconds']} ms")
                 if ping["ok"]
                 else style.ERROR(f"UNREACHABLE: {ping['error']}")
             )
@@ -99,8 +103,9 @@ def format_report(report: dict, style) -> str:
                 render_pairs(
                     (
                         (key, stats[key])
-                        for key in ("records_seen", "parsed", "ignored", "bounded", "pending", "rows_written")
-                        + ("rows_set_aside", "flush_failures", "last_flush", "last_error")
+                        for key in ("seen_records", "parsed_records", "ignored_records", "bounded_records")
+                        + ("pending_groups", "written_rows", "set_aside_rows", "flush_failures")
+                        + ("last_flush", "last_error")
                     ),
                     indent=4,
                 )

@@ -25,6 +25,7 @@ def format_check(result: dict, style) -> str:
     lines = [f"FAILED: {line}" for line in result["failures"]]
     lines += cause_lines(result["causes"], style)
     lines += [f"UNKNOWN: {line}" for line in result["unchecked"]]
+    lines += [f"IDLE: {line}" for line in result["idle"]]
     return "\n".join(lines + _node_lines(result))
 
 
@@ -71,18 +72,18 @@ def _doctor_lines(doctor: dict, style) -> list[str]:
 def _lag_lines(lag: dict, style) -> list[str]:
     out = []
     keys = lag["percentiles"]
-    headers = ["kind", "events", "mean", *keys, "max", "no created"]
+    headers = ["kind", "events", "mean (s)", *(f"{k} (s)" for k in keys), "max (s)", "no created"]
     rows = [
         [
             kind,
             s["count"],
-            s["mean"],
-            *(s["percentiles"][k] for k in keys),
-            s["max"],
-            s["missing_created"],
+            s["mean_seconds"],
+            *(s["percentiles_seconds"][k] for k in keys),
+            s["max_seconds"],
+            s["missing_created_count"],
         ]
         for kind, s in lag["kinds"].items()
-        if s is not None and (s["count"] or s["missing_created"])
+        if s is not None and (s["count"] or s["missing_created_count"])
     ]
     if rows:
         out.append(indent(render_table(headers, rows, numeric=[False] + [True] * (len(headers) - 1))))
@@ -91,9 +92,16 @@ def _lag_lines(lag: dict, style) -> list[str]:
     out.extend(style.ERROR(f"  {kind}: {message}") for kind, message in lag["errors"].items())
     if lag["worst_jobs"]:
         out.append("  Worst jobs by p99:")
-        headers = ["job", "kind", "events", "mean", *keys, "max"]
+        headers = ["job", "kind", "events", "mean (s)", *(f"{k} (s)" for k in keys), "max (s)"]
         rows = [
-            [j["job"], j["kind"], j["count"], j["mean"], *(j["percentiles"][k] for k in keys), j["max"]]
+            [
+                j["job"],
+                j["kind"],
+                j["count"],
+                j["mean_seconds"],
+                *(j["percentiles_seconds"][k] for k in keys),
+                j["max_seconds"],
+            ]
             for j in lag["worst_jobs"]
         ]
         out.append(indent(render_table(headers, rows, numeric=[True, False] + [True] * (len(headers) - 2))))
@@ -122,12 +130,22 @@ def _queue_lines(layer: dict, style) -> list[str]:
     out = []
     summary = layer["summary"]
     if layer["queues"]:
-        rows = [(q["key"], q["depth"], q["capacity"], q["fill"], q["oldest_age"]) for q in layer["queues"]]
+        rows = [
+            (
+                q["key"],
+                q["depth_messages"],
+                q["capacity_messages"],
+                q["fill_percent"],
+                q["oldest_age_seconds"],
+            )
+            for q in layer["queues"]
+        ]
         headers = ("queue", "depth", "capacity", "fill %", "oldest (s)")
         out.append(indent(render_table(headers, rows, numeric=(False, True, True, True, True))))
     out.append(
         f"  {counted(summary['queues'], 'queue')} holding {counted(summary['messages'], 'message')}; "
-        f"{summary['queues_over_80']} over 80%, {summary['queues_full']} full"
+        f"{summary['nearly_full_queues']} over {summary['nearly_full_percent']:g}%, "
+        f"{summary['full_queues']} full"
     )
     out.extend(style.ERROR(f"  redis {s['host']}: {s['error']}") for s in layer["shards"] if not s["ok"])
     out.extend(f"  truncated: {reason}" for reason in layer["truncated"])
@@ -166,13 +184,21 @@ class Report(Subcommand, document=report_document, formatter=format_report):
     serializer = ReportQuerySerializer
     query_options = {"since": SINCE_HELP}
 
+    def handle(self, command, options):
+        report = super().handle(command, options)
+        if report["errors"]:  # shown in their sections; the exit code says a part is missing
+            unread = ", ".join(sorted(report["errors"]))
+            raise CommandError(f"could not read: {unread}", returncode=2)
+        return report
+
 
 class Check(Subcommand, document=check_document, formatter=format_check):
     name = "check"
     help = (
         "Check the window's figures against thresholds: exit 0 when healthy, 1 when a threshold "
         "is exceeded (one line per failed check), 2 when a figure could not be read or a node's "
-        "snapshot is stale. Each --max-* defaults to its EVENTDEBUG['CHECK_MAX_*'] setting."
+        "snapshot is stale, 3 when the window holds nothing to judge (no event stored). Each "
+        "--max-* defaults to its EVENTDEBUG['CHECK_MAX_*'] setting."
     )
     examples = (
         "awx-manage eventdebug check",
@@ -195,6 +221,8 @@ class Check(Subcommand, document=check_document, formatter=format_check):
             # The lines are on stdout already; stderr gets the verdict.
             if result["failures"]:
                 verdict = f"{counted(len(result['failures']), 'check')} failed"
-            else:
+            elif result["unchecked"]:
                 verdict = f"could not check: {counted(len(result['unchecked']), 'finding')} unknown"
+            else:
+                verdict = "idle: nothing to judge in the window"
             raise CommandError(verdict, returncode=result["exit_code"])

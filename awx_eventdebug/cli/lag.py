@@ -20,7 +20,7 @@ def format_report(report: dict, style) -> str:
         scope.append(f"modified in {since} .. {until}")
     elif report["since"] or report["until"]:
         scope.append(f"modified since {since}" if report["since"] else f"modified until {until}")
-    keys = list(report["percentiles"])
+    keys = list(report["percentiles_seconds"])
     headers = [report["by"] if report["by"] != "none" else "", "count", "mean (s)", "min (s)"]
     headers += [f"{key} (s)" for key in keys] + ["max (s)", "no created", "backfilled", "negative"]
     # Per node, the clock-skew evidence too (docs/lag.md): a node's share of negative lags and
@@ -30,11 +30,18 @@ def format_report(report: dict, style) -> str:
         headers += ["negative %", "lowest (s)"]
 
     def row(label, stats):
-        values = [stats["percentiles"][key] for key in keys]
-        cells = [label, stats["count"], stats["mean"], stats["min"], *values, stats["max"]] + [
-            stats["missing_created"],
-            stats["backfilled"],
-            stats["negative"],
+        values = [stats["percentiles_seconds"][key] for key in keys]
+        cells = [
+            label,
+            stats["count"],
+            stats["mean_seconds"],
+            stats["min_seconds"],
+            *values,
+            stats["max_seconds"],
+        ] + [
+            stats["missing_created_count"],
+            stats["backfilled_count"],
+            stats["negative_count"],
         ]
         if per_node:
             share = stats["negative_share"]
@@ -44,7 +51,7 @@ def format_report(report: dict, style) -> str:
     rows = [row("all", report)] + [row(str(group["key"]), group) for group in report["groups"]]
     title = f"Lag (modified - created) of {', '.join(scope)} from {', '.join(report['tables'])}"
     if report["method"] == "rollup":
-        title += f" (percentiles from the per-minute rollups, within {report['percentile_error']:.0%})"
+        title += f" (percentiles from the per-minute rollups, within {report['percentile_error_ratio']:.0%})"
     lines = [
         title,
         render_table(headers, rows, numeric=[False] + [True] * (len(headers) - 1)),

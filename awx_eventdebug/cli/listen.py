@@ -144,10 +144,10 @@ class Listen(Subcommand):
     def tell_membership_lost(self, command, report: dict) -> None:
         """One line on stderr for each loss of membership not told yet."""
         membership = report["membership"]
-        new = membership["lost"] - self._membership_told
+        new = membership["lost_count"] - self._membership_told
         for event in membership["events"][-new:] if new > 0 else ():
             command.stderr.write(membership_line(escaped(event)))
-        self._membership_told = membership["lost"]
+        self._membership_told = membership["lost_count"]
 
 
 def discard_stdout() -> None:
@@ -161,7 +161,7 @@ def joined_line(joined: dict, alias: str) -> str:
     return (
         f"Listening on {', '.join(joined['groups'])} through layer {escape_controls(repr(alias))} "
         f"as {joined['channel']} "
-        f"(queue capacity {queue['capacity']}); Ctrl-C to stop."
+        f"(queue capacity {queue['capacity_messages']} messages); Ctrl-C to stop."
     )
 
 
@@ -175,14 +175,22 @@ def lag_rows(report: dict) -> list[tuple]:
     labels = (("Lag", report["lag"]), *((PEAK_LABELS[name], peaks[name]) for name in peaks))
     for label, figures in labels:
         if figures:
-            rows.append((label, figures["avg"], figures["stdev"], figures["max"], figures["count"]))
+            rows.append(
+                (
+                    label,
+                    figures["avg_seconds"],
+                    figures["stdev_seconds"],
+                    figures["max_seconds"],
+                    figures["count"],
+                )
+            )
         else:
             rows.append((label, None, None, None, None))
     return rows
 
 
 def lag_table(report: dict) -> str:
-    headers = ("lag (s)", "avg", "stdev", "max", "events")
+    headers = ("lag", "avg (s)", "stdev (s)", "max (s)", "events")
     return render_table(headers, lag_rows(report), numeric=(False, True, True, True, True))
 
 
@@ -201,10 +209,11 @@ MEMBERSHIP_WHY = {
 
 
 def counter_text(counters: dict) -> str:
-    causes = counters["causes"]
+    causes = counters["cause_counters"]
     why = [f"{causes[name]} {label}" for name, label in NOT_LOST.items() if causes[name]]
     return (
-        f"{counters['lost']} lost; {counters['missing']} missing in {counted(counters['gaps'], 'gap')}"
+        f"{counters['lost_counters']} lost; {counters['missing']} missing in "
+        f"{counted(counters['gaps'], 'gap')}"
         + (f" ({', '.join(why)})" if why else "")
         + f", {counters['late']} late, {counted(counters['duplicates'], 'duplicate')}"
     )
@@ -218,7 +227,10 @@ def membership_line(event: dict) -> str:
 
 
 def queue_text(queue: dict) -> str:
-    return f"{format_number(queue['depth'])} of {queue['capacity']} (max {queue['max_depth']})"
+    return (
+        f"{format_number(queue['depth_messages'])} of {queue['capacity_messages']} messages "
+        f"(max {queue['max_depth_messages']})"
+    )
 
 
 def skipped_text(skipped: dict) -> str:
@@ -229,12 +241,13 @@ def skipped_text(skipped: dict) -> str:
 def block(report: dict) -> str:
     """The redrawn screen: what debug.js's blue box shows, plus rates, counters and queue."""
     head = (
-        f"{', '.join(report['groups'])}  {report['elapsed']:.0f} s  received {report['received']}  "
-        f"events {report['events']} ({report['rate']}/s)"
+        f"{', '.join(report['groups'])}  {report['elapsed_seconds']:.0f} s  "
+        f"received {report['received_messages']} messages  "
+        f"events {report['events']} ({report['rate_per_second']}/s)"
     )
     pairs = [
         ("counters", counter_text(report["counters"])),
-        ("skipped", skipped_text(report["skipped"])),
+        ("skipped", skipped_text(report["skipped_messages"])),
         ("queue", queue_text(report["queue"])),
     ]
     return "\n".join((head, lag_table(report), render_pairs(pairs, indent=0)))
@@ -242,14 +255,16 @@ def block(report: dict) -> str:
 
 def line(report: dict) -> str:
     """One update on one line, fixed-width fields so that successive lines align."""
-    lag = report["lag"] or {"avg": None, "stdev": None, "max": None}
-    figures = "  ".join(f"{name} {format_number(lag[name]):>8}" for name in ("avg", "stdev", "max"))
+    lag = report["lag"] or {}
+    figures = "  ".join(
+        f"{name} {format_number(lag.get(f'{name}_seconds')):>8} s" for name in ("avg", "stdev", "max")
+    )
     queue = report["queue"]
-    depth = format_number(queue["depth"])
+    depth = format_number(queue["depth_messages"])
     return (
-        f"{report['at'][:19]}Z  events {report['events']:>8}  {report['rate']:>8.1f}/s  lag {figures}  "
-        f"lost {report['counters']['lost']:>6}  missing {report['counters']['missing']:>6}  "
-        f"queue {depth:>6}/{queue['capacity']}"
+        f"{report['at'][:19]}Z  events {report['events']:>8}  {report['rate_per_second']:>8.1f}/s  "
+        f"lag {figures}  lost {report['counters']['lost_counters']:>6}  "
+        f"missing {report['counters']['missing']:>6}  queue {depth:>6}/{queue['capacity_messages']} messages"
     )
 
 
@@ -260,19 +275,21 @@ def summary_text(summary: dict) -> str:
         ("groups", ", ".join(summary["groups"])),
         ("from", summary["started"]),
         ("to", summary["ended"]),
-        ("received", summary["received"]),
-        ("events", f"{summary['events']} ({summary['rate']}/s)"),
-        ("lag avg (run)", format_number(overall["avg"])),
-        ("lag max (run)", format_number(overall["max"])),
+        ("received", f"{summary['received_messages']} messages"),
+        ("events", f"{summary['events']} ({summary['rate_per_second']}/s)"),
+        ("lag avg (run)", f"{format_number(overall['avg_seconds'])} s"),
+        ("lag max (run)", f"{format_number(overall['max_seconds'])} s"),
         ("counters", counter_text(summary["counters"])),
-        ("skipped", skipped_text(summary["skipped"])),
+        ("skipped", skipped_text(summary["skipped_messages"])),
         ("queue", queue_text(summary["queue"])),
     ]
     drops = summary["counters"]["overflow_drops"]
     if drops:
         pairs.append(("overflow", f"{drops} group messages dropped for full queues (the capture's count)"))
-    if summary["membership"]["lost"]:
-        pairs.append(("membership", f"lost {summary['membership']['lost']} times, joined again each time"))
+    if summary["membership"]["lost_count"]:
+        pairs.append(
+            ("membership", f"lost {summary['membership']['lost_count']} times, joined again each time")
+        )
     return "\n".join(("Summary", render_pairs(pairs), lag_table(summary)))
 
 

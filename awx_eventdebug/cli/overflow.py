@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from django.core.management.base import CommandError
 
@@ -64,8 +65,11 @@ class Overflow(Subcommand):
             result = overflow_summary(query)
             formatter = format_summary
         else:
-            query = validated(OverflowListSerializer, options, self.FILTERS + ("page", "page_size"))
-            result = overflow_page(query)
+            names = self.FILTERS + ("page", "page_size")
+            query = validated(OverflowListSerializer, options, names)
+            # The pages' links as the API's query strings, relative: "?group=...&page=2".
+            given = {name: options[name] for name in names if options.get(name) is not None}
+            result = overflow_page(query, "?" + urlencode(given))
             formatter = format_page
         self.output(command, options, result, formatter)
 
@@ -78,14 +82,14 @@ FIELDS = {
     "source": ("source", False),
     "drops": ("drops", True),
     "drops_per_minute": ("drops/min", True),
-    "queues_over": ("queues over", True),
-    "max_group_size": ("max group", True),
+    "full_queues": ("queues full", True),
+    "max_group_members": ("max group", True),
     "nodes": ("nodes", True),
     "first_seen": ("first seen", False),
     "last_seen": ("last seen", False),
 }
-PAGE_FIELDS = "window_start node group source drops queues_over max_group_size last_seen"
-SUMMARY_FIELDS = "group drops drops_per_minute queues_over max_group_size nodes first_seen last_seen"
+PAGE_FIELDS = "window_start node group source drops full_queues max_group_members last_seen"
+SUMMARY_FIELDS = "group drops drops_per_minute full_queues max_group_members nodes first_seen last_seen"
 
 
 def render_dicts(fields: str, items) -> str:
@@ -101,7 +105,9 @@ def render_dicts(fields: str, items) -> str:
 def format_page(page: dict, style) -> str:
     if not page["results"]:
         return "No channel overflow recorded for these filters."
-    footer = f"page {page['page']} of {page['pages']} ({counted(page['count'], 'row')})"
+    footer = counted(page["count"], "row")
+    if page["next"]:
+        footer += f"; next page: --page {parse_qs(urlsplit(page['next']).query)['page'][0]}"
     return render_dicts(PAGE_FIELDS, page["results"]) + "\n" + footer
 
 
@@ -110,7 +116,7 @@ def format_summary(summary: dict, style) -> str:
         return "No channel overflow recorded for these filters."
     out = [render_dicts(SUMMARY_FIELDS, summary["groups"])]
     out.append(
-        f"{summary['groups_shown']} of {counted(summary['groups_total'], 'group')}; "
+        f"{summary['shown_groups']} of {counted(summary['groups_total'], 'group')}; "
         f"{counted(summary['totals']['drops'], 'drop')} in {counted(summary['totals']['rows'], 'row')}"
     )
     if summary["timeline"]:
@@ -182,7 +188,7 @@ class Ingest(Subcommand):
         if result["skipped"]:
             totals = result["totals"]
             raise CommandError(
-                f"skipped {counted(totals['bad'], 'rejected line')} and "
+                f"skipped {counted(totals['bad_lines'], 'rejected line')} and "
                 f"{counted(totals['unreadable_files'], 'file')} not read to the end",
                 returncode=1,
             )
@@ -222,22 +228,22 @@ def format_ingest(result: dict, style) -> str:
     headers = ("file", "format", "lines", "records", "new", "already counted", "bad")
     rows = [
         (f["file"], f["format"] + (" (gzip)" if f["compressed"] else ""), f["lines"], f["records"])
-        + (f["new"], f["duplicates"], f["bad"])
+        + (f["new_records"], f["duplicates"], f["bad_lines"])
         for f in result["files"]
     ]
     out = [
         render_table(headers, rows, numeric=(False, False) + (True,) * 5),
-        render_pairs([("node", result["node"]), ("rows written", result["rows_written"])]),
+        render_pairs([("node", result["node"]), ("rows written", result["written_rows"])]),
     ]
     out += [f"{f['file']}: not read to the end: {f['error']}" for f in result["files"] if f["error"]]
     out += [
-        f"{f['file']}: none of its {counted(f['unverified'], 'record')} counted: the compressed data "
+        f"{f['file']}: none of its {counted(f['unverified_records'], 'record')} counted: the compressed data "
         "did not decompress whole, so what was read of it may be garbled (zcat what is there "
         "into a plain file and ingest that to count it anyway)"
         for f in result["files"]
-        if f["unverified"]
+        if f["unverified_records"]
     ]
-    too_old = result["totals"]["too_old"]
+    too_old = result["totals"]["too_old_records"]
     if too_old:
         out.append(
             f"skipped {counted(too_old, 'record')} logged at or before the purge horizon "

@@ -101,16 +101,11 @@ def _verdict(verdict: str, style) -> str:
 
 
 def _threshold(row: dict) -> str:
-    """A hop's threshold as its Threshold shows it (10,000 / 10 s); one the hop does not declare
-    (a row of a hop no longer registered) as written."""
-    value = row["threshold"]
-    declared = next((hop.thresholds for hop in hops() if hop.key == row["key"]), ())
-    values = list(value.values()) if isinstance(value, dict) else [value]
-    if value is None:
-        return "-"
-    if len(declared) != len(values):
-        return " / ".join(f"{v:g}" for v in values)
-    return " / ".join(t.shown(v) for t, v in zip(declared, values, strict=True))
+    """A hop's thresholds as their Threshold shows them (10,000 events / 10 s); one the hop does
+    not declare (a row of a hop no longer registered) as written."""
+    declared = {t.limit_key: t for hop in hops() if hop.key == row["key"] for t in hop.thresholds}
+    shown = [declared[key].shown(v) if key in declared else f"{v:g}" for key, v in row["thresholds"].items()]
+    return " / ".join(shown) or "-"
 
 
 def format_hops(hops: list[dict], style) -> str:
@@ -144,7 +139,7 @@ def format_path(doc: dict, style) -> str:
     for node in doc["nodes"]:
         role = f"{node['role']}, " if node["role"] else ""
         stale = ", STALE" if node["stale"] else ""
-        taken = f"snapshot {node['age']:.0f} s ago, every {node['interval']:g} s"
+        taken = f"snapshot {node['age_seconds']:.0f} s ago, every {node['interval_seconds']:g} s"
         out.append(style.MIGRATE_HEADING(f"{node['node']} ({role}{taken}{stale})"))
         out.append(format_hops(node["hops"], style))
         snapshot = node["snapshot"]

@@ -45,25 +45,25 @@ FIELDS = {
     "group": ("Group", "key"),
     "drops": ("Drops", "count"),
     "drops_per_minute": ("Drops / min", "rate"),
-    "queues_over": ("Queues over capacity", "count"),
-    "max_group_size": ("Max members", "count"),
+    "full_queues": ("Queues over capacity", "count"),
+    "max_group_members": ("Max members", "count"),
     "nodes": ("Nodes", "count"),
     "first_seen": ("First seen (UTC)", "time"),
     "last_seen": ("Last seen (UTC)", "time"),
     "key": ("Queue", "key"),
     "groups": ("Groups", "list"),
-    "depth": ("Depth", "count"),
-    "expired": ("Expired", "count"),
-    "capacity": ("Capacity", "count"),
-    "fill": ("Fill", "percent"),
-    "oldest_age": ("Oldest message", "seconds"),
-    "inflight": ("In flight", "count"),
+    "depth_messages": ("Depth", "count"),
+    "expired_messages": ("Expired", "count"),
+    "capacity_messages": ("Capacity", "count"),
+    "fill_percent": ("Fill", "percent"),
+    "oldest_age_seconds": ("Oldest message", "seconds"),
+    "inflight_messages": ("In flight", "count"),
     "job": ("Job", "link"),
     "kind": ("Kind", "text"),
     "count": ("Events", "count"),
-    "mean": ("Mean", "seconds"),
-    "p99": ("p99", "seconds"),
-    "max": ("Max", "seconds"),
+    "mean_seconds": ("Mean", "seconds"),
+    "p99_seconds": ("p99", "seconds"),
+    "max_seconds": ("Max", "seconds"),
 }
 
 
@@ -73,10 +73,13 @@ def columns(fields: str) -> tuple[Column, ...]:
 
 
 OVERFLOW_COLUMNS = columns(
-    "group drops drops_per_minute queues_over max_group_size nodes first_seen last_seen"
+    "group drops drops_per_minute full_queues max_group_members nodes first_seen last_seen"
 )
-QUEUE_COLUMNS = columns("mark key groups depth expired capacity fill oldest_age inflight")
-WORST_JOB_COLUMNS = columns("job kind count mean p99 max")
+QUEUE_COLUMNS = columns(
+    "mark key groups depth_messages expired_messages capacity_messages fill_percent oldest_age_seconds "
+    "inflight_messages"
+)
+WORST_JOB_COLUMNS = columns("job kind count mean_seconds p99_seconds max_seconds")
 
 TEXT_FORMATS = ("mark", "key", "text", "link", "list", "time")
 
@@ -158,7 +161,7 @@ def overflow_status(summary: dict, length: str) -> str:
         return f"No group dropped a message in the last {length}."
     return (
         f"{summary['groups_total']:,} groups dropped {summary['totals']['drops']:,} messages in the last "
-        f"{length}; the {summary['groups_shown']:,} with the most drops:"
+        f"{length}; the {summary['shown_groups']:,} with the most drops:"
     )
 
 
@@ -186,7 +189,7 @@ def worst_jobs_table(health: HealthSnapshot) -> dict:
         error = health.errors.get("lag", "not read")
         return table(WORST_JOB_COLUMNS, [], "", f"Worst jobs unavailable: {error}")
     rows = [
-        {**job, "p99": job["percentiles"][P99_KEY], "url": job_url(job["kind"], job["job"])}
+        {**job, "p99_seconds": job["percentiles_seconds"][P99_KEY], "url": job_url(job["kind"], job["job"])}
         for job in lag["worst_jobs"]
     ]
     status = (
@@ -218,16 +221,16 @@ def queues_status(channels: dict) -> str:
         f"{summary['groups']:,} groups",
         f"{summary['members']:,} members",
         f"{summary['queues']:,} queues",
-        f"{summary['queues_over_80']:,} over 80 %",
-        f"{summary['queues_full']:,} full",
+        f"{summary['nearly_full_queues']:,} over {summary['nearly_full_percent']:g} %",
+        f"{summary['full_queues']:,} full",
     ]
     if summary["stale_members"]:
         parts.append(f"{summary['stale_members']:,} stale members")
     unreachable = [shard["host"] for shard in channels.get("shards", []) if not shard["ok"]]
     if unreachable:
         parts.append("unreachable: " + ", ".join(unreachable))
-    if channels.get("age") is not None:
-        parts.append(f"read {channels['age']:.0f} s ago")
+    if channels.get("age_seconds") is not None:
+        parts.append(f"read {channels['age_seconds']:.0f} s ago")
     return " · ".join(parts)
 
 
@@ -240,5 +243,5 @@ def queues_table() -> dict:
     readable = backend_support(channels["layer"]["backend"]).queues
     max_fill = get_config()["CHECK_MAX_FILL"]
     queues = worst_queues(channels) if readable else []
-    rows = [{**queue, "mark": queue_mark(queue["fill"], max_fill)} for queue in queues]
+    rows = [{**queue, "mark": queue_mark(queue["fill_percent"], max_fill)} for queue in queues]
     return table(QUEUE_COLUMNS, rows, queues_status(channels))

@@ -108,6 +108,8 @@ def verdict_title(check: dict) -> str:
     if check["status"] == "failed":
         count = len(check["failures"])
         return f"{count} check{'s' if count != 1 else ''} failed"
+    if check["status"] == "idle":
+        return "Nothing to judge: " + "; ".join(check["idle"])
     return VERDICT_TITLES.get(check["status"], check.get("headline", ""))
 
 
@@ -143,8 +145,9 @@ def threshold_spec() -> list[dict]:
         {
             "name": t.name,
             "figure": t.figure_key,
+            "limit": t.limit_key,
             "label": t.label,
-            "unit": t.unit,
+            "unit": t.unit or t.counts,
             "digits": t.digits,
             "count": t.is_count,
         }

@@ -29,6 +29,7 @@ from prometheus_client.registry import CollectorRegistry
 from prometheus_client.utils import floatToGoString
 
 from ..awx.messages import GROUP_KINDS, OTHER_GROUP_KIND
+from ..jsondoc import rounded
 from ..lag.histogram import BOUNDS, LagCounters
 from ..overflow.record import node_name
 from ..path.judge import JudgedPath
@@ -249,12 +250,12 @@ class HealthCollector:
             summary, fullest = layer["summary"], layer["queues"][:1]
             out["queues"] = [([node], summary["queues"])]
             out["queue_messages"] = [([node], summary["messages"])]
-            out["queues_full"] = [([node], summary["queues_full"])]
-            out["queue_max_fill_ratio"] = [([node], (q["fill"] or 0.0) / 100) for q in fullest] or [
+            out["queues_full"] = [([node], summary["full_queues"])]
+            out["queue_max_fill_ratio"] = [([node], (q["fill_percent"] or 0.0) / 100) for q in fullest] or [
                 ([node], 0.0)
             ]
-            if summary["max_oldest_age"] is not None:
-                out["queue_max_oldest_message_age_seconds"] = [([node], summary["max_oldest_age"])]
+            if summary["max_oldest_age_seconds"] is not None:
+                out["queue_max_oldest_message_age_seconds"] = [([node], summary["max_oldest_age_seconds"])]
         if reporter is None or not reporter.reporting:
             return out
         lag, counters, drops = data["lag"], data["lag_counters"], data["overflow"]
@@ -266,9 +267,9 @@ class HealthCollector:
             kinds = {kind: stats for kind, stats in lag["kinds"].items() if stats is not None}
             for name, key in (
                 ("event_lag_events", "count"),
-                ("events_missing_created", "missing_created"),
-                ("events_backfilled_created", "backfilled"),
-                ("events_negative_lag", "negative"),
+                ("events_missing_created", "missing_created_count"),
+                ("events_backfilled_created", "backfilled_count"),
+                ("events_negative_lag", "negative_count"),
             ):
                 out[name] = [([kind], stats[key]) for kind, stats in kinds.items()]
         if counters is not None:
@@ -297,12 +298,6 @@ def histogram_buckets(counters: LagCounters) -> list[tuple[str, int]]:
     return [(floatToGoString(bound), count) for bound, count in pairs] + [("+Inf", counters.count)]
 
 
-def rounded(value):
-    """A float to the microsecond (seconds) or the millionth (ratios): the exposition shows what
-    the figures mean, not the float arithmetic behind them (0.9688498999999998)."""
-    return round(value, 6) if isinstance(value, float) else value
-
-
 @cache
 def build_labels() -> list[str]:
     """build_info's label values, read once: a process runs the versions it imported at start
@@ -315,7 +310,7 @@ def path_samples(judged: JudgedPath) -> dict[str, list[tuple[list[str], float]]]
     """The critical path's families, one sample per node whose figure was read (a node is
     CLUSTER_HOST_ID: as bounded as the cluster)."""
     out = {
-        "node_snapshot_age_seconds": [([node["node"]], node["age"]) for node in judged.nodes],
+        "node_snapshot_age_seconds": [([node["node"]], node["age_seconds"]) for node in judged.nodes],
         "node_snapshot_stale": [([node["node"]], int(node["stale"])) for node in judged.nodes],
     }
     metrics = {t.name: t for t in thresholds()}

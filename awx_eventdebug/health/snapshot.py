@@ -20,15 +20,16 @@ from ..awx.tables import KINDS
 from ..lag.histogram import lag_counters
 from ..lag.nodes import node_clocks
 from ..overflow.queries import cumulative_drops
-from ..path.judge import JudgedPath, judge_path, latest_snapshots, limits
+from ..path.judge import JudgedPath, judge_path, latest_snapshots, limits, limits_of
 from ..path.registry import hops, thresholds
 from ..sections import attempt, section
 from ..timeutil import isoformat
 from .report import WORST_DETAIL, Window, doctor_summary, overflow_window
 from .reporter import Reporter
 
-OK, FAILED, UNKNOWN = "ok", "failed", "unknown"
-EXIT_CODES = {OK: 0, FAILED: 1, UNKNOWN: 2}
+OK, FAILED, UNKNOWN, IDLE = "ok", "failed", "unknown", "idle"
+# The check's exit codes, one contract for every subcommand (docs/cli.md).
+EXIT_CODES = {OK: 0, FAILED: 1, UNKNOWN: 2, IDLE: 3}
 
 
 class HealthSnapshot:
@@ -84,23 +85,25 @@ class HealthSnapshot:
         """The figures the thresholds bound, the checks that failed (one line each, naming the
         figure and the threshold) and those that could not be made. ``status`` is "failed" when
         any threshold is exceeded, else "unknown" when a figure could not be read or a node is
-        stale, else "ok"."""
+        stale, else "idle" when a figure had nothing to judge (no event stored in the window: quiet
+        is not healthy, nor a failure), else "ok"."""
         judged = self.judged
         clock_skew, skew_error = self.clock_skew
         unchecked = judged.unchecked + [f"{name}: {message}" for name, message in self.errors.items()]
         if skew_error:
             unchecked.append(f"clock_skew: {skew_error}")
-        status = FAILED if judged.failures else UNKNOWN if unchecked else OK
+        status = FAILED if judged.failures else UNKNOWN if unchecked else IDLE if judged.idle else OK
         return {
             "status": status,
             "exit_code": EXIT_CODES[status],
             "window": self.window.as_dict(),
-            "thresholds": dict(self.limits),
+            "thresholds": limits_of(thresholds(), self.limits),
             "figures": judged.figures,
             "failures": judged.failures,
             # Per hop over its threshold: its most likely cause, the evidence, what to change.
             "causes": judged.causes,
             "unchecked": unchecked,
+            "idle": judged.idle,
             # Shown, not judged: a node's clock or path explains figures, it has no threshold.
             "clock_skew": clock_skew,
         }
@@ -162,7 +165,7 @@ def threshold_rows(check: dict) -> list[dict]:
             "name": t.name,
             "label": t.label,
             "figure": t.shown(check["figures"].get(t.figure_key), figure=True),
-            "threshold": t.shown(check["thresholds"][t.name]),
+            "threshold": t.shown(check["thresholds"][t.limit_key]),
             "read": check["figures"].get(t.figure_key) is not None,
         }
         for t in thresholds()

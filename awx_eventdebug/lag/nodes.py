@@ -66,13 +66,15 @@ def clock_estimates(groups: list[dict]) -> dict:
     # Events of jobs with no execution node recorded (or deleted since) tell of no node.
     nodes = [group for group in groups if group["key"]]
     measured = [
-        g for g in nodes if g["count"] + g["negative"] >= MIN_EVENTS and g["min_lag_seconds"] is not None
+        g
+        for g in nodes
+        if g["count"] + g["negative_count"] >= MIN_EVENTS and g["min_lag_seconds"] is not None
     ]
     # The nodes whose lowest lag proves no clock ahead by more than the tolerance: the lowest of
     # theirs is the path's fixed cost as the control nodes' clocks see it.
     not_ahead = [g for g in measured if g["min_lag_seconds"] >= -SKEW_TOLERANCE_SECONDS]
     baseline = min((g["min_lag_seconds"] for g in not_ahead), default=0.0)
-    spreads = {g["key"]: _spread(g) for g in not_ahead if g["percentiles"][P50] is not None}
+    spreads = {g["key"]: _spread(g) for g in not_ahead if g["percentiles_seconds"][P50] is not None}
     estimates = [
         _estimate(g, baseline, [s for node, s in spreads.items() if node != g["key"]]) for g in nodes
     ]
@@ -89,21 +91,21 @@ def clock_estimates(groups: list[dict]) -> dict:
 
 
 def _spread(group: dict) -> float:
-    return group["percentiles"][P50] - group["min_lag_seconds"]
+    return group["percentiles_seconds"][P50] - group["min_lag_seconds"]
 
 
 def _estimate(group: dict, baseline: float, other_spreads: list[float]) -> dict:
     """``group``'s verdict against the ``baseline`` lowest lag and the spreads of the other nodes
     that are not ahead."""
-    events = group["count"] + group["negative"]
+    events = group["count"] + group["negative_count"]
     lowest = group["min_lag_seconds"]
     estimate = {
         "node": group["key"],
         "events": events,
         "negative_share": group["negative_share"],
         "min_lag_seconds": lowest,
-        "p50_seconds": group["percentiles"][P50],
-        "p99_seconds": group["percentiles"][P99],
+        "p50_seconds": group["percentiles_seconds"][P50],
+        "p99_seconds": group["percentiles_seconds"][P99],
     }
     if events < MIN_EVENTS or lowest is None:
         return estimate | {
@@ -117,7 +119,7 @@ def _estimate(group: dict, baseline: float, other_spreads: list[float]) -> dict:
             "verdict": AHEAD,
             "skew_seconds": ahead,
             "evidence": (
-                f"clock ahead by about {ahead:.1f} s: {group['negative']} of {events} events "
+                f"clock ahead by about {ahead:.1f} s: {group['negative_count']} of {events} events "
                 f"({group['negative_share']:.0%}) stored before they were created, lowest lag "
                 f"{lowest:.3f} s (ahead by at least {-lowest:.3f} s) against the nodes' lowest "
                 f"{baseline:.3f} s"

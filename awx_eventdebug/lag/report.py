@@ -81,9 +81,9 @@ def lag_report(query: LagQuery) -> dict:
         "tables": [source.table for source in sources],
         "method": method,
         # Relative error bound of each percentile (count, mean, min and max are exact).
-        "percentile_error": RELATIVE_ERROR if method == "rollup" else 0.0,
+        "percentile_error_ratio": RELATIVE_ERROR if method == "rollup" else 0.0,
         # Final minutes the rollups lacked, read from the events for this answer (None: exact asked).
-        "rollups_behind": behind,
+        "rollups_behind_minutes": behind,
         **_statistics(total, keys),
         "groups": [
             {"key": _group_key(key), **_statistics(statistics, keys)}
@@ -113,13 +113,13 @@ def _statistics(statistics: LagStatistics, keys: list[str]) -> dict:
     """``statistics`` as the document has them, each percentile under its key."""
     return {
         "count": statistics.count,
-        "mean": statistics.mean,
-        "min": statistics.minimum,
-        "max": statistics.maximum,
-        "percentiles": dict(zip(keys, statistics.percentiles or [None] * len(keys), strict=True)),
-        "missing_created": statistics.missing_created,
-        "backfilled": statistics.backfilled,
-        "negative": statistics.negative,
+        "mean_seconds": statistics.mean,
+        "min_seconds": statistics.minimum,
+        "max_seconds": statistics.maximum,
+        "percentiles_seconds": dict(zip(keys, statistics.percentiles or [None] * len(keys), strict=True)),
+        "missing_created_count": statistics.missing_created,
+        "backfilled_count": statistics.backfilled,
+        "negative_count": statistics.negative,
         # Of the measured events (created set, not backfilled): what share was stored before it
         # was created, and the lowest lag, negative included (clock skew, lag/nodes.py).
         "negative_share": negative_share(statistics),

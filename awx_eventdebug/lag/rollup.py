@@ -368,6 +368,17 @@ def _next_batch(hours: int, seconds: float) -> int:
     return hours
 
 
+@app_tables
+def last_stored_minute() -> datetime | None:
+    """The latest minute the rollups counted events of any kind in (None: none): when events were
+    last stored, read from the app's table by its (kind, span, start) index, never AWX's."""
+    minutes = LagRollup.objects.filter(span=int(MINUTE.total_seconds()), count__gt=0)
+    latest = [
+        minutes.filter(kind=kind).order_by("-start").values_list("start", flat=True).first() for kind in KINDS
+    ]
+    return max((start for start in latest if start is not None), default=None)
+
+
 def purge_rollups(older_than: timedelta, batch_size: int = PURGE_BATCH) -> int:
     """Delete up to ``batch_size`` rollups (minutes and hours of every kind) that start more than
     ``older_than`` ago, oldest first: rollups outlive the events AWX's cleanup_jobs deletes, until

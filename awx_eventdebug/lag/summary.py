@@ -16,16 +16,16 @@ P99 = Decimal(99)
 P99_KEY = percentile_key(P99)
 LAG_FIGURES = (
     "count",
-    "mean",
-    "min",
-    "max",
-    "percentiles",
-    "missing_created",
-    "backfilled",
-    "negative",
+    "mean_seconds",
+    "min_seconds",
+    "max_seconds",
+    "percentiles_seconds",
+    "missing_created_count",
+    "backfilled_count",
+    "negative_count",
     "method",
-    "percentile_error",
-    "rollups_behind",
+    "percentile_error_ratio",
+    "rollups_behind_minutes",
 )
 
 
@@ -58,7 +58,7 @@ def lag_summary(window, worst_jobs: int) -> dict:
         # Each kind's groups come worst first: its first few are all the candidates it has.
         for group in worst["groups"][:worst_jobs] if worst else ():
             jobs.append({"kind": kind, "job": group.pop("key"), **group})
-    jobs.sort(key=lambda job: job["percentiles"][P99_KEY] or 0.0, reverse=True)
+    jobs.sort(key=lambda job: job["percentiles_seconds"][P99_KEY] or 0.0, reverse=True)
     return {"percentiles": [percentile_key(p) for p in percentiles], "kinds": kinds, "errors": errors} | (
         {"worst_jobs": jobs[:worst_jobs]} if worst_jobs else {}
     )

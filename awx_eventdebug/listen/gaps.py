@@ -72,7 +72,10 @@ class AwxSending:
         )
 
     def as_dict(self) -> dict:
-        return {"max_websocket_event_rate": self.max_event_rate, "ui_live_updates_enabled": self.live_updates}
+        return {
+            "max_websocket_events_per_second": self.max_event_rate,
+            "ui_live_updates_enabled": self.live_updates,
+        }
 
 
 # The missing counters one by one, so that they join the stored events on equality (a hash join)
@@ -189,9 +192,9 @@ def gaps_report(kind: str, job: int, missing: list[tuple[int, int]]) -> dict:
     return {
         "kind": kind,
         "job": job,
-        "missing": _count(missing),
-        "causes": causes,
-        "lost": causes["lost"],
+        "missing_counters": _count(missing),
+        "cause_counters": causes,
+        "lost_counters": causes["lost"],
         "awx": sending.as_dict(),
     }
 
@@ -318,8 +321,8 @@ class GapCheck:
                 causes[cause] += current[cause]
         causes["unchecked"] = max(missing - sum(causes.values()), 0)
         return {
-            "causes": causes,
-            "lost": causes["lost"],
+            "cause_counters": causes,
+            "lost_counters": causes["lost"],
             "checked": isoformat(utc_from_epoch(self.checked_at)) if self.checked_at else None,
             "check_errors": dict(self.errors),
             "overflow_drops": self.overflow_drops,

@@ -68,7 +68,7 @@ class ListenState:
         self.needs_relay = 0  # copies sent on the job's own node, before AWX 22's relay
         self.skipped = {"not_awx": 0, "undecodable": 0, "no_created": 0, "untracked_counter": 0}
         self.started = time.time()
-        self.queue = {"key": "", "depth": None, "capacity": None, "max_depth": 0}
+        self.queue = {"key": "", "depth_messages": None, "capacity_messages": None, "max_depth_messages": 0}
         self.gap_check = GapCheck()
         self.membership = Membership()
         self._interval_start = self.started
@@ -105,8 +105,8 @@ class ListenState:
             gaps.add(counter)
 
     def record_depth(self, depth: int) -> None:
-        self.queue["depth"] = depth
-        self.queue["max_depth"] = max(self.queue["max_depth"], depth)
+        self.queue["depth_messages"] = depth
+        self.queue["max_depth_messages"] = max(self.queue["max_depth_messages"], depth)
 
     def counter_figures(self) -> dict:
         totals = {"missing": 0, "gaps": 0, "late": 0, "duplicates": 0}
@@ -126,14 +126,14 @@ class ListenState:
         return {
             "groups": self.groups,
             "channel": self.channel,
-            "elapsed": round(now - self.started, 3),
-            "received": self.received,
-            "needs_relay": self.needs_relay,
+            "elapsed_seconds": round(now - self.started, 3),
+            "received_messages": self.received,
+            "needs_relay_messages": self.needs_relay,
             "events": self.lags.count,
-            "lag": {"last": self.lags.last, **figures.as_dict()} if figures else None,
+            "lag": {"last_seconds": self.lags.last, **figures.as_dict()} if figures else None,
             "peaks": {name: peak.as_dict() if peak else None for name, peak in self.lags.peaks.items()},
             "counters": self.counter_figures(),
-            "skipped": dict(self.skipped),
+            "skipped_messages": dict(self.skipped),
             "queue": dict(self.queue),
             "membership": self.membership.as_dict(),
         }
@@ -147,7 +147,7 @@ class ListenState:
             "type": "update",
             "at": isoformat(utc_from_epoch(now)),
             **self._common(now),
-            "rate": round(rate, 1),
+            "rate_per_second": round(rate, 1),
         }
 
     def summary(self, now: float, stopped: str, error: str = "") -> dict:
@@ -160,10 +160,10 @@ class ListenState:
             "started": isoformat(utc_from_epoch(self.started)),
             "ended": isoformat(utc_from_epoch(now)),
             **self._common(now),
-            "rate": round(self.lags.count / elapsed, 1) if elapsed > 0 else 0.0,
+            "rate_per_second": round(self.lags.count / elapsed, 1) if elapsed > 0 else 0.0,
             "overall": {
-                "avg": self.lags.overall_avg,
-                "max": self.lags.overall_max,
+                "avg_seconds": self.lags.overall_avg,
+                "max_seconds": self.lags.overall_max,
                 "count": self.lags.count,
             },
         }
@@ -269,7 +269,7 @@ class Listener:
             shard_queue(layer, layer.consistent_hash(queue_name))
         )
         state = self.state
-        state.queue.update(key=self._queue_key, capacity=layer.get_capacity(channel))
+        state.queue.update(key=self._queue_key, capacity_messages=layer.get_capacity(channel))
         for group in self.groups:
             await layer.group_add(group, channel)
             self._joined.append(group)

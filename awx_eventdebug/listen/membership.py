@@ -40,4 +40,4 @@ class Membership:
             await layer.group_add(group, channel)
 
     def as_dict(self) -> dict:
-        return {"checks": self.checks, "lost": self.lost, "events": list(self.events)}
+        return {"checks": self.checks, "lost_count": self.lost, "events": list(self.events)}

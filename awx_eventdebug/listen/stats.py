@@ -33,7 +33,12 @@ class LagFigures:
     count: int
 
     def as_dict(self) -> dict:
-        return {"avg": self.avg, "stdev": self.stdev, "max": self.max, "count": self.count}
+        return {
+            "avg_seconds": self.avg,
+            "stdev_seconds": self.stdev,
+            "max_seconds": self.max,
+            "count": self.count,
+        }
 
 
 class LagWindow:

@@ -49,6 +49,18 @@ BACKOFF_INTERVALS = 12
 status_logger = logging.getLogger("awx_eventdebug.overflow.handler")
 
 
+# Each counter of a handler, and its field in stats() (named with what it counts).
+COUNTER_FIELDS = {
+    "parsed": "parsed_records",
+    "ignored": "ignored_records",
+    "bounded": "bounded_records",
+    "rows_written": "written_rows",
+    "rows_set_aside": "set_aside_rows",
+    "flushes": "flushes",
+    "flush_failures": "flush_failures",
+}
+
+
 class OverflowCaptureHandler(logging.Handler):
     """A logging handler counting overflow records into ChannelOverflow rows (source "live").
 
@@ -101,10 +113,7 @@ class OverflowCaptureHandler(logging.Handler):
         # a multiprocessing child clears the hooks it inherits before it runs.
         self._exit_hook: multiprocessing.util.Finalize | None = None
         self._exit_deadline: float | None = None  # monotonic; set once the process is ending
-        self.counters = dict.fromkeys(
-            ("parsed", "ignored", "bounded", "rows_written", "rows_set_aside", "flushes", "flush_failures"),
-            0,
-        )
+        self.counters = dict.fromkeys(COUNTER_FIELDS, 0)
         self.last_flush: float | None = None
         self.last_error = ""
 
@@ -365,12 +374,12 @@ class OverflowCaptureHandler(logging.Handler):
         with self._lock:
             return {
                 "node": self.node,
-                "records_seen": self.counters["parsed"] + self.counters["ignored"],
-                **self.counters,
-                "pending": len(self._pending),
-                "max_pending": self.max_pending,
-                "flush_interval": self.flush_interval,
-                "window": self.window,
+                "seen_records": self.counters["parsed"] + self.counters["ignored"],
+                **{COUNTER_FIELDS[name]: value for name, value in self.counters.items()},
+                "pending_groups": len(self._pending),
+                "max_pending_groups": self.max_pending,
+                "flush_interval_seconds": self.flush_interval,
+                "window_seconds": self.window,
                 "flusher_running": self._thread is not None,
                 "last_flush": isoformat(utc_from_epoch(self.last_flush)) if self.last_flush else None,
                 "last_error": self.last_error,

@@ -89,10 +89,10 @@ class IngestRun:
                     raise _Garbled
         except (_Garbled, KeyboardInterrupt) as exc:
             self.rows_written = rows_before
-            report.new = report.duplicates = report.too_old = 0
+            report.new_records = report.duplicates = report.too_old_records = 0
             if not isinstance(exc, _Garbled):
                 raise
-            report.unverified = report.records
+            report.unverified_records = report.records
         return report
 
     def _read(self, stream, report: FileReport) -> bool:
@@ -110,7 +110,7 @@ class IngestRun:
         return report.error is None
 
     def _reject(self, report: FileReport, line: int, why: str) -> None:
-        report.bad += 1
+        report.bad_lines += 1
         if self.rejected:
             self.rejected(report, line, why)
 
@@ -126,8 +126,8 @@ class IngestRun:
         # when another process writes before it does.
         recent = self._after_purge_horizon(by_fingerprint)
         inserted, fresh = self._count_fresh(recent)
-        report.new += len(fresh)
-        report.too_old += len(by_fingerprint) - len(recent) + len(inserted) - len(fresh)
+        report.new_records += len(fresh)
+        report.too_old_records += len(by_fingerprint) - len(recent) + len(inserted) - len(fresh)
         report.duplicates += len(recent) - len(inserted)
 
     def _after_purge_horizon(self, by_fingerprint: dict[str, Record]) -> dict[str, Record]:
@@ -158,17 +158,26 @@ class IngestRun:
         totals["unreadable_files"] = sum(1 for f in self.files if f.error)
         return {
             "node": self.node,
-            "window": self.window,
+            "window_seconds": self.window,
             "files": [f.as_dict() for f in self.files],
             "totals": totals,
-            "rows_written": self.rows_written,
+            "written_rows": self.rows_written,
             "purge_horizon": isoformat(self.purge_horizon),
             "interrupted": self.interrupted,
-            "skipped": bool(totals["bad"] or totals["unreadable_files"]),
+            "skipped": bool(totals["bad_lines"] or totals["unreadable_files"]),
         }
 
 
-_TOTALLED = ("lines", "records", "new", "duplicates", "too_old", "unverified", "bad", "bytes")
+_TOTALLED = (
+    "lines",
+    "records",
+    "new_records",
+    "duplicates",
+    "too_old_records",
+    "unverified_records",
+    "bad_lines",
+    "bytes",
+)
 
 
 @app_tables

@@ -81,11 +81,11 @@ class FileReport:
     compressed: bool = False
     lines: int = 0
     records: int = 0
-    new: int = 0
+    new_records: int = 0
     duplicates: int = 0
-    too_old: int = 0  # at or before the purge horizon: skipped (ingest.py)
-    unverified: int = 0  # of a compressed file that did not decompress whole: not counted (ingest.py)
-    bad: int = 0
+    too_old_records: int = 0  # at or before the purge horizon: skipped (ingest.py)
+    unverified_records: int = 0  # of a compressed file that did not decompress whole: not counted (ingest.py)
+    bad_lines: int = 0
     bytes: int = 0
     error: str | None = None  # why the file could not be read to its end
     size: int | None = None  # on disk, when known (progress)

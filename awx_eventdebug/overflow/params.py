@@ -8,6 +8,7 @@ both; overflow_page() and overflow_summary() turn a validated query into the doc
 from __future__ import annotations
 
 from rest_framework import serializers
+from rest_framework.utils.urls import replace_query_param
 
 from ..columns import NAME_MAX_LENGTH, SOURCES
 from ..fields import ChoiceField, MomentField, validation_now
@@ -86,9 +87,20 @@ def _selection(query: dict) -> OverflowFilter:
     )
 
 
-def overflow_page(query: dict) -> dict:
-    """The document of GET overflow/ for a query validated by OverflowListSerializer."""
-    return list_overflow(_selection(query), query["page"], query["page_size"])
+def overflow_page(query: dict, url: str = "") -> dict:
+    """The document of GET overflow/ for a query validated by OverflowListSerializer: ``count``,
+    ``next``, ``previous`` and ``results`` as AWX's list endpoints give them (awx/api/pagination.py),
+    ``next`` and ``previous`` being ``url`` (the request's path and query string; none for the
+    CLI, which gives "?page=N") with the page replaced, or null."""
+    page, size = query["page"], query["page_size"]
+    doc = list_overflow(_selection(query), page, size)
+    return {
+        "filters": doc["filters"],
+        "count": doc["count"],
+        "next": replace_query_param(url, "page", page + 1) if page * size < doc["count"] else None,
+        "previous": replace_query_param(url, "page", page - 1) if page > 1 else None,
+        "results": doc["results"],
+    }
 
 
 def overflow_summary(query: dict) -> dict:

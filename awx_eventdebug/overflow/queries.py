@@ -95,8 +95,8 @@ def row_dict(row: ChannelOverflow) -> dict:
         "first_seen": isoformat(row.first_seen),
         "last_seen": isoformat(row.last_seen),
         "drops": row.drops,
-        "queues_over": row.queues_over,
-        "max_group_size": row.max_group_size,
+        "full_queues": row.queues_over,
+        "max_group_members": row.max_group_size,
     }
 
 
@@ -107,14 +107,7 @@ def list_overflow(selection: OverflowFilter, page: int = 1, page_size: int = DEF
     count = rows.count()
     offset = (page - 1) * page_size
     ordered = rows.order_by("-window_start", "group", "node", "source")[offset : offset + page_size]
-    return {
-        "filters": selection.as_dict(),
-        "count": count,
-        "page": page,
-        "page_size": page_size,
-        "pages": max(1, -(-count // page_size)),
-        "results": [row_dict(row) for row in ordered],
-    }
+    return {"filters": selection.as_dict(), "count": count, "results": [row_dict(row) for row in ordered]}
 
 
 @app_tables
@@ -130,10 +123,10 @@ def summarize_overflow(
         rows.values(*keys)
         .annotate(
             drops=Sum("drops"),
-            queues_over=Sum("queues_over"),
+            full_queues=Sum("queues_over"),
             first_seen=Min("first_seen"),
             last_seen=Max("last_seen"),
-            max_group_size=Max("max_group_size"),
+            max_group_members=Max("max_group_size"),
             nodes=Count("node", distinct=True),
         )
         .order_by("-drops", *keys)
@@ -147,10 +140,10 @@ def summarize_overflow(
                 "group": entry["group"],
                 **({"node": entry["node"]} if by_node else {}),
                 "drops": entry["drops"],
-                "queues_over": entry["queues_over"],
+                "full_queues": entry["full_queues"],
                 "first_seen": isoformat(entry["first_seen"]),
                 "last_seen": isoformat(entry["last_seen"]),
-                "max_group_size": entry["max_group_size"],
+                "max_group_members": entry["max_group_members"],
                 "nodes": entry["nodes"],
                 "drops_per_minute": round(entry["drops"] / minutes, 3),
             }
@@ -159,12 +152,12 @@ def summarize_overflow(
         points = _timeline(rows, [g["group"] for g in groups], timeline)
         for group in groups:
             group["timeline"] = points.get(group["group"], [])
-    totals = rows.aggregate(drops=Sum("drops"), queues_over=Sum("queues_over"), rows=Count("id"))
+    totals = rows.aggregate(drops=Sum("drops"), full_queues=Sum("queues_over"), rows=Count("id"))
     return {
         "filters": selection.as_dict(),
         "timeline": timeline or None,
         "groups_total": total_groups,
-        "groups_shown": len(groups),
+        "shown_groups": len(groups),
         "totals": {name: value or 0 for name, value in totals.items()},
         "groups": groups,
         # This process's capture counters (the API's: each AWX process counts its own records).

@@ -14,7 +14,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..jsondoc import says_unit
+
 OK, OVER, STALE, UNKNOWN, NOT_APPLICABLE = "ok", "over", "stale", "unknown", "n/a"
+# Nothing to judge in the window (no event stored): never ok, never over.
+IDLE = "idle"
 
 
 @dataclass(frozen=True)
@@ -22,9 +26,11 @@ class Threshold:
     """One bound of the check: ``check`` fails when the figure it bounds is above it.
 
     Its setting is EVENTDEBUG['CHECK_<NAME>'], its query parameter ``name``, its CLI flag
-    ``--name`` (``_`` as ``-``); the check reports the bounded figure as ``figures[figure]``, the
-    worst over what the threshold covers (every node, or every kind), and the metric family
-    ``metric`` exports it (``metric_scale`` times the figure: a percent as a 0-1 ratio)."""
+    ``--name`` (``_`` as ``-``); the check reports the bounded figure as
+    ``figures[figure_key]``, the worst over what the threshold covers (every node, or every
+    kind), the threshold itself as ``thresholds[limit_key]`` (both keys end with the unit), and
+    the metric family ``metric`` exports it (``metric_scale`` times the figure: a percent as a
+    0-1 ratio)."""
 
     name: str
     default: int | float
@@ -32,8 +38,9 @@ class Threshold:
     label: str  # the figure's name heading the dashboard's row ("Fullest queue")
     metric: str  # the family (without awx_eventdebug_) an alert compares with this threshold
     metric_help: str = ""  # of a per-node family the metrics derive from the hop's figures
-    figure: str = ""  # key of the check's figures; the name by default
+    figure: str = ""  # the bounded figure ("lag_p99"), named without its unit
     unit: str = ""  # "s", "%" or "" (a count)
+    counts: str = ""  # what a count counts ("events"): the unit of its JSON field names
     digits: int = 1  # of a figure shown (a threshold is shown as written)
     maximum: float = 2**63 - 1  # a larger value is a typo
     metric_scale: float = 1.0
@@ -47,8 +54,19 @@ class Threshold:
         return "--" + self.name.replace("_", "-")
 
     @property
+    def unit_name(self) -> str:
+        """The unit as JSON field names end with it (jsondoc.UNIT_SUFFIXES)."""
+        return {"s": "seconds", "%": "percent"}.get(self.unit) or self.counts
+
+    @property
+    def limit_key(self) -> str:
+        """The threshold's key in the check's ``thresholds`` and a path row's: max_p99_seconds."""
+        return with_unit(self.name, self.unit_name)
+
+    @property
     def figure_key(self) -> str:
-        return self.figure or self.name
+        """The bounded figure's key in the check's ``figures`` and a path row's: lag_p99_seconds."""
+        return with_unit(self.figure, self.unit_name)
 
     @property
     def is_count(self) -> bool:
@@ -56,13 +74,19 @@ class Threshold:
 
     def shown(self, value, figure: bool = False) -> str:
         """A value of this threshold (as written) or of its figure (to ``digits``) as text shows
-        it: 10,000 / 10 s / 80% / 1.985 s."""
+        it: 10,000 events / 10 s / 80% / 1.985 s."""
         if value is None:
             return "-"
-        if self.is_count:
-            return f"{int(value):,}"
+        if self.is_count:  # "1 event", "10,000 events"
+            return f"{int(value):,} {self.counts.removesuffix('s') if int(value) == 1 else self.counts}"
         number = f"{value:.{self.digits}f}" if figure else f"{value:.15g}"
         return f"{number}%" if self.unit == "%" else f"{number} {self.unit}".rstrip()
+
+
+def with_unit(name: str, unit: str) -> str:
+    """``name`` saying ``unit`` once: ("max_drops", "drops") -> "max_drops", ("fill", "percent")
+    -> "fill_percent"."""
+    return name if says_unit(name, unit) else f"{name}_{unit}"
 
 
 @dataclass(frozen=True)

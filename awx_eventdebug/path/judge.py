@@ -19,7 +19,7 @@ from ..conf import get_config
 from ..db import app_tables
 from ..models import NodeSnapshot
 from ..timeutil import isoformat
-from .hop import NOT_APPLICABLE, OK, OVER, STALE, UNKNOWN, Diagnosis, Hop, Judgment, NodeJudgment
+from .hop import IDLE, NOT_APPLICABLE, OK, OVER, STALE, UNKNOWN, Diagnosis, Hop, Judgment, NodeJudgment
 from .registry import hops, thresholds
 
 # Most nodes shown: an AWX cluster has a few dozen.
@@ -61,6 +61,7 @@ class JudgedPath:
     first_over: dict | None
     failures: list[str] = field(default_factory=list)
     unchecked: list[str] = field(default_factory=list)
+    idle: list[str] = field(default_factory=list)  # the hops with nothing to judge in the window
     figures: dict[str, Any] = field(default_factory=dict)
     # Per node, the figures its snapshot gave each threshold (the metrics' per-node families).
     node_figures: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -85,8 +86,8 @@ def row(number: int, hop: Hop, judged: Judgment, limits: dict, diagnosis: Diagno
         "key": hop.key,
         "name": hop.label,
         "what": hop.what,
-        "figure": judged.figure,
-        "threshold": limits_of(hop, limits),
+        "figures": {t.figure_key: judged.figures.get(t.name) for t in hop.thresholds},
+        "thresholds": limits_of(hop.thresholds, limits),
         "verdict": judged.verdict,
         "text": judged.text,
         "line": judged.line,  # the headline when this is the first hop over its threshold
@@ -124,7 +125,10 @@ def judge_on_node(hop: Hop, snapshot: NodeSnapshot, limits: dict, readings: dict
     figures = snapshot.data.get(hop.snapshot_key)
     if not isinstance(figures, dict):  # written before the hop was registered (an upgrade)
         return Judgment(UNKNOWN, f"the node's snapshot has no {hop.label} figures")
-    return hop.judge_node(snapshot.node, figures, limits, reading)
+    try:
+        return hop.judge_node(snapshot.node, figures, limits, reading)
+    except KeyError as missing:  # written by a version that named its figures otherwise
+        return Judgment(UNKNOWN, f"the node's snapshot has no {hop.label} figure {missing}")
 
 
 def judge_path(
@@ -167,8 +171,8 @@ def judge_path(
                 "node": snapshot.node,
                 "role": snapshot.data.get("role"),
                 "taken_at": isoformat(snapshot.taken_at),
-                "age": round(age, 1),
-                "interval": snapshot.interval,
+                "age_seconds": round(age, 1),
+                "interval_seconds": snapshot.interval,
                 "stale": stale,
                 "hops": diagnosed(path, on_node, limits),
                 "snapshot": snapshot.data,
@@ -196,6 +200,7 @@ def judge_path(
 
     first = next((h for h in cluster if h["verdict"] == OVER), None)
     unread = [h for h in cluster if h["verdict"] == UNKNOWN]
+    idle = [f"hop {h['hop']} {h['name']}: {h['text']}" for h in cluster if h["verdict"] == IDLE]
     stale_nodes = [n for n in nodes if n["stale"]]
     if first is not None:
         headline = first["line"]
@@ -203,6 +208,8 @@ def judge_path(
         headline = "could not read " + "; ".join(f"hop {h['hop']} {h['name']}: {h['text']}" for h in unread)
     elif snapshots_error:
         headline = f"no snapshots: {snapshots_error}"
+    elif idle:
+        headline = "nothing to judge: " + "; ".join(idle)
     elif not nodes:
         headline = (
             "no snapshots: no node samples its hops (SAMPLE_INTERVAL 0, or `eventdebug sample` never ran)"
@@ -211,26 +218,29 @@ def judge_path(
         headline = f"every hop within its threshold on {len(nodes) - len(stale_nodes)} of {len(nodes)} nodes"
     if stale_nodes:
         headline += "; stale: " + ", ".join(
-            f"{n['node']} (last snapshot {n['age']:.0f} s ago)" for n in stale_nodes
+            f"{n['node']} (last snapshot {n['age_seconds']:.0f} s ago)" for n in stale_nodes
         )
     return JudgedPath(
-        verdict=OVER if first else UNKNOWN if unread or stale_nodes or snapshots_error else OK,
+        verdict=OVER
+        if first
+        else UNKNOWN
+        if unread or stale_nodes or snapshots_error
+        else IDLE
+        if idle
+        else OK,
         cluster=cluster,
         nodes=nodes,
         headline=headline,
         first_over=first and {"hop": first["hop"], "node": first.get("node")},
         failures=failures,
         unchecked=unchecked,
+        idle=idle,
         figures=figures,
         node_figures=node_figures,
         causes=[{key: h.get(key) for key in CAUSE_KEYS} for h in cluster if "cause" in h],
     )
 
 
-def limits_of(hop: Hop, limits: dict):
-    """A hop's threshold as the path shows it: its one value, or each by name."""
-    if not hop.thresholds:
-        return None
-    if len(hop.thresholds) == 1:
-        return limits[hop.thresholds[0].name]
-    return {t.name: limits[t.name] for t in hop.thresholds}
+def limits_of(thresholds, limits: dict) -> dict:
+    """Thresholds as the check and the path show them: each value under its key with its unit."""
+    return {t.limit_key: limits[t.name] for t in thresholds}

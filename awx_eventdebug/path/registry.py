@@ -57,7 +57,8 @@ def _load(paths: tuple[str, ...]) -> tuple[Hop, ...]:
 
 def validate(loaded: tuple[Hop, ...]) -> None:
     """Two hops never share what the others find them by: a key, a threshold, a snapshot's key, a
-    cluster-wide read or a metric; ``inside`` names a hop of the path."""
+    cluster-wide read or a metric; each threshold names its figure and unit (the keys of its
+    JSON fields); ``inside`` names a hop of the path."""
     keys = {hop.key for hop in loaded}
     shared = {
         "key": [hop.key for hop in loaded],
@@ -70,6 +71,9 @@ def validate(loaded: tuple[Hop, ...]) -> None:
         twice = sorted({name for name in names if names.count(name) > 1})
         if twice:
             raise ImproperlyConfigured(f"hops of awx_eventdebug.path.registry.HOPS share a {what}: {twice}")
+    for t in thresholds_of(loaded):
+        if not t.figure or not t.unit_name:
+            raise ImproperlyConfigured(f"threshold {t.name} names no figure, or no unit (unit or counts)")
     for hop in loaded:
         if hop.inside and hop.inside not in keys:
             raise ImproperlyConfigured(f"hop {hop.key} is inside {hop.inside!r}, which is no hop of the path")

@@ -50,7 +50,7 @@ def test_groups_json_is_the_core_document(filled):
 def test_groups_human_output_has_summary_and_aligned_rows(filled):
     code, out = run("groups", "--pattern", "job_events-*")
     assert code == 0
-    assert "groups 1  members 9  stale 0  queues 6  over 80% 5  full 5  oldest message" in out
+    assert "groups 1  members 9  stale 0  queues 6  nearly full 5 (over 80%)  full 5  oldest message" in out
     rows = [line for line in out.splitlines() if "specific." in line or "small." in line]
     assert len(rows) == 6
     assert rows[0].startswith("job_events-1")
@@ -60,7 +60,7 @@ def test_groups_human_output_has_summary_and_aligned_rows(filled):
 def test_queues_human_output(filled):
     code, out = run("queues", "--min-depth", str(CAPACITY))
     assert code == 0
-    assert "queues 6  messages 23  over 80% 5  full 5" in out
+    assert "queues 6  messages 23  nearly full 5 (over 80%)  full 5" in out
     assert sum(1 for line in out.splitlines() if "specific." in line) == 2
 
 
@@ -125,7 +125,7 @@ def test_watch_json_prints_one_object_per_sample(filled):
     samples = [json.loads(line) for line in out.splitlines()]
     assert [s["sample"] for s in samples] == [1, 2]
     assert samples[0]["seconds"] is None and samples[1]["seconds"] >= 0.1
-    assert all(q["rate"] == 0.0 for q in samples[1]["queues"])
+    assert all(q["rate_per_second"] == 0.0 for q in samples[1]["queues"])
     assert samples[1]["summary"]["groups"] == 2
 
 

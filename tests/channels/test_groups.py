@@ -37,15 +37,17 @@ def test_groups_report_what_channels_redis_uses(layer_settings, redis_client):
                 reference.prefix + reference.non_local_name(m["channel"]) == queue["key"]
                 for m in queue["members"]
             )
-            assert queue["capacity"] == reference.get_capacity(first)
-            assert queue["depth"] == redis_client.zcard(queue["key"])
+            assert queue["capacity_messages"] == reference.get_capacity(first)
+            assert queue["depth_messages"] == redis_client.zcard(queue["key"])
             assert queue["shard"] == reference.consistent_hash(reference.non_local_name(first)) == 0
-            assert queue["fill"] == round(100 * queue["depth"] / queue["capacity"], 1)
+            assert queue["fill_percent"] == round(
+                100 * queue["depth_messages"] / queue["capacity_messages"], 1
+            )
             assert all(m["stale"] is None for m in queue["members"])
-        fills = [q["fill"] for q in group["queues"]]
+        fills = [q["fill_percent"] for q in group["queues"]]
         assert fills == sorted(fills, reverse=True)
 
-    depths = {q["key"]: q["depth"] for q in groups["job_events-1"]["queues"]}
+    depths = {q["key"]: q["depth_messages"] for q in groups["job_events-1"]["queues"]}
     receiver_queue = f"{reference.prefix}{reference.non_local_name(joined['job_events-1'][0])}"
     assert depths.pop(receiver_queue) == CAPACITY - 1
     assert sorted(depths.values()) == [SMALL_CAPACITY] * 3 + [CAPACITY] * 2
@@ -54,11 +56,12 @@ def test_groups_report_what_channels_redis_uses(layer_settings, redis_client):
         "members": 12,
         "stale_members": 0,
         "queues": 6,
-        "queues_over_80": 5,
-        "queues_full": 5,
-        "max_oldest_age": doc["summary"]["max_oldest_age"],
+        "nearly_full_percent": 80.0,
+        "nearly_full_queues": 5,
+        "full_queues": 5,
+        "max_oldest_age_seconds": doc["summary"]["max_oldest_age_seconds"],
     }
-    assert 0 <= doc["summary"]["max_oldest_age"] < 30
+    assert 0 <= doc["summary"]["max_oldest_age_seconds"] < 30
 
 
 def test_members_map_to_the_queues_channels_redis_names(layer_settings):
@@ -208,7 +211,7 @@ def test_two_hosts_map_groups_and_queues_as_channels_redis(settings, key_prefix)
             for queue in group["queues"]:
                 member = queue["members"][0]["channel"]
                 assert queue["shard"] == reference.consistent_hash(reference.non_local_name(member))
-                assert queue["depth"] == servers[queue["shard"]].zcard(queue["key"]) > 0
+                assert queue["depth_messages"] == servers[queue["shard"]].zcard(queue["key"]) > 0
         assert {q["shard"] for g in doc["groups"] for q in g["queues"]} == {0, 1}
 
         queues = inspect_queues()
@@ -247,4 +250,4 @@ def test_one_shard_down_the_other_is_reported(settings, key_prefix):
     assert {q["shard"] for q in queues} == {0, 1}
     for queue in queues:
         assert queue["unreachable"] == (queue["shard"] == 1)
-        assert queue["depth"] == (None if queue["unreachable"] else 0)
+        assert queue["depth_messages"] == (None if queue["unreachable"] else 0)

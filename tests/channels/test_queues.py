@@ -15,12 +15,14 @@ def test_queues_lists_every_queue_with_its_capacity(layer_settings, redis_client
     assert len(queues) == 6
     for queue in queues.values():
         assert queue["kind"] == "process"
-        assert queue["capacity"] == (SMALL_CAPACITY if queue["channel"].startswith("small.") else CAPACITY)
-        assert queue["depth"] == redis_client.zcard(queue["key"])
+        assert queue["capacity_messages"] == (
+            SMALL_CAPACITY if queue["channel"].startswith("small.") else CAPACITY
+        )
+        assert queue["depth_messages"] == redis_client.zcard(queue["key"])
         assert queue["misplaced"] is False
     assert doc["summary"]["messages"] == sum(redis_client.zcard(k) for k in queues)
     assert doc["inflight"] == []
-    assert [q["depth"] for q in inspect_queues(min_depth=CAPACITY)["queues"]] == [CAPACITY, CAPACITY]
+    assert [q["depth_messages"] for q in inspect_queues(min_depth=CAPACITY)["queues"]] == [CAPACITY, CAPACITY]
 
 
 def test_inflight_backup_of_an_emptied_queue_is_listed(layer_settings):
@@ -38,9 +40,13 @@ def test_inflight_backup_of_an_emptied_queue_is_listed(layer_settings):
     doc = inspect_queues()
     assert doc["queues"] == []
     (backup,) = doc["inflight"]
-    assert (backup["key"], backup["depth"], backup["queue_depth"]) == (queue_key + "$inflight", 1, 0)
-    assert backup["left_behind"] is False and backup["oldest_age"] < 30
-    assert doc["summary"]["inflight_keys"] == 1 and doc["summary"]["inflight_left_behind"] == 0
+    assert (backup["key"], backup["depth_messages"], backup["queue_depth_messages"]) == (
+        queue_key + "$inflight",
+        1,
+        0,
+    )
+    assert backup["left_behind"] is False and backup["oldest_age_seconds"] < 30
+    assert doc["summary"]["inflight_keys"] == 1 and doc["summary"]["left_behind_inflight_keys"] == 0
 
 
 def test_distinct_queues_keep_the_first_sight_and_name_each_group_once():
@@ -59,9 +65,9 @@ def test_distinct_queues_keep_the_first_sight_and_name_each_group_once():
 
 def test_summary_counts_a_key_seen_twice_once_by_its_first_entry():
     def queue(key, fill, oldest):
-        return {"key": key, "fill": fill, "oldest_age": oldest}
+        return {"key": key, "fill_percent": fill, "oldest_age_seconds": oldest}
 
     # Worst first, as inspect_queues passes them: a misplaced copy of q1 sits on a second shard.
     summary = {}
     summarize_queues(summary, [queue("q1", 100.0, 9.0), queue("q2", 85.0, None), queue("q1", 10.0, 1.0)])
-    assert summary == {"queues": 2, "queues_over_80": 2, "queues_full": 1, "max_oldest_age": 9.0}
+    assert summary == {"queues": 2, "nearly_full_queues": 2, "full_queues": 1, "max_oldest_age_seconds": 9.0}

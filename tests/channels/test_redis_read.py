@@ -301,7 +301,7 @@ def test_inspecting_100k_keys_leaves_no_slow_command_and_writes_nothing(settings
         assert groups["truncated"] == []
         broadcast = next(g for g in groups["groups"] if g["name"] == "broadcast-group_send")
         assert broadcast["members_read"] == 3000
-        assert queues["summary"]["queues"] == 400 and queues["queues"][0]["depth"] == 20003
+        assert queues["summary"]["queues"] == 400 and queues["queues"][0]["depth_messages"] == 20003
         client.close()
 
 

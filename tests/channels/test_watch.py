@@ -26,10 +26,10 @@ def test_rates_and_membership_changes_between_samples(settings, key_prefix):
     loop.run_until_complete(layer.close_pools())
     loop.close()
 
-    assert first["membership"] == [] and first["queues"][0]["rate"] is None
+    assert first["membership"] == [] and first["queues"][0]["rate_per_second"] is None
     (queue,) = second["queues"]
-    assert queue["depth"] == 10 and queue["members"] == 2
-    assert queue["rate"] == round(10 / second["seconds"], 1) > 0
+    assert queue["depth_messages"] == 10 and queue["members"] == 2
+    assert queue["rate_per_second"] == round(10 / second["seconds"], 1) > 0
     assert second["membership"] == [
         {
             "group": "job_events-3",

@@ -506,7 +506,10 @@ def test_failing_check_full_queue_and_drops_are_the_headline(browser, daphne_ser
     assert f"queue {failing_check} is 100% full" in text
     # verdict.js redraws the hops' threshold rows from GET check/ as the server rendered them.
     rendered = browser.find_element(By.ID, "verdict-figures").text
-    assert "Drops (worst node)\n7 · max 0" in rendered and "Fullest queue\n100.0% · max 80%" in rendered
+    assert (
+        "Drops (worst node)\n7 drops · max 0 drops" in rendered
+        and "Fullest queue\n100.0% · max 80%" in rendered
+    )
     # Each hop over its threshold names its cause and remedy, as verdict.js redraws them too.
     lines = browser.find_element(By.ID, "verdict-lines").text
     assert "cause hop 7 group_send on " in lines and "The channel layer drops websocket messages" in lines
@@ -714,8 +717,8 @@ def test_the_demo_as_the_readme_shows_it(browser, daphne_server, settings, stand
 
 
 def test_a_status_verdict_js_has_no_words_for_shows_as_itself(browser, daphne_server):
-    """verdict.js draws a status the check may add ("idle": no data in the window) as its own
-    badge with the check's headline, grey: never OK's green, nor a failure's red."""
+    """verdict.js draws a status the check may add later ("paused", say) as its own badge with
+    the check's headline, grey: never OK's green, nor a failure's red."""
     log_in(browser, daphne_server)
     browser.get(daphne_server.url + PAGE)
     colours = browser.execute_script(
@@ -726,10 +729,10 @@ def test_a_status_verdict_js_has_no_words_for_shows_as_itself(browser, daphne_se
         "EventDebug.showVerdict(section, Object.assign({}, check, {status: 'failed'}), '15m');"
         "const failed = colour();"
         "EventDebug.showVerdict(section, Object.assign({}, check,"
-        " {status: 'idle', headline: 'no events stored since 10:04'}), '15m');"
+        " {status: 'paused', headline: 'no events stored since 10:04'}), '15m');"
         "return [ok, failed, colour()];"
     )
     assert len(set(colours)) == 3
     title = browser.find_element(By.ID, "verdict-title").text
-    assert title == "IDLE no events stored since 10:04 over the last 15m"
-    assert browser.find_element(By.ID, "verdict").get_attribute("class") == "card verdict idle"
+    assert title == "PAUSED no events stored since 10:04 over the last 15m"
+    assert browser.find_element(By.ID, "verdict").get_attribute("class") == "card verdict paused"

@@ -124,7 +124,13 @@ def redis_down_page(admin_client, settings, port):
 
 def test_worst_queues_are_distinct_worst_first_and_name_their_groups():
     def queue(key, fill, oldest, depth):
-        return {"key": key, "fill": fill, "oldest_age": oldest, "depth": depth, "members": [{}]}
+        return {
+            "key": key,
+            "fill_percent": fill,
+            "oldest_age_seconds": oldest,
+            "depth_messages": depth,
+            "members": [{}],
+        }
 
     channels = {
         "groups": [

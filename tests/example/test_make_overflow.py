@@ -46,11 +46,11 @@ def test_a_slow_consumer_fills_its_queue_on_the_default_layer_and_the_drops_are_
     [shown] = [g for g in groups["groups"] if g["name"] == group]
     assert shown["members"] == 2
     full, empty = shown["queues"]
-    assert (full["depth"], full["fill"], empty["depth"]) == (capacity, 100.0, 0)
+    assert (full["depth_messages"], full["fill_percent"], empty["depth_messages"]) == (capacity, 100.0, 0)
     queue = full
     assert 0 < redis_client.ttl(queue["key"]) <= 600
     queues = eventdebug_json("queues")
-    assert [q["key"] for q in queues["queues"] if q["fill"] == 100.0] == [queue["key"]]
+    assert [q["key"] for q in queues["queues"] if q["fill_percent"] == 100.0] == [queue["key"]]
 
 
 @pytest.mark.django_db

@@ -72,7 +72,27 @@ def test_healthy(redis_layer_settings):
     recent_job([0.5, 1.0, 1.5, 2.0])
     code, out, error = run("check", "--since", "10m")
     assert (code, error) == (0, "")
-    assert out.startswith("OK: lag p99 (worst kind) 1.985 s, drops (worst node) 0, fullest queue 0.0% since ")
+    assert out.startswith(
+        "OK: lag p99 (worst kind) 1.985 s, drops (worst node) 0 drops, fullest queue 0.0% since "
+    )
+
+
+def test_a_quiet_window_is_idle_not_ok(redis_layer_settings):
+    """No event stored in the window: the check is "idle" (exit 3), naming when events were last
+    stored (the rollups' latest minute), neither OK nor a failure; the dashboard says so too."""
+    stored = timezone.now() - timedelta(hours=3)
+    add_job("job", stored, [0.5, 48.0])
+    fill_rollups(since=stored - timedelta(minutes=1), until=timezone.now())
+    code, out, error = run("check", "--since", "10m")
+    assert (code, error) == (3, "idle: nothing to judge in the window")
+    assert (
+        out.startswith("IDLE: hop ") and "no events stored in the window (the last in the minute of " in out
+    )
+    result = json.loads(run("check", "--since", "10m", "--json")[1])
+    assert (result["status"], result["exit_code"], result["failures"]) == ("idle", 3, [])
+    assert result["figures"]["lag_p99_seconds"] is None
+    path = json.loads(run("path", "--since", "10m", "--json")[1])
+    assert path["verdict"] == "idle" and path["headline"].startswith("nothing to judge: hop ")
 
 
 def test_lag_over_the_threshold_names_figure_and_threshold(redis_layer_settings):
@@ -98,6 +118,7 @@ def test_settings_give_the_defaults(redis_layer_settings, settings):
 
 
 def test_full_queue_fails_the_fill_check(redis_layer_settings, key_prefix, settings):
+    recent_job([0.5])  # a window with events: not idle
     settings.CHANNEL_LAYERS = {
         "default": {**redis_layer_settings, "CONFIG": {**redis_layer_settings["CONFIG"], "capacity": 10}}
     }
@@ -105,15 +126,16 @@ def test_full_queue_fails_the_fill_check(redis_layer_settings, key_prefix, setti
     code, out, _ = run("check", "--json")
     result = json.loads(out)
     assert code == 1 and result["status"] == "failed" and result["exit_code"] == 1
-    assert result["figures"]["max_fill"] == 90.0
+    assert result["figures"]["fill_percent"] == 90.0
     [failure] = result["failures"]
     assert failure.startswith(f"queue {key_prefix}specific.")
-    assert failure.endswith("is 90% full (9 of 10), above the maximum 80%")
+    assert failure.endswith("is 90% full (9 of 10 messages), above the maximum 80%")
     assert run("check", "--max-fill", "90")[0] == 0
 
 
 @pytest.mark.django_db(transaction=True)
 def test_real_overflow_fails_the_drops_check(capture_installed, redis_layer_settings, key_prefix):
+    recent_job([0.5])  # a window with events: not idle
     layer = make_layer(f"{key_prefix}-sender", capacity=1)
 
     async def scenario():
@@ -155,7 +177,7 @@ def test_missing_event_table_is_reported_and_the_rest_still_checked(redis_layer_
     assert unchecked.startswith(
         "lag of system_job events: cannot read AWX's event data for kind 'system_job'"
     )
-    assert result["figures"]["max_p99"] == pytest.approx(0.5)
+    assert result["figures"]["lag_p99_seconds"] == pytest.approx(0.5)
     code, out, _ = run("report")
     assert "  system_job: cannot read AWX's event data" in out
     assert "Channel layer queues" in out and "0 queues holding 0 messages" in out
@@ -180,8 +202,8 @@ def test_bad_options_exit_2_naming_the_option(args, message):
 def test_report_with_redis_down_still_prints_the_other_sections(settings):
     dead_redis(settings)
     recent_job([1.0, 2.0, 3.0])
-    code, out, _ = run("report")
-    assert code == 0
+    code, out, error = run("report")
+    assert (code, error) == (2, "could not read: channel_layer")  # shown, and said in the exit code
     assert "problem: redis redis://127.0.0.1:1/0 unreachable" in out
     lag_line = next(line for line in out.splitlines() if line.startswith("  job "))
     assert lag_line.split()[:3] == ["job", "3", "2.000"]
@@ -200,7 +222,7 @@ def test_report_lists_the_worst_jobs_by_p99_aligned(redis_layer_settings):
         recent_job([lag] * 3, kind=kind): lag for lag, kind in [(1, "job"), (9, "job"), (5, "ad_hoc_command")]
     }
     report = json.loads(run("report", "--json")[1])
-    worst = [(j["job"], j["kind"], j["percentiles"]["p99"]) for j in report["lag"]["worst_jobs"]]
+    worst = [(j["job"], j["kind"], j["percentiles_seconds"]["p99"]) for j in report["lag"]["worst_jobs"]]
     assert [lag for _, _, lag in worst] == [9.0, 5.0, 1.0]
     assert [jobs[job] for job, _, _ in worst] == [9, 5, 1]
     out = run("report")[1]

@@ -36,34 +36,36 @@ def reference(rows, percentiles=PERCENTILES):
     kept = numpy.array([lag for lag in lags if lag > 0], dtype=float)
     stats = {
         "count": len(kept),
-        "missing_created": sum(1 for created, *_ in rows if created is None),
-        "backfilled": sum(1 for created, modified, *_ in rows if created == modified),
-        "negative": sum(1 for lag in lags if lag < 0),
+        "missing_created_count": sum(1 for created, *_ in rows if created is None),
+        "backfilled_count": sum(1 for created, modified, *_ in rows if created == modified),
+        "negative_count": sum(1 for lag in lags if lag < 0),
     }
     if len(kept):
         values = numpy.percentile(kept, [float(p) for p in percentiles])
-        stats.update(mean=kept.mean(), min=kept.min(), max=kept.max())
-        stats["percentiles"] = {percentile_key(p): v for p, v in zip(percentiles, values, strict=True)}
+        stats.update(mean_seconds=kept.mean(), min_seconds=kept.min(), max_seconds=kept.max())
+        stats["percentiles_seconds"] = {
+            percentile_key(p): v for p, v in zip(percentiles, values, strict=True)
+        }
     else:
-        stats.update(mean=None, min=None, max=None)
-        stats["percentiles"] = {percentile_key(p): None for p in percentiles}
+        stats.update(mean_seconds=None, min_seconds=None, max_seconds=None)
+        stats["percentiles_seconds"] = {percentile_key(p): None for p in percentiles}
     return stats
 
 
 def assert_matches(actual, expected):
-    for name in ("count", "missing_created", "backfilled", "negative"):
+    for name in ("count", "missing_created_count", "backfilled_count", "negative_count"):
         assert actual[name] == expected[name], name
-    for name in ("mean", "min", "max"):
+    for name in ("mean_seconds", "min_seconds", "max_seconds"):
         if expected[name] is None:
             assert actual[name] is None, name
         else:
             assert actual[name] == pytest.approx(expected[name], abs=TOLERANCE), name
-    assert actual["percentiles"].keys() == expected["percentiles"].keys()
-    for key, value in expected["percentiles"].items():
+    assert actual["percentiles_seconds"].keys() == expected["percentiles_seconds"].keys()
+    for key, value in expected["percentiles_seconds"].items():
         if value is None:
-            assert actual["percentiles"][key] is None
+            assert actual["percentiles_seconds"][key] is None
         else:
-            assert actual["percentiles"][key] == pytest.approx(value, abs=TOLERANCE), key
+            assert actual["percentiles_seconds"][key] == pytest.approx(value, abs=TOLERANCE), key
 
 
 def bucket(moment, unit):
@@ -77,7 +79,7 @@ def test_totals_match_the_reference(workload):
     report = lag_report(LagQuery(percentiles=PERCENTILES, **WINDOW))
     rows = events()
     assert report["count"] > 600
-    assert report["missing_created"] > 0 and report["negative"] > 0
+    assert report["missing_created_count"] > 0 and report["negative_count"] > 0
     assert_matches(report, reference(rows))
     assert report["groups"] == [] and report["groups_truncated"] is False
 
@@ -137,7 +139,7 @@ def test_fractions_just_below_a_whole_second_are_exact():
     # (a 0.5 s lag would come out as -0.5 s, a negative lag).
     job = add_job("job", BASE.replace(microsecond=999_700), [0.5, 0.0001, 1.5, 0.0003])
     report = lag_report(LagQuery(percentiles=PERCENTILES, job=job))
-    assert (report["count"], report["negative"]) == (4, 0)
+    assert (report["count"], report["negative_count"]) == (4, 0)
     assert_matches(report, reference(events()))
 
 
@@ -196,7 +198,11 @@ def test_worst_by_ranks_the_groups_and_a_query_without_groups_ignores_it(by, hou
     worst = lag_report(LagQuery(by=by, percentiles=PERCENTILES, worst_by=PERCENTILES[4], **window))
     p99 = percentile_key(PERCENTILES[4])
     # Worst first; a stable sort keeps groups of equal percentile by key, as both databases do.
-    ranked = sorted(plain["groups"], key=lambda group: group["percentiles"][p99] or 0.0, reverse=True)
+    ranked = sorted(plain["groups"], key=lambda group: group["percentiles_seconds"][p99] or 0.0, reverse=True)
     # The first query computed the minutes the rollups lacked; the second read them.
-    assert {**worst, "rollups_behind": None} == {**plain, "groups": ranked, "rollups_behind": None}
+    assert {**worst, "rollups_behind_minutes": None} == {
+        **plain,
+        "groups": ranked,
+        "rollups_behind_minutes": None,
+    }
     assert (len(ranked) > 1) == (by != "none")

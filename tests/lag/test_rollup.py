@@ -52,14 +52,14 @@ def test_every_percentile_within_one_percent_of_numpy(settings):
     report = lag_report(query(since, until))
     exact = lag_report(query(since, until, exact=True))
     assert (report["method"], exact["method"]) == ("rollup", "exact")
-    assert report["percentile_error"] == 0.01
+    assert report["percentile_error_ratio"] == 0.01
     stored = numpy.array([(m - c).total_seconds() for c, m in events])
     expected = numpy.percentile(stored, EVERY_PERCENTILE)
-    got = numpy.array(list(report["percentiles"].values()))
+    got = numpy.array(list(report["percentiles_seconds"].values()))
     assert numpy.all(numpy.abs(got - expected) <= 0.01 * expected)
-    for key in ("count", "min", "max", "missing_created", "negative"):
+    for key in ("count", "min_seconds", "max_seconds", "missing_created_count", "negative_count"):
         assert report[key] == pytest.approx(exact[key], rel=1e-9)
-    assert report["mean"] == pytest.approx(stored.mean(), rel=1e-9)
+    assert report["mean_seconds"] == pytest.approx(stored.mean(), rel=1e-9)
     assert LagRollup.objects.filter(span=3600).count() >= 10  # whole hours merged once
 
 
@@ -78,8 +78,8 @@ def test_by_hour_and_by_minute_agree_with_the_exact_groups():
         assert [g["key"] for g in report["groups"]] == [g["key"] for g in exact["groups"]]
         assert [g["count"] for g in report["groups"]] == [g["count"] for g in exact["groups"]]
         for mine, theirs in zip(report["groups"], exact["groups"], strict=True):
-            for key, value in theirs["percentiles"].items():
-                assert mine["percentiles"][key] == pytest.approx(value, rel=0.01)
+            for key, value in theirs["percentiles_seconds"].items():
+                assert mine["percentiles_seconds"][key] == pytest.approx(value, rel=0.01)
 
 
 def test_minute_boundaries_and_a_window_cut_inside_minutes():
@@ -110,13 +110,18 @@ def test_created_equal_modified_is_backfilled_and_counted_apart():
     at = BASE + timedelta(hours=1)
     insert_events([(at, at), (None, at), (at + timedelta(seconds=5), at), (at - timedelta(seconds=2), at)])
     report = lag_report(query(BASE, BASE + timedelta(hours=8)))
-    assert (report["count"], report["backfilled"], report["missing_created"], report["negative"]) == (
+    assert (
+        report["count"],
+        report["backfilled_count"],
+        report["missing_created_count"],
+        report["negative_count"],
+    ) == (
         1,
         1,
         1,
         1,
     )
-    assert report["min"] == report["max"] == report["percentiles"]["p50"] == 2.0
+    assert report["min_seconds"] == report["max_seconds"] == report["percentiles_seconds"]["p50"] == 2.0
 
 
 def test_a_minute_waits_for_its_grace_and_late_events_are_counted(monkeypatch, settings):
@@ -252,7 +257,9 @@ def test_rollups_read_the_legacy_table_as_exact_lag_does():
     report, exact = lag_report(query(*window)), lag_report(query(*window, exact=True))
     assert report["method"] == "rollup"
     assert report["tables"] == exact["tables"] == ["main_jobevent", "_unpartitioned_main_jobevent"]
-    assert (report["count"], report["backfilled"]) == (exact["count"], exact["backfilled"]) == (3, 1)
+    assert (
+        (report["count"], report["backfilled_count"]) == (exact["count"], exact["backfilled_count"]) == (3, 1)
+    )
 
 
 def assert_out_of_time(response, fill_says: str):

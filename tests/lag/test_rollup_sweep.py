@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 PERCENTILES = tuple(Decimal(p) for p in ("1", "50", "90", "99", "99.9"))
 # Just longer than LAG_EXACT_WINDOW (6h), a day (the dashboard's chart), days, LAG_MAX_WINDOW.
 LENGTHS = (timedelta(hours=6, seconds=61), timedelta(hours=24), timedelta(days=4), timedelta(days=31))
-FIGURES = ("count", "missing_created", "backfilled", "negative")
+FIGURES = ("count", "missing_created_count", "backfilled_count", "negative_count")
 
 
 def bursts(now: datetime) -> datetime:
@@ -71,12 +71,14 @@ def differences(rollup: dict, exact: dict) -> list[str]:
     keys = [g["key"] for g in rollup["groups"]]
     if keys != [g["key"] for g in exact["groups"]]:
         return [*found, f"{len(keys)} groups vs {len(exact['groups'])}"]
-    error = rollup["percentile_error"]
+    error = rollup["percentile_error_ratio"]
     for mine, theirs in zip([rollup, *rollup["groups"]], [exact, *exact["groups"]], strict=True):
         at = mine.get("key", "total")
         found += [f"{at} {k} {mine[k]} vs {theirs[k]}" for k in FIGURES if mine[k] != theirs[k]]
-        bounds = [(k, mine[k], theirs[k], 1e-9) for k in ("mean", "min", "max")]
-        bounds += [(k, mine["percentiles"][k], v, error) for k, v in theirs["percentiles"].items()]
+        bounds = [(k, mine[k], theirs[k], 1e-9) for k in ("mean_seconds", "min_seconds", "max_seconds")]
+        bounds += [
+            (k, mine["percentiles_seconds"][k], v, error) for k, v in theirs["percentiles_seconds"].items()
+        ]
         for key, got, value, bound in bounds:
             if (got is None) != (value is None) or (
                 value is not None and abs(got - value) > bound * abs(value) + 1e-9

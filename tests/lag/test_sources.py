@@ -29,9 +29,9 @@ def test_backfilled_created_is_counted_apart_not_as_zero_lag():
     # AWX's receiver gives an event without created the flush's ``now`` for both times.
     job = add_job("job", BASE, [2.0, 0.0, 0.0, 0.0, 4.0, None])
     report = lag_report(LagQuery(job=job, percentiles=PERCENTILES))
-    assert (report["count"], report["backfilled"], report["missing_created"]) == (2, 3, 1)
-    assert report["percentiles"] == {"p50": 3.0, "p90": pytest.approx(3.8)}
-    assert report["min"] == 2.0
+    assert (report["count"], report["backfilled_count"], report["missing_created_count"]) == (2, 3, 1)
+    assert report["percentiles_seconds"] == {"p50": 3.0, "p90": pytest.approx(3.8)}
+    assert report["min_seconds"] == 2.0
 
 
 def test_a_job_under_another_kind_says_which_kind_it_is():
@@ -61,7 +61,7 @@ def test_an_old_job_is_read_from_the_legacy_table():
     partition_at(PARTITIONED)
     report = lag_report(LagQuery(job=old, percentiles=PERCENTILES))
     assert report["tables"] == ["_unpartitioned_main_jobevent"]
-    assert (report["count"], report["backfilled"], report["percentiles"]["p50"]) == (3, 1, 2.0)
+    assert (report["count"], report["backfilled_count"], report["percentiles_seconds"]["p50"]) == (3, 1, 2.0)
     report = lag_report(LagQuery(job=new))
     assert (report["tables"], report["count"]) == (["main_jobevent"], 1)
 
@@ -75,7 +75,7 @@ def test_a_window_reaching_back_before_partitioning_reads_both_tables():
     )
     assert both["tables"] == ["main_jobevent", "_unpartitioned_main_jobevent"]
     # One set of statistics over the rows of both tables: the median of 1, 2, 3, 10, 20.
-    assert (both["count"], both["percentiles"]["p50"], both["max"]) == (5, 3.0, 20.0)
+    assert (both["count"], both["percentiles_seconds"]["p50"], both["max_seconds"]) == (5, 3.0, 20.0)
     # Jobs worst first: the partitioned job's lags are the longer.
     assert [group["count"] for group in both["groups"]] == [2, 3]
     after = lag_report(LagQuery(since=PARTITIONED, until=PARTITIONED + timedelta(hours=1)))

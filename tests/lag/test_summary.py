@@ -55,23 +55,30 @@ def test_health_lag_is_within_one_percent_of_exact_and_says_how_it_was_read(sett
     first = lag_summary(window, 0)
     for kind in ("job", "project_update"):
         figures, expected = first["kinds"][kind], exact(kind, window)
-        assert (figures["method"], figures["percentile_error"]) == ("rollup", RELATIVE_ERROR)
-        assert figures["rollups_behind"] >= 10  # nothing filled them: computed for this read
-        for key in ("count", "min", "max", "missing_created", "backfilled", "negative"):
+        assert (figures["method"], figures["percentile_error_ratio"]) == ("rollup", RELATIVE_ERROR)
+        assert figures["rollups_behind_minutes"] >= 10  # nothing filled them: computed for this read
+        for key in (
+            "count",
+            "min_seconds",
+            "max_seconds",
+            "missing_created_count",
+            "backfilled_count",
+            "negative_count",
+        ):
             assert figures[key] == expected[key]
-        assert figures["mean"] == pytest.approx(expected["mean"], rel=1e-9)
-        for key, value in expected["percentiles"].items():
-            assert figures["percentiles"][key] == pytest.approx(value, rel=RELATIVE_ERROR), key
+        assert figures["mean_seconds"] == pytest.approx(expected["mean_seconds"], rel=1e-9)
+        for key, value in expected["percentiles_seconds"].items():
+            assert figures["percentiles_seconds"][key] == pytest.approx(value, rel=RELATIVE_ERROR), key
     assert first["kinds"]["system_job"]["count"] == 0
     # The first read stored the final minutes: the next one reads them (a minute or two may have
     # become final in between) and answers as it did.
     second = lag_summary(window, 0)
-    assert second["kinds"]["job"]["rollups_behind"] <= 2
-    assert second["kinds"]["job"]["percentiles"] == first["kinds"]["job"]["percentiles"]
+    assert second["kinds"]["job"]["rollups_behind_minutes"] <= 2
+    assert second["kinds"]["job"]["percentiles_seconds"] == first["kinds"]["job"]["percentiles_seconds"]
     # The check is judged on the same figure.
     check = HealthSnapshot(window).check()
-    assert check["figures"]["max_p99"] == max(
-        first["kinds"][kind]["percentiles"][P99_KEY] for kind in ("job", "project_update")
+    assert check["figures"]["lag_p99_seconds"] == max(
+        first["kinds"][kind]["percentiles_seconds"][P99_KEY] for kind in ("job", "project_update")
     )
 
 
@@ -83,7 +90,7 @@ def test_worst_jobs_stay_exact_beside_the_rolled_up_kinds():
     by_job = lag_report(
         LagQuery(since=window.since, until=window.until, by="job", percentiles=lag_percentiles(), exact=True)
     )
-    assert job["percentiles"] == by_job["groups"][0]["percentiles"]
+    assert job["percentiles_seconds"] == by_job["groups"][0]["percentiles_seconds"]
     assert summary["kinds"]["job"]["method"] == "rollup" and job["count"] == summary["kinds"]["job"]["count"]
 
 
@@ -96,11 +103,13 @@ def test_rollups_far_behind_fall_back_to_the_exact_statement_and_say_so(settings
     settings.EVENTDEBUG = {"HEALTH_WINDOW": "6h"}
     window = health_window(timezone.now())
     figures = lag_summary(window, 0)["kinds"]["job"]
-    assert (figures["method"], figures["percentile_error"]) == ("exact", 0.0)
-    assert figures["rollups_behind"] >= 6 * 60 - 5
+    assert (figures["method"], figures["percentile_error_ratio"]) == ("exact", 0.0)
+    assert figures["rollups_behind_minutes"] >= 6 * 60 - 5
     expected = exact("job", window)
     assert (
-        (figures["count"], figures["max"]) == (expected["count"], expected["max"]) == (600, expected["max"])
+        (figures["count"], figures["max_seconds"])
+        == (expected["count"], expected["max_seconds"])
+        == (600, expected["max_seconds"])
     )
     assert LagRollup.objects.count() == 0  # left to the maintenance thread
 
@@ -108,5 +117,5 @@ def test_rollups_far_behind_fall_back_to_the_exact_statement_and_say_so(settings
     settings.EVENTDEBUG = {"HEALTH_WINDOW": "6h"}
     fill_rollups(since=window.since, until=window.until)
     figures = lag_summary(window, 0)["kinds"]["job"]
-    assert figures["method"] == "rollup" and figures["rollups_behind"] <= HEALTH_FILL_MINUTES
+    assert figures["method"] == "rollup" and figures["rollups_behind_minutes"] <= HEALTH_FILL_MINUTES
     assert figures["count"] == 600

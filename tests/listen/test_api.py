@@ -23,10 +23,16 @@ def test_the_gauge_learns_which_gaps_are_losses(admin_client):
     assert response.json() == {
         "kind": "job",
         "job": job,
-        "missing": 4,
-        "causes": {"no_output": 2, "live_updates_off": 0, "rate_limited": 0, "not_stored": 1, "lost": 1},
-        "lost": 1,
-        "awx": {"max_websocket_event_rate": 30, "ui_live_updates_enabled": True},
+        "missing_counters": 4,
+        "cause_counters": {
+            "no_output": 2,
+            "live_updates_off": 0,
+            "rate_limited": 0,
+            "not_stored": 1,
+            "lost": 1,
+        },
+        "lost_counters": 1,
+        "awx": {"max_websocket_events_per_second": 30, "ui_live_updates_enabled": True},
     }
 
 
@@ -34,7 +40,7 @@ def test_awx_settings_are_read_as_awx_reads_them(admin_client, settings):
     job = job_with_quiet_events()
     settings.UI_LIVE_UPDATES_ENABLED = False
     body = admin_client.get(URL, {"job": job, "missing": "2-4"}).json()
-    assert (body["causes"]["live_updates_off"], body["lost"]) == (3, 0)
+    assert (body["cause_counters"]["live_updates_off"], body["lost_counters"]) == (3, 0)
 
 
 @pytest.mark.parametrize(

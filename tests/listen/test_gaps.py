@@ -108,7 +108,7 @@ def test_the_check_of_a_listener_keeps_final_causes_and_rechecks_open_gaps():
     check.merge(check.run(jobs, LONG_AFTER.timestamp()))
     figures = check.figures(gaps.missing)
     # Counters 2, 5, 8, 11... (i = 1, 4, 7...) had no output; one event per second is no burst.
-    assert figures["causes"] == {
+    assert figures["cause_counters"] == {
         "no_output": 12,
         "live_updates_off": 0,
         "rate_limited": 0,
@@ -116,5 +116,5 @@ def test_the_check_of_a_listener_keeps_final_causes_and_rechecks_open_gaps():
         "lost": 22,
         "unchecked": 0,
     }
-    assert figures["lost"] == 22 and figures["check_errors"] == {}
+    assert figures["lost_counters"] == 22 and figures["check_errors"] == {}
     assert check.snapshot({stream: gaps}) == [(stream, [(21, 39)], [])]

@@ -33,12 +33,12 @@ def not_checked(missing):
     """The causes of ``missing`` counters before any check against the database."""
     causes = dict.fromkeys(("no_output", "live_updates_off", "rate_limited", "not_stored", "lost"), 0)
     return {
-        "causes": {**causes, "unchecked": missing},
-        "lost": 0,
+        "cause_counters": {**causes, "unchecked": missing},
+        "lost_counters": 0,
         "checked": None,
         "check_errors": {},
         "overflow_drops": None,
-        "awx": {"max_websocket_event_rate": 30, "ui_live_updates_enabled": True},
+        "awx": {"max_websocket_events_per_second": 30, "ui_live_updates_enabled": True},
     }
 
 
@@ -52,7 +52,13 @@ def test_state_lag_is_receive_time_minus_created_exactly():
     state.handle({"type": "websocket.send"}, received)
     state.handle(None, received)
     report = state.update(received)
-    assert report["lag"] == {"last": 2.5, "avg": 2.0, "stdev": math.sqrt(0.5 / 3), "max": 2.5, "count": 3}
+    assert report["lag"] == {
+        "last_seconds": 2.5,
+        "avg_seconds": 2.0,
+        "stdev_seconds": math.sqrt(0.5 / 3),
+        "max_seconds": 2.5,
+        "count": 3,
+    }
     assert report["counters"] == {
         "missing": 1,
         "gaps": 1,
@@ -62,8 +68,9 @@ def test_state_lag_is_receive_time_minus_created_exactly():
         "jobs": 1,
         **not_checked(1),
     }
-    assert report["skipped"] == {"not_awx": 1, "undecodable": 1, "no_created": 1, "untracked_counter": 0}
-    assert (report["received"], report["events"], report["needs_relay"]) == (6, 3, 4)
+    skipped = {"not_awx": 1, "undecodable": 1, "no_created": 1, "untracked_counter": 0}
+    assert report["skipped_messages"] == skipped
+    assert (report["received_messages"], report["events"], report["needs_relay_messages"]) == (6, 3, 4)
 
 
 def test_counters_are_tracked_per_job_on_a_broadcast_group():
@@ -94,7 +101,7 @@ def test_listens_to_another_process_and_leaves_the_group(listen_layer, redis_cli
         seen["sender"] = start_sender(key_prefix, 42, counters, lag=0.5, rate=1000)
 
     def update(report):
-        if report["received"] >= len(counters):
+        if report["received_messages"] >= len(counters):
             listener.stop(STOP_DURATION)
 
     listener = Listener(
@@ -107,19 +114,22 @@ def test_listens_to_another_process_and_leaves_the_group(listen_layer, redis_cli
     assert time.monotonic() - started < 60
     channel = summary["channel"]
     assert channel.startswith("eventdebug.") and seen["members"] == [channel]
-    assert (summary["received"], summary["events"]) == (len(counters), len(counters))
+    assert (summary["received_messages"], summary["events"]) == (len(counters), len(counters))
     figures = {
         name: summary["counters"][name] for name in ("missing", "gaps", "late", "duplicates", "highest")
     }
     assert figures == {"missing": 3, "gaps": 2, "late": 0, "duplicates": 0, "highest": 200}
     # No database for this test: the gaps' causes could not be checked, so none is called lost.
-    assert (summary["counters"]["causes"]["unchecked"], summary["counters"]["lost"]) == (3, 0)
+    assert (summary["counters"]["cause_counters"]["unchecked"], summary["counters"]["lost_counters"]) == (
+        3,
+        0,
+    )
     assert "job_events-42" in summary["counters"]["check_errors"]
     # created was stamped 0.5 s before each send; the rest is the time on the way (same host),
     # which a loaded machine can stretch to seconds: only the lower bound is exact.
-    assert 0.5 <= summary["overall"]["avg"] <= summary["lag"]["max"] < 30
+    assert 0.5 <= summary["overall"]["avg_seconds"] <= summary["lag"]["max_seconds"] < 30
     assert summary["lag"]["count"] == len(counters)
-    assert summary["peaks"]["max"]["max"] == summary["overall"]["max"]
+    assert summary["peaks"]["max"]["max_seconds"] == summary["overall"]["max_seconds"]
     assert summary["stopped"] == "duration" and summary["not_left"] == []
     # Left the group, and nothing of ours stays in Redis: no queue, no $inflight backup.
     assert members(redis_client, listen_layer, "job_events-42") == []
@@ -137,8 +147,8 @@ def test_duration_stops_an_idle_listener(listen_layer, redis_client):
     assert 0.6 <= time.monotonic() - started < 30
     assert summary["stopped"] == "duration" and summary["events"] == 0 and summary["lag"] is None
     # However late the loop wakes, the update due at the deadline is sent.
-    assert len(updates) >= 1 and updates[0]["queue"]["capacity"] == 10000
-    assert summary["queue"]["depth"] == 0
+    assert len(updates) >= 1 and updates[0]["queue"]["capacity_messages"] == 10000
+    assert summary["queue"]["depth_messages"] == 0
     assert members(redis_client, listen_layer, "job_events-9") == []
 
 
@@ -149,7 +159,7 @@ def test_the_update_due_at_the_deadline_is_sent_and_the_summary_has_the_depth(li
         listen_layer, ["job_events-10"], duration=0.3, interval=0.3, on_update=updates.append
     ).run()
     assert [update["type"] for update in updates] == ["update"]
-    assert summary["stopped"] == "duration" and summary["queue"]["depth"] == 0
+    assert summary["stopped"] == "duration" and summary["queue"]["depth_messages"] == 0
 
 
 def test_relay_subscription_as_a_browser_does_and_unsubscribed_on_exit(listen_layer):
@@ -226,7 +236,7 @@ def test_sharded_layer_queue_and_group_on_their_own_hosts(settings, key_prefix):
             seen["sender"] = start_sender(key_prefix, 3, range(1, 51), hosts=hosts)
 
         def update(report):
-            if report["received"] >= 50:
+            if report["received_messages"] >= 50:
                 listener.stop(STOP_DURATION)
 
         listener = Listener(

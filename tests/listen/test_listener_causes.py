@@ -52,7 +52,7 @@ def test_only_events_stored_and_due_but_not_received_are_lost(settings, key_pref
     processes = []
 
     def update(report):
-        if report["received"] >= len(sent):
+        if report["received_messages"] >= len(sent):
             listener.stop(STOP_DURATION)
 
     listener = Listener(
@@ -67,7 +67,7 @@ def test_only_events_stored_and_due_but_not_received_are_lost(settings, key_pref
     processes[0].join(10)
     counters = summary["counters"]
     assert (counters["missing"], counters["gaps"]) == (3, 2)
-    assert counters["causes"] == {
+    assert counters["cause_counters"] == {
         "no_output": 1,
         "live_updates_off": 0,
         "rate_limited": 0,
@@ -75,7 +75,7 @@ def test_only_events_stored_and_due_but_not_received_are_lost(settings, key_pref
         "lost": 1,
         "unchecked": 0,
     }
-    assert counters["lost"] == 1 and counters["check_errors"] == {} and counters["checked"]
+    assert counters["lost_counters"] == 1 and counters["check_errors"] == {} and counters["checked"]
     assert counters["overflow_drops"] == 1
 
 
@@ -94,10 +94,10 @@ def test_a_daphne_start_deleting_asgi_keys_is_noticed_and_the_group_joined_again
             keys = list(redis_client.scan_iter(match=f"{key_prefix}*", count=500))
             redis_client.delete(*keys)
             seen["deleted"] = True
-        elif report["membership"]["lost"] and not processes:
+        elif report["membership"]["lost_count"] and not processes:
             seen["members_after"] = redis_client.zrange(layer.group_key(group), 0, -1)
             processes.append(start_sender(key_prefix, 77, range(1, 51), rate=500))
-        elif report["received"] >= 50:
+        elif report["received_messages"] >= 50:
             listener.stop(STOP_DURATION)
 
     listener = Listener(layer, [group], duration=60, interval=0.2, on_update=update)
@@ -106,9 +106,9 @@ def test_a_daphne_start_deleting_asgi_keys_is_noticed_and_the_group_joined_again
     processes[0].join(10)
     assert time.monotonic() - started < 60
     [lost] = summary["membership"]["events"]
-    assert (lost["group"], lost["why"], summary["membership"]["lost"]) == (group, GROUP_GONE, 1)
+    assert (lost["group"], lost["why"], summary["membership"]["lost_count"]) == (group, GROUP_GONE, 1)
     assert [member.decode() for member in seen["members_after"]] == [summary["channel"]]
-    assert summary["received"] == 50 and summary["counters"]["missing"] == 0
+    assert summary["received_messages"] == 50 and summary["counters"]["missing"] == 0
 
 
 def test_a_member_removed_from_a_group_that_stays_is_noticed_too(settings, key_prefix, redis_client):
@@ -117,7 +117,7 @@ def test_a_member_removed_from_a_group_that_stays_is_noticed_too(settings, key_p
     redis_client.zadd(layer.group_key(group), {"specific.browser!1": time.time() + 3600})
 
     def update(report):
-        if report["membership"]["lost"]:
+        if report["membership"]["lost_count"]:
             listener.stop(STOP_DURATION)
         else:
             redis_client.zrem(layer.group_key(group), report["channel"])

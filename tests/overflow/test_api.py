@@ -51,11 +51,13 @@ def test_permissions(client, rows):
 def test_pages_newest_window_first(admin_client, rows):
     status, page = get(admin_client, LIST, page_size=3)
     assert status == 200
-    assert (page["count"], page["pages"], len(page["results"])) == (7, 3, 3)
+    assert (page["count"], page["previous"], len(page["results"])) == (7, None, 3)
+    assert page["next"] == "/api/eventdebug/overflow/?page=2&page_size=3"  # as AWX's lists link pages
     starts = [r["window_start"] for r in page["results"]]
     assert starts == sorted(starts, reverse=True) and starts[0] == "2026-11-27T10:02:00Z"
     _, last = get(admin_client, LIST, page_size=3, page=3)
-    assert len(last["results"]) == 1
+    assert len(last["results"]) == 1 and last["next"] is None
+    assert last["previous"] == "/api/eventdebug/overflow/?page=2&page_size=3"
     _, beyond = get(admin_client, LIST, page_size=3, page=9)
     assert beyond["results"] == [] and beyond["count"] == 7
 
@@ -96,14 +98,19 @@ def test_summary_per_group_with_timeline(admin_client, rows):
     assert status == 200
     [group] = summary["groups"]
     assert group["group"] == "broadcast-group_send"
-    assert (group["drops"], group["queues_over"], group["max_group_size"], group["nodes"]) == (35, 70, 5, 2)
+    assert (group["drops"], group["full_queues"], group["max_group_members"], group["nodes"]) == (
+        35,
+        70,
+        5,
+        2,
+    )
     assert (group["first_seen"], group["last_seen"]) == ("2026-11-27T10:00:00Z", "2026-11-27T10:01:30Z")
     assert group["drops_per_minute"] == round(35 / 1.5, 3)
     assert group["timeline"] == [
         {"at": "2026-11-27T10:00:00Z", "drops": 10},
         {"at": "2026-11-27T10:01:00Z", "drops": 25},
     ]
-    assert summary["totals"] == {"drops": 35, "queues_over": 70, "rows": 3}
+    assert summary["totals"] == {"drops": 35, "full_queues": 70, "rows": 3}
     _, hourly = get(admin_client, SUMMARY, timeline="hour", limit=2)
     assert [g["group"] for g in hourly["groups"]] == ["broadcast-group_send", "job_events-1"]
     assert hourly["groups_total"] == 5
@@ -132,7 +139,10 @@ def run(*args):
 
 def test_command_json_is_the_api_document(admin_client, rows):
     _, api_page = get(admin_client, LIST, group="job_events-*", page_size=2)
-    assert json.loads(run("--json", "--group", "job_events-*", "--page-size", "2")) == api_page
+    command = json.loads(run("--json", "--group", "job_events-*", "--page-size", "2"))
+    # The same links, the API's with its path, the command's relative to it.
+    assert api_page.pop("next") == "/api/eventdebug/overflow/" + command.pop("next")
+    assert command == api_page
     _, api_summary = get(admin_client, SUMMARY, since="2026-11-27T10:01:00Z", timeline="hour")
     command = json.loads(run("--json", "--summary", "--since", "2026-11-27T10:01:00Z", "--timeline", "hour"))
     assert command == api_summary
@@ -141,7 +151,8 @@ def test_command_json_is_the_api_document(admin_client, rows):
 def test_command_tables_are_aligned(rows):
     lines = run("--group", "broadcast-*").splitlines()
     assert lines[0].split()[:3] == ["window", "start", "node"]
-    assert lines[-1] == "page 1 of 1 (3 rows)"
+    assert lines[-1] == "3 rows"
+    assert run("--page-size", "2").splitlines()[-1] == "7 rows; next page: --page 2"
     assert len({line.index("live") for line in lines[1:-1]}) == 1
     summary = run("--summary", "--timeline", "minute", "--limit", "1").splitlines()
     assert summary[1].split()[:2] == ["broadcast-group_send", "35"]

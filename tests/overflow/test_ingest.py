@@ -62,11 +62,11 @@ def test_seed_lines_give_the_expected_rows(tmp_path):
     assert result["totals"] | {"bytes": 0} == {
         "lines": 3,
         "records": 2,
-        "new": 2,
+        "new_records": 2,
         "duplicates": 0,
-        "too_old": 0,
-        "unverified": 0,
-        "bad": 0,
+        "too_old_records": 0,
+        "unverified_records": 0,
+        "bad_lines": 0,
         "bytes": 0,
         "unreadable_files": 0,
     }
@@ -87,7 +87,7 @@ def test_ingesting_twice_or_an_overlapping_rotation_counts_once(tmp_path):
     rotated = line(2, "job_events-1") + line(3, "job_events-2") + line(4, "job_events-2")
     ingest(tmp_path, first)
     again = ingest(tmp_path, first, rotated)
-    assert [(f["new"], f["duplicates"]) for f in again["files"]] == [(0, 3), (1, 2)]
+    assert [(f["new_records"], f["duplicates"]) for f in again["files"]] == [(0, 3), (1, 2)]
     assert drops_by_group() == {"job_events-1": 2, "job_events-2": 2}
 
 
@@ -96,14 +96,14 @@ def test_identical_lines_in_one_millisecond_are_separate_records(tmp_path):
     ingest(tmp_path, same * 2)
     assert drops_by_group() == {"broadcast-group_send": 2}
     result = ingest(tmp_path, same * 3)  # the two already counted, and one more
-    assert result["totals"]["new"] == 1
+    assert result["totals"]["new_records"] == 1
     assert drops_by_group() == {"broadcast-group_send": 3}
 
 
 def test_gzip_and_plain_copies_of_a_log_are_one_log(tmp_path):
     result = ingest(tmp_path, gzip.compress(SEED.encode()), SEED)
     assert [f["compressed"] for f in result["files"]] == [True, False]
-    assert [f["new"] for f in result["files"]] == [2, 0]
+    assert [f["new_records"] for f in result["files"]] == [2, 0]
 
 
 def test_standard_input(tmp_path, monkeypatch):
@@ -136,7 +136,7 @@ def test_bad_lines_are_skipped_and_counted(tmp_path):
         + "\xff\xfe not utf-8 either\n"
     )
     result = ingest(tmp_path, content.encode("utf-8", "surrogateescape"), args=("-v", "2"))
-    assert result["totals"]["bad"] == 4  # a long line without the overflow text is no candidate
+    assert result["totals"]["bad_lines"] == 4  # a long line without the overflow text is no candidate
     assert result["totals"]["lines"] == 7
     assert drops_by_group() == {"job_events-7": 1}
     assert result["returncode"] == 1 and result["skipped"]
@@ -195,14 +195,14 @@ def test_journal_export_entries_by_cursor(tmp_path):
     content = b"".join(entries)
     result = ingest(tmp_path, content, name="journal.export")
     report = result["files"][0]
-    assert (report["format"], report["records"], report["bad"], report["lines"]) == (
+    assert (report["format"], report["records"], report["bad_lines"], report["lines"]) == (
         "journal-export",
         3,
         1,
         5,
     )
     assert drops_by_group(node="awx-task") == {"broadcast-group_send": 2, "job_events-5": 1}
-    assert ingest(tmp_path, content, name="journal.export")["totals"]["new"] == 0
+    assert ingest(tmp_path, content, name="journal.export")["totals"]["new_records"] == 0
 
 
 def test_unreadable_file_is_a_command_error(tmp_path):
@@ -248,9 +248,9 @@ def test_a_truncated_gzip_counts_nothing_and_the_next_file_is_read(tmp_path):
     result = ingest(tmp_path, truncated, corrupt, line(1, "after"))
     first, second, third = result["files"]
     assert first["error"].startswith("truncated gzip after ") and 0 < first["records"] < 2000
-    assert (first["new"], first["unverified"]) == (0, first["records"])
+    assert (first["new_records"], first["unverified_records"]) == (0, first["records"])
     assert second["error"].startswith("corrupt gzip")
-    assert third["error"] is None and third["new"] == 1
+    assert third["error"] is None and third["new_records"] == 1
     assert result["totals"]["unreadable_files"] == 2
     assert result["returncode"] == 1
     assert drops_by_group() == {"after": 1}
@@ -274,10 +274,10 @@ def test_a_corrupt_gzip_counts_none_of_its_records_and_its_intact_copy_counts_ea
             case = (position, bit)
             first, after = ingest(tmp_path, bytes(damaged), line(1, "after"))["files"]
             if first["error"] is None:  # a padding bit: the data decompressed whole and right
-                assert first["new"] == 1000, case
+                assert first["new_records"] == 1000, case
             else:
                 assert first["error"].startswith(("corrupt gzip", "truncated gzip")), case
-                assert (first["new"], first["unverified"]) == (0, first["records"]), case
+                assert (first["new_records"], first["unverified_records"]) == (0, first["records"]), case
                 assert drops_by_group() == {"after": 1}, case
                 read_before_the_fault += first["records"]
             ingest(tmp_path, packed)
@@ -303,7 +303,7 @@ def test_times_out_of_range_and_absurd_journal_stamps_are_rejected_lines(tmp_pat
         "9999-12-31 23:59:59,999-05:00 INFO 1 of 2 channels over capacity in group late\n"
     ) + line(1, "fine")
     result = ingest(tmp_path, shifted, args=("-v", "2"))
-    assert result["totals"]["bad"] == 2 and drops_by_group() == {"fine": 1}
+    assert result["totals"]["bad_lines"] == 2 and drops_by_group() == {"fine": 1}
     assert "0-tower.log:1: rejected: time out of range" in result["stderr"]
     absurd = export_entry(
         {
@@ -319,7 +319,7 @@ def test_times_out_of_range_and_absurd_journal_stamps_are_rejected_lines(tmp_pat
         }
     )
     result = ingest(tmp_path, absurd, args=("-v", "2"), name="journal.export")
-    assert (result["totals"]["bad"], result["totals"]["new"]) == (1, 1)
+    assert (result["totals"]["bad_lines"], result["totals"]["new_records"]) == (1, 1)
     assert "journal.export:1: rejected: no usable __REALTIME_TIMESTAMP" in result["stderr"]
 
 
@@ -385,16 +385,18 @@ def test_ingest_after_purge_counts_nothing_twice(tmp_path, settings):
         for model in (ChannelOverflow, IngestedRecord, OverflowPurged, IngestHorizon):
             model.objects.all().delete()
         first = ingest(tmp_path, log)
-        assert first["totals"]["new"] == 6 and first["purge_horizon"] is None, case
+        assert first["totals"]["new_records"] == 6 and first["purge_horizon"] is None, case
         purge(settings)
         rows_after_purge = set(ChannelOverflow.objects.values_list("group", "window_start", "drops"))
         second = ingest(tmp_path, again(log, newer))
         totals = second["totals"]
         fresh = 2 if again_name == "a rotation overlapping it" else 0
-        assert totals["new"] == fresh, (case, totals)
-        assert totals["too_old"] == max(0, deleted - left_out), (case, totals)
+        assert totals["new_records"] == fresh, (case, totals)
+        assert totals["too_old_records"] == max(0, deleted - left_out), (case, totals)
         assert second["purge_horizon"] is not None, case
-        assert totals["too_old"] + totals["duplicates"] + totals["new"] == totals["records"], (case, totals)
+        assert (
+            totals["too_old_records"] + totals["duplicates"] + totals["new_records"] == totals["records"]
+        ), (case, totals)
         assert sum(cumulative_drops(SOURCE_INGEST).values()) == 6 + fresh, case
         rows = set(ChannelOverflow.objects.values_list("group", "window_start", "drops"))
         assert {row for row in rows if row[0] != "job_events-new"} == rows_after_purge, case
@@ -421,7 +423,11 @@ def test_a_purge_between_reading_the_horizon_and_inserting_counts_nothing_twice(
     monkeypatch.setattr(ingest_module, "_insert_fingerprints", purged_first)
     again = ingest(tmp_path, log)
     assert again["purge_horizon"] is not None
-    assert (again["totals"]["new"], again["totals"]["too_old"], again["totals"]["duplicates"]) == (0, 3, 1)
+    assert (
+        again["totals"]["new_records"],
+        again["totals"]["too_old_records"],
+        again["totals"]["duplicates"],
+    ) == (0, 3, 1)
     assert sum(cumulative_drops(SOURCE_INGEST).values()) == 4
 
 

@@ -75,8 +75,8 @@ def test_the_handler_and_ingest_count_the_same_messages_alike():
     report = ingest_streams([("tower.log", io.BufferedReader(io.BytesIO(lines.encode())))])
     counted = sorted(e for _, e in MESSAGES if e is not None)
     refused = len(MESSAGES) - len(counted)
-    assert (stats["parsed"], stats["ignored"]) == (len(counted), refused)
-    assert (report["totals"]["records"], report["totals"]["bad"]) == (len(counted), refused)
+    assert (stats["parsed_records"], stats["ignored_records"]) == (len(counted), refused)
+    assert (report["totals"]["records"], report["totals"]["bad_lines"]) == (len(counted), refused)
     for source in (SOURCE_LIVE, SOURCE_INGEST):
         rows = ChannelOverflow.objects.filter(source=source)
         assert sorted((r.queues_over, r.max_group_size, r.group) for r in rows) == counted

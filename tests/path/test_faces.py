@@ -53,7 +53,7 @@ def test_path_json_is_the_api_document(node, admin_client):
         doc.pop("generated_at")
         doc.pop("window")
         for entry in doc["nodes"]:
-            entry.pop("age")
+            entry.pop("age_seconds")
     assert api == command
     assert [h["hop"] for h in api["cluster"]] == [1, 2, 3, 4, 5, 6, 7, 8, 9]
     assert api["headline"] == "every hop within its threshold on 1 of 1 nodes"
@@ -91,7 +91,9 @@ def test_check_fails_on_backlog_and_relay_and_is_unknown_for_a_stale_node(node):
     )
     code, out, _ = run("check", "--max-backlog-age", "60", "--max-relay-down", "1")
     assert code == 0
-    assert 20 <= seconds_in(r"callback backlog \(worst node\) 30, oldest queued event ([\d.]+)", out) < 32
+    assert (
+        20 <= seconds_in(r"callback backlog \(worst node\) 30 events, oldest queued event ([\d.]+)", out) < 32
+    )
 
     NodeSnapshot.objects.update(taken_at=timezone.now() - timedelta(seconds=31))
     code, out, _ = run("check", "--max-backlog-age", "60", "--max-relay-down", "1")

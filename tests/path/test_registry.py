@@ -53,7 +53,7 @@ def test_a_new_hop_is_in_every_face(widget_hop, node, admin_client, settings):
     assert code == 1 and "FAILED: widget queue on node-w holds 5 widgets, above the maximum 3" in out
     settings.EVENTDEBUG = {"CHECK_MAX_WIDGETS": 4}
     check = admin_client.get("/api/eventdebug/check/").json()
-    assert check["thresholds"]["max_widgets"] == 4 and check["figures"]["max_widgets"] == 5
+    assert check["thresholds"]["max_widgets"] == 4 and check["figures"]["widgets"] == 5
     assert "widget queue on node-w holds 5 widgets, above the maximum 4" in check["failures"]
     response = admin_client.get("/api/eventdebug/check/", {"max_widgets": "-1"})
     assert response.status_code == 400 and "max_widgets" in response.json()
@@ -94,7 +94,7 @@ def test_a_new_hop_is_in_every_face(widget_hop, node, admin_client, settings):
 
     # The dashboard's verdict row and its path card.
     page = admin_client.get("/api/eventdebug/").content.decode()
-    assert "<dt>Widgets queued (worst node)</dt><dd>5 · max 4</dd>" in page
+    assert "<dt>Widgets queued (worst node)</dt><dd>5 widgets · max 4 widgets</dd>" in page
     assert (
         'data-label="Name">widget queue</td><td class="figure" data-label="Figure">node-w: 5 widgets</td>'
         in page
@@ -103,9 +103,10 @@ def test_a_new_hop_is_in_every_face(widget_hop, node, admin_client, settings):
     assert [t["name"] for t in spec][:3] == ["max_backlog", "max_backlog_age", "max_widgets"]
     assert spec[2] == {
         "name": "max_widgets",
-        "figure": "max_widgets",
+        "figure": "widgets",
+        "limit": "max_widgets",
         "label": "Widgets queued (worst node)",
-        "unit": "",
+        "unit": "widgets",
         "digits": 1,
         "count": True,
     }

@@ -20,8 +20,8 @@ def test_a_sample_reads_the_head_of_the_callback_queue(node_redis):
     result = take_sample(10)
     assert result["status"] == WRITTEN
     backlog = result["snapshot"]["backlog"]
-    assert backlog["length"] == 50
-    assert 19 < backlog["oldest_age"] < 40
+    assert backlog["length_events"] == 50
+    assert 19 < backlog["oldest_age_seconds"] < 40
     assert backlog["error"] == ""
     row = NodeSnapshot.objects.get()
     assert (row.node, row.interval) == ("node-t", 10)
@@ -37,7 +37,7 @@ def test_one_sample_per_interval_and_rates_from_the_previous_one(node_redis):
     time.sleep(1.0)
     node_redis.lpop(CALLBACK_QUEUE, 40)
     backlog = take_sample(1)["snapshot"]["backlog"]
-    assert backlog["length"] == 60
+    assert backlog["length_events"] == 60
     assert backlog["net_per_second"] < 0 and backlog["growing"] is False
     assert backlog["drain_seconds"] > 0
     assert backlog["out_per_second"] > 0
@@ -45,14 +45,14 @@ def test_one_sample_per_interval_and_rates_from_the_previous_one(node_redis):
 
 def test_absent_list_is_an_idle_receiver_not_an_error(node_redis):
     backlog = take_sample(10)["snapshot"]["backlog"]
-    assert (backlog["length"], backlog["oldest_age"], backlog["error"]) == (0, None, "")
+    assert (backlog["length_events"], backlog["oldest_age_seconds"], backlog["error"]) == (0, None, "")
     assert "does not exist" in backlog["note"]
 
 
 def test_a_head_over_the_size_bound_is_not_parsed(node_redis):
     node_redis.rpush(CALLBACK_QUEUE, b"x" * (1024 * 1024 + 1))
     backlog = take_sample(10)["snapshot"]["backlog"]
-    assert backlog["length"] == 1 and backlog["oldest_age"] is None
+    assert backlog["length_events"] == 1 and backlog["oldest_age_seconds"] is None
     assert "over the 1048576 byte bound: not parsed" in backlog["note"]
 
 
@@ -75,7 +75,7 @@ def test_password_in_broker_url_is_used_and_masked(settings):
         settings.EVENTDEBUG = {"SAMPLE_INTERVAL": 0}
         dispatch(redis.Redis(port=port, password="s3cret"), backlog_events(3, oldest_age=1.0))
         snapshot = take_sample(10, node="node-p")["snapshot"]
-    assert snapshot["backlog"]["length"] == 3
+    assert snapshot["backlog"]["length_events"] == 3
     assert "s3cret" not in snapshot["broker"] and "****" in snapshot["broker"]
 
 
@@ -87,7 +87,7 @@ def test_unix_socket_broker_url(settings, tmp_path):
         settings.BROKER_URL = f"unix://{path}"
         dispatch(redis.Redis(unix_socket_path=str(path)), backlog_events(2, oldest_age=1.0))
         snapshot = take_sample(10, node="node-u")["snapshot"]
-    assert snapshot["backlog"]["length"] == 2 and snapshot["broker"] == f"unix://{path}"
+    assert snapshot["backlog"]["length_events"] == 2 and snapshot["broker"] == f"unix://{path}"
 
 
 def test_old_snapshots_of_every_node_are_purged_and_a_node_gone_for_good_leaves_the_path():

@@ -21,6 +21,8 @@ class WidgetQueue(Hop):
             "Widgets queued (worst node)",
             metric="widget_queue_length",
             metric_help="Widgets waiting on the node.",
+            figure="widgets",
+            counts="widgets",
         ),
     )
 

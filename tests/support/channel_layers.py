@@ -61,7 +61,7 @@ def without_times(doc):
         return {
             k: without_times(v)
             for k, v in doc.items()
-            if k not in ("generated_at", "ttl") and not k.endswith("oldest_age")
+            if k not in ("generated_at", "ttl") and not k.endswith("oldest_age_seconds")
         }
     if isinstance(doc, list):
         # Queues that tie on fill are ordered by their oldest message: milliseconds apart here.

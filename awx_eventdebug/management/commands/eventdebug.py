@@ -4,6 +4,7 @@ are the faces in awx_eventdebug/cli/, so that AWX gains one command name, not on
 from __future__ import annotations
 
 import argparse
+import sys
 import textwrap
 
 from django.core.management.base import BaseCommand, CommandError
@@ -51,6 +52,15 @@ class Command(BaseCommand):
             except CONNECTION_ERRORS as exc:
                 raise database_failed(exc) from exc
         except EventDebugError as exc:
-            raise CommandError(escape_controls(str(exc)), returncode=exc.exit_code) from exc
+            self.exit(subcommand.name, escape_controls(str(exc)), exc.exit_code, exc)
         except CommandError as exc:
-            raise CommandError(escape_controls(str(exc)), returncode=exc.returncode) from exc
+            self.exit(subcommand.name, escape_controls(str(exc)), exc.returncode, exc)
+
+    def exit(self, subcommand: str, message: str, code: int, exc: Exception):
+        """Exit ``code`` (docs/cli.md) with one line on stderr: "eventdebug check: 1 check failed",
+        not Django's "CommandError: ...", which reads as a crash. From call_command (tests, a
+        caller's code): the CommandError, with the same message and code."""
+        if getattr(self, "_called_from_command_line", False):
+            self.stderr.write(f"eventdebug {subcommand}: {message}")
+            sys.exit(code)
+        raise CommandError(message, returncode=code) from exc

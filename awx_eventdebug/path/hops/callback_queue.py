@@ -45,11 +45,11 @@ def backlog_figures(length: int, head: bytes | None, now: float) -> dict:
     if not length:
         note = "the list does not exist: nothing is waiting for the callback receiver"
     return {
-        "length": length,
+        "length_events": length,
         "head_bytes": None if head is None else len(head),
         "head_created": isoformat(utc_from_epoch(created)) if created is not None else None,
-        "head_epoch": created,
-        "oldest_age": None if created is None else round(max(0.0, now - created), 3),
+        "head_epoch_seconds": created,
+        "oldest_age_seconds": None if created is None else round(max(0.0, now - created), 3),
         "note": note,
     }
 
@@ -65,7 +65,7 @@ def add_rates(current: dict, previous: dict | None, seconds: float | None) -> No
     rates = dict.fromkeys(("net_per_second", "in_per_second", "out_per_second", "drain_seconds"))
     rates["growing"] = None
     if previous is not None and seconds:
-        before, after = previous["length"], current["length"]
+        before, after = previous["length_events"], current["length_events"]
         net = (after - before) / seconds
         rates["net_per_second"] = round(net, 3)
         rates["growing"] = net > 0
@@ -82,7 +82,11 @@ def add_rates(current: dict, previous: dict | None, seconds: float | None) -> No
 def _head_progress(previous: dict, current: dict) -> tuple[float | None, float | None]:
     """Seconds of event creation consumed between two heads (at most the previous backlog's age),
     and that age; (None, None) when a head was unreadable."""
-    start, end, age = previous["head_epoch"], current["head_epoch"], previous["oldest_age"]
+    start, end, age = (
+        previous["head_epoch_seconds"],
+        current["head_epoch_seconds"],
+        previous["oldest_age_seconds"],
+    )
     if start is None or end is None or age is None:
         return None, None
     return min(max(0.0, end - start), age), age
@@ -90,9 +94,9 @@ def _head_progress(previous: dict, current: dict) -> tuple[float | None, float |
 
 def behind_line(node: str, backlog: dict) -> str:
     """How the headline names a callback receiver that is behind."""
-    age = backlog["oldest_age"]
+    age = backlog["oldest_age_seconds"]
     head = f"{age:.0f} s behind" if age is not None else "behind"
-    line = f"callback receiver on {node} is {head}: {backlog['length']:,} events queued"
+    line = f"callback receiver on {node} is {head}: {backlog['length_events']:,} events queued"
     if age is not None:
         line += f", oldest {age:.0f} s"
     if backlog.get("growing"):
@@ -103,7 +107,7 @@ def behind_line(node: str, backlog: dict) -> str:
 
 
 # What the path shows of a node's backlog (and what diagnose() reads of it).
-FIGURE_KEYS = ("length", "oldest_age", "net_per_second", "out_per_second", "drain_seconds")
+FIGURE_KEYS = ("length_events", "oldest_age_seconds", "net_per_second", "out_per_second", "drain_seconds")
 
 
 class CallbackQueue(Hop):
@@ -120,6 +124,8 @@ class CallbackQueue(Hop):
             "Callback backlog (worst node)",
             metric_help="Events waiting for the node's callback receiver.",
             metric="callback_queue_length",
+            figure="backlog",
+            counts="events",
         ),
         Threshold(
             "max_backlog_age",
@@ -130,6 +136,7 @@ class CallbackQueue(Hop):
                 "Age of the oldest event waiting for the node's callback receiver (now - its created)."
             ),
             metric="callback_queue_oldest_age_seconds",
+            figure="backlog_age",
             unit="s",
             maximum=MAX_SECONDS,
         ),
@@ -153,7 +160,7 @@ class CallbackQueue(Hop):
     def judge_node(self, node: str, figures: dict, limits: dict, cluster) -> Judgment:
         if figures.get("error"):
             return Judgment(UNKNOWN, figures["error"])
-        length, age = figures["length"], figures["oldest_age"]
+        length, age = figures["length_events"], figures["oldest_age_seconds"]
         most, oldest = limits["max_backlog"], limits["max_backlog_age"]
         text = f"{length:,} queued" + (f", oldest {age:.1f} s" if age is not None else "")
         if figures["note"]:

@@ -22,7 +22,7 @@ from ..hop import (
 
 # The fullest queues a snapshot keeps (the summary counts all of them).
 TOP_QUEUES = 5
-QUEUE_FIGURES = ("key", "depth", "capacity", "fill", "oldest_age")
+QUEUE_FIGURES = ("key", "depth_messages", "capacity_messages", "fill_percent", "oldest_age_seconds")
 REPORTED = ("layer", "note", "truncated", "shards", "summary", "queues")
 
 
@@ -47,6 +47,7 @@ class ChannelLayer(Hop):
             "Fill (percent of capacity) of the fullest channel layer queue on any node",
             "Fullest queue",
             metric="queue_max_fill_ratio",
+            figure="fill",
             unit="%",
             maximum=100,
             metric_scale=0.01,
@@ -74,7 +75,7 @@ class ChannelLayer(Hop):
         if figures["note"]:
             return Judgment(NOT_APPLICABLE, figures["note"])
         fullest = figures["queues"][0] if figures["queues"] else None
-        fill = (fullest["fill"] or 0.0) if fullest else 0.0
+        fill = (fullest["fill_percent"] or 0.0) if fullest else 0.0
         over = fill > most
         line = f"channel layer on {node}: queue {fullest['key']} is {fill:g}% full" if over else ""
         return Judgment(
@@ -97,7 +98,8 @@ class ChannelLayer(Hop):
         if live.failures:  # the queue as read now: its depth and capacity are known
             queue = layer["queues"][0]
             live.failures = [
-                f"queue {queue['key']} is {live.figure:g}% full ({queue['depth']} of {queue['capacity']}), "
+                f"queue {queue['key']} is {live.figure:g}% full "
+                f"({queue['depth_messages']} of {queue['capacity_messages']} messages), "
                 f"above the maximum {limits['max_fill']:g}%"
             ]
         if layer["note"]:

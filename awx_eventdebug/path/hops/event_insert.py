@@ -133,6 +133,7 @@ class EventInsert(Hop):
             "Insert time per event (worst node)",
             metric_help="Seconds the node's callback receiver spent inserting each event (between samples).",
             metric="event_insert_seconds_per_event",
+            figure="insert_seconds_per_event",
             unit="s",
             digits=4,
             maximum=3600,

@@ -48,6 +48,7 @@ class GroupSend(Hop):
             "Drops (worst node)",
             metric="overflow_drops",
             figure="drops",
+            counts="drops",
         ),
     )
 
@@ -77,5 +78,5 @@ class GroupSend(Hop):
             if node not in sampled
         ]
         if not nodes and not unsampled:
-            return Judgment(OK, "0 overflow drops", 0, limits["max_drops"], figures={"max_drops": 0})
+            return Judgment(OK, "0 overflow drops", 0, figures={"max_drops": 0})
         return worst_of([*nodes, *unsampled])

@@ -11,10 +11,12 @@ controller's, which stamps ``created`` early).
 
 from __future__ import annotations
 
+from ...lag.rollup import last_stored_minute
 from ...lag.summary import P99_KEY, lag_summary
-from ...timeutil import MAX_SECONDS
+from ...sections import attempt
+from ...timeutil import MAX_SECONDS, isoformat
 from ..causes import BEFORE_QUEUE, BUFFER_HELD, EVENT_TABLE_LOCKED, LAG_UNPLACED, RECEIVER_SHORT, SLOW_INSERTS
-from ..hop import NOT_APPLICABLE, OK, OVER, UNKNOWN, Diagnosis, Hop, Judgment, Threshold
+from ..hop import IDLE, NOT_APPLICABLE, OK, OVER, UNKNOWN, Diagnosis, Hop, Judgment, Threshold
 from .event_insert import lock_waits
 
 
@@ -31,6 +33,7 @@ class Receiver(Hop):
             "Event lag p99 (seconds) of any kind",
             "Lag p99 (worst kind)",
             metric="event_lag_seconds",
+            figure="lag_p99",
             unit="s",
             digits=3,
             maximum=MAX_SECONDS,
@@ -38,16 +41,29 @@ class Receiver(Hop):
     )
 
     def read_cluster(self, window, detail: int) -> dict:
-        return lag_summary(window, detail)
+        lag = lag_summary(window, detail)
+        if not any(stats and stats["count"] for stats in lag["kinds"].values()):
+            # Quiet is not healthy: say since when (from the rollups, which the maintenance fills).
+            last, error = attempt(last_stored_minute)
+            lag["last_stored_minute"] = isoformat(last)
+            lag["last_stored_error"] = error
+        return lag
 
     def judge_cluster(self, lag, limits: dict, nodes) -> Judgment:
         most = limits["max_p99"]
         unchecked = [f"lag of {kind} events: {message}" for kind, message in lag["errors"].items()]
-        measured = [(s["percentiles"][P99_KEY], kind, s["count"]) for kind, s in lag["kinds"].items() if s]
+        measured = [
+            (s["percentiles_seconds"][P99_KEY], kind, s["count"]) for kind, s in lag["kinds"].items() if s
+        ]
         measured = [entry for entry in measured if entry[0] is not None]
         if not measured:
-            verdict = UNKNOWN if unchecked else OK
-            return Judgment(verdict, "no events stored in the window", unchecked=unchecked)
+            if unchecked:
+                return Judgment(UNKNOWN, "; ".join(unchecked), unchecked=unchecked)
+            last = lag.get("last_stored_minute")
+            since = f"the last in the minute of {last}" if last else "none in the lag rollups either"
+            if lag.get("last_stored_error"):
+                since = f"when the last was could not be read: {lag['last_stored_error']}"
+            return Judgment(IDLE, f"no events stored in the window ({since})")
         failures = [
             f"lag p99 of {kind} events is {p99:.3f} s, above the maximum {most:g} s ({count} events)"
             for p99, kind, count in measured

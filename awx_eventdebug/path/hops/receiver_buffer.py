@@ -55,6 +55,8 @@ class ReceiverBuffer(Hop):
             "Events in the receiver's memory",
             metric_help="Events the node's callback receiver popped from Redis and has not stored yet.",
             metric="receiver_events_in_memory",
+            figure="events_in_memory",
+            counts="events",
         ),
     )
 

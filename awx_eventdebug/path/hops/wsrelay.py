@@ -67,7 +67,7 @@ def parse_stats(text: str) -> dict[str, dict]:
 def relay_figures(raw: bytes | None, hostnames: list[str], role: str | None) -> dict:
     """The relay's connections as the stats key shows them; ``hostnames`` name the remotes
     (AWX's instances), ``role`` explains an absent key."""
-    doc = {"present": raw is not None, "error": "", "note": "", "remotes": [], "down": 0}
+    doc = {"present": raw is not None, "error": "", "note": "", "remotes": [], "down_connections": 0}
     if raw is None:
         if role is not None and role not in WEB_ROLES:
             doc["note"] = f"no wsrelay on this node: its role is {role} (no web service)"
@@ -97,7 +97,7 @@ def relay_figures(raw: bytes | None, hostnames: list[str], role: str | None) -> 
                 "messages_per_minute": _count(figures.get("messages_per_minute")),
             }
         )
-    doc["down"] = sum(1 for remote in doc["remotes"] if remote["state"] != CONNECTED)
+    doc["down_connections"] = sum(1 for remote in doc["remotes"] if remote["state"] != CONNECTED)
     return doc
 
 
@@ -127,6 +127,7 @@ class Wsrelay(Hop):
             metric_help="The node's wsrelay connections to other web nodes that are not connected.",
             metric="relay_connections_down",
             figure="relay_down",
+            counts="connections",
         ),
     )
 
@@ -145,7 +146,7 @@ class Wsrelay(Hop):
             return Judgment(UNKNOWN, figures["error"])
         if not figures["present"]:
             return Judgment(NOT_APPLICABLE, figures["note"])
-        down = figures["down"]
+        down = figures["down_connections"]
         over = down > most
         line = down_line(node, figures) if over else ""
         return Judgment(

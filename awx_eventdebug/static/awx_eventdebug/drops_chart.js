@@ -34,7 +34,7 @@ window.EventDebug = window.EventDebug || {};
         kind: "drops",
         height: 110,
       });
-      root.setAttribute("data-groups", String(summary.groups_shown) + "/" + String(summary.groups_total));
+      root.setAttribute("data-groups", String(summary.shown_groups) + "/" + String(summary.groups_total));
     } catch (err) {
       container.replaceChildren(ns.el("p", { class: "status error" }, "Drops chart unavailable: " + err.message));
     }

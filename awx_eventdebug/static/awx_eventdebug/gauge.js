@@ -435,10 +435,10 @@ window.EventDebug = window.EventDebug || {};
         rate_limited: "likely rate-limited by AWX",
         not_stored: "not stored yet",
       };
-      const why = Object.keys(labels).filter((name) => causes.causes[name]).map((name) => causes.causes[name] + " " + labels[name]);
+      const why = Object.keys(labels).filter((name) => causes.cause_counters[name]).map((name) => causes.cause_counters[name] + " " + labels[name]);
       return {
-        text: ns.formatNumber(causes.lost) + " lost of " + ns.formatNumber(gaps),
-        title: "Of the " + causes.missing + " checked: " + causes.lost + " lost" + (why.length ? ", " + why.join(", ") : "") + ".",
+        text: ns.formatNumber(causes.lost_counters) + " lost of " + ns.formatNumber(gaps),
+        title: "Of the " + causes.missing_counters + " checked: " + causes.lost_counters + " lost" + (why.length ? ", " + why.join(", ") : "") + ".",
       };
     }
 

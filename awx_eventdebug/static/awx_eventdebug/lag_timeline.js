@@ -14,9 +14,9 @@ window.EventDebug = window.EventDebug || {};
     (lag.groups || []).forEach(function (group) {
       // Minute keys are ISO 8601 strings; epoch seconds are accepted too.
       const time = typeof group.key === "number" ? group.key * 1000 : Date.parse(group.key);
-      if (!isFinite(time) || !group.percentiles) return;
+      if (!isFinite(time) || !group.percentiles_seconds) return;
       SERIES.forEach(function (name) {
-        const value = group.percentiles[name];
+        const value = group.percentiles_seconds[name];
         if (typeof value === "number") points[name].push({ t: time, v: value, n: group.count });
       });
     });
@@ -185,16 +185,16 @@ window.EventDebug = window.EventDebug || {};
   };
 
   ns.lagSummary = function (lag) {
-    const p = lag.percentiles || {};
+    const p = lag.percentiles_seconds || {};
     const parts = [
       "<b>" + ns.formatNumber(lag.count) + "</b> events",
       "p50 <b>" + ns.formatSeconds(p.p50) + "</b>",
       "p95 <b>" + ns.formatSeconds(p.p95) + "</b>",
       "p99 <b>" + ns.formatSeconds(p.p99) + "</b>",
-      "max <b>" + ns.formatSeconds(lag.max) + "</b>",
+      "max <b>" + ns.formatSeconds(lag.max_seconds) + "</b>",
     ];
-    if (lag.missing_created) parts.push(ns.formatNumber(lag.missing_created) + " without created");
-    if (lag.negative) parts.push(ns.formatNumber(lag.negative) + " with negative lag");
+    if (lag.missing_created_count) parts.push(ns.formatNumber(lag.missing_created_count) + " without created");
+    if (lag.negative_count) parts.push(ns.formatNumber(lag.negative_count) + " with negative lag");
     return parts.join(" · ");
   };
 

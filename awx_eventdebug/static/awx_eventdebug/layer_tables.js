@@ -30,7 +30,7 @@ window.EventDebug = window.EventDebug || {};
     const seen = new Set();
     queues.forEach(function (queue) {
       const depths = ns.depthHistory.get(queue.key) || [];
-      depths.push(queue.depth || 0);
+      depths.push(queue.depth_messages || 0);
       ns.depthHistory.set(queue.key, depths.slice(-ns.TREND_SAMPLES));
       seen.add(queue.key);
     });
@@ -49,13 +49,13 @@ window.EventDebug = window.EventDebug || {};
     if (!summary.groups.length) return "No group dropped a message in the last " + windowLength + ".";
     return (
       ns.formatNumber(summary.groups_total) + " groups dropped " + ns.formatNumber(summary.totals.drops) +
-      " messages in the last " + windowLength + "; the " + ns.formatNumber(summary.groups_shown) + " with the most drops:"
+      " messages in the last " + windowLength + "; the " + ns.formatNumber(summary.shown_groups) + " with the most drops:"
     );
   };
 
   // Worst first, as channels/queues.py queue_severity: fullest, then oldest message, then deepest.
   function severity(a, b) {
-    return (b.fill || 0) - (a.fill || 0) || (b.oldest_age || 0) - (a.oldest_age || 0) || (b.depth || 0) - (a.depth || 0);
+    return (b.fill_percent || 0) - (a.fill_percent || 0) || (b.oldest_age_seconds || 0) - (a.oldest_age_seconds || 0) || (b.depth_messages || 0) - (a.depth_messages || 0);
   }
 
   // The distinct queues of the channels document (a process queue appears under every group its
@@ -79,8 +79,8 @@ window.EventDebug = window.EventDebug || {};
       ns.formatNumber(s.groups) + " groups",
       ns.formatNumber(s.members) + " members",
       ns.formatNumber(s.queues) + " queues",
-      ns.formatNumber(s.queues_over_80) + " over 80 %",
-      ns.formatNumber(s.queues_full) + " full",
+      ns.formatNumber(s.nearly_full_queues) + " over " + s.nearly_full_percent + " %",
+      ns.formatNumber(s.full_queues) + " full",
     ];
     if (s.stale_members) parts.push(ns.formatNumber(s.stale_members) + " stale members");
     const unreachable = (channels.shards || []).filter(function (shard) {
@@ -96,7 +96,7 @@ window.EventDebug = window.EventDebug || {};
             .join(", "),
       );
     }
-    if (channels.age != null) parts.push("read " + Math.round(channels.age) + " s ago");
+    if (channels.age_seconds != null) parts.push("read " + Math.round(channels.age_seconds) + " s ago");
     return parts.join(" · ");
   };
 
@@ -183,7 +183,7 @@ window.EventDebug = window.EventDebug || {};
     return refreshTable(url, {}, status, container, function (channels) {
       ns.setStatus(status, ns.queuesStatus(channels), "");
       const queues = ns.worstQueues(channels).map(function (queue) {
-        return Object.assign({ mark: ns.queueMark(queue.fill, maxFill) }, queue);
+        return Object.assign({ mark: ns.queueMark(queue.fill_percent, maxFill) }, queue);
       });
       ns.recordDepths(queues);
       ns.renderTable(container, columns, queues, {

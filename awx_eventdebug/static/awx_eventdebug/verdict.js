@@ -13,6 +13,7 @@ window.EventDebug = window.EventDebug || {};
       const n = check.failures.length;
       return n + " check" + (n === 1 ? "" : "s") + " failed";
     }
+    if (check.status === "idle") return "Nothing to judge: " + check.idle.join("; ");
     return TITLES[check.status] || check.headline || "";
   }
 
@@ -20,7 +21,10 @@ window.EventDebug = window.EventDebug || {};
   // (a figure) or as written (a threshold), with its unit.
   function shown(spec, value, figure) {
     if (value === null || value === undefined) return "–";
-    if (spec.count) return Math.trunc(value).toLocaleString("en-US");
+    if (spec.count) {
+      const count = Math.trunc(value);
+      return count.toLocaleString("en-US") + " " + (count === 1 ? spec.unit.replace(/s$/, "") : spec.unit);
+    }
     const number = figure ? value.toFixed(spec.digits) : String(value);
     if (spec.unit === "%") return number + "%";
     return spec.unit ? number + " " + spec.unit : number;
@@ -65,7 +69,7 @@ window.EventDebug = window.EventDebug || {};
         const figure = shown(spec, check.figures[spec.figure], true);
         return [
           ns.el("dt", {}, spec.label),
-          ns.el("dd", {}, figure + " · max " + shown(spec, check.thresholds[spec.name], false)),
+          ns.el("dd", {}, figure + " · max " + shown(spec, check.thresholds[spec.limit], false)),
         ];
       }),
     );

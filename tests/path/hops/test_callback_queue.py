@@ -24,7 +24,7 @@ def test_unreadable_heads_say_why():
 
 def test_rates_between_two_samples():
     previous = backlog_figures(1000, json.dumps({"created": "2026-11-30T11:59:00+00:00"}).encode(), NOW)
-    assert previous["oldest_age"] == 60.0
+    assert previous["oldest_age_seconds"] == 60.0
     current = backlog_figures(900, json.dumps({"created": "2026-11-30T11:59:12+00:00"}).encode(), NOW + 10)
     add_rates(current, previous, 10.0)
     # 12 s of the 60 s backlog consumed in 10 s: 200 events out; the list shrank by 100: 100 in.

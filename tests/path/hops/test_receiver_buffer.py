@@ -51,7 +51,7 @@ def test_events_held_in_memory_fail_the_check_with_their_cause(node, admin_clien
     assert (buffer["events_in_memory"], buffer["popped_per_second"]) == (5000, None)  # one sample: no rates
     code, out, _ = run("check", "--json")
     check = json.loads(out)
-    assert code == 1 and check["figures"]["max_events_in_memory"] == 5000
+    assert code == 1 and check["figures"]["events_in_memory"] == 5000
     assert (
         "callback receiver on node-b holds 5,000 events in memory, above the maximum 4,000"
         in check["failures"]

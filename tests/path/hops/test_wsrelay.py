@@ -12,7 +12,7 @@ from tests.support.redis_servers import redis_server
 def test_awx_stats_text_is_read_per_remote_node():
     text = wsrelay_stats("awx-1", {"awx-2.example.com": (True, 42), "awx-3": (False, 7)})
     doc = relay_figures(text.encode(), ["awx-2.example.com", "awx-3"], "hybrid")
-    assert doc["error"] == "" and doc["down"] == 1
+    assert doc["error"] == "" and doc["down_connections"] == 1
     remotes = {r["host"]: r for r in doc["remotes"]}
     assert remotes["awx-2.example.com"]["state"] == "connected"
     assert remotes["awx-2.example.com"]["since"] is not None
@@ -77,7 +77,7 @@ def test_sample_reads_the_relay_key_and_names_remotes_from_the_instance_table(se
     assert snapshot["role"] == "hybrid"
     relay = snapshot["relay"]
     assert [(r["host"], r["state"]) for r in relay["remotes"]] == [("awx-2", "disconnected")]
-    assert relay["down"] == 1
+    assert relay["down_connections"] == 1
 
 
 def test_execution_node_without_relay_is_not_applicable(settings, instance_table):

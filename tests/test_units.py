@@ -1,0 +1,118 @@
+"""Every figure carries its unit: every numeric field of every JSON document (each endpoint's
+real response, each subcommand's --json) is named with one of jsondoc.UNIT_SUFFIXES, or its map
+is; text output shows the units of the figures the issue found bare."""
+
+import json
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.urls import reverse
+
+from awx_eventdebug.cli import SUBCOMMANDS
+from awx_eventdebug.jsondoc import has_unit
+from awx_eventdebug.urls import urlpatterns
+from tests.health.test_report import fill_queue, recent_job, run
+from tests.listen.test_cli import listen
+from tests.overflow.test_api import rows  # noqa: F401 (a fixture)
+from tests.overflow.test_ingest import ingest, line
+from tests.support.workloads import required_query
+
+pytestmark = pytest.mark.django_db
+
+# Not JSON: Prometheus text, the OpenAPI document (its own vocabulary), the page.
+NOT_DOCUMENTS = {"metrics", "schema", "dashboard"}
+# Query strings that add parts to a document (groups, timelines).
+VARIANTS = {
+    "lag": ({"by": "job"}, {"by": "minute"}),
+    "overflow-summary": ({"timeline": "minute"}, {"by_node": "true"}),
+}
+# Maps keyed by a setting's name: docs/settings.md gives each its unit.
+SETTINGS_MAPS = {"settings"}
+
+
+def unnamed_units(doc, where="", parent=""):
+    """The paths of the numbers in ``doc`` whose name, and whose map's name, carry no unit."""
+    if isinstance(doc, dict):
+        own = where.rsplit(".", 1)[-1].removesuffix("[]")
+        found = []
+        for name, value in doc.items():
+            if name not in SETTINGS_MAPS:
+                found += unnamed_units(value, f"{where}.{name}", own)
+        return found
+    if isinstance(doc, list):
+        return [path for item in doc for path in unnamed_units(item, f"{where}[]", parent)]
+    if isinstance(doc, int | float) and not isinstance(doc, bool):
+        name = where.rsplit(".", 1)[-1].removesuffix("[]")
+        return [] if has_unit(name) or has_unit(parent) else [where]
+    return []
+
+
+@pytest.fixture
+def everything(rows, redis_layer_settings, key_prefix, capture_installed):  # noqa: F811
+    """Lag of every kind, overflow rows, a queue with messages, a node snapshot, a capture handler."""
+    recent_job([0.5, 1.0, 40.0])
+    fill_queue(key_prefix, 100, 90)
+    run("sample")
+
+
+def test_every_endpoint_names_its_units(admin_client, everything):
+    seen = []
+    for pattern in urlpatterns:
+        if pattern.name in NOT_DOCUMENTS:
+            continue
+        for extra in ({}, *VARIANTS.get(pattern.name, ())):
+            query = {**required_query(pattern.name), **extra}
+            response = admin_client.get(reverse(f"awx_eventdebug:{pattern.name}"), query)
+            assert response.status_code == 200, (pattern.name, response.content)
+            assert unnamed_units(response.json(), pattern.name) == []
+            seen.append(pattern.name)
+    assert len(set(seen)) >= 8
+
+
+def json_of(subcommand, *args, tmp_path=None):
+    if subcommand == "listen":
+        out, _ = listen("--group", "job_events-3", "--duration", "0.3", "--interval", "0.1", "--json")
+        return [json.loads(text) for text in out.splitlines()]
+    if subcommand == "ingest":
+        report = ingest(tmp_path, line(1, "job_events-1"))
+        return {key: value for key, value in report.items() if key not in ("stderr", "returncode")}
+    out = StringIO()
+    try:
+        call_command("eventdebug", subcommand, *args, "--json", stdout=out)
+    except CommandError as exc:  # check exits 1 with its document on stdout
+        assert subcommand == "check", exc
+    text = out.getvalue()
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:  # JSON lines (watch)
+        return [json.loads(line) for line in text.splitlines()]
+
+
+# Each subcommand's options that add parts to its document.
+ARGUMENTS = {
+    "lag": (("--since", "1h"), ("--since", "1h", "--by", "job")),
+    "overflow": ((), ("--summary", "--timeline", "minute")),
+    "watch": (("--count", "2", "--interval", "0.1"),),
+    "report": (("--since", "1h"),),
+    "check": (("--since", "1h"),),
+}
+
+
+def test_every_subcommand_json_names_its_units(everything, tmp_path):
+    for subcommand in SUBCOMMANDS:
+        for args in ARGUMENTS.get(subcommand.name, ((),)):
+            doc = json_of(subcommand.name, *args, tmp_path=tmp_path)
+            assert doc, (subcommand.name, args)
+            assert unnamed_units(doc, subcommand.name) == [], (subcommand.name, args, unnamed_units(doc))
+
+
+def test_the_rule_finds_bare_figures():
+    doc = {
+        "oldest_age": 3.0,
+        "fill_percent": 80,
+        "percentiles_seconds": {"p99": 1.0},
+        "job": 4,
+        "ok": True,
+    }
+    assert unnamed_units(doc) == [".oldest_age"]
