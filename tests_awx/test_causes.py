@@ -126,7 +126,7 @@ def test_a_stopped_receiver_is_named_with_its_remedy():
     assert found[STOPPED]["hop"] == 3
     queue = path["cluster"][2]
     # A pop already waiting in Redis when the receiver stopped takes the first events all the same.
-    assert queue["key"] == "callback_queue" and queue["figure"]["length"] >= 150, queue
+    assert queue["key"] == "callback_queue" and queue["figures"]["backlog_events"] >= 150, queue
 
 
 def test_a_clock_behind_the_controllers_is_placed_before_the_queue():
