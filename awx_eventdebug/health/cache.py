@@ -58,17 +58,21 @@ class SharedReadings:
             if reading is not None:
                 return reading.value
             config = get_config()
+            computed = False
             try:
                 value = compute()
+                computed = True
             finally:
+                # The reading is kept before the key's lock is forgotten, under one hold of the
+                # lock: a request arriving in between would find neither and compute again.
                 with self._lock:
+                    if computed:
+                        self._readings[key] = _Reading(self.clock() + period, config, value)
+                        self._readings.move_to_end(key)
+                        while len(self._readings) > self.size:
+                            self._readings.popitem(last=False)
                     if self._computing.get(key) is computing:
                         del self._computing[key]
-            with self._lock:
-                self._readings[key] = _Reading(self.clock() + period, config, value)
-                self._readings.move_to_end(key)
-                while len(self._readings) > self.size:
-                    self._readings.popitem(last=False)
             return value
 
     def _fresh(self, key: Hashable) -> _Reading | None:
