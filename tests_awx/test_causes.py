@@ -32,6 +32,16 @@ STOPPED = "The callback receiver does not consume the queue"
 BEFORE_QUEUE = "Events reach the callback queue late"
 
 
+@pytest.fixture(autouse=True, scope="module")
+def snapshots_forgotten():
+    """The 1 s slots' snapshots these tests take are stale seconds later: deleted after them, so
+    the next tests judge the node by its own sampler's snapshots."""
+    yield
+    from awx_eventdebug.models import NodeSnapshot
+
+    NodeSnapshot.objects.filter(interval=1).delete()
+
+
 def sample() -> None:
     """A snapshot of this node now, taken in this AWX process (slots of 1 s): two of them a couple
     of seconds apart give the backlog's rates."""

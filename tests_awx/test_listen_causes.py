@@ -48,9 +48,9 @@ def test_listen_counts_what_awx_did_not_send_apart_from_loss():
     job, summary = listen_to_a_run(items=400)
     counters = summary["counters"]
     assert counters["missing"] > 0, counters
-    causes = counters["causes"]
+    causes = counters["cause_counters"]
     assert causes["no_output"] > 0 and causes["rate_limited"] > 0, counters
-    assert counters["lost"] == causes["lost"] == 0, summary
+    assert counters["lost_counters"] == causes["lost"] == 0, summary
     assert causes.get("unchecked", 0) == 0 and counters["check_errors"] == {}, counters
     assert summary["events"] + counters["missing"] <= job.emitted_events
     # AWX sends each event once; the first counters, sent out of order, arrive late.
@@ -87,11 +87,11 @@ def test_listen_notices_a_daphne_start_and_receives_what_follows():
             os.killpg(daphne.pid, signal.SIGTERM)
             daphne.wait(timeout=30)
     membership = summary["membership"]
-    assert membership["lost"] >= 1, membership
+    assert membership["lost_count"] >= 1, membership
     assert "group_gone" in [event["why"] for event in membership["events"]], membership
     # Every event was sent after the restart: those AWX sent reached the probe.
     assert summary["events"] > 0
-    assert summary["counters"]["lost"] == 0, summary["counters"]
+    assert summary["counters"]["lost_counters"] == 0, summary["counters"]
 
 
 def test_lag_of_a_job_from_before_partitioning_reads_the_legacy_table():
@@ -165,6 +165,6 @@ def test_gaps_api_answers_the_causes_for_a_real_job(jobs, users):
     answer = get(f"{PREFIX}listen/gaps/?job={job.id}&missing=1-{job.emitted_events}", users["auditor"])
     assert answer.status_code == 200, answer.text[:500]
     body = answer.json()
-    assert (body["job"], body["missing"]) == (job.id, job.emitted_events)
-    assert sum(body["causes"].values()) == job.emitted_events, body
-    assert body["causes"]["no_output"] > 0, body
+    assert (body["job"], body["missing_counters"]) == (job.id, job.emitted_events)
+    assert sum(body["cause_counters"].values()) == job.emitted_events, body
+    assert body["cause_counters"]["no_output"] > 0, body

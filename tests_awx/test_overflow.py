@@ -53,7 +53,11 @@ def test_drops_captured_are_the_messages_the_browser_received(overflow):
     summary = eventdebug_json("overflow", "--summary", "--group", overflow.group)
     assert summary["totals"]["drops"] == len(overflow.received)
     [row] = summary["groups"]
-    assert (row["group"], row["drops"], row["max_group_size"]) == (overflow.group, len(overflow.received), 2)
+    assert (row["group"], row["drops"], row["max_group_members"]) == (
+        overflow.group,
+        len(overflow.received),
+        2,
+    )
 
 
 def test_overflow_api_answers_what_the_command_prints(overflow, users):
