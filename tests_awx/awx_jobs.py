@@ -14,6 +14,8 @@ import json
 import os
 import shutil
 import time
+import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import ansible_runner
@@ -22,6 +24,7 @@ from awx.main.models import (
     Host,
     Inventory,
     InventorySource,
+    Job,
     Organization,
     Project,
     SystemJob,
@@ -29,6 +32,7 @@ from awx.main.models import (
     UnifiedJob,
 )
 from awx.main.models import JobTemplate as AwxJobTemplate
+from awx.main.queue import CallbackQueueDispatcher
 from awx.main.tasks.callback import (
     RunnerCallback,
     RunnerCallbackForAdHocCommand,
@@ -107,6 +111,38 @@ def create_objects() -> None:
 def new_job() -> UnifiedJob:
     """A playbook job, created but not run yet (to join its websocket group before it runs)."""
     return AwxJobTemplate.objects.get(name="TierJT").create_unified_job()
+
+
+def running_job() -> Job:
+    """A playbook job marked running, its event partition made (as AWX's task does before it runs)."""
+    job = update_model(Job, new_job().pk, status="running")
+    create_partition(job.event_class._meta.db_table, start=job.created)
+    return job
+
+
+def dispatch(job: Job, count: int, created_ago: float = 0.0, stamped: int | None = None) -> Job:
+    """``count`` verbose events of ``job`` through AWX's CallbackQueueDispatcher, as the
+    controller's runner callback sends them, the first ``stamped`` (all by default) with a
+    ``created`` ``created_ago`` seconds early and the others with none; the job finished."""
+    dispatcher = CallbackQueueDispatcher()
+    stamped = count if stamped is None else stamped
+    for counter in range(1, count + 1):
+        event = {
+            "event": "verbose",
+            "job_id": job.id,
+            "job_created": str(job.created),
+            "counter": counter,
+            "uuid": str(uuid.uuid4()),
+            "stdout": f"line {counter}",
+            "start_line": counter - 1,
+            "end_line": counter,
+            "verbosity": 0,
+            "event_data": {},
+        }
+        if counter <= stamped:
+            event["created"] = (now() - timedelta(seconds=created_ago)).isoformat()
+        dispatcher.dispatch(event)
+    return update_model(Job, job.pk, status="successful", finished=now(), emitted_events=count)
 
 
 def create(kind: str) -> UnifiedJob:

@@ -13,18 +13,12 @@ import json
 import os
 import signal
 import time
-import uuid
-from datetime import timedelta
 
 import awx_jobs
 import pytest
 from awx.main.models import Job
-from awx.main.queue import CallbackQueueDispatcher
-from awx.main.utils.common import create_partition
-from awx.main.utils.update_model import update_model
 from awx_box import eventdebug_json
 from django.core.management import CommandError, call_command
-from django.utils.timezone import now
 
 pytestmark = pytest.mark.usefixtures("awx_objects")
 
@@ -57,36 +51,6 @@ def sample() -> None:
     raise AssertionError(taken)
 
 
-def running_job() -> Job:
-    """A playbook job marked running, its event partition made (as AWX's task does before it runs)."""
-    job = update_model(Job, awx_jobs.new_job().pk, status="running")
-    create_partition(job.event_class._meta.db_table, start=job.created)
-    return job
-
-
-def dispatch(job: Job, count: int, created_ago: float = 0.0) -> Job:
-    """``count`` verbose events of ``job`` through AWX's CallbackQueueDispatcher, as the
-    controller's runner callback sends them, stamped ``created_ago`` seconds early; the job finished."""
-    dispatcher = CallbackQueueDispatcher()
-    for counter in range(1, count + 1):
-        dispatcher.dispatch(
-            {
-                "event": "verbose",
-                "job_id": job.id,
-                "job_created": str(job.created),
-                "counter": counter,
-                "uuid": str(uuid.uuid4()),
-                "stdout": f"line {counter}",
-                "start_line": counter - 1,
-                "end_line": counter,
-                "verbosity": 0,
-                "event_data": {},
-                "created": (now() - timedelta(seconds=created_ago)).isoformat(),
-            }
-        )
-    return update_model(Job, job.pk, status="successful", finished=now(), emitted_events=count)
-
-
 def forget(job: Job) -> None:
     """The job's events deleted: the lag they add would fail the later tests' healthy checks."""
     job.event_class.objects.filter(job_id=job.id).delete()
@@ -117,10 +81,10 @@ def test_the_healthy_run_names_no_cause(jobs):
 
 def test_a_stopped_receiver_is_named_with_its_remedy():
     receiver = int(os.environ["AWX_TIER_RECEIVER_PID"])
-    job = running_job()
+    job = awx_jobs.running_job()
     os.killpg(receiver, signal.SIGSTOP)
     try:
-        job = dispatch(job, 200)
+        job = awx_jobs.dispatch(job, 200)
         sample()
         time.sleep(1.5)  # the next slot: the backlog's head has not moved since
         sample()
@@ -140,7 +104,7 @@ def test_a_stopped_receiver_is_named_with_its_remedy():
 
 
 def test_a_clock_behind_the_controllers_is_placed_before_the_queue():
-    job = dispatch(running_job(), 300, created_ago=60.0)
+    job = awx_jobs.dispatch(awx_jobs.running_job(), 300, created_ago=60.0)
     try:
         awx_jobs.wait_for_events(job)
         sample()

@@ -15,12 +15,8 @@ from datetime import timedelta
 import awx_jobs
 import pytest
 from awx.main.models import Job, UnifiedJob
-from awx.main.queue import CallbackQueueDispatcher
-from awx.main.utils.common import create_partition
-from awx.main.utils.update_model import update_model
 from awx_box import LOG_DIR, PREFIX, Listener, eventdebug_json, get
 from django.db import connection
-from django.utils.timezone import now
 from test_lag import PERCENTILES, assert_same, direct
 
 LEGACY_TABLE = "_unpartitioned_main_jobevent"
@@ -132,28 +128,8 @@ def test_lag_of_a_job_from_before_partitioning_reads_the_legacy_table():
 
 
 def test_events_without_created_are_backfilled_by_awx_and_counted_apart():
-    job = awx_jobs.new_job()
-    job = update_model(Job, job.pk, status="running")
-    create_partition(job.event_class._meta.db_table, start=job.created)
-    dispatcher = CallbackQueueDispatcher()
     stamped, unstamped = 30, 12
-    for counter in range(1, stamped + unstamped + 1):
-        event = {
-            "event": "verbose",
-            "job_id": job.id,
-            "job_created": str(job.created),
-            "counter": counter,
-            "uuid": str(uuid.uuid4()),
-            "stdout": f"line {counter}",
-            "start_line": counter - 1,
-            "end_line": counter,
-            "verbosity": 0,
-            "event_data": {},
-        }
-        if counter <= stamped:
-            event["created"] = (now() - timedelta(seconds=0.5)).isoformat()
-        dispatcher.dispatch(event)
-    job = update_model(Job, job.pk, status="successful", finished=now(), emitted_events=stamped + unstamped)
+    job = awx_jobs.dispatch(awx_jobs.running_job(), stamped + unstamped, created_ago=0.5, stamped=stamped)
     awx_jobs.wait_for_events(job)
     report = eventdebug_json("lag", "--job", str(job.id))
     assert (report["backfilled_count"], report["missing_created_count"]) == (unstamped, 0), report
