@@ -9,18 +9,17 @@ DaphneProcess takes an application in daphne 3 but a factory in daphne 4.
 
 import os
 import re
-import subprocess
 import sys
-import time
 
 from tests.support import ROOT
+from tests.support.server_process import ServerProcess
 
 ARTIFACTS = ROOT / "artifacts"  # gitignored: screenshots and server logs of the browser tests
 COMMAND = ("-m", "daphne", "-b", "127.0.0.1", "-p", "0", "example_settings.asgi:application")
 LISTENING = re.compile(r"Listening on TCP address 127\.0\.0\.1:(\d+)")
 
 
-class LiveServer:
+class LiveServer(ServerProcess):
     def __init__(self, database_name: str, redis_prefix: str, log_name: str, environment: dict | None = None):
         """``environment`` adds to or overrides the server's (another DJANGO_SETTINGS_MODULE)."""
         env = {
@@ -32,37 +31,10 @@ class LiveServer:
             **(environment or {}),
         }
         ARTIFACTS.mkdir(exist_ok=True)
-        self.log_path = ARTIFACTS / log_name
-        self.log = open(self.log_path, "w")  # closed in stop()
-        self.process = subprocess.Popen(
-            [sys.executable, *COMMAND],
-            cwd=ROOT,
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        self.port = self._wait_for_port(timeout=30)
+        super().__init__([sys.executable, *COMMAND], ARTIFACTS / log_name, cwd=ROOT, env=env)
+        self.port = self.wait_until(self._port, timeout=30, what="daphne did not start listening")
         self.url = f"http://127.0.0.1:{self.port}"
 
-    def _wait_for_port(self, timeout: float) -> int:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = LISTENING.search(self.log_path.read_text())
-            if found:
-                return int(found.group(1))
-            if self.process.poll() is not None:
-                break
-            time.sleep(0.1)
-        self.stop()
-        log = self.log_path.read_text()
-        raise RuntimeError(f"daphne did not start listening within {timeout} s:\n{log}")
-
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log.close()
+    def _port(self) -> int | None:
+        found = LISTENING.search(self.log_path.read_text())
+        return int(found.group(1)) if found else None

@@ -7,13 +7,13 @@ from __future__ import annotations
 import json
 import shutil
 import socket
-import subprocess
-import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
 
 import pytest
+
+from tests.support.server_process import ServerProcess
 
 
 def prometheus_binary() -> str:
@@ -29,7 +29,7 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-class PrometheusServer:
+class PrometheusServer(ServerProcess):
     """Prometheus scraping ``targets`` (host:port) at ``metrics_path`` every 2 s (a scrape on a
     loaded machine may take more than 1 s), evaluating ``rule_files`` every second."""
 
@@ -49,17 +49,14 @@ class PrometheusServer:
         (folder / "prometheus.yml").write_text(json.dumps(config))  # JSON is YAML
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = folder / "prometheus.log"
-        self.log = open(self.log_path, "w")  # closed in stop()
-        self.process = subprocess.Popen(
+        super().__init__(
             [
                 prometheus_binary(),
                 f"--config.file={folder / 'prometheus.yml'}",
                 f"--storage.tsdb.path={folder / 'data'}",
                 f"--web.listen-address=127.0.0.1:{self.port}",
             ],
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
+            folder / "prometheus.log",
         )
 
     def get(self, path: str, **params) -> dict:
@@ -74,25 +71,11 @@ class PrometheusServer:
         return [{"metric": r["metric"], "value": float(r["value"][1])} for r in answer["data"]["result"]]
 
     def wait_ready(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                break
-            try:
-                with urllib.request.urlopen(f"{self.url}/-/ready", timeout=1) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.1)
-        self.stop()
-        pytest.fail(f"prometheus did not get ready within {timeout} s:\n{self.log_path.read_text()}")
+        self.wait_until(self._ready, timeout, "prometheus did not get ready")
 
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log.close()
+    def _ready(self) -> bool | None:
+        try:
+            with urllib.request.urlopen(f"{self.url}/-/ready", timeout=1) as response:
+                return True if response.status == 200 else None
+        except OSError:
+            return None
