@@ -15,7 +15,7 @@ from pathlib import Path
 
 import requests
 import websocket
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 BOX = Path(os.environ["AWX_TIER_BOX"])
 WEB_URL = os.environ["AWX_TIER_WEB_URL"]
@@ -43,6 +43,22 @@ def eventdebug_json(*args: str) -> dict:
     out = io.StringIO()
     call_command("eventdebug", *args, "--json", stdout=out)
     return json.loads(out.getvalue())
+
+
+def check(*args: str) -> dict:
+    """`eventdebug check ARGS --json`'s document, run in this process (exit 1 is a CommandError
+    after the document is written)."""
+    out = io.StringIO()
+    try:
+        call_command("eventdebug", "check", *args, "--json", stdout=out)
+    except CommandError:
+        pass
+    return json.loads(out.getvalue())
+
+
+def causes_named(*args: str) -> dict[str, dict]:
+    """The causes `check --json` names, by title."""
+    return {found["cause"]: found for found in check(*args)["causes"]}
 
 
 def get(path: str, user: tuple[str, str] | None = None, base: str = WEB_URL, **headers) -> requests.Response:

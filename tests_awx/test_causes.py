@@ -9,7 +9,6 @@ name it (the cause, its evidence, its remedy); the healthy run names none.
 from __future__ import annotations
 
 import io
-import json
 import os
 import signal
 import time
@@ -17,7 +16,7 @@ import time
 import awx_jobs
 import pytest
 from awx.main.models import Job
-from awx_box import eventdebug_json
+from awx_box import causes_named, check, eventdebug_json
 from django.core.management import CommandError, call_command
 
 pytestmark = pytest.mark.usefixtures("awx_objects")
@@ -54,22 +53,6 @@ def sample() -> None:
 def forget(job: Job) -> None:
     """The job's events deleted: the lag they add would fail the later tests' healthy checks."""
     job.event_class.objects.filter(job_id=job.id).delete()
-
-
-def check(*args: str) -> dict:
-    """`eventdebug check ARGS --json`'s document, run in this process (exit 1 is a CommandError
-    after the document is written)."""
-    out = io.StringIO()
-    try:
-        call_command("eventdebug", "check", *args, "--json", stdout=out)
-    except CommandError:
-        pass
-    return json.loads(out.getvalue())
-
-
-def causes_named(*args: str) -> dict[str, dict]:
-    """The causes `check --json` names, by title."""
-    return {found["cause"]: found for found in check(*args)["causes"]}
 
 
 def test_the_healthy_run_names_no_cause(jobs):

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 import awx_jobs
 import pytest
-from awx_box import PREFIX, UiSession, eventdebug, eventdebug_json, get
+from awx_box import PREFIX, UiSession, causes_named, eventdebug, eventdebug_json, get
 from awx_layer import add_stuck_member, remove_stuck_member
 from django.db.models import Sum
 
@@ -89,3 +89,11 @@ def test_check_fails_naming_the_group(overflow):
     done = eventdebug("check")
     assert done.returncode == 1, done.stdout + done.stderr
     assert overflow.group in done.stdout + done.stderr
+
+
+def test_check_and_path_name_the_overflow_with_its_remedy(overflow):
+    found = causes_named()["The channel layer drops websocket messages"]
+    assert found["hop"] == 7 and overflow.group in found["evidence"], found
+    assert "MAX_WEBSOCKET_EVENT_RATE" in found["remedy"] and "capacity" in found["remedy"]
+    [row] = [row for row in eventdebug_json("path")["cluster"] if row["key"] == "group_send"]
+    assert (row["verdict"], row["cause"]) == ("over", found["cause"]), row
