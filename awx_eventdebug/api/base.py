@@ -16,7 +16,7 @@ from ..conf import get_config
 from ..db import CONNECTION_ERRORS, database_failed
 from ..errors import EventDebugError
 from ..jsondoc import rounded
-from .schema import QueryParametersSchema
+from .schema import EndpointSchema
 
 # What AWX answers an unauthenticated API request with (awx/api/generics.py, APIView
 # .get_authenticate_header): a 401 whose challenge is Bearer, never Basic, so a browser does not
@@ -47,11 +47,13 @@ class EventDebugView(APIView):
     ``query_serializer_class``, which the OpenAPI schema lists.
 
     A view declared ``class V(EventDebugView, query=Serializer, document=function)`` answers GET
-    with ``function`` (a feature's, which the CLI calls too) of the validated query string; the
-    others define get()."""
+    with ``function`` (a feature's, which the CLI calls too) of the validated query string, and
+    the OpenAPI schema documents its answer from ``function``'s return annotation (a TypedDict);
+    the others define get()."""
 
     query_serializer_class: type[serializers.Serializer] | None = None  # None: no query parameters
     document: Callable[[dict], dict]
+    finds_jobs = False  # a job its query names may not exist: a 404
 
     def __init_subclass__(cls, query=None, document=None, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -59,7 +61,7 @@ class EventDebugView(APIView):
             cls.query_serializer_class = query
             cls.document = staticmethod(document)
 
-    schema = QueryParametersSchema(tags=["eventdebug"])
+    schema = EndpointSchema(tags=["eventdebug"])
     renderer_classes = [RoundedJSONRenderer, EventDebugBrowsableAPIRenderer]
 
     def get_authenticate_header(self, request):

@@ -10,3 +10,5 @@ from .base import EventDebugView
 class LagView(EventDebugView, query=LagQuerySerializer, document=lag_document):
     """Event lag (`modified - created`, seconds): count, mean, min, max and percentiles over a
     window, a job, an event type, optionally per event, job, minute or hour."""
+
+    finds_jobs = True

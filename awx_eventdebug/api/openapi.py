@@ -1,4 +1,5 @@
-"""GET schema/: the OpenAPI document of the app's endpoints, each with its query parameters."""
+"""GET schema/: the OpenAPI document of the app's endpoints, each with its query parameters and
+its responses (api/schema.py)."""
 
 from __future__ import annotations
 

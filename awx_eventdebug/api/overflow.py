@@ -13,14 +13,13 @@ from ..overflow.params import (
 from .base import EventDebugView
 
 
-class OverflowListView(EventDebugView):
+class OverflowListView(EventDebugView, query=OverflowListSerializer, document=overflow_page):
     """Overflow rows per node, group and minute, newest first, a page at a time as AWX's lists
     are (`count`, `next`, `previous`, `results`)."""
 
-    query_serializer_class = OverflowListSerializer
-
     def get(self, request):
-        return Response(overflow_page(self.validated_query(), request.get_full_path()))
+        # The page's links are this request's URL with another page.
+        return Response(self.document(self.validated_query(), request.get_full_path()))
 
 
 class OverflowSummaryView(EventDebugView, query=OverflowSummarySerializer, document=overflow_summary):

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Annotated, Literal, NotRequired, TypedDict
+
 from rest_framework import serializers
 
 from ..awx.tables import KINDS, MAX_JOB_ID
@@ -10,6 +13,7 @@ from ..conf import get_config
 from ..fields import ChoiceField, MomentField
 from ..percentiles import parse_percentiles
 from ..window import WindowQuerySerializer
+from .nodes import AHEAD, BEHIND, IN_SYNC, SLOW_PATH, UNKNOWN
 from .query import GROUP_BY, LagQuery
 from .report import lag_report
 
@@ -86,6 +90,103 @@ class LagQuerySerializer(WindowQuerySerializer):
         }
 
 
-def lag_document(query: dict) -> dict:
+class LagFigures(TypedDict):
+    """Event lag (``modified - created``) of the events measured: those with ``created`` set, not
+    backfilled, stored after they were created; null where none was."""
+
+    count: int
+    mean_seconds: float | None
+    min_seconds: float | None
+    max_seconds: float | None
+    percentiles_seconds: Annotated[dict[str, float | None], "Each percentile asked for, by its key (p99)."]
+    missing_created_count: Annotated[int, "Events without created."]
+    backfilled_count: Annotated[int, "Events whose created equals modified (AWX stamped both)."]
+    negative_count: Annotated[int, "Events stored before they were created (clock skew)."]
+
+
+class LagStatistics(LagFigures):
+    negative_share: Annotated[float | None, "Of the events with a created, those stored before it."]
+    min_lag_seconds: Annotated[float | None, "The lowest lag, negative included."]
+
+
+class LagMethod(TypedDict):
+    method: Literal["exact", "rollup"]
+    percentile_error_ratio: Annotated[float, "Relative error bound of each percentile."]
+    rollups_behind_minutes: Annotated[
+        int | None, "Final minutes the rollups lacked, read from the events for this answer."
+    ]
+
+
+class LagGroup(LagStatistics):
+    """The statistics of one group (``by``)."""
+
+    key: Annotated[int | str | None, "The job, event type, node, or start of the minute or hour."]
+
+
+class LagDocument(LagStatistics, LagMethod):
+    """Event lag over a window, a job or an event type, with statistics per group when asked."""
+
+    kind: str
+    job: int | None
+    event: str | None
+    by: str
+    since: datetime | None
+    until: datetime | None
+    tables: Annotated[list[str], "The event tables read."]
+    groups: list[LagGroup]
+    groups_truncated: Annotated[bool, "More groups than EVENTDEBUG['LAG_MAX_GROUPS'] (cut)."]
+
+
+class LagKind(LagFigures, LagMethod):
+    """The lag of one kind of job over the window."""
+
+
+class WorstJob(LagStatistics):
+    """A job with one of the highest p99 over the window, exact."""
+
+    kind: str
+    job: int
+
+
+class LagSummary(TypedDict):
+    """Lag per kind of job over the window; a kind that could not be read is null with its reason
+    in ``errors``."""
+
+    percentiles: Annotated[list[str], "The keys of the percentiles given."]
+    kinds: dict[str, LagKind | None]
+    errors: dict[str, str]
+    worst_jobs: NotRequired[list[WorstJob]]
+    last_stored_minute: NotRequired[
+        Annotated[datetime | None, "With no event in the window: the minute of the last one stored."]
+    ]
+    last_stored_error: NotRequired[str]
+
+
+class NodeClock(TypedDict):
+    """An execution node's clock estimated from its jobs' lag."""
+
+    node: str
+    events: int
+    negative_share: float | None
+    min_lag_seconds: float | None
+    p50_seconds: float | None
+    p99_seconds: float | None
+    verdict: Literal[IN_SYNC, AHEAD, BEHIND, SLOW_PATH, UNKNOWN]
+    skew_seconds: Annotated[float | None, "Ahead when positive."]
+    evidence: str
+
+
+class ClockSkew(TypedDict):
+    """The execution nodes' clocks, from the lag of their jobs' events over the window."""
+
+    kind: str
+    groups_truncated: bool
+    tolerance_seconds: float
+    baseline_min_lag_seconds: float | None
+    nodes: list[NodeClock]
+    findings: list[str]
+
+
+def lag_document(query: dict) -> LagDocument:
     """The lag report of a validated query: GET lag/ and ``eventdebug lag --json``."""
     return lag_report(LagQuery(**query))

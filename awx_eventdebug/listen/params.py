@@ -3,11 +3,14 @@ validated once: ``kind``, ``job`` and ``missing``, the counters as ranges ("5-9,
 
 from __future__ import annotations
 
+from typing import Annotated, TypedDict
+
 from rest_framework import serializers
 
 from ..awx.tables import KINDS, MAX_JOB_ID
 from ..errors import quoted
 from ..fields import ChoiceField
+from .gaps import CAUSES, gaps_report
 
 # A query string under 4 KB passes every proxy in front of AWX (nginx's 8 KB header buffers).
 MAX_MISSING_LENGTH = 4000
@@ -57,3 +60,32 @@ class GapsQuerySerializer(serializers.Serializer):
             return parse_ranges(value)
         except ValueError as exc:
             raise serializers.ValidationError(str(exc)) from exc
+
+
+# The missing counters of each cause (listen/gaps.py, docs/listen.md).
+CauseCounters = TypedDict(
+    "CauseCounters", dict.fromkeys(CAUSES, Annotated[int, "Missing counters. Unit: counters (a count)."])
+)
+
+
+class AwxSending(TypedDict):
+    """AWX's settings that decide which events it sends over the websocket."""
+
+    max_websocket_events_per_second: int
+    ui_live_updates_enabled: bool
+
+
+class GapsDocument(TypedDict):
+    """Why a websocket client is missing counters of a job's events: only ``lost`` is a loss."""
+
+    kind: str
+    job: int
+    missing_counters: int
+    cause_counters: CauseCounters
+    lost_counters: Annotated[int, "Stored in time and sent, yet not received."]
+    awx: AwxSending
+
+
+def gaps_document(query: dict) -> GapsDocument:
+    """The document of GET listen/gaps/ for a query validated by GapsQuerySerializer."""
+    return gaps_report(**query)

@@ -7,6 +7,9 @@ both; overflow_page() and overflow_summary() turn a validated query into the doc
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import NotRequired, TypedDict
+
 from rest_framework import serializers
 from rest_framework.utils.urls import replace_query_param
 
@@ -77,6 +80,108 @@ class PurgeSerializer(serializers.Serializer):
     older_than = AgeField()
 
 
+class OverflowFilters(TypedDict):
+    """The selection asked for; null: not asked."""
+
+    group: str | None
+    node: str | None
+    source: str | None
+    since: datetime | None
+    until: datetime | None
+
+
+class OverflowRow(TypedDict):
+    """channels_redis's "over capacity" records of one group on one node in one capture window."""
+
+    node: str
+    group: str
+    source: str
+    window_start: datetime
+    first_seen: datetime
+    last_seen: datetime
+    drops: int
+    full_queues: int
+    max_group_members: int
+
+
+class OverflowPage(TypedDict):
+    """A page of overflow rows, newest window first, as AWX's lists page."""
+
+    filters: OverflowFilters
+    count: int
+    next: str | None
+    previous: str | None
+    results: list[OverflowRow]
+
+
+class OverflowTotals(TypedDict):
+    """Over every row selected."""
+
+    drops: int
+    full_queues: int
+    rows: int
+
+
+class TimelinePoint(TypedDict):
+    """A group's drops in the minute or hour starting ``at``."""
+
+    at: datetime
+    drops: int
+
+
+class OverflowGroup(TypedDict):
+    """A group's drops over the selection (per node too when asked by node)."""
+
+    group: str
+    node: NotRequired[str]
+    drops: int
+    full_queues: int
+    first_seen: datetime
+    last_seen: datetime
+    max_group_members: int
+    nodes: int
+    drops_per_minute: float
+    timeline: NotRequired[list[TimelinePoint]]
+
+
+class CaptureCounters(TypedDict):
+    """A capture handler's counters in the process that answered (each AWX process counts its own)."""
+
+    node: str
+    seen_records: int
+    parsed_records: int
+    ignored_records: int
+    bounded_records: int
+    written_rows: int
+    set_aside_rows: int
+    flushes: int
+    flush_failures: int
+    pending_groups: int
+    max_pending_groups: int
+    flush_interval_seconds: float
+    window_seconds: float
+    flusher_running: bool
+    last_flush: datetime | None
+    last_error: str
+
+
+class OverflowWindow(TypedDict):
+    """Drops per group, most first, and the capture counters."""
+
+    totals: OverflowTotals
+    groups_total: int
+    groups: list[OverflowGroup]
+    capture: list[CaptureCounters]
+
+
+class OverflowSummary(OverflowWindow):
+    """Drops per group over the selection, most first, with drops per minute and a timeline when asked."""
+
+    filters: OverflowFilters
+    timeline: str | None
+    shown_groups: int
+
+
 def _selection(query: dict) -> OverflowFilter:
     return OverflowFilter(
         group=query.get("group", ""),
@@ -87,7 +192,7 @@ def _selection(query: dict) -> OverflowFilter:
     )
 
 
-def overflow_page(query: dict, url: str = "") -> dict:
+def overflow_page(query: dict, url: str = "") -> OverflowPage:
     """The document of GET overflow/ for a query validated by OverflowListSerializer: ``count``,
     ``next``, ``previous`` and ``results`` as AWX's list endpoints give them (awx/api/pagination.py),
     ``next`` and ``previous`` being ``url`` (the request's path and query string; none for the
@@ -103,6 +208,6 @@ def overflow_page(query: dict, url: str = "") -> dict:
     }
 
 
-def overflow_summary(query: dict) -> dict:
+def overflow_summary(query: dict) -> OverflowSummary:
     """The document of GET overflow/summary/ for a query validated by OverflowSummarySerializer."""
     return summarize_overflow(_selection(query), query.get("timeline", ""), query["limit"])
