@@ -114,8 +114,9 @@ def new_job() -> UnifiedJob:
 
 
 def running_job() -> Job:
-    """A playbook job marked running, its event partition made (as AWX's task does before it runs)."""
-    job = update_model(Job, new_job().pk, status="running")
+    """A playbook job marked running and started, its event partition made (as AWX's task does
+    before it runs): when it finishes, AWX's save computes its ``elapsed``."""
+    job = update_model(Job, new_job().pk, status="running", started=now())
     create_partition(job.event_class._meta.db_table, start=job.created)
     return job
 

@@ -3,7 +3,8 @@ name it (the cause, its evidence, its remedy); the healthy run names none.
 
 - a stopped callback receiver (SIGSTOP to its process group): a backlog whose head stands still;
 - an execution node's clock behind the controller's (events carrying a `created` a minute early):
-  lag while the callback queue keeps up, placed before the queue.
+  lag while the callback queue keeps up, placed before the queue;
+- a job faster than AWX's MAX_WEBSOCKET_EVENT_RATE, whose live output AWX thins.
 """
 
 from __future__ import annotations
@@ -106,3 +107,18 @@ def test_a_clock_behind_the_controllers_is_placed_before_the_queue():
     headline = path["headline"]
     assert headline.startswith("events reach the callback queue late: event lag p99"), headline
     assert f"CAUSE (hop 4 callback receiver): {BEFORE_QUEUE}" in text.getvalue()
+
+
+def test_a_job_faster_than_awx_websocket_rate_is_named():
+    job = awx_jobs.dispatch(awx_jobs.running_job(), 300)
+    try:
+        awx_jobs.wait_for_events(job)
+        rate = check("--since", "5m")["websocket_rate"]
+        path = eventdebug_json("path", "--since", "5m")["websocket_rate"]
+    finally:
+        forget(job)
+    [named] = [found for found in rate["jobs"] if found["job"] == job.id]
+    assert named["emitted_events"] == 300 and named["rate_per_second"] > 30, rate
+    assert rate["awx"]["max_websocket_events_per_second"] == 30
+    assert any(finding.startswith(f"job {job.id} (job): 300 events") for finding in rate["findings"])
+    assert job.id in [found["job"] for found in path["jobs"]]

@@ -9,7 +9,7 @@ from ..health.snapshot import OK, threshold_rows
 from ..path.registry import thresholds
 from .base import Subcommand, counted, indent, render_pairs, render_table, when
 from .lag import clock_lines
-from .path import cause_lines, format_hops
+from .path import cause_lines, format_hops, websocket_rate_lines
 
 SINCE_HELP = "Window start: ISO 8601 or a duration ago (15m, 2h). Default: EVENTDEBUG['HEALTH_WINDOW']."
 
@@ -21,18 +21,23 @@ def format_check(result: dict, style) -> str:
             for row in threshold_rows(result)
             if row["read"]
         )
-        return "\n".join([f"OK: {figures} since {when(result['window']['since'])}", *_node_lines(result)])
+        return "\n".join([f"OK: {figures} since {when(result['window']['since'])}", *_shown_lines(result)])
     lines = [f"FAILED: {line}" for line in result["failures"]]
     lines += cause_lines(result["causes"], style)
     lines += [f"UNKNOWN: {line}" for line in result["unchecked"]]
     lines += [f"IDLE: {line}" for line in result["idle"]]
-    return "\n".join(lines + _node_lines(result))
+    return "\n".join(lines + _shown_lines(result))
 
 
-def _node_lines(result: dict) -> list[str]:
-    """The execution nodes whose clock or path is off: shown, whatever the status."""
-    clocks = result["clock_skew"]
-    return [f"NODE: {finding}" for finding in clocks["findings"]] if clocks else []
+def _shown_lines(result: dict) -> list[str]:
+    """The execution nodes whose clock or path is off, the jobs whose live output AWX thinned, and
+    why either could not be read: shown, whatever the status."""
+    clocks, rate = result["clock_skew"], result["websocket_rate"]
+    return [
+        *(f"NODE: {finding}" for finding in (clocks["findings"] if clocks else [])),
+        *(f"UI: {finding}" for finding in (rate["findings"] if rate else [])),
+        *(f"UNREAD: {name}: {error}" for name, error in result["unread"].items()),
+    ]
 
 
 def format_report(report: dict, style) -> str:
@@ -166,6 +171,7 @@ REPORT_SECTIONS = (
     ("channel_layer", "Channel layer queues (fullest first)", _queue_lines),
     ("path", "Critical path (eventdebug path for every node)", _path_lines),
     ("clock_skew", "Execution nodes (clock skew estimate)", clock_lines),
+    ("websocket_rate", "Live output (AWX's MAX_WEBSOCKET_EVENT_RATE)", websocket_rate_lines),
 )
 
 

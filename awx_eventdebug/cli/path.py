@@ -127,6 +127,14 @@ def cause_lines(causes: list[dict], style) -> list[str]:
     return out
 
 
+def websocket_rate_lines(rate: dict, style) -> list[str]:
+    """The jobs whose live output AWX thinned by its own limit (awx/sending.py), or that none did."""
+    if not rate["findings"]:
+        limit = rate["awx"]["max_websocket_events_per_second"]
+        return [f"  no job that ended in the window sent more than MAX_WEBSOCKET_EVENT_RATE ({limit}/s)"]
+    return [style.WARNING(f"  {finding}") for finding in rate["findings"]]
+
+
 def format_path(doc: dict, style) -> str:
     window = doc["window"]
     out = [
@@ -136,6 +144,8 @@ def format_path(doc: dict, style) -> str:
         style.MIGRATE_HEADING("Cluster"),
         format_hops(doc["cluster"], style),
     ]
+    if doc["websocket_rate"] and doc["websocket_rate"]["findings"]:
+        out.extend(websocket_rate_lines(doc["websocket_rate"], style))
     for node in doc["nodes"]:
         role = f"{node['role']}, " if node["role"] else ""
         stale = ", STALE" if node["stale"] else ""

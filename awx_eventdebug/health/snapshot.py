@@ -16,6 +16,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from ..awx.sending import websocket_rate
 from ..awx.tables import KINDS
 from ..lag.histogram import lag_counters
 from ..lag.nodes import node_clocks
@@ -74,6 +75,19 @@ class HealthSnapshot:
         return attempt(lambda: node_clocks(self.window))
 
     @cached_property
+    def websocket_rate(self) -> tuple[dict | None, str]:
+        """The jobs whose live output AWX thinned by its own rate limit (awx/sending.py): (value,
+        why it failed)."""
+        return attempt(lambda: websocket_rate(self.window))
+
+    @property
+    def shown(self) -> dict[str, tuple[dict | None, str]]:
+        """What check, path and report show beside the judgment, without a threshold: a node's
+        clock or path, a job's rate, explain figures or output that is late with every hop on
+        time."""
+        return {"clock_skew": self.clock_skew, "websocket_rate": self.websocket_rate}
+
+    @cached_property
     def judged(self) -> JudgedPath:
         return judge_path(
             self.snapshots, self.errors.get("path", ""), self.readings, self.limits, time.time()
@@ -83,15 +97,13 @@ class HealthSnapshot:
 
     def check(self) -> dict:
         """The figures the thresholds bound, the checks that failed (one line each, naming the
-        figure and the threshold) and those that could not be made. ``status`` is "failed" when
+        figure and the threshold) and those that could not be made, and what is shown beside them
+        (``shown``). ``status`` is "failed" when
         any threshold is exceeded, else "unknown" when a figure could not be read or a node is
         stale, else "idle" when a figure had nothing to judge (no event stored in the window: quiet
         is not healthy, nor a failure), else "ok"."""
         judged = self.judged
-        clock_skew, skew_error = self.clock_skew
         unchecked = judged.unchecked + [f"{name}: {message}" for name, message in self.errors.items()]
-        if skew_error:
-            unchecked.append(f"clock_skew: {skew_error}")
         status = FAILED if judged.failures else UNKNOWN if unchecked else IDLE if judged.idle else OK
         return {
             "status": status,
@@ -104,8 +116,9 @@ class HealthSnapshot:
             "causes": judged.causes,
             "unchecked": unchecked,
             "idle": judged.idle,
-            # Shown, not judged: a node's clock or path explains figures, it has no threshold.
-            "clock_skew": clock_skew,
+            **{name: value for name, (value, _) in self.shown.items()},
+            # Why a part shown beside the judgment could not be read: it changes no status.
+            "unread": {name: error for name, (_, error) in self.shown.items() if error},
         }
 
     def path(self) -> dict:
@@ -114,6 +127,7 @@ class HealthSnapshot:
             "generated_at": isoformat(self.window.until),
             "window": self.window.as_dict(),
             **self.judged.document(),
+            "websocket_rate": self.websocket_rate[0],
         }
 
     def report(self) -> dict:
@@ -126,10 +140,11 @@ class HealthSnapshot:
             "lag": self.reading("lag"),
             "overflow": section(lambda: overflow_window(self.window, WORST_DETAIL), errors, "overflow"),
             "channel_layer": self.reading("channel_layer"),
-            "clock_skew": self.clock_skew[0],
         }
-        if self.clock_skew[1]:
-            errors["clock_skew"] = self.clock_skew[1]
+        for name, (value, error) in self.shown.items():
+            report[name] = value
+            if error:
+                errors[name] = error
         judged = self.judged
         report["path"] = None if self.snapshots is None else judged.document()
         report["errors"] = {**self.errors, **errors}

@@ -24,15 +24,14 @@ from __future__ import annotations
 import asyncio
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db import connection, connections
 from django.db.models import Sum
 from django.utils import timezone
 
 from ..awx.messages import KIND_BY_GROUP_PREFIX
+from ..awx.sending import AwxSending
 from ..awx.tables import KINDS, MAX_JOB_ID, EventKind
 from ..db import bounded_transaction, diagnostic_cursor
 from ..errors import first_line
@@ -54,28 +53,6 @@ RATE_LOOKBACK = 5000
 MAX_RANGES = 10_000  # counter ranges classified in one statement
 CHECK_EVERY = 5.0  # seconds between checks while listening
 MAX_CHECKED_JOBS = 20  # jobs checked at once (several only on a broadcast group)
-
-
-@dataclass(frozen=True)
-class AwxSending:
-    """AWX's settings that decide which events are sent (database-backed in AWX, read through
-    its settings like AWX itself does)."""
-
-    max_event_rate: int
-    live_updates: bool
-
-    @classmethod
-    def from_settings(cls) -> AwxSending:
-        return cls(
-            int(getattr(settings, "MAX_WEBSOCKET_EVENT_RATE", 30)),
-            bool(getattr(settings, "UI_LIVE_UPDATES_ENABLED", True)),
-        )
-
-    def as_dict(self) -> dict:
-        return {
-            "max_websocket_events_per_second": self.max_event_rate,
-            "ui_live_updates_enabled": self.live_updates,
-        }
 
 
 # The missing counters one by one, so that they join the stored events on equality (a hash join)

@@ -217,6 +217,27 @@ def remove_node_columns(connection) -> None:
             cursor.execute(f"ALTER TABLE {UNIFIED_JOB_TABLE} DROP COLUMN {column}")
 
 
+# AWX's UnifiedJob.emitted_events (PositiveIntegerField(default=0): the events the job's callback
+# sent, saved when it ends) and the index Django makes for ``finished`` (db_index=True),
+# awx/main/models/unified_jobs.py. The database default (AWX's column has none: Django writes the
+# 0) keeps the stand-in's rows written without it valid.
+EMITTED_EVENTS = "emitted_events integer NOT NULL DEFAULT 0 CHECK (emitted_events >= 0)"
+FINISHED_INDEX = "main_unifiedjob_finished_idx"
+
+
+def add_emitted_events(connection) -> None:
+    """Migration 0004: how many events each job sent, and the index on ``finished``."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"ALTER TABLE {UNIFIED_JOB_TABLE} ADD COLUMN {EMITTED_EVENTS}")
+        cursor.execute(f"CREATE INDEX {FINISHED_INDEX} ON {UNIFIED_JOB_TABLE} (finished)")
+
+
+def remove_emitted_events(connection) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP INDEX {FINISHED_INDEX}")
+        cursor.execute(f"ALTER TABLE {UNIFIED_JOB_TABLE} DROP COLUMN emitted_events")
+
+
 def remove_job_types_and_legacy_tables(connection) -> None:
     with connection.cursor() as cursor:
         for kind in KINDS.values():
@@ -240,6 +261,7 @@ def rebuild_schema(connection) -> None:
     create_schema(connection)
     add_job_types_and_legacy_tables(connection)
     add_node_columns(connection)
+    add_emitted_events(connection)
 
 
 def drop_schema(connection) -> None:

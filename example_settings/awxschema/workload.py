@@ -181,7 +181,7 @@ def seed_workload(spec: WorkloadSpec, progress=None) -> SeedResult:
                 utc_from_epoch(rng.uniform(spec.since.timestamp(), latest_start)) for _ in range(spec.jobs)
             )
             nodes = [job_nodes(number) for number in range(spec.jobs)]
-            result.jobs[kind] = _insert_jobs(cursor, kind, job_times, spec.job_duration, nodes)
+            result.jobs[kind] = _insert_jobs(cursor, kind, job_times, spec.job_duration, nodes, spec.events)
             if connection.vendor == "postgresql":
                 result.partitions += ensure_partitions(cursor, KINDS[kind].table, job_times)
             rows = _event_rows(kind, result.jobs[kind], job_times, nodes, spec, rng, lag_of)
@@ -215,8 +215,9 @@ def insert_job(
     known rows."""
     parent = KINDS[kind].parent_column
     columns = [name for name, _ in (legacy_columns(kind) if legacy else COLUMNS[kind])]
+    events = list(events)
     with transaction.atomic(), connection.cursor() as cursor:
-        [job_id] = _insert_jobs(cursor, kind, [job_created], duration, [nodes])
+        [job_id] = _insert_jobs(cursor, kind, [job_created], duration, [nodes], len(events))
         if connection.vendor == "postgresql" and not legacy:
             ensure_partitions(cursor, KINDS[kind].table, [job_created])
         rows = []
@@ -239,8 +240,11 @@ def insert_job(
     return job_id
 
 
-def _insert_jobs(cursor, kind: str, job_times: list[datetime], duration: float, nodes) -> list[int]:
-    """One job per time; ``nodes`` gives each its (execution_node, controller_node)."""
+def _insert_jobs(
+    cursor, kind: str, job_times: list[datetime], duration: float, nodes, events: int
+) -> list[int]:
+    """One job per time, finished ``duration`` seconds after it was created with ``events`` events
+    emitted; ``nodes`` gives each its (execution_node, controller_node)."""
     ids = []
     # AWX's jobs are django-polymorphic models: the content type names each job's kind.
     content_type, _ = ContentType.objects.get_or_create(app_label="main", model=KINDS[kind].model)
@@ -251,8 +255,8 @@ def _insert_jobs(cursor, kind: str, job_times: list[datetime], duration: float, 
         cursor.execute(
             f"INSERT INTO {UNIFIED_JOB_TABLE} "
             "(created, modified, name, launch_type, status, started, finished, elapsed, "
-            "polymorphic_ctype_id, execution_node, controller_node) "
-            "VALUES (%s, %s, %s, 'manual', 'successful', %s, %s, %s, %s, %s, %s) RETURNING id",
+            "polymorphic_ctype_id, execution_node, controller_node, emitted_events) "
+            "VALUES (%s, %s, %s, 'manual', 'successful', %s, %s, %s, %s, %s, %s, %s) RETURNING id",
             [
                 _param(created),
                 _param(finished),
@@ -263,6 +267,7 @@ def _insert_jobs(cursor, kind: str, job_times: list[datetime], duration: float, 
                 content_type.id,
                 execution_node,
                 controller_node,
+                events,
             ],
         )
         ids.append(cursor.fetchone()[0])

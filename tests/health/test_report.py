@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+from itertools import takewhile
 from datetime import timedelta
 from decimal import Decimal
 from io import StringIO
@@ -314,7 +315,8 @@ def test_check_shows_a_node_whose_clock_is_off_without_failing_on_it(redis_layer
 def test_report_has_a_section_on_the_execution_nodes_clocks(redis_layer_settings):
     nodes_one_ahead()
     out = run("report", "--since", "10m")[1]
-    section = out.split("Execution nodes (clock skew estimate)\n")[1].splitlines()
+    following = out.split("Execution nodes (clock skew estimate)\n")[1].splitlines()
+    section = list(takewhile(lambda line: line.startswith(" "), following))
     assert section[0].split() == [
         "node",
         "events",
@@ -339,16 +341,24 @@ def test_report_has_a_section_on_the_execution_nodes_clocks(redis_layer_settings
     assert len(document["clock_skew"]["findings"]) == 1
 
 
-def test_check_and_report_say_why_the_clocks_could_not_be_read(redis_layer_settings):
+# Each part shown beside the judgment, and the column of AWX's job table it reads.
+SHOWN_COLUMNS = {"clock_skew": "execution_node", "websocket_rate": "emitted_events"}
+
+
+@pytest.mark.parametrize("part", sorted(SHOWN_COLUMNS))
+def test_a_part_shown_that_cannot_be_read_is_named_and_changes_no_status(part, redis_layer_settings):
     recent_job([0.5, 1.0])
+    healthy = json.loads(run("check", "--since", "10m", "--json")[1])
+    column = SHOWN_COLUMNS[part]
     with connection.cursor() as cursor:
-        cursor.execute("ALTER TABLE main_unifiedjob RENAME COLUMN execution_node TO node")
+        cursor.execute(f"ALTER TABLE main_unifiedjob RENAME COLUMN {column} TO renamed")
     try:
         document = json.loads(run("check", "--since", "10m", "--json")[1])
-        assert document["clock_skew"] is None
-        assert any(line.startswith("clock_skew: ") for line in document["unchecked"])
+        assert document[part] is None and column in document["unread"][part], document
+        assert (document["status"], document["unchecked"]) == (healthy["status"], healthy["unchecked"])
+        assert f"UNREAD: {part}: " in run("check", "--since", "10m")[1]
         report = json.loads(run("report", "--since", "10m", "--json")[1])
-        assert report["clock_skew"] is None and "execution_node" in report["errors"]["clock_skew"]
+        assert report[part] is None and column in report["errors"][part]
     finally:
         with connection.cursor() as cursor:
-            cursor.execute("ALTER TABLE main_unifiedjob RENAME COLUMN node TO execution_node")
+            cursor.execute(f"ALTER TABLE main_unifiedjob RENAME COLUMN renamed TO {column}")

@@ -4,9 +4,10 @@ from datetime import timedelta
 
 import pytest
 
+from awx_eventdebug.awx.sending import AwxSending
 from awx_eventdebug.awx.tables import KINDS
 from awx_eventdebug.errors import NotFound
-from awx_eventdebug.listen.gaps import AwxSending, GapCheck, classify_missing, job_of_stream
+from awx_eventdebug.listen.gaps import GapCheck, classify_missing, job_of_stream
 from awx_eventdebug.listen.stats import CounterGaps
 from example_settings.awxschema.workload import insert_job
 from tests.support.workloads import BASE

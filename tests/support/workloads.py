@@ -15,16 +15,19 @@ def small_workload(**overrides):
     return seed_workload(spec)
 
 
-def add_job(kind, created, lags, event="runner_on_ok", legacy=False, nodes=("exec-1", "awx-1")):
+def add_job(
+    kind, created, lags, event="runner_on_ok", legacy=False, nodes=("exec-1", "awx-1"), duration=60.0
+):
     """One job of ``kind`` created at ``created`` whose events have these lags in seconds (None:
     an event without ``created``); with ``legacy`` in the table AWX's migration 0144 left behind;
-    run on ``nodes`` (execution_node, controller_node). Returns the job id."""
+    run on ``nodes`` (execution_node, controller_node), finished ``duration`` seconds after it was
+    created. Returns the job id."""
     events = []
     for counter, lag in enumerate(lags, 1):
         event_created = created + timedelta(seconds=counter)
         modified = event_created + timedelta(seconds=lag or 0)
         events.append((None if lag is None else event_created, modified, event))
-    return insert_job(kind, created, events, legacy=legacy, nodes=nodes)
+    return insert_job(kind, created, events, duration=duration, legacy=legacy, nodes=nodes)
 
 
 def add_job_with_quiet_events(start, count, quiet=(), kind="job"):
