@@ -27,7 +27,7 @@ from tests.path.hops.test_receiver_buffer import save_metrics
 from tests.support.awx_callback import CALLBACK_QUEUE, STATS_KEY, backlog_events, dispatch, wsrelay_stats
 from tests.support.channel_layers import fill_groups, use_layer
 from tests.support.openapi import Validator
-from tests.support.workloads import required_query
+from tests.support.workloads import add_job, required_query
 from tests.test_units import VARIANTS
 
 PREFIX = "/api/eventdebug/"  # where the example project includes the app's URLs
@@ -112,9 +112,10 @@ def seeded(settings, rows, redis_layer_settings, key_prefix, capture_installed):
     overflow rows old and in the health window; groups with members and a full queue; and two
     nodes' snapshots, node-a's with AWX's metrics, wsrelay's stats and a callback queue backlog,
     node-b's from a Redis whose keys AWX would not write (each hop's read failed); a setting the
-    doctor warns about."""
+    doctor warns about; a job faster than AWX's websocket rate."""
     settings.CSRF_COOKIE_HTTPONLY = True
     recent_job([0.5, 1.0, 40.0])
+    add_job("job", timezone.now() - timedelta(minutes=1), [0.5] * 300, duration=3.0)
     nodes_one_ahead()
     now = timezone.now()
     add_counts({("node-a", "job_events-9", now - timedelta(minutes=2), "live"): Counts(now, now, 4, 8, 2)})

@@ -13,6 +13,7 @@ had at least that share of its events left out of the live view.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated, TypedDict
 
 from django.conf import settings
 
@@ -49,14 +50,41 @@ class AwxSending:
             bool(getattr(settings, "UI_LIVE_UPDATES_ENABLED", True)),
         )
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> AwxSendingSettings:
         return {
             "max_websocket_events_per_second": self.max_event_rate,
             "ui_live_updates_enabled": self.live_updates,
         }
 
 
-def websocket_rate(window) -> dict:
+class AwxSendingSettings(TypedDict):
+    """AWX's settings that decide which events it sends the UI live."""
+
+    max_websocket_events_per_second: Annotated[int, "MAX_WEBSOCKET_EVENT_RATE; 0: no limit."]
+    ui_live_updates_enabled: bool
+
+
+class FastJob(TypedDict):
+    """A job that ended faster on average than AWX's limit."""
+
+    job: int
+    kind: str | None
+    emitted_events: int
+    elapsed_seconds: float
+    rate_per_second: Annotated[float, "emitted_events over elapsed_seconds."]
+    live_share: Annotated[float, "The most of its events AWX sent the UI live (0-1)."]
+
+
+class WebsocketRate(TypedDict):
+    """The jobs whose live output AWX thinned by its own rate limit."""
+
+    awx: AwxSendingSettings
+    jobs: Annotated[list[FastJob], "The fastest first, at most 5."]
+    jobs_truncated: bool
+    findings: list[str]
+
+
+def websocket_rate(window) -> WebsocketRate:
     """AWX's sending settings and the jobs that ended in ``window`` above its rate limit (the
     fastest MAX_JOBS, and whether there were more), each with its finding; one statement."""
     sending = AwxSending.from_settings()
@@ -76,7 +104,7 @@ def websocket_rate(window) -> dict:
     }
 
 
-def _fast_job(job: int, model: str | None, events: int, elapsed, limit: int) -> dict:
+def _fast_job(job: int, model: str | None, events: int, elapsed, limit: int) -> FastJob:
     rate = events / float(elapsed)
     return {
         "job": job,
@@ -89,7 +117,7 @@ def _fast_job(job: int, model: str | None, events: int, elapsed, limit: int) -> 
     }
 
 
-def _findings(sending: AwxSending, jobs: list[dict], more: bool) -> list[str]:
+def _findings(sending: AwxSending, jobs: list[FastJob], more: bool) -> list[str]:
     if not sending.live_updates:
         return [
             "UI_LIVE_UPDATES_ENABLED is False: AWX sends the UI no job event live, only each "
@@ -105,4 +133,3 @@ def _findings(sending: AwxSending, jobs: list[dict], more: bool) -> list[str]:
     if more:
         found.append(f"more jobs than these {MAX_JOBS} were faster than MAX_WEBSOCKET_EVENT_RATE")
     return found
-

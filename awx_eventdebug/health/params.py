@@ -9,6 +9,7 @@ from typing import Annotated, Literal, NotRequired, TypedDict
 
 from rest_framework import serializers
 
+from ..awx.sending import WebsocketRate
 from ..channels.params import LayerQueues, QueuesSummary
 from ..fields import ChoiceField, FiniteFloatField, MomentField
 from ..lag.params import ClockSkew, LagSummary
@@ -128,6 +129,8 @@ class CheckDocument(TypedDict):
     unchecked: Annotated[list[str], "The figures that could not be read, and stale nodes."]
     idle: Annotated[list[str], "The hops with nothing to judge in the window."]
     clock_skew: ClockSkew | None
+    websocket_rate: WebsocketRate | None
+    unread: Annotated[dict[str, str], "Why a part shown beside the judgment could not be read."]
 
 
 class HopRow(TypedDict):
@@ -308,6 +311,7 @@ class PathDocument(PathSection):
 
     generated_at: datetime
     window: WindowBounds
+    websocket_rate: WebsocketRate | None
 
 
 class DoctorDatabase(TypedDict):
@@ -358,6 +362,7 @@ class ReportDocument(TypedDict):
     overflow: OverflowWindow | None
     channel_layer: LayerQueues | None
     clock_skew: ClockSkew | None
+    websocket_rate: WebsocketRate | None
     path: PathSection | None
     errors: dict[str, str]
 

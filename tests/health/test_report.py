@@ -2,10 +2,10 @@
 
 import asyncio
 import json
-from itertools import takewhile
 from datetime import timedelta
 from decimal import Decimal
 from io import StringIO
+from itertools import takewhile
 
 import pytest
 from channels_redis.core import RedisChannelLayer
