@@ -15,6 +15,7 @@ import os
 import shutil
 import time
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -113,18 +114,22 @@ def new_job() -> UnifiedJob:
     return AwxJobTemplate.objects.get(name="TierJT").create_unified_job()
 
 
-def running_job() -> Job:
-    """A playbook job marked running and started, its event partition made (as AWX's task does
-    before it runs): when it finishes, AWX's save computes its ``elapsed``."""
-    job = update_model(Job, new_job().pk, status="running", started=now())
+def running_job(execution_node: str = "") -> Job:
+    """A playbook job marked running and started on ``execution_node``, its event partition made
+    (as AWX's task does before it runs): when it finishes, AWX's save computes its ``elapsed``."""
+    job = update_model(Job, new_job().pk, status="running", started=now(), execution_node=execution_node)
     create_partition(job.event_class._meta.db_table, start=job.created)
     return job
 
 
-def dispatch(job: Job, count: int, created_ago: float = 0.0, stamped: int | None = None) -> Job:
+def dispatch(
+    job: Job, count: int, created_ago: float | Callable[[int], float] = 0.0, stamped: int | None = None
+) -> Job:
     """``count`` verbose events of ``job`` through AWX's CallbackQueueDispatcher, as the
     controller's runner callback sends them, the first ``stamped`` (all by default) with a
-    ``created`` ``created_ago`` seconds early and the others with none; the job finished."""
+    ``created`` ``created_ago`` seconds early (or ``created_ago(counter)``) and the others with
+    none; the job finished."""
+    early = created_ago if callable(created_ago) else lambda counter: created_ago
     dispatcher = CallbackQueueDispatcher()
     stamped = count if stamped is None else stamped
     for counter in range(1, count + 1):
@@ -141,7 +146,7 @@ def dispatch(job: Job, count: int, created_ago: float = 0.0, stamped: int | None
             "event_data": {},
         }
         if counter <= stamped:
-            event["created"] = (now() - timedelta(seconds=created_ago)).isoformat()
+            event["created"] = (now() - timedelta(seconds=early(counter))).isoformat()
         dispatcher.dispatch(event)
     return update_model(Job, job.pk, status="successful", finished=now(), emitted_events=count)
 

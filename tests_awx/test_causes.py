@@ -4,6 +4,8 @@ name it (the cause, its evidence, its remedy); the healthy run names none.
 - a stopped callback receiver (SIGSTOP to its process group): a backlog whose head stands still;
 - an execution node's clock behind the controller's (events carrying a `created` a minute early):
   lag while the callback queue keeps up, placed before the queue;
+- an execution node whose events wait 10 to 30 s before the queue while another's do not: placed
+  before the queue, the node named;
 - a job faster than AWX's MAX_WEBSOCKET_EVENT_RATE, whose live output AWX thins.
 """
 
@@ -122,3 +124,21 @@ def test_a_job_faster_than_awx_websocket_rate_is_named():
     assert rate["awx"]["max_websocket_events_per_second"] == 30
     assert any(finding.startswith(f"job {job.id} (job): 300 events") for finding in rate["findings"])
     assert job.id in [found["job"] for found in path["jobs"]]
+
+
+def test_a_slow_path_before_the_queue_names_the_execution_node():
+    slow = awx_jobs.dispatch(awx_jobs.running_job("exec-slow"), 100, lambda counter: 10.0 + counter % 20)
+    steady = awx_jobs.dispatch(awx_jobs.running_job("exec-steady"), 100, 0.2)
+    try:
+        for job in (slow, steady):
+            awx_jobs.wait_for_events(job)
+        sample()
+        found = check("--since", "5m")
+    finally:
+        forget(slow)
+        forget(steady)
+    causes = {cause["cause"]: cause for cause in found["causes"]}
+    assert BEFORE_QUEUE in causes, found["causes"]
+    nodes = {node["node"]: node for node in found["clock_skew"]["nodes"]}
+    assert (nodes["exec-slow"]["verdict"], nodes["exec-steady"]["verdict"]) == ("slow_path", "in_sync"), nodes
+    assert any(f.startswith("execution node exec-slow: events wait") for f in found["clock_skew"]["findings"])
