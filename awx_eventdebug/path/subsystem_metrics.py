@@ -23,6 +23,16 @@ DEFAULT_KEY = "awx_metrics"
 # Largest value read from a field: a bigger one is not AWX's counter.
 MAX_VALUE = 2**63
 
+# The fields the hops read, as AWX's CallbackReceiverMetrics names them.
+POPPED = "callback_receiver_events_popped_redis"
+IN_MEMORY = "callback_receiver_events_in_memory"
+INSERTED = "callback_receiver_events_insert_db"
+INSERT_SECONDS = "callback_receiver_events_insert_db_seconds"
+PROCESSING = "callback_receiver_event_processing_avg_seconds"  # SET: the last batch's average
+BATCH_ERRORS = "callback_receiver_batch_events_errors"
+BATCHED = "callback_receiver_batch_events_insert_db_sum"  # the histogram's sum: events batched
+BATCHES = "callback_receiver_batch_events_insert_db_inf"  # its count: batches inserted
+
 
 def metrics_key() -> str:
     """The hash AWX's callback receiver writes its metrics to."""

@@ -12,13 +12,18 @@ from __future__ import annotations
 
 from ..causes import BUFFER_HELD, EVENT_TABLE_LOCKED, RECEIVER_SHORT, SLOW_INSERTS
 from ..hop import NOT_APPLICABLE, OK, OVER, UNKNOWN, Diagnosis, Hop, Judgment, NodeContext, Threshold
-from ..subsystem_metrics import absent_note, hmget, parse_fields, since_previous
+from ..subsystem_metrics import (
+    IN_MEMORY,
+    INSERTED,
+    POPPED,
+    PROCESSING,
+    absent_note,
+    hmget,
+    parse_fields,
+    since_previous,
+)
 from .event_insert import lock_waits
 
-IN_MEMORY = "callback_receiver_events_in_memory"
-POPPED = "callback_receiver_events_popped_redis"
-INSERTED = "callback_receiver_events_insert_db"
-PROCESSING = "callback_receiver_event_processing_avg_seconds"
 FIELDS = (IN_MEMORY, POPPED, INSERTED, PROCESSING)
 
 
@@ -77,6 +82,8 @@ class ReceiverBuffer(Hop):
         popped, inserted = figures["popped_per_second"], figures["inserted_per_second"]
         if popped is not None and inserted is not None:
             text += f", popped {popped:g}/s, inserted {inserted:g}/s"
+        if figures["processing_avg_seconds"] is not None:
+            text += f", the last batch's average lag {figures['processing_avg_seconds']:.3f} s"
         over = held > most
         line = f"callback receiver on {node} holds {held:,} events in memory" if over else ""
         return Judgment(

@@ -76,6 +76,9 @@ def test_rates_from_two_samples_and_a_worker_that_pops_more_than_it_stores(node)
     buffer = take_sample(1)["snapshot"]["receiver_buffer"]
     # 6000 popped and 1000 inserted over 1 to 3 s (the samples' slots are a second or more apart).
     assert 2000 <= buffer["popped_per_second"] <= 6000 and 333 <= buffer["inserted_per_second"] <= 1000
+    path = json.loads(run("path", "--json")[1])
+    [row] = [h for h in path["nodes"][0]["hops"] if h["key"] == "receiver_buffer"]
+    assert row["text"].endswith(", the last batch's average lag 0.800 s")  # AWX's HSET of it
     check = json.loads(run("check", "--json")[1])
     [found] = [c for c in check["causes"] if c["hop"] == 5]
     assert found["cause"] == "Too few callback receiver workers"
