@@ -173,7 +173,7 @@ def test_real_overflow_fails_the_drops_check(capture_installed, redis_layer_sett
     assert code == 1
     assert (
         "FAILED: group_send on example-node: channels_redis dropped 3 group messages in the window, "
-        "above the maximum 0 (most in job_events-7: 3)" in out
+        "above the maximum 0 drops (most in job_events-7: 3)" in out
     )
     assert run("check", "--max-drops", "3")[0] == 0
 

@@ -85,7 +85,8 @@ class Receiver(Hop):
                 since = f"when the last was could not be read: {lag['last_stored_error']}"
             return Judgment(IDLE, f"no events stored in the window ({since})")
         failures = [
-            f"lag p99 of {kind} events is {p99:.3f} s, above the maximum {most:g} s ({count} events)"
+            f"lag p99 of {kind} events is {p99:.3f} s, above the maximum {self.thresholds[0].shown(most)} "
+            f"({count} events)"
             for p99, kind, count in measured
             if p99 > most
         ]
