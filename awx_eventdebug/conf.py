@@ -323,8 +323,12 @@ OPTIONS: dict[str, Option] = {
         "Seconds a web process shares one health reading (GET metrics/, check/, report/, path/, the "
         "dashboard) among the requests with the same query; 0 turns the sharing off.",
         minimum=0.1,
-        # Longer, a scrape would show figures older than its interval.
-        maximum=300,
+        # Below half the reporter's lease (health/reporter.py, LEASE 2 minutes): a process claims
+        # the lease once per reading, and the lease is renewed only with less than half of it
+        # left, so a longer period lets it expire, and another node take it, while this process
+        # still serves its reading "reporting" (the cluster's series exported twice). 30 leaves
+        # room for a scrape interval of 30 s.
+        maximum=30,
         off=0,
     ),
     # The check's thresholds, CHECK_*, are declared by the hops that own them (path/hops/).

@@ -3,6 +3,7 @@ real response, each subcommand's --json) is named with one of jsondoc.UNIT_SUFFI
 is; text output shows the units of the figures the issue found bare."""
 
 import json
+import re
 from io import StringIO
 
 import pytest
@@ -11,6 +12,9 @@ from django.urls import reverse
 
 from awx_eventdebug.cli import SUBCOMMANDS
 from awx_eventdebug.jsondoc import has_unit
+from awx_eventdebug.lag.summary import P99_KEY
+from awx_eventdebug.path.judge import limits
+from awx_eventdebug.path.registry import hops
 from awx_eventdebug.urls import urlpatterns
 from tests.health.test_report import fill_queue, recent_job, run
 from tests.listen.test_cli import listen
@@ -116,3 +120,65 @@ def test_the_rule_finds_bare_figures():
         "ok": True,
     }
     assert unnamed_units(doc) == [".oldest_age"]
+
+
+# Per hop with thresholds, how to judge it over them: (judge_node or judge_cluster, its arguments
+# after the limits' place is taken). A hop added to the registry needs its case here.
+OVER_THEM = {
+    "callback_queue": ("node", {"error": "", "note": "", "length_events": 20000, "oldest_age_seconds": 30.0}),
+    "receiver": (
+        "cluster",
+        {"errors": {}, "kinds": {"job": {"percentiles_seconds": {P99_KEY: 40.0}, "count": 9}}},
+    ),
+    "receiver_buffer": (
+        "node",
+        {
+            "error": "",
+            "present": True,
+            "events_in_memory": 5000,
+            "grown_events": 100,
+            "popped_per_second": 60.0,
+            "inserted_per_second": 50.0,
+            "processing_avg_seconds": None,
+        },
+    ),
+    "event_insert": (
+        "node",
+        {
+            "error": "",
+            "present": True,
+            "seconds_per_event": 0.05,
+            "events_per_batch": None,
+            "batch_errors": 0,
+        },
+    ),
+    "group_send": ("drops", {"node-a": {"drops": 5, "group": "job_events-1", "group_drops": 5}}),
+    "wsrelay": (
+        "node",
+        {
+            "error": "",
+            "present": True,
+            "down_connections": 1,
+            "remotes": [{"host": "node-b", "state": "gone"}],
+        },
+    ),
+    "channel_layer": ("node", {"error": "", "note": "", "queues": [{"key": "q", "fill_percent": 100.0}]}),
+}
+
+
+@pytest.mark.parametrize("hop", [hop for hop in hops() if hop.thresholds], ids=lambda hop: hop.key)
+def test_every_failure_line_of_every_hop_names_the_unit_of_its_maximum(hop):
+    """``above the maximum 4,000 events`` / ``0 drops`` / ``10 s`` / ``80%``, never a bare number."""
+    how, given = OVER_THEM[hop.key]
+    if how == "cluster":
+        judged = hop.judge_cluster(given, limits(), [])
+    elif how == "drops":
+        judged = hop.judge_node("node-a", None, limits(), given)
+    else:
+        judged = hop.judge_node("node-a", given, limits(), None)
+    units = {t.unit or t.counts for h in hops() for t in h.thresholds} | {"ms"}
+    with_unit = rf"[\d,.]+(%|\s({'|'.join(sorted(units - {'%'}))})\b)"
+    assert judged.failures
+    for failure in judged.failures:
+        maxima = failure.split("above the maximum ", 1)[1].split(" or ")
+        assert all(re.match(with_unit, maximum) for maximum in maxima), failure

@@ -86,8 +86,8 @@ FAMILIES = (
         "event_lag_seconds",
         "histogram",
         ("kind",),
-        "Event lag (modified - created) of the events stored since the reporter's origin (the _created "
-        "time), from the lag rollups.",
+        "Event lag (modified - created) of the events stored since the reporter's origin, from the "
+        "lag rollups.",
     ),
     Family(
         "event_lag_events",

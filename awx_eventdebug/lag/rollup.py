@@ -370,9 +370,11 @@ def _next_batch(hours: int, seconds: float) -> int:
 
 @app_tables
 def last_stored_minute() -> datetime | None:
-    """The latest minute the rollups counted events of any kind in (None: none): when events were
-    last stored, read from the app's table by its (kind, span, start) index, never AWX's."""
-    minutes = LagRollup.objects.filter(span=int(MINUTE.total_seconds()), count__gt=0)
+    """The latest minute the rollups counted events of any kind in (None: none), those without a
+    measurable lag too: when events were last stored, read from the app's table by its (kind, span,
+    start) index, never AWX's."""
+    stored = Q(count__gt=0) | Q(negative__gt=0) | Q(backfilled__gt=0) | Q(missing_created__gt=0)
+    minutes = LagRollup.objects.filter(stored, span=int(MINUTE.total_seconds()))
     latest = [
         minutes.filter(kind=kind).order_by("-start").values_list("start", flat=True).first() for kind in KINDS
     ]

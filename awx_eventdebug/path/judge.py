@@ -9,7 +9,7 @@ its figures are shown as they were and it is named, never left out, nor checked.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.db.models import Max
@@ -100,17 +100,25 @@ def row(number: int, hop: Hop, judged: Judgment, limits: dict, diagnosis: Diagno
     return doc
 
 
-def diagnosed(path: list[tuple[int, Hop]], judged: dict[str, Judgment], limits: dict) -> list[dict]:
-    """The rows of the hops judged in one place (a node, or the cluster), each over its threshold
-    with the cause its hop names from the judgments of them all."""
+def diagnoses(path: list[tuple[int, Hop]], judged: dict[str, Judgment]) -> dict[str, Diagnosis | None]:
+    """The cause each hop over its threshold names, by key, from the judgments of the hops judged
+    in the same place (a node, or the cluster)."""
+    return {
+        hop.key: hop.diagnose(judged[hop.key], judged)
+        for _, hop in path
+        if hop.key in judged and judged[hop.key].verdict == OVER
+    }
+
+
+def on_its_node(diagnosis: Diagnosis | None, node: str) -> Diagnosis | None:
+    """A node's diagnosis as the cluster row of its hop shows it: the evidence names the node."""
+    return diagnosis and replace(diagnosis, evidence=f"{node}: {diagnosis.evidence}")
+
+
+def rows(path: list[tuple[int, Hop]], judged: dict[str, Judgment], limits: dict, found: dict) -> list[dict]:
+    """The rows of the hops judged in one place, each over its threshold with its diagnosis."""
     return [
-        row(
-            number,
-            hop,
-            judged[hop.key],
-            limits,
-            hop.diagnose(judged[hop.key], judged) if judged[hop.key].verdict == OVER else None,
-        )
+        row(number, hop, judged[hop.key], limits, found.get(hop.key))
         for number, hop in path
         if hop.key in judged
     ]
@@ -144,6 +152,7 @@ def judge_path(
     path = list(enumerate(hops(), 1))
     numbers = {hop.key: number for number, hop in path}
     nodes, per_hop, node_figures = [], {hop.key: [] for hop in hops()}, {}
+    on_node_diagnoses: dict[str, dict[str, Diagnosis | None]] = {}
     unchecked = []
     for snapshot in snapshots or ():
         age = now - snapshot.taken_at.timestamp()
@@ -164,6 +173,7 @@ def judge_path(
             if hop.snapshot_key:
                 node_figures.setdefault(snapshot.node, {}).update(judged.figures)
             on_node[hop.key] = judged
+        on_node_diagnoses[snapshot.node] = diagnoses(path, on_node)
         if stale:
             unchecked.append(f"{snapshot.node}: last snapshot {age:.0f} s ago (stale)")
         nodes.append(
@@ -174,7 +184,7 @@ def judge_path(
                 "age_seconds": round(age, 1),
                 "interval_seconds": snapshot.interval,
                 "stale": stale,
-                "hops": diagnosed(path, on_node, limits),
+                "hops": rows(path, on_node, limits, on_node_diagnoses[snapshot.node]),
                 "snapshot": snapshot.data,
             }
         )
@@ -196,7 +206,14 @@ def judge_path(
         for threshold in hop.thresholds:
             figures[threshold.figure_key] = judged.figures.get(threshold.name)
         on_cluster[hop.key] = judged
-    cluster = diagnosed(path, on_cluster, limits)
+    found = diagnoses(path, on_cluster)
+    # A per-node hop's cluster row is its worst node's: its cause is the one that node's own row
+    # names from the other hops on that node, not from the cluster's worst, which may be another's.
+    for _, hop in path:
+        node = on_cluster[hop.key].node
+        if hop.key in found and hop.key in on_node_diagnoses.get(node, {}):
+            found[hop.key] = on_its_node(on_node_diagnoses[node][hop.key], node)
+    cluster = rows(path, on_cluster, limits, found)
 
     first = next((h for h in cluster if h["verdict"] == OVER), None)
     unread = [h for h in cluster if h["verdict"] == UNKNOWN]

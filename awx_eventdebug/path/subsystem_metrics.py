@@ -2,10 +2,12 @@
 
 Each worker adds its counts every SUBSYSTEM_METRICS_INTERVAL_SAVE_TO_REDIS seconds (default 2) to
 the fields of one hash, SUBSYSTEM_METRICS_REDIS_KEY_PREFIX (default ``awx_metrics``), at
-BROKER_URL: HINCRBY and HINCRBYFLOAT, so each field is the node's total since the receiver started
-(it resets them to 0), except the fields a worker SETs. A histogram is a field per bucket plus
-``_sum`` and ``_inf`` (the count). Same fields, format and defaults on AWX 24.6.1 and devel
-(awx/main/analytics/subsystem_metrics.py, awx/main/dispatch/worker/callback.py).
+BROKER_URL: HINCRBY and HINCRBYFLOAT of deltas, so each field is the node's total since the hash
+was created, across the receiver's restarts (AWX resets the dispatcher's metrics when the dispatcher
+starts, awx/main/tasks/system.py, never the callback receiver's), except the fields a worker SETs.
+A histogram is a field per bucket plus ``_sum`` and ``_inf`` (the count). Same fields, format and
+defaults on AWX 24.6.1 and devel (awx/main/analytics/subsystem_metrics.py,
+awx/main/dispatch/worker/callback.py).
 
 A hop reads its fields with one HMGET of known names, never the hash whole; rates come from the
 previous snapshot's values.
@@ -22,6 +24,16 @@ from ..errors import first_line
 DEFAULT_KEY = "awx_metrics"
 # Largest value read from a field: a bigger one is not AWX's counter.
 MAX_VALUE = 2**63
+
+# The fields the hops read, as AWX's CallbackReceiverMetrics names them.
+POPPED = "callback_receiver_events_popped_redis"
+IN_MEMORY = "callback_receiver_events_in_memory"
+INSERTED = "callback_receiver_events_insert_db"
+INSERT_SECONDS = "callback_receiver_events_insert_db_seconds"
+PROCESSING = "callback_receiver_event_processing_avg_seconds"  # SET: the last batch's average
+BATCH_ERRORS = "callback_receiver_batch_events_errors"
+BATCHED = "callback_receiver_batch_events_insert_db_sum"  # the histogram's sum: events batched
+BATCHES = "callback_receiver_batch_events_insert_db_inf"  # its count: batches inserted
 
 
 def metrics_key() -> str:
@@ -49,14 +61,22 @@ def parse_fields(names: tuple[str, ...], replies: list, broker: str) -> dict[str
     return values
 
 
-def since_previous(name: str, current: dict, previous: dict | None, seconds: float | None) -> float | None:
-    """How much the counter ``name`` grew since the previous snapshot, ``seconds`` before; None
-    when there is no previous reading or the counter went down (the receiver restarted and reset it)."""
+def change(name: str, current: dict, previous: dict | None, seconds: float | None) -> float | None:
+    """How much the field ``name`` changed since the previous snapshot, ``seconds`` before
+    (negative when it fell); None when there is no previous reading."""
     before = ((previous or {}).get("counters") or {}).get(name)
     now = current.get(name)
-    if before is None or now is None or not seconds or now < before:
+    if before is None or now is None or not seconds:
         return None
     return now - before
+
+
+def since_previous(name: str, current: dict, previous: dict | None, seconds: float | None) -> float | None:
+    """How much the counter ``name`` grew since the previous snapshot, ``seconds`` before; None
+    when there is no previous reading or the counter went down (its hash was deleted: Redis lost
+    it, or someone deleted the key)."""
+    grown = change(name, current, previous, seconds)
+    return None if grown is None or grown < 0 else grown
 
 
 def absent_note() -> str:

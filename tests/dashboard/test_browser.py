@@ -502,7 +502,7 @@ def test_failing_check_full_queue_and_drops_are_the_headline(browser, daphne_ser
     text = verdict.text
     assert text.startswith("FAILED 3 checks failed")
     assert "lag p99 of job events is" in text and "above the maximum 10 s" in text
-    assert "channels_redis dropped 7 group messages in the window, above the maximum 0" in text
+    assert "channels_redis dropped 7 group messages in the window, above the maximum 0 drops" in text
     assert f"queue {failing_check} is 100% full" in text
     # verdict.js redraws the hops' threshold rows from GET check/ as the server rendered them.
     rendered = browser.find_element(By.ID, "verdict-figures").text

@@ -85,6 +85,8 @@ def test_page_renders_health_selectors_and_csrf_cookie(admin_client):
     assert response.status_code == 200
     html = response.content.decode()
     assert "The doctor found no problems" in html
+    # The setup card: the layer's capacity, channels_redis's default as this layer sets none.
+    assert "· capacity 100 messages</dd>" in html
     assert 'data-lag-url="lag/"' in html
     assert 'data-overflow-url="overflow/summary/"' in html
     assert 'data-channels-url="channels/"' in html

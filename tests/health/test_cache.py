@@ -9,7 +9,9 @@ from django.db import connection
 from rest_framework.test import APIRequestFactory, force_authenticate
 
 from awx_eventdebug.api.health import MetricsView
+from awx_eventdebug.conf import OPTIONS
 from awx_eventdebug.health.cache import READINGS, SharedReadings
+from awx_eventdebug.health.reporter import LEASE
 from tests.health.test_report import recent_job
 
 SCRAPERS = 50
@@ -110,3 +112,10 @@ def test_concurrent_scrapes_cost_one_reading_per_period(redis_layer_settings, mo
         assert len(readers) == 1 and readers[0]["opened"]
         assert not any(result["opened"] for result in results if not result["statements"])
         clock.now += 5
+
+
+def test_a_shared_reading_never_outlives_half_the_reporters_lease():
+    """A process claims the reporter's lease once per reading and renews it only with less than
+    half of it left: a longer HEALTH_CACHE would let it expire, and another node take it, while
+    the process still serves its reading as the reporting node (the cluster's series twice)."""
+    assert OPTIONS["HEALTH_CACHE"].maximum < LEASE.total_seconds() / 2

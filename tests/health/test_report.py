@@ -16,7 +16,8 @@ from django.utils import timezone
 from awx_eventdebug.health.report import health_window
 from awx_eventdebug.lag.query import LagQuery
 from awx_eventdebug.lag.report import lag_report
-from awx_eventdebug.lag.rollup import fill_rollups
+from awx_eventdebug.lag.rollup import MINUTE, fill_rollups, floor_to
+from awx_eventdebug.timeutil import isoformat
 from tests.conftest import REDIS_URL
 from tests.overflow.test_handler import make_layer, overflow_groups
 from tests.support.workloads import add_job
@@ -96,6 +97,30 @@ def test_a_quiet_window_is_idle_not_ok(redis_layer_settings):
     assert path["verdict"] == "idle" and path["headline"].startswith("nothing to judge: hop ")
 
 
+def test_a_quiet_window_names_the_last_minute_events_were_stored_in_measurable_or_not(redis_layer_settings):
+    """The last events stored before the window had no measurable lag: they still say when."""
+    measured, negative = (floor_to(timezone.now() - timedelta(hours=h), MINUTE) for h in (3, 2))
+    add_job("job", measured + timedelta(seconds=10), [0.5])
+    add_job("job", negative + timedelta(seconds=10), [-2.0])  # stored 1 s before it was created
+    fill_rollups(since=measured - timedelta(minutes=1), until=timezone.now())
+    code, out, _ = run("check", "--since", "10m")
+    assert code == 3 and f"(the last in the minute of {isoformat(negative)})" in out
+
+
+def test_a_window_of_events_without_a_measurable_lag_is_unknown_not_idle(redis_layer_settings):
+    """Events were stored, so the window is not idle, but none has a lag to judge: two stored
+    before they were created, one with created == modified, one without created."""
+    recent_job([-2.0, -1.0, 0, None])
+    code, out, _ = run("check", "--since", "10m")
+    stored = (
+        "4 events stored in the window, none with a measurable lag (2 negative (stored before "
+        "created: an execution node's clock ahead), 1 backfilled (created == modified), 1 without created)"
+    )
+    assert code == 2 and f"UNKNOWN: lag: {stored}" in out
+    [row] = [h for h in json.loads(run("path", "--since", "10m", "--json")[1])["cluster"] if h["hop"] == 4]
+    assert (row["verdict"], row["text"]) == ("unknown", stored)
+
+
 def test_lag_over_the_threshold_names_figure_and_threshold(redis_layer_settings):
     recent_job([0.5] * 9 + [40.0])
     recent_job([0.2, 0.3], kind="project_update")
@@ -149,7 +174,7 @@ def test_real_overflow_fails_the_drops_check(capture_installed, redis_layer_sett
     assert code == 1
     assert (
         "FAILED: group_send on example-node: channels_redis dropped 3 group messages in the window, "
-        "above the maximum 0 (most in job_events-7: 3)" in out
+        "above the maximum 0 drops (most in job_events-7: 3)" in out
     )
     assert run("check", "--max-drops", "3")[0] == 0
 

@@ -4,11 +4,14 @@ event lag blames the receiver only when the hops it covers do not clear it."""
 import json
 
 import pytest
+from django.utils import timezone
 
+from awx_eventdebug.models import NodeSnapshot
 from awx_eventdebug.path import causes
 from awx_eventdebug.path.hop import NOT_APPLICABLE, OK, OVER, Judgment
 from awx_eventdebug.path.hops.callback_queue import CallbackQueue
 from awx_eventdebug.path.hops.receiver import Receiver
+from awx_eventdebug.path.judge import judge_path, limits
 from awx_eventdebug.path.sampler import take_sample
 from tests.health.test_report import recent_job, run
 from tests.path.conftest import node_named
@@ -137,3 +140,36 @@ def test_every_hop_of_the_receiver_names_a_lock_on_the_event_tables():
         found = hop.diagnose(judged, {"callback_queue": EMPTY, "event_insert": locked})
         assert found.cause is causes.EVENT_TABLE_LOCKED, hop.key
         assert found.evidence.endswith("while 1 inserts running now (1 Lock:relation)")
+
+
+def test_a_per_node_hops_cluster_row_names_the_cause_its_own_node_shows():
+    """node-a's backlog is explained by node-a's inserts (fast), never by node-b's (slow), though
+    node-b's are the cluster's worst."""
+    now = timezone.now()
+
+    def node(name, queued, seconds_per_event):
+        backlog = {
+            "error": "",
+            "note": "",
+            "length_events": queued,
+            "oldest_age_seconds": 40.0 if queued else None,
+        }
+        backlog["out_per_second"] = 120.0
+        insert = {"error": "", "present": True, "batch_errors": 0, "events_per_batch": 380.0}
+        insert["seconds_per_event"] = seconds_per_event
+        return NodeSnapshot(node=name, taken_at=now, interval=10, data={"backlog": backlog, "insert": insert})
+
+    readings = {"lag": (None, "not read"), "drops": ({}, ""), "inserts": (None, "")}
+    judged = judge_path(
+        [node("node-a", 9000, 0.0005), node("node-b", 0, 0.04)], "", readings, limits(), now.timestamp()
+    )
+    by_hop = {row["hop"]: row for row in judged.cluster}
+    queue = by_hop[3]
+    assert (queue["node"], queue["cause"]) == ("node-a", causes.RECEIVER_SHORT.title)
+    assert queue["evidence"] == (
+        "node-a: 9,000 queued, oldest 40.0 s, consumed at about 120/s, while 0.5 ms per event inserted, "
+        "380 per batch: the database keeps up"
+    )
+    [own] = [row for n in judged.nodes if n["node"] == "node-a" for row in n["hops"] if row["hop"] == 3]
+    assert queue["evidence"] == f"node-a: {own['evidence']}"
+    assert (by_hop[6]["node"], by_hop[6]["cause"]) == ("node-b", causes.SLOW_INSERTS.title)

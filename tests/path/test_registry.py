@@ -50,11 +50,11 @@ def test_a_new_hop_is_in_every_face(widget_hop, node, admin_client, settings):
     code, out, _ = run("check", *LENIENT)
     assert code == 0 and "widgets queued (worst node) 5" in out
     code, out, _ = run("check", *LENIENT, "--max-widgets", "3")
-    assert code == 1 and "FAILED: widget queue on node-w holds 5 widgets, above the maximum 3" in out
+    assert code == 1 and "FAILED: widget queue on node-w holds 5 widgets, above the maximum 3 widgets" in out
     settings.EVENTDEBUG = {"CHECK_MAX_WIDGETS": 4}
     check = admin_client.get("/api/eventdebug/check/").json()
     assert check["thresholds"]["max_widgets"] == 4 and check["figures"]["widgets"] == 5
-    assert "widget queue on node-w holds 5 widgets, above the maximum 4" in check["failures"]
+    assert "widget queue on node-w holds 5 widgets, above the maximum 4 widgets" in check["failures"]
     response = admin_client.get("/api/eventdebug/check/", {"max_widgets": "-1"})
     assert response.status_code == 400 and "max_widgets" in response.json()
 

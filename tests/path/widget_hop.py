@@ -44,6 +44,6 @@ class WidgetQueue(Hop):
             f"{length} widgets",
             length,
             line if over else "",
-            failures=[f"{line}, above the maximum {most}"] if over else [],
+            failures=[f"{line}, above the maximum {self.thresholds[0].shown(most)}"] if over else [],
             figures={"max_widgets": length},
         )

@@ -162,6 +162,7 @@ class CallbackQueue(Hop):
             return Judgment(UNKNOWN, figures["error"])
         length, age = figures["length_events"], figures["oldest_age_seconds"]
         most, oldest = limits["max_backlog"], limits["max_backlog_age"]
+        length_limit, age_limit = self.thresholds
         text = f"{length:,} queued" + (f", oldest {age:.1f} s" if age is not None else "")
         if figures["note"]:
             text += f" ({figures['note']})"
@@ -172,7 +173,9 @@ class CallbackQueue(Hop):
             text,
             {key: figures.get(key) for key in FIGURE_KEYS},
             line,
-            failures=[f"{line}, above the maximum {most:,} events or {oldest:g} s"] if over else [],
+            failures=[f"{line}, above the maximum {length_limit.shown(most)} or {age_limit.shown(oldest)}"]
+            if over
+            else [],
             figures={"max_backlog": length, "max_backlog_age": age},
         )
 

@@ -83,7 +83,7 @@ class ChannelLayer(Hop):
             f"fullest queue {fill:g}% ({fullest['key']})" if fullest else "no queue holds messages",
             fill,
             line,
-            failures=[f"{line}, above the maximum {most:g}%"] if over else [],
+            failures=[f"{line}, above the maximum {self.thresholds[0].shown(most)}"] if over else [],
             # The queues of a Redis the read could not reach are not in the figure.
             unchecked=[f"queues on {node}: {error}" for error in figures.get("unreachable", ())],
             figures={"max_fill": fill},
@@ -100,7 +100,7 @@ class ChannelLayer(Hop):
             live.failures = [
                 f"queue {queue['key']} is {live.figure:g}% full "
                 f"({queue['depth_messages']} of {queue['capacity_messages']} messages), "
-                f"above the maximum {limits['max_fill']:g}%"
+                f"above the maximum {self.thresholds[0].shown(limits['max_fill'])}"
             ]
         if layer["note"]:
             live.unchecked.append(f"queues: {layer['note']}")

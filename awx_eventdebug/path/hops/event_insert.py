@@ -31,13 +31,18 @@ from ..hop import (
     Threshold,
     worst_of,
 )
-from ..subsystem_metrics import absent_note, hmget, parse_fields, since_previous
+from ..subsystem_metrics import (
+    BATCH_ERRORS,
+    BATCHED,
+    BATCHES,
+    INSERT_SECONDS,
+    INSERTED,
+    absent_note,
+    hmget,
+    parse_fields,
+    since_previous,
+)
 
-INSERTED = "callback_receiver_events_insert_db"
-INSERT_SECONDS = "callback_receiver_events_insert_db_seconds"
-BATCH_ERRORS = "callback_receiver_batch_events_errors"
-BATCHED = "callback_receiver_batch_events_insert_db_sum"
-BATCHES = "callback_receiver_batch_events_insert_db_inf"
 FIELDS = (INSERTED, INSERT_SECONDS, BATCH_ERRORS, BATCHED, BATCHES)
 # Most running inserts read: a receiver runs JOB_EVENT_WORKERS (4) per control node.
 MAX_INSERTS = 100

@@ -66,7 +66,7 @@ class GroupSend(Hop):
             f"{count:,} overflow drops{worst}",
             count,
             line if over else "",
-            failures=[f"{line}, above the maximum {most:,}{worst}"] if over else [],
+            failures=[f"{line}, above the maximum {self.thresholds[0].shown(most)}{worst}"] if over else [],
             figures={"max_drops": count},
         )
 

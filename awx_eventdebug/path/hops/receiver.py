@@ -19,6 +19,23 @@ from ..causes import BEFORE_QUEUE, BUFFER_HELD, EVENT_TABLE_LOCKED, LAG_UNPLACED
 from ..hop import IDLE, NOT_APPLICABLE, OK, OVER, UNKNOWN, Diagnosis, Hop, Judgment, Threshold
 from .event_insert import lock_waits
 
+# The events a kind's lag leaves out, by its summary's field (lag/summary.py), as text names them.
+UNMEASURABLE = {
+    "negative_count": "negative (stored before created: an execution node's clock ahead)",
+    "backfilled_count": "backfilled (created == modified)",
+    "missing_created_count": "without created",
+}
+
+
+def unmeasurable(kinds) -> str:
+    """The events stored in the window with no measurable lag, counted by why ("" for none)."""
+    counts = {field: sum(s[field] for s in kinds if s) for field in UNMEASURABLE}
+    stored = sum(counts.values())
+    if not stored:
+        return ""
+    why = ", ".join(f"{count:,} {UNMEASURABLE[field]}" for field, count in counts.items() if count)
+    return f"{stored:,} events stored in the window, none with a measurable lag ({why})"
+
 
 class Receiver(Hop):
     key = "receiver"
@@ -59,13 +76,17 @@ class Receiver(Hop):
         if not measured:
             if unchecked:
                 return Judgment(UNKNOWN, "; ".join(unchecked), unchecked=unchecked)
+            unmeasured = unmeasurable(lag["kinds"].values())
+            if unmeasured:  # stored, so not idle; no lag to judge, so neither ok nor over
+                return Judgment(UNKNOWN, unmeasured, unchecked=[f"lag: {unmeasured}"])
             last = lag.get("last_stored_minute")
             since = f"the last in the minute of {last}" if last else "none in the lag rollups either"
             if lag.get("last_stored_error"):
                 since = f"when the last was could not be read: {lag['last_stored_error']}"
             return Judgment(IDLE, f"no events stored in the window ({since})")
         failures = [
-            f"lag p99 of {kind} events is {p99:.3f} s, above the maximum {most:g} s ({count} events)"
+            f"lag p99 of {kind} events is {p99:.3f} s, above the maximum {self.thresholds[0].shown(most)} "
+            f"({count} events)"
             for p99, kind, count in measured
             if p99 > most
         ]

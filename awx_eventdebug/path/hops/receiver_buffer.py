@@ -3,22 +3,35 @@ memory until they flush a batch (JOB_EVENT_BUFFER_SECONDS, default 1, or 1000 ev
 when they stamp ``modified`` and insert it (awx/main/dispatch/worker/callback.py).
 
 Its figures are AWX's own metrics of the node's receiver (path/subsystem_metrics.py): the events in
-memory (``callback_receiver_events_in_memory``: popped, not yet stored), and between two samples
-the events popped from Redis and inserted into the database per second and the average
-``modified - created`` of the last batch (``callback_receiver_event_processing_avg_seconds``).
+memory (``callback_receiver_events_in_memory``: popped, not yet stored) and how much that count
+changed since the previous sample, the events popped from Redis and inserted into the database per
+second between two samples, and the average ``modified - created`` of the last batch
+(``callback_receiver_event_processing_avg_seconds``).
+
+The count is a sum of deltas AWX never resets: a worker's +1 per pop and -n per insert
+(awx/main/dispatch/worker/callback.py). Events a worker never stores leave their +1 in it for good,
+across restarts: a worker killed with a full buffer, a message that fails to decode after its pop,
+an event dropped after its retries. So a count above the threshold is over only while it grows;
+one that stays high without growing is most likely such lost events, not a buffer.
 """
 
 from __future__ import annotations
 
 from ..causes import BUFFER_HELD, EVENT_TABLE_LOCKED, RECEIVER_SHORT, SLOW_INSERTS
 from ..hop import NOT_APPLICABLE, OK, OVER, UNKNOWN, Diagnosis, Hop, Judgment, NodeContext, Threshold
-from ..subsystem_metrics import absent_note, hmget, parse_fields, since_previous
+from ..subsystem_metrics import (
+    IN_MEMORY,
+    INSERTED,
+    POPPED,
+    PROCESSING,
+    absent_note,
+    change,
+    hmget,
+    parse_fields,
+    since_previous,
+)
 from .event_insert import lock_waits
 
-IN_MEMORY = "callback_receiver_events_in_memory"
-POPPED = "callback_receiver_events_popped_redis"
-INSERTED = "callback_receiver_events_insert_db"
-PROCESSING = "callback_receiver_event_processing_avg_seconds"
 FIELDS = (IN_MEMORY, POPPED, INSERTED, PROCESSING)
 
 
@@ -29,12 +42,16 @@ def buffer_figures(counters: dict, context: NodeContext) -> dict:
     seconds = context.previous_seconds
     popped = since_previous(POPPED, counters, context.previous, seconds)
     inserted = since_previous(INSERTED, counters, context.previous, seconds)
+    grown = change(IN_MEMORY, counters, context.previous, seconds)
     return {
         "error": "",
         "present": True,
         "note": "",
         "counters": counters,
         "events_in_memory": int(counters[IN_MEMORY] or 0),
+        # Its change since the previous snapshot (the count itself: popped - inserted would count
+        # the EOF message each job ends with, popped and never inserted, as growth).
+        "grown_events": grown if grown is None else int(grown),
         "popped_per_second": None if popped is None else round(popped / seconds, 3),
         "inserted_per_second": None if inserted is None else round(inserted / seconds, 3),
         "processing_avg_seconds": counters[PROCESSING],
@@ -72,19 +89,37 @@ class ReceiverBuffer(Hop):
             return Judgment(UNKNOWN, figures["error"])
         if not figures["present"]:
             return Judgment(NOT_APPLICABLE, figures["note"])
-        held, most = figures["events_in_memory"], limits["max_events_in_memory"]
+        held, grown, most = (
+            figures["events_in_memory"],
+            figures["grown_events"],
+            limits["max_events_in_memory"],
+        )
+        maximum = f"the maximum {self.thresholds[0].shown(most)}"
         text = f"{held:,} events in memory"
+        if grown is not None:
+            text += f" ({grown:+,} since the previous snapshot)"
+        verdict, line = OK, ""
+        if held > most and grown is None:
+            verdict = UNKNOWN
+            text += f", above {maximum}: whether it grows takes a second snapshot"
+        elif held > most and grown <= 0:
+            text += (
+                f", above {maximum} but not growing: likely events a stopped worker lost "
+                "(AWX never resets this counter)"
+            )
+        elif held > most:
+            verdict, line = OVER, f"callback receiver on {node} holds {held:,} events in memory"
         popped, inserted = figures["popped_per_second"], figures["inserted_per_second"]
         if popped is not None and inserted is not None:
-            text += f", popped {popped:g}/s, inserted {inserted:g}/s"
-        over = held > most
-        line = f"callback receiver on {node} holds {held:,} events in memory" if over else ""
+            text += f"; popped {popped:g}/s, inserted {inserted:g}/s"
+        if figures["processing_avg_seconds"] is not None:
+            text += f"; the last batch's average lag {figures['processing_avg_seconds']:.3f} s"
         return Judgment(
-            OVER if over else OK,
+            verdict,
             text,
             {"events_in_memory": held, "popped_per_second": popped, "inserted_per_second": inserted},
             line,
-            failures=[f"{line}, above the maximum {most:,}"] if over else [],
+            failures=[f"{line}, above {maximum} and growing"] if verdict == OVER else [],
             figures={"max_events_in_memory": held},
         )
 

@@ -154,6 +154,6 @@ class Wsrelay(Hop):
             f"{down} of {len(figures['remotes'])} connections down",
             down,
             line,
-            failures=[f"{line}, above the maximum {most}"] if over else [],
+            failures=[f"{line}, above the maximum {self.thresholds[0].shown(most)}"] if over else [],
             figures={"max_relay_down": down},
         )
