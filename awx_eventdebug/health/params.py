@@ -213,6 +213,7 @@ class BufferRead(AwxMetricsRead):
 
     counters: BufferCounters
     events_in_memory: NotRequired[int]
+    grown_events: NotRequired[Annotated[int | None, "events_in_memory's change since the previous snapshot."]]
     popped_per_second: NotRequired[float | None]
     inserted_per_second: NotRequired[float | None]
     processing_avg_seconds: NotRequired[float | None]
