@@ -62,7 +62,7 @@ _CLASSES = (
 # as JSON in one row, stored as it comes (no Python work per bucket). Buckets above MISSING are
 # lags; the classes kept out of the statistics are the sentinels.
 _MINUTES = """
-SELECT minute,
+SELECT kind, minute,
        CAST(coalesce(sum(n) FILTER (WHERE bucket > {missing}), 0) AS BIGINT),
        coalesce(sum(total) FILTER (WHERE bucket > {missing}), 0),
        min(low) FILTER (WHERE bucket > {missing}),
@@ -71,13 +71,18 @@ SELECT minute,
        CAST(coalesce(sum(n) FILTER (WHERE bucket = {negative}), 0) AS BIGINT),
        CAST(coalesce(sum(n) FILTER (WHERE bucket = {backfilled}), 0) AS BIGINT),
        {histogram}
-FROM (SELECT minute, bucket, count(*) AS n, sum(lag) AS total, min(lag) AS low, max(lag) AS high
+FROM (SELECT kind, minute, bucket, count(*) AS n, sum(lag) AS total, min(lag) AS low, max(lag) AS high
       FROM ({rows}) AS lags
-      GROUP BY minute, bucket) AS buckets
-GROUP BY minute
+      GROUP BY kind, minute, bucket) AS buckets
+GROUP BY kind, minute
 """
-# One SELECT per table holding the kind's events (sources.py), as one UNION ALL.
-_ROWS = "SELECT {minute} AS minute, {classes} AS bucket, {lag} AS lag FROM {table} WHERE {where}"
+# One SELECT per table holding a kind's events (sources.py), as one UNION ALL; ``kind`` is the
+# kind's number in KINDS (a literal: no parameter).
+_ROWS = (
+    "SELECT {kind} AS kind, {minute} AS minute, {classes} AS bucket, {lag} AS lag FROM {table} WHERE {where}"
+)
+_KINDS_BY_NUMBER = tuple(KINDS)
+_KIND_NUMBER = {kind: number for number, kind in enumerate(_KINDS_BY_NUMBER)}
 _VENDOR = {
     "postgresql": {
         "minute": "date_trunc('minute', modified AT TIME ZONE 'UTC')",
@@ -178,42 +183,52 @@ def compute_stretches(
 ) -> dict[datetime, Piece]:
     """Each minute holding events in any of ``stretches`` (no two in one minute), from the events,
     in one statement; ``tables``: the kind's event tables, when the caller knows them."""
+    return compute_kinds({kind: tables}, stretches)[kind]
+
+
+def compute_kinds(
+    tables: dict[str, list[str] | None], stretches: list[tuple[datetime, datetime]]
+) -> dict[str, dict[datetime, Piece]]:
+    """compute_stretches for each kind of ``tables`` (its event tables, None: looked up), every
+    kind in one statement: a health reading's open minutes cost one round trip, not one a kind."""
     stretches = [(since, until) for since, until in stretches if since < until]
-    if not stretches:
-        return {}
+    computed: dict[str, dict[datetime, Piece]] = {kind: {} for kind in tables}
+    if not stretches or not tables:
+        return computed
     sql = _VENDOR[connection.vendor]
     sentinels = {"missing": MISSING, "backfilled": BACKFILLED, "negative": NEGATIVE}
     adapt = connection.ops.adapt_datetimefield_value
     with diagnostic_cursor("Ask for a shorter window, or --exact.") as cursor:
-        if tables is None:
-            window = LagQuery(kind=kind, since=stretches[0][0], until=stretches[-1][1])
-            tables = [source.table for source in event_sources(cursor, KINDS[kind], window)]
+        window = LagQuery(since=stretches[0][0], until=stretches[-1][1])
         where = " OR ".join(["(modified >= %s AND modified < %s)"] * len(stretches))
-        rows = " UNION ALL ".join(
+        selects = [
             _ROWS.format(
+                kind=_KIND_NUMBER[kind],
                 minute=sql["minute"],
                 classes=_CLASSES.format(bucket=sql["bucket"], **sentinels),
                 lag=sql["lag"],
                 table=table,
                 where=where,
             )
-            for table in tables
+            for kind, known in tables.items()
+            for table in (known or [source.table for source in event_sources(cursor, KINDS[kind], window)])
+        ]
+        statement = _MINUTES.format(
+            rows=" UNION ALL ".join(selects), histogram=sql["histogram"].format(**sentinels), **sentinels
         )
-        statement = _MINUTES.format(rows=rows, histogram=sql["histogram"].format(**sentinels), **sentinels)
         per_table = [
             sketch.SMALLEST,
             sketch.LN_GAMMA,
             *(adapt(moment) for stretch in stretches for moment in stretch),
         ]
-        cursor.execute(statement, per_table * len(tables))
+        cursor.execute(statement, per_table * len(selects))
         rows = cursor.fetchall()
-    minutes = {}
-    for minute, *values, histogram in rows:
+    for number, minute, *values, histogram in rows:
         if isinstance(minute, str):
             minute = datetime.fromisoformat(minute)
         minute = minute.replace(tzinfo=UTC)
-        minutes[minute] = Piece(minute, *values, stored_histogram=histogram)
-    return minutes
+        computed[_KINDS_BY_NUMBER[number]][minute] = Piece(minute, *values, stored_histogram=histogram)
+    return computed
 
 
 def floor_to(moment: datetime, step: timedelta) -> datetime:
@@ -242,20 +257,24 @@ def _steps(since: datetime, until: datetime, step: timedelta):
         since += step
 
 
+Wanted = list[tuple[timedelta, datetime, datetime]]
+
+
 @app_tables
-def _read(
-    kind: str, wanted: list[tuple[timedelta, datetime, datetime]]
-) -> dict[timedelta, dict[datetime, Piece]]:
-    """The stored rows of each (span, since, until) wanted, by span and start, in one statement."""
-    found: dict[timedelta, dict[datetime, Piece]] = {HOUR: {}, MINUTE: {}}
+def _read(wanted: dict[str, Wanted]) -> dict[str, dict[timedelta, dict[datetime, Piece]]]:
+    """The stored rows of each kind's (span, since, until) wanted, by kind, span and start, in one
+    statement."""
+    found = {kind: {HOUR: {}, MINUTE: {}} for kind in wanted}
     starts = Q()
-    for span, since, until in wanted:
-        if since < until:
-            starts |= Q(span=int(span.total_seconds()), start__gte=since, start__lt=until)
+    for kind, stretches in wanted.items():
+        for span, since, until in stretches:
+            if since < until:
+                starts |= Q(kind=kind, span=int(span.total_seconds()), start__gte=since, start__lt=until)
     if not starts:
         return found
-    for span, *row in LagRollup.objects.filter(starts, kind=kind).values_list("span", *_STORED, "histogram"):
-        found[timedelta(seconds=span)][row[0]] = Piece(*row[:-1], stored_histogram=row[-1])
+    rows = LagRollup.objects.filter(starts).values_list("kind", "span", *_STORED, "histogram")
+    for kind, span, *row in rows:
+        found[kind][timedelta(seconds=span)][row[0]] = Piece(*row[:-1], stored_histogram=row[-1])
     return found
 
 
@@ -279,20 +298,40 @@ class Cover:
 
     @classmethod
     def read(cls, kind: str, first: datetime, last: datetime, every_minute: bool = False) -> Cover:
-        """The stored rows of [first, last): hour rows, then the minutes those leave out (for a
-        query by minute, the minutes of the hours with events too)."""
+        return cls.read_kinds([kind], first, last, every_minute)[kind]
+
+    @classmethod
+    def read_kinds(
+        cls, kinds: list[str], first: datetime, last: datetime, every_minute: bool = False
+    ) -> dict[str, Cover]:
+        """The stored rows of [first, last) of each kind: hour rows, then the minutes those leave
+        out (for a query by minute, the minutes of the hours with events too); every kind in the
+        same statements."""
         whole_hours = (HOUR, ceil_to(first, HOUR), floor_to(last, HOUR))
         # A short window (the health figures') reads its minute rows with its hour rows, at once.
         short = last - first <= ONE_READ
-        read = _read(kind, [whole_hours, (MINUTE, first, last)] if short else [whole_hours])
-        hours = read[HOUR]
-        stretches = _outside(first, last, [h for h, p in hours.items() if not (every_minute and p.events())])
-        if short:
-            minutes = {m: p for m, p in read[MINUTE].items() if any(a <= m < b for a, b in stretches)}
-        else:
-            minutes = _read(kind, [(MINUTE, since, until) for since, until in stretches])[MINUTE]
-        missing = [m for since, until in stretches for m in _steps(since, until, MINUTE) if m not in minutes]
-        return cls(kind, first, last, hours, minutes, missing)
+        wanted = [whole_hours, (MINUTE, first, last)] if short else [whole_hours]
+        read = _read({kind: wanted for kind in kinds})
+        outside = {
+            kind: _outside(
+                first, last, [h for h, p in read[kind][HOUR].items() if not (every_minute and p.events())]
+            )
+            for kind in kinds
+        }
+        if not short:
+            minute_rows = _read({kind: [(MINUTE, *stretch) for stretch in outside[kind]] for kind in kinds})
+        covers = {}
+        for kind in kinds:
+            stretches = outside[kind]
+            if short:
+                minutes = {
+                    m: p for m, p in read[kind][MINUTE].items() if any(a <= m < b for a, b in stretches)
+                }
+            else:
+                minutes = minute_rows[kind][MINUTE]
+            missing = [m for a, b in stretches for m in _steps(a, b, MINUTE) if m not in minutes]
+            covers[kind] = cls(kind, first, last, read[kind][HOUR], minutes, missing)
+        return covers
 
     def fill(self, deadline: float) -> int:
         """Compute the missing minutes, an hour of them per statement, until ``deadline``
@@ -395,7 +434,8 @@ def fill_rollups(kinds=None, since: datetime | None = None, until: datetime | No
     until = min(floor_to(until, MINUTE), end) if until else end
     since = ceil_to(since, MINUTE) if since else until - LOOKBACK
     deadline = time.monotonic() + get_config()["STATEMENT_TIMEOUT"]
-    return {kind: Cover.read(kind, since, until).fill(deadline) for kind in kinds or KINDS}
+    covers = Cover.read_kinds(list(kinds or KINDS), since, until)
+    return {kind: cover.fill(deadline) for kind, cover in covers.items()}
 
 
 class RollupsBehind(Exception):
@@ -435,22 +475,67 @@ def window_pieces(
     edges from the events (in one statement, over ``tables`` when the caller knows them).
     ``every_minute``: the minutes of hours with events too (by minute). ``fill_at_most``: with
     more minutes missing, RollupsBehind, and nothing computed."""
+    window = kinds_window_pieces({kind: tables}, since, until, every_minute, fill_at_most)[kind]
+    if isinstance(window, Exception):
+        raise window
+    return window
+
+
+def kinds_window_pieces(
+    tables: dict[str, list[str] | None],
+    since: datetime,
+    until: datetime,
+    every_minute: bool = False,
+    fill_at_most: int | None = None,
+) -> dict[str, WindowPieces | RollupsBehind | Unavailable]:
+    """window_pieces of each kind of ``tables`` (its event tables, None: looked up), every kind's
+    rows read in one statement and its edges computed in one more: what a kind could not be
+    answered with (RollupsBehind, Unavailable) in place of its pieces."""
     first, last = ceil_to(since, MINUTE), min(floor_to(until, MINUTE), final_end())
     if last <= first:
         first = last = until
-    cover = Cover.read(kind, first, last, every_minute=every_minute)
-    behind = len(cover.missing)
-    if fill_at_most is not None and behind > fill_at_most:
-        raise RollupsBehind(behind)
-    left = cover.fill(time.monotonic() + get_config()["STATEMENT_TIMEOUT"])
-    if left:
-        raise Unavailable(
-            f"the lag rollups of this window are being filled: they were {behind} minutes behind, "
-            f"{left} minutes are left after STATEMENT_TIMEOUT.",
-            hint=_fill_hint(first),
-        )
-    edges = list(compute_stretches(kind, [(since, first), (last, until)], tables).values())
-    return WindowPieces(edges, cover, behind)
+    windows: dict[str, WindowPieces | RollupsBehind | Unavailable] = {}
+    deadline = time.monotonic() + get_config()["STATEMENT_TIMEOUT"]
+    for kind, cover in Cover.read_kinds(list(tables), first, last, every_minute).items():
+        behind = len(cover.missing)
+        if fill_at_most is not None and behind > fill_at_most:
+            windows[kind] = RollupsBehind(behind)
+        elif left := cover.fill(deadline):
+            windows[kind] = Unavailable(
+                f"the lag rollups of this window are being filled: they were {behind} minutes behind, "
+                f"{left} minutes are left after STATEMENT_TIMEOUT.",
+                hint=_fill_hint(first),
+            )
+        else:
+            windows[kind] = WindowPieces([], cover, behind)
+    answered = {kind: tables[kind] for kind, window in windows.items() if isinstance(window, WindowPieces)}
+    for kind, edges in compute_kinds(answered, [(since, first), (last, until)]).items():
+        windows[kind].edges = list(edges.values())
+    return windows
+
+
+def kinds_statistics(
+    tables: dict[str, list[str] | None],
+    since: datetime,
+    until: datetime,
+    fractions: list[float],
+    fill_at_most: int | None = None,
+) -> dict[str, tuple[LagStatistics, int] | RollupsBehind | Unavailable]:
+    """(statistics, minutes behind) of each kind over [since, until) from the rollups, every kind
+    at once (kinds_window_pieces); what a kind could not be answered with in place of its own."""
+    answers: dict[str, tuple[LagStatistics, int] | RollupsBehind | Unavailable] = {}
+    for kind, window in kinds_window_pieces(tables, since, until, False, fill_at_most).items():
+        answers[kind] = window
+        if isinstance(window, WindowPieces):
+            answers[kind] = (_merged(since, window.pieces()).statistics(fractions), window.behind)
+    return answers
+
+
+def _merged(start: datetime, pieces: list[Piece]) -> Piece:
+    whole = Piece(start)
+    for piece in pieces:
+        whole.add(piece)
+    return whole
 
 
 def rollup_statistics(
@@ -462,9 +547,7 @@ def rollup_statistics(
     every_minute = query.by == "minute"
     window = window_pieces(kind, query.since, query.until, every_minute, tables, fill_at_most)
     pieces = window.pieces()
-    whole = Piece(query.since)
-    for piece in pieces:
-        whole.add(piece)
+    whole = _merged(query.since, pieces)
     groups: dict[datetime, Piece] = {}
     if query.by == "hour":
         for piece in pieces:  # an hour row is its own group: no copy of its histogram
