@@ -18,9 +18,9 @@ from ..db import diagnostic_cursor
 RECENT_EVENTS = 5_000
 
 
-def recent_since(kind: str, since: datetime, until: datetime, events: int = RECENT_EVENTS) -> datetime:
-    """Where the latest ``events`` events of ``kind`` stored in [since, until) start: the
-    ``modified`` of the ``events``-th latest, read backwards on the ``modified`` index; ``since``
+def recent_since(kind: str, since: datetime, until: datetime) -> datetime:
+    """Where the latest RECENT_EVENTS events of ``kind`` stored in [since, until) start: the
+    ``modified`` of the RECENT_EVENTS-th latest, read backwards on the ``modified`` index; ``since``
     when the window holds fewer. AWX's legacy unpartitioned table (lag/sources.py) holds only
     events older than any of its partitioned table, and no index on ``modified``: not read."""
     adapt = connection.ops.adapt_datetimefield_value
@@ -28,7 +28,7 @@ def recent_since(kind: str, since: datetime, until: datetime, events: int = RECE
         cursor.execute(
             f"SELECT modified FROM {KINDS[kind].table} WHERE modified >= %s AND modified < %s "
             "ORDER BY modified DESC LIMIT 1 OFFSET %s",
-            [adapt(since), adapt(until), events - 1],
+            [adapt(since), adapt(until), RECENT_EVENTS - 1],
         )
         row = cursor.fetchone()
     if row is None:

@@ -4,9 +4,10 @@ window, not with its events.
 A minute of one kind, keyed by ``modified``, is final once it has ended plus LAG_ROLLUP_GRACE
 (AWX stamps ``modified`` just before its insert). Final minutes are computed once, by SQL
 statement per hour of them over the ``modified`` index (count, sum, min, max, the missing,
-negative and backfilled counts, and a histogram of sketch.py's buckets per minute), and stored,
-empty minutes too, so that a minute is never read twice; an hour whose 60 minutes are stored gets
-a row of its own, their merge. Minutes older than RETENTION are not stored: the maintenance
+negative and backfilled counts, and a histogram of sketch.py's buckets per minute), and stored, so
+that a minute is never read twice; an hour whose 60 minutes are known gets a row of its own, their
+merge. Minutes without events cost no row each: one empty row per run of them until their hour is
+whole, then none (Cover). Minutes older than RETENTION are not stored: the maintenance
 thread would purge them. A query reads the rows of its window once, computes the minutes missing
 from them (within STATEMENT_TIMEOUT) and answers from what it read and computed, never reading
 back what it stored, so a purge at any moment cannot change its answer (Cover). fill_rollups()
@@ -39,6 +40,7 @@ from .statistics import LagGroups, LagStatistics
 
 MINUTE = timedelta(minutes=1)
 HOUR = timedelta(hours=1)
+HOUR_SECONDS = int(HOUR.total_seconds())
 # What the histogram's bucket column holds for events kept out of the statistics.
 MISSING, BACKFILLED, NEGATIVE = -1_000_000, -1_000_001, -1_000_002
 # What one fill statement aims at, in seconds, and its most hours (a fill statement over a busy
@@ -257,24 +259,27 @@ def _steps(since: datetime, until: datetime, step: timedelta):
         since += step
 
 
-Wanted = list[tuple[timedelta, datetime, datetime]]
+# Rows wanted of a kind: (True: hour rows, False: the finer ones, None: both; since, until).
+Wanted = list[tuple[bool | None, datetime, datetime]]
+Rows = list[tuple[timedelta, Piece]]
 
 
 @app_tables
-def _read(wanted: dict[str, Wanted]) -> dict[str, dict[timedelta, dict[datetime, Piece]]]:
-    """The stored rows of each kind's (span, since, until) wanted, by kind, span and start, in one
-    statement."""
-    found = {kind: {HOUR: {}, MINUTE: {}} for kind in wanted}
+def _read(wanted: dict[str, Wanted]) -> dict[str, Rows]:
+    """The stored rows (span, piece) of each kind's (hours, since, until) wanted, starting in
+    [since, until), in one statement."""
+    found: dict[str, Rows] = {kind: [] for kind in wanted}
     starts = Q()
     for kind, stretches in wanted.items():
-        for span, since, until in stretches:
+        for hours, since, until in stretches:
             if since < until:
-                starts |= Q(kind=kind, span=int(span.total_seconds()), start__gte=since, start__lt=until)
+                span = Q() if hours is None else Q(span=HOUR_SECONDS) if hours else Q(span__lt=HOUR_SECONDS)
+                starts |= Q(span, kind=kind, start__gte=since, start__lt=until)
     if not starts:
         return found
     rows = LagRollup.objects.filter(starts).values_list("kind", "span", *_STORED, "histogram")
     for kind, span, *row in rows:
-        found[kind][timedelta(seconds=span)][row[0]] = Piece(*row[:-1], stored_histogram=row[-1])
+        found[kind].append((timedelta(seconds=span), Piece(*row[:-1], stored_histogram=row[-1])))
     return found
 
 
@@ -283,17 +288,23 @@ class Cover:
     """Every final minute of [first, last) (minute-aligned) as one query has it: the rows it
     read, each read once, and the minutes missing from them, computed from the events. Nothing
     stored is read back: a purge deleting rows at any moment changes what is read or computed,
-    never the answer."""
+    never the answer.
+
+    Minutes without events cost no row of their own: a fill stores one empty row per run of them
+    within an hour (its span the run's length), and once an hour is whole its hour row stands for
+    them (its minutes without a row held no events) and the empty rows go."""
 
     kind: str
     first: datetime
     last: datetime
     # Hour rows of the whole hours of [first, last): read, or merged from the minutes here.
     hours: dict[datetime, Piece]
-    # Minute rows read or computed: those outside ``hours`` or (``every_minute``) outside the
-    # hours without events.
+    # Minutes with events read or computed: those outside ``hours`` or (``every_minute``) outside
+    # the hours without events.
     minutes: dict[datetime, Piece]
-    # The minutes wanted that are not in ``minutes`` yet.
+    # The minutes of the same stretches known to hold no events.
+    empty: set[datetime]
+    # The minutes wanted that are in neither yet.
     missing: list[datetime]
 
     @classmethod
@@ -306,37 +317,42 @@ class Cover:
     ) -> dict[str, Cover]:
         """The stored rows of [first, last) of each kind: hour rows, then the minutes those leave
         out (for a query by minute, the minutes of the hours with events too); every kind in the
-        same statements."""
-        whole_hours = (HOUR, ceil_to(first, HOUR), floor_to(last, HOUR))
+        same statements. Rows are read by whole hours, so that an hour row's minutes are all read
+        beside it."""
+        reach = (floor_to(first, HOUR), ceil_to(last, HOUR))
         # A short window (the health figures') reads its minute rows with its hour rows, at once.
         short = last - first <= ONE_READ
-        wanted = [whole_hours, (MINUTE, first, last)] if short else [whole_hours]
-        read = _read({kind: wanted for kind in kinds})
-        outside = {
-            kind: _outside(
-                first, last, [h for h, p in read[kind][HOUR].items() if not (every_minute and p.events())]
+        read = _read({kind: [(None if short else True, *reach)] for kind in kinds})
+        hour_rows = {
+            kind: {piece.start: piece for span, piece in read[kind] if span == HOUR} for kind in kinds
+        }
+        whole = {
+            kind: {h: p for h, p in hours.items() if first <= h and h + HOUR <= last}
+            for kind, hours in hour_rows.items()
+        }
+        stretches = {
+            kind: _outside(first, last, [h for h, p in hours.items() if not (every_minute and p.events())])
+            for kind, hours in whole.items()
+        }
+        if short:
+            finer = {kind: [row for row in read[kind] if row[0] < HOUR] for kind in kinds}
+        else:
+            finer = _read(
+                {
+                    kind: [(False, floor_to(a, HOUR), ceil_to(b, HOUR)) for a, b in stretches[kind]]
+                    for kind in kinds
+                }
             )
+        return {
+            kind: cls(kind, first, last, whole[kind], *_placed(finer[kind], hour_rows[kind], stretches[kind]))
             for kind in kinds
         }
-        if not short:
-            minute_rows = _read({kind: [(MINUTE, *stretch) for stretch in outside[kind]] for kind in kinds})
-        covers = {}
-        for kind in kinds:
-            stretches = outside[kind]
-            if short:
-                minutes = {
-                    m: p for m, p in read[kind][MINUTE].items() if any(a <= m < b for a, b in stretches)
-                }
-            else:
-                minutes = minute_rows[kind][MINUTE]
-            missing = [m for a, b in stretches for m in _steps(a, b, MINUTE) if m not in minutes]
-            covers[kind] = cls(kind, first, last, read[kind][HOUR], minutes, missing)
-        return covers
 
     def fill(self, deadline: float) -> int:
         """Compute the missing minutes, an hour of them per statement, until ``deadline``
-        (monotonic); store those not older than kept_from(), and the hours now whole. Returns
-        the minutes left missing."""
+        (monotonic); store those not older than kept_from() (the minutes with events, a row per
+        run of empty ones in an hour not whole yet), then the hours now whole (their empty rows
+        deleted). Returns the minutes left missing."""
         by_hour: dict[datetime, list[datetime]] = {}
         for minute in self.missing:
             by_hour.setdefault(floor_to(minute, HOUR), []).append(minute)
@@ -347,23 +363,33 @@ class Cover:
             started = time.monotonic()
             computed = compute_minutes(self.kind, chunk[0], chunk[-1] + MINUTE)
             hours_per_statement = _next_batch(hours_per_statement, time.monotonic() - started)
-            pieces = [computed.get(minute) or Piece(minute) for minute in chunk]
-            self.minutes.update((piece.start, piece) for piece in pieces)
-            _store(self.kind, MINUTE, [piece for piece in pieces if piece.start >= kept])
+            rows: Rows = []
+            for hour in batch:
+                found = [computed[minute] for minute in by_hour[hour] if minute in computed]
+                empty = [minute for minute in by_hour[hour] if minute not in computed]
+                self.minutes.update((piece.start, piece) for piece in found)
+                self.empty.update(empty)
+                rows += [(MINUTE, piece) for piece in found]
+                if not self._mergeable(hour):
+                    rows += [(span, Piece(start)) for start, span in _runs(empty)]
+            _store(self.kind, [(span, piece) for span, piece in rows if piece.start >= kept])
         self.missing = [minute for hour in pending for minute in by_hour[hour]]
         merged = []
         for hour in _steps(ceil_to(self.first, HOUR), floor_to(self.last, HOUR), HOUR):
-            if hour in self.hours:
-                continue
-            minutes = [self.minutes.get(minute) for minute in _steps(hour, hour + HOUR, MINUTE)]
-            if None in minutes:
-                continue
-            self.hours[hour] = Piece(hour)
-            for piece in minutes:
-                self.hours[hour].add(piece)
-            merged.append(self.hours[hour])
-        _store(self.kind, HOUR, [piece for piece in merged if piece.start >= kept])
+            if hour not in self.hours and self._mergeable(hour):
+                self.hours[hour] = Piece(hour)
+                for minute in _steps(hour, hour + HOUR, MINUTE):
+                    if minute in self.minutes:
+                        self.hours[hour].add(self.minutes[minute])
+                merged.append(self.hours[hour])
+        _store(self.kind, [(HOUR, piece) for piece in merged if piece.start >= kept])
         return len(self.missing)
+
+    def _mergeable(self, hour: datetime) -> bool:
+        """Whether ``hour`` is whole in [first, last) and every minute of it is known."""
+        if not (self.first <= hour and hour + HOUR <= self.last):
+            return False
+        return all(m in self.minutes or m in self.empty for m in _steps(hour, hour + HOUR, MINUTE))
 
     def coarse(self) -> list[Piece]:
         """Pieces covering [first, last) once each: the hours, and the minutes outside them."""
@@ -371,6 +397,39 @@ class Cover:
             *self.hours.values(),
             *(piece for start, piece in self.minutes.items() if floor_to(start, HOUR) not in self.hours),
         ]
+
+
+def _placed(rows: Rows, hours: dict[datetime, Piece], stretches: list[tuple]) -> tuple:
+    """(minutes with events, minutes empty, minutes missing) of ``stretches``, from the finer
+    ``rows`` and the ``hours`` rows read beside them."""
+    wanted = [m for since, until in stretches for m in _steps(since, until, MINUTE)]
+    minutes, empty, per_hour = {}, set(), {}
+    for span, piece in {(span, piece.start): (span, piece) for span, piece in rows}.values():
+        if piece.events():
+            minutes[piece.start] = piece
+            hour = floor_to(piece.start, HOUR)
+            per_hour[hour] = per_hour.get(hour, 0) + piece.events()
+        else:
+            empty.update(_steps(piece.start, piece.start + span, MINUTE))
+    # An hour row's minutes without a row held no events, when every row of its with events was
+    # read too (a purge between two reads may have taken them: then they are missing).
+    for hour in {floor_to(minute, HOUR) for minute in wanted} & hours.keys():
+        if per_hour.get(hour, 0) == hours[hour].events():
+            empty.update(_steps(hour, hour + HOUR, MINUTE))
+    found = {m: minutes[m] for m in wanted if m in minutes}
+    known_empty = {m for m in wanted if m in empty and m not in found}
+    return found, known_empty, [m for m in wanted if m not in found and m not in known_empty]
+
+
+def _runs(minutes: list[datetime]) -> list[tuple[datetime, timedelta]]:
+    """The runs of consecutive ``minutes`` (sorted, within one hour): (start, span) each."""
+    runs: list[tuple[datetime, timedelta]] = []
+    for minute in minutes:
+        if runs and runs[-1][0] + runs[-1][1] == minute:
+            runs[-1] = (runs[-1][0], runs[-1][1] + MINUTE)
+        else:
+            runs.append((minute, MINUTE))
+    return runs
 
 
 def _outside(first: datetime, last: datetime, hours: list[datetime]) -> list[tuple]:
@@ -385,15 +444,23 @@ def _outside(first: datetime, last: datetime, hours: list[datetime]) -> list[tup
     return stretches
 
 
-def _store(kind: str, span: timedelta, pieces: list[Piece]) -> None:
-    if pieces:  # a reading whose minutes were all stored writes nothing, not even a transaction
-        _insert(kind, span, pieces)
+def _store(kind: str, rows: Rows) -> None:
+    if rows:  # a reading whose minutes were all stored writes nothing, not even a transaction
+        _insert(kind, rows)
 
 
 @app_tables
-def _insert(kind: str, span: timedelta, pieces: list[Piece]) -> None:
+def _insert(kind: str, rows: Rows) -> None:
     # ON CONFLICT DO NOTHING: another filler storing the same rows at once stores them once.
-    LagRollup.objects.bulk_create([piece.as_row(kind, span) for piece in pieces], ignore_conflicts=True)
+    LagRollup.objects.bulk_create([piece.as_row(kind, span) for span, piece in rows], ignore_conflicts=True)
+    # An hour row stands for its minutes without events: their empty rows go with its insert.
+    hours = [piece.start for span, piece in rows if span == HOUR]
+    if hours:
+        within = Q()
+        for hour in hours:
+            within |= Q(start__gte=hour, start__lt=hour + HOUR)
+        empty = {"count": 0, "missing_created": 0, "negative": 0, "backfilled": 0}
+        LagRollup.objects.filter(within, kind=kind, span__lt=HOUR_SECONDS, **empty).delete()
 
 
 def _next_batch(hours: int, seconds: float) -> int:
@@ -432,7 +499,8 @@ def fill_rollups(kinds=None, since: datetime | None = None, until: datetime | No
     Returns {kind: minutes left unstored}."""
     end = final_end()
     until = min(floor_to(until, MINUTE), end) if until else end
-    since = ceil_to(since, MINUTE) if since else until - LOOKBACK
+    # From the start of an hour, so that the hour before is whole in it once final, and merged.
+    since = ceil_to(since, MINUTE) if since else floor_to(until - LOOKBACK, HOUR)
     deadline = time.monotonic() + get_config()["STATEMENT_TIMEOUT"]
     covers = Cover.read_kinds(list(kinds or KINDS), since, until)
     return {kind: cover.fill(deadline) for kind, cover in covers.items()}
