@@ -16,10 +16,11 @@ interleaved rounds, medians of --repeat:
   metrics:   GET metrics/ with HEALTH_CACHE 0 (one reading per scrape), rendered;
   check:     `eventdebug check --json`;
   dashboard: the dashboard page, rendered (with the doctor, the overflow and queue tables);
-  report:    `eventdebug report --json` (its worst jobs are exact, per job: rollups are per kind).
+  report:    `eventdebug report --json` (its worst jobs exact over the latest events of each kind).
 
-Then the largest relative difference of the health lag percentiles from the exact ones, and
-the goals: metrics, check and dashboard at the largest size within 1.5x of the smallest, at
+First the same readings with no event at all (what no event count changes: the floor), then
+at each size. Then the largest relative difference of the health lag percentiles from the exact
+ones, and the goals: metrics, check and dashboard at the largest size within 1.5x of the smallest, at
 least 20x faster than exact at 1M events (or the size nearest it), every percentile within 1%.
 """
 
@@ -38,6 +39,8 @@ from django.test.utils import override_settings
 SIZES = (250_000, 1_000_000, 4_000_000)
 EVENTS_PER_JOB = 100
 SEEDED_MINUTES = 10
+# What is measured with no event at all: a reading's cost that no event count changes.
+FLOOR = ("metrics", "check", "dashboard")
 
 
 def sizes(text: str) -> tuple[int, ...]:
@@ -132,6 +135,9 @@ def main():
     empty_tables()
     first = None
     rows, measured = [], {}
+    with override_settings(EVENTDEBUG={"HEALTH_CACHE": 0}):
+        progress("measuring with no event at all ...")
+        floor = interleaved_medians([scrape, command("check"), dashboard], args.repeat)
     seeded = 0
     for number, size in enumerate(args.sizes):
         progress(f"seeding {size - seeded:,} more events ({size:,} in the window) ...")
@@ -191,6 +197,10 @@ def main():
             "max error",
         ),
         rows,
+    )
+    print(
+        "floor, no event in the window: "
+        + ", ".join(f"{name} {seconds * 1000:.0f} ms" for name, seconds in zip(FLOOR, floor, strict=True))
     )
     goals(measured)
 
