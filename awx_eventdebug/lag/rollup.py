@@ -370,7 +370,7 @@ class Cover:
                 self.minutes.update((piece.start, piece) for piece in found)
                 self.empty.update(empty)
                 rows += [(MINUTE, piece) for piece in found]
-                if not self._mergeable(hour):
+                if hour < kept or not self._mergeable(hour):  # no hour row will stand for them
                     rows += [(span, Piece(start)) for start, span in _runs(empty)]
             _store(self.kind, [(span, piece) for span, piece in rows if piece.start >= kept])
         self.missing = [minute for hour in pending for minute in by_hour[hour]]
