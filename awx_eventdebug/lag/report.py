@@ -74,11 +74,12 @@ def lag_report(query: LagQuery) -> dict:
     return _document(query, sources, method, behind, total, groups, keys, max_groups)
 
 
-def kinds_rollup_reports(queries: list[LagQuery]) -> dict[str, dict]:
+def kinds_rollup_reports(queries: list[LagQuery]) -> dict[str, dict | Unavailable]:
     """lag_report of each of ``queries`` (one a kind, the same window, by none, ``rollup``: the
     health figures), every kind's rows read in one statement and its open minutes computed in one
-    more, rather than a few statements a kind. A kind more than HEALTH_FILL_MINUTES behind, or
-    that fails, is left out: lag_report reads it on its own, and says why."""
+    more, rather than a few statements a kind; why a kind could not be read in place of its
+    document. A kind more than HEALTH_FILL_MINUTES behind is left out: lag_report reads it on its
+    own, exactly."""
     [window] = {(query.since, query.until, query.percentiles) for query in queries}
     since, until, percentiles = window
     keys = [percentile_key(p) for p in percentiles]
@@ -88,12 +89,17 @@ def kinds_rollup_reports(queries: list[LagQuery]) -> dict[str, dict]:
     tables = {kind: [source.table for source in kind_sources] for kind, kind_sources in sources.items()}
     answers = kinds_statistics(tables, since, until, fractions, HEALTH_FILL_MINUTES)
     max_groups = get_config()["LAG_MAX_GROUPS"]
-    return {
-        query.kind: _document(query, sources[query.kind], "rollup", behind, total, [], keys, max_groups)
-        for query in queries
-        if isinstance(answers[query.kind], tuple)
-        for total, behind in [answers[query.kind]]
-    }
+    reports: dict[str, dict | Unavailable] = {}
+    for query in queries:
+        answer = answers[query.kind]
+        if isinstance(answer, tuple):
+            total, behind = answer
+            reports[query.kind] = _document(
+                query, sources[query.kind], "rollup", behind, total, [], keys, max_groups
+            )
+        elif isinstance(answer, Unavailable):
+            reports[query.kind] = answer
+    return reports
 
 
 def _document(query, sources, method, behind, total, groups, keys, max_groups) -> dict:

@@ -41,20 +41,27 @@ def lag_summary(window, worst_jobs: int) -> dict:
     minutes read, the open ones computed from the events), so that their cost follows the minutes
     of the window, not its events; with ``worst_jobs`` the jobs of any kind with the highest p99
     too, exact over the latest RECENT_EVENTS events of each kind (lag/recent.py: rollups are per
-    kind, not per job; one more statement per kind). A kind that
-    cannot be read is None with its reason in ``errors``; the others are still computed."""
+    kind, not per job; one more statement per kind). A kind that cannot be read is None with its
+    reason in ``errors``; the others are still computed."""
     percentiles = lag_percentiles()
     kinds, errors, jobs = {}, {}, []
     queries = [
         LagQuery(kind=kind, since=window.since, until=window.until, percentiles=percentiles, rollup=True)
         for kind in KINDS
     ]
-    # Every kind at once; one that cannot be read so (a missing table, rollups far behind) is read
-    # on its own below, so that it fails alone and says why.
+    # Every kind at once; when that fails (a missing table), or for a kind whose rollups are far
+    # behind, each kind is read on its own, so that it fails alone and says why.
     together = attempt(lambda: kinds_rollup_reports(queries))[0] or {}
+
+    def read(query: LagQuery) -> dict:
+        answer = together.get(query.kind)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer or lag_report(query)
+
     for query in queries:
         kind = query.kind
-        report = together.get(kind) or section(lambda query=query: lag_report(query), errors, kind)
+        report = section(lambda query=query: read(query), errors, kind)
         kinds[kind] = report and {key: report[key] for key in LAG_FIGURES}
         if report is None or not worst_jobs:
             continue
