@@ -4,19 +4,21 @@ event counts (docs/report.md quotes its figures).
 
     python benchmarks/bench_health.py [--sizes 250000,1000000,4000000] [--repeat 5]
 
-Seeds a PostgreSQL database of its own, PGDATABASE (default awx_eventdebug_bench_health), size
-after size: the events added at each size are jobs of 100 events of each kind stored over the 10
-minutes that end LAG_ROLLUP_GRACE plus 2 minutes before the seeding, so every event of the window
-is in a final minute (the open minutes, read from the events on every reading, hold none: their
-cost is the exact statement's over their events, docs/report.md). At each size the rollups are
-emptied and filled again once, as the maintenance thread would have (timed apart), then, in
-interleaved rounds, medians of --repeat:
+Seeds a PostgreSQL database per size, PGDATABASE (default awx_eventdebug_bench_health) and the
+size (0 too: the floor, what no event count changes): jobs of 100 events of each kind stored over
+the 10 minutes that end LAG_ROLLUP_GRACE plus 2 minutes before the seeding, so every event of the
+window is in a final minute (the open minutes, read from the events on every reading, hold none:
+their cost is the exact statement's over their events, docs/report.md); then fills its rollups
+once, as the maintenance thread would have (timed apart). Then rounds: in each, every size in
+turn (the connection moved to its database, one reading untimed) and each of these once; medians
+of --repeat rounds after one to warm up. Sizes measured in the same rounds share the machine's
+load, so their ratios hold on a shared machine whose speed drifts:
 
   exact:     the lag statement of every kind over the window, exact (what each reading ran before);
   metrics:   GET metrics/ with HEALTH_CACHE 0 (one reading per scrape), rendered;
   check:     `eventdebug check --json`;
   dashboard: the dashboard page, rendered (with the doctor, the overflow and queue tables);
-  report:    `eventdebug report --json` (its worst jobs are exact, per job: rollups are per kind).
+  report:    `eventdebug report --json` (its worst jobs exact over the latest events of each kind).
 
 Then the largest relative difference of the health lag percentiles from the exact ones, and
 the goals: metrics, check and dashboard at the largest size within 1.5x of the smallest, at
@@ -25,11 +27,13 @@ least 20x faster than exact at 1M events (or the size nearest it), every percent
 
 import argparse
 import math
+import statistics
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from io import StringIO
 
-from common import interleaved_medians, print_table, progress, setup_django
+from common import create_database, print_table, progress, setup_django
 from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
@@ -38,6 +42,8 @@ from django.test.utils import override_settings
 SIZES = (250_000, 1_000_000, 4_000_000)
 EVENTS_PER_JOB = 100
 SEEDED_MINUTES = 10
+# Minutes the window reaches before the seeded events: the readings of every round see them all.
+MEASURING_MINUTES = 30
 
 
 def sizes(text: str) -> tuple[int, ...]:
@@ -56,12 +62,31 @@ def empty_tables() -> None:
         cursor.execute("TRUNCATE main_unifiedjob")
 
 
+def use_database(name: str) -> None:
+    """Point the default connection at database ``name``, created and migrated when missing."""
+    from awx_eventdebug.lag import histogram
+
+    connection.close()
+    settings.DATABASES["default"]["NAME"] = connection.settings_dict["NAME"] = name
+    create_database(drop=False)
+    call_command("migrate", verbosity=0, stdout=StringIO())
+    histogram._FINAL.clear()  # the Prometheus counters' sums of the other database
+
+
+def overrides(first: datetime) -> dict:
+    """One reading per request, over a window holding every event seeded after ``first``."""
+    minutes = math.ceil((datetime.now(UTC) - first).total_seconds() / 60) + MEASURING_MINUTES
+    return {"HEALTH_WINDOW": f"{minutes}m", "HEALTH_CACHE": 0}
+
+
 def add_events(count: int, seed: int) -> None:
     """``count`` events more (rounded to whole jobs) in final minutes."""
     from awx_eventdebug.awx.tables import KINDS
     from awx_eventdebug.conf import get_config
     from example_settings.awxschema.workload import WorkloadSpec, seed_workload
 
+    if not count:
+        return
     jobs = max(1, count // (EVENTS_PER_JOB * len(KINDS)))
     until = datetime.now(UTC) - get_config()["LAG_ROLLUP_GRACE"] - timedelta(minutes=2)
     since = until - timedelta(minutes=SEEDED_MINUTES)
@@ -73,8 +98,6 @@ def add_events(count: int, seed: int) -> None:
 
 def refill_rollups(since: datetime) -> float:
     """Empty the rollups (their minutes got events since they were filled) and fill them again."""
-    import time
-
     from awx_eventdebug.lag.rollup import fill_rollups
     from awx_eventdebug.models import LagRollup
 
@@ -129,51 +152,64 @@ def main():
 
         return run
 
-    empty_tables()
-    first = None
-    rows, measured = [], {}
-    seeded = 0
-    for number, size in enumerate(args.sizes):
-        progress(f"seeding {size - seeded:,} more events ({size:,} in the window) ...")
-        add_events(size - seeded, seed=number + 1)
-        seeded = size
-        now = datetime.now(UTC)
-        first = first or now - timedelta(minutes=SEEDED_MINUTES + 5)
-        # Every reading over the same window, from before the first seeded event to now.
-        minutes = math.ceil((now - first).total_seconds() / 60) + 1
-        overrides = {"HEALTH_WINDOW": f"{minutes}m", "HEALTH_CACHE": 0}
-        with override_settings(EVENTDEBUG=overrides):
+    base = settings.DATABASES["default"]["NAME"]
+    counts = (0, *args.sizes)
+    firsts, filled = {}, {}
+    for size in counts:
+        use_database(f"{base}_{size}")
+        progress(f"seeding {size:,} events into {base}_{size} ...")
+        empty_tables()
+        add_events(size, seed=1)
+        firsts[size] = datetime.now(UTC) - timedelta(minutes=SEEDED_MINUTES + 5)
+        with override_settings(EVENTDEBUG=overrides(firsts[size])):
+            filled[size] = refill_rollups(health_window(datetime.now(UTC)).since)
+
+    def exact():
+        window = health_window(datetime.now(UTC))
+        for kind in KINDS:
+            lag_report(
+                LagQuery(
+                    kind=kind, since=window.since, until=window.until, percentiles=percentiles, exact=True
+                )
+            )
+
+    readings = {
+        "exact": exact,
+        "metrics": scrape,
+        "check": command("check"),
+        "dashboard": dashboard,
+        "report": command("report"),
+    }
+    # Every size in every round, each reading in turn: the load of a shared machine weighs on all
+    # sizes alike, and their ratios hold. The first round warms up and is not counted.
+    samples = {(size, name): [] for size in counts for name in readings}
+    for number in range(args.repeat + 1):
+        progress(f"round {number} of {args.repeat} ...")
+        for size in counts:
+            use_database(f"{base}_{size}")
+            with override_settings(EVENTDEBUG=overrides(firsts[size])):
+                scrape()  # not timed: the new connection
+                for name, reading in readings.items():
+                    started = time.perf_counter()
+                    reading()
+                    if number:
+                        samples[size, name].append(time.perf_counter() - started)
+    measured = {size: {name: statistics.median(samples[size, name]) for name in readings} for size in counts}
+    rows = []
+    for size in counts:
+        use_database(f"{base}_{size}")
+        with override_settings(EVENTDEBUG=overrides(firsts[size])):
             window = health_window(datetime.now(UTC))
-            filled = refill_rollups(window.since)
-
-            def exact(window=window):
-                for kind in KINDS:
-                    lag_report(
-                        LagQuery(
-                            kind=kind,
-                            since=window.since,
-                            until=window.until,
-                            percentiles=percentiles,
-                            exact=True,
-                        )
-                    )
-
-            progress(f"measuring at {size:,} events ...")
-            times = interleaved_medians(
-                [exact, scrape, command("check"), dashboard, command("report")], args.repeat
-            )
-            error = largest_error(
-                lag_summary(health_window(datetime.now(UTC)), 0), window, lag_report, LagQuery
-            )
-        measured[size] = dict(zip(("exact", "metrics", "check", "dashboard", "report"), times, strict=True))
-        count = lag_report(LagQuery(since=window.since, until=window.until))["count"]
+            error = largest_error(lag_summary(window, 0), window, lag_report, LagQuery)
+            count = lag_report(LagQuery(since=window.since, until=window.until))["count"]
+        times = list(measured[size].values())
         rows.append(
             (
                 f"{size:,}",
                 f"{count:,}",
-                f"{filled:.2f}",
+                f"{filled[size]:.2f}",
                 *(f"{seconds * 1000:.0f}" for seconds in times),
-                f"{times[0] / times[1]:.0f}x",
+                f"{times[0] / times[1]:.1f}x",
                 f"{error * 100:.2f}%",
             )
         )
@@ -192,7 +228,7 @@ def main():
         ),
         rows,
     )
-    goals(measured)
+    goals({size: figures for size, figures in measured.items() if size})
 
 
 def largest_error(summary, window, lag_report, LagQuery) -> float:

@@ -163,9 +163,7 @@ class HealthSnapshot:
         if reporter is None or not reporter.reporting:
             return data
         data["lag"], _ = self.read("lag")
-        data["lag_counters"] = section(
-            lambda: {kind: lag_counters(kind, reporter.since) for kind in KINDS}, errors, "lag_histogram"
-        )
+        data["lag_counters"] = section(lambda: lag_counters(KINDS, reporter.since), errors, "lag_histogram")
         data["overflow"] = section(cumulative_drops, errors, "overflow")
         data["path"] = None if self.snapshots is None else self.judged
         errors.update(self.errors)

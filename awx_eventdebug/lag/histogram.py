@@ -21,7 +21,7 @@ from django.utils import timezone
 from ..conf import get_config
 from ..errors import Unavailable
 from . import sketch
-from .rollup import Cover, Piece, compute_minutes, final_end
+from .rollup import Cover, Piece, compute_kinds, final_end
 
 # Upper bounds (seconds) of the exported buckets: from a healthy AWX (well under a second) to one
 # minutes behind, with the check's default maximum (10 s) among them.
@@ -45,40 +45,52 @@ _FINAL: dict[str, tuple[datetime, datetime, Piece]] = {}
 _FINAL_LOCK = threading.Lock()
 
 
-def lag_counters(kind: str, origin: datetime) -> LagCounters:
-    """The counters of ``kind`` over the events stored (``modified``) since ``origin`` (a
-    minute's start). Final minutes missing from the rollups are computed and stored within
-    STATEMENT_TIMEOUT; past it the counters are Unavailable, never short (a counter that went
-    down would read as a reset)."""
+def lag_counters(kinds, origin: datetime) -> dict[str, LagCounters]:
+    """The counters of each of ``kinds`` over the events stored (``modified``) since ``origin`` (a
+    minute's start), every kind in the same statements. Final minutes missing from the rollups
+    are computed and stored within STATEMENT_TIMEOUT; past it the counters are Unavailable, never
+    short (a counter that went down would read as a reset)."""
     end, now = final_end(), timezone.now()
-    final = final_since(kind, origin, end)
-    whole = Piece(origin)
-    whole.add(final)
-    for piece in compute_minutes(kind, max(origin, end), now).values():
-        whole.add(piece)
-    return LagCounters(cumulative(whole.histogram), whole.count, whole.total)
+    finals = finals_since(list(kinds), origin, end)
+    opened = compute_kinds(dict.fromkeys(kinds), [(max(origin, end), now)])
+    counters = {}
+    for kind in kinds:
+        whole = Piece(origin)
+        for piece in (finals[kind], *opened[kind].values()):
+            whole.add(piece)
+        counters[kind] = LagCounters(cumulative(whole.histogram), whole.count, whole.total)
+    return counters
 
 
-def final_since(kind: str, origin: datetime, end: datetime) -> Piece:
-    """The final minutes of ``kind`` in [origin, end) as one Piece: what this process summed
-    before, and the rollups of the minutes final since."""
+def finals_since(kinds: list[str], origin: datetime, end: datetime) -> dict[str, Piece]:
+    """The final minutes of each kind in [origin, end) as one Piece: what this process summed
+    before, and the rollups of the minutes final since (kinds summed up to the same minute are read
+    together)."""
     with _FINAL_LOCK:
-        known = _FINAL.get(kind)
-    summed_until, final = (known[1], known[2]) if known and known[0] == origin else (origin, Piece(origin))
-    if summed_until >= end:
-        return final
-    cover = Cover.read(kind, summed_until, end)
-    left = cover.fill(time.monotonic() + get_config()["STATEMENT_TIMEOUT"])
-    if left:
-        raise Unavailable(
-            f"the lag rollups since {origin:%Y-%m-%d %H:%M} are being filled: {left} minutes left."
-        )
-    grown = Piece(origin)
-    for piece in (final, *cover.coarse()):
-        grown.add(piece)
+        known = {kind: _FINAL.get(kind) for kind in kinds}
+    summed = {
+        kind: (entry[1], entry[2]) if entry and entry[0] == origin else (origin, Piece(origin))
+        for kind, entry in known.items()
+    }
+    finals = {kind: final for kind, (until, final) in summed.items() if until >= end}
+    behind: dict[datetime, list[str]] = {}
+    for kind, (until, _) in summed.items():
+        if until < end:
+            behind.setdefault(until, []).append(kind)
+    deadline = time.monotonic() + get_config()["STATEMENT_TIMEOUT"]
+    for until, group in behind.items():
+        for kind, cover in Cover.read_kinds(group, until, end).items():
+            left = cover.fill(deadline)
+            if left:
+                raise Unavailable(
+                    f"the lag rollups since {origin:%Y-%m-%d %H:%M} are being filled: {left} minutes left."
+                )
+            finals[kind] = Piece(origin)
+            for piece in (summed[kind][1], *cover.coarse()):
+                finals[kind].add(piece)
     with _FINAL_LOCK:
-        _FINAL[kind] = (origin, end, grown)
-    return grown
+        _FINAL.update((kind, (origin, end, finals[kind])) for group in behind.values() for kind in group)
+    return finals
 
 
 def cumulative(histogram: dict[int, int]) -> tuple[int, ...]:

@@ -19,8 +19,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from ..timeutil import isoformat
 from .percentiles import percentile_key
 from .query import LagQuery
+from .recent import recent_since
 from .report import lag_report
 
 # Job events: the bulk of every AWX's events, and those of the jobs execution nodes run.
@@ -40,12 +42,14 @@ IN_SYNC, AHEAD, BEHIND, SLOW_PATH, UNKNOWN = "in_sync", "ahead", "behind", "slow
 
 
 def node_clocks(window) -> dict:
-    """The clock estimate of every execution node that ran jobs with events stored in ``window``:
-    one statement over the window's job events (lag/query.py bounds it)."""
+    """The clock estimate of every execution node that ran jobs with events among the latest
+    RECENT_EVENTS job events of ``window`` (lag/recent.py: a cost that does not grow with the
+    window's events), from ``events_since``: one statement over them (lag/query.py bounds it)."""
+    since = recent_since(SKEW_KIND, window.since, window.until)
     report = lag_report(
         LagQuery(
             kind=SKEW_KIND,
-            since=window.since,
+            since=since,
             until=window.until,
             by="execution_node",
             percentiles=PERCENTILES,
@@ -54,6 +58,7 @@ def node_clocks(window) -> dict:
     )
     return {
         "kind": SKEW_KIND,
+        "events_since": isoformat(since),
         "groups_truncated": report["groups_truncated"],
         **clock_estimates(report["groups"]),
     }

@@ -4,9 +4,10 @@ window, not with its events.
 A minute of one kind, keyed by ``modified``, is final once it has ended plus LAG_ROLLUP_GRACE
 (AWX stamps ``modified`` just before its insert). Final minutes are computed once, by SQL
 statement per hour of them over the ``modified`` index (count, sum, min, max, the missing,
-negative and backfilled counts, and a histogram of sketch.py's buckets per minute), and stored,
-empty minutes too, so that a minute is never read twice; an hour whose 60 minutes are stored gets
-a row of its own, their merge. Minutes older than RETENTION are not stored: the maintenance
+negative and backfilled counts, and a histogram of sketch.py's buckets per minute), and stored, so
+that a minute is never read twice; an hour whose 60 minutes are known gets a row of its own, their
+merge. Minutes without events cost no row each: one empty row per run of them until their hour is
+whole, then none (Cover). Minutes older than RETENTION are not stored: the maintenance
 thread would purge them. A query reads the rows of its window once, computes the minutes missing
 from them (within STATEMENT_TIMEOUT) and answers from what it read and computed, never reading
 back what it stored, so a purge at any moment cannot change its answer (Cover). fill_rollups()
@@ -39,6 +40,7 @@ from .statistics import LagGroups, LagStatistics
 
 MINUTE = timedelta(minutes=1)
 HOUR = timedelta(hours=1)
+HOUR_SECONDS = int(HOUR.total_seconds())
 # What the histogram's bucket column holds for events kept out of the statistics.
 MISSING, BACKFILLED, NEGATIVE = -1_000_000, -1_000_001, -1_000_002
 # What one fill statement aims at, in seconds, and its most hours (a fill statement over a busy
@@ -62,7 +64,7 @@ _CLASSES = (
 # as JSON in one row, stored as it comes (no Python work per bucket). Buckets above MISSING are
 # lags; the classes kept out of the statistics are the sentinels.
 _MINUTES = """
-SELECT minute,
+SELECT kind, minute,
        CAST(coalesce(sum(n) FILTER (WHERE bucket > {missing}), 0) AS BIGINT),
        coalesce(sum(total) FILTER (WHERE bucket > {missing}), 0),
        min(low) FILTER (WHERE bucket > {missing}),
@@ -71,13 +73,18 @@ SELECT minute,
        CAST(coalesce(sum(n) FILTER (WHERE bucket = {negative}), 0) AS BIGINT),
        CAST(coalesce(sum(n) FILTER (WHERE bucket = {backfilled}), 0) AS BIGINT),
        {histogram}
-FROM (SELECT minute, bucket, count(*) AS n, sum(lag) AS total, min(lag) AS low, max(lag) AS high
+FROM (SELECT kind, minute, bucket, count(*) AS n, sum(lag) AS total, min(lag) AS low, max(lag) AS high
       FROM ({rows}) AS lags
-      GROUP BY minute, bucket) AS buckets
-GROUP BY minute
+      GROUP BY kind, minute, bucket) AS buckets
+GROUP BY kind, minute
 """
-# One SELECT per table holding the kind's events (sources.py), as one UNION ALL.
-_ROWS = "SELECT {minute} AS minute, {classes} AS bucket, {lag} AS lag FROM {table} WHERE {where}"
+# One SELECT per table holding a kind's events (sources.py), as one UNION ALL; ``kind`` is the
+# kind's number in KINDS (a literal: no parameter).
+_ROWS = (
+    "SELECT {kind} AS kind, {minute} AS minute, {classes} AS bucket, {lag} AS lag FROM {table} WHERE {where}"
+)
+_KINDS_BY_NUMBER = tuple(KINDS)
+_KIND_NUMBER = {kind: number for number, kind in enumerate(_KINDS_BY_NUMBER)}
 _VENDOR = {
     "postgresql": {
         "minute": "date_trunc('minute', modified AT TIME ZONE 'UTC')",
@@ -178,42 +185,52 @@ def compute_stretches(
 ) -> dict[datetime, Piece]:
     """Each minute holding events in any of ``stretches`` (no two in one minute), from the events,
     in one statement; ``tables``: the kind's event tables, when the caller knows them."""
+    return compute_kinds({kind: tables}, stretches)[kind]
+
+
+def compute_kinds(
+    tables: dict[str, list[str] | None], stretches: list[tuple[datetime, datetime]]
+) -> dict[str, dict[datetime, Piece]]:
+    """compute_stretches for each kind of ``tables`` (its event tables, None: looked up), every
+    kind in one statement: a health reading's open minutes cost one round trip, not one a kind."""
     stretches = [(since, until) for since, until in stretches if since < until]
-    if not stretches:
-        return {}
+    computed: dict[str, dict[datetime, Piece]] = {kind: {} for kind in tables}
+    if not stretches or not tables:
+        return computed
     sql = _VENDOR[connection.vendor]
     sentinels = {"missing": MISSING, "backfilled": BACKFILLED, "negative": NEGATIVE}
     adapt = connection.ops.adapt_datetimefield_value
     with diagnostic_cursor("Ask for a shorter window, or --exact.") as cursor:
-        if tables is None:
-            window = LagQuery(kind=kind, since=stretches[0][0], until=stretches[-1][1])
-            tables = [source.table for source in event_sources(cursor, KINDS[kind], window)]
+        window = LagQuery(since=stretches[0][0], until=stretches[-1][1])
         where = " OR ".join(["(modified >= %s AND modified < %s)"] * len(stretches))
-        rows = " UNION ALL ".join(
+        selects = [
             _ROWS.format(
+                kind=_KIND_NUMBER[kind],
                 minute=sql["minute"],
                 classes=_CLASSES.format(bucket=sql["bucket"], **sentinels),
                 lag=sql["lag"],
                 table=table,
                 where=where,
             )
-            for table in tables
+            for kind, known in tables.items()
+            for table in (known or [source.table for source in event_sources(cursor, KINDS[kind], window)])
+        ]
+        statement = _MINUTES.format(
+            rows=" UNION ALL ".join(selects), histogram=sql["histogram"].format(**sentinels), **sentinels
         )
-        statement = _MINUTES.format(rows=rows, histogram=sql["histogram"].format(**sentinels), **sentinels)
         per_table = [
             sketch.SMALLEST,
             sketch.LN_GAMMA,
             *(adapt(moment) for stretch in stretches for moment in stretch),
         ]
-        cursor.execute(statement, per_table * len(tables))
+        cursor.execute(statement, per_table * len(selects))
         rows = cursor.fetchall()
-    minutes = {}
-    for minute, *values, histogram in rows:
+    for number, minute, *values, histogram in rows:
         if isinstance(minute, str):
             minute = datetime.fromisoformat(minute)
         minute = minute.replace(tzinfo=UTC)
-        minutes[minute] = Piece(minute, *values, stored_histogram=histogram)
-    return minutes
+        computed[_KINDS_BY_NUMBER[number]][minute] = Piece(minute, *values, stored_histogram=histogram)
+    return computed
 
 
 def floor_to(moment: datetime, step: timedelta) -> datetime:
@@ -242,20 +259,27 @@ def _steps(since: datetime, until: datetime, step: timedelta):
         since += step
 
 
+# Rows wanted of a kind: (True: hour rows, False: the finer ones, None: both; since, until).
+Wanted = list[tuple[bool | None, datetime, datetime]]
+Rows = list[tuple[timedelta, Piece]]
+
+
 @app_tables
-def _read(
-    kind: str, wanted: list[tuple[timedelta, datetime, datetime]]
-) -> dict[timedelta, dict[datetime, Piece]]:
-    """The stored rows of each (span, since, until) wanted, by span and start, in one statement."""
-    found: dict[timedelta, dict[datetime, Piece]] = {HOUR: {}, MINUTE: {}}
+def _read(wanted: dict[str, Wanted]) -> dict[str, Rows]:
+    """The stored rows (span, piece) of each kind's (hours, since, until) wanted, starting in
+    [since, until), in one statement."""
+    found: dict[str, Rows] = {kind: [] for kind in wanted}
     starts = Q()
-    for span, since, until in wanted:
-        if since < until:
-            starts |= Q(span=int(span.total_seconds()), start__gte=since, start__lt=until)
+    for kind, stretches in wanted.items():
+        for hours, since, until in stretches:
+            if since < until:
+                span = Q() if hours is None else Q(span=HOUR_SECONDS) if hours else Q(span__lt=HOUR_SECONDS)
+                starts |= Q(span, kind=kind, start__gte=since, start__lt=until)
     if not starts:
         return found
-    for span, *row in LagRollup.objects.filter(starts, kind=kind).values_list("span", *_STORED, "histogram"):
-        found[timedelta(seconds=span)][row[0]] = Piece(*row[:-1], stored_histogram=row[-1])
+    rows = LagRollup.objects.filter(starts).values_list("kind", "span", *_STORED, "histogram")
+    for kind, span, *row in rows:
+        found[kind].append((timedelta(seconds=span), Piece(*row[:-1], stored_histogram=row[-1])))
     return found
 
 
@@ -264,40 +288,71 @@ class Cover:
     """Every final minute of [first, last) (minute-aligned) as one query has it: the rows it
     read, each read once, and the minutes missing from them, computed from the events. Nothing
     stored is read back: a purge deleting rows at any moment changes what is read or computed,
-    never the answer."""
+    never the answer.
+
+    Minutes without events cost no row of their own: a fill stores one empty row per run of them
+    within an hour (its span the run's length), and once an hour is whole its hour row stands for
+    them (its minutes without a row held no events) and the empty rows go."""
 
     kind: str
     first: datetime
     last: datetime
     # Hour rows of the whole hours of [first, last): read, or merged from the minutes here.
     hours: dict[datetime, Piece]
-    # Minute rows read or computed: those outside ``hours`` or (``every_minute``) outside the
-    # hours without events.
+    # Minutes with events read or computed: those outside ``hours`` or (``every_minute``) outside
+    # the hours without events.
     minutes: dict[datetime, Piece]
-    # The minutes wanted that are not in ``minutes`` yet.
+    # The minutes of the same stretches known to hold no events.
+    empty: set[datetime]
+    # The minutes wanted that are in neither yet.
     missing: list[datetime]
 
     @classmethod
     def read(cls, kind: str, first: datetime, last: datetime, every_minute: bool = False) -> Cover:
-        """The stored rows of [first, last): hour rows, then the minutes those leave out (for a
-        query by minute, the minutes of the hours with events too)."""
-        whole_hours = (HOUR, ceil_to(first, HOUR), floor_to(last, HOUR))
+        return cls.read_kinds([kind], first, last, every_minute)[kind]
+
+    @classmethod
+    def read_kinds(
+        cls, kinds: list[str], first: datetime, last: datetime, every_minute: bool = False
+    ) -> dict[str, Cover]:
+        """The stored rows of [first, last) of each kind: hour rows, then the minutes those leave
+        out (for a query by minute, the minutes of the hours with events too); every kind in the
+        same statements. Rows are read by whole hours, so that an hour row's minutes are all read
+        beside it."""
+        reach = (floor_to(first, HOUR), ceil_to(last, HOUR))
         # A short window (the health figures') reads its minute rows with its hour rows, at once.
         short = last - first <= ONE_READ
-        read = _read(kind, [whole_hours, (MINUTE, first, last)] if short else [whole_hours])
-        hours = read[HOUR]
-        stretches = _outside(first, last, [h for h, p in hours.items() if not (every_minute and p.events())])
+        read = _read({kind: [(None if short else True, *reach)] for kind in kinds})
+        hour_rows = {
+            kind: {piece.start: piece for span, piece in read[kind] if span == HOUR} for kind in kinds
+        }
+        whole = {
+            kind: {h: p for h, p in hours.items() if first <= h and h + HOUR <= last}
+            for kind, hours in hour_rows.items()
+        }
+        stretches = {
+            kind: _outside(first, last, [h for h, p in hours.items() if not (every_minute and p.events())])
+            for kind, hours in whole.items()
+        }
         if short:
-            minutes = {m: p for m, p in read[MINUTE].items() if any(a <= m < b for a, b in stretches)}
+            finer = {kind: [row for row in read[kind] if row[0] < HOUR] for kind in kinds}
         else:
-            minutes = _read(kind, [(MINUTE, since, until) for since, until in stretches])[MINUTE]
-        missing = [m for since, until in stretches for m in _steps(since, until, MINUTE) if m not in minutes]
-        return cls(kind, first, last, hours, minutes, missing)
+            finer = _read(
+                {
+                    kind: [(False, floor_to(a, HOUR), ceil_to(b, HOUR)) for a, b in stretches[kind]]
+                    for kind in kinds
+                }
+            )
+        return {
+            kind: cls(kind, first, last, whole[kind], *_placed(finer[kind], hour_rows[kind], stretches[kind]))
+            for kind in kinds
+        }
 
     def fill(self, deadline: float) -> int:
         """Compute the missing minutes, an hour of them per statement, until ``deadline``
-        (monotonic); store those not older than kept_from(), and the hours now whole. Returns
-        the minutes left missing."""
+        (monotonic); store those not older than kept_from() (the minutes with events, a row per
+        run of empty ones in an hour not whole yet), then the hours now whole (their empty rows
+        deleted). Returns the minutes left missing."""
         by_hour: dict[datetime, list[datetime]] = {}
         for minute in self.missing:
             by_hour.setdefault(floor_to(minute, HOUR), []).append(minute)
@@ -308,23 +363,33 @@ class Cover:
             started = time.monotonic()
             computed = compute_minutes(self.kind, chunk[0], chunk[-1] + MINUTE)
             hours_per_statement = _next_batch(hours_per_statement, time.monotonic() - started)
-            pieces = [computed.get(minute) or Piece(minute) for minute in chunk]
-            self.minutes.update((piece.start, piece) for piece in pieces)
-            _store(self.kind, MINUTE, [piece for piece in pieces if piece.start >= kept])
+            rows: Rows = []
+            for hour in batch:
+                found = [computed[minute] for minute in by_hour[hour] if minute in computed]
+                empty = [minute for minute in by_hour[hour] if minute not in computed]
+                self.minutes.update((piece.start, piece) for piece in found)
+                self.empty.update(empty)
+                rows += [(MINUTE, piece) for piece in found]
+                if hour < kept or not self._mergeable(hour):  # no hour row will stand for them
+                    rows += [(span, Piece(start)) for start, span in _runs(empty)]
+            _store(self.kind, [(span, piece) for span, piece in rows if piece.start >= kept])
         self.missing = [minute for hour in pending for minute in by_hour[hour]]
         merged = []
         for hour in _steps(ceil_to(self.first, HOUR), floor_to(self.last, HOUR), HOUR):
-            if hour in self.hours:
-                continue
-            minutes = [self.minutes.get(minute) for minute in _steps(hour, hour + HOUR, MINUTE)]
-            if None in minutes:
-                continue
-            self.hours[hour] = Piece(hour)
-            for piece in minutes:
-                self.hours[hour].add(piece)
-            merged.append(self.hours[hour])
-        _store(self.kind, HOUR, [piece for piece in merged if piece.start >= kept])
+            if hour not in self.hours and self._mergeable(hour):
+                self.hours[hour] = Piece(hour)
+                for minute in _steps(hour, hour + HOUR, MINUTE):
+                    if minute in self.minutes:
+                        self.hours[hour].add(self.minutes[minute])
+                merged.append(self.hours[hour])
+        _store(self.kind, [(HOUR, piece) for piece in merged if piece.start >= kept])
         return len(self.missing)
+
+    def _mergeable(self, hour: datetime) -> bool:
+        """Whether ``hour`` is whole in [first, last) and every minute of it is known."""
+        if not (self.first <= hour and hour + HOUR <= self.last):
+            return False
+        return all(m in self.minutes or m in self.empty for m in _steps(hour, hour + HOUR, MINUTE))
 
     def coarse(self) -> list[Piece]:
         """Pieces covering [first, last) once each: the hours, and the minutes outside them."""
@@ -332,6 +397,39 @@ class Cover:
             *self.hours.values(),
             *(piece for start, piece in self.minutes.items() if floor_to(start, HOUR) not in self.hours),
         ]
+
+
+def _placed(rows: Rows, hours: dict[datetime, Piece], stretches: list[tuple]) -> tuple:
+    """(minutes with events, minutes empty, minutes missing) of ``stretches``, from the finer
+    ``rows`` and the ``hours`` rows read beside them."""
+    wanted = [m for since, until in stretches for m in _steps(since, until, MINUTE)]
+    minutes, empty, per_hour = {}, set(), {}
+    for span, piece in {(span, piece.start): (span, piece) for span, piece in rows}.values():
+        if piece.events():
+            minutes[piece.start] = piece
+            hour = floor_to(piece.start, HOUR)
+            per_hour[hour] = per_hour.get(hour, 0) + piece.events()
+        else:
+            empty.update(_steps(piece.start, piece.start + span, MINUTE))
+    # An hour row's minutes without a row held no events, when every row of its with events was
+    # read too (a purge between two reads may have taken them: then they are missing).
+    for hour in {floor_to(minute, HOUR) for minute in wanted} & hours.keys():
+        if per_hour.get(hour, 0) == hours[hour].events():
+            empty.update(_steps(hour, hour + HOUR, MINUTE))
+    found = {m: minutes[m] for m in wanted if m in minutes}
+    known_empty = {m for m in wanted if m in empty and m not in found}
+    return found, known_empty, [m for m in wanted if m not in found and m not in known_empty]
+
+
+def _runs(minutes: list[datetime]) -> list[tuple[datetime, timedelta]]:
+    """The runs of consecutive ``minutes`` (sorted, within one hour): (start, span) each."""
+    runs: list[tuple[datetime, timedelta]] = []
+    for minute in minutes:
+        if runs and runs[-1][0] + runs[-1][1] == minute:
+            runs[-1] = (runs[-1][0], runs[-1][1] + MINUTE)
+        else:
+            runs.append((minute, MINUTE))
+    return runs
 
 
 def _outside(first: datetime, last: datetime, hours: list[datetime]) -> list[tuple]:
@@ -346,15 +444,23 @@ def _outside(first: datetime, last: datetime, hours: list[datetime]) -> list[tup
     return stretches
 
 
-def _store(kind: str, span: timedelta, pieces: list[Piece]) -> None:
-    if pieces:  # a reading whose minutes were all stored writes nothing, not even a transaction
-        _insert(kind, span, pieces)
+def _store(kind: str, rows: Rows) -> None:
+    if rows:  # a reading whose minutes were all stored writes nothing, not even a transaction
+        _insert(kind, rows)
 
 
 @app_tables
-def _insert(kind: str, span: timedelta, pieces: list[Piece]) -> None:
+def _insert(kind: str, rows: Rows) -> None:
     # ON CONFLICT DO NOTHING: another filler storing the same rows at once stores them once.
-    LagRollup.objects.bulk_create([piece.as_row(kind, span) for piece in pieces], ignore_conflicts=True)
+    LagRollup.objects.bulk_create([piece.as_row(kind, span) for span, piece in rows], ignore_conflicts=True)
+    # An hour row stands for its minutes without events: their empty rows go with its insert.
+    hours = [piece.start for span, piece in rows if span == HOUR]
+    if hours:
+        within = Q()
+        for hour in hours:
+            within |= Q(start__gte=hour, start__lt=hour + HOUR)
+        empty = {"count": 0, "missing_created": 0, "negative": 0, "backfilled": 0}
+        LagRollup.objects.filter(within, kind=kind, span__lt=HOUR_SECONDS, **empty).delete()
 
 
 def _next_batch(hours: int, seconds: float) -> int:
@@ -395,9 +501,11 @@ def fill_rollups(kinds=None, since: datetime | None = None, until: datetime | No
     Returns {kind: minutes left unstored}."""
     end = final_end()
     until = min(floor_to(until, MINUTE), end) if until else end
-    since = ceil_to(since, MINUTE) if since else until - LOOKBACK
+    # From the start of an hour, so that the hour before is whole in it once final, and merged.
+    since = ceil_to(since, MINUTE) if since else floor_to(until - LOOKBACK, HOUR)
     deadline = time.monotonic() + get_config()["STATEMENT_TIMEOUT"]
-    return {kind: Cover.read(kind, since, until).fill(deadline) for kind in kinds or KINDS}
+    covers = Cover.read_kinds(list(kinds or KINDS), since, until)
+    return {kind: cover.fill(deadline) for kind, cover in covers.items()}
 
 
 class RollupsBehind(Exception):
@@ -437,22 +545,67 @@ def window_pieces(
     edges from the events (in one statement, over ``tables`` when the caller knows them).
     ``every_minute``: the minutes of hours with events too (by minute). ``fill_at_most``: with
     more minutes missing, RollupsBehind, and nothing computed."""
+    window = kinds_window_pieces({kind: tables}, since, until, every_minute, fill_at_most)[kind]
+    if isinstance(window, Exception):
+        raise window
+    return window
+
+
+def kinds_window_pieces(
+    tables: dict[str, list[str] | None],
+    since: datetime,
+    until: datetime,
+    every_minute: bool = False,
+    fill_at_most: int | None = None,
+) -> dict[str, WindowPieces | RollupsBehind | Unavailable]:
+    """window_pieces of each kind of ``tables`` (its event tables, None: looked up), every kind's
+    rows read in one statement and its edges computed in one more: what a kind could not be
+    answered with (RollupsBehind, Unavailable) in place of its pieces."""
     first, last = ceil_to(since, MINUTE), min(floor_to(until, MINUTE), final_end())
     if last <= first:
         first = last = until
-    cover = Cover.read(kind, first, last, every_minute=every_minute)
-    behind = len(cover.missing)
-    if fill_at_most is not None and behind > fill_at_most:
-        raise RollupsBehind(behind)
-    left = cover.fill(time.monotonic() + get_config()["STATEMENT_TIMEOUT"])
-    if left:
-        raise Unavailable(
-            f"the lag rollups of this window are being filled: they were {behind} minutes behind, "
-            f"{left} minutes are left after STATEMENT_TIMEOUT.",
-            hint=_fill_hint(first),
-        )
-    edges = list(compute_stretches(kind, [(since, first), (last, until)], tables).values())
-    return WindowPieces(edges, cover, behind)
+    windows: dict[str, WindowPieces | RollupsBehind | Unavailable] = {}
+    deadline = time.monotonic() + get_config()["STATEMENT_TIMEOUT"]
+    for kind, cover in Cover.read_kinds(list(tables), first, last, every_minute).items():
+        behind = len(cover.missing)
+        if fill_at_most is not None and behind > fill_at_most:
+            windows[kind] = RollupsBehind(behind)
+        elif left := cover.fill(deadline):
+            windows[kind] = Unavailable(
+                f"the lag rollups of this window are being filled: they were {behind} minutes behind, "
+                f"{left} minutes are left after STATEMENT_TIMEOUT.",
+                hint=_fill_hint(first),
+            )
+        else:
+            windows[kind] = WindowPieces([], cover, behind)
+    answered = {kind: tables[kind] for kind, window in windows.items() if isinstance(window, WindowPieces)}
+    for kind, edges in compute_kinds(answered, [(since, first), (last, until)]).items():
+        windows[kind].edges = list(edges.values())
+    return windows
+
+
+def kinds_statistics(
+    tables: dict[str, list[str] | None],
+    since: datetime,
+    until: datetime,
+    fractions: list[float],
+    fill_at_most: int | None = None,
+) -> dict[str, tuple[LagStatistics, int] | RollupsBehind | Unavailable]:
+    """(statistics, minutes behind) of each kind over [since, until) from the rollups, every kind
+    at once (kinds_window_pieces); what a kind could not be answered with in place of its own."""
+    answers: dict[str, tuple[LagStatistics, int] | RollupsBehind | Unavailable] = {}
+    for kind, window in kinds_window_pieces(tables, since, until, False, fill_at_most).items():
+        answers[kind] = window
+        if isinstance(window, WindowPieces):
+            answers[kind] = (_merged(since, window.pieces()).statistics(fractions), window.behind)
+    return answers
+
+
+def _merged(start: datetime, pieces: list[Piece]) -> Piece:
+    whole = Piece(start)
+    for piece in pieces:
+        whole.add(piece)
+    return whole
 
 
 def rollup_statistics(
@@ -464,9 +617,7 @@ def rollup_statistics(
     every_minute = query.by == "minute"
     window = window_pieces(kind, query.since, query.until, every_minute, tables, fill_at_most)
     pieces = window.pieces()
-    whole = Piece(query.since)
-    for piece in pieces:
-        whole.add(piece)
+    whole = _merged(query.since, pieces)
     groups: dict[datetime, Piece] = {}
     if query.by == "hour":
         for piece in pieces:  # an hour row is its own group: no copy of its histogram

@@ -7,10 +7,11 @@ from decimal import Decimal
 
 from ..awx.tables import KINDS
 from ..conf import get_config
-from ..sections import section
+from ..sections import attempt, section
 from .percentiles import percentile_key
 from .query import LagQuery
-from .report import lag_report
+from .recent import recent_since
+from .report import kinds_rollup_reports, lag_report
 
 P99 = Decimal(99)
 P99_KEY = percentile_key(P99)
@@ -39,22 +40,32 @@ def lag_summary(window, worst_jobs: int) -> dict:
     """Lag statistics per kind over the window, from the rollups (lag/rollup.py: the final
     minutes read, the open ones computed from the events), so that their cost follows the minutes
     of the window, not its events; with ``worst_jobs`` the jobs of any kind with the highest p99
-    too, exact (rollups are per kind, not per job: one more statement per kind). A kind that
-    cannot be read is None with its reason in ``errors``; the others are still computed."""
+    too, exact over the latest RECENT_EVENTS events of each kind (lag/recent.py: rollups are per
+    kind, not per job; one more statement per kind). A kind that cannot be read is None with its
+    reason in ``errors``; the others are still computed."""
     percentiles = lag_percentiles()
     kinds, errors, jobs = {}, {}, []
-    for kind in KINDS:
-        query = LagQuery(
-            kind=kind, since=window.since, until=window.until, percentiles=percentiles, rollup=True
-        )
-        report = section(lambda query=query: lag_report(query), errors, kind)
+    queries = [
+        LagQuery(kind=kind, since=window.since, until=window.until, percentiles=percentiles, rollup=True)
+        for kind in KINDS
+    ]
+    # Every kind at once; when that fails (a missing table), or for a kind whose rollups are far
+    # behind, each kind is read on its own, so that it fails alone and says why.
+    together = attempt(lambda: kinds_rollup_reports(queries))[0] or {}
+
+    def read(query: LagQuery) -> dict:
+        answer = together.get(query.kind)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer or lag_report(query)
+
+    for query in queries:
+        kind = query.kind
+        report = section(lambda query=query: read(query), errors, kind)
         kinds[kind] = report and {key: report[key] for key in LAG_FIGURES}
         if report is None or not worst_jobs:
             continue
-        by_job = LagQuery(
-            kind=kind, since=window.since, until=window.until, by="job", percentiles=percentiles, worst_by=P99
-        )
-        worst = section(lambda query=by_job: lag_report(query), errors, kind)
+        worst = section(lambda kind=kind: worst_of_kind(kind, window, percentiles), errors, kind)
         # Each kind's groups come worst first: its first few are all the candidates it has.
         for group in worst["groups"][:worst_jobs] if worst else ():
             jobs.append({"kind": kind, "job": group.pop("key"), **group})
@@ -62,3 +73,12 @@ def lag_summary(window, worst_jobs: int) -> dict:
     return {"percentiles": [percentile_key(p) for p in percentiles], "kinds": kinds, "errors": errors} | (
         {"worst_jobs": jobs[:worst_jobs]} if worst_jobs else {}
     )
+
+
+def worst_of_kind(kind: str, window, percentiles) -> dict:
+    """The jobs of ``kind`` by p99, worst first, over the latest RECENT_EVENTS events of ``window``."""
+    since = recent_since(kind, window.since, window.until)
+    by_job = LagQuery(
+        kind=kind, since=since, until=window.until, by="job", percentiles=percentiles, worst_by=P99
+    )
+    return lag_report(by_job)

@@ -283,3 +283,29 @@ def test_the_lowest_lag_from_rollups_is_the_minimum_until_a_negative_lag_hides_i
     report = lag_report(query(*window))
     assert (report["min_lag_seconds"], report["negative_share"]) == (None, pytest.approx(1 / 3))
     assert lag_report(query(*window, exact=True))["min_lag_seconds"] == pytest.approx(-4.0)
+
+
+def test_minutes_without_events_cost_a_row_per_run_then_none_once_their_hour_is_whole():
+    minute = rollup.MINUTE
+    insert_events([(BASE + minute * m, BASE + minute * m + timedelta(seconds=1)) for m in (5, 50)])
+
+    def stored():
+        return sorted(LagRollup.objects.filter(kind="job").values_list("span", "start"))
+
+    rollup.fill_rollups(["job"], since=BASE, until=BASE + minute * 30)  # part of an hour
+    assert stored() == [(60, BASE + minute * 5), (300, BASE), (1440, BASE + minute * 6)]
+    rollup.fill_rollups(["job"], since=BASE, until=BASE + timedelta(hours=3))
+    hours = [(3600, BASE + timedelta(hours=h)) for h in range(3)]
+    assert stored() == sorted([(60, BASE + minute * 5), (60, BASE + minute * 50), *hours])
+    # Every final minute is known, whole hours or not, by minute or not: nothing is computed again.
+    for since, until in ((BASE, BASE + timedelta(hours=3)), (BASE + minute * 30, BASE + minute * 150)):
+        for every_minute in (False, True):
+            assert rollup.Cover.read("job", since, until, every_minute).missing == []
+        health = lag_report(query(since, until, rollup=True))
+        assert (health["method"], health["rollups_behind_minutes"]) == ("rollup", 0)
+        assert health["count"] == lag_report(query(since, until, exact=True))["count"]
+        by_minute = lag_report(query(since, until, by="minute", rollup=True))
+        exact = lag_report(query(since, until, by="minute", exact=True))
+        assert [(g["key"], g["count"]) for g in by_minute["groups"]] == [
+            (g["key"], g["count"]) for g in exact["groups"]
+        ]

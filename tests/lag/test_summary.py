@@ -7,16 +7,22 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from awx_eventdebug.awx.tables import KINDS
 from awx_eventdebug.health.report import health_window
 from awx_eventdebug.health.snapshot import HealthSnapshot
+from awx_eventdebug.lag import recent
+from awx_eventdebug.lag.nodes import node_clocks
 from awx_eventdebug.lag.query import LagQuery
 from awx_eventdebug.lag.report import HEALTH_FILL_MINUTES, lag_report
 from awx_eventdebug.lag.rollup import fill_rollups
 from awx_eventdebug.lag.sketch import RELATIVE_ERROR
 from awx_eventdebug.lag.summary import P99_KEY, lag_percentiles, lag_summary
 from awx_eventdebug.models import LagRollup
+from awx_eventdebug.timeutil import isoformat
 from example_settings.awxschema.workload import insert_job
 
 pytestmark = pytest.mark.django_db
@@ -119,3 +125,38 @@ def test_rollups_far_behind_fall_back_to_the_exact_statement_and_say_so(settings
     figures = lag_summary(window, 0)["kinds"]["job"]
     assert figures["method"] == "rollup" and figures["rollups_behind_minutes"] <= HEALTH_FILL_MINUTES
     assert figures["count"] == 600
+
+
+def test_every_kind_is_read_in_one_statement_over_the_rollups_and_one_over_the_events():
+    """A reading's statements do not multiply with the kinds (nor, so, with AWX's volume)."""
+    for seed, kind in enumerate(KINDS):
+        events_until_now(kind, 10, 50, seed=seed)
+    window = health_window(timezone.now())
+    fill_rollups(since=window.since, until=window.until)
+    with CaptureQueriesContext(connection) as statements:
+        summary = lag_summary(window, 0)
+    assert all(summary["kinds"][kind]["count"] == 50 for kind in KINDS)
+    sql = [statement["sql"] for statement in statements]
+    assert sum("awx_eventdebug_lagrollup" in text for text in sql) == 1
+    assert sum("FROM main_" in text for text in sql) == 1
+
+
+def test_worst_jobs_and_clocks_are_read_over_the_latest_events_of_the_window(monkeypatch):
+    """A slow job among older events is left out once RECENT_EVENTS later ones are there: the
+    figures per job and per node cost the same however many events the window holds."""
+    now = timezone.now()
+
+    def job(minutes_ago, lag_seconds, count):
+        stored = [now - timedelta(minutes=minutes_ago) + timedelta(seconds=n) for n in range(count)]
+        events = [
+            (modified - timedelta(seconds=lag_seconds), modified, "runner_on_ok") for modified in stored
+        ]
+        return insert_job("job", now - timedelta(minutes=minutes_ago + 1), events), stored[0]
+
+    slow, _ = job(8, 60, 20)
+    fast, fast_since = job(3, 0.5, 30)
+    window = health_window(timezone.now())
+    assert [j["job"] for j in lag_summary(window, 5)["worst_jobs"]] == [slow, fast]
+    monkeypatch.setattr(recent, "RECENT_EVENTS", 30)
+    assert [j["job"] for j in lag_summary(window, 5)["worst_jobs"]] == [fast]
+    assert node_clocks(window)["events_since"] == isoformat(fast_since)
