@@ -180,6 +180,7 @@ class ClockSkew(TypedDict):
     """The execution nodes' clocks, from the lag of their jobs' events over the window."""
 
     kind: str
+    events_since: Annotated[datetime, "Where the latest events estimated from start (lag/recent.py)."]
     groups_truncated: bool
     tolerance_seconds: float
     baseline_min_lag_seconds: float | None

@@ -135,13 +135,14 @@ def own_session() -> psycopg.Connection:
 
 
 @contextmanager
-def locked(table: str):
-    """``table`` locked ACCESS EXCLUSIVE, as a migration, VACUUM FULL or pg_repack lock it, by a
-    second PostgreSQL session until the block ends."""
+def locked(table: str, mode: str = "ACCESS EXCLUSIVE"):
+    """``table`` locked by a second PostgreSQL session until the block ends: ACCESS EXCLUSIVE, as
+    a migration, VACUUM FULL or pg_repack lock it (reads wait too), or ``mode``: SHARE, as a
+    CREATE INDEX without CONCURRENTLY does, holds inserts and lets reads through."""
     with own_session() as holder:
         # A session of the test's own holding the table (an open transaction) fails the test.
         holder.execute("SET lock_timeout = '10s'")
-        holder.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
+        holder.execute(f"LOCK TABLE {table} IN {mode} MODE")
         try:
             yield
         finally:

@@ -104,7 +104,9 @@ def blocked_insert(ready: threading.Event):
 @POSTGRES
 def test_a_lock_on_the_event_table_is_named_as_the_backlogs_cause(node):
     dispatch(node, backlog_events(30, oldest_age=20.0))
-    with locked("main_jobevent"):
+    # A lock that holds inserts and lets the tool's reads through (an ACCESS EXCLUSIVE one holds
+    # those too, until the lock timeout).
+    with locked("main_jobevent", "SHARE"):
         ready = threading.Event()
         thread = threading.Thread(target=blocked_insert, args=(ready,))
         thread.start()
