@@ -101,7 +101,7 @@ class EventDebugView(APIView):
 
 
 class FirstRendererOnly(BaseContentNegotiation):
-    """For views with one output format (the dashboard's HTML, Prometheus text): the view's first
+    """For views with one output format (Prometheus text, the OpenAPI document): the view's first
     renderer whatever the Accept header says, never a 406 (curl without Accept, Prometheus's
     openmetrics request)."""
 

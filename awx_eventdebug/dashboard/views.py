@@ -9,8 +9,13 @@ One window for the whole page, chosen on it (``?window=1h``, so a view can be li
 section that covers a span of time covers that one, and says so. Its default is HEALTH_WINDOW, so
 the page's verdict is ``eventdebug check``'s.
 
+The app's root answers by content negotiation: this page to a browser (text/html, and whatever
+accepts anything, as curl does), the listing of the app's endpoints to a JSON client (``Accept:
+application/json`` or ``?format=json``, as AWX's /api/v2/ lists its own: api/root.py).
+
 Same permission rule as the API (EVENTDEBUG['PERMISSION_CLASSES']), except that an anonymous
-visitor is sent to the login page instead of getting a JSON 401/403.
+visitor of the page is sent to the login page instead of getting AWX's 401; a JSON client gets the
+API's answers.
 """
 
 from __future__ import annotations
@@ -32,7 +37,8 @@ from rest_framework.exceptions import (
 from rest_framework.renderers import TemplateHTMLRenderer
 from rest_framework.response import Response
 
-from ..api.base import EventDebugView, FirstRendererOnly
+from ..api.base import EventDebugView, RoundedJSONRenderer
+from ..api.root import endpoints
 from ..awx.tables import KINDS
 from ..conf import get_config
 from ..fields import ChoiceField
@@ -157,12 +163,14 @@ def threshold_spec() -> list[dict]:
 
 @method_decorator(ensure_csrf_cookie, name="dispatch")  # the gauge sends it as AWX's xrftoken
 class DashboardView(EventDebugView):
-    renderer_classes = [TemplateHTMLRenderer]
-    content_negotiation_class = FirstRendererOnly  # HTML whatever Accept says
+    # The page first: a request that accepts anything (curl, */*) is a browser's.
+    renderer_classes = [TemplateHTMLRenderer, RoundedJSONRenderer]
     template_name = "awx_eventdebug/dashboard.html"
     query_serializer_class = DashboardQuerySerializer
 
     def get(self, request):
+        if not self.answers_html():
+            return Response(endpoints(request.resolver_match.url_name))
         window = self.validated_query().get("window") or default_window()
         cards = shared_reading(("dashboard", window), lambda: health_cards(window))
         return Response(
@@ -176,6 +184,8 @@ class DashboardView(EventDebugView):
         )
 
     def handle_exception(self, exc):
+        if not self.answers_html():  # the listing: the API's own answers (AWX's 401)
+            return super().handle_exception(exc)
         if isinstance(exc, ValidationError):
             # A page, not JSON: the field and why, as the API's 400 names them.
             lines = [f"{field}: {' '.join(map(str, errors))}" for field, errors in exc.detail.items()]
