@@ -16,6 +16,7 @@ from ..conf import get_config
 from ..db import CONNECTION_ERRORS, database_failed
 from ..errors import EventDebugError
 from ..jsondoc import rounded
+from .markup import description_html
 from .schema import QueryParametersSchema
 
 # What AWX answers an unauthenticated API request with (awx/api/generics.py, APIView
@@ -61,6 +62,12 @@ class EventDebugView(APIView):
 
     schema = QueryParametersSchema(tags=["eventdebug"])
     renderer_classes = [RoundedJSONRenderer, EventDebugBrowsableAPIRenderer]
+
+    def get_view_description(self, html=False):
+        """The docstring; as HTML (the browsable page) with its code spans as code, markdown or
+        not."""
+        text = super().get_view_description(html=False)
+        return description_html(text) if html else text
 
     def get_authenticate_header(self, request):
         return AWX_AUTHENTICATE

@@ -34,6 +34,7 @@ from awx_eventdebug.overflow import install as capture
 from example_settings.awxschema.models import JobEvent
 from example_settings.awxschema.overflow import overflow_groups
 from example_settings.awxschema.schema import rebuild_schema
+from tests.api.test_markup import HOSTILE, HOSTILE_HTML
 from tests.conftest import REDIS_URL
 from tests.listen.counter_vectors import BOUNDS, VECTORS, as_expected, steps_seen
 from tests.settings import CHANNEL_LAYERS
@@ -492,6 +493,29 @@ def full_page_screenshot(browser, name):
     browser.set_window_size(size["width"], max(size["height"], height + 140))
     browser.save_screenshot(str(ARTIFACTS / f"dashboard-{name}.png"))
     browser.set_window_size(size["width"], size["height"])
+
+
+def test_the_verdicts_code_shows_as_code_and_nothing_else_as_markup(browser, daphne_server):
+    """verdict.js redraws a cause's sentences as verdict.html renders them (api/markup.py)."""
+    log_in(browser, daphne_server)
+    browser.get(daphne_server.url + PAGE)
+    cause = {"hop": 4, "name": "callback receiver", "node": "", "runbook": "docs/runbook.md#x"}
+    check = {
+        "status": "failed",
+        "failures": [HOSTILE],
+        "causes": [{**cause, "cause": HOSTILE, "evidence": HOSTILE, "remedy": HOSTILE}],
+        "unchecked": [HOSTILE],
+        "figures": {},
+        "thresholds": {},
+    }
+    shown = browser.execute_script(
+        "EventDebug.showVerdict(document.getElementById('verdict'), arguments[0], '15m');"
+        "const lines = document.getElementById('verdict-lines');"
+        "return [lines.innerHTML, lines.querySelectorAll('img, script').length];",
+        check,
+    )
+    assert shown[0].count(HOSTILE_HTML) == 5 and shown[1] == 0
+    assert f'<span class="remedy">Remedy: {HOSTILE_HTML}</span>' in shown[0]
 
 
 def test_failing_check_full_queue_and_drops_are_the_headline(browser, daphne_server, failing_check):
