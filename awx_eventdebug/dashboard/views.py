@@ -44,11 +44,11 @@ from ..conf import get_config
 from ..fields import ChoiceField
 from ..health.cache import shared_reading
 from ..health.doctor import build_report
-from ..health.report import health_window
+from ..health.report import WORST_DETAIL, health_window
 from ..health.snapshot import HealthSnapshot, threshold_rows
 from ..path.registry import thresholds
 from ..timeutil import format_duration, parse_duration
-from .tables import overflow_table, queues_table, window_length, worst_jobs_table
+from .tables import job_url_templates, overflow_table, queues_table, window_length, worst_jobs_table
 
 # The page's window choices: durations every endpoint's `since` accepts. HEALTH_WINDOW, the
 # default, is added when it is not one of them; those over LAG_MAX_WINDOW are left out.
@@ -57,8 +57,6 @@ VERDICT_TITLES = {
     "ok": "Every figure is within its threshold",
     "unknown": "Some figures could not be checked",
 }
-# Jobs in the worst-jobs table: the check's one reading of lag keeps this many.
-WORST_JOBS = 10
 
 
 def default_window() -> str:
@@ -136,7 +134,8 @@ def health_cards(window: str) -> dict:
     window (the check's and GET path/'s), shared by the loads of HEALTH_CACHE seconds
     (health/cache.py); the window it read, for the other sections."""
     now = timezone.now()
-    health = HealthSnapshot(health_window(now, now - parse_duration(window)), detail=WORST_JOBS)
+    # As many worst jobs as GET report/ gives: the table's refresh reads them there.
+    health = HealthSnapshot(health_window(now, now - parse_duration(window)), detail=WORST_DETAIL)
     return {
         "verdict": verdict(health),
         "worst_jobs": worst_jobs_table(health),
@@ -178,6 +177,7 @@ class DashboardView(EventDebugView):
                 **dashboard_context(build_report(), window),
                 **cards,
                 "thresholds": threshold_spec(),
+                "job_urls": job_url_templates(),
                 "overflow": overflow_table(cards["health_window"]),
                 "queues": queues_table(),
             }
