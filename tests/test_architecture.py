@@ -51,6 +51,7 @@ def test_the_readmes_critical_path_is_the_hop_registrys():
     assert listed == [(str(number), hop.label) for number, hop in enumerate(hops(), 1)]
     numbers = {hop.key: number for number, hop in enumerate(hops(), 1)}
     [lag_hop] = {numbers[hop.inside] for hop in hops() if hop.inside}
-    assert f"`modified - created` (`eventdebug lag`) covers hops 1-{lag_hop};" in section
+    spans = f"`modified - created` (`eventdebug lag`), hop {lag_hop}'s figure, covers hops 1-{lag_hop}"
+    assert spans in section
     # AWX's guide numbers its own eight steps; the README cites it, never its numbers.
     assert not re.search(r"\bsteps? \d", section)

@@ -59,6 +59,7 @@ FACES = {
     "dashboard",
     "management",
     "middleware",
+    "templatetags",
     "urls",
 }
 LAYERS = {"kernel": KERNEL, "features": FEATURES, "faces": FACES}

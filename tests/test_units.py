@@ -16,10 +16,12 @@ from awx_eventdebug.lag.summary import P99_KEY
 from awx_eventdebug.path.judge import limits
 from awx_eventdebug.path.registry import hops
 from awx_eventdebug.urls import urlpatterns
+from tests.conftest import REDIS_URL
 from tests.health.test_report import fill_queue, recent_job, run
 from tests.listen.test_cli import listen
 from tests.overflow.test_api import rows  # noqa: F401 (a fixture)
 from tests.overflow.test_ingest import ingest, line
+from tests.support.channel_layers import fill_groups, layer_config
 from tests.support.workloads import required_query
 
 pytestmark = pytest.mark.django_db
@@ -38,7 +40,8 @@ SETTINGS_MAPS = {"settings"}
 def unnamed_units(doc, where="", parent=""):
     """The paths of the numbers in ``doc`` whose name, and whose map's name, carry no unit."""
     if isinstance(doc, dict):
-        own = where.rsplit(".", 1)[-1].removesuffix("[]")
+        # A map's name says its values' unit; a record in a list (a group of "groups") is no map.
+        own = "" if where.endswith("[]") else where.rsplit(".", 1)[-1]
         found = []
         for name, value in doc.items():
             if name not in SETTINGS_MAPS:
@@ -54,10 +57,21 @@ def unnamed_units(doc, where="", parent=""):
 
 @pytest.fixture
 def everything(rows, redis_layer_settings, key_prefix, capture_installed):  # noqa: F811
-    """Lag of every kind, overflow rows, a queue with messages, a node snapshot, a capture handler."""
+    """Lag of every kind, overflow rows, a queue with messages, groups whose members' queues hold
+    messages (each group's, member's and queue's fields), a node snapshot, a capture handler."""
     recent_job([0.5, 1.0, 40.0])
     fill_queue(key_prefix, 100, 90)
+    # Below every queue's capacity: a drop would reach the capture, whose rows outlive the test.
+    fill_groups(layer_config([REDIS_URL], key_prefix, capacity=100), sends=2)
     run("sample")
+
+
+def test_the_documents_have_groups_members_and_queues_to_sweep(admin_client, everything):
+    """The sweep sees every part of the channels document: a group's, a member's, a queue's."""
+    [group, *_] = admin_client.get(reverse("awx_eventdebug:channels")).json()["groups"]
+    [queue, *_] = group["queues"]
+    assert queue["members"] and queue["depth_messages"] > 0
+    assert group["ttl_seconds"] > 0 and queue["members"][0]["joined_age_seconds"] is not None
 
 
 def test_every_endpoint_names_its_units(admin_client, everything):
@@ -118,8 +132,10 @@ def test_the_rule_finds_bare_figures():
         "percentiles_seconds": {"p99": 1.0},
         "job": 4,
         "ok": True,
+        # A list's name says what it holds, not the unit of its records' fields.
+        "groups": [{"ttl": 1, "members": 2}],
     }
-    assert unnamed_units(doc) == [".oldest_age"]
+    assert unnamed_units(doc) == [".oldest_age", ".groups[].ttl"]
 
 
 # Per hop with thresholds, how to judge it over them: (judge_node or judge_cluster, its arguments

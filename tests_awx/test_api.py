@@ -128,6 +128,17 @@ def test_auth_matrix(users, awx_challenge, endpoint):
             assert response.headers.get("WWW-Authenticate") == awx_challenge, who
 
 
+def test_the_root_lists_the_endpoints_to_a_json_client(users, awx_challenge):
+    """The prefix itself: the dashboard to a browser, the endpoints' paths (as AWX's /api/v2/
+    lists its own) to a JSON client, which gets AWX's refusals."""
+    listing = get(PREFIX + "?format=json", users["auditor"]).json()
+    assert set(listing.values()) >= {PREFIX + endpoint for endpoint in ENDPOINTS}
+    assert listing["overflow_summary"] == PREFIX + "overflow/summary/"
+    anonymous = get(PREFIX, Accept="application/json")
+    assert anonymous.status_code == 401 and anonymous.headers["WWW-Authenticate"] == awx_challenge
+    assert get(PREFIX, users["alice"], Accept="application/json").status_code == 403
+
+
 @pytest.mark.parametrize("endpoint", BROWSABLE)
 def test_browsable_api_renders_inside_awx(users, endpoint):
     response = get(PREFIX + endpoint, users["admin"], **HTML)

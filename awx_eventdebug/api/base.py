@@ -16,6 +16,7 @@ from ..conf import get_config
 from ..db import CONNECTION_ERRORS, database_failed
 from ..errors import EventDebugError
 from ..jsondoc import rounded
+from .markup import description_html
 from .schema import EndpointSchema
 
 # What AWX answers an unauthenticated API request with (awx/api/generics.py, APIView
@@ -64,6 +65,12 @@ class EventDebugView(APIView):
     schema = EndpointSchema(tags=["eventdebug"])
     renderer_classes = [RoundedJSONRenderer, EventDebugBrowsableAPIRenderer]
 
+    def get_view_description(self, html=False):
+        """The docstring; as HTML (the browsable page) with its code spans as code, markdown or
+        not."""
+        text = super().get_view_description(html=False)
+        return description_html(text) if html else text
+
     def get_authenticate_header(self, request):
         return AWX_AUTHENTICATE
 
@@ -103,7 +110,7 @@ class EventDebugView(APIView):
 
 
 class FirstRendererOnly(BaseContentNegotiation):
-    """For views with one output format (the dashboard's HTML, Prometheus text): the view's first
+    """For views with one output format (Prometheus text, the OpenAPI document): the view's first
     renderer whatever the Accept header says, never a 406 (curl without Accept, Prometheus's
     openmetrics request)."""
 

@@ -10,6 +10,7 @@ from rest_framework.schemas.openapi import SchemaGenerator
 
 from .. import __version__
 from .base import EventDebugView, FirstRendererOnly
+from .root import NAMESPACE, URLCONF
 
 
 class SchemaView(EventDebugView):
@@ -25,7 +26,7 @@ class SchemaView(EventDebugView):
             title="awx-eventdebug",
             version=__version__,
             description="Find out why AWX job output shows up late in the UI.",
-            url=reverse("awx_eventdebug:dashboard"),
-            urlconf="awx_eventdebug.urls",
+            url=reverse(f"{NAMESPACE}:dashboard"),
+            urlconf=URLCONF,
         )
         return Response(generator.get_schema(request=request, public=True))

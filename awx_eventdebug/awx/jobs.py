@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from ..db import diagnostic_cursor
 from ..errors import NotFound
 from .tables import KINDS, UNIFIED_JOB_TABLE, EventKind
 
@@ -56,6 +57,13 @@ def find_job(cursor, job_id: int, kind: EventKind) -> UnifiedJob:
             f"job {job_id} is of kind {job.kind}, not {kind.name}.", hint=f"Ask with kind {job.kind}."
         )
     return job
+
+
+def existing_job(job_id: int, kind: str) -> UnifiedJob:
+    """find_job on a diagnostic cursor of its own: for a face refusing a job named by the user
+    before it waits on the job (listen's --job), as lag refuses it."""
+    with diagnostic_cursor() as cursor:
+        return find_job(cursor, job_id, KINDS[kind])
 
 
 def partitioned_at(cursor) -> datetime | None:

@@ -36,9 +36,9 @@ class EventKind:
         """The websocket group AWX sends this job's events to."""
         return f"{self.group_prefix}-{job_id}"
 
-    def ui_path(self, job_id: int) -> str:
+    def ui_path(self, job_id: int | str) -> str:
         """The path of the job's output page in AWX's UI (awx/main/models get_ui_url, and the
-        UI's /output tab)."""
+        UI's /output tab); ``job_id`` a placeholder for a template of them."""
         return f"/#/jobs/{self.ui_route}/{job_id}/output"
 
 

@@ -225,7 +225,7 @@ class GroupReport:
             by_queue[key].append(
                 {
                     "channel": channel,
-                    "joined_age": age(self.now, score),
+                    "joined_age_seconds": age(self.now, score),
                     "stale": self.stale_reason(key, expired),
                 }
             )
@@ -240,7 +240,7 @@ class GroupReport:
             "name": group.name,
             "key": self.layer.group_key(group.name),
             "shard": group.shard,
-            "ttl": ttl,
+            "ttl_seconds": ttl,
             "members": group.count,
             "members_read": len(group.members),
             "stale_members": group.stale_count,

@@ -71,7 +71,7 @@ class Member(TypedDict):
     """A member channel, and why Redis shows it as belonging to a process that is gone."""
 
     channel: str
-    joined_age: float | None
+    joined_age_seconds: float | None
     stale: Literal["expired", "inflight_left_behind", "not_drained"] | None
 
 
@@ -89,7 +89,7 @@ class MembersGroup(TypedDict):
     name: str
     key: str
     shard: int
-    ttl: int | None
+    ttl_seconds: int | None
     members: int
     members_read: int
     stale_members: int

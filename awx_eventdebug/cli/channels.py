@@ -140,7 +140,7 @@ def format_groups(doc: dict, style) -> str:
         cells = [
             group["name"],
             group["shard"],
-            duration(group["ttl"]),
+            duration(group["ttl_seconds"]),
             _members(group),
             group["stale_members"],
         ]

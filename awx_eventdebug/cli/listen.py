@@ -14,6 +14,7 @@ from ..awx.tables import KINDS, MAX_JOB_ID
 from ..jsondoc import rounded
 from ..listen.listener import STOP_ERROR, STOP_OUTPUT_CLOSED, Listener, redis_layer
 from ..listen.membership import GROUP_GONE, MEMBER_REMOVED
+from ..listen.params import JobQuerySerializer
 from .base import (
     Subcommand,
     bounded_int,
@@ -27,6 +28,7 @@ from .base import (
     positive_float,
     render_pairs,
     render_table,
+    validated,
 )
 
 
@@ -91,6 +93,7 @@ class Listen(Subcommand):
             groups = group_names(options["job"], options["kind"], options["group"])
         except ValueError as exc:
             raise CommandError(str(exc), returncode=2) from exc
+        validated(JobQuerySerializer, options, ("kind", "job"))  # a job that exists, as GET listen/gaps/'s
         config = redis_layer(options["layer"])
         self._membership_told = 0
         if options["json"]:

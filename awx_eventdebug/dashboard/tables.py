@@ -27,6 +27,8 @@ from ..window import Window
 # Rows shown; the JSON links under each table give the rest.
 OVERFLOW_GROUPS = 20
 WORST_QUEUES = 10
+# Where a job's id goes in the template of its output page's URL.
+JOB_PLACEHOLDER = "{job}"
 
 
 @dataclass(frozen=True)
@@ -175,14 +177,21 @@ def overflow_table(window: Window) -> dict:
     return table(OVERFLOW_COLUMNS, summary["groups"], overflow_status(summary, window_length(window)))
 
 
+def job_url_templates() -> dict[str, str]:
+    """Each kind's job output page in AWX's UI (AWX_UI_URL, or this host's), JOB_PLACEHOLDER for
+    the job's id: the server's links, and layer_tables.js's (the page hands them over)."""
+    base = get_config()["AWX_UI_URL"].rstrip("/")
+    return {name: base + kind.ui_path(JOB_PLACEHOLDER) for name, kind in KINDS.items()}
+
+
 def job_url(kind: str, job: int) -> str:
-    """The job's output page in AWX's UI (AWX_UI_URL, or this host's)."""
-    return get_config()["AWX_UI_URL"].rstrip("/") + KINDS[kind].ui_path(job)
+    return job_url_templates()[kind].replace(JOB_PLACEHOLDER, str(job))
 
 
 def worst_jobs_table(health: HealthSnapshot) -> dict:
     """The jobs with the highest p99 lag in the window, worst first, from the check's own reading
-    of lag (the receiver hop's, lag/summary.py), each linking to its output in AWX."""
+    of lag (the receiver hop's, lag/summary.py), each linking to its output in AWX; as many as
+    GET report/ gives, which layer_tables.js refreshes them from (as refreshWorstJobsTable)."""
     lag = health.reading("lag")
     length = window_length(health.window)
     if lag is None:

@@ -9,8 +9,13 @@ One window for the whole page, chosen on it (``?window=1h``, so a view can be li
 section that covers a span of time covers that one, and says so. Its default is HEALTH_WINDOW, so
 the page's verdict is ``eventdebug check``'s.
 
+The app's root answers by content negotiation: this page to a browser (text/html, and whatever
+accepts anything, as curl does), the listing of the app's endpoints to a JSON client (``Accept:
+application/json`` or ``?format=json``, as AWX's /api/v2/ lists its own: api/root.py).
+
 Same permission rule as the API (EVENTDEBUG['PERMISSION_CLASSES']), except that an anonymous
-visitor is sent to the login page instead of getting a JSON 401/403.
+visitor of the page is sent to the login page instead of getting AWX's 401; a JSON client gets the
+API's answers.
 """
 
 from __future__ import annotations
@@ -32,17 +37,18 @@ from rest_framework.exceptions import (
 from rest_framework.renderers import TemplateHTMLRenderer
 from rest_framework.response import Response
 
-from ..api.base import EventDebugView, FirstRendererOnly
+from ..api.base import EventDebugView, RoundedJSONRenderer
+from ..api.root import endpoints
 from ..awx.tables import KINDS
 from ..conf import get_config
 from ..fields import ChoiceField
 from ..health.cache import shared_reading
 from ..health.doctor import build_report
-from ..health.report import health_window
+from ..health.report import WORST_DETAIL, health_window
 from ..health.snapshot import HealthSnapshot, threshold_rows
 from ..path.registry import thresholds
 from ..timeutil import format_duration, parse_duration
-from .tables import overflow_table, queues_table, window_length, worst_jobs_table
+from .tables import job_url_templates, overflow_table, queues_table, window_length, worst_jobs_table
 
 # The page's window choices: durations every endpoint's `since` accepts. HEALTH_WINDOW, the
 # default, is added when it is not one of them; those over LAG_MAX_WINDOW are left out.
@@ -51,8 +57,6 @@ VERDICT_TITLES = {
     "ok": "Every figure is within its threshold",
     "unknown": "Some figures could not be checked",
 }
-# Jobs in the worst-jobs table: the check's one reading of lag keeps this many.
-WORST_JOBS = 10
 
 
 def default_window() -> str:
@@ -130,7 +134,8 @@ def health_cards(window: str) -> dict:
     window (the check's and GET path/'s), shared by the loads of HEALTH_CACHE seconds
     (health/cache.py); the window it read, for the other sections."""
     now = timezone.now()
-    health = HealthSnapshot(health_window(now, now - parse_duration(window)), detail=WORST_JOBS)
+    # As many worst jobs as GET report/ gives: the table's refresh reads them there.
+    health = HealthSnapshot(health_window(now, now - parse_duration(window)), detail=WORST_DETAIL)
     return {
         "verdict": verdict(health),
         "worst_jobs": worst_jobs_table(health),
@@ -157,25 +162,31 @@ def threshold_spec() -> list[dict]:
 
 @method_decorator(ensure_csrf_cookie, name="dispatch")  # the gauge sends it as AWX's xrftoken
 class DashboardView(EventDebugView):
-    renderer_classes = [TemplateHTMLRenderer]
-    content_negotiation_class = FirstRendererOnly  # HTML whatever Accept says
+    # The page first: a request that accepts anything (curl, */*) is a browser's.
+    renderer_classes = [TemplateHTMLRenderer, RoundedJSONRenderer]
     template_name = "awx_eventdebug/dashboard.html"
     query_serializer_class = DashboardQuerySerializer
 
     def get(self, request):
-        window = self.validated_query().get("window") or default_window()
+        query = self.validated_query()  # a bad ?window= is refused to both: one query, one rule
+        if not self.answers_html():
+            return Response(endpoints(request.resolver_match.url_name))
+        window = query.get("window") or default_window()
         cards = shared_reading(("dashboard", window), lambda: health_cards(window))
         return Response(
             {
                 **dashboard_context(build_report(), window),
                 **cards,
                 "thresholds": threshold_spec(),
+                "job_urls": job_url_templates(),
                 "overflow": overflow_table(cards["health_window"]),
                 "queues": queues_table(),
             }
         )
 
     def handle_exception(self, exc):
+        if not self.answers_html():  # the listing: the API's own answers (AWX's 401)
+            return super().handle_exception(exc)
         if isinstance(exc, ValidationError):
             # A page, not JSON: the field and why, as the API's 400 names them.
             lines = [f"{field}: {' '.join(map(str, errors))}" for field, errors in exc.detail.items()]

@@ -1,5 +1,6 @@
 """The parameters of GET listen/gaps/ (the dashboard gauge's classification of its counter gaps),
-validated once: ``kind``, ``job`` and ``missing``, the counters as ranges ("5-9,12")."""
+validated once: ``kind``, ``job`` and ``missing``, the counters as ranges ("5-9,12"); and the job
+``eventdebug listen --job`` listens to, validated by the same rule."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from typing import Annotated, TypedDict
 
 from rest_framework import serializers
 
+from ..awx.jobs import existing_job
 from ..awx.tables import KINDS, MAX_JOB_ID
-from ..errors import quoted
+from ..errors import NotFound, quoted
 from ..fields import ChoiceField
 from .gaps import CAUSES, gaps_report
 
@@ -44,8 +46,25 @@ def parse_ranges(text: str) -> list[tuple[int, int]]:
     return merged
 
 
-class GapsQuerySerializer(serializers.Serializer):
+class JobQuerySerializer(serializers.Serializer):
+    """``kind`` and ``job``, a job of that kind that exists (awx/jobs.py find_job, lag's rule for
+    its job): refused naming ``job`` otherwise, so that nobody waits on a job that is not there."""
+
     kind = ChoiceField(choices=list(KINDS), default="job", help_text="Which event table.")
+    job = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_JOB_ID, help_text="The job to listen to."
+    )
+
+    def validate(self, attrs):
+        if attrs.get("job") is not None:
+            try:
+                existing_job(attrs["job"], attrs["kind"])
+            except NotFound as exc:
+                raise serializers.ValidationError({"job": [str(exc)]}) from exc
+        return attrs
+
+
+class GapsQuerySerializer(JobQuerySerializer):
     job = serializers.IntegerField(
         min_value=1, max_value=MAX_JOB_ID, help_text="The job whose counters are missing."
     )

@@ -27,7 +27,7 @@ def test_groups_report_what_channels_redis_uses(layer_settings, redis_client):
     for name, channels in joined.items():
         group = groups[name]
         assert group["members"] == group["members_read"] == len(channels)
-        assert 86390 < group["ttl"] <= 86400
+        assert 86390 < group["ttl_seconds"] <= 86400
         members = [m["channel"] for q in group["queues"] for m in q["members"]]
         assert sorted(members) == sorted(channels)
         for queue in group["queues"]:

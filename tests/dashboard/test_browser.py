@@ -34,6 +34,7 @@ from awx_eventdebug.overflow import install as capture
 from example_settings.awxschema.models import JobEvent
 from example_settings.awxschema.overflow import overflow_groups
 from example_settings.awxschema.schema import rebuild_schema
+from tests.api.test_markup import HOSTILE, HOSTILE_HTML
 from tests.conftest import REDIS_URL
 from tests.listen.counter_vectors import BOUNDS, VECTORS, as_expected, steps_seen
 from tests.settings import CHANNEL_LAYERS
@@ -226,10 +227,12 @@ def test_one_window_chosen_on_the_page_covers_every_section(browser, daphne_serv
     browser.execute_async_script(
         "const done = arguments[arguments.length - 1];"
         "document.getElementById('overflow-refresh').click();"
+        "document.getElementById('worst-jobs-refresh').click();"
         "EventDebug.refreshVerdict('check/', document.getElementById('verdict'), '6h').then(done);"
     )
     WebDriverWait(browser, WAIT).until(lambda b: len(api_requests(b, "/overflow/summary/")) == 2)
-    for path in ("/lag/", "/overflow/summary/", "/check/"):
+    WebDriverWait(browser, WAIT).until(lambda b: api_requests(b, "/report/"))
+    for path in ("/lag/", "/overflow/summary/", "/check/", "/report/"):
         requested = api_requests(browser, path)
         assert requested and all("since=6h" in url for url in requested), path
     assert "over the last 6h" in browser.find_element(By.ID, "verdict").text
@@ -300,6 +303,27 @@ def test_overflow_table_lists_the_captured_groups(browser, daphne_server, captur
     assert header(browser, "overflow", 6) == "First seen"  # the browser's local time
     assert status in browser.find_element(By.ID, "overflow-status").text
     screenshot(browser, "overflow", section="overflow")
+
+
+def test_worst_jobs_refresh_with_the_other_tables(browser, daphne_server, stand_in_rebuilt):
+    """The worst-jobs table, rendered by the server, is refreshed from GET report/ as the other
+    tables are from theirs: the same cells and links, and the jobs stored since the page loaded."""
+    now = datetime.now(UTC)
+    first = add_job("job", now - timedelta(minutes=5), [1.0, 2.0])
+    log_in(browser, daphne_server)
+    browser.get(daphne_server.url + PAGE)
+    served = table_rows(browser, "worst-jobs")
+    assert [row[:2] for row in served] == [[str(first), "job"]]
+    link = browser.find_element(By.CSS_SELECTOR, "#worst-jobs-table a").get_attribute("href")
+    worse = add_job("project_update", now - timedelta(minutes=4), [5.0, 9.0])
+    browser.find_element(By.ID, "worst-jobs-refresh").click()
+    WebDriverWait(browser, WAIT).until(lambda b: len(table_rows(b, "worst-jobs")) == 2)
+    rows = table_rows(browser, "worst-jobs")
+    assert rows[1] == served[0] and rows[0][:2] == [str(worse), "project_update"]
+    links = [a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "#worst-jobs-table a")]
+    assert links == [f"{daphne_server.url}/#/jobs/project/{worse}/output", link]
+    status = browser.find_element(By.ID, "worst-jobs-status").text
+    assert status == "The 2 jobs with the highest p99 lag in the last 15m, worst first:"
 
 
 def queue_key(prefix, channel):
@@ -492,6 +516,29 @@ def full_page_screenshot(browser, name):
     browser.set_window_size(size["width"], max(size["height"], height + 140))
     browser.save_screenshot(str(ARTIFACTS / f"dashboard-{name}.png"))
     browser.set_window_size(size["width"], size["height"])
+
+
+def test_the_verdicts_code_shows_as_code_and_nothing_else_as_markup(browser, daphne_server):
+    """verdict.js redraws a cause's sentences as verdict.html renders them (api/markup.py)."""
+    log_in(browser, daphne_server)
+    browser.get(daphne_server.url + PAGE)
+    cause = {"hop": 4, "name": "callback receiver", "node": "", "runbook": "docs/runbook.md#x"}
+    check = {
+        "status": "failed",
+        "failures": [HOSTILE],
+        "causes": [{**cause, "cause": HOSTILE, "evidence": HOSTILE, "remedy": HOSTILE}],
+        "unchecked": [HOSTILE],
+        "figures": {},
+        "thresholds": {},
+    }
+    shown = browser.execute_script(
+        "EventDebug.showVerdict(document.getElementById('verdict'), arguments[0], '15m');"
+        "const lines = document.getElementById('verdict-lines');"
+        "return [lines.innerHTML, lines.querySelectorAll('img, script').length];",
+        check,
+    )
+    assert shown[0].count(HOSTILE_HTML) == 5 and shown[1] == 0
+    assert f'<span class="remedy">Remedy: {HOSTILE_HTML}</span>' in shown[0]
 
 
 def test_failing_check_full_queue_and_drops_are_the_headline(browser, daphne_server, failing_check):

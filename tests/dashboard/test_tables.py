@@ -2,6 +2,7 @@
 JavaScript), from the same core functions as their endpoints, and each failing on its own."""
 
 import asyncio
+import json
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -206,6 +207,32 @@ def test_worst_jobs_are_worst_first_and_link_to_their_output_in_awx(admin_client
     assert rows_of(html, "worst-jobs")[0][0].startswith(
         f'<a href="https://awx.example.com/#/jobs/playbook/{slow}/output">'
     )
+
+
+def test_the_worst_jobs_refresh_reads_the_same_jobs_from_get_report(admin_client, settings):
+    """layer_tables.js refreshes the table from GET report/'s lag.worst_jobs over the page's
+    window, the links from the page's templates: the same jobs, as many, the same links."""
+    settings.EVENTDEBUG = {"AWX_UI_URL": "https://awx.example.com/"}
+    jobs = [recent_job([1.0 + n, 2.0 * n]) for n in range(7)] + [recent_job([3.0], kind="project_update")]
+    html = admin_client.get(PAGE + "?window=1h").content.decode()
+    report = admin_client.get(PAGE + "report/?since=1h", HTTP_ACCEPT="application/json").json()
+    worst = report["lag"]["worst_jobs"]
+    links = json.loads(re.search(r'id="worst-jobs-links"[^>]*>(.*?)</script>', html).group(1))
+    assert links["project_update"] == "https://awx.example.com/#/jobs/project/{job}/output"
+    hrefs = [links[job["kind"]].replace("{job}", str(job["job"])) for job in worst]
+    assert [row[0] for row in rows_of(html, "worst-jobs")] == [
+        f'<a href="{href}">{job["job"]}</a>' for href, job in zip(hrefs, worst, strict=True)
+    ]
+    assert 1 < len(worst) < len(jobs)  # the report's number of them, not every job
+    columns = json.loads(re.search(r'id="worst-jobs-columns"[^>]*>(.*?)</script>', html).group(1))
+    assert [c["field"] for c in columns] == [
+        "job",
+        "kind",
+        "count",
+        "mean_seconds",
+        "p99_seconds",
+        "max_seconds",
+    ]
 
 
 def test_no_jobs_in_the_window_says_so(admin_client):

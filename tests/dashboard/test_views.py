@@ -9,6 +9,8 @@ from django.db import connection
 from django.template.loader import render_to_string
 from django.test.utils import CaptureQueriesContext
 
+from awx_eventdebug import urls
+from awx_eventdebug.api.base import AWX_AUTHENTICATE
 from awx_eventdebug.awx.tables import KINDS
 from awx_eventdebug.checks import check_dashboard, check_receive_timeout, receive_timeout_findings
 from awx_eventdebug.dashboard.views import verdict_title
@@ -17,6 +19,7 @@ from tests.conftest import REDIS_URL
 from tests.health.test_report import recent_job
 from tests.support.channel_layers import use_layer
 from tests.support.redis_servers import closed_port
+from tests.support.workloads import required_query
 
 pytestmark = pytest.mark.django_db
 
@@ -136,10 +139,54 @@ def test_a_window_not_offered_is_a_400_naming_it(admin_client, settings):
     assert admin_client.get(PAGE + "?window=6h").status_code == 400
 
 
-def test_page_is_html_whatever_the_accept_header(admin_client):
-    response = admin_client.get(PAGE, HTTP_ACCEPT="application/json")
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,*/*;q=0.8"
+
+
+@pytest.mark.parametrize("accept", [BROWSER_ACCEPT, "*/*", "text/html", None])
+def test_a_browser_and_curl_get_the_page(admin_client, accept):
+    response = admin_client.get(PAGE, **({"HTTP_ACCEPT": accept} if accept else {}))
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/html")
+
+
+def listing_expected(prefix: str) -> dict:
+    """Every route of urls.py but the root, by its name with underscores, under ``prefix``."""
+    return {
+        pattern.name.replace("-", "_"): prefix + str(pattern.pattern)
+        for pattern in urls.urlpatterns
+        if str(pattern.pattern)
+    }
+
+
+@pytest.mark.parametrize("asked", [{"HTTP_ACCEPT": "application/json"}, {"path": PAGE + "?format=json"}])
+def test_a_json_client_gets_every_endpoint_of_urls_py(admin_client, asked):
+    response = admin_client.get(asked.pop("path", PAGE), **asked)
+    assert response.status_code == 200 and response["Content-Type"] == "application/json"
+    listing = response.json()
+    assert listing == listing_expected(PAGE)
+    assert {"lag", "overflow_summary", "listen_gaps", "schema"} <= set(listing)
+    # Each is an endpoint that answers, not only a path that resolves.
+    for name, path in listing.items():
+        query = required_query(name.replace("_", "-"))
+        assert admin_client.get(path, query).status_code == 200, name
+
+
+def test_the_listing_follows_the_prefix_inside_awx(admin_client, settings):
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE, "awx_eventdebug.middleware.EventDebugMiddleware"]
+    settings.EVENTDEBUG = {"URL_PREFIX": "/diagnostics/events/"}
+    response = admin_client.get("/diagnostics/events/", HTTP_ACCEPT="application/json")
+    assert response.json() == listing_expected("/diagnostics/events/")
+
+
+def test_a_json_client_gets_the_apis_refusals(client):
+    """AWX's 401 challenge to an anonymous JSON client (a page visitor goes to the login form),
+    a JSON 403 to a user without the permission."""
+    anonymous = client.get(PAGE, HTTP_ACCEPT="application/json")
+    assert anonymous.status_code == 401 and anonymous["WWW-Authenticate"] == AWX_AUTHENTICATE
+    assert anonymous.json() == {"detail": "Authentication credentials were not provided."}
+    client.force_login(get_user_model().objects.create_user("plain", password="pw"))
+    refused = client.get(PAGE + "?format=json")
+    assert refused.status_code == 403 and "detail" in refused.json()
 
 
 def test_doctor_problems_and_warnings_are_rendered_on_the_server(admin_client, settings):

@@ -62,11 +62,17 @@ def test_bad_parameters_are_a_400_naming_the_field(admin_client, params, field):
     assert list(response.json()) == [field]
 
 
-def test_a_job_under_the_wrong_kind_or_unknown_is_a_404(admin_client):
+def test_a_job_under_the_wrong_kind_or_unknown_is_a_400_naming_job(admin_client):
+    """As ``listen --job`` refuses them (tests/listen/test_cli.py), and lag words them."""
     job = job_with_quiet_events()
     response = admin_client.get(URL, {"kind": "system_job", "job": job, "missing": "2"})
-    assert (response.status_code, response.json()["hint"]) == (404, "Ask with kind job.")
-    assert admin_client.get(URL, {"job": 4242, "missing": "2"}).status_code == 404
+    assert response.status_code == 400
+    assert response.json() == {"job": [f"job {job} is of kind job, not system_job. Ask with kind job."]}
+    response = admin_client.get(URL, {"job": 4242, "missing": "2"})
+    assert (response.status_code, response.json()) == (
+        400,
+        {"job": ["no job with id 4242 in main_unifiedjob."]},
+    )
 
 
 def test_anonymous_is_refused():

@@ -17,6 +17,7 @@ from example_settings.awxschema.emit import emit_events
 from tests.conftest import REDIS_URL
 from tests.support import ROOT
 from tests.support.redis_servers import redis_server_process
+from tests.support.workloads import BASE, add_job
 
 
 class Terminal(StringIO):
@@ -59,7 +60,7 @@ def test_bad_duration_is_a_usage_error(value):
 
 def test_unknown_layer_and_unreachable_redis_exit_2(settings):
     with pytest.raises(CommandError, match="no channel layer 'nope'") as error:
-        listen("--job", "1", "--layer", "nope")
+        listen("--group", "job_events-1", "--layer", "nope")
     assert error.value.returncode == 2
     settings.EVENTDEBUG = {"REDIS_TIMEOUT": 0.5}
     settings.CHANNEL_LAYERS = {
@@ -69,14 +70,33 @@ def test_unknown_layer_and_unreachable_redis_exit_2(settings):
         }
     }
     with pytest.raises(CommandError, match="unreachable") as error:
-        listen("--job", "1")
+        listen("--group", "job_events-1")
     assert error.value.returncode == 2
 
 
+@pytest.mark.django_db
+def test_a_job_that_does_not_exist_is_refused_as_lag_refuses_it(redis_layer_settings):
+    """One line naming --job, exit 2, before listening; the same rule as lag's (awx/jobs.py)."""
+    with pytest.raises(CommandError) as lag:
+        call_command("eventdebug", "lag", "--job", "99999", stdout=StringIO(), stderr=StringIO())
+    with pytest.raises(CommandError) as error:
+        listen("--job", "99999", "--duration", "5")
+    assert (error.value.returncode, lag.value.returncode) == (2, 2)
+    assert str(error.value) == f"--job: {lag.value}" == "--job: no job with id 99999 in main_unifiedjob."
+    update = add_job("project_update", BASE, [0.5])
+    with pytest.raises(
+        CommandError, match=f"--job: job {update} is of kind project_update, not job. Ask"
+    ) as error:
+        listen("--job", str(update), "--duration", "5")
+    assert error.value.returncode == 2
+
+
+@pytest.mark.django_db
 def test_lines_when_not_a_terminal(redis_layer_settings):
     # Two updates at least, to compare their columns: 20 intervals leave a loaded machine room.
-    out, err = listen("--job", "3", "--duration", "2", "--interval", "0.1")
-    assert "Listening on job_events-3" in err
+    job = add_job("job", BASE, [0.5])
+    out, err = listen("--job", str(job), "--duration", "2", "--interval", "0.1")
+    assert f"Listening on job_events-{job}" in err
     updates = [line for line in out.splitlines() if line.startswith("20")]
     assert len(updates) >= 2
     assert len({line.index(" lag ") for line in updates}) == 1  # fixed-width: columns align
@@ -86,7 +106,7 @@ def test_lines_when_not_a_terminal(redis_layer_settings):
 
 
 def test_redraws_in_place_on_a_terminal(redis_layer_settings):
-    out, _ = listen("--job", "3", "--duration", "2", "--interval", "0.1", stdout=Terminal())
+    out, _ = listen("--group", "job_events-3", "--duration", "2", "--interval", "0.1", stdout=Terminal())
     first, *redraws = out.split("\x1b[9F\x1b[J")  # cursor up the block's 9 lines, clear below
     assert len(redraws) >= 1
     assert first.count("\n") == 9 and first.startswith("job_events-3")
@@ -148,7 +168,7 @@ def read_until(process, predicate, timeout=30):
 )
 def test_signal_stops_with_summary_and_leaves_the_group(redis_client, key_prefix, signum, stopped):
     group_key = f"{key_prefix}:group:job_events-77"
-    process = start_listen(key_prefix, "--job", "77", "--json", "--interval", "0.1")
+    process = start_listen(key_prefix, "--group", "job_events-77", "--json", "--interval", "0.1")
     try:
         (channel,) = wait_for_member(redis_client, group_key, process)
         assert redis_client.zscore(group_key, channel) is not None
@@ -176,7 +196,13 @@ def test_signal_stops_with_summary_and_leaves_the_group(redis_client, key_prefix
 def test_redis_stopping_mid_run_prints_the_summary_and_exits_2(key_prefix):
     with redis_server_process() as (port, server):
         process = start_listen(
-            key_prefix, "--job", "5", "--json", "--interval", "0.1", redis_url=f"redis://127.0.0.1:{port}/0"
+            key_prefix,
+            "--group",
+            "job_events-5",
+            "--json",
+            "--interval",
+            "0.1",
+            redis_url=f"redis://127.0.0.1:{port}/0",
         )
         wait_for_member(redis.Redis(port=port), f"{key_prefix}:group:job_events-5", process)
         server.terminate()
@@ -191,7 +217,7 @@ def test_redis_stopping_mid_run_prints_the_summary_and_exits_2(key_prefix):
 
 def test_reader_going_away_stops_quietly_and_leaves_the_group(redis_client, key_prefix):
     group_key = f"{key_prefix}:group:job_events-78"
-    process = start_listen(key_prefix, "--job", "78", "--json", "--interval", "0.05")
+    process = start_listen(key_prefix, "--group", "job_events-78", "--json", "--interval", "0.05")
     try:
         (channel,) = wait_for_member(redis_client, group_key, process)
         process.stdout.readline()

@@ -61,7 +61,7 @@ def without_times(doc):
         return {
             k: without_times(v)
             for k, v in doc.items()
-            if k not in ("generated_at", "ttl") and not k.endswith("oldest_age_seconds")
+            if k not in ("generated_at", "ttl_seconds") and not k.endswith("oldest_age_seconds")
         }
     if isinstance(doc, list):
         # Queues that tie on fill are ordered by their oldest message: milliseconds apart here.
@@ -75,8 +75,8 @@ def ttls_count_down(first: dict, then: dict, slack: int = 30) -> bool:
     """Whether each group's TTL read in ``first`` is read in ``then`` (the same groups read
     later) as the same or up to ``slack`` seconds less: Redis counts it down, a second at a time,
     between the readings, however long apart a busy machine makes them."""
-    earlier = {group["name"]: group["ttl"] for group in first["groups"]}
-    later = {group["name"]: group["ttl"] for group in then["groups"]}
+    earlier = {group["name"]: group["ttl_seconds"] for group in first["groups"]}
+    later = {group["name"]: group["ttl_seconds"] for group in then["groups"]}
     return earlier.keys() == later.keys() and all(0 <= earlier[n] - later[n] <= slack for n in earlier)
 
 

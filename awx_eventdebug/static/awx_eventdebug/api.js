@@ -69,6 +69,21 @@ window.EventDebug = window.EventDebug || {};
     return node;
   };
 
+  // As api/markup.py code_spans: what a sentence quotes between backticks as <code>, the rest
+  // text; nodes and strings for el()'s children, so nothing in it is ever HTML.
+  const CODE_SPAN = /(`+)([^`]+)\1/g;
+  ns.codeSpans = function (text) {
+    const source = String(text);
+    const parts = [];
+    let at = 0;
+    for (const span of source.matchAll(CODE_SPAN)) {
+      parts.push(source.slice(at, span.index), ns.el("code", {}, span[2]));
+      at = span.index + span[0].length;
+    }
+    parts.push(source.slice(at));
+    return parts;
+  };
+
   ns.setStatus = function (element, text, state) {
     element.textContent = text;
     element.className = "status" + (state ? " " + state : "");

@@ -1,5 +1,5 @@
 /* Wires the page: the window selector, the verdict's refresh, the lag form, scale and kind with
-the events and drops charts, the two tables' refresh (the queues' sampled for their sparklines),
+the events and drops charts, the tables' refresh (the queues' sampled for their sparklines),
 the live gauge. Every section covers the page's one window (body data-window, from ?window=):
 choosing another loads the page for it, so the server-rendered sections and the link follow. */
 "use strict";
@@ -48,16 +48,21 @@ document.addEventListener("DOMContentLoaded", function () {
   });
   loadLag();
 
-  // The server rendered both tables: refreshed from the API on demand and every 30 s.
+  // The server rendered the tables: refreshed from the API on demand and every 30 s (10 s the
+  // queues, for their sparklines).
   const refreshOverflow = function () {
     return ns.refreshOverflowTable(urls.overflowUrl, byId("overflow-status"), byId("overflow-table"), urls.window);
   };
   const refreshQueues = function () {
     return ns.refreshQueuesTable(urls.channelsUrl, byId("queues-status"), byId("queues-table"));
   };
+  const refreshWorstJobs = function () {
+    return ns.refreshWorstJobsTable(urls.reportUrl, byId("worst-jobs-status"), byId("worst-jobs-table"), urls.window);
+  };
   [
     ["overflow-refresh", refreshOverflow, ns.TABLES_REFRESH_MS],
     ["queues-refresh", refreshQueues, ns.QUEUES_REFRESH_MS],
+    ["worst-jobs-refresh", refreshWorstJobs, ns.TABLES_REFRESH_MS],
   ].forEach(function ([id, refresh, every]) {
     const button = byId(id);
     button.hidden = false;

@@ -1,5 +1,5 @@
-/* Refreshes the overflow summary and fullest-queues tables, which the server already rendered
-from the same data, from GET overflow/summary/ and GET channels/.
+/* Refreshes the overflow summary, fullest-queues and worst-jobs tables, which the server already
+rendered from the same data, from GET overflow/summary/, GET channels/ and GET report/.
 
 The column lists (field, label, format) come from the page (dashboard/tables.py, json_script), so
 the server's table and this one cannot disagree on fields. */
@@ -14,7 +14,7 @@ window.EventDebug = window.EventDebug || {};
   // Queues are sampled more often: each sample adds a point to the queue's depth sparkline.
   ns.QUEUES_REFRESH_MS = 10000;
   ns.TREND_SAMPLES = 30;
-  const TEXT_FORMATS = ["mark", "key", "list", "time"];
+  const TEXT_FORMATS = ["mark", "key", "text", "link", "list", "time"];
   const FULL = 100;
 
   // As dashboard/tables.py queue_mark: full, or fuller than CHECK_MAX_FILL; "" otherwise.
@@ -103,6 +103,8 @@ window.EventDebug = window.EventDebug || {};
   const FORMATS = {
     mark: String,
     key: String,
+    text: String,
+    link: String, // the text of a link to the row's url
     list: function (v) {
       return v.join(", ");
     },
@@ -148,7 +150,8 @@ window.EventDebug = window.EventDebug || {};
         const value = row[column.field];
         const missing = value === undefined || value === null;
         const text = missing ? (column.format === "mark" ? "" : "–") : FORMATS[column.format](value);
-        return ns.el("td", { class: numeric(column) ? "num" : column.format, "data-label": column.label }, text);
+        const content = column.format === "link" && row.url ? ns.el("a", { href: row.url }, text) : text;
+        return ns.el("td", { class: numeric(column) ? "num" : column.format, "data-label": column.label }, content);
       });
       if (trend) cells.splice(at, 0, ns.el("td", { class: "trend", "data-label": trend.label }, trend.cell(row)));
       return ns.el("tr", row.mark ? { class: "marked" } : {}, cells);
@@ -174,6 +177,29 @@ window.EventDebug = window.EventDebug || {};
     return refreshTable(url, { limit: ns.OVERFLOW_GROUPS, since: windowLength }, status, container, function (summary) {
       ns.setStatus(status, ns.overflowStatus(summary, windowLength), "");
       ns.renderTable(container, columns, summary.groups);
+    });
+  };
+
+  // As dashboard/tables.py worst_jobs_table: the report's worst jobs of the page's window, each
+  // linking to its output in AWX (the page's URL templates, tables.py job_url_templates).
+  ns.refreshWorstJobsTable = function (url, status, container, windowLength) {
+    const columns = ns.columnsFrom("worst-jobs-columns");
+    const links = JSON.parse(document.getElementById("worst-jobs-links").textContent);
+    return refreshTable(url, { since: windowLength }, status, container, function (report) {
+      if (report.lag === null) {
+        container.replaceChildren();
+        ns.setStatus(status, "Worst jobs unavailable: " + (report.errors.lag || "not read"), "error");
+        return;
+      }
+      const jobs = report.lag.worst_jobs.map(function (job) {
+        const url = links[job.kind].replace("{job}", job.job); // tables.py JOB_PLACEHOLDER
+        return Object.assign({ p99_seconds: job.percentiles_seconds.p99, url: url }, job);
+      });
+      const text = jobs.length
+        ? "The " + jobs.length + " jobs with the highest p99 lag in the last " + windowLength + ", worst first:"
+        : "No job stored events in the last " + windowLength + ".";
+      ns.setStatus(status, text, "");
+      ns.renderTable(container, columns, jobs);
     });
   };
 

@@ -36,11 +36,11 @@ window.EventDebug = window.EventDebug || {};
     return ns.el("li", { class: "cause" }, [
       ns.el("span", { class: "badge bad" }, "cause"),
       " hop " + found.hop + " " + found.name + where + ": ",
-      ns.el("strong", {}, found.cause),
+      ns.el("strong", {}, ns.codeSpans(found.cause)),
       " ",
-      ns.el("span", { class: "evidence" }, found.evidence),
+      ns.el("span", { class: "evidence" }, ns.codeSpans(found.evidence)),
       " ",
-      ns.el("span", { class: "remedy" }, "Remedy: " + found.remedy),
+      ns.el("span", { class: "remedy" }, ["Remedy: ", ...ns.codeSpans(found.remedy)]),
       " ",
       ns.el("span", { class: "runbook" }, "Runbook: " + found.runbook),
     ]);
@@ -56,11 +56,11 @@ window.EventDebug = window.EventDebug || {};
     );
     document.getElementById("verdict-lines").replaceChildren(
       ...check.failures.map(function (line) {
-        return ns.el("li", { class: "failure" }, [ns.el("span", { class: "badge failed" }, "failed"), " " + line]);
+        return ns.el("li", { class: "failure" }, [ns.el("span", { class: "badge failed" }, "failed"), " ", ...ns.codeSpans(line)]);
       }),
       ...check.causes.map(causeItem),
       ...check.unchecked.map(function (line) {
-        return ns.el("li", { class: "unchecked" }, [ns.el("span", { class: "badge unknown" }, "unknown"), " " + line]);
+        return ns.el("li", { class: "unchecked" }, [ns.el("span", { class: "badge unknown" }, "unknown"), " ", ...ns.codeSpans(line)]);
       }),
     );
     const specs = JSON.parse(document.getElementById("verdict-thresholds").textContent);
