@@ -413,7 +413,11 @@ def _placed(rows: Rows, hours: dict[datetime, Piece], stretches: list[tuple]) ->
             empty.update(_steps(piece.start, piece.start + span, MINUTE))
     # An hour row's minutes without a row held no events, when every row of its with events was
     # read too (a purge between two reads may have taken them: then they are missing).
-    for hour in {floor_to(minute, HOUR) for minute in wanted} & hours.keys():
+    # The hours the stretches touch, hour by hour: a year-long window has half a million minutes.
+    touched = {
+        h for since, until in stretches if since < until for h in _steps(floor_to(since, HOUR), until, HOUR)
+    }
+    for hour in touched & hours.keys():
         if per_hour.get(hour, 0) == hours[hour].events():
             empty.update(_steps(hour, hour + HOUR, MINUTE))
     found = {m: minutes[m] for m in wanted if m in minutes}
