@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.management.base import CommandError
 
 from ..health.params import CheckQuerySerializer, ReportQuerySerializer, check_document, report_document
-from ..health.snapshot import OK, threshold_rows
+from ..health.snapshot import OK, shown_findings, threshold_rows
 from ..path.registry import thresholds
 from .base import Subcommand, counted, indent, render_pairs, render_table, when
 from .lag import clock_lines
@@ -30,14 +30,8 @@ def format_check(result: dict, style) -> str:
 
 
 def _shown_lines(result: dict) -> list[str]:
-    """The execution nodes whose clock or path is off, the jobs whose live output AWX thinned, and
-    why either could not be read: shown, whatever the status."""
-    clocks, rate = result["clock_skew"], result["websocket_rate"]
-    return [
-        *(f"NODE: {finding}" for finding in (clocks["findings"] if clocks else [])),
-        *(f"UI: {finding}" for finding in (rate["findings"] if rate else [])),
-        *(f"UNREAD: {name}: {error}" for name, error in result["unread"].items()),
-    ]
+    """What the check shows beside its verdict, whatever the status: NODE:, UI: and UNREAD: lines."""
+    return [f"{what.upper()}: {finding}" for what, finding in shown_findings(result)]
 
 
 def format_report(report: dict, style) -> str:

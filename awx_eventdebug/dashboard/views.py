@@ -45,7 +45,7 @@ from ..fields import ChoiceField
 from ..health.cache import shared_reading
 from ..health.doctor import build_report
 from ..health.report import WORST_DETAIL, health_window
-from ..health.snapshot import HealthSnapshot, threshold_rows
+from ..health.snapshot import HealthSnapshot, shown_findings, threshold_rows
 from ..path.registry import thresholds
 from ..timeutil import format_duration, parse_duration
 from .tables import job_url_templates, overflow_table, queues_table, window_length, worst_jobs_table
@@ -123,6 +123,7 @@ def verdict(health: HealthSnapshot) -> dict:
     check = health.check()
     return {
         **check,
+        "findings": shown_findings(check),
         "rows": threshold_rows(check),
         "title": verdict_title(check),
         "window_length": window_length(health.window),

@@ -170,6 +170,19 @@ class HealthSnapshot:
         return data
 
 
+def shown_findings(check: dict) -> list[tuple[str, str]]:
+    """(what it is about, the finding) of each thing the check shows beside its judgment: an
+    execution node whose clock or path is off ("node"), a job whose live output AWX thinned
+    ("ui"), a part that could not be read ("unread"). The CLI's lines and the dashboard's verdict
+    (verdict.js the same from GET check/)."""
+    clocks, rate = check["clock_skew"], check["websocket_rate"]
+    return [
+        *(("node", finding) for finding in (clocks["findings"] if clocks else [])),
+        *(("ui", finding) for finding in (rate["findings"] if rate else [])),
+        *(("unread", f"{name}: {error}") for name, error in check["unread"].items()),
+    ]
+
+
 def threshold_rows(check: dict) -> list[dict]:
     """The check's figures beside their thresholds, in path order: the dashboard's rows and the
     OK line."""

@@ -530,6 +530,9 @@ def test_the_verdicts_code_shows_as_code_and_nothing_else_as_markup(browser, dap
         "unchecked": [HOSTILE],
         "figures": {},
         "thresholds": {},
+        "clock_skew": {"findings": [HOSTILE]},
+        "websocket_rate": {"findings": [HOSTILE]},
+        "unread": {"clock_skew": HOSTILE},
     }
     shown = browser.execute_script(
         "EventDebug.showVerdict(document.getElementById('verdict'), arguments[0], '15m');"
@@ -537,7 +540,8 @@ def test_the_verdicts_code_shows_as_code_and_nothing_else_as_markup(browser, dap
         "return [lines.innerHTML, lines.querySelectorAll('img, script').length];",
         check,
     )
-    assert shown[0].count(HOSTILE_HTML) == 5 and shown[1] == 0
+    assert shown[0].count(HOSTILE_HTML) == 8 and shown[1] == 0
+    assert f'<span class="badge note">ui</span> {HOSTILE_HTML}' in shown[0]
     assert f'<span class="remedy">Remedy: {HOSTILE_HTML}</span>' in shown[0]
 
 
@@ -771,7 +775,8 @@ def test_a_status_verdict_js_has_no_words_for_shows_as_itself(browser, daphne_se
     colours = browser.execute_script(
         "const section = document.getElementById('verdict');"
         "const colour = () => getComputedStyle(section.querySelector('.badge')).backgroundColor;"
-        "const check = {status: 'ok', failures: [], causes: [], unchecked: [], figures: {}, thresholds: {}};"
+        "const check = {status: 'ok', failures: [], causes: [], unchecked: [], figures: {}, thresholds: {},"
+        " clock_skew: null, websocket_rate: null, unread: {}};"
         "EventDebug.showVerdict(section, check, '15m'); const ok = colour();"
         "EventDebug.showVerdict(section, Object.assign({}, check, {status: 'failed'}), '15m');"
         "const failed = colour();"

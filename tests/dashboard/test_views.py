@@ -1,5 +1,6 @@
 import base64
 import re
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -8,6 +9,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.template.loader import render_to_string
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from awx_eventdebug import urls
 from awx_eventdebug.api.base import AWX_AUTHENTICATE
@@ -16,10 +18,10 @@ from awx_eventdebug.checks import check_dashboard, check_receive_timeout, receiv
 from awx_eventdebug.dashboard.views import verdict_title
 from example_settings.settings import redis_host
 from tests.conftest import REDIS_URL
-from tests.health.test_report import recent_job
+from tests.health.test_report import nodes_one_ahead, recent_job
 from tests.support.channel_layers import use_layer
 from tests.support.redis_servers import closed_port
-from tests.support.workloads import required_query
+from tests.support.workloads import add_job, required_query
 
 pytestmark = pytest.mark.django_db
 
@@ -312,6 +314,18 @@ def test_the_verdict_is_the_check_with_its_thresholds(admin_client, settings):
     # The doctor's own "ok" (setup) no longer stands alone at the top.
     assert html.index('id="verdict"') < html.index("The doctor found no problems")
     assert 'data-max-p99="0.5"' in html and 'data-max-fill="80"' in html
+
+
+def test_the_verdict_shows_what_the_check_shows_beside_it(admin_client):
+    """A job AWX thinned and an execution node whose clock is off, whatever the status."""
+    nodes_one_ahead()
+    fast = add_job("job", timezone.now() - timedelta(minutes=1), [0.5] * 300, duration=3.0)
+    verdict = verdict_of(admin_client.get(PAGE).content.decode())
+    assert (
+        '<li class="finding"><span class="badge note">node</span> execution node exec-3: clock ahead'
+        in verdict
+    )
+    assert f'<span class="badge note">ui</span> job {fast} (job): 300 events in 3 s' in verdict
 
 
 def test_a_status_the_page_has_no_words_for_shows_as_itself():

@@ -46,6 +46,15 @@ window.EventDebug = window.EventDebug || {};
     ]);
   }
 
+  // What the check shows beside its judgment, as health/snapshot.py shown_findings lists it.
+  function shownFindings(check) {
+    return [
+      ...(check.clock_skew ? check.clock_skew.findings : []).map((finding) => ["node", finding]),
+      ...(check.websocket_rate ? check.websocket_rate.findings : []).map((finding) => ["ui", finding]),
+      ...Object.entries(check.unread).map(([name, error]) => ["unread", name + ": " + error]),
+    ];
+  }
+
   ns.showVerdict = function (section, check, windowLength) {
     section.className = "card verdict " + check.status;
     section.dataset.status = check.status;
@@ -61,6 +70,9 @@ window.EventDebug = window.EventDebug || {};
       ...check.causes.map(causeItem),
       ...check.unchecked.map(function (line) {
         return ns.el("li", { class: "unchecked" }, [ns.el("span", { class: "badge unknown" }, "unknown"), " ", ...ns.codeSpans(line)]);
+      }),
+      ...shownFindings(check).map(function ([what, finding]) {
+        return ns.el("li", { class: "finding" }, [ns.el("span", { class: "badge note" }, what), " ", ...ns.codeSpans(finding)]);
       }),
     );
     const specs = JSON.parse(document.getElementById("verdict-thresholds").textContent);
