@@ -6,6 +6,7 @@ from django.core.management.base import CommandError
 
 from ..health.params import CheckQuerySerializer, ReportQuerySerializer, check_document, report_document
 from ..health.snapshot import OK, shown_findings, threshold_rows
+from ..lag.summary import unmeasurable
 from ..path.registry import thresholds
 from .base import Subcommand, counted, indent, render_pairs, render_table, when
 from .lag import clock_lines
@@ -87,7 +88,7 @@ def _lag_lines(lag: dict, style) -> list[str]:
     if rows:
         out.append(indent(render_table(headers, rows, numeric=[False] + [True] * (len(headers) - 1))))
     else:
-        out.append("  no events stored in the window")
+        out.append(f"  {unmeasurable(lag['kinds'].values()) or 'no events stored in the window'}")
     out.extend(style.ERROR(f"  {kind}: {message}") for kind, message in lag["errors"].items())
     if lag["worst_jobs"]:
         out.append("  Worst jobs by p99:")

@@ -82,3 +82,21 @@ def worst_of_kind(kind: str, window, percentiles) -> dict:
         kind=kind, since=since, until=window.until, by="job", percentiles=percentiles, worst_by=P99
     )
     return lag_report(by_job)
+
+
+# The events a kind's lag leaves out, by its summary's field, as text names them.
+UNMEASURABLE = {
+    "negative_count": "negative (stored before created: an execution node's clock ahead)",
+    "backfilled_count": "backfilled (created == modified)",
+    "missing_created_count": "without created",
+}
+
+
+def unmeasurable(kinds) -> str:
+    """The events stored in the window with no measurable lag, counted by why ("" for none)."""
+    counts = {field: sum(s[field] for s in kinds if s) for field in UNMEASURABLE}
+    stored = sum(counts.values())
+    if not stored:
+        return ""
+    why = ", ".join(f"{count:,} {UNMEASURABLE[field]}" for field, count in counts.items() if count)
+    return f"{stored:,} events stored in the window, none with a measurable lag ({why})"

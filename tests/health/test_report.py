@@ -121,6 +121,12 @@ def test_a_window_of_events_without_a_measurable_lag_is_unknown_not_idle(redis_l
     assert (row["verdict"], row["text"]) == ("unknown", stored)
 
 
+def test_the_reports_lag_section_says_events_without_a_measurable_lag_were_stored(redis_layer_settings):
+    recent_job([-2.0, -1.0])
+    lag = run("report", "--since", "10m")[1].split("Event lag")[1].split("\nChannel overflow")[0]
+    assert "  2 events stored in the window, none with a measurable lag (2 negative" in lag
+
+
 def test_lag_over_the_threshold_names_figure_and_threshold(redis_layer_settings):
     recent_job([0.5] * 9 + [40.0])
     recent_job([0.2, 0.3], kind="project_update")

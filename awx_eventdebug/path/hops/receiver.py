@@ -12,29 +12,12 @@ controller's, which stamps ``created`` early).
 from __future__ import annotations
 
 from ...lag.rollup import last_stored_minute
-from ...lag.summary import P99_KEY, lag_summary
+from ...lag.summary import P99_KEY, lag_summary, unmeasurable
 from ...sections import attempt
 from ...timeutil import MAX_SECONDS, isoformat
 from ..causes import BEFORE_QUEUE, BUFFER_HELD, EVENT_TABLE_LOCKED, LAG_UNPLACED, RECEIVER_SHORT, SLOW_INSERTS
 from ..hop import IDLE, NOT_APPLICABLE, OK, OVER, UNKNOWN, Diagnosis, Hop, Judgment, Threshold
 from .event_insert import lock_waits
-
-# The events a kind's lag leaves out, by its summary's field (lag/summary.py), as text names them.
-UNMEASURABLE = {
-    "negative_count": "negative (stored before created: an execution node's clock ahead)",
-    "backfilled_count": "backfilled (created == modified)",
-    "missing_created_count": "without created",
-}
-
-
-def unmeasurable(kinds) -> str:
-    """The events stored in the window with no measurable lag, counted by why ("" for none)."""
-    counts = {field: sum(s[field] for s in kinds if s) for field in UNMEASURABLE}
-    stored = sum(counts.values())
-    if not stored:
-        return ""
-    why = ", ".join(f"{count:,} {UNMEASURABLE[field]}" for field, count in counts.items() if count)
-    return f"{stored:,} events stored in the window, none with a measurable lag ({why})"
 
 
 class Receiver(Hop):
