@@ -44,6 +44,9 @@ class Threshold:
     digits: int = 1  # of a figure shown (a threshold is shown as written)
     maximum: float = 2**63 - 1  # a larger value is a typo
     metric_scale: float = 1.0
+    # Its figure is the hop's cluster-wide read, the same whichever node judges it (the database's
+    # view of every node): its metric family has no node label.
+    cluster_wide: bool = False
 
     @property
     def setting(self) -> str:
