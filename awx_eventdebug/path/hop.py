@@ -225,6 +225,11 @@ class Hop:
         unknown, stale, ok); the check's lines and figures of every node that is not stale."""
         return worst_of(nodes)
 
+    def judge_inside(self, text: str, reading) -> Judgment:
+        """The row of a hop ``inside`` another's figure (``text`` says whose): no verdict of its
+        own; ``reading`` is its cluster-wide read, None when it has none or it failed."""
+        return Judgment(NOT_APPLICABLE, text)
+
     def diagnose(self, judged: Judgment, path: dict[str, Judgment]) -> Diagnosis | None:
         """Why this hop is over its threshold: one of its causes, with the evidence of its own
         figures and of ``path``, the other hops' judgments where it was judged (by key). By
