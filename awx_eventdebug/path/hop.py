@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..conf import get_config
 from ..jsondoc import says_unit
 
 OK, OVER, STALE, UNKNOWN, NOT_APPLICABLE = "ok", "over", "stale", "unknown", "n/a"
@@ -101,11 +102,26 @@ class Cause:
     remedy: str
 
     @property
+    def anchor(self) -> str:
+        return anchor(self.title)
+
+    @property
     def runbook(self) -> str:
-        """Its section: docs/runbook.md and the heading's anchor as GitHub makes it (lower case,
-        punctuation dropped, spaces as hyphens)."""
-        anchor = re.sub(r"[^\w\- ]", "", self.title.lower()).replace(" ", "-")
-        return f"docs/runbook.md#{anchor}"
+        """Its section of the runbook the app serves (dashboard/runbook.py)."""
+        return runbook_url(self.anchor)
+
+
+def anchor(heading: str) -> str:
+    """A heading's anchor as GitHub makes it for docs/runbook.md and the app's runbook page alike
+    (lower case, punctuation dropped, spaces as hyphens)."""
+    return re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-")
+
+
+def runbook_url(section: str) -> str:
+    """The runbook's ``section`` where the app serves it: under URL_PREFIX, on AWX_UI_URL's host
+    (empty: a path on the host serving the app)."""
+    config = get_config()
+    return f"{config['AWX_UI_URL'].rstrip('/')}{config['URL_PREFIX']}runbook/#{section}"
 
 
 @dataclass(frozen=True)

@@ -96,7 +96,7 @@ def test_lag_with_an_empty_queue_is_spent_before_it_in_every_face(node, admin_cl
         "  evidence: event lag p99 36.445 s (job events), while the callback queue keeps up"
     )
     assert lines[3].startswith("  remedy: Find where the job ran") and "chrony" in lines[3]
-    assert lines[4] == "  runbook: docs/runbook.md#events-reach-the-callback-queue-late"
+    assert lines[4] == "  runbook: /api/eventdebug/runbook/#events-reach-the-callback-queue-late"
 
     check = json.loads(run("check", *lenient, "--json")[1])
     [found] = check["causes"]
@@ -120,6 +120,11 @@ def test_lag_with_an_empty_queue_is_spent_before_it_in_every_face(node, admin_cl
     page = admin_client.get("/api/eventdebug/").content.decode()
     assert f"<strong>{BEFORE_TITLE}</strong>" in page and headline in page
     assert "callback receiver: event lag" not in page
+    # Its runbook link opens the app's runbook page at the cause's section.
+    link = "/api/eventdebug/runbook/#events-reach-the-callback-queue-late"
+    assert f'<a href="{link}">{link}</a>' in page
+    runbook = admin_client.get(link.split("#")[0]).content.decode()
+    assert 'id="events-reach-the-callback-queue-late"' in runbook
 
 
 @pytest.mark.django_db
