@@ -218,7 +218,10 @@ def test_the_lag_before_the_queue_is_placed_on_the_execution_node_that_stands_ou
         "wait that long before the queue)"
     )
     assert found.line.startswith("events reach the callback queue late from execution node exec-3: ")
-    steady = {"baseline_min_lag_seconds": 0.1, "nodes": [estimate("exec-1", IN_SYNC, 0.1, 0.6, 0.0)]}
+    steady = {
+        "baseline_min_lag_seconds": 0.1,
+        "nodes": [estimate("exec-1", IN_SYNC, 0.1, 0.6, 0.0), estimate("exec-2", IN_SYNC, 0.2, 0.7, -0.1)],
+    }
     found = Receiver().diagnose(
         LAG, {"callback_queue": EMPTY, "callback": Callback().judge_inside("", steady)}
     )
@@ -226,8 +229,11 @@ def test_the_lag_before_the_queue_is_placed_on_the_execution_node_that_stands_ou
         "alike on every execution node (none stands out in `lag --by execution_node`): the "
         "controller's runner callback or receptor"
     )
-    # Too few events on every node to tell: the lag is placed on no node.
-    unmeasured = {"baseline_min_lag_seconds": None, "nodes": [estimate("exec-1", UNKNOWN, None, None)]}
+    # Too few events on every node but one to tell: the lag is placed on no node.
+    unmeasured = {
+        "baseline_min_lag_seconds": 0.1,
+        "nodes": [estimate("exec-1", UNKNOWN, None, None), estimate("exec-2", IN_SYNC, 0.1, 0.6, 0.0)],
+    }
     found = Receiver().diagnose(
         LAG, {"callback_queue": EMPTY, "callback": Callback().judge_inside("", unmeasured)}
     )

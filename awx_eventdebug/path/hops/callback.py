@@ -46,13 +46,13 @@ def before_queue(clocks: dict | None) -> tuple[str, str]:
     "the time is spent before the queue"), and the execution node it names first ("" for none).
 
     A slow path first, then a clock behind the controller's, each with its figures; none standing
-    out among measured nodes places it alike on every node; no estimate places it nowhere."""
+    out among two measured nodes or more places it alike on every node; fewer, nowhere."""
     estimates = (clocks or {}).get("nodes", [])
     late = [e for e in estimates if e["verdict"] == SLOW_PATH] + [
         e for e in estimates if e["verdict"] == BEHIND
     ]
     if not late:
-        if any(e["verdict"] != UNKNOWN for e in estimates):
+        if sum(e["verdict"] != UNKNOWN for e in estimates) > 1:  # a lone node stands out from none
             return (
                 ", alike on every execution node (none stands out in `lag --by execution_node`): the "
                 "controller's runner callback or receptor"
