@@ -61,6 +61,28 @@ WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pi
 LIMIT {MAX_INSERTS}
 """
 
+# A worker flushes its buffer every JOB_EVENT_BUFFER_SECONDS (default 1) or at 1000 events
+# of a kind (awx/main/dispatch/worker/callback.py), so a batch holds at most 1000 events,
+# which take at most 10 s at CHECK_MAX_INSERT_SECONDS_PER_EVENT's 10 ms. An insert running
+# longer is slower than that bound allows any batch, and its worker pops nothing meanwhile. A
+# blocked insert shows only here: AWX's counters move when the insert ends, and the receiver's
+# other workers keep draining the queue into their own blocked inserts.
+INSERT_WAIT = Threshold(
+    "max_insert_wait",
+    10.0,
+    "Seconds the longest insert into the event tables running now has run (PostgreSQL)",
+    "Longest running event insert",
+    metric_help=(
+        "Seconds the longest insert into the event tables running now has run, from "
+        "PostgreSQL's pg_stat_activity (every node's receiver)."
+    ),
+    metric="event_insert_running_seconds",
+    figure="insert_wait",
+    unit="s",
+    maximum=MAX_SECONDS,
+    cluster_wide=True,
+)
+
 
 def running_inserts() -> dict:
     """The inserts into the event tables running now: how many, what they wait on, the longest
@@ -149,27 +171,7 @@ class EventInsert(Hop):
             digits=4,
             maximum=3600,
         ),
-        # A worker flushes its buffer every JOB_EVENT_BUFFER_SECONDS (default 1) or at 1000 events
-        # of a kind (awx/main/dispatch/worker/callback.py), so a batch holds at most 1000 events,
-        # which take at most 10 s at the bound above. An insert running longer is slower than that
-        # bound allows any batch, and its worker pops nothing meanwhile. A blocked insert shows only
-        # here: AWX's counters move when the insert ends, and the receiver's other workers keep
-        # draining the queue into their own blocked inserts.
-        Threshold(
-            "max_insert_wait",
-            10.0,
-            "Seconds the longest insert into the event tables running now has run (PostgreSQL)",
-            "Longest running event insert",
-            metric_help=(
-                "Seconds the longest insert into the event tables running now has run, from "
-                "PostgreSQL's pg_stat_activity (every node's receiver)."
-            ),
-            metric="event_insert_running_seconds",
-            figure="insert_wait",
-            unit="s",
-            maximum=MAX_SECONDS,
-            cluster_wide=True,
-        ),
+        INSERT_WAIT,
     )
 
     def pipeline(self, pipe, context: NodeContext) -> None:
@@ -193,7 +195,7 @@ class EventInsert(Hop):
             judged = self._judge_counters(node, figures, limits, inserts)
         # The database's inserts now, as every node sees them: the row of each node shows them.
         waited, line = judge_wait(inserts, limits)
-        judged.figures["max_insert_wait"] = waited
+        judged.figures[INSERT_WAIT.name] = waited
         if line and judged.verdict != OVER:
             judged.verdict, judged.line = OVER, line
         return judged
@@ -234,9 +236,9 @@ class EventInsert(Hop):
                 NOT_APPLICABLE, "no node sampled" + waits_text(inserts), self._figure({}, inserts)
             )
         waited, line = judge_wait(inserts, limits)
-        judged.figures["max_insert_wait"] = waited
+        judged.figures[INSERT_WAIT.name] = waited
         if line:
-            judged.failures.append(f"{line}, above the maximum {limits['max_insert_wait']:g} s")
+            judged.failures.append(f"{line}, above the maximum {INSERT_WAIT.shown(limits[INSERT_WAIT.name])}")
             if judged.verdict != OVER:
                 judged.verdict, judged.line = OVER, line
         return judged
@@ -258,7 +260,7 @@ def judge_wait(inserts: dict | None, limits: dict) -> tuple[float | None, str]:
     if not inserts or not inserts["measured"]:
         return None, ""
     waited = inserts["longest_seconds"] if inserts["running"] else 0.0
-    if waited <= limits["max_insert_wait"]:
+    if waited <= limits[INSERT_WAIT.name]:
         return waited, ""
     line = f"an insert into the event tables has run {waited:.0f} s"
     if inserts["lock_waits"]:
