@@ -31,7 +31,8 @@ PYTHON = "3.11"
 
 # What of AWX's requirements the app and its tests use: the app's runtime dependencies and what
 # channels and channels_redis run on (asgiref, daphne with its twisted, msgpack, aioredis on
-# channels_redis 3, hiredis), prometheus-client (metrics tests) and inflection (schema tests).
+# channels_redis 3, hiredis), prometheus-client (metrics tests), inflection (schema tests) and
+# markdown (the runbook page renders with it when importable).
 AWX_PICKED = {
     "django",
     "channels",
@@ -47,6 +48,7 @@ AWX_PICKED = {
     "twisted",
     "msgpack",
     "inflection",
+    "markdown",
 }
 
 
@@ -73,6 +75,7 @@ AWX_STATES = {
             "djangorestframework==3.15.1",
             "hiredis==2.0.0",
             "inflection==0.5.1",
+            "markdown==3.5.2",
             "msgpack==1.0.5",
             "prometheus-client==0.20.0",
             "psycopg==3.1.18",
@@ -92,6 +95,7 @@ AWX_STATES = {
             "djangorestframework==3.15.1",
             "hiredis==3.0.0",
             "inflection==0.5.1",
+            "markdown==3.5.2",
             "msgpack==1.0.5",
             "prometheus-client==0.20.0",
             "psycopg==3.1.18",
@@ -112,11 +116,12 @@ AWX_STATES = {
             "daphne",
             "prometheus-client",
             "inflection",
+            "markdown",
         ],
     ),
 }
 LATEST = ["Django", "channels", "channels-redis", "djangorestframework", "redis", "psycopg", "daphne"]
-LATEST += ["prometheus-client", "inflection"]
+LATEST += ["prometheus-client", "inflection", "markdown"]
 VERSION_SETS = [*AWX_STATES, "latest"]
 
 TEST_REQUIREMENTS = ["pytest", "pytest-django", "numpy"]

@@ -9,6 +9,7 @@ from .api.listen import GapsView
 from .api.openapi import SchemaView
 from .api.overflow import OverflowListView, OverflowSummaryView
 from .api.path import PathView
+from .dashboard.runbook import RunbookView
 from .dashboard.views import DashboardView
 
 app_name = "awx_eventdebug"
@@ -24,5 +25,6 @@ urlpatterns = [
     path("metrics/", MetricsView.as_view(), name="metrics"),
     path("path/", PathView.as_view(), name="path"),
     path("schema/", SchemaView.as_view(), name="schema"),
+    path("runbook/", RunbookView.as_view(), name="runbook"),
     path("", DashboardView.as_view(), name="dashboard"),
 ]

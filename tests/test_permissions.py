@@ -18,6 +18,7 @@ from tests.support.workloads import required_query
 pytestmark = pytest.mark.django_db
 
 ROUTES = [pattern.name for pattern in urls.urlpatterns]
+PAGES = ("dashboard", "runbook")  # to the login form rather than a bare 401 or 403
 
 
 def client_for(user=None):
@@ -38,7 +39,7 @@ def auditor():
 def test_anonymous_and_ordinary_users_are_refused(route, redis_layer_settings):
     url = reverse(f"awx_eventdebug:{route}")
     anonymous = client_for().get(url)
-    if route == "dashboard":  # a page: to the login form rather than a bare 403
+    if route in PAGES:
         assert anonymous.status_code == 302 and "login" in anonymous["Location"]
     else:
         assert anonymous.status_code == 401 and anonymous["WWW-Authenticate"] == AWX_AUTHENTICATE
@@ -46,7 +47,7 @@ def test_anonymous_and_ordinary_users_are_refused(route, redis_layer_settings):
     assert ordinary.get(url).status_code == 403
 
 
-@pytest.mark.parametrize("route", [route for route in ROUTES if route != "dashboard"])
+@pytest.mark.parametrize("route", [route for route in ROUTES if route not in PAGES])
 def test_a_bad_password_gets_awxs_401(route, redis_layer_settings):
     User.objects.create_superuser("admin", "admin@example.com", "pw")
     client = APIClient()

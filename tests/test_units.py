@@ -27,7 +27,7 @@ from tests.support.workloads import required_query
 pytestmark = pytest.mark.django_db
 
 # Not JSON: Prometheus text, the OpenAPI document (its own vocabulary), the page.
-NOT_DOCUMENTS = {"metrics", "schema", "dashboard"}
+NOT_DOCUMENTS = {"metrics", "schema", "dashboard", "runbook"}
 # Query strings that add parts to a document (groups, timelines).
 VARIANTS = {
     "lag": ({"by": "job"}, {"by": "minute"}),

@@ -139,6 +139,10 @@ def test_a_slow_path_before_the_queue_names_the_execution_node():
         forget(steady)
     causes = {cause["cause"]: cause for cause in found["causes"]}
     assert BEFORE_QUEUE in causes, found["causes"]
+    # The cause places the lag on the node the estimate singles out.
+    assert (
+        "before the queue: execution node exec-slow, whose median lag is" in causes[BEFORE_QUEUE]["evidence"]
+    )
     nodes = {node["node"]: node for node in found["clock_skew"]["nodes"]}
     assert (nodes["exec-slow"]["verdict"], nodes["exec-steady"]["verdict"]) == ("slow_path", "in_sync"), nodes
     assert any(f.startswith("execution node exec-slow: events wait") for f in found["clock_skew"]["findings"])

@@ -171,10 +171,11 @@ FAMILIES = (
 
 def path_families() -> tuple[Family, ...]:
     """A per-node gauge for each threshold of a hop read on each node whose metric is not one of
-    FAMILIES: the worst of those figures is what the check bounds."""
+    FAMILIES: the worst of those figures is what the check bounds; one gauge for the cluster of a
+    threshold whose figure is the hop's cluster-wide read."""
     declared = {family.name for family in FAMILIES}
     return tuple(
-        Family(t.metric, "gauge", ("node",), t.metric_help or f"{t.help}.")
+        Family(t.metric, "gauge", () if t.cluster_wide else ("node",), t.metric_help or f"{t.help}.")
         for hop in hops()
         if hop.snapshot_key
         for t in hop.thresholds
@@ -319,8 +320,12 @@ def path_samples(judged: JudgedPath) -> dict[str, list[tuple[list[str], float]]]
     for node, figures in judged.node_figures.items():
         for name, value in figures.items():
             threshold = metrics[name]
-            if value is not None and threshold.metric in out:
+            if value is not None and threshold.metric in out and not threshold.cluster_wide:
                 out[threshold.metric].append(([node], value * threshold.metric_scale))
+    for threshold in metrics.values():
+        value = judged.figures.get(threshold.figure_key)
+        if threshold.cluster_wide and value is not None and threshold.metric in out:
+            out[threshold.metric].append(([], value * threshold.metric_scale))
     return out
 
 

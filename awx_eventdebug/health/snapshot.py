@@ -19,7 +19,6 @@ from django.utils import timezone
 from ..awx.sending import websocket_rate
 from ..awx.tables import KINDS
 from ..lag.histogram import lag_counters
-from ..lag.nodes import node_clocks
 from ..overflow.queries import cumulative_drops
 from ..path.judge import JudgedPath, judge_path, latest_snapshots, limits, limits_of
 from ..path.registry import hops, thresholds
@@ -57,7 +56,9 @@ class HealthSnapshot:
             [hop] = [hop for hop in hops() if hop.cluster_read == name]
             value, error = attempt(lambda: hop.read_cluster(self.window, self.detail))
             self._read[name] = (value, error)
-            if error:
+            # A hop inside another's figure reads what explains it (shown): its failure changes
+            # no status, and `unread` says it.
+            if error and not hop.inside:
                 self.errors[name] = error
         return self._read[name]
 
@@ -68,11 +69,11 @@ class HealthSnapshot:
     def snapshots(self):
         return section(latest_snapshots, self.errors, "path")
 
-    @cached_property
+    @property
     def clock_skew(self) -> tuple[dict | None, str]:
-        """Each execution node's clock estimate over the window (lag/nodes.py): (value, why it
-        failed)."""
-        return attempt(lambda: node_clocks(self.window))
+        """Each execution node's clock estimate over the window (lag/nodes.py), hop 1's read:
+        (value, why it failed)."""
+        return self.read("clock_skew")
 
     @cached_property
     def websocket_rate(self) -> tuple[dict | None, str]:

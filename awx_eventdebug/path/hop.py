@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..conf import get_config
 from ..jsondoc import says_unit
 
 OK, OVER, STALE, UNKNOWN, NOT_APPLICABLE = "ok", "over", "stale", "unknown", "n/a"
@@ -44,6 +45,9 @@ class Threshold:
     digits: int = 1  # of a figure shown (a threshold is shown as written)
     maximum: float = 2**63 - 1  # a larger value is a typo
     metric_scale: float = 1.0
+    # Its figure is the hop's cluster-wide read, the same whichever node judges it (the database's
+    # view of every node): its metric family has no node label.
+    cluster_wide: bool = False
 
     @property
     def setting(self) -> str:
@@ -98,11 +102,26 @@ class Cause:
     remedy: str
 
     @property
+    def anchor(self) -> str:
+        return anchor(self.title)
+
+    @property
     def runbook(self) -> str:
-        """Its section: docs/runbook.md and the heading's anchor as GitHub makes it (lower case,
-        punctuation dropped, spaces as hyphens)."""
-        anchor = re.sub(r"[^\w\- ]", "", self.title.lower()).replace(" ", "-")
-        return f"docs/runbook.md#{anchor}"
+        """Its section of the runbook the app serves (dashboard/runbook.py)."""
+        return runbook_url(self.anchor)
+
+
+def anchor(heading: str) -> str:
+    """A heading's anchor as GitHub makes it for docs/runbook.md and the app's runbook page alike
+    (lower case, punctuation dropped, spaces as hyphens)."""
+    return re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-")
+
+
+def runbook_url(section: str) -> str:
+    """The runbook's ``section`` where the app serves it: under URL_PREFIX, on AWX_UI_URL's host
+    (empty: a path on the host serving the app)."""
+    config = get_config()
+    return f"{config['AWX_UI_URL'].rstrip('/')}{config['URL_PREFIX']}runbook/#{section}"
 
 
 @dataclass(frozen=True)
@@ -221,6 +240,11 @@ class Hop:
         """The hop for the cluster from its nodes: shown as its worst node (over first, then
         unknown, stale, ok); the check's lines and figures of every node that is not stale."""
         return worst_of(nodes)
+
+    def judge_inside(self, text: str, reading) -> Judgment:
+        """The row of a hop ``inside`` another's figure (``text`` says whose): no verdict of its
+        own; ``reading`` is its cluster-wide read, None when it has none or it failed."""
+        return Judgment(NOT_APPLICABLE, text)
 
     def diagnose(self, judged: Judgment, path: dict[str, Judgment]) -> Diagnosis | None:
         """Why this hop is over its threshold: one of its causes, with the evidence of its own

@@ -194,7 +194,7 @@ def judge_path(
         if hop.inside:
             inside = numbers[hop.inside]
             text = f"in the event lag of hop {inside} (modified - created covers hops 1-{inside})"
-            judged = Judgment(NOT_APPLICABLE, text)
+            judged = hop.judge_inside(text, readings.get(hop.cluster_read, (None, ""))[0])
         else:
             reading, error = readings.get(hop.cluster_read, (None, ""))
             if hop.cluster_read and error and not hop.snapshot_key:

@@ -565,7 +565,7 @@ def test_failing_check_full_queue_and_drops_are_the_headline(browser, daphne_ser
     lines = browser.find_element(By.ID, "verdict-lines").text
     assert "cause hop 7 group_send on " in lines and "The channel layer drops websocket messages" in lines
     assert "Remedy: " in lines and "MAX_WEBSOCKET_EVENT_RATE" in lines
-    assert "Runbook: docs/runbook.md#the-channel-layer-drops-websocket-messages" in lines
+    assert "Runbook: /api/eventdebug/runbook/#the-channel-layer-drops-websocket-messages" in lines
     browser.execute_async_script(
         "const done = arguments[arguments.length - 1];"
         "document.getElementById('verdict-figures').replaceChildren();"

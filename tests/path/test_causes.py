@@ -2,13 +2,16 @@
 event lag blames the receiver only when the hops it covers do not clear it."""
 
 import json
+from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
+from awx_eventdebug.lag.nodes import AHEAD, BEHIND, IN_SYNC, SLOW_PATH, UNKNOWN
 from awx_eventdebug.models import NodeSnapshot
 from awx_eventdebug.path import causes
 from awx_eventdebug.path.hop import NOT_APPLICABLE, OK, OVER, Judgment
+from awx_eventdebug.path.hops.callback import Callback
 from awx_eventdebug.path.hops.callback_queue import CallbackQueue
 from awx_eventdebug.path.hops.receiver import Receiver
 from awx_eventdebug.path.judge import judge_path, limits
@@ -16,6 +19,7 @@ from awx_eventdebug.path.sampler import take_sample
 from tests.health.test_report import recent_job, run
 from tests.path.conftest import node_named
 from tests.support.awx_callback import backlog_events, dispatch
+from tests.support.workloads import small_workload
 
 LAG = Judgment(OVER, "event lag p99 32.400 s (job events)", 32.4, "event lag p99 of job events is 32.4 s")
 EMPTY = Judgment(OK, "node-a: 0 queued", {"length": 0, "oldest_age": None, "out_per_second": None})
@@ -92,7 +96,7 @@ def test_lag_with_an_empty_queue_is_spent_before_it_in_every_face(node, admin_cl
         "  evidence: event lag p99 36.445 s (job events), while the callback queue keeps up"
     )
     assert lines[3].startswith("  remedy: Find where the job ran") and "chrony" in lines[3]
-    assert lines[4] == "  runbook: docs/runbook.md#events-reach-the-callback-queue-late"
+    assert lines[4] == "  runbook: /api/eventdebug/runbook/#events-reach-the-callback-queue-late"
 
     check = json.loads(run("check", *lenient, "--json")[1])
     [found] = check["causes"]
@@ -116,6 +120,11 @@ def test_lag_with_an_empty_queue_is_spent_before_it_in_every_face(node, admin_cl
     page = admin_client.get("/api/eventdebug/").content.decode()
     assert f"<strong>{BEFORE_TITLE}</strong>" in page and headline in page
     assert "callback receiver: event lag" not in page
+    # Its runbook link opens the app's runbook page at the cause's section.
+    link = "/api/eventdebug/runbook/#events-reach-the-callback-queue-late"
+    assert f'<a href="{link}">{link}</a>' in page
+    runbook = admin_client.get(link.split("#")[0]).content.decode()
+    assert 'id="events-reach-the-callback-queue-late"' in runbook
 
 
 @pytest.mark.django_db
@@ -173,3 +182,85 @@ def test_a_per_node_hops_cluster_row_names_the_cause_its_own_node_shows():
     [own] = [row for n in judged.nodes if n["node"] == "node-a" for row in n["hops"] if row["hop"] == 3]
     assert queue["evidence"] == f"node-a: {own['evidence']}"
     assert (by_hop[6]["node"], by_hop[6]["cause"]) == ("node-b", causes.SLOW_INSERTS.title)
+
+
+def estimate(node, verdict, lowest, p50, skew=None):
+    return {
+        "node": node,
+        "verdict": verdict,
+        "min_lag_seconds": lowest,
+        "p50_seconds": p50,
+        "skew_seconds": skew,
+    }
+
+
+def test_the_lag_before_the_queue_is_placed_on_the_execution_node_that_stands_out():
+    clocks = {
+        "baseline_min_lag_seconds": 0.1,
+        "nodes": [
+            estimate("exec-1", IN_SYNC, 0.1, 0.6, 0.0),
+            estimate("exec-2", BEHIND, 3.1, 3.6, -3.0),
+            estimate("exec-3", SLOW_PATH, 10.4, 21.9),
+            estimate("exec-4", AHEAD, -5.0, 0.2, 5.1),
+        ],
+    }
+    inside = Callback().judge_inside("in the event lag of hop 4", clocks)
+    assert inside.text == (
+        "in the event lag of hop 4; execution nodes that stand out: exec-2 (clock behind by about 3.0 s), "
+        "exec-3 (a slow path before the queue), exec-4 (clock ahead by about 5.1 s)"
+    )
+    found = Receiver().diagnose(LAG, {"callback_queue": EMPTY, "callback": inside})
+    assert found.cause is causes.BEFORE_QUEUE
+    assert found.evidence.endswith(
+        "so the time is spent before the queue: execution node exec-3, whose median lag is 21.9 s while "
+        "the nodes in sync have at most 0.6 s: its events wait 10.3 s or more before the queue; and "
+        "execution node exec-2, whose clock is about 3.0 s behind the controller's (or whose events all "
+        "wait that long before the queue)"
+    )
+    assert found.line.startswith("events reach the callback queue late from execution node exec-3: ")
+    steady = {
+        "baseline_min_lag_seconds": 0.1,
+        "nodes": [estimate("exec-1", IN_SYNC, 0.1, 0.6, 0.0), estimate("exec-2", IN_SYNC, 0.2, 0.7, -0.1)],
+    }
+    found = Receiver().diagnose(
+        LAG, {"callback_queue": EMPTY, "callback": Callback().judge_inside("", steady)}
+    )
+    assert found.evidence.endswith(
+        "alike on every execution node (none stands out in `lag --by execution_node`): the "
+        "controller's runner callback or receptor"
+    )
+    # Too few events on every node but one to tell: the lag is placed on no node.
+    unmeasured = {
+        "baseline_min_lag_seconds": 0.1,
+        "nodes": [estimate("exec-1", UNKNOWN, None, None), estimate("exec-2", IN_SYNC, 0.1, 0.6, 0.0)],
+    }
+    found = Receiver().diagnose(
+        LAG, {"callback_queue": EMPTY, "callback": Callback().judge_inside("", unmeasured)}
+    )
+    assert found.evidence.endswith("or an execution node's clock is behind the controller's")
+    assert found.line.startswith("events reach the callback queue late: ")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "profile, named",
+    [
+        ("slow_node", "execution node exec-3, whose median lag is "),
+        ("skewed_node", "execution node exec-2, whose clock is about 3.0 s behind the controller's"),
+    ],
+)
+def test_the_workload_of_a_slow_or_skewed_node_names_it_in_the_cause(node, settings, profile, named):
+    now = timezone.now()
+    small_workload(
+        kinds=("job",), jobs=8, events=200, profile=profile, since=now - timedelta(hours=1), until=now
+    )
+    take_sample(10)
+    settings.EVENTDEBUG = {"CHECK_MAX_P99": 1}  # over it either way: exec-2 adds only 3 s
+    check = json.loads(run("check", "--since", "1h", "--json")[1])
+    [found] = check["causes"]
+    assert (found["hop"], found["cause"]) == (4, BEFORE_TITLE)
+    assert "so the time is spent before the queue: " + named in found["evidence"], found["evidence"]
+    path = json.loads(run("path", "--since", "1h", "--json")[1])
+    assert path["headline"].startswith(
+        f"events reach the callback queue late from execution node {named.split()[2].rstrip(',')}: "
+    )

@@ -76,7 +76,7 @@ def test_a_new_hop_is_in_every_face(widget_hop, node, admin_client, settings):
         "cause": "Too few widget workers",
         "evidence": "node-w: 5 widgets",
         "remedy": "raise WIDGET_WORKERS",
-        "runbook": "docs/runbook.md#too-few-widget-workers",
+        "runbook": "/api/eventdebug/runbook/#too-few-widget-workers",
     }
     assert "cause" not in path["cluster"][2]  # a hop within its threshold
     check = admin_client.get("/api/eventdebug/check/", {"max_widgets": 3}).json()

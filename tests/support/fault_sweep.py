@@ -138,13 +138,14 @@ def own_session() -> psycopg.Connection:
 def locked(table: str, mode: str = "ACCESS EXCLUSIVE"):
     """``table`` locked by a second PostgreSQL session until the block ends: ACCESS EXCLUSIVE, as
     a migration, VACUUM FULL or pg_repack lock it (reads wait too), or ``mode``: SHARE, as a
-    CREATE INDEX without CONCURRENTLY does, holds inserts and lets reads through."""
+    CREATE INDEX without CONCURRENTLY does, holds inserts and lets reads through. Yields that
+    session."""
     with own_session() as holder:
         # A session of the test's own holding the table (an open transaction) fails the test.
         holder.execute("SET lock_timeout = '10s'")
         holder.execute(f"LOCK TABLE {table} IN {mode} MODE")
         try:
-            yield
+            yield holder
         finally:
             holder.rollback()
 

@@ -9,7 +9,9 @@ spent inserting per event stored (``callback_receiver_events_insert_db_seconds``
 ``callback_receiver_batch_events_insert_db`` histogram) and the batches that failed
 (``callback_receiver_batch_events_errors``). Cluster-wide, on PostgreSQL, the inserts into the
 event tables running now (pg_stat_activity: what they wait on, for how long, which sessions block
-them): one bounded read-only statement under STATEMENT_TIMEOUT. SQLite has no such view.
+them): one bounded read-only statement under STATEMENT_TIMEOUT. SQLite has no such view. The
+longest of them is judged for the cluster (and shown on every node's row): an insert blocked on a
+lock shows nowhere else.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from django.db import connection
 
 from ...awx.tables import KINDS
 from ...db import diagnostic_cursor
+from ...timeutil import MAX_SECONDS
 from ..causes import EVENT_TABLE_LOCKED, SLOW_INSERTS
 from ..hop import (
     NOT_APPLICABLE,
@@ -57,6 +60,28 @@ FROM pg_stat_activity
 WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid() AND query ~ %s
 LIMIT {MAX_INSERTS}
 """
+
+# A worker flushes its buffer every JOB_EVENT_BUFFER_SECONDS (default 1) or at 1000 events
+# of a kind (awx/main/dispatch/worker/callback.py), so a batch holds at most 1000 events,
+# which take at most 10 s at CHECK_MAX_INSERT_SECONDS_PER_EVENT's 10 ms. An insert running
+# longer is slower than that bound allows any batch, and its worker pops nothing meanwhile. A
+# blocked insert shows only here: AWX's counters move when the insert ends, and the receiver's
+# other workers keep draining the queue into their own blocked inserts.
+INSERT_WAIT = Threshold(
+    "max_insert_wait",
+    10.0,
+    "Seconds the longest insert into the event tables running now has run (PostgreSQL)",
+    "Longest running event insert",
+    metric_help=(
+        "Seconds the longest insert into the event tables running now has run, from "
+        "PostgreSQL's pg_stat_activity (every node's receiver)."
+    ),
+    metric="event_insert_running_seconds",
+    figure="insert_wait",
+    unit="s",
+    maximum=MAX_SECONDS,
+    cluster_wide=True,
+)
 
 
 def running_inserts() -> dict:
@@ -118,9 +143,12 @@ def waits_text(inserts: dict | None) -> str:
     text = (
         f"; {inserts['running']} inserts running now ({waits}), the longest {inserts['longest_seconds']:g} s"
     )
-    if inserts["blocking_pids"]:
-        text += f", blocked by pid {', '.join(str(pid) for pid in inserts['blocking_pids'])}"
-    return text
+    return text + blocked_by(inserts)
+
+
+def blocked_by(inserts: dict) -> str:
+    pids = inserts["blocking_pids"]
+    return f", blocked by pid {', '.join(str(pid) for pid in pids)}" if pids else ""
 
 
 class EventInsert(Hop):
@@ -143,6 +171,7 @@ class EventInsert(Hop):
             digits=4,
             maximum=3600,
         ),
+        INSERT_WAIT,
     )
 
     def pipeline(self, pipe, context: NodeContext) -> None:
@@ -159,9 +188,19 @@ class EventInsert(Hop):
         if figures.get("error"):
             return Judgment(UNKNOWN, figures["error"])
         if not figures["present"]:
-            return Judgment(
+            judged = Judgment(
                 NOT_APPLICABLE, figures["note"] + waits_text(inserts), self._figure(figures, inserts)
             )
+        else:
+            judged = self._judge_counters(node, figures, limits, inserts)
+        # The database's inserts now, as every node sees them: the row of each node shows them.
+        waited, line = judge_wait(inserts, limits)
+        judged.figures[INSERT_WAIT.name] = waited
+        if line and judged.verdict != OVER:
+            judged.verdict, judged.line = OVER, line
+        return judged
+
+    def _judge_counters(self, node: str, figures: dict, limits: dict, inserts) -> Judgment:
         per_event, most = figures["seconds_per_event"], limits["max_insert_seconds_per_event"]
         if per_event is None:
             text = "no events inserted since the previous sample"
@@ -188,9 +227,21 @@ class EventInsert(Hop):
         )
 
     def judge_cluster(self, inserts, limits: dict, nodes) -> Judgment:
+        """The worst node, and the inserts running now judged once for the cluster: a blocked
+        insert fails the check even when no node is sampled or no node's counters moved."""
         if nodes:
-            return worst_of(nodes)
-        return Judgment(NOT_APPLICABLE, "no node sampled" + waits_text(inserts), self._figure({}, inserts))
+            judged = worst_of(nodes)
+        else:
+            judged = Judgment(
+                NOT_APPLICABLE, "no node sampled" + waits_text(inserts), self._figure({}, inserts)
+            )
+        waited, line = judge_wait(inserts, limits)
+        judged.figures[INSERT_WAIT.name] = waited
+        if line:
+            judged.failures.append(f"{line}, above the maximum {INSERT_WAIT.shown(limits[INSERT_WAIT.name])}")
+            if judged.verdict != OVER:
+                judged.verdict, judged.line = OVER, line
+        return judged
 
     @staticmethod
     def _figure(figures: dict, inserts: dict | None) -> dict:
@@ -201,6 +252,20 @@ class EventInsert(Hop):
 
     def diagnose(self, judged: Judgment, path: dict[str, Judgment]) -> Diagnosis | None:
         return Diagnosis(EVENT_TABLE_LOCKED if lock_waits(judged) else SLOW_INSERTS, judged.text)
+
+
+def judge_wait(inserts: dict | None, limits: dict) -> tuple[float | None, str]:
+    """The longest running insert's seconds (None where unmeasured), and the headline when it is
+    over its threshold: how long, what it waits on and who blocks it."""
+    if not inserts or not inserts["measured"]:
+        return None, ""
+    waited = inserts["longest_seconds"] if inserts["running"] else 0.0
+    if waited <= limits[INSERT_WAIT.name]:
+        return waited, ""
+    line = f"an insert into the event tables has run {waited:.0f} s"
+    if inserts["lock_waits"]:
+        line += f", {inserts['lock_waits']} waiting on a lock"
+    return waited, line + blocked_by(inserts)
 
 
 def lock_waits(judged: Judgment | None) -> int:

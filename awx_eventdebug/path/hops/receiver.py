@@ -17,6 +17,7 @@ from ...sections import attempt
 from ...timeutil import MAX_SECONDS, isoformat
 from ..causes import BEFORE_QUEUE, BUFFER_HELD, EVENT_TABLE_LOCKED, LAG_UNPLACED, RECEIVER_SHORT, SLOW_INSERTS
 from ..hop import IDLE, NOT_APPLICABLE, OK, OVER, UNKNOWN, Diagnosis, Hop, Judgment, Threshold
+from .callback import before_queue
 from .event_insert import lock_waits
 
 
@@ -110,10 +111,12 @@ class Receiver(Hop):
             )
         cleared = [f"the callback queue keeps up ({queue.text})"]
         cleared += [f"{hop.text}" for hop in (buffer, insert) if hop is not None and hop.verdict == OK]
+        clocks = path.get("callback")
+        where, first = before_queue(clocks.figure if clocks is not None else None)
         return Diagnosis(
             BEFORE_QUEUE,
-            f"{judged.text}, while " + " and ".join(cleared) + ": so the time is spent before the queue "
-            "(the execution node, receptor, the controller's runner callback) or an execution node's "
-            "clock is behind the controller's",
-            line=f"events reach the callback queue late: {judged.text}, while the callback queue keeps up",
+            f"{judged.text}, while " + " and ".join(cleared) + ": so the time is spent before the queue"
+            f"{where}",
+            line=f"events reach the callback queue late{f' from execution node {first}' if first else ''}: "
+            f"{judged.text}, while the callback queue keeps up",
         )

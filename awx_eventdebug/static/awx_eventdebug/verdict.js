@@ -42,7 +42,7 @@ window.EventDebug = window.EventDebug || {};
       " ",
       ns.el("span", { class: "remedy" }, ["Remedy: ", ...ns.codeSpans(found.remedy)]),
       " ",
-      ns.el("span", { class: "runbook" }, "Runbook: " + found.runbook),
+      ns.el("span", { class: "runbook" }, ["Runbook: ", ns.el("a", { href: found.runbook }, found.runbook)]),
     ]);
   }
 

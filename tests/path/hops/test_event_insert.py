@@ -2,20 +2,24 @@
 between two snapshots, and on PostgreSQL the inserts into the event tables running now."""
 
 import json
+import re
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 
 import psycopg
 import pytest
 from django.db import connection
 
+from awx_eventdebug.path import causes
 from awx_eventdebug.path.hop import NodeContext
 from awx_eventdebug.path.hops.event_insert import (
     BATCHED,
     BATCHES,
     INSERT_SECONDS,
     INSERTED,
+    EventInsert,
     insert_figures,
     running_inserts,
 )
@@ -101,31 +105,97 @@ def blocked_insert(ready: threading.Event):
         inserter.rollback()
 
 
+@contextmanager
+def insert_blocked(mode: str, longer_than: float = 0.0):
+    """The job event table locked in ``mode`` by a session of its own (yielded), and an insert
+    waiting on it for more than ``longer_than`` seconds, as running_inserts() sees it."""
+    with locked("main_jobevent", mode) as holder:
+        ready = threading.Event()
+        thread = threading.Thread(target=blocked_insert, args=(ready,))
+        thread.start()
+        try:
+            ready.wait(10)
+            found = {}
+            for _ in range(100):  # until the insert waits long enough (a second or two)
+                found = running_inserts()
+                if found["lock_waits"] and found["longest_seconds"] > longer_than:
+                    break
+                time.sleep(0.1)
+            assert found["lock_waits"] == 1 and found["waits"] == {"Lock:relation": 1}, found
+            assert found["blocking_pids"] == [holder.info.backend_pid]
+            yield holder
+        finally:
+            holder.rollback()  # the insert ends
+            thread.join(30)
+
+
 @POSTGRES
 def test_a_lock_on_the_event_table_is_named_as_the_backlogs_cause(node):
     dispatch(node, backlog_events(30, oldest_age=20.0))
     # A lock that holds inserts and lets the tool's reads through (an ACCESS EXCLUSIVE one holds
     # those too, until the lock timeout).
-    with locked("main_jobevent", "SHARE"):
-        ready = threading.Event()
-        thread = threading.Thread(target=blocked_insert, args=(ready,))
-        thread.start()
-        ready.wait(10)
-        found = {}
-        for _ in range(50):  # until the insert waits on the lock (a fraction of a second)
-            found = running_inserts()
-            if found["lock_waits"]:
-                break
-            threading.Event().wait(0.1)
-        assert found["lock_waits"] == 1 and found["waits"] == {"Lock:relation": 1}
-        assert len(found["blocking_pids"]) == 1 and found["longest_seconds"] < 30
+    with insert_blocked("SHARE"):
         take_sample(10)
         check = json.loads(run("check", "--json")[1])
-    thread.join(30)
     [cause] = check["causes"]
     assert (cause["hop"], cause["cause"]) == (3, "A lock on the event tables holds the receiver's inserts")
     assert "1 Lock:relation" in cause["evidence"] and "blocked by pid" in cause["evidence"]
     assert "pg_blocking_pids" in cause["remedy"]
+
+
+@POSTGRES
+def test_a_blocked_insert_fails_the_check_while_the_queue_is_empty_and_no_counter_moved(
+    node, admin_client, settings
+):
+    # A real AWX: the receiver drains the queue into its workers, whose inserts block, so the
+    # queue stays short and no insert ends between two samples (seconds per event unmeasured).
+    save_metrics(node, inserted=1000, insert_seconds=0.2, batches=1)
+    take_sample(1)
+    time.sleep(1.0)
+    # As a migration or VACUUM FULL holds it: the lag's reads of the table give up within a second
+    # (half the statement timeout), and the node stays fresh while they wait.
+    settings.EVENTDEBUG = {"CHECK_MAX_INSERT_WAIT": 0.5, "STATEMENT_TIMEOUT": 2, "SAMPLE_STALE_INTERVALS": 60}
+    with insert_blocked("ACCESS EXCLUSIVE", longer_than=0.5) as holder:
+        pid = holder.info.backend_pid
+        insert = take_sample(1)["snapshot"]["insert"]
+        check = json.loads(run("check", "--json")[1])
+        path = admin_client.get("/api/eventdebug/path/").json()
+        metrics = admin_client.get("/api/eventdebug/metrics/").content.decode()
+    assert insert["seconds_per_event"] is None and insert["events_inserted"] == 0
+    assert check["status"] == "failed" and check["thresholds"]["max_insert_wait_seconds"] == 0.5
+    assert 0.5 < check["figures"]["insert_wait_seconds"] < 30
+    [failure] = [line for line in check["failures"] if "event tables" in line]
+    assert failure.startswith("an insert into the event tables has run ")
+    assert failure.endswith(f"s, 1 waiting on a lock, blocked by pid {pid}, above the maximum 0.5 s")
+    [cause] = check["causes"]
+    assert (cause["hop"], cause["cause"]) == (6, causes.EVENT_TABLE_LOCKED.title)
+    assert "no events inserted since the previous sample" in cause["evidence"]
+    assert re.search(
+        rf"1 Lock:relation\), the longest \d+(\.\d+)? s, blocked by pid {pid}$", cause["evidence"]
+    )
+    assert path["first_over"] == {"hop": 6, "node": "node-i"}
+    assert path["headline"].startswith("an insert into the event tables has run ")
+    [row] = [hop for hop in path["nodes"][0]["hops"] if hop["key"] == "event_insert"]
+    assert (row["verdict"], row["cause"]) == ("over", causes.EVENT_TABLE_LOCKED.title)
+    assert re.search(r"^awx_eventdebug_event_insert_running_seconds \d", metrics, flags=re.MULTILINE)
+
+
+def test_the_wait_is_judged_for_the_cluster_when_no_node_is_sampled():
+    inserts = {"measured": True, "note": "", "running": 2, "waits": {"Lock:relation": 2}}
+    inserts |= {"lock_waits": 2, "longest_seconds": 42.5, "blocking_pids": [77]}
+    limits = {"max_insert_seconds_per_event": 0.01, "max_insert_wait": 10.0}
+    judged = EventInsert().judge_cluster(inserts, limits, [])
+    assert (judged.verdict, judged.figures) == ("over", {"max_insert_wait": 42.5})
+    assert judged.failures == [
+        "an insert into the event tables has run 42 s, 2 waiting on a lock, blocked by pid 77, "
+        "above the maximum 10 s"
+    ]
+    found = EventInsert().diagnose(judged, {})
+    assert found.cause is causes.EVENT_TABLE_LOCKED and "blocked by pid 77" in found.evidence
+    quiet = EventInsert().judge_cluster(inserts | {"longest_seconds": 3.0}, limits, [])
+    assert (quiet.verdict, quiet.failures, quiet.figures) == ("n/a", [], {"max_insert_wait": 3.0})
+    unmeasured = {"measured": False, "note": "SQLite has no pg_stat_activity: waits unmeasurable"}
+    assert EventInsert().judge_cluster(unmeasured, limits, []).figures == {"max_insert_wait": None}
 
 
 @POSTGRES
