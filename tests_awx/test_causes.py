@@ -6,7 +6,9 @@ name it (the cause, its evidence, its remedy); the healthy run names none.
   lag while the callback queue keeps up, placed before the queue;
 - an execution node whose events wait 10 to 30 s before the queue while another's do not: placed
   before the queue, the node named;
-- a job faster than AWX's MAX_WEBSOCKET_EVENT_RATE, whose live output AWX thins.
+- a job faster than AWX's MAX_WEBSOCKET_EVENT_RATE, whose live output AWX thins;
+- a lock held on the event table (SHARE, as a CREATE INDEX takes it): the receiver's insert waits,
+  named with the session that holds it.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import pytest
 from awx.main.models import Job
 from awx_box import causes_named, check, eventdebug_json
 from django.core.management import CommandError, call_command
+from django.db import connections
 
 pytestmark = pytest.mark.usefixtures("awx_objects")
 
@@ -146,3 +149,34 @@ def test_a_slow_path_before_the_queue_names_the_execution_node():
     nodes = {node["node"]: node for node in found["clock_skew"]["nodes"]}
     assert (nodes["exec-slow"]["verdict"], nodes["exec-steady"]["verdict"]) == ("slow_path", "in_sync"), nodes
     assert any(f.startswith("execution node exec-slow: events wait") for f in found["clock_skew"]["findings"])
+
+
+LOCKED = "A lock on the event tables holds the receiver's inserts"
+
+
+def test_a_lock_on_the_event_table_is_named_with_the_session_holding_it():
+    from awx_eventdebug.path.hops.event_insert import running_inserts
+
+    job = awx_jobs.running_job()
+    holder = connections.create_connection("default")  # a session of its own, as a DBA's
+    try:
+        with holder.cursor() as cursor:
+            cursor.execute("BEGIN")
+            cursor.execute("LOCK TABLE main_jobevent IN SHARE MODE")
+            cursor.execute("SELECT pg_backend_pid()")
+            [holder_pid] = cursor.fetchone()
+        job = awx_jobs.dispatch(job, 50)
+        deadline = time.monotonic() + 60
+        while not running_inserts()["lock_waits"] and time.monotonic() < deadline:
+            time.sleep(0.5)
+        time.sleep(1.5)  # the insert has waited more than the 1 s asked below
+        found = causes_named("--since", "5m", "--max-insert-wait", "1")
+    finally:
+        with holder.cursor() as cursor:
+            cursor.execute("ROLLBACK")
+        holder.close()
+    awx_jobs.wait_for_events(job)
+    forget(job)
+    assert LOCKED in found, found
+    assert found[LOCKED]["hop"] == 6 and f"pid {holder_pid}" in found[LOCKED]["evidence"], found[LOCKED]
+    assert "pg_blocking_pids" in found[LOCKED]["remedy"]
