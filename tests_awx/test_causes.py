@@ -24,6 +24,7 @@ from awx.main.models import Job
 from awx_box import causes_named, check, eventdebug_json
 from django.core.management import CommandError, call_command
 from django.db import connections
+from django.utils.timezone import now
 
 pytestmark = pytest.mark.usefixtures("awx_objects")
 
@@ -33,12 +34,20 @@ BEFORE_QUEUE = "Events reach the callback queue late"
 
 @pytest.fixture(autouse=True, scope="module")
 def snapshots_forgotten():
-    """The 1 s slots' snapshots these tests take are stale seconds later: deleted after them, so
-    the next tests judge the node by its own sampler's snapshots."""
-    yield
+    """The snapshots taken while these tests induced their causes (this process's 1 s slots and
+    the node's own sampler's) are deleted after them, and the node's sampler takes two more: the
+    next tests judge the node by figures none of these causes is in (the later snapshot's rates
+    are counted from the earlier)."""
+    from awx_eventdebug.conf import get_config
     from awx_eventdebug.models import NodeSnapshot
 
-    NodeSnapshot.objects.filter(interval=1).delete()
+    started = now()
+    yield
+    cleared = now()
+    NodeSnapshot.objects.filter(taken_at__gte=started).delete()
+    deadline = time.monotonic() + 4 * get_config()["SAMPLE_INTERVAL"]
+    while NodeSnapshot.objects.filter(taken_at__gt=cleared).count() < 2 and time.monotonic() < deadline:
+        time.sleep(1)
 
 
 def sample() -> None:
