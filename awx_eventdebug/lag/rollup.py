@@ -569,12 +569,13 @@ def kinds_window_pieces(
     if last <= first:
         first = last = until
     windows: dict[str, WindowPieces | RollupsBehind | Unavailable] = {}
-    deadline = time.monotonic() + get_config()["STATEMENT_TIMEOUT"]
     for kind, cover in Cover.read_kinds(list(tables), first, last, every_minute).items():
         behind = len(cover.missing)
         if fill_at_most is not None and behind > fill_at_most:
             windows[kind] = RollupsBehind(behind)
-        elif left := cover.fill(deadline):
+        # Each kind within STATEMENT_TIMEOUT of its own, as its one statement would be: one
+        # deadline for all made the last kinds unknown on a slow link to the database.
+        elif left := cover.fill(time.monotonic() + get_config()["STATEMENT_TIMEOUT"]):
             windows[kind] = Unavailable(
                 f"the lag rollups of this window are being filled: they were {behind} minutes behind, "
                 f"{left} minutes are left after STATEMENT_TIMEOUT.",
