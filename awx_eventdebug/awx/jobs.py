@@ -66,10 +66,20 @@ def existing_job(job_id: int, kind: str) -> UnifiedJob:
         return find_job(cursor, job_id, KINDS[kind])
 
 
-def partitioned_at(cursor) -> datetime | None:
-    """When AWX partitioned its event tables (migration 0144 applied); None outside AWX."""
+def legacy_partitioned_at(cursor, legacy_table: str) -> datetime | None:
+    """When AWX partitioned its event tables (migration 0144 applied), while ``legacy_table`` (the
+    events 0144 left behind) exists; None outside AWX, or once cleanup_jobs dropped the table. One
+    statement: each lag statement asks."""
+    if cursor.db.vendor == "postgresql":
+        exists = "to_regclass(%s) IS NOT NULL"
+    else:
+        exists = "EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = %s)"
     cursor.execute(
-        "SELECT applied FROM django_migrations WHERE app = %s AND name = %s", PARTITIONING_MIGRATION
+        "SELECT (SELECT applied FROM django_migrations WHERE app = %s AND name = %s) WHERE " + exists,
+        [*PARTITIONING_MIGRATION, legacy_table],
     )
     row = cursor.fetchone()
-    return aware(row[0]) if row and row[0] else None
+    if not row or not row[0]:
+        return None
+    applied = row[0]  # SQLite gives a subquery's datetime as text
+    return aware(datetime.fromisoformat(applied) if isinstance(applied, str) else applied)

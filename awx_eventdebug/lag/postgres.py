@@ -57,17 +57,11 @@ def postgres_statistics(cursor, kind, query, sources, fractions, limit) -> tuple
             else ""
         ),
     )
-    # The planner turns JIT on from cost alone; over a million rows compiling these few
-    # expressions costs ~100 ms and gains nothing. Off for this statement, then put back.
-    cursor.execute("SELECT current_setting('jit')")
-    jit = cursor.fetchone()[0]
-    cursor.execute("SELECT set_config('jit', 'off', true)")
     all_fractions = [0.0, *fractions, 1.0]
     # Without groups there is nothing to order, worst_by or not.
     order_params = [all_fractions] if grouped and query.worst_by is not None else []
     cursor.execute(sql, [all_fractions, *params, *order_params, *([limit + 1] if grouped else [])])
     rows = [(row[0], _statistics(*row[1:])) for row in cursor.fetchall()]
-    cursor.execute("SELECT set_config('jit', %s, true)", [jit])
     return rows[0][1], rows[1:]
 
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from ..awx.jobs import find_job, partitioned_at
-from ..awx.tables import EventKind, table_exists
+from ..awx.jobs import find_job, legacy_partitioned_at
+from ..awx.tables import EventKind
 
 
 @dataclass(frozen=True)
@@ -32,9 +32,7 @@ def event_sources(cursor, kind: EventKind, query) -> list[Source]:
     """The tables holding the events ``query`` asks for; NotFound for a job that does not exist
     or is of another kind."""
     job = find_job(cursor, query.job, kind) if query.job is not None else None
-    partitioned = None
-    if table_exists(cursor, kind.legacy_table):
-        partitioned = partitioned_at(cursor)
+    partitioned = legacy_partitioned_at(cursor, kind.legacy_table)
     if job is not None:
         if partitioned is not None and job.created < partitioned:
             return [Source(kind.legacy_table)]
