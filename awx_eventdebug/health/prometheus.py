@@ -335,7 +335,7 @@ def metrics_reading() -> dict:
     process's scrapes for HEALTH_CACHE seconds (health/cache.py): the lease is renewed far more
     often than it expires."""
     reporter, error = attempt(lambda: claim(node_name(), timezone.now()))
-    data = HealthSnapshot(health_window(timezone.now())).metrics(reporter)
+    data = HealthSnapshot(health_window(timezone.now()), explain=False).metrics(reporter)
     if error:
         data["errors"]["reporter"] = error
     return data

@@ -34,11 +34,14 @@ EXIT_CODES = {OK: 0, FAILED: 1, UNKNOWN: 2, IDLE: 3}
 
 class HealthSnapshot:
     """The health over ``window`` with the check's thresholds (``given`` overrides the CHECK_*
-    settings by threshold name); ``detail`` worst jobs, groups and queues kept for a report."""
+    settings by threshold name); ``detail`` worst jobs, groups and queues kept for a report. With
+    ``explain`` off (the metrics: figures, no text), the reads that only explain another hop's
+    figure (an ``inside`` hop's: hop 1's clock estimate) are not made."""
 
-    def __init__(self, window: Window, detail: int = 0, **given):
+    def __init__(self, window: Window, detail: int = 0, explain: bool = True, **given):
         self.window = window
         self.detail = detail
+        self.explain = explain
         self.limits = limits(**given)
         # Why a part the judgment reads failed (a hop's cluster-wide read, the snapshots); the
         # report's and the metrics' own parts keep theirs apart, so no view changes another.
@@ -48,7 +51,11 @@ class HealthSnapshot:
     @cached_property
     def readings(self) -> dict[str, tuple[Any, str]]:
         """Each hop's cluster-wide figures, by the name of what it reads: (value, why it failed)."""
-        return {hop.cluster_read: self.read(hop.cluster_read) for hop in hops() if hop.cluster_read}
+        return {
+            hop.cluster_read: self.read(hop.cluster_read)
+            for hop in hops()
+            if hop.cluster_read and (self.explain or not hop.inside)
+        }
 
     def read(self, name: str) -> tuple[Any, str]:
         """One hop's cluster-wide figures, read once: (value, why it failed)."""

@@ -8,6 +8,8 @@ from io import StringIO
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as openmetrics_families
 from prometheus_client.parser import text_string_to_metric_families
@@ -26,7 +28,7 @@ from awx_eventdebug.lag.histogram import BOUNDS
 from awx_eventdebug.models import LagRollup
 from awx_eventdebug.overflow.queries import cumulative_drops, purge_overflow
 from awx_eventdebug.overflow.upsert import Counts, add_counts
-from tests.health.test_report import dead_redis, fill_queue, recent_job
+from tests.health.test_report import dead_redis, fill_queue, nodes_one_ahead, recent_job
 from tests.support import ROOT
 from tests.support.workloads import add_job
 
@@ -370,3 +372,16 @@ def test_a_scrape_reads_only_the_minutes_final_since_the_last_one(admin_client, 
     for families in (first, second):
         lag = families["awx_eventdebug_event_lag_seconds"]
         assert value(lag, "awx_eventdebug_event_lag_seconds_count", kind="job") == 2
+
+
+def test_a_scrape_makes_none_of_the_reads_that_only_explain_a_figure(admin_client, redis_layer_settings):
+    """The execution nodes' clock estimate (hop 1, inside hop 4's lag) explains the check's lines;
+    the metrics export figures only, and do not pay for it. GET check/ does."""
+    claim("example-node", timezone.now())
+    nodes_one_ahead()
+    statements = {}
+    for name, url in (("metrics", URL), ("check", "/api/eventdebug/check/")):
+        with CaptureQueriesContext(connection) as captured:
+            assert admin_client.get(url).status_code in (200, 503)
+        statements[name] = [q["sql"] for q in captured.captured_queries if "execution_node" in q["sql"]]
+    assert not statements["metrics"] and statements["check"], statements
