@@ -4,12 +4,15 @@
 Its one text is docs/runbook.md; awx_eventdebug/runbook.md points to it, so the package (and the
 wheel, which copies what it points to) carries it. Rendered with Python-Markdown when importable
 (AWX ships Markdown 3.5.2 on 24.6.1 and devel), else as its text under each heading; either way
-each heading's anchor is the one GitHub makes (path/hop.py anchor), so a link works on both.
+each heading's anchor is the one GitHub makes (path/hop.py anchor), so a link works on both. A
+JSON client (``Accept: application/json``, ``?format=json``) gets the text itself and each
+section's heading by its anchor.
 """
 
 from __future__ import annotations
 
 import re
+from functools import cache
 from pathlib import Path
 
 from django.utils.html import escape
@@ -21,6 +24,12 @@ from .views import DashboardView
 
 RUNBOOK = Path(__file__).resolve().parent.parent / "runbook.md"
 HEADING = re.compile(r"^(#{1,3}) (.+)$", flags=re.MULTILINE)
+
+
+@cache
+def runbook_text() -> str:
+    """Read once per process: the file changes only with the package."""
+    return RUNBOOK.read_text(encoding="utf-8")
 
 
 def runbook_html(text: str) -> SafeString:
@@ -53,4 +62,8 @@ class RunbookView(DashboardView):
     query_serializer_class = None
 
     def get(self, request):
-        return Response({"runbook": runbook_html(RUNBOOK.read_text(encoding="utf-8"))})
+        text = runbook_text()
+        if not self.answers_html():
+            sections = {anchor(heading): heading for _, heading in HEADING.findall(text)}
+            return Response({"markdown": text, "sections": sections})
+        return Response({"runbook": runbook_html(text)})

@@ -79,6 +79,16 @@ def test_the_app_serves_the_runbook_with_every_section_at_its_anchor(admin_clien
         assert '<a href="#a-node-takes-no-snapshot">A node takes no snapshot</a>' in page
 
 
+@pytest.mark.parametrize("ask", [{"HTTP_ACCEPT": "application/json"}, {"data": {"format": "json"}}])
+def test_a_json_client_gets_the_text_and_each_section_by_its_anchor(admin_client, ask):
+    response = admin_client.get("/api/eventdebug/runbook/", **ask)
+    assert response.status_code == 200 and response["Content-Type"].startswith("application/json")
+    body = response.json()
+    assert body["markdown"] == (ROOT / "docs" / "runbook.md").read_text()
+    assert set(sections()) <= set(body["sections"])
+    assert body["sections"]["a-node-takes-no-snapshot"] == "A node takes no snapshot"
+
+
 def alert_links() -> list[tuple[str, str, str | None]]:
     """(name, expression, runbook_url or None) of each rule of contrib/prometheus/alerts.yml."""
     rules = (ROOT / "contrib" / "prometheus" / "alerts.yml").read_text()
