@@ -448,6 +448,20 @@ def test_gauge_tells_gaps_awx_never_sent_from_lost_ones(browser, daphne_server, 
     assert title == "Of the 2 checked: 1 lost, 1 not sent by AWX (no output)."
 
 
+def test_a_refusal_reads_as_its_fields_and_reasons(browser, daphne_server):
+    """What the gauge's tooltip and the tables show when the API refuses a query (a 400 naming
+    each field), not the body's JSON."""
+    log_in(browser, daphne_server)
+    browser.get(daphne_server.url + PAGE)
+    message = browser.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "const ns = window.EventDebug;"
+        "ns.getJSON(ns.apiURL('listen/gaps/', {job: 99999, missing: '1'})).then("
+        "  () => done('answered'), (err) => done(err.message));"
+    )
+    assert message == "HTTP 400: job: no job with id 99999 in main_unifiedjob."
+
+
 def test_gauge_counts_counter_gaps_by_the_rule_of_listen(browser, daphne_server):
     """gauge.js's CounterGaps, in the page as served, passes the vectors that live/stats.py's
     passes (tests/listen/test_stats.py): the same figures and ranges after every step."""

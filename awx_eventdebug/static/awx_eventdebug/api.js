@@ -13,6 +13,11 @@ window.EventDebug = window.EventDebug || {};
     return url.toString();
   };
 
+  // A 400's body names each refused field with its reasons (AWX's shape): "job: no job with id 5".
+  function refusedFields(body) {
+    return Object.keys(body).map((name) => name + ": " + [].concat(body[name]).join(" ")).join("; ");
+  }
+
   // The JSON body of a GET; an Error with .status and the server's explanation otherwise.
   ns.getJSON = async function (url) {
     let response;
@@ -29,7 +34,7 @@ window.EventDebug = window.EventDebug || {};
     }
     if (!response.ok) {
       // A 404 without a JSON body is Django's own: the endpoint is not in this version.
-      const detail = body ? body.detail || JSON.stringify(body) : response.status === 404 ? "no such endpoint" : "";
+      const detail = body ? body.detail || refusedFields(body) : response.status === 404 ? "no such endpoint" : "";
       const error = new Error("HTTP " + response.status + (detail ? ": " + detail : ""));
       error.status = response.status;
       throw error;
