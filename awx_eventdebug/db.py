@@ -1,5 +1,5 @@
 """Database access on the default alias: every statement the app runs under a statement and a lock
-timeout, diagnostic reads of AWX's tables read-only, the batched deletes of the app's retention
+timeout (and JIT off), diagnostic reads of AWX's tables read-only, the batched deletes of the app's retention
 purges, errors named for the database they come from."""
 
 from __future__ import annotations
@@ -118,11 +118,12 @@ def _set_settings(cursor, values: dict[str, str], is_local: bool) -> None:
 
 @contextmanager
 def bounded_transaction(using: str = DEFAULT_DB_ALIAS, read_only: bool = False):
-    """A transaction whose statements run under the timeouts (PostgreSQL cancels one that runs
-    longer, or waits longer for a lock); with ``read_only``, a read-only one.
+    """A transaction whose statements run under statement_settings(): the timeouts (PostgreSQL
+    cancels one that runs longer, or waits longer for a lock) and JIT off; with ``read_only``, a
+    read-only one. One round trip sets them all.
 
     Inside an enclosing transaction (a caller's atomic block, a test) it is a savepoint: the
-    access mode cannot change any more, and the timeouts are put back on leaving it (rolling the
+    access mode cannot change any more, and the settings are put back on leaving it (rolling the
     savepoint back puts them back too), so the caller's own statements keep theirs."""
     target = connections[using]
     postgres = target.vendor == "postgresql"
@@ -143,8 +144,8 @@ def bounded_transaction(using: str = DEFAULT_DB_ALIAS, read_only: bool = False):
 
 
 def bound_session_statements() -> None:
-    """Put every later statement of this connection's session under the timeouts (PostgreSQL):
-    for a background thread, which closes its connection after its work."""
+    """Put every later statement of this connection's session under statement_settings()
+    (PostgreSQL): for a background thread, which closes its connection after its work."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             _set_settings(cursor, statement_settings(), is_local=False)

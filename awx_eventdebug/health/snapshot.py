@@ -162,7 +162,9 @@ class HealthSnapshot:
         """What GET metrics/ exports (health/prometheus.py): this node's queues, and when
         ``reporter`` says this node reports the cluster (health/reporter.py), the cluster-wide
         figures: lag per kind (the window's counts, the histogram's counters since the lease's
-        origin), cumulative live drops per node and group kind, the path's per-node figures."""
+        origin), cumulative live drops per node and group kind, the path's per-node figures. The
+        path here is judged with the snapshot's ``explain``: made without it (as the metrics
+        are), its rows and causes lack what only explains (the clock estimate)."""
         errors: dict[str, str] = {}
         layer, error = self.read("channel_layer")
         data = {"window": self.window, "reporter": reporter, "channel_layer": layer, "errors": errors}

@@ -1,5 +1,5 @@
 """What only PostgreSQL shows of the lag statement: the plans it makes (one partition for a job,
-the index on modified for a window), JIT off for the statement, the statement timeout."""
+the index on modified for a window), JIT off in its transaction, the statement timeout."""
 
 import re
 from datetime import timedelta
@@ -71,7 +71,7 @@ def test_statement_timeout_says_how_to_narrow(settings):
     )
 
 
-def test_jit_is_off_for_the_statement_and_put_back(workload):
+def test_jit_is_off_for_the_statement_and_put_back_after_its_transaction(workload):
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL jit = on")
     seen = []
