@@ -31,8 +31,9 @@ PYTHON = "3.11"
 
 # What of AWX's requirements the app and its tests use: the app's runtime dependencies and what
 # channels and channels_redis run on (asgiref, daphne with its twisted, msgpack, aioredis on
-# channels_redis 3, hiredis), prometheus-client (metrics tests), inflection (schema tests) and
-# markdown (the runbook page renders with it when importable).
+# channels_redis 3, hiredis), prometheus-client (metrics tests), inflection (schema tests),
+# markdown (the runbook page renders with it when importable) and uwsgi (AWX's web server: the
+# capture's endings recycle and stop its workers, tests/overflow/test_endings.py).
 AWX_PICKED = {
     "django",
     "channels",
@@ -49,6 +50,7 @@ AWX_PICKED = {
     "msgpack",
     "inflection",
     "markdown",
+    "uwsgi",
 }
 
 
@@ -81,6 +83,7 @@ AWX_STATES = {
             "psycopg==3.1.18",
             "redis==5.0.1",
             "twisted[tls]==23.10.0",
+            "uwsgi==2.0.24",
         ],
     ),
     # devel f5760b1 (2024-08-26): the first AWX state on channels-redis 4.
@@ -101,6 +104,7 @@ AWX_STATES = {
             "psycopg==3.1.18",
             "redis[hiredis]==5.0.1",
             "twisted[tls]==23.10.0",
+            "uwsgi==2.0.24",
         ],
     ),
     # devel in late 2025: Django 5.2 and channels 4.
@@ -117,6 +121,7 @@ AWX_STATES = {
             "prometheus-client",
             "inflection",
             "markdown",
+            "uwsgi",
         ],
     ),
 }
