@@ -1,6 +1,6 @@
 """Database access on the default alias: every statement the app runs under a statement and a lock
-timeout (and JIT off), diagnostic reads of AWX's tables read-only, the batched deletes of the app's retention
-purges, errors named for the database they come from."""
+timeout (and JIT off), diagnostic reads of AWX's tables read-only, the batched deletes of the app's
+retention purges, errors named for the database they come from."""
 
 from __future__ import annotations
 

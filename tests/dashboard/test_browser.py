@@ -121,6 +121,13 @@ def log_in(browser, daphne_server):
     return session
 
 
+def open_dashboard(browser, daphne_server, query=""):
+    """Logs the browser in (log_in) and opens the dashboard; returns the session cookie."""
+    session = log_in(browser, daphne_server)
+    browser.get(daphne_server.url + PAGE + query)
+    return session
+
+
 def screenshot(browser, name, section=None):
     """The window, or only one section of the page (those below the fold)."""
     ARTIFACTS.mkdir(exist_ok=True)
@@ -174,8 +181,7 @@ def minute_buckets():
 def test_page_shows_health_and_one_chart_point_per_minute(browser, daphne_server, seeded):
     minutes, with_lag, events = minute_buckets()
     assert len(minutes) > 5
-    session = log_in(browser, daphne_server)
-    browser.get(daphne_server.url + PAGE + "?window=1h")  # the seeded 50 minutes
+    session = open_dashboard(browser, daphne_server, "?window=1h")  # the seeded 50 minutes
     chart = WebDriverWait(browser, WAIT).until(
         lambda b: b.find_elements(By.CSS_SELECTOR, "#lag-chart svg[data-points]")
     )[0]
@@ -210,8 +216,7 @@ def api_requests(browser, path):
 
 
 def test_one_window_chosen_on_the_page_covers_every_section(browser, daphne_server, seeded):
-    log_in(browser, daphne_server)
-    browser.get(daphne_server.url + PAGE)
+    open_dashboard(browser, daphne_server)
     WebDriverWait(browser, WAIT).until(lambda b: b.find_elements(By.CSS_SELECTOR, "#lag-chart svg"))
     assert "over the last 15m" in browser.find_element(By.ID, "verdict").text
     browser.find_element(By.CSS_SELECTOR, "#page-window option[value='6h']").click()
@@ -283,8 +288,7 @@ def captured_overflow(settings, key_prefix):
 
 
 def test_overflow_table_lists_the_captured_groups(browser, daphne_server, captured_overflow):
-    log_in(browser, daphne_server)
-    browser.get(daphne_server.url + PAGE)
+    open_dashboard(browser, daphne_server)
     # Most drops first, both within the page's window.
     expected = [["job_events-49", "4"], ["broadcast-group_send", "3"]]
     # Rendered by the server: readable before (and without) any script.
@@ -310,8 +314,7 @@ def test_worst_jobs_refresh_with_the_other_tables(browser, daphne_server, stand_
     tables are from theirs: the same cells and links, and the jobs stored since the page loaded."""
     now = datetime.now(UTC)
     first = add_job("job", now - timedelta(minutes=5), [1.0, 2.0])
-    log_in(browser, daphne_server)
-    browser.get(daphne_server.url + PAGE)
+    open_dashboard(browser, daphne_server)
     served = table_rows(browser, "worst-jobs")
     assert [row[:2] for row in served] == [[str(first), "job"]]
     link = browser.find_element(By.CSS_SELECTOR, "#worst-jobs-table a").get_attribute("href")
@@ -357,8 +360,7 @@ def test_queues_table_shows_a_real_queue_filling(browser, daphne_server, key_pre
     first_queue = queue_key(key_prefix, channels["job"])
     other_queue = queue_key(key_prefix, channels["other"])
 
-    log_in(browser, daphne_server)
-    browser.get(daphne_server.url + PAGE)
+    open_dashboard(browser, daphne_server)
     rows = queue_rows(browser)
     assert [row[1] for row in rows] == [first_queue, other_queue]
     assert sorted(rows[0][2].split(", ")) == ["broadcast-group_send", "job_events-77"]
@@ -400,8 +402,7 @@ def gauge_text(browser, name):
 
 
 def test_gauge_shows_live_lag_of_events_sent_through_the_channel_layer(browser, daphne_server):
-    log_in(browser, daphne_server)
-    browser.get(daphne_server.url + PAGE)
+    open_dashboard(browser, daphne_server)
     browser.find_element(By.ID, "gauge-job").send_keys("4242")
     browser.find_element(By.CSS_SELECTOR, "#gauge-form button[type=submit]").click()
     WebDriverWait(browser, WAIT).until(lambda b: "Subscribed to job_events-4242" in gauge_text(b, "status"))
@@ -437,8 +438,7 @@ def test_gauge_shows_live_lag_of_events_sent_through_the_channel_layer(browser, 
 def test_gauge_tells_gaps_awx_never_sent_from_lost_ones(browser, daphne_server, stand_in_rebuilt):
     # A stored job whose counter 10 had no output (AWX never sends it) and 15 had: one loss.
     job = add_job_with_quiet_events(datetime.now(UTC) - timedelta(minutes=5), 21, quiet=(10,))
-    log_in(browser, daphne_server)
-    browser.get(daphne_server.url + PAGE)
+    open_dashboard(browser, daphne_server)
     browser.find_element(By.ID, "gauge-job").send_keys(str(job))
     browser.find_element(By.CSS_SELECTOR, "#gauge-form button[type=submit]").click()
     WebDriverWait(browser, WAIT).until(lambda b: f"Subscribed to job_events-{job}" in gauge_text(b, "status"))
@@ -451,8 +451,7 @@ def test_gauge_tells_gaps_awx_never_sent_from_lost_ones(browser, daphne_server, 
 def test_a_refusal_reads_as_its_fields_and_reasons(browser, daphne_server):
     """What the gauge's tooltip and the tables show when the API refuses a query (a 400 naming
     each field), not the body's JSON."""
-    log_in(browser, daphne_server)
-    browser.get(daphne_server.url + PAGE)
+    open_dashboard(browser, daphne_server)
     message = browser.execute_async_script(
         "const done = arguments[arguments.length - 1];"
         "const ns = window.EventDebug;"
@@ -465,8 +464,7 @@ def test_a_refusal_reads_as_its_fields_and_reasons(browser, daphne_server):
 def test_gauge_counts_counter_gaps_by_the_rule_of_listen(browser, daphne_server):
     """gauge.js's CounterGaps, in the page as served, passes the vectors that live/stats.py's
     passes (tests/listen/test_stats.py): the same figures and ranges after every step."""
-    log_in(browser, daphne_server)
-    browser.get(daphne_server.url + PAGE)
+    open_dashboard(browser, daphne_server)
     bounds, reports = browser.execute_script(
         "const Rule = window.EventDebug.CounterGaps;"
         "return [Rule.bounds, arguments[0].map(([horizon, steps]) => {"
@@ -485,8 +483,7 @@ def test_gauge_counts_counter_gaps_by_the_rule_of_listen(browser, daphne_server)
 
 
 def test_gauge_says_when_the_socket_is_refused(browser, daphne_server):
-    log_in(browser, daphne_server)
-    browser.get(daphne_server.url + PAGE)
+    open_dashboard(browser, daphne_server)
     daphne_server.stop()
     browser.find_element(By.ID, "gauge-job").send_keys("7")
     browser.find_element(By.CSS_SELECTOR, "#gauge-form button[type=submit]").click()
@@ -534,8 +531,7 @@ def full_page_screenshot(browser, name):
 
 def test_the_verdicts_code_shows_as_code_and_nothing_else_as_markup(browser, daphne_server):
     """verdict.js redraws a cause's sentences as verdict.html renders them (api/markup.py)."""
-    log_in(browser, daphne_server)
-    browser.get(daphne_server.url + PAGE)
+    open_dashboard(browser, daphne_server)
     cause = {"hop": 4, "name": "callback receiver", "node": "", "runbook": "docs/runbook.md#x"}
     check = {
         "status": "failed",
@@ -560,8 +556,7 @@ def test_the_verdicts_code_shows_as_code_and_nothing_else_as_markup(browser, dap
 
 
 def test_failing_check_full_queue_and_drops_are_the_headline(browser, daphne_server, failing_check):
-    log_in(browser, daphne_server)
-    browser.get(daphne_server.url + PAGE)
+    open_dashboard(browser, daphne_server)
     verdict = browser.find_element(By.ID, "verdict")
     assert verdict.get_attribute("data-status") == "failed"
     text = verdict.text
@@ -615,8 +610,7 @@ def test_failing_check_full_queue_and_drops_are_the_headline(browser, daphne_ser
 
 def test_log_scale_toggle_redraws_the_lag_chart(browser, daphne_server, failing_check):
     add_job("job", datetime.now(UTC) - timedelta(minutes=30), [0.3] * 10)  # a quiet minute
-    log_in(browser, daphne_server)
-    browser.get(daphne_server.url + PAGE + "?window=1h")  # the quiet minute in it
+    open_dashboard(browser, daphne_server, "?window=1h")  # the quiet minute in it
     WebDriverWait(browser, WAIT).until(
         lambda b: b.find_elements(By.CSS_SELECTOR, "#lag-chart svg[data-scale]")
     )
@@ -641,8 +635,7 @@ def test_log_scale_toggle_redraws_the_lag_chart(browser, daphne_server, failing_
 
 
 def test_queue_depth_sparklines_grow_with_each_sample(browser, daphne_server, failing_check):
-    log_in(browser, daphne_server)
-    browser.get(daphne_server.url + PAGE)
+    open_dashboard(browser, daphne_server)
     selector = "#queues-table td.trend svg.sparkline"
     WebDriverWait(browser, WAIT).until(lambda b: b.find_elements(By.CSS_SELECTOR, selector))
     for samples in (2, 3):  # at least: the page's own 10 s sampling may add one
@@ -784,8 +777,7 @@ def test_the_demo_as_the_readme_shows_it(browser, daphne_server, settings, stand
 def test_a_status_verdict_js_has_no_words_for_shows_as_itself(browser, daphne_server):
     """verdict.js draws a status the check may add later ("paused", say) as its own badge with
     the check's headline, grey: never OK's green, nor a failure's red."""
-    log_in(browser, daphne_server)
-    browser.get(daphne_server.url + PAGE)
+    open_dashboard(browser, daphne_server)
     colours = browser.execute_script(
         "const section = document.getElementById('verdict');"
         "const colour = () => getComputedStyle(section.querySelector('.badge')).backgroundColor;"
