@@ -4,12 +4,14 @@ a multiprocessing child; what it wrote before, when it is killed or calls os._ex
 at most one CAPTURE_FLUSH_INTERVAL unwritten. Real processes, real signals, the run's own
 database; each victim writes 3 records, then leaves 2 pending (tests/support/capture_victim.py)."""
 
+import json
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -20,6 +22,7 @@ from awx_eventdebug.overflow.handler import EXIT_FLUSH_SECONDS
 from tests.support import ROOT
 from tests.support.capture_helpers import drops_by_group
 from tests.support.child_env import django_child_environment
+from tests.support.server_process import free_ports
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -167,12 +170,6 @@ UWSGI = os.environ.get("EVENTDEBUG_TEST_UWSGI") or shutil.which(
 )
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def worker_pid(port: int, path: str = "/pid") -> int:
     deadline = time.monotonic() + 30
     while True:
@@ -185,13 +182,52 @@ def worker_pid(port: int, path: str = "/pid") -> int:
             time.sleep(0.1)
 
 
+def request_ended_by_the_worker(port: int) -> None:
+    try:
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/count-and-stay", timeout=60).close()
+    except OSError:
+        pass  # the worker ended before it answered
+
+
+def wait_for_worker(stats_port: int, status: str, timeout: float = 30) -> None:
+    """Wait until uWSGI's stats server shows the worker ``status`` ("idle" or "busy").
+
+    Its "busy" is uwsgi_worker_is_busy(), the test by which uWSGI skips the interpreter's exit
+    hooks in a worker (plugins/python/python_plugin.c, uwsgi_python_atexit); a worker stays busy
+    a moment after its client read the whole answer (core/utils.c, uwsgi_close_request)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with socket.create_connection(("127.0.0.1", stats_port), timeout=timeout) as stats:
+            document = b"".join(iter(lambda: stats.recv(65536), b""))
+        if json.loads(document)["workers"][0]["status"] == status:
+            return
+        assert time.monotonic() < deadline, f"the uWSGI worker was never {status}"
+        time.sleep(0.05)
+
+
+def wait_for_drops(expected: dict, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while drops_by_group() != expected:
+        assert time.monotonic() < deadline, drops_by_group()
+        time.sleep(0.1)
+
+
 @pytest.mark.skipif(not UWSGI, reason="no uwsgi here (AWX's own; EVENTDEBUG_TEST_UWSGI names one)")
-@pytest.mark.parametrize("ending", ["recycled after max-requests", "stopped by the master"])
-def test_a_uwsgi_worker(ending, tmp_path):
-    port = free_port()
+@pytest.mark.parametrize(
+    ("ending", "kept"),
+    [
+        ("recycled after max-requests", EVERYTHING),
+        ("stopped by the master", EVERYTHING),
+        # uWSGI runs no exit hook in a worker that is answering a request.
+        ("stopped by the master in a request", WRITTEN_BEFORE),
+    ],
+)
+def test_a_uwsgi_worker(ending, kept):
+    port, stats_port = free_ports(2)
     master = subprocess.Popen(
         [UWSGI, "--http-socket", f"127.0.0.1:{port}", "--master", "--processes", "1", "--lazy-apps"]
         + ["--max-requests", "2", "--min-worker-lifetime", "1", "--virtualenv", sys.prefix]
+        + ["--stats", f"127.0.0.1:{stats_port}"]
         + ["--pythonpath", str(ROOT), "--module", "tests.support.capture_wsgi:application"],
         cwd=ROOT,
         env=django_child_environment(),
@@ -199,15 +235,24 @@ def test_a_uwsgi_worker(ending, tmp_path):
         stderr=subprocess.DEVNULL,
     )
     try:
-        first = worker_pid(port, "/count")
         if ending == "recycled after max-requests":
+            first = worker_pid(port, "/count")
             time.sleep(1.5)  # older than --min-worker-lifetime
             pids = {worker_pid(port) for _ in range(3)}  # the second request ends the worker
             assert pids - {first}, pids
+        elif ending == "stopped by the master":
+            first = worker_pid(port, "/count")
+            wait_for_worker(stats_port, "idle")
+            master.send_signal(signal.SIGINT)
         else:
+            first = worker_pid(port)
+            # It counts, then stays in the request until the master stops it.
+            threading.Thread(target=request_ended_by_the_worker, args=(port,), daemon=True).start()
+            wait_for_drops(WRITTEN_BEFORE)
+            wait_for_worker(stats_port, "busy")
             master.send_signal(signal.SIGINT)
         assert gone(first)
     finally:
         master.send_signal(signal.SIGINT)
         ended(master)
-    assert drops_by_group() == EVERYTHING
+    assert drops_by_group() == kept

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import urllib.parse
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.support.server_process import ServerProcess
+from tests.support.server_process import ServerProcess, free_port
 
 
 def prometheus_binary() -> str:
@@ -21,12 +20,6 @@ def prometheus_binary() -> str:
     if path is None:
         pytest.fail("prometheus is missing; run scripts/ensure-promtool.sh (make test does)")
     return path
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class PrometheusServer(ServerProcess):

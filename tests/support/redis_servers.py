@@ -12,14 +12,10 @@ from contextlib import contextmanager
 
 import redis
 
+from tests.support.server_process import free_port
+
 START_ATTEMPTS = 5  # a port found free can be taken by another process before the server binds it
 START_TIMEOUT = 30  # seconds; generous for a loaded machine
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @contextmanager

@@ -1,8 +1,10 @@
-"""A server the tests start as a subprocess (daphne, Prometheus): its output in a log file, a
-bounded wait until it answers, and stop()."""
+"""A server the tests start as a subprocess (daphne, Prometheus, Redis, uWSGI): free ports for it,
+its output in a log file, a bounded wait until it answers, and stop()."""
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import subprocess
 import time
 from collections.abc import Callable
@@ -12,6 +14,19 @@ from typing import TypeVar
 import pytest
 
 Ready = TypeVar("Ready")
+
+
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct ports free on 127.0.0.1 (each held until all are found)."""
+    with contextlib.ExitStack() as stack:
+        probes = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [probe.getsockname()[1] for probe in probes]
+
+
+def free_port() -> int:
+    return free_ports(1)[0]
 
 
 class ServerProcess:
