@@ -66,20 +66,26 @@ def existing_job(job_id: int, kind: str) -> UnifiedJob:
         return find_job(cursor, job_id, KINDS[kind])
 
 
-def legacy_partitioned_at(cursor, legacy_table: str) -> datetime | None:
-    """When AWX partitioned its event tables (migration 0144 applied), while ``legacy_table`` (the
-    events 0144 left behind) exists; None outside AWX, or once cleanup_jobs dropped the table. One
-    statement: each lag statement asks."""
+def legacy_partitioned_at(cursor, legacy_tables: list[str]) -> dict[str, datetime]:
+    """When AWX partitioned its event tables (migration 0144 applied), by each of ``legacy_tables``
+    (the events 0144 left behind) that exists; none outside AWX, nor once cleanup_jobs dropped a
+    table. One statement for every table: each lag statement asks."""
+    if not legacy_tables:
+        return {}
     if cursor.db.vendor == "postgresql":
-        exists = "to_regclass(%s) IS NOT NULL"
+        tables = "SELECT legacy FROM unnest(%s::text[]) AS t(legacy) WHERE to_regclass(legacy) IS NOT NULL"
+        names = [list(legacy_tables)]
     else:
-        exists = "EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = %s)"
+        marks = ", ".join(["%s"] * len(legacy_tables))
+        tables = f"SELECT name AS legacy FROM sqlite_master WHERE type = 'table' AND name IN ({marks})"
+        names = list(legacy_tables)
+    applied = "SELECT applied FROM django_migrations WHERE app = %s AND name = %s"
     cursor.execute(
-        "SELECT (SELECT applied FROM django_migrations WHERE app = %s AND name = %s) WHERE " + exists,
-        [*PARTITIONING_MIGRATION, legacy_table],
+        f"SELECT legacy, ({applied}) FROM ({tables}) AS existing", [*PARTITIONING_MIGRATION, *names]
     )
-    row = cursor.fetchone()
-    if not row or not row[0]:
-        return None
-    applied = row[0]  # SQLite gives a subquery's datetime as text
-    return aware(datetime.fromisoformat(applied) if isinstance(applied, str) else applied)
+    # SQLite gives a subquery's datetime as text
+    return {
+        table: aware(datetime.fromisoformat(applied) if isinstance(applied, str) else applied)
+        for table, applied in cursor.fetchall()
+        if applied
+    }

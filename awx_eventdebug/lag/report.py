@@ -22,7 +22,7 @@ from .postgres import postgres_statistics
 from .query import LagQuery
 from .rollup import RollupsBehind, kinds_statistics, rollup_statistics
 from .sketch import RELATIVE_ERROR
-from .sources import event_sources
+from .sources import event_sources, window_sources
 from .sqlite import sqlite_statistics
 from .statistics import LagStatistics
 
@@ -85,7 +85,7 @@ def kinds_rollup_reports(queries: list[LagQuery]) -> dict[str, dict | Unavailabl
     keys = [percentile_key(p) for p in percentiles]
     fractions = [float(p / 100) for p in percentiles]
     with diagnostic_cursor(queries[0].narrow_hint()) as cursor:
-        sources = {query.kind: event_sources(cursor, KINDS[query.kind], query) for query in queries}
+        sources = window_sources(cursor, [KINDS[query.kind] for query in queries], since)
     tables = {kind: [source.table for source in kind_sources] for kind, kind_sources in sources.items()}
     answers = kinds_statistics(tables, since, until, fractions, HEALTH_FILL_MINUTES)
     max_groups = get_config()["LAG_MAX_GROUPS"]

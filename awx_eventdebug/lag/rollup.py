@@ -33,8 +33,7 @@ from ..db import app_tables, delete_oldest, diagnostic_cursor
 from ..errors import Unavailable
 from ..models import LagRollup
 from . import sketch
-from .query import LagQuery
-from .sources import event_sources
+from .sources import window_sources
 from .sqlite import LAG_SECONDS
 from .statistics import LagGroups, LagStatistics
 
@@ -201,7 +200,8 @@ def compute_kinds(
     sentinels = {"missing": MISSING, "backfilled": BACKFILLED, "negative": NEGATIVE}
     adapt = connection.ops.adapt_datetimefield_value
     with diagnostic_cursor("Ask for a shorter window, or --exact.") as cursor:
-        window = LagQuery(since=stretches[0][0], until=stretches[-1][1])
+        unknown = [KINDS[kind] for kind, known in tables.items() if not known]
+        found = window_sources(cursor, unknown, stretches[0][0])
         where = " OR ".join(["(modified >= %s AND modified < %s)"] * len(stretches))
         selects = [
             _ROWS.format(
@@ -213,7 +213,7 @@ def compute_kinds(
                 where=where,
             )
             for kind, known in tables.items()
-            for table in (known or [source.table for source in event_sources(cursor, KINDS[kind], window)])
+            for table in (known or [source.table for source in found[kind]])
         ]
         statement = _MINUTES.format(
             rows=" UNION ALL ".join(selects), histogram=sql["histogram"].format(**sentinels), **sentinels

@@ -31,13 +31,23 @@ class Source:
 def event_sources(cursor, kind: EventKind, query) -> list[Source]:
     """The tables holding the events ``query`` asks for; NotFound for a job that does not exist
     or is of another kind."""
-    job = find_job(cursor, query.job, kind) if query.job is not None else None
-    partitioned = legacy_partitioned_at(cursor, kind.legacy_table)
-    if job is not None:
-        if partitioned is not None and job.created < partitioned:
-            return [Source(kind.legacy_table)]
-        return [Source(kind.table, job.created)]
-    sources = [Source(kind.table)]
-    if partitioned is not None and (query.since is None or query.since < partitioned):
-        sources.append(Source(kind.legacy_table))
+    if query.job is None:
+        return window_sources(cursor, [kind], query.since)[kind.name]
+    job = find_job(cursor, query.job, kind)
+    partitioned = legacy_partitioned_at(cursor, [kind.legacy_table]).get(kind.legacy_table)
+    if partitioned is not None and job.created < partitioned:
+        return [Source(kind.legacy_table)]
+    return [Source(kind.table, job.created)]
+
+
+def window_sources(cursor, kinds: list[EventKind], since: datetime | None) -> dict[str, list[Source]]:
+    """The tables holding each of ``kinds``' events stored since ``since`` (None: ever), every
+    kind in one statement."""
+    partitioned = legacy_partitioned_at(cursor, [kind.legacy_table for kind in kinds])
+    sources = {}
+    for kind in kinds:
+        sources[kind.name] = [Source(kind.table)]
+        at = partitioned.get(kind.legacy_table)
+        if at is not None and (since is None or since < at):
+            sources[kind.name].append(Source(kind.legacy_table))
     return sources

@@ -139,6 +139,8 @@ def test_every_kind_is_read_in_one_statement_over_the_rollups_and_one_over_the_e
     sql = [statement["sql"] for statement in statements]
     assert sum("awx_eventdebug_lagrollup" in text for text in sql) == 1
     assert sum("FROM main_" in text for text in sql) == 1
+    # Which tables hold each kind's events (AWX's legacy tables): one statement, asked once.
+    assert sum("django_migrations" in text for text in sql) == 1
 
 
 def test_worst_jobs_and_clocks_are_read_over_the_latest_events_of_the_window(monkeypatch):
