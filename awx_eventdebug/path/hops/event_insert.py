@@ -92,10 +92,12 @@ def running_inserts() -> dict:
             "measured": False,
             "note": f"{connection.display_name} has no pg_stat_activity: waits unmeasurable",
         }
+    # The statistics views are a snapshot kept for the transaction: a caller's transaction would
+    # read them as of its first read; a transaction of our own starts with a fresh one.
+    in_callers_transaction = connection.in_atomic_block
     with diagnostic_cursor() as cursor:
-        # The statistics views are a snapshot kept for the transaction: a caller's transaction
-        # would read them as of its first read.
-        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        if in_callers_transaction:
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
         cursor.execute(RUNNING_INSERTS, [INSERT_PATTERN])
         rows = cursor.fetchall()
     waits: dict[str, int] = {}

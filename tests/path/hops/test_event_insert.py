@@ -6,11 +6,11 @@ import re
 import threading
 import time
 import uuid
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 import psycopg
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from awx_eventdebug.path import causes
 from awx_eventdebug.path.hop import NodeContext
@@ -127,6 +127,18 @@ def insert_blocked(mode: str, longer_than: float = 0.0):
         finally:
             holder.rollback()  # the insert ends
             thread.join(30)
+
+
+@POSTGRES
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("transaction_of", ["its own", "the caller"])
+def test_each_reading_sees_the_inserts_running_at_that_moment(transaction_of):
+    """PostgreSQL keeps a statistics snapshot for a transaction: a reading in a transaction of its
+    own starts with a fresh one, one in a caller's clears the caller's."""
+    with transaction.atomic() if transaction_of == "the caller" else nullcontext():
+        assert running_inserts()["running"] == 0
+        with insert_blocked("SHARE"):  # until a reading sees the insert waiting: 10 s at most
+            pass
 
 
 @POSTGRES
