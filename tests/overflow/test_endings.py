@@ -4,6 +4,7 @@ a multiprocessing child; what it wrote before, when it is killed or calls os._ex
 at most one CAPTURE_FLUSH_INTERVAL unwritten. Real processes, real signals, the run's own
 database; each victim writes 3 records, then leaves 2 pending (tests/support/capture_victim.py)."""
 
+import http.client
 import json
 import os
 import shutil
@@ -184,8 +185,8 @@ def worker_pid(port: int, path: str = "/pid") -> int:
 
 def request_ended_by_the_worker(port: int) -> None:
     try:
-        urllib.request.urlopen(f"http://127.0.0.1:{port}/count-and-stay", timeout=60).close()
-    except OSError:
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/count-and-stay", timeout=600).close()
+    except (OSError, http.client.HTTPException):
         pass  # the worker ended before it answered
 
 
@@ -197,10 +198,13 @@ def wait_for_worker(stats_port: int, status: str, timeout: float = 30) -> None:
     a moment after its client read the whole answer (core/utils.c, uwsgi_close_request)."""
     deadline = time.monotonic() + timeout
     while True:
-        with socket.create_connection(("127.0.0.1", stats_port), timeout=timeout) as stats:
-            document = b"".join(iter(lambda: stats.recv(65536), b""))
-        if json.loads(document)["workers"][0]["status"] == status:
-            return
+        try:
+            with socket.create_connection(("127.0.0.1", stats_port), timeout=timeout) as stats:
+                document = b"".join(iter(lambda: stats.recv(65536), b""))
+            if json.loads(document)["workers"][0]["status"] == status:
+                return
+        except OSError:
+            pass  # the master is not serving its stats yet
         assert time.monotonic() < deadline, f"the uWSGI worker was never {status}"
         time.sleep(0.05)
 

@@ -1,5 +1,5 @@
-"""A server the tests start as a subprocess (daphne, Prometheus, Redis, uWSGI): free ports for it,
-its output in a log file, a bounded wait until it answers, and stop()."""
+"""A server the tests start as a subprocess (daphne, Prometheus): its output in a log file, a
+bounded wait until it answers, and stop(); and free ports for any server a test starts."""
 
 from __future__ import annotations
 
