@@ -125,12 +125,10 @@ class Piece:
             self._parsed = dict(json.loads(self.stored_histogram))
         return self._parsed
 
-    def pairs(self):
-        """The histogram's (bucket, count) pairs, parsed without keeping them: a piece merged into
-        another is read once, and a reading merges a few hundred."""
-        return self._parsed.items() if self._parsed is not None else json.loads(self.stored_histogram)
-
-    def add(self, other: Piece) -> None:
+    def add(self, other: Piece, keep: bool = False) -> None:
+        """Add ``other`` to this piece. Unless ``keep`` (``other`` is read again, as a group of its
+        own), its histogram is merged from its stored pairs without keeping a parsed copy: a
+        health reading merges a few hundred pieces, each read once."""
         self.count += other.count
         self.total += other.total
         self.minimum = _least(self.minimum, other.minimum)
@@ -138,7 +136,10 @@ class Piece:
         self.missing_created += other.missing_created
         self.negative += other.negative
         self.backfilled += other.backfilled
-        sketch.merge(self.histogram, other.pairs())
+        if keep or other._parsed is not None:
+            sketch.merge(self.histogram, other.histogram.items())
+        else:
+            sketch.merge(self.histogram, json.loads(other.stored_histogram))
 
     def events(self) -> int:
         return self.count + self.missing_created + self.negative + self.backfilled
@@ -611,10 +612,10 @@ def kinds_statistics(
     return answers
 
 
-def _merged(start: datetime, pieces: list[Piece]) -> Piece:
+def _merged(start: datetime, pieces: list[Piece], keep: bool = False) -> Piece:
     whole = Piece(start)
     for piece in pieces:
-        whole.add(piece)
+        whole.add(piece, keep)
     return whole
 
 
@@ -627,7 +628,7 @@ def rollup_statistics(
     every_minute = query.by == "minute"
     window = window_pieces(kind, query.since, query.until, every_minute, tables, fill_at_most)
     pieces = window.pieces()
-    whole = _merged(query.since, pieces)
+    whole = _merged(query.since, pieces, keep=query.by != "none")  # a group reads its piece again
     groups: dict[datetime, Piece] = {}
     if query.by == "hour":
         for piece in pieces:  # an hour row is its own group: no copy of its histogram
