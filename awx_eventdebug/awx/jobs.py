@@ -79,9 +79,9 @@ def legacy_partitioned_at(cursor, legacy_tables: list[str]) -> dict[str, datetim
         marks = ", ".join(["%s"] * len(legacy_tables))
         tables = f"SELECT name AS legacy FROM sqlite_master WHERE type = 'table' AND name IN ({marks})"
         names = list(legacy_tables)
-    applied = "SELECT applied FROM django_migrations WHERE app = %s AND name = %s"
+    partitioning = "SELECT applied FROM django_migrations WHERE app = %s AND name = %s"
     cursor.execute(
-        f"SELECT legacy, ({applied}) FROM ({tables}) AS existing", [*PARTITIONING_MIGRATION, *names]
+        f"SELECT legacy, ({partitioning}) FROM ({tables}) AS existing", [*PARTITIONING_MIGRATION, *names]
     )
     # SQLite gives a subquery's datetime as text
     return {

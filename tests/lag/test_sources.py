@@ -6,10 +6,13 @@ from datetime import timedelta
 import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
+from awx_eventdebug.awx.tables import KINDS
 from awx_eventdebug.errors import NotFound
 from awx_eventdebug.lag.query import LagQuery
 from awx_eventdebug.lag.report import lag_report
+from awx_eventdebug.lag.sources import window_sources
 from awx_eventdebug.percentiles import parse_percentiles
 from example_settings.awxschema.schema import record_partitioning
 from tests.support.workloads import BASE, add_job
@@ -91,3 +94,20 @@ def test_once_cleanup_dropped_the_legacy_table_only_the_partitioned_one_answers(
     assert (report["tables"], report["count"]) == (["main_jobevent"], 1)
     window = lag_report(LagQuery(since=BASE - timedelta(hours=1), until=BASE + timedelta(hours=1)))
     assert window["tables"] == ["main_jobevent"]
+
+
+def test_every_kinds_tables_are_found_in_one_statement():
+    """A health reading asks for every kind's tables at once: each kind gets its own legacy table,
+    while it exists, for a window reaching back before the partitioning."""
+    partition_at(PARTITIONED)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE {KINDS['system_job'].legacy_table}")
+    with CaptureQueriesContext(connection) as statements, connection.cursor() as cursor:
+        before = window_sources(cursor, list(KINDS.values()), PARTITIONED - timedelta(minutes=1))
+    with connection.cursor() as cursor:
+        after = window_sources(cursor, list(KINDS.values()), PARTITIONED)
+    assert len(statements) == 1
+    for name, kind in KINDS.items():
+        legacy = [] if name == "system_job" else [kind.legacy_table]
+        assert [source.table for source in before[name]] == [kind.table, *legacy]
+        assert [source.table for source in after[name]] == [kind.table]

@@ -94,7 +94,7 @@ def running_inserts() -> dict:
         }
     # The statistics views are a snapshot kept for the transaction: a caller's transaction would
     # read them as of its first read; a transaction of our own starts with a fresh one.
-    in_callers_transaction = connection.in_atomic_block
+    in_callers_transaction = connection.in_atomic_block or not connection.get_autocommit()
     with diagnostic_cursor() as cursor:
         if in_callers_transaction:
             cursor.execute("SELECT pg_stat_clear_snapshot()")
