@@ -150,12 +150,13 @@ def stand_in_rebuilt():
 
 @pytest.fixture(autouse=True)
 def lag_sums_forgotten():
-    """What a process summed of the final lag rollups (lag/histogram.py) holds for the database
-    it read; each test's database is another."""
-    from awx_eventdebug.lag import histogram
+    """What a process summed of the final lag rollups (lag/histogram.py, lag/reuse.py) holds for
+    the database it read; each test's database is another."""
+    from awx_eventdebug.lag import histogram, reuse
 
     yield
     histogram._FINAL.clear()
+    reuse.forget()
 
 
 @pytest.fixture(autouse=True)

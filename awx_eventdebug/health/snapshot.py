@@ -19,6 +19,7 @@ from django.utils import timezone
 from ..awx.sending import websocket_rate
 from ..awx.tables import KINDS
 from ..lag.histogram import lag_counters
+from ..lag.reuse import one_reading
 from ..overflow.queries import cumulative_drops
 from ..path.judge import JudgedPath, judge_path, latest_snapshots, limits, limits_of
 from ..path.registry import hops, thresholds
@@ -172,8 +173,11 @@ class HealthSnapshot:
             errors["channel_layer"] = error
         if reporter is None or not reporter.reporting:
             return data
-        data["lag"], _ = self.read("lag")
-        data["lag_counters"] = section(lambda: lag_counters(KINDS, reporter.since), errors, "lag_histogram")
+        with one_reading():  # the counters' open minutes are the lag's
+            data["lag"], _ = self.read("lag")
+            data["lag_counters"] = section(
+                lambda: lag_counters(KINDS, reporter.since, self.window.until), errors, "lag_histogram"
+            )
         data["overflow"] = section(cumulative_drops, errors, "overflow")
         data["path"] = None if self.snapshots is None else self.judged
         errors.update(self.errors)

@@ -21,7 +21,7 @@ from django.utils import timezone
 from ..conf import get_config
 from ..errors import Unavailable
 from . import sketch
-from .rollup import Cover, Piece, compute_kinds, final_end
+from .rollup import MINUTE, Cover, Piece, compute_kinds, final_end, floor_to
 
 # Upper bounds (seconds) of the exported buckets: from a healthy AWX (well under a second) to one
 # minutes behind, with the check's default maximum (10 s) among them.
@@ -45,12 +45,15 @@ _FINAL: dict[str, tuple[datetime, datetime, Piece]] = {}
 _FINAL_LOCK = threading.Lock()
 
 
-def lag_counters(kinds, origin: datetime) -> dict[str, LagCounters]:
+def lag_counters(kinds, origin: datetime, now: datetime | None = None) -> dict[str, LagCounters]:
     """The counters of each of ``kinds`` over the events stored (``modified``) since ``origin`` (a
-    minute's start), every kind in the same statements. Final minutes missing from the rollups
-    are computed and stored within STATEMENT_TIMEOUT; past it the counters are Unavailable, never
-    short (a counter that went down would read as a reset)."""
-    end, now = final_end(), timezone.now()
+    minute's start) until ``now`` (default: now), every kind in the same statements. Final
+    minutes missing from the rollups are computed and stored within STATEMENT_TIMEOUT; past it
+    the counters are Unavailable, never short (a counter that went down would read as a reset).
+    The open minutes are those a lag summary until the same ``now`` computes (reuse.py shares
+    them within one health reading)."""
+    now = now or timezone.now()
+    end = min(floor_to(now, MINUTE), final_end())
     finals = finals_since(list(kinds), origin, end)
     opened = compute_kinds(dict.fromkeys(kinds), [(max(origin, end), now)])
     counters = {}

@@ -32,7 +32,7 @@ from ..conf import get_config
 from ..db import app_tables, delete_oldest, diagnostic_cursor
 from ..errors import Unavailable
 from ..models import LagRollup
-from . import sketch
+from . import reuse, sketch
 from .sources import window_sources
 from .sqlite import LAG_SECONDS
 from .statistics import LagGroups, LagStatistics
@@ -202,6 +202,9 @@ def compute_kinds(
     computed: dict[str, dict[datetime, Piece]] = {kind: {} for kind in tables}
     if not stretches or not tables:
         return computed
+    known = reuse.computed_minutes(tables, stretches, lambda moment: floor_to(moment, MINUTE))
+    if known is not None:
+        return known
     sql = _VENDOR[connection.vendor]
     sentinels = {"missing": MISSING, "backfilled": BACKFILLED, "negative": NEGATIVE}
     adapt = connection.ops.adapt_datetimefield_value
@@ -236,6 +239,7 @@ def compute_kinds(
             minute = datetime.fromisoformat(minute)
         minute = minute.replace(tzinfo=UTC)
         computed[_KINDS_BY_NUMBER[number]][minute] = Piece(minute, *values, stored_histogram=histogram)
+    reuse.keep_computed_minutes(computed, stretches, lambda moment: floor_to(moment, MINUTE))
     return computed
 
 
@@ -561,6 +565,13 @@ def window_pieces(
     return window
 
 
+def final_span(since: datetime, until: datetime) -> tuple[datetime, datetime]:
+    """[first, last): the whole minutes of [since, until) that are final, read from the rollups;
+    the rest of the window (its edges) is computed from the events."""
+    first, last = ceil_to(since, MINUTE), min(floor_to(until, MINUTE), final_end())
+    return (first, last) if first < last else (until, until)
+
+
 def kinds_window_pieces(
     tables: dict[str, list[str] | None],
     since: datetime,
@@ -571,11 +582,23 @@ def kinds_window_pieces(
     """window_pieces of each kind of ``tables`` (its event tables, None: looked up), every kind's
     rows read in one statement and its edges computed in one more: what a kind could not be
     answered with (RollupsBehind, Unavailable) in place of its pieces."""
-    first, last = ceil_to(since, MINUTE), min(floor_to(until, MINUTE), final_end())
-    if last <= first:
-        first = last = until
+    first, last = final_span(since, until)
+    windows = _final_minutes(list(tables), first, last, every_minute, fill_at_most)
+    answered = {kind: tables[kind] for kind, window in windows.items() if isinstance(window, WindowPieces)}
+    for kind, edges in compute_kinds(answered, [(since, first), (last, until)]).items():
+        windows[kind].edges = list(edges.values())
+    return windows
+
+
+def _final_minutes(
+    kinds: list[str], first: datetime, last: datetime, every_minute: bool, fill_at_most: int | None
+) -> dict[str, WindowPieces | RollupsBehind | Unavailable]:
+    """The final minutes [first, last) of each of ``kinds`` (WindowPieces without edges yet), or
+    why a kind's could not be read."""
     windows: dict[str, WindowPieces | RollupsBehind | Unavailable] = {}
-    for kind, cover in Cover.read_kinds(list(tables), first, last, every_minute).items():
+    if not kinds:
+        return windows
+    for kind, cover in Cover.read_kinds(kinds, first, last, every_minute).items():
         behind = len(cover.missing)
         if fill_at_most is not None and behind > fill_at_most:
             windows[kind] = RollupsBehind(behind)
@@ -589,9 +612,6 @@ def kinds_window_pieces(
             )
         else:
             windows[kind] = WindowPieces([], cover, behind)
-    answered = {kind: tables[kind] for kind, window in windows.items() if isinstance(window, WindowPieces)}
-    for kind, edges in compute_kinds(answered, [(since, first), (last, until)]).items():
-        windows[kind].edges = list(edges.values())
     return windows
 
 
@@ -603,12 +623,28 @@ def kinds_statistics(
     fill_at_most: int | None = None,
 ) -> dict[str, tuple[LagStatistics, int] | RollupsBehind | Unavailable]:
     """(statistics, minutes behind) of each kind over [since, until) from the rollups, every kind
-    at once (kinds_window_pieces); what a kind could not be answered with in place of its own."""
-    answers: dict[str, tuple[LagStatistics, int] | RollupsBehind | Unavailable] = {}
-    for kind, window in kinds_window_pieces(tables, since, until, False, fill_at_most).items():
-        answers[kind] = window
+    at once (kinds_window_pieces); what a kind could not be answered with in place of its own.
+    The sum of a kind's final minutes is kept for the next reading of the same minutes (reuse.py):
+    it then reads only the edges."""
+    first, last = final_span(since, until)
+    sums = {kind: reuse.final_sum(kind, first, last) for kind in tables}
+    windows = _final_minutes(
+        [kind for kind, kept in sums.items() if kept is None], first, last, False, fill_at_most
+    )
+    for kind, window in windows.items():
         if isinstance(window, WindowPieces):
-            answers[kind] = (_merged(since, window.pieces()).statistics(fractions), window.behind)
+            sums[kind] = _merged(first, window.cover.coarse())
+            reuse.keep_final_sum(kind, first, last, sums[kind])
+    answered = {kind: tables[kind] for kind, kept in sums.items() if kept is not None}
+    edges = compute_kinds(answered, [(since, first), (last, until)])
+    answers: dict[str, tuple[LagStatistics, int] | RollupsBehind | Unavailable] = {}
+    for kind, kept in sums.items():
+        window = windows.get(kind)
+        if kept is None:
+            answers[kind] = window
+            continue
+        whole = _merged(since, [kept, *edges[kind].values()])
+        answers[kind] = (whole.statistics(fractions), window.behind if window else 0)
     return answers
 
 

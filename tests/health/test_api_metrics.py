@@ -24,6 +24,7 @@ from awx_eventdebug.health import prometheus
 from awx_eventdebug.health.cache import READINGS
 from awx_eventdebug.health.prometheus import FAMILIES, PREFIX
 from awx_eventdebug.health.reporter import LEASE, claim
+from awx_eventdebug.lag import reuse
 from awx_eventdebug.lag.histogram import BOUNDS
 from awx_eventdebug.models import LagRollup
 from awx_eventdebug.overflow.queries import cumulative_drops, purge_overflow
@@ -372,6 +373,26 @@ def test_a_scrape_reads_only_the_minutes_final_since_the_last_one(admin_client, 
     for families in (first, second):
         lag = families["awx_eventdebug_event_lag_seconds"]
         assert value(lag, "awx_eventdebug_event_lag_seconds_count", kind="job") == 2
+
+
+def test_a_scrape_computes_the_open_minutes_once(admin_client, redis_layer_settings, monkeypatch):
+    """The lag of the window and the histogram's counters end at the same moment: the minutes not
+    final yet are computed from the events for the first and read from memory for the second
+    (lag/reuse.py). What each computation of minutes ending off a minute (the open ones; a fill's
+    end on one) found in memory, in order."""
+    found, known = [], reuse.computed_minutes
+
+    def recorded(kinds, stretches, minute_of):
+        minutes = known(kinds, stretches, minute_of)
+        if stretches[-1][1].second or stretches[-1][1].microsecond:
+            found.append(minutes is not None)
+        return minutes
+
+    monkeypatch.setattr(reuse, "computed_minutes", recorded)
+    claim("example-node", timezone.now())
+    recent_job([0.5, 1.5])
+    assert admin_client.get(URL).status_code == 200
+    assert found == [False, True]
 
 
 def test_a_scrape_makes_none_of_the_reads_that_only_explain_a_figure(admin_client, redis_layer_settings):

@@ -1,0 +1,94 @@
+"""What the lag of a window reuses instead of reading it again (rollup.py):
+
+- the sum of a window's final minutes, per kind, kept by the process: final minutes never change
+  (rollup.py), so the readings of the same minutes (every health reading in the same minute: a
+  refreshing dashboard, a check, scrapes of the same node) merge the rollups once. One sum a kind:
+  bounded memory.
+- within one health reading (``one_reading()``), the minutes not final yet, per kind and
+  stretch: the lag summary and the Prometheus counters (histogram.py) read the same open minutes,
+  and the second reads them from memory. Only within the reading: events are still stored in
+  those minutes, and the next reading computes them anew.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import datetime
+from typing import Any
+
+# Per kind: (first, last, the sum of the final minutes [first, last)).
+_FINAL_SUMS: dict[str, tuple[datetime, datetime, Any]] = {}
+_FINAL_SUMS_LOCK = threading.Lock()
+
+
+def final_sum(kind: str, first: datetime, last: datetime):
+    """The sum of ``kind``'s final minutes [first, last) this process kept (None: none kept)."""
+    with _FINAL_SUMS_LOCK:
+        kept = _FINAL_SUMS.get(kind)
+    return kept[2] if kept and kept[:2] == (first, last) else None
+
+
+def keep_final_sum(kind: str, first: datetime, last: datetime, piece) -> None:
+    """Keep ``piece``, the sum of ``kind``'s final minutes [first, last), in place of the last one
+    kept. The caller no longer changes it, nor does a reader (it is added, never added to)."""
+    with _FINAL_SUMS_LOCK:
+        _FINAL_SUMS[kind] = (first, last, piece)
+
+
+def forget() -> None:
+    """Forget every sum kept: they were read from another database (the tests', a benchmark's)."""
+    with _FINAL_SUMS_LOCK:
+        _FINAL_SUMS.clear()
+
+
+# Within one_reading(): {(kind, (since, until)): {minute: piece}} of the open minutes computed.
+_OPEN_MINUTES: ContextVar[dict | None] = ContextVar("eventdebug_open_minutes", default=None)
+
+
+@contextmanager
+def one_reading() -> Iterator[None]:
+    """Within it, each kind's minutes of a stretch are computed once (see the module's docstring)."""
+    token = _OPEN_MINUTES.set({})
+    try:
+        yield
+    finally:
+        _OPEN_MINUTES.reset(token)
+
+
+def computed_minutes(kinds, stretches, minute_of) -> dict[str, dict] | None:
+    """The minutes of every kind of ``kinds`` in ``stretches`` computed before in this reading;
+    None unless all of them were. A stretch is known when one computed ends where it ends and
+    starts where it starts or before, in a whole minute (``minute_of(moment)``: the minute a
+    moment is in): the counters' since their origin, within the summary's open minutes."""
+    memo = _OPEN_MINUTES.get()
+    if memo is None:
+        return None
+    known: dict[str, dict] = {}
+    for kind in kinds:
+        known[kind] = {}
+        for since, until in stretches:
+            first = minute_of(since)
+            found = [
+                minutes
+                for (computed_kind, (start, end)), minutes in memo.items()
+                if computed_kind == kind and end == until and (start == since or start <= since == first)
+            ]
+            if not found:
+                return None
+            known[kind].update((minute, piece) for minute, piece in found[0].items() if minute >= first)
+    return known
+
+
+def keep_computed_minutes(computed: dict[str, dict], stretches, minute_of) -> None:
+    """Keep, within this reading, each kind's ``computed`` minutes by the stretch they are in
+    (``minute_of(moment)``: the minute a moment is in; no two stretches share one)."""
+    memo = _OPEN_MINUTES.get()
+    if memo is None:
+        return
+    for kind, minutes in computed.items():
+        for since, until in stretches:
+            start = minute_of(since)
+            memo[kind, (since, until)] = {m: p for m, p in minutes.items() if start <= m < until}
