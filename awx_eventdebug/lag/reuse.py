@@ -4,6 +4,8 @@
   (rollup.py), so the readings of the same minutes (every health reading in the same minute: a
   refreshing dashboard, a check, scrapes of the same node) merge the rollups once. One sum a kind:
   bounded memory.
+- other readings of final minutes only (the execution nodes' clock estimate, nodes.py), by the
+  minutes they read, for the same reason: at most MAX_KEPT of them.
 - within one health reading (``one_reading()``), the minutes not final yet, per kind and
   stretch: the lag summary and the Prometheus counters (histogram.py) read the same open minutes,
   and the second reads them from memory. Only within the reading: events are still stored in
@@ -12,21 +14,25 @@
 
 from __future__ import annotations
 
+import copy
 import threading
-from collections.abc import Iterator
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
+from ..conf import get_config
+
 # Per kind: (first, last, the sum of the final minutes [first, last)).
 _FINAL_SUMS: dict[str, tuple[datetime, datetime, Any]] = {}
-_FINAL_SUMS_LOCK = threading.Lock()
+_LOCK = threading.Lock()
 
 
 def final_sum(kind: str, first: datetime, last: datetime):
     """The sum of ``kind``'s final minutes [first, last) this process kept (None: none kept)."""
-    with _FINAL_SUMS_LOCK:
+    with _LOCK:
         kept = _FINAL_SUMS.get(kind)
     return kept[2] if kept and kept[:2] == (first, last) else None
 
@@ -34,14 +40,39 @@ def final_sum(kind: str, first: datetime, last: datetime):
 def keep_final_sum(kind: str, first: datetime, last: datetime, piece) -> None:
     """Keep ``piece``, the sum of ``kind``'s final minutes [first, last), in place of the last one
     kept. The caller no longer changes it, nor does a reader (it is added, never added to)."""
-    with _FINAL_SUMS_LOCK:
+    with _LOCK:
         _FINAL_SUMS[kind] = (first, last, piece)
 
 
 def forget() -> None:
-    """Forget every sum kept: they were read from another database (the tests', a benchmark's)."""
-    with _FINAL_SUMS_LOCK:
+    """Forget every sum and reading kept: they were read from another database (the tests', a
+    benchmark's)."""
+    with _LOCK:
         _FINAL_SUMS.clear()
+        _KEPT.clear()
+
+
+# Other readings of final minutes only (the clock estimate: nodes.py), by key: (the settings they
+# were made under, the reading), the oldest forgotten first.
+_KEPT: OrderedDict[Hashable, tuple[dict, Any]] = OrderedDict()
+MAX_KEPT = 16
+
+
+def kept(key: Hashable, compute: Callable[[], Any]) -> Any:
+    """What ``compute()`` gives for ``key``, a reading of final minutes only (the key names them),
+    computed once per process under the same settings; a copy each time, which the caller may
+    change."""
+    config = get_config()
+    with _LOCK:
+        found = _KEPT.get(key)
+    if found is None or found[0] is not config:
+        found = (config, compute())
+        with _LOCK:
+            _KEPT[key] = found
+            _KEPT.move_to_end(key)
+            while len(_KEPT) > MAX_KEPT:
+                _KEPT.popitem(last=False)
+    return copy.deepcopy(found[1])
 
 
 # Within one_reading(): {(kind, (since, until)): {minute: piece}} of the open minutes computed.

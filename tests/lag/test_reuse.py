@@ -10,8 +10,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from awx_eventdebug.awx.tables import KINDS
-from awx_eventdebug.lag import reuse
+from awx_eventdebug.lag import reuse, rollup
 from awx_eventdebug.lag.histogram import lag_counters
+from awx_eventdebug.lag.nodes import node_clocks
 from awx_eventdebug.lag.rollup import (
     MINUTE,
     compute_kinds,
@@ -20,7 +21,9 @@ from awx_eventdebug.lag.rollup import (
     floor_to,
     kinds_statistics,
 )
+from awx_eventdebug.timeutil import isoformat
 from awx_eventdebug.window import Window
+from example_settings.awxschema.workload import insert_job
 from tests.lag.test_summary import events_until_now
 
 pytestmark = pytest.mark.django_db
@@ -38,12 +41,16 @@ def event_statements(statements) -> int:
 
 
 @pytest.fixture
-def window():
-    """A job's events over the last 10 minutes, the final ones in the rollups."""
+def window(monkeypatch):
+    """A job's events over the last 10 minutes, the final ones in the rollups; the minutes final
+    at this moment stay the final ones during the test (a minute's end in between would move
+    them, and two readings would read different minutes)."""
     events_until_now("job", 10, 400, seed=11)
     now = timezone.now()
     window = Window(now - timedelta(minutes=15), now)
     fill_rollups(since=window.since, until=window.until)
+    end = rollup.final_end(now)
+    monkeypatch.setattr(rollup, "final_end", lambda now=None: end)
     return window
 
 
@@ -119,3 +126,48 @@ def test_the_counters_read_the_open_minutes_of_the_lag_summary_of_the_same_readi
         together = lag_counters(KINDS, origin, window.until)
     assert found == [False, True]
     assert together == lag_counters(KINDS, origin, window.until)  # computed anew: the same minutes
+
+
+def clock_statements(statements) -> int:
+    return sum("execution_node" in statement["sql"] for statement in statements)
+
+
+def test_the_clock_estimate_reads_the_final_minutes_once(window):
+    """Events stored in the open minutes (a node just now ahead by 30 s) wait for their minutes to
+    be final; the estimate of the same final minutes is read once, and its copy is the caller's."""
+    now = timezone.now()
+    insert_job(
+        "job",
+        now - timedelta(minutes=1),
+        [(now + timedelta(seconds=30 - n), now - timedelta(seconds=n), "runner_on_ok") for n in range(40)],
+        nodes=("exec-new", "awx-1"),
+    )
+    with CaptureQueriesContext(connection) as first_reading:
+        first = node_clocks(window)
+    with CaptureQueriesContext(connection) as second_reading:
+        second = node_clocks(window)
+    assert clock_statements(first_reading) and not clock_statements(second_reading)
+    assert second == first
+    assert "exec-new" not in {node["node"] for node in first["nodes"]}
+    assert first["events_until"] == isoformat(final_span(window.since, window.until)[1])
+    second["nodes"].clear()
+    assert node_clocks(window) == first
+
+
+def test_a_window_without_a_final_minute_is_estimated_whole_and_kept_not():
+    now = timezone.now()
+    insert_job(
+        "job",
+        now - timedelta(minutes=1),
+        [(now - timedelta(seconds=n + 0.5), now - timedelta(seconds=n), "runner_on_ok") for n in range(40)],
+        nodes=("exec-new", "awx-1"),
+    )
+    short = Window(now - timedelta(seconds=50), now)
+    read = []
+    for _ in range(2):
+        with CaptureQueriesContext(connection) as statements:
+            clocks = node_clocks(short)
+        read.append(clock_statements(statements))
+    assert read[0] and read[1] == read[0]
+    assert clocks["events_until"] == isoformat(short.until)
+    assert [node["node"] for node in clocks["nodes"]] == ["exec-new"]
