@@ -6,10 +6,12 @@ prints them with --json, so both show the same document.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from django.db import connection
 from django.db.models import Case, CharField, Count, F, Max, Min, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Greatest, TruncHour, TruncMinute
 from django.utils import timezone
@@ -194,22 +196,43 @@ def group_kind_expression() -> Case:
     )
 
 
+def drops_by_kind_rows(rows: QuerySet) -> QuerySet:
+    """(node, group kind, drops) of ``rows``, summed."""
+    return rows.values("node", kind=group_kind_expression()).annotate(total=Sum("drops")).order_by()
+
+
 def drops_by_kind(rows: QuerySet) -> dict[tuple[str, str], int]:
     """{(node, group kind): drops} of ``rows``."""
-    totals = rows.values("node", kind=group_kind_expression()).annotate(total=Sum("drops"))
-    return {(entry["node"], entry["kind"]): entry["total"] for entry in totals}
+    return {(entry["node"], entry["kind"]): entry["total"] for entry in drops_by_kind_rows(rows)}
 
 
 @app_tables
 def cumulative_drops(source: str = SOURCE_LIVE) -> dict[tuple[str, str], int]:
     """{(node, group kind): drops} ever recorded from ``source``: the rows there are plus those
     purge deleted (OverflowPurged), so the figure only grows. GET metrics/ counts the live ones
-    only: an import of old logs (`eventdebug ingest`) is no new drop."""
-    totals = drops_by_kind(ChannelOverflow.objects.filter(source=source))
-    for purged in OverflowPurged.objects.filter(source=source):
-        key = (purged.node, purged.group_kind)
-        totals[key] = totals.get(key, 0) + purged.drops
+    only: an import of old logs (`eventdebug ingest`) is no new drop. One statement, read on
+    every scrape."""
+    totals: dict[tuple[str, str], int] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(*_cumulative_statement(connection.vendor, source))
+        for node, kind, drops in cursor.fetchall():
+            totals[node, kind] = totals.get((node, kind), 0) + drops
     return totals
+
+
+@functools.cache
+def _cumulative_statement(vendor: str, source: str) -> tuple[str, tuple]:
+    """(SQL, parameters) of the live rows' drops by (node, group kind) and the purged ones', as
+    one statement: compiled once per process (and database vendor), as the ORM takes longer to
+    compile its group-kind CASE than the database to answer it."""
+    live = drops_by_kind_rows(ChannelOverflow.objects.filter(source=source))
+    purged = (
+        OverflowPurged.objects.filter(source=source)
+        .values("node", kind=F("group_kind"))
+        .annotate(total=Sum("drops"))
+        .order_by()
+    )
+    return live.union(purged, all=True).query.sql_with_params()
 
 
 @app_tables
