@@ -33,8 +33,8 @@ _LOCK = threading.Lock()
 def final_sum(kind: str, first: datetime, last: datetime):
     """The sum of ``kind``'s final minutes [first, last) this process kept (None: none kept)."""
     with _LOCK:
-        kept = _FINAL_SUMS.get(kind)
-    return kept[2] if kept and kept[:2] == (first, last) else None
+        entry = _FINAL_SUMS.get(kind)
+    return entry[2] if entry and entry[:2] == (first, last) else None
 
 
 def keep_final_sum(kind: str, first: datetime, last: datetime, piece) -> None:
