@@ -21,7 +21,8 @@ load, so their ratios hold on a shared machine whose speed drifts:
   report:    `eventdebug report --json` (its worst jobs exact over the latest events of each kind);
   metrics first, check first: the same, as the first reading of its minute in the process (the
              sum of the window's final minutes read from the rollups, not kept from the reading
-             before: lag/reuse.py); what a command, a process of its own, always pays.
+             before: lag/reuse.py; the counters' final minutes read too); what a command, a
+             process of its own, always pays (besides Python's and Django's start).
 
 Then the largest relative difference of the health lag percentiles from the exact ones, and
 the goals: metrics, check and dashboard (the first two as the first reading of a minute too) at
@@ -126,7 +127,7 @@ def main():
     from awx_eventdebug.awx.tables import KINDS
     from awx_eventdebug.dashboard.views import DashboardView
     from awx_eventdebug.health.report import health_window
-    from awx_eventdebug.lag import reuse
+    from awx_eventdebug.lag import histogram, reuse
     from awx_eventdebug.lag.query import LagQuery
     from awx_eventdebug.lag.report import lag_report
     from awx_eventdebug.lag.summary import lag_percentiles, lag_summary
@@ -181,10 +182,12 @@ def main():
 
     def first_in_its_minute(reading):
         """``reading`` as the first of its minute in the process: the sum of the window's final
-        minutes read from the rollups, not kept from an earlier reading (lag/reuse.py)."""
+        minutes read from the rollups, not kept from an earlier reading (lag/reuse.py), and the
+        Prometheus counters' final minutes read too (a new minute's: histogram.py)."""
 
         def run():
             reuse.forget()
+            histogram._FINAL.clear()
             reading()
 
         return run

@@ -50,7 +50,8 @@ def node_clocks(window) -> dict:
     grow with the window's events), from ``events_since`` until ``events_until``: one statement
     over them (lag/query.py bounds it). Their events never change (rollup.py), so the process
     keeps the estimate for the next reading of the same minutes (reuse.py). A window without a
-    final minute (shorter than LAG_ROLLUP_GRACE) is read whole, and nothing kept."""
+    whole final minute (shorter than about LAG_ROLLUP_GRACE plus a minute or two) is read whole,
+    and nothing kept."""
     first, last = final_span(window.since, window.until)
     if first == last:
         return _node_clocks(window.since, window.until)

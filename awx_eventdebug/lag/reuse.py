@@ -2,8 +2,8 @@
 
 - the sum of a window's final minutes, per kind, kept by the process: final minutes never change
   (rollup.py), so the readings of the same minutes (every health reading in the same minute: a
-  refreshing dashboard, a check, scrapes of the same node) merge the rollups once. One sum a kind:
-  bounded memory.
+  refreshing dashboard, a check, scrapes of the same node) merge the rollups once. At most
+  MAX_SUMS of them: bounded memory.
 - other readings of final minutes only (the execution nodes' clock estimate, nodes.py), by the
   minutes they read, for the same reason: at most MAX_KEPT of them.
 - within one health reading (``one_reading()``), the minutes not final yet, per kind and
@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator
@@ -25,23 +26,31 @@ from typing import Any
 
 from ..conf import get_config
 
-# Per kind: (first, last, the sum of the final minutes [first, last)).
-_FINAL_SUMS: dict[str, tuple[datetime, datetime, Any]] = {}
+# (kind, first, last): the sum of the kind's final minutes [first, last), the latest kept last.
+_FINAL_SUMS: OrderedDict[tuple[str, datetime, datetime], Any] = OrderedDict()
+# Sums kept at most: a few windows (HEALTH_WINDOW's, a dashboard's, a check's --since) of each
+# kind, each a histogram of at most a few thousand buckets.
+MAX_SUMS = 32
 _LOCK = threading.Lock()
 
 
 def final_sum(kind: str, first: datetime, last: datetime):
     """The sum of ``kind``'s final minutes [first, last) this process kept (None: none kept)."""
     with _LOCK:
-        entry = _FINAL_SUMS.get(kind)
-    return entry[2] if entry and entry[:2] == (first, last) else None
+        return _FINAL_SUMS.get((kind, first, last))
 
 
 def keep_final_sum(kind: str, first: datetime, last: datetime, piece) -> None:
-    """Keep ``piece``, the sum of ``kind``'s final minutes [first, last), in place of the last one
-    kept. The caller no longer changes it, nor does a reader (it is added, never added to)."""
+    """Keep ``piece``, the sum of ``kind``'s final minutes [first, last) (none: nothing to keep),
+    forgetting the oldest past MAX_SUMS. The caller no longer changes it, nor does a reader (it is
+    added, never added to)."""
+    if first >= last:
+        return
     with _LOCK:
-        _FINAL_SUMS[kind] = (first, last, piece)
+        _FINAL_SUMS[kind, first, last] = piece
+        _FINAL_SUMS.move_to_end((kind, first, last))
+        while len(_FINAL_SUMS) > MAX_SUMS:
+            _FINAL_SUMS.popitem(last=False)
 
 
 def forget() -> None:
@@ -109,7 +118,10 @@ def computed_minutes(kinds, stretches, minute_of) -> dict[str, dict] | None:
             ]
             if not found:
                 return None
-            known[kind].update((minute, piece) for minute, piece in found[0].items() if minute >= first)
+            # Copies: a reader may add to a piece (a group by hour adds into its first).
+            known[kind].update(
+                (minute, dataclasses.replace(piece)) for minute, piece in found[0].items() if minute >= first
+            )
     return known
 
 
@@ -122,4 +134,6 @@ def keep_computed_minutes(computed: dict[str, dict], stretches, minute_of) -> No
     for kind, minutes in computed.items():
         for since, until in stretches:
             start = minute_of(since)
-            memo[kind, (since, until)] = {m: p for m, p in minutes.items() if start <= m < until}
+            memo[kind, (since, until)] = {
+                m: dataclasses.replace(p) for m, p in minutes.items() if start <= m < until
+            }

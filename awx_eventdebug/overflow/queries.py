@@ -215,8 +215,8 @@ def cumulative_drops(source: str = SOURCE_LIVE) -> dict[tuple[str, str], int]:
     totals: dict[tuple[str, str], int] = {}
     with connection.cursor() as cursor:
         cursor.execute(*_cumulative_statement(connection.vendor, source))
-        for node, kind, drops in cursor.fetchall():
-            totals[node, kind] = totals.get((node, kind), 0) + drops
+        for node, kind, drops in cursor.fetchall():  # PostgreSQL sums a bigint as numeric
+            totals[node, kind] = totals.get((node, kind), 0) + int(drops)
     return totals
 
 

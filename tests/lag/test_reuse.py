@@ -2,6 +2,7 @@
 process for the next reading of the same minutes; within one health reading, the open minutes the
 lag summary and the Prometheus counters both read."""
 
+import copy
 from datetime import timedelta
 
 import pytest
@@ -15,6 +16,7 @@ from awx_eventdebug.lag.histogram import lag_counters
 from awx_eventdebug.lag.nodes import node_clocks
 from awx_eventdebug.lag.rollup import (
     MINUTE,
+    Piece,
     compute_kinds,
     fill_rollups,
     final_span,
@@ -150,8 +152,56 @@ def test_the_clock_estimate_reads_the_final_minutes_once(window):
     assert second == first
     assert "exec-new" not in {node["node"] for node in first["nodes"]}
     assert first["events_until"] == isoformat(final_span(window.since, window.until)[1])
-    second["nodes"].clear()
-    assert node_clocks(window) == first
+    expected = copy.deepcopy(first)
+    first["nodes"].clear()
+    second["findings"].clear()
+    assert node_clocks(window) == expected
+
+
+def test_the_clock_estimate_kept_under_other_settings_is_read_again(window, settings):
+    node_clocks(window)
+    settings.EVENTDEBUG = {"LAG_MAX_GROUPS": 1}
+    with CaptureQueriesContext(connection) as statements:
+        clocks = node_clocks(window)
+    assert clock_statements(statements)
+    assert clocks["groups_truncated"] is False and len(clocks["nodes"]) == 1
+
+
+@pytest.mark.parametrize(
+    "asked, found",
+    [
+        ("where it starts", True),
+        ("a whole minute later", True),
+        ("within its first minute", False),
+        ("a minute before it", False),
+        ("ending elsewhere", False),
+    ],
+)
+def test_a_stretch_is_known_from_a_computed_one_that_holds_it_in_whole_minutes(asked, found):
+    """The stretch a reading computed, [12:00:30, 12:05:10): another ending where it ends and
+    starting where it starts or at a whole minute inside it is known; any other is not."""
+    minute = timedelta(minutes=1)
+    since = timezone.now().replace(hour=12, minute=0, second=30, microsecond=0)
+    until = since + 4 * minute + timedelta(seconds=40)
+    pieces = {
+        since.replace(second=0) + n * minute: Piece(since.replace(second=0) + n * minute, count=n)
+        for n in range(5)
+    }
+    stretch = {
+        "where it starts": (since, until),
+        "a whole minute later": (since.replace(second=0) + 2 * minute, until),
+        "within its first minute": (since + timedelta(seconds=10), until),
+        "a minute before it": (since.replace(second=0) - minute, until),
+        "ending elsewhere": (since, until - timedelta(seconds=1)),
+    }[asked]
+    minute_of = lambda moment: floor_to(moment, MINUTE)  # noqa: E731
+    with reuse.one_reading():
+        reuse.keep_computed_minutes({"job": pieces}, [(since, until)], minute_of)
+        known = reuse.computed_minutes(["job"], [stretch], minute_of)
+    assert (known is not None) == found
+    if found:
+        assert sorted(known["job"]) == [m for m in sorted(pieces) if m >= minute_of(stretch[0])]
+        assert all(known["job"][m] == pieces[m] and known["job"][m] is not pieces[m] for m in known["job"])
 
 
 def test_a_window_without_a_final_minute_is_estimated_whole_and_kept_not():
