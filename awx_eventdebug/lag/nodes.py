@@ -17,16 +17,13 @@ is never negative, and its shortest is the path's fixed cost, alike on every nod
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 
 from ..timeutil import isoformat
-from . import reuse
 from .percentiles import percentile_key
 from .query import LagQuery
 from .recent import recent_since
 from .report import lag_report
-from .rollup import final_span
 
 # Job events: the bulk of every AWX's events, and those of the jobs execution nodes run.
 SKEW_KIND = "job"
@@ -46,25 +43,14 @@ IN_SYNC, AHEAD, BEHIND, SLOW_PATH, UNKNOWN = "in_sync", "ahead", "behind", "slow
 
 def node_clocks(window) -> dict:
     """The clock estimate of every execution node that ran jobs with events among the latest
-    RECENT_EVENTS job events of ``window``'s final minutes (lag/recent.py: a cost that does not
-    grow with the window's events), from ``events_since`` until ``events_until``: one statement
-    over them (lag/query.py bounds it). Their events never change (rollup.py), so the process
-    keeps the estimate for the next reading of the same minutes (reuse.py). A window without a
-    whole final minute (shorter than about LAG_ROLLUP_GRACE plus a minute or two) is read whole,
-    and nothing kept."""
-    first, last = final_span(window.since, window.until)
-    if first == last:
-        return _node_clocks(window.since, window.until)
-    return reuse.kept(("node_clocks", first, last), lambda: _node_clocks(first, last))
-
-
-def _node_clocks(since: datetime, until: datetime) -> dict:
-    events_since = recent_since(SKEW_KIND, since, until)
+    RECENT_EVENTS job events of ``window`` (lag/recent.py: a cost that does not grow with the
+    window's events), from ``events_since``: one statement over them (lag/query.py bounds it)."""
+    since = recent_since(SKEW_KIND, window.since, window.until)
     report = lag_report(
         LagQuery(
             kind=SKEW_KIND,
-            since=events_since,
-            until=until,
+            since=since,
+            until=window.until,
             by="execution_node",
             percentiles=PERCENTILES,
             worst_by=PERCENTILES[-1],
@@ -72,8 +58,7 @@ def _node_clocks(since: datetime, until: datetime) -> dict:
     )
     return {
         "kind": SKEW_KIND,
-        "events_since": isoformat(events_since),
-        "events_until": isoformat(until),
+        "events_since": isoformat(since),
         "groups_truncated": report["groups_truncated"],
         **clock_estimates(report["groups"]),
     }

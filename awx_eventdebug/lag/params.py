@@ -181,7 +181,6 @@ class ClockSkew(TypedDict):
 
     kind: str
     events_since: Annotated[datetime, "Where the latest events estimated from start (lag/recent.py)."]
-    events_until: Annotated[datetime, "Where they end: the window's last final minute (lag/nodes.py)."]
     groups_truncated: bool
     tolerance_seconds: float
     baseline_min_lag_seconds: float | None

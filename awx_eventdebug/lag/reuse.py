@@ -4,8 +4,6 @@
   (rollup.py), so the readings of the same minutes (every health reading in the same minute: a
   refreshing dashboard, a check, scrapes of the same node) merge the rollups once. At most
   MAX_SUMS of them: bounded memory.
-- other readings of final minutes only (the execution nodes' clock estimate, nodes.py), by the
-  minutes they read, for the same reason: at most MAX_KEPT of them.
 - within one health reading (``one_reading()``), the minutes not final yet, per kind and
   stretch: the lag summary and the Prometheus counters (histogram.py) read the same open minutes,
   and the second reads them from memory. Only within the reading: events are still stored in
@@ -14,17 +12,14 @@
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
-
-from ..conf import get_config
 
 # (kind, first, last): the sum of the kind's final minutes [first, last), the latest kept last.
 _FINAL_SUMS: OrderedDict[tuple[str, datetime, datetime], Any] = OrderedDict()
@@ -54,34 +49,9 @@ def keep_final_sum(kind: str, first: datetime, last: datetime, piece) -> None:
 
 
 def forget() -> None:
-    """Forget every sum and reading kept: they were read from another database (the tests', a
-    benchmark's)."""
+    """Forget every sum kept: they were read from another database (the tests', a benchmark's)."""
     with _LOCK:
         _FINAL_SUMS.clear()
-        _KEPT.clear()
-
-
-# Other readings of final minutes only (the clock estimate: nodes.py), by key: (the settings they
-# were made under, the reading), the oldest forgotten first.
-_KEPT: OrderedDict[Hashable, tuple[dict, Any]] = OrderedDict()
-MAX_KEPT = 16
-
-
-def kept(key: Hashable, compute: Callable[[], Any]) -> Any:
-    """What ``compute()`` gives for ``key``, a reading of final minutes only (the key names them),
-    computed once per process under the same settings; a copy each time, which the caller may
-    change."""
-    config = get_config()
-    with _LOCK:
-        found = _KEPT.get(key)
-    if found is None or found[0] is not config:
-        found = (config, compute())
-        with _LOCK:
-            _KEPT[key] = found
-            _KEPT.move_to_end(key)
-            while len(_KEPT) > MAX_KEPT:
-                _KEPT.popitem(last=False)
-    return copy.deepcopy(found[1])
 
 
 # Within one_reading(): {(kind, (since, until)): {minute: piece}} of the open minutes computed.

@@ -14,7 +14,6 @@ from django.db import connection
 from django.utils import timezone
 
 from awx_eventdebug.health.report import health_window
-from awx_eventdebug.lag import reuse
 from awx_eventdebug.lag.query import LagQuery
 from awx_eventdebug.lag.report import lag_report
 from awx_eventdebug.lag.rollup import MINUTE, fill_rollups, floor_to
@@ -386,7 +385,6 @@ def test_a_part_shown_that_cannot_be_read_is_named_and_changes_no_status(part, r
     column = SHOWN_COLUMNS[part]
     with connection.cursor() as cursor:
         cursor.execute(f"ALTER TABLE main_unifiedjob RENAME COLUMN {column} TO renamed")
-    reuse.forget()  # what this process kept of the healthy reading: a command is a process of its own
     try:
         document = json.loads(run("check", "--since", "10m", "--json")[1])
         assert document[part] is None and column in document["unread"][part], document

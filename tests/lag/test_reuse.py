@@ -2,7 +2,6 @@
 process for the next reading of the same minutes; within one health reading, the open minutes the
 lag summary and the Prometheus counters both read."""
 
-import copy
 from datetime import timedelta
 
 import pytest
@@ -13,7 +12,6 @@ from django.utils import timezone
 from awx_eventdebug.awx.tables import KINDS
 from awx_eventdebug.lag import reuse, rollup
 from awx_eventdebug.lag.histogram import lag_counters
-from awx_eventdebug.lag.nodes import node_clocks
 from awx_eventdebug.lag.rollup import (
     MINUTE,
     Piece,
@@ -23,9 +21,7 @@ from awx_eventdebug.lag.rollup import (
     floor_to,
     kinds_statistics,
 )
-from awx_eventdebug.timeutil import isoformat
 from awx_eventdebug.window import Window
-from example_settings.awxschema.workload import insert_job
 from tests.lag.test_summary import events_until_now
 
 pytestmark = pytest.mark.django_db
@@ -130,43 +126,6 @@ def test_the_counters_read_the_open_minutes_of_the_lag_summary_of_the_same_readi
     assert together == lag_counters(KINDS, origin, window.until)  # computed anew: the same minutes
 
 
-def clock_statements(statements) -> int:
-    return sum("execution_node" in statement["sql"] for statement in statements)
-
-
-def test_the_clock_estimate_reads_the_final_minutes_once(window):
-    """Events stored in the open minutes (a node just now ahead by 30 s) wait for their minutes to
-    be final; the estimate of the same final minutes is read once, and its copy is the caller's."""
-    now = timezone.now()
-    insert_job(
-        "job",
-        now - timedelta(minutes=1),
-        [(now + timedelta(seconds=30 - n), now - timedelta(seconds=n), "runner_on_ok") for n in range(40)],
-        nodes=("exec-new", "awx-1"),
-    )
-    with CaptureQueriesContext(connection) as first_reading:
-        first = node_clocks(window)
-    with CaptureQueriesContext(connection) as second_reading:
-        second = node_clocks(window)
-    assert clock_statements(first_reading) and not clock_statements(second_reading)
-    assert second == first
-    assert "exec-new" not in {node["node"] for node in first["nodes"]}
-    assert first["events_until"] == isoformat(final_span(window.since, window.until)[1])
-    expected = copy.deepcopy(first)
-    first["nodes"].clear()
-    second["findings"].clear()
-    assert node_clocks(window) == expected
-
-
-def test_the_clock_estimate_kept_under_other_settings_is_read_again(window, settings):
-    node_clocks(window)
-    settings.EVENTDEBUG = {"LAG_MAX_GROUPS": 1}
-    with CaptureQueriesContext(connection) as statements:
-        clocks = node_clocks(window)
-    assert clock_statements(statements)
-    assert clocks["groups_truncated"] is False and len(clocks["nodes"]) == 1
-
-
 @pytest.mark.parametrize(
     "asked, found",
     [
@@ -202,22 +161,3 @@ def test_a_stretch_is_known_from_a_computed_one_that_holds_it_in_whole_minutes(a
     if found:
         assert sorted(known["job"]) == [m for m in sorted(pieces) if m >= minute_of(stretch[0])]
         assert all(known["job"][m] == pieces[m] and known["job"][m] is not pieces[m] for m in known["job"])
-
-
-def test_a_window_without_a_final_minute_is_estimated_whole_and_kept_not():
-    now = timezone.now()
-    insert_job(
-        "job",
-        now - timedelta(minutes=1),
-        [(now - timedelta(seconds=n + 0.5), now - timedelta(seconds=n), "runner_on_ok") for n in range(40)],
-        nodes=("exec-new", "awx-1"),
-    )
-    short = Window(now - timedelta(seconds=50), now)
-    read = []
-    for _ in range(2):
-        with CaptureQueriesContext(connection) as statements:
-            clocks = node_clocks(short)
-        read.append(clock_statements(statements))
-    assert read[0] and read[1] == read[0]
-    assert clocks["events_until"] == isoformat(short.until)
-    assert [node["node"] for node in clocks["nodes"]] == ["exec-new"]
