@@ -23,13 +23,19 @@ from .tables import UNIFIED_JOB_TABLE
 
 # Jobs shown, fastest first: enough to name the culprits of a window.
 MAX_JOBS = 5
+# Jobs read at most: the latest that ended in the window, so that a health reading costs the same
+# however many jobs its window holds (as the latest events do: lag/recent.py).
+RECENT_JOBS = 1_000
 
-# The jobs that ended in the window faster on average than the limit; AWX's index on
-# ``finished`` bounds the rows read to the window's jobs.
+# The jobs faster on average than the limit among the latest RECENT_JOBS that ended in the
+# window, read backwards on AWX's index on ``finished``.
 _FAST_JOBS = f"""
 SELECT u.id, t.model, u.emitted_events, u.elapsed
-FROM {UNIFIED_JOB_TABLE} u LEFT JOIN django_content_type t ON t.id = u.polymorphic_ctype_id
-WHERE u.finished >= %s AND u.finished < %s AND u.elapsed > 0 AND u.emitted_events > %s * u.elapsed
+FROM (
+    SELECT id, polymorphic_ctype_id, emitted_events, elapsed FROM {UNIFIED_JOB_TABLE}
+    WHERE finished >= %s AND finished < %s ORDER BY finished DESC LIMIT %s
+) AS u LEFT JOIN django_content_type t ON t.id = u.polymorphic_ctype_id
+WHERE u.elapsed > 0 AND u.emitted_events > %s * u.elapsed
 ORDER BY u.emitted_events * 1.0 / u.elapsed DESC, u.id
 LIMIT %s
 """
@@ -79,20 +85,26 @@ class WebsocketRate(TypedDict):
     """The jobs whose live output AWX thinned by its own rate limit."""
 
     awx: AwxSendingSettings
-    jobs: Annotated[list[FastJob], "The fastest first, at most 5."]
+    jobs: Annotated[
+        list[FastJob], "The fastest first, at most 5, among the latest 1,000 that ended in the window."
+    ]
     jobs_truncated: bool
     findings: list[str]
 
 
 def websocket_rate(window) -> WebsocketRate:
-    """AWX's sending settings and the jobs that ended in ``window`` above its rate limit (the
-    fastest MAX_JOBS, and whether there were more), each with its finding; one statement."""
+    """AWX's sending settings and the jobs above its rate limit among the latest RECENT_JOBS that
+    ended in ``window`` (the fastest MAX_JOBS, and whether there were more), each with its
+    finding; one statement."""
     sending = AwxSending.from_settings()
     jobs: list[dict] = []
     more = False
     if sending.live_updates and sending.max_event_rate > 0:
         with diagnostic_cursor() as cursor:
-            cursor.execute(_FAST_JOBS, [window.since, window.until, sending.max_event_rate, MAX_JOBS + 1])
+            cursor.execute(
+                _FAST_JOBS,
+                [window.since, window.until, RECENT_JOBS, sending.max_event_rate, MAX_JOBS + 1],
+            )
             rows = cursor.fetchall()
         more = len(rows) > MAX_JOBS
         jobs = [_fast_job(*row, sending.max_event_rate) for row in rows[:MAX_JOBS]]

@@ -9,6 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from awx_eventdebug.awx import sending
 from awx_eventdebug.awx.sending import MAX_JOBS, websocket_rate
 from awx_eventdebug.window import Window
 from tests.support.workloads import add_job
@@ -49,6 +50,17 @@ def test_only_the_jobs_faster_than_the_limit_are_named_fastest_first():
 def test_a_job_that_ended_outside_the_window_is_not_named():
     job(300, 3.0, ended_ago=timedelta(minutes=20))
     assert websocket_rate(last(15))["jobs"] == []
+
+
+def test_only_the_latest_jobs_of_the_window_are_read(monkeypatch):
+    """A fast job that ended before RECENT_JOBS later ones is left out: the reading costs the
+    same however many jobs the window holds."""
+    monkeypatch.setattr(sending, "RECENT_JOBS", 2)
+    earlier = job(300, 3.0, ended_ago=timedelta(minutes=3))
+    later = [job(60, 60.0, ended_ago=timedelta(minutes=2)), job(600, 2.0, ended_ago=timedelta(minutes=1))]
+    assert [j["job"] for j in websocket_rate(last(15))["jobs"]] == [later[1]]
+    monkeypatch.setattr(sending, "RECENT_JOBS", 3)
+    assert [j["job"] for j in websocket_rate(last(15))["jobs"]] == [later[1], earlier]
 
 
 def test_more_jobs_than_shown_are_said_to_be_more():
