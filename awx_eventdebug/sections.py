@@ -6,12 +6,11 @@ table or a statement timeout empties one part, says why, and the others are stil
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import nullcontext
 from typing import TypeVar
 
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError
 
-from .db import database_failed
+from .db import database_failed, isolated
 from .errors import EventDebugError
 
 T = TypeVar("T")
@@ -21,12 +20,11 @@ def attempt(compute: Callable[[], T]) -> tuple[T | None, str]:
     """``(compute(), "")``, or ``(None, why)`` in one line when it raised an EventDebugError or a
     DatabaseError: conditions of the diagnosed system. Any other exception is a bug of the app
     and still surfaces as one."""
-    # Inside a transaction a savepoint keeps it usable after a failed statement (PostgreSQL
-    # aborts the whole transaction otherwise). Outside one there is nothing to protect, and a
-    # section that never queries must not open a connection to a database that may be down.
-    guard = transaction.atomic() if connection.in_atomic_block else nullcontext()
+    # Inside a transaction a failed statement must leave it usable (PostgreSQL aborts the whole
+    # transaction otherwise). Outside one there is nothing to protect, and a section that never
+    # queries must not open a connection to a database that may be down.
     try:
-        with guard:
+        with isolated():
             return compute(), ""
     except EventDebugError as exc:
         return None, str(exc)

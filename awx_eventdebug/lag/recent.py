@@ -24,7 +24,7 @@ def recent_since(kind: str, since: datetime, until: datetime) -> datetime:
     when the window holds fewer. AWX's legacy unpartitioned table (lag/sources.py) holds only
     events older than any of its partitioned table, and no index on ``modified``: not read."""
     adapt = connection.ops.adapt_datetimefield_value
-    with diagnostic_cursor("Ask for a shorter window.") as cursor:
+    with diagnostic_cursor("Ask for a shorter window.", event_tables=True) as cursor:
         cursor.execute(
             f"SELECT modified FROM {KINDS[kind].table} WHERE modified >= %s AND modified < %s "
             "ORDER BY modified DESC LIMIT 1 OFFSET %s",

@@ -46,7 +46,7 @@ def lag_report(query: LagQuery) -> dict:
     behind = None
     statistics = postgres_statistics if connection.vendor == "postgresql" else sqlite_statistics
     try:
-        with diagnostic_cursor(query.narrow_hint()) as cursor:
+        with diagnostic_cursor(query.narrow_hint(), event_tables=True) as cursor:
             sources = event_sources(cursor, kind, query)
             if method == "exact":
                 total, groups = statistics(cursor, kind, query, sources, fractions, max_groups + 1)
@@ -61,7 +61,7 @@ def lag_report(query: LagQuery) -> dict:
                 # The health figures of a fresh install or a stopped maintenance thread: one
                 # exact statement, under the statement timeout, rather than filling every minute.
                 method, behind = "exact", far.minutes
-                with diagnostic_cursor(query.narrow_hint()) as cursor:
+                with diagnostic_cursor(query.narrow_hint(), event_tables=True) as cursor:
                     total, groups = statistics(cursor, kind, query, sources, fractions, max_groups + 1)
     except DatabaseError as exc:
         if is_missing_relation(exc):

@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from ..awx.tables import KINDS
 from ..conf import get_config
-from ..db import app_tables, delete_oldest, diagnostic_cursor
+from ..db import app_tables, app_tables_read, delete_oldest, diagnostic_cursor
 from ..errors import Unavailable
 from ..models import LagRollup
 from . import reuse, sketch
@@ -208,7 +208,7 @@ def compute_kinds(
     sql = _VENDOR[connection.vendor]
     sentinels = {"missing": MISSING, "backfilled": BACKFILLED, "negative": NEGATIVE}
     adapt = connection.ops.adapt_datetimefield_value
-    with diagnostic_cursor("Ask for a shorter window, or --exact.") as cursor:
+    with diagnostic_cursor("Ask for a shorter window, or --exact.", event_tables=True) as cursor:
         unknown = [KINDS[kind] for kind, known in tables.items() if not known]
         found = window_sources(cursor, unknown, stretches[0][0])
         where = " OR ".join(["(modified >= %s AND modified < %s)"] * len(stretches))
@@ -274,7 +274,7 @@ Wanted = list[tuple[bool | None, datetime, datetime]]
 Rows = list[tuple[timedelta, Piece]]
 
 
-@app_tables
+@app_tables_read
 def _read(wanted: dict[str, Wanted]) -> dict[str, Rows]:
     """The stored rows (span, piece) of each kind's (hours, since, until) wanted, starting in
     [since, until), in one statement."""
@@ -488,7 +488,7 @@ def _next_batch(hours: int, seconds: float) -> int:
     return hours
 
 
-@app_tables
+@app_tables_read
 def last_stored_minute() -> datetime | None:
     """The latest minute the rollups counted events of any kind in (None: none), those without a
     measurable lag too: when events were last stored, read from the app's table by its (kind, span,

@@ -113,7 +113,7 @@ def classify_missing(
         return counts
     stored_before = connection.ops.adapt_datetimefield_value(sent_by - IN_FLIGHT)
     query = LagQuery(kind=kind.name, job=job)
-    with diagnostic_cursor() as cursor:
+    with diagnostic_cursor(event_tables=True) as cursor:
         [source] = event_sources(cursor, kind, query)
         where, where_params = where_clause(kind, query, source)
         postgres = cursor.db.vendor == "postgresql"

@@ -19,7 +19,7 @@ from django.utils import timezone
 from ..awx.messages import GROUP_KINDS, OTHER_GROUP_KIND
 from ..columns import SOURCE_LIVE, SOURCES
 from ..conf import get_config
-from ..db import app_tables, delete_oldest
+from ..db import app_tables_read, delete_oldest
 from ..models import ChannelOverflow, IngestedRecord, IngestHorizon, OverflowPurged
 from ..timeutil import isoformat
 from .handler import capture_stats
@@ -102,7 +102,7 @@ def row_dict(row: ChannelOverflow) -> dict:
     }
 
 
-@app_tables
+@app_tables_read
 def list_overflow(selection: OverflowFilter, page: int = 1, page_size: int = DEFAULT_PAGE_SIZE) -> dict:
     """One page of rows, newest window first."""
     rows = selection.apply(ChannelOverflow.objects.all())
@@ -112,7 +112,7 @@ def list_overflow(selection: OverflowFilter, page: int = 1, page_size: int = DEF
     return {"filters": selection.as_dict(), "count": count, "results": [row_dict(row) for row in ordered]}
 
 
-@app_tables
+@app_tables_read
 def summarize_overflow(
     selection: OverflowFilter, timeline: str = "", limit: int = DEFAULT_GROUP_LIMIT, by_node: bool = False
 ) -> dict:
@@ -206,7 +206,7 @@ def drops_by_kind(rows: QuerySet) -> dict[tuple[str, str], int]:
     return {(entry["node"], entry["kind"]): entry["total"] for entry in drops_by_kind_rows(rows)}
 
 
-@app_tables
+@app_tables_read
 def cumulative_drops(source: str = SOURCE_LIVE) -> dict[tuple[str, str], int]:
     """{(node, group kind): drops} ever recorded from ``source``: the rows there are plus those
     purge deleted (OverflowPurged), so the figure only grows. GET metrics/ counts the live ones
@@ -235,7 +235,7 @@ def _cumulative_statement(vendor: str, source: str) -> tuple[str, tuple]:
     return live.union(purged, all=True).query.sql_with_params()
 
 
-@app_tables
+@app_tables_read
 def table_totals() -> dict:
     """What every process on every node recorded, as the table holds it now, and the drops of
     rows purge deleted: one aggregate, so the doctor can show it beside one process's counters."""
@@ -329,6 +329,6 @@ def purge_overflow(
     }
 
 
-@app_tables
+@app_tables_read
 def count_rows(rows: QuerySet) -> int:
     return rows.count()

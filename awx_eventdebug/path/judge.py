@@ -16,7 +16,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from ..conf import get_config
-from ..db import app_tables
+from ..db import app_tables_read
 from ..models import NodeSnapshot
 from ..timeutil import isoformat
 from .hop import IDLE, NOT_APPLICABLE, OK, OVER, STALE, UNKNOWN, Diagnosis, Hop, Judgment, NodeJudgment
@@ -28,7 +28,7 @@ MAX_NODES = 1000
 CAUSE_KEYS = ("hop", "name", "node", "cause", "evidence", "remedy", "runbook")
 
 
-@app_tables
+@app_tables_read
 def latest_snapshots() -> list[NodeSnapshot]:
     """Each node's latest snapshot, by node name, of the nodes that sampled within SAMPLE_RETENTION:
     a node gone for good (an old operator pod's hostname) stays stale only that long."""

@@ -11,8 +11,10 @@ import pytest
 from channels_redis.core import RedisChannelLayer
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from awx_eventdebug.awx.tables import KINDS
 from awx_eventdebug.health.report import health_window
 from awx_eventdebug.lag.query import LagQuery
 from awx_eventdebug.lag.report import lag_report
@@ -395,3 +397,40 @@ def test_a_part_shown_that_cannot_be_read_is_named_and_changes_no_status(part, r
     finally:
         with connection.cursor() as cursor:
             cursor.execute(f"ALTER TABLE main_unifiedjob RENAME COLUMN renamed TO {column}")
+
+
+@pytest.mark.postgres_only(reason="a health reading's reads share transactions on PostgreSQL only")
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("subcommand", ["check", "path", "report"])
+def test_a_reading_shares_transactions_but_none_outlives_a_read_of_the_event_tables(
+    subcommand, redis_layer_settings
+):
+    """The reads of a reading (the lag, the clock estimate, the jobs AWX thinned, the inserts
+    running, the drops, the snapshots...) share read-only bounded transactions (db.py
+    shared_reads), each ended by its read of AWX's event tables: one transaction per read of the
+    event tables, at most one more, and each such read is followed by its COMMIT."""
+    nodes_one_ahead()
+    fill_rollups()  # the reading stores no final minute of its own
+    with CaptureQueriesContext(connection) as captured:
+        code, out, _ = run(subcommand, "--json")
+    assert json.loads(out)
+    assert_shared_reads([q["sql"] for q in captured.captured_queries])
+
+
+@pytest.mark.postgres_only(reason="a health reading's reads share transactions on PostgreSQL only")
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("url", ["/api/eventdebug/check/", "/api/eventdebug/report/", "/api/eventdebug/"])
+def test_the_api_and_the_dashboard_share_transactions_the_same_way(url, admin_client, redis_layer_settings):
+    nodes_one_ahead()
+    fill_rollups()
+    with CaptureQueriesContext(connection) as captured:
+        assert admin_client.get(url, HTTP_ACCEPT="text/html").status_code == 200
+    assert_shared_reads([q["sql"] for q in captured.captured_queries])
+
+
+def assert_shared_reads(statements: list[str]) -> None:
+    tables = tuple(f"FROM {kind.table} " for kind in KINDS.values())
+    events = [n for n, sql in enumerate(statements) if any(table in sql for table in tables)]
+    assert len(statements) > 10 and events
+    assert statements.count("BEGIN") <= len(events) + 1, statements
+    assert all(statements[n + 1] == "COMMIT" for n in events), statements

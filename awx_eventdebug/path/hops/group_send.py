@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.db.models import Sum
 
-from ...db import app_tables
+from ...db import app_tables_read
 from ...models import ChannelOverflow
 from ...overflow.queries import OverflowFilter
 from ..causes import CHANNEL_OVERFLOW
@@ -16,7 +16,7 @@ from ..hop import OK, OVER, Hop, Judgment, NodeJudgment, Threshold, worst_of
 MAX_NODES = 1000
 
 
-@app_tables
+@app_tables_read
 def drops_by_node(window) -> dict[str, dict]:
     """Per node, the drops recorded in the window and the group with the most of them: two
     statements, each at most MAX_NODES rows."""
