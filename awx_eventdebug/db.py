@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import functools
 import time
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from contextvars import ContextVar
 
 from django.db import (
@@ -156,12 +156,12 @@ def bounded_transaction(using: str = DEFAULT_DB_ALIAS, read_only: bool = False, 
 
 
 class _SharedReads:
-    """The read-only bounded transaction of a shared_reads() block: opened by a read, ended by a
-    read of AWX's event tables once it is done (their locks go with their statement, as in a
-    transaction of their own: AWX's hourly CREATE TABLE ... PARTITION OF waits for them under an
-    ACCESS EXCLUSIVE lock, and the callback receiver's inserts behind it), by a read that fails
-    (rolled back, so that every read fails alone), by a read that may write, or by the block's
-    end; the next read opens another."""
+    """The read-only bounded transaction the reads of a shared_reads() block share: opened by a
+    read, ended by a read of AWX's event tables once it is done (their locks go with their
+    statement, as in a transaction of their own: AWX's hourly CREATE TABLE ... PARTITION OF waits
+    for them under an ACCESS EXCLUSIVE lock, and the callback receiver's inserts behind it), by a
+    read that fails (rolled back, so that every read fails alone), by a read that may write, or by
+    the end of the block or of a block inside it; the next read opens another."""
 
     def __init__(self, using: str):
         self.using = using
@@ -180,12 +180,17 @@ class _SharedReads:
 
     @contextmanager
     def read(self, last: bool):
+        target = connections[self.using]
+        if self.atomic is not None and _aborted(target):
+            # A statement outside the reads failed, and its error was swallowed on the way.
+            target.set_rollback(True)
+            self.end()
         if self.atomic is None:
             atomic = transaction.atomic(using=self.using)
             atomic.__enter__()
             self.atomic = atomic
             try:
-                with connections[self.using].cursor() as cursor:
+                with target.cursor() as cursor:
                     _set_settings(cursor, {"transaction_read_only": "on", **statement_settings()}, True)
             except BaseException as exc:
                 self.end(exc)
@@ -201,15 +206,6 @@ class _SharedReads:
         if last:
             self.end()
 
-    @contextmanager
-    def ended_on_failure(self):
-        try:
-            yield
-        except BaseException as exc:
-            if self.innermost():
-                self.end(exc)
-            raise
-
     def end(self, exc: BaseException | None = None) -> None:
         """Commit the open transaction, or with ``exc`` roll it back."""
         atomic, self.atomic = self.atomic, None
@@ -217,47 +213,63 @@ class _SharedReads:
             atomic.__exit__(type(exc) if exc else None, exc, exc.__traceback__ if exc else None)
 
 
+# libpq's PQTRANS_INERROR, the transaction status psycopg and psycopg2 both give: a statement
+# failed, and the transaction accepts no other until it is rolled back.
+_INERROR = 3
+
+
+def _aborted(target) -> bool:
+    info = getattr(target.connection, "info", None)
+    return info is not None and int(info.transaction_status) == _INERROR
+
+
 _shared_reads: ContextVar[_SharedReads | None] = ContextVar("awx_eventdebug_shared_reads", default=None)
 
 
 @contextmanager
 def shared_reads(using: str = DEFAULT_DB_ALIAS):
-    """The read-only reads inside (diagnostic_cursor, app_tables_read) share bounded transactions
-    on PostgreSQL: a health reading's dozen reads pay BEGIN, the bounds and COMMIT (about 0.6 ms)
-    a few times rather than once each. A transaction ends with its first read of AWX's event
-    tables, so no lock on them outlives that read, and with a read that fails, which still fails
-    alone. Within a caller's transaction, or on SQLite (whose read transaction would hold off the
-    writers), each read keeps its own."""
-    if connections[using].vendor != "postgresql" or _shared_reads.get() is not None:
+    """One section of a report (sections.attempt): its read-only reads (diagnostic_cursor,
+    app_tables_read) share bounded transactions on PostgreSQL, so that its few reads pay BEGIN,
+    the bounds and COMMIT (about 0.6 ms) once rather than each, and the last ends with the
+    section: none stays open while another section waits on Redis. A transaction also ends with
+    its read of AWX's event tables, so that no lock on them outlives that read, and with a read
+    that fails, which still fails alone. Within a caller's transaction it is a savepoint, which
+    leaves that transaction usable after a failed statement; on SQLite (whose read transaction
+    would hold off the writers) each read keeps its own transaction."""
+    target = connections[using]
+    shared = _shared_reads.get()
+    if shared is not None and shared.using == using and shared.innermost():
+        with _ending(shared):
+            yield
+    elif target.in_atomic_block:
+        with transaction.atomic(using=using):
+            yield
+    elif target.vendor != "postgresql":
         yield
-        return
-    shared = _SharedReads(using)
-    token = _shared_reads.set(shared)
+    else:
+        shared = _SharedReads(using)
+        token = _shared_reads.set(shared)
+        try:
+            with _ending(shared):
+                yield
+        finally:
+            _shared_reads.reset(token)
+
+
+@contextmanager
+def _ending(shared: _SharedReads):
+    """End the shared transaction when the block ends: committed, or rolled back on an exception."""
     try:
         yield
     except BaseException as exc:
-        shared.end(exc)
+        if shared.innermost():
+            shared.end(exc)
         raise
-    else:
+    if shared.innermost():
         try:
             shared.end()
         except DatabaseError:
-            pass  # a read-only transaction: the reads inside answered; a broken connection is dropped
-    finally:
-        _shared_reads.reset(token)
-
-
-def isolated(using: str = DEFAULT_DB_ALIAS):
-    """Where a failed statement ends no one else's work (sections.attempt): outside a transaction,
-    nothing to do; between the reads of shared_reads(), its transaction, rolled back on a failure
-    (the next read opens another); inside any other transaction, a savepoint."""
-    target = connections[using]
-    if not target.in_atomic_block:
-        return nullcontext()
-    shared = _shared_reads.get()
-    if shared is not None and shared.using == using and shared.atomic is not None and shared.innermost():
-        return shared.ended_on_failure()
-    return transaction.atomic(using=using)
+            pass  # read-only: the reads inside answered; the next read names a broken connection
 
 
 def bound_session_statements() -> None:

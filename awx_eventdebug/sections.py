@@ -10,7 +10,7 @@ from typing import TypeVar
 
 from django.db import DatabaseError
 
-from .db import database_failed, isolated
+from .db import database_failed, shared_reads
 from .errors import EventDebugError
 
 T = TypeVar("T")
@@ -20,11 +20,11 @@ def attempt(compute: Callable[[], T]) -> tuple[T | None, str]:
     """``(compute(), "")``, or ``(None, why)`` in one line when it raised an EventDebugError or a
     DatabaseError: conditions of the diagnosed system. Any other exception is a bug of the app
     and still surfaces as one."""
-    # Inside a transaction a failed statement must leave it usable (PostgreSQL aborts the whole
-    # transaction otherwise). Outside one there is nothing to protect, and a section that never
-    # queries must not open a connection to a database that may be down.
+    # The section's reads share a transaction of their own, or within a caller's transaction a
+    # savepoint, which a failed statement leaves usable (PostgreSQL aborts the whole transaction
+    # otherwise). A section that never queries opens no connection to a database that may be down.
     try:
-        with isolated():
+        with shared_reads():
             return compute(), ""
     except EventDebugError as exc:
         return None, str(exc)

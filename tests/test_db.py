@@ -202,3 +202,21 @@ def test_inside_a_callers_transaction_each_read_keeps_its_own_savepoint():
         assert attempt(lambda: read("no_such_table_here"))[1]
         assert read("awx_eventdebug_channeloverflow") == 0  # the caller's transaction goes on
     assert connection.in_atomic_block
+
+
+@pytest.mark.postgres_only(reason="shared_reads shares PostgreSQL transactions only")
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("short_timeouts")
+def test_a_section_ends_its_transaction_and_a_swallowed_failure_spoils_no_later_read():
+    with shared_reads():
+        outer = transaction_started()
+        with shared_reads():  # a section inside another: its end ends the transaction
+            inner = transaction_started()
+        after_section = transaction_started()
+        try:  # a failed statement whose error someone swallowed (AWX's settings do)
+            connection.cursor().execute("SELECT 1 FROM no_such_table_here")
+        except DatabaseError:
+            pass
+        after_failure = transaction_started()
+    assert outer[0] == inner[0] != after_section[0] != after_failure[0]
+    assert after_failure[1:] == BOUNDED_READ_ONLY

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.db import transaction
 from django.http import HttpResponse
 from django.template.loader import render_to_string
+from django.utils.decorators import method_decorator
 from rest_framework import serializers
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
@@ -41,6 +43,10 @@ class RoundedJSONRenderer(JSONRenderer):
         return super().render(rounded(data), accepted_media_type, renderer_context)
 
 
+# Outside AWX's request transaction (ATOMIC_REQUESTS): each read takes its locks for its own
+# short transaction (db.py), not for the whole request, whose Redis reads may take seconds while
+# AWX's hourly CREATE TABLE ... PARTITION OF of an event table waits for them.
+@method_decorator(transaction.non_atomic_requests, name="dispatch")
 class EventDebugView(APIView):
     """Base view: EVENTDEBUG['PERMISSION_CLASSES'], AWX's 401 for unauthenticated requests,
     EventDebugError -> its HTTP status (a 503 to a request for HTML: a page that needs no

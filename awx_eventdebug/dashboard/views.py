@@ -41,7 +41,6 @@ from ..api.base import EventDebugView, RoundedJSONRenderer
 from ..api.root import endpoints
 from ..awx.tables import KINDS
 from ..conf import get_config
-from ..db import shared_reads
 from ..fields import ChoiceField
 from ..health.cache import shared_reading
 from ..health.doctor import build_report
@@ -174,18 +173,17 @@ class DashboardView(EventDebugView):
         if not self.answers_html():
             return Response(endpoints(request.resolver_match.url_name))
         window = query.get("window") or default_window()
-        with shared_reads():  # the page's reads in one transaction
-            cards = shared_reading(("dashboard", window), lambda: health_cards(window))
-            return Response(
-                {
-                    **dashboard_context(build_report(clock_skew=False), window),
-                    **cards,
-                    "thresholds": threshold_spec(),
-                    "job_urls": job_url_templates(),
-                    "overflow": overflow_table(cards["health_window"]),
-                    "queues": queues_table(),
-                }
-            )
+        cards = shared_reading(("dashboard", window), lambda: health_cards(window))
+        return Response(
+            {
+                **dashboard_context(build_report(clock_skew=False), window),
+                **cards,
+                "thresholds": threshold_spec(),
+                "job_urls": job_url_templates(),
+                "overflow": overflow_table(cards["health_window"]),
+                "queues": queues_table(),
+            }
+        )
 
     def handle_exception(self, exc):
         if not self.answers_html():  # the listing: the API's own answers (AWX's 401)

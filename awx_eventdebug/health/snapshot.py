@@ -11,14 +11,13 @@ and the others are still there (sections.py).
 from __future__ import annotations
 
 import time
-from functools import cached_property, wraps
+from functools import cached_property
 from typing import Any
 
 from django.utils import timezone
 
 from ..awx.sending import websocket_rate
 from ..awx.tables import KINDS
-from ..db import shared_reads
 from ..lag.histogram import lag_counters
 from ..lag.reuse import one_reading
 from ..overflow.queries import cumulative_drops
@@ -32,17 +31,6 @@ from .reporter import Reporter
 OK, FAILED, UNKNOWN, IDLE = "ok", "failed", "unknown", "idle"
 # The check's exit codes, one contract for every subcommand (docs/cli.md).
 EXIT_CODES = {OK: 0, FAILED: 1, UNKNOWN: 2, IDLE: 3}
-
-
-def _shared_transaction(view):
-    """A view of the snapshot whose database reads share one transaction (db.shared_reads)."""
-
-    @wraps(view)
-    def reading(self, *args, **kwargs):
-        with shared_reads():
-            return view(self, *args, **kwargs)
-
-    return reading
 
 
 class HealthSnapshot:
@@ -116,7 +104,6 @@ class HealthSnapshot:
 
     # The views ----------------------------------------------------------------------------------
 
-    @_shared_transaction
     def check(self) -> dict:
         """The figures the thresholds bound, the checks that failed (one line each, naming the
         figure and the threshold) and those that could not be made, and what is shown beside them
@@ -143,7 +130,6 @@ class HealthSnapshot:
             "unread": {name: error for name, (_, error) in self.shown.items() if error},
         }
 
-    @_shared_transaction
     def path(self) -> dict:
         """The document of GET path/ and ``eventdebug path --json``."""
         return {
@@ -153,7 +139,6 @@ class HealthSnapshot:
             "websocket_rate": self.websocket_rate[0],
         }
 
-    @_shared_transaction
     def report(self) -> dict:
         """The document of GET report/ and ``eventdebug report --json``."""
         errors: dict[str, str] = {}
@@ -174,7 +159,6 @@ class HealthSnapshot:
         report["errors"] = {**self.errors, **errors}
         return report
 
-    @_shared_transaction
     def metrics(self, reporter: Reporter | None) -> dict:
         """What GET metrics/ exports (health/prometheus.py): this node's queues, and when
         ``reporter`` says this node reports the cluster (health/reporter.py), the cluster-wide

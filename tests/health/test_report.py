@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import re
 from datetime import timedelta
 from decimal import Decimal
 from io import StringIO
@@ -405,10 +406,9 @@ def test_a_part_shown_that_cannot_be_read_is_named_and_changes_no_status(part, r
 def test_a_reading_shares_transactions_but_none_outlives_a_read_of_the_event_tables(
     subcommand, redis_layer_settings
 ):
-    """The reads of a reading (the lag, the clock estimate, the jobs AWX thinned, the inserts
-    running, the drops, the snapshots...) share read-only bounded transactions (db.py
-    shared_reads), each ended by its read of AWX's event tables: one transaction per read of the
-    event tables, at most one more, and each such read is followed by its COMMIT."""
+    """The reads of one section of a reading share a read-only bounded transaction (db.py
+    shared_reads): the lag's rollups and its open minutes, one; and each read of AWX's event
+    tables is the last of its transaction."""
     nodes_one_ahead()
     fill_rollups()  # the reading stores no final minute of its own
     with CaptureQueriesContext(connection) as captured:
@@ -419,18 +419,27 @@ def test_a_reading_shares_transactions_but_none_outlives_a_read_of_the_event_tab
 
 @pytest.mark.postgres_only(reason="a health reading's reads share transactions on PostgreSQL only")
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("atomic_requests", [False, True])
 @pytest.mark.parametrize("url", ["/api/eventdebug/check/", "/api/eventdebug/report/", "/api/eventdebug/"])
-def test_the_api_and_the_dashboard_share_transactions_the_same_way(url, admin_client, redis_layer_settings):
+def test_the_api_and_the_dashboard_read_outside_awxs_request_transaction(
+    url, atomic_requests, admin_client, redis_layer_settings, settings
+):
+    """AWX runs each request in a transaction (ATOMIC_REQUESTS), whose locks would last the whole
+    request: the app's views stay out of it and share their reads as a command does."""
+    settings.DATABASES["default"]["ATOMIC_REQUESTS"] = atomic_requests
     nodes_one_ahead()
     fill_rollups()
     with CaptureQueriesContext(connection) as captured:
         assert admin_client.get(url, HTTP_ACCEPT="text/html").status_code == 200
-    assert_shared_reads([q["sql"] for q in captured.captured_queries])
+    statements = [q["sql"] for q in captured.captured_queries]
+    assert not [sql for sql in statements if "SAVEPOINT" in sql]
+    assert_shared_reads(statements)
 
 
 def assert_shared_reads(statements: list[str]) -> None:
-    tables = tuple(f"FROM {kind.table} " for kind in KINDS.values())
-    events = [n for n, sql in enumerate(statements) if any(table in sql for table in tables)]
-    assert len(statements) > 10 and events
-    assert statements.count("BEGIN") <= len(events) + 1, statements
-    assert all(statements[n + 1] == "COMMIT" for n in events), statements
+    tables = re.compile(rf"FROM ({'|'.join(kind.table for kind in KINDS.values())})\b")
+    events = [n for n, sql in enumerate(statements) if tables.search(sql)]
+    assert events and all(statements[n + 1] == "COMMIT" for n in events), statements
+    rollups = next(n for n, sql in enumerate(statements) if 'FROM "awx_eventdebug_lagrollup"' in sql)
+    open_minutes = next(n for n in events if n > rollups)
+    assert not {"BEGIN", "COMMIT"} & set(statements[rollups:open_minutes]), statements
