@@ -123,9 +123,10 @@ def bounded_transaction(using: str = DEFAULT_DB_ALIAS, read_only: bool = False, 
     cancels one that runs longer, or waits longer for a lock) and JIT off; with ``read_only``, a
     read-only one. One round trip sets them all.
 
-    Inside shared_reads(), a read-only one is the reading's shared transaction, the last of it
-    when it reads AWX's ``event_tables``; any other first ends that one (commits it), so that it
-    may write.
+    Inside shared_reads(), a read-only one is the part's shared transaction, the last of it when
+    it reads AWX's ``event_tables``; any other first ends that one (commits it), so that it may
+    write. (A writer inside a read, or inside an atomic block opened after a read, cannot end it,
+    and would fail as a savepoint of a read-only transaction: no part writes there.)
 
     Inside an enclosing transaction (a caller's atomic block, a test) it is a savepoint: the
     access mode cannot change any more, and the settings are put back on leaving it (rolling the
@@ -181,7 +182,7 @@ class _SharedReads:
     @contextmanager
     def read(self, last: bool):
         target = connections[self.using]
-        if self.atomic is not None and _aborted(target):
+        if self.atomic is not None and (target.needs_rollback or _aborted(target)):
             # A statement outside the reads failed, and its error was swallowed on the way.
             target.set_rollback(True)
             self.end()
@@ -229,11 +230,11 @@ _shared_reads: ContextVar[_SharedReads | None] = ContextVar("awx_eventdebug_shar
 @contextmanager
 def shared_reads(using: str = DEFAULT_DB_ALIAS):
     """One section of a report (sections.attempt): its read-only reads (diagnostic_cursor,
-    app_tables_read) share bounded transactions on PostgreSQL, so that its few reads pay BEGIN,
-    the bounds and COMMIT (about 0.6 ms) once rather than each, and the last ends with the
-    section: none stays open while another section waits on Redis. A transaction also ends with
-    its read of AWX's event tables, so that no lock on them outlives that read, and with a read
-    that fails, which still fails alone. Within a caller's transaction it is a savepoint, which
+    app_tables_read) share bounded transactions on PostgreSQL, each ending with the section (none
+    stays open while another section waits on Redis), with its read of AWX's event tables (no
+    lock on them outlives that read) or with a read that fails (which still fails alone): the
+    reads before a read of the event tables pay BEGIN, the bounds and COMMIT (about 0.6 ms) once
+    rather than each. Within a caller's transaction it is a savepoint, which
     leaves that transaction usable after a failed statement; on SQLite (whose read transaction
     would hold off the writers) each read keeps its own transaction."""
     target = connections[using]

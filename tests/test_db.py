@@ -191,19 +191,6 @@ def test_a_write_inside_shared_reads_ends_the_shared_transaction_and_commits():
     assert ChannelOverflow.objects.count() == 1
 
 
-@pytest.mark.django_db
-def test_inside_a_callers_transaction_each_read_keeps_its_own_savepoint():
-    def read(table: str):
-        with diagnostic_cursor() as cursor:
-            cursor.execute(f"SELECT count(*) FROM {table}")
-            return cursor.fetchone()[0]
-
-    with shared_reads():
-        assert attempt(lambda: read("no_such_table_here"))[1]
-        assert read("awx_eventdebug_channeloverflow") == 0  # the caller's transaction goes on
-    assert connection.in_atomic_block
-
-
 @pytest.mark.postgres_only(reason="shared_reads shares PostgreSQL transactions only")
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("short_timeouts")

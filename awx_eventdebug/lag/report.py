@@ -46,7 +46,7 @@ def lag_report(query: LagQuery) -> dict:
     behind = None
     statistics = postgres_statistics if connection.vendor == "postgresql" else sqlite_statistics
     try:
-        with diagnostic_cursor(query.narrow_hint(), event_tables=True) as cursor:
+        with diagnostic_cursor(query.narrow_hint(), event_tables=method == "exact") as cursor:
             sources = event_sources(cursor, kind, query)
             if method == "exact":
                 total, groups = statistics(cursor, kind, query, sources, fractions, max_groups + 1)

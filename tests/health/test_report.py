@@ -3,6 +3,7 @@
 import asyncio
 import json
 import re
+from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
 from io import StringIO
@@ -11,10 +12,11 @@ from itertools import takewhile
 import pytest
 from channels_redis.core import RedisChannelLayer
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from awx_eventdebug import db
 from awx_eventdebug.awx.tables import KINDS
 from awx_eventdebug.health.report import health_window
 from awx_eventdebug.lag.query import LagQuery
@@ -404,17 +406,49 @@ def test_a_part_shown_that_cannot_be_read_is_named_and_changes_no_status(part, r
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("subcommand", ["check", "path", "report"])
 def test_a_reading_shares_transactions_but_none_outlives_a_read_of_the_event_tables(
-    subcommand, redis_layer_settings
+    subcommand, redis_layer_settings, monkeypatch
 ):
     """The reads of one section of a reading share a read-only bounded transaction (db.py
     shared_reads): the lag's rollups and its open minutes, one; and each read of AWX's event
     tables is the last of its transaction."""
     nodes_one_ahead()
     fill_rollups()  # the reading stores no final minute of its own
-    with CaptureQueriesContext(connection) as captured:
+    with CaptureQueriesContext(connection) as captured, unmarked_event_reads(monkeypatch) as unmarked:
         code, out, _ = run(subcommand, "--json")
     assert json.loads(out)
     assert_shared_reads([q["sql"] for q in captured.captured_queries])
+    assert not unmarked
+
+
+EVENT_TABLES = re.compile(
+    rf"FROM ({'|'.join(t for kind in KINDS.values() for t in (kind.table, kind.legacy_table))})\b"
+)
+
+
+@contextmanager
+def unmarked_event_reads(monkeypatch):
+    """The statements on AWX's event tables run in a read not marked ``event_tables`` (db.py), as
+    they run: such a read would leave the part's transaction, and its lock on them, open."""
+    marks, unmarked = [], []
+    bounded = db.bounded_transaction
+
+    @contextmanager
+    def marked(using=DEFAULT_DB_ALIAS, read_only=False, event_tables=False):
+        marks.append(event_tables)
+        try:
+            with bounded(using, read_only, event_tables):
+                yield
+        finally:
+            marks.pop()
+
+    def check(execute, sql, params, many, context):
+        if EVENT_TABLES.search(sql) and not (marks and marks[-1]):
+            unmarked.append(sql)
+        return execute(sql, params, many, context)
+
+    monkeypatch.setattr(db, "bounded_transaction", marked)
+    with connection.execute_wrapper(check):
+        yield unmarked
 
 
 @pytest.mark.postgres_only(reason="a health reading's reads share transactions on PostgreSQL only")
@@ -422,11 +456,11 @@ def test_a_reading_shares_transactions_but_none_outlives_a_read_of_the_event_tab
 @pytest.mark.parametrize("atomic_requests", [False, True])
 @pytest.mark.parametrize("url", ["/api/eventdebug/check/", "/api/eventdebug/report/", "/api/eventdebug/"])
 def test_the_api_and_the_dashboard_read_outside_awxs_request_transaction(
-    url, atomic_requests, admin_client, redis_layer_settings, settings
+    url, atomic_requests, admin_client, redis_layer_settings, monkeypatch
 ):
     """AWX runs each request in a transaction (ATOMIC_REQUESTS), whose locks would last the whole
     request: the app's views stay out of it and share their reads as a command does."""
-    settings.DATABASES["default"]["ATOMIC_REQUESTS"] = atomic_requests
+    monkeypatch.setitem(connection.settings_dict, "ATOMIC_REQUESTS", atomic_requests)
     nodes_one_ahead()
     fill_rollups()
     with CaptureQueriesContext(connection) as captured:
@@ -437,8 +471,7 @@ def test_the_api_and_the_dashboard_read_outside_awxs_request_transaction(
 
 
 def assert_shared_reads(statements: list[str]) -> None:
-    tables = re.compile(rf"FROM ({'|'.join(kind.table for kind in KINDS.values())})\b")
-    events = [n for n, sql in enumerate(statements) if tables.search(sql)]
+    events = [n for n, sql in enumerate(statements) if EVENT_TABLES.search(sql)]
     assert events and all(statements[n + 1] == "COMMIT" for n in events), statements
     rollups = next(n for n, sql in enumerate(statements) if 'FROM "awx_eventdebug_lagrollup"' in sql)
     open_minutes = next(n for n in events if n > rollups)
