@@ -234,9 +234,9 @@ def shared_reads(using: str = DEFAULT_DB_ALIAS):
     stays open while another section waits on Redis), with its read of AWX's event tables (no
     lock on them outlives that read) or with a read that fails (which still fails alone): the
     reads before a read of the event tables pay BEGIN, the bounds and COMMIT (about 0.6 ms) once
-    rather than each. Within a caller's transaction it is a savepoint, which
-    leaves that transaction usable after a failed statement; on SQLite (whose read transaction
-    would hold off the writers) each read keeps its own transaction."""
+    rather than each. Within a caller's transaction it is a savepoint, which leaves that
+    transaction usable after a failed statement; on SQLite (whose read transaction would hold off
+    the writers) each read keeps its own transaction."""
     target = connections[using]
     shared = _shared_reads.get()
     if shared is not None and shared.using == using and shared.innermost():
@@ -353,8 +353,8 @@ def app_tables(function):
 
 
 def app_tables_read(function):
-    """app_tables for a function that only reads: a read-only transaction, the shared one of a
-    health reading inside shared_reads()."""
+    """app_tables for a function that only reads: a read-only transaction, the one its part of a
+    report shares inside shared_reads()."""
     return _on_app_tables(function, functools.partial(bounded_transaction, read_only=True))
 
 
