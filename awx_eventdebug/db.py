@@ -5,6 +5,7 @@ retention purges, errors named for the database they come from."""
 from __future__ import annotations
 
 import functools
+import hashlib
 import time
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -279,6 +280,31 @@ def bound_session_statements() -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             _set_settings(cursor, statement_settings(), is_local=False)
+
+
+def lock_key(name: str) -> int:
+    """The key of the app's advisory lock ``name``: a signed 64-bit number."""
+    digest = hashlib.blake2b(f"awx_eventdebug.{name}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+@contextmanager
+def try_lock(name: str):
+    """True while this session holds the advisory lock ``name``, False when another session does
+    (pg_try_advisory_lock: never waits). SQLite has no advisory locks: always True there."""
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    key = lock_key(name)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
+        held = cursor.fetchone()[0]
+    try:
+        yield held
+    finally:
+        if held:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
 
 
 @contextmanager

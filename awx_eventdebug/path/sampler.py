@@ -12,15 +12,14 @@ Its Redis reads wait at most REDIS_TIMEOUT.
 
 from __future__ import annotations
 
-import hashlib
 import time
-from contextlib import contextmanager
 from datetime import timedelta
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 
 from ..conf import get_config
-from ..db import app_tables_session, delete_oldest
+from ..db import app_tables_session, delete_oldest, try_lock
+from ..db import lock_key as db_lock_key
 from ..overflow.record import node_name
 from ..timeutil import isoformat, utc_from_epoch
 from .collect import collect
@@ -36,27 +35,13 @@ def slot_start(now: float, interval: float) -> float:
 
 
 def lock_key(node: str) -> int:
-    """The node's advisory lock key: a signed 64-bit number from its name."""
-    digest = hashlib.blake2b(f"awx_eventdebug.sample:{node}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
+    """The key of the node's sampling lock."""
+    return db_lock_key(f"sample:{node}")
 
 
-@contextmanager
 def node_lock(node: str):
     """True while this process holds the node's sampling lock, False when another one does."""
-    if connection.vendor != "postgresql":
-        yield True
-        return
-    key = lock_key(node)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
-        held = cursor.fetchone()[0]
-    try:
-        yield held
-    finally:
-        if held:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+    return try_lock(f"sample:{node}")
 
 
 @app_tables_session
