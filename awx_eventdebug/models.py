@@ -109,6 +109,23 @@ class LagRollup(models.Model):
         return f"{self.kind} lag over {self.span} s from {self.start:%Y-%m-%d %H:%M}: {self.count} events"
 
 
+class ClockEstimate(models.Model):
+    """The execution nodes' clock estimate over the latest events of HEALTH_WINDOW (lag/nodes.py),
+    stored by the maintenance upkeep at most once a minute, so that the readings of that window
+    (check, report, path, the dashboard) read one row instead of the events. One row, replaced."""
+
+    since = models.DateTimeField(help_text="Start of the window the estimate read.")
+    until = models.DateTimeField(help_text="End of the window the estimate read: when it was made.")
+    events_since = models.DateTimeField(help_text="Where the latest events it read start (lag/recent.py).")
+    estimate = models.JSONField(help_text="The estimate, as check's clock_skew shows it.")
+
+    class Meta:
+        verbose_name = "clock estimate"
+
+    def __str__(self):
+        return f"clock estimate of {self.until:%Y-%m-%d %H:%M:%S}"
+
+
 class NodeSnapshot(models.Model):
     """One node's hops of the critical path as its sampler read them (path/sampler.py).
 

@@ -10,7 +10,8 @@ the 10 minutes that end LAG_ROLLUP_GRACE plus 2 minutes before the seeding, so e
 window is in a final minute (the open minutes, read from the events on every reading, hold none:
 their cost is the exact statement's over their events, docs/report.md); then fills its rollups
 once, as the maintenance thread would have (timed apart). Then rounds: in each, every size in
-turn (the connection moved to its database, one reading untimed) and each of these once; medians
+turn (the connection moved to its database, one reading untimed, the execution nodes' clock
+estimate stored when a minute old, as the maintenance thread keeps it) and each of these once; medians
 of --repeat rounds after one to warm up. Sizes measured in the same rounds share the machine's
 load, so their ratios hold on a shared machine whose speed drifts:
 
@@ -128,6 +129,7 @@ def main():
     from awx_eventdebug.dashboard.views import DashboardView
     from awx_eventdebug.health.report import health_window
     from awx_eventdebug.lag import histogram, reuse
+    from awx_eventdebug.lag.nodes import store_clocks
     from awx_eventdebug.lag.query import LagQuery
     from awx_eventdebug.lag.report import lag_report
     from awx_eventdebug.lag.summary import lag_percentiles, lag_summary
@@ -210,6 +212,7 @@ def main():
             use_database(f"{base}_{size}")
             with override_settings(EVENTDEBUG=overrides(firsts[size])):
                 scrape()  # not timed: the new connection
+                store_clocks()  # not timed: the maintenance thread's, once a minute (lag/nodes.py)
                 for name, reading in readings.items():
                     started = time.perf_counter()
                     reading()

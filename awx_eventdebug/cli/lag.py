@@ -4,6 +4,7 @@ serializer GET lag/ uses (lag/params.py), the same JSON with --json."""
 from __future__ import annotations
 
 from ..awx.tables import KINDS
+from ..lag.nodes import STORED
 from ..lag.params import LagQuerySerializer, lag_document
 from ..lag.query import GROUP_BY, GROUPINGS
 from .base import Subcommand, indent, render_table, validated, when
@@ -119,8 +120,14 @@ def clock_lines(clocks: dict, style) -> list[str]:
     ]
     numeric = [False, True, True, True, True, True, False, True]
     out = [indent(render_table(headers, rows, numeric=numeric))]
+    made = (
+        f"the maintenance thread's estimate of {when(clocks['estimated_at'])}"
+        if clocks["method"] == STORED
+        else "estimated now"
+    )
     out.append(
-        f"  from {clocks['kind']} events; skew > 0: the node's clock runs ahead of the control nodes'; "
+        f"  from the {clocks['kind']} events stored since {when(clocks['events_since'])}, {made}; "
+        f"skew > 0: the node's clock runs ahead of the control nodes'; "
         f"differences within {clocks['tolerance_seconds']:g} s are no finding"
     )
     out.extend(style.WARNING(f"  {finding}") for finding in clocks["findings"])

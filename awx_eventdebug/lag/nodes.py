@@ -17,9 +17,16 @@ is never negative, and its shortest is the path's fixed cost, alike on every nod
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from decimal import Decimal
 
+from django.utils import timezone
+
+from ..db import app_tables, app_tables_read, try_lock
+from ..errors import EventDebugError
+from ..models import ClockEstimate
 from ..timeutil import isoformat
+from ..window import Window, default_since
 from .percentiles import percentile_key
 from .query import LagQuery
 from .recent import recent_since
@@ -39,12 +46,33 @@ PERCENTILES = (Decimal(50), Decimal(99))
 P50, P99 = (percentile_key(p) for p in PERCENTILES)
 
 IN_SYNC, AHEAD, BEHIND, SLOW_PATH, UNKNOWN = "in_sync", "ahead", "behind", "slow_path", "unknown"
+# How an estimate was had: made by this reading, or the one the maintenance upkeep stored.
+EXACT, STORED = "exact", "stored"
+# The upkeep stores HEALTH_WINDOW's estimate at most this often (one process of the cluster at a
+# time), and a reading reuses one at most STORED_AGE old: the estimate costs the database one
+# statement a minute, however many checks, scrapes and dashboards read it.
+STORE_EVERY = timedelta(minutes=1)
+STORED_AGE = 2 * STORE_EVERY
+STORE_LOCK = "clock_estimate"
 
 
 def node_clocks(window) -> dict:
     """The clock estimate of every execution node that ran jobs with events among the latest
-    RECENT_EVENTS job events of ``window`` (lag/recent.py: a cost that does not grow with the
-    window's events), from ``events_since``: one statement over them (lag/query.py bounds it)."""
+    RECENT_EVENTS job events of ``window``: the one the upkeep stored when it read what an
+    estimate made now would (stored_clocks), else one made now (estimate_clocks). ``method``
+    says which, ``estimated_at`` when it was made. A failed read of the stored one (the app's
+    table missing, a timeout) is an estimate made now."""
+    try:
+        stored = stored_clocks(window)
+    except EventDebugError:
+        stored = None
+    return stored if stored is not None else estimate_clocks(window)
+
+
+def estimate_clocks(window) -> dict:
+    """The estimate made now over the latest RECENT_EVENTS job events of ``window`` (lag/recent.py:
+    a cost that does not grow with the window's events), from ``events_since``: one statement over
+    them (lag/query.py bounds it)."""
     since = recent_since(SKEW_KIND, window.since, window.until)
     report = lag_report(
         LagQuery(
@@ -58,10 +86,60 @@ def node_clocks(window) -> dict:
     )
     return {
         "kind": SKEW_KIND,
+        "method": EXACT,
+        "estimated_at": isoformat(window.until),
         "events_since": isoformat(since),
         "groups_truncated": report["groups_truncated"],
         **clock_estimates(report["groups"]),
     }
+
+
+@app_tables_read
+def stored_clocks(window) -> dict | None:
+    """The estimate the upkeep stored, when it holds the events one made now over ``window`` would
+    read: made at most STORED_AGE before the window's end, and over a window as long (the same
+    setting's) or over latest events that all lie in ``window``. None otherwise."""
+    row = ClockEstimate.objects.order_by("-until").first()
+    if row is None or not timedelta(0) <= window.until - row.until <= STORED_AGE:
+        return None
+    as_long = row.until - row.since == window.until - window.since
+    latest_inside = row.events_since > row.since and row.events_since >= window.since
+    if not (as_long or latest_inside):
+        return None
+    return {**row.estimate, "method": STORED}
+
+
+def store_clocks() -> str | None:
+    """The upkeep's task: HEALTH_WINDOW's estimate made now and stored in place of the last one,
+    unless that one is less than STORE_EVERY old or another process is making one. When one was
+    stored, the end of its window (ISO 8601)."""
+    now = timezone.now()
+    last = _last_stored()
+    if last is not None and now - last < STORE_EVERY:
+        return None
+    with try_lock(STORE_LOCK) as held:
+        if not held:
+            return None
+        window = Window(default_since(now, "HEALTH_WINDOW"), now)
+        estimate = estimate_clocks(window)
+        _replace(window, estimate)
+    return estimate["estimated_at"]
+
+
+@app_tables_read
+def _last_stored():
+    return ClockEstimate.objects.order_by("-until").values_list("until", flat=True).first()
+
+
+@app_tables
+def _replace(window: Window, estimate: dict) -> None:
+    ClockEstimate.objects.all().delete()
+    ClockEstimate.objects.create(
+        since=window.since,
+        until=window.until,
+        events_since=datetime.fromisoformat(estimate["events_since"]),
+        estimate=estimate,
+    )
 
 
 def clock_estimates(groups: list[dict]) -> dict:

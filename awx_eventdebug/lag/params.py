@@ -13,7 +13,7 @@ from ..conf import get_config
 from ..fields import ChoiceField, MomentField
 from ..percentiles import parse_percentiles
 from ..window import WindowQuerySerializer
-from .nodes import AHEAD, BEHIND, IN_SYNC, SLOW_PATH, UNKNOWN
+from .nodes import AHEAD, BEHIND, EXACT, IN_SYNC, SLOW_PATH, STORED, UNKNOWN
 from .query import GROUP_BY, LagQuery
 from .report import lag_report
 
@@ -180,6 +180,11 @@ class ClockSkew(TypedDict):
     """The execution nodes' clocks, from the lag of their jobs' events over the window."""
 
     kind: str
+    method: Annotated[
+        Literal[EXACT, STORED],
+        "exact: made by this reading; stored: the maintenance upkeep's, at most 2 minutes old.",
+    ]
+    estimated_at: Annotated[datetime, "When it was made: the end of the window it read."]
     events_since: Annotated[datetime, "Where the latest events estimated from start (lag/recent.py)."]
     groups_truncated: bool
     tolerance_seconds: float

@@ -1,6 +1,7 @@
 """One slot of the maintenance thread: the node's snapshot (path/sampler.py), then the upkeep of
-the app's tables: the lag rollups of the minutes that became final stored (lag/rollup.py) and one
-batch of every retention purge (snapshots, rollups, overflow rows and ingest fingerprints).
+the app's tables: the lag rollups of the minutes that became final stored (lag/rollup.py), the
+execution nodes' clock estimate once a minute (lag/nodes.py), and one batch of every retention
+purge (snapshots, rollups, overflow rows and ingest fingerprints).
 
 Every process of a node runs a slot at the same moments (slots are aligned on the epoch). The one
 that writes the node's snapshot does the upkeep; with sampling off, the one holding the node's
@@ -14,6 +15,7 @@ from __future__ import annotations
 from ..conf import get_config
 from ..db import bound_session_statements
 from ..errors import first_line
+from ..lag.nodes import store_clocks
 from ..lag.rollup import fill_rollups, purge_rollups
 from ..overflow.queries import purge_overflow
 from ..path.sampler import WRITTEN, node_lock, purge_snapshots, take_sample
@@ -23,12 +25,14 @@ UNSAMPLED_SLOT = 60.0
 
 
 def upkeep() -> dict:
-    """Store the final lag rollups, then run one batch of each retention purge. Each task fails
-    on its own (the statement timeout, a missing table) and the next slot retries it:
+    """Store the final lag rollups and the clock estimate, then run one batch of each retention
+    purge. Each task fails on its own (the statement timeout, a missing table) and the next slot
+    retries it:
     {"done": {task: its result}, "errors": {task: one line}}."""
     config = get_config()
     tasks = {
         "lag_rollups_left": fill_rollups,
+        "clock_estimate_stored": store_clocks,
         "snapshots_purged": lambda: purge_snapshots(config["SAMPLE_RETENTION"]),
         "lag_rollups_purged": lambda: purge_rollups(config["RETENTION"]),
         "overflow_purged": lambda: purge_overflow(config["RETENTION"], max_batches=1)["removed"],

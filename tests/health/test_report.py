@@ -298,12 +298,16 @@ def test_api_report_and_check_are_the_commands_documents(admin_client, redis_lay
     since = (timezone.now() - timedelta(minutes=10)).isoformat()
 
     def timeless(doc):
-        return {k: v for k, v in doc.items() if k not in ("generated_at", "window")}
+        """``doc`` without the moments of its reading: its window's end, and the clock estimate's."""
+        clocks = {k: v for k, v in doc["clock_skew"].items() if k != "estimated_at"}
+        return {k: v for k, v in doc.items() if k not in ("generated_at", "window")} | {"clock_skew": clocks}
 
     api = admin_client.get("/api/eventdebug/report/", {"since": since}).json()
     command = json.loads(run("report", "--json", "--since", since)[1])
     assert timeless(api) == timeless(command)
     assert api["window"]["since"] == command["window"]["since"]
+    for doc in (api, command):  # made by the reading, over its window
+        assert doc["clock_skew"]["estimated_at"] == doc["window"]["until"]
     api = admin_client.get("/api/eventdebug/check/", {"since": since, "max_p99": "1"}).json()
     command = json.loads(run("check", "--json", "--since", since, "--max-p99", "1")[1])
     assert timeless(api) == timeless(command) and api["status"] == "failed"
