@@ -40,13 +40,37 @@ def postgres_statistics(cursor, kind, query, sources, fractions, limit) -> tuple
     """(total, [(group key, statistics)]) in one statement; with groups, GROUPING SETS gives the
     total row first, then the groups."""
     rows, params = lag_rows(kind, query, sources, _LAG, "postgres")
-    grouped = query.by != "none"
+    worst = None if query.worst_by is None else query.percentiles.index(query.worst_by)
+    return _run(cursor, rows, params, query.by != "none", worst, fractions, limit)
+
+
+def postgres_latest_by_job(cursor, kinds, since, until, latest, fractions, worst, limit) -> LagGroups:
+    """The jobs of every one of ``kinds`` over its latest ``latest`` events stored in [since,
+    until), ``limit`` at most, by the percentile at index ``worst`` of ``fractions``, highest
+    first, in one statement: [("kind:job id", statistics)]. Each kind's latest events are read
+    backwards on its ``modified`` index (AWX's legacy tables, which have none, are not read)."""
+    selects, params = [], []
+    for kind in kinds:
+        selects.append(
+            f"(SELECT %s || ':' || {kind.parent_column} AS grp, {_LAG} AS lag FROM {kind.table} "
+            "WHERE modified >= %s AND modified < %s ORDER BY modified DESC LIMIT %s)"
+        )
+        params += [kind.name, since, until, latest]
+    _total, groups = _run(cursor, " UNION ALL ".join(selects), params, True, worst, fractions, limit)
+    return groups
+
+
+def _run(cursor, rows, params, grouped, worst, fractions, limit) -> tuple[LagStatistics, LagGroups]:
+    """_STATISTICS over ``rows`` (SQL of ``grp, lag`` rows, with ``params``): the total, and with
+    ``grouped`` up to ``limit`` + 1 groups, by key or, with ``worst``, by the percentile at that
+    index of ``fractions``, highest first."""
     order = "grp NULLS FIRST"
-    if query.worst_by is not None:
+    if worst is not None:
         # The same aggregate as the SELECT list's, so PostgreSQL computes it once (identical
         # aggregates share their state); [index] is 1-based and fraction 0 comes first.
-        index = query.percentiles.index(query.worst_by) + 2
-        order = f"(percentile_cont(%s::float8[]) WITHIN GROUP (ORDER BY kept))[{index}] DESC NULLS LAST, grp"
+        order = (
+            f"(percentile_cont(%s::float8[]) WITHIN GROUP (ORDER BY kept))[{worst + 2}] DESC NULLS LAST, grp"
+        )
     sql = _STATISTICS.format(
         rows=rows,
         # Without GROUP BY the aggregates give one row even over no rows at all.
@@ -59,7 +83,7 @@ def postgres_statistics(cursor, kind, query, sources, fractions, limit) -> tuple
     )
     all_fractions = [0.0, *fractions, 1.0]
     # Without groups there is nothing to order, worst_by or not.
-    order_params = [all_fractions] if grouped and query.worst_by is not None else []
+    order_params = [all_fractions] if grouped and worst is not None else []
     cursor.execute(sql, [all_fractions, *params, *order_params, *([limit + 1] if grouped else [])])
     rows = [(row[0], _statistics(*row[1:])) for row in cursor.fetchall()]
     return rows[0][1], rows[1:]

@@ -116,9 +116,9 @@ def _document(query, sources, method, behind, total, groups, keys, max_groups) -
         "percentile_error_ratio": RELATIVE_ERROR if method == "rollup" else 0.0,
         # Final minutes the rollups lacked, read from the events for this answer (None: exact asked).
         "rollups_behind_minutes": behind,
-        **_statistics(total, keys),
+        **document_statistics(total, keys),
         "groups": [
-            {"key": _group_key(key), **_statistics(statistics, keys)}
+            {"key": _group_key(key), **document_statistics(statistics, keys)}
             for key, statistics in groups[:max_groups]
         ],
         "groups_truncated": len(groups) > max_groups,
@@ -141,7 +141,7 @@ def uses_rollups(query: LagQuery) -> bool:
     )
 
 
-def _statistics(statistics: LagStatistics, keys: list[str]) -> dict:
+def document_statistics(statistics: LagStatistics, keys: list[str]) -> dict:
     """``statistics`` as the document has them, each percentile under its key."""
     return {
         "count": statistics.count,

@@ -5,13 +5,18 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.db import connection
+
 from ..awx.tables import KINDS
 from ..conf import get_config
+from ..db import diagnostic_cursor
 from ..sections import attempt, section
+from . import recent
 from .percentiles import percentile_key
+from .postgres import postgres_latest_by_job
 from .query import LagQuery
 from .recent import recent_since
-from .report import kinds_rollup_reports, lag_report
+from .report import document_statistics, kinds_rollup_reports, lag_report
 
 P99 = Decimal(99)
 P99_KEY = percentile_key(P99)
@@ -41,8 +46,8 @@ def lag_summary(window, worst_jobs: int) -> dict:
     minutes read, the open ones computed from the events), so that their cost follows the minutes
     of the window, not its events; with ``worst_jobs`` the jobs of any kind with the highest p99
     too, exact over the latest RECENT_EVENTS events of each kind (lag/recent.py: rollups are per
-    kind, not per job; one more statement per kind). A kind that cannot be read is None with its
-    reason in ``errors``; the others are still computed."""
+    kind, not per job; one more statement for every kind on PostgreSQL). A kind that cannot be
+    read is None with its reason in ``errors``; the others are still computed."""
     percentiles = lag_percentiles()
     kinds, errors, jobs = {}, {}, []
     queries = [
@@ -63,16 +68,30 @@ def lag_summary(window, worst_jobs: int) -> dict:
         kind = query.kind
         report = section(lambda query=query: read(query), errors, kind)
         kinds[kind] = report and {key: report[key] for key in LAG_FIGURES}
-        if report is None or not worst_jobs:
-            continue
+    if worst_jobs:
+        read_kinds = [kind for kind, figures in kinds.items() if figures is not None]
+        jobs = worst_of_kinds(read_kinds, window, percentiles, worst_jobs, errors)
+    return {"percentiles": [percentile_key(p) for p in percentiles], "kinds": kinds, "errors": errors} | (
+        {"worst_jobs": jobs} if worst_jobs else {}
+    )
+
+
+def worst_of_kinds(kinds: list[str], window, percentiles, limit: int, errors: dict) -> list[dict]:
+    """The ``limit`` jobs of ``kinds`` with the highest p99, worst first, each over the latest
+    RECENT_EVENTS events of its kind in ``window``: on PostgreSQL every kind in one statement
+    (which fails for all of them, each named in ``errors``), on SQLite each kind on its own."""
+    if connection.vendor == "postgresql":
+        jobs, error = attempt(lambda: _worst_together(kinds, window, percentiles, limit))
+        errors.update(dict.fromkeys(kinds, error) if error else {})
+        return jobs or []
+    jobs = []
+    for kind in kinds:
         worst = section(lambda kind=kind: worst_of_kind(kind, window, percentiles), errors, kind)
         # Each kind's groups come worst first: its first few are all the candidates it has.
-        for group in worst["groups"][:worst_jobs] if worst else ():
+        for group in worst["groups"][:limit] if worst else ():
             jobs.append({"kind": kind, "job": group.pop("key"), **group})
     jobs.sort(key=lambda job: job["percentiles_seconds"][P99_KEY] or 0.0, reverse=True)
-    return {"percentiles": [percentile_key(p) for p in percentiles], "kinds": kinds, "errors": errors} | (
-        {"worst_jobs": jobs[:worst_jobs]} if worst_jobs else {}
-    )
+    return jobs[:limit]
 
 
 def worst_of_kind(kind: str, window, percentiles) -> dict:
@@ -82,6 +101,30 @@ def worst_of_kind(kind: str, window, percentiles) -> dict:
         kind=kind, since=since, until=window.until, by="job", percentiles=percentiles, worst_by=P99
     )
     return lag_report(by_job)
+
+
+def _worst_together(kinds: list[str], window, percentiles, limit: int) -> list[dict]:
+    """worst_of_kinds' one statement."""
+    if not kinds:
+        return []
+    keys = [percentile_key(p) for p in percentiles]
+    fractions = [float(p / 100) for p in percentiles]
+    with diagnostic_cursor("Ask for a shorter window.", event_tables=True) as cursor:
+        groups = postgres_latest_by_job(
+            cursor,
+            [KINDS[kind] for kind in kinds],
+            window.since,
+            window.until,
+            recent.RECENT_EVENTS,
+            fractions,
+            percentiles.index(P99),
+            limit,
+        )
+    jobs = []
+    for key, statistics in groups:
+        kind, job = key.split(":", 1)
+        jobs.append({"kind": kind, "job": int(job), **document_statistics(statistics, keys)})
+    return jobs
 
 
 # The events a kind's lag leaves out, by its summary's field, as text names them.

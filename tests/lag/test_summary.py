@@ -2,6 +2,7 @@
 from the events, every percentile within 1% of the exact statement; rollups that lag behind are
 computed from the events within the statement timeout, or the figure says why it is missing."""
 
+import math
 import random
 from datetime import timedelta
 from decimal import Decimal
@@ -20,7 +21,7 @@ from awx_eventdebug.lag.query import LagQuery
 from awx_eventdebug.lag.report import HEALTH_FILL_MINUTES, lag_report
 from awx_eventdebug.lag.rollup import fill_rollups
 from awx_eventdebug.lag.sketch import RELATIVE_ERROR
-from awx_eventdebug.lag.summary import P99_KEY, lag_percentiles, lag_summary
+from awx_eventdebug.lag.summary import P99_KEY, lag_percentiles, lag_summary, worst_of_kind
 from awx_eventdebug.models import LagRollup
 from awx_eventdebug.timeutil import isoformat
 from example_settings.awxschema.workload import insert_job
@@ -141,6 +142,40 @@ def test_every_kind_is_read_in_one_statement_over_the_rollups_and_one_over_the_e
     assert sum("FROM main_" in text for text in sql) == 1
     # Which tables hold each kind's events (AWX's legacy tables): one statement, asked once.
     assert sum("django_migrations" in text for text in sql) == 1
+
+
+@pytest.mark.postgres_only(reason="the worst jobs of every kind are one statement on PostgreSQL")
+def test_the_worst_jobs_of_every_kind_are_one_statement_with_each_kinds_own_figures():
+    for seed, kind in enumerate(KINDS):
+        for job in range(3):
+            events_until_now(kind, 10, 40, seed=seed * 10 + job)
+    window = health_window(timezone.now())
+    fill_rollups(since=window.since, until=window.until)
+    with CaptureQueriesContext(connection) as statements:
+        worst = lag_summary(window, 4)["worst_jobs"]
+    on_events = [statement["sql"] for statement in statements if "FROM main_" in statement["sql"]]
+    assert len(on_events) == 2  # the open minutes of every kind, then the worst jobs of every kind
+    # What each kind read on its own gives (SQLite's way): the same jobs, figures and order.
+    each = []
+    for kind in KINDS:
+        each += [
+            {"kind": kind, "job": g.pop("key"), **g}
+            for g in worst_of_kind(kind, window, lag_percentiles())["groups"]
+        ]
+    each.sort(key=lambda job: job["percentiles_seconds"][P99_KEY], reverse=True)
+    assert alike(worst, each[:4])  # the same sums, added in another order
+    assert len({job["kind"] for job in each[:4]}) > 1
+
+
+def alike(one, other) -> bool:
+    """Equal, floats within a relative 1e-9 of each other."""
+    if isinstance(one, float) and isinstance(other, float):
+        return math.isclose(one, other, rel_tol=1e-9)
+    if isinstance(one, dict) and isinstance(other, dict):
+        return one.keys() == other.keys() and all(alike(one[key], other[key]) for key in one)
+    if isinstance(one, list) and isinstance(other, list):
+        return len(one) == len(other) and all(map(alike, one, other))
+    return one == other
 
 
 def test_worst_jobs_and_clocks_are_read_over_the_latest_events_of_the_window(monkeypatch):
