@@ -90,6 +90,8 @@ def _lag_lines(lag: dict, style) -> list[str]:
     else:
         out.append(f"  {unmeasurable(lag['kinds'].values()) or 'no events stored in the window'}")
     out.extend(style.ERROR(f"  {kind}: {message}") for kind, message in lag["errors"].items())
+    if lag.get("worst_jobs_error"):
+        out.append(style.ERROR(f"  worst jobs: {lag['worst_jobs_error']}"))
     if lag["worst_jobs"]:
         out.append("  Worst jobs by p99:")
         headers = ["job", "kind", "events", "mean (s)", *(f"{k} (s)" for k in keys), "max (s)"]

@@ -201,6 +201,8 @@ def worst_jobs_table(health: HealthSnapshot) -> dict:
         {**job, "p99_seconds": job["percentiles_seconds"][P99_KEY], "url": job_url(job["kind"], job["job"])}
         for job in lag["worst_jobs"]
     ]
+    if lag.get("worst_jobs_error"):
+        return table(WORST_JOB_COLUMNS, rows, "", f"Worst jobs unavailable: {lag['worst_jobs_error']}")
     status = (
         f"The {len(rows)} jobs with the highest p99 lag in the last {length}, worst first:"
         if rows

@@ -22,6 +22,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from ..conf import get_config
 from ..db import app_tables, app_tables_read, try_lock
 from ..errors import EventDebugError
 from ..models import ClockEstimate
@@ -48,12 +49,22 @@ P50, P99 = (percentile_key(p) for p in PERCENTILES)
 IN_SYNC, AHEAD, BEHIND, SLOW_PATH, UNKNOWN = "in_sync", "ahead", "behind", "slow_path", "unknown"
 # How an estimate was had: made by this reading, or the one the maintenance upkeep stored.
 EXACT, STORED = "exact", "stored"
-# The upkeep stores HEALTH_WINDOW's estimate at most this often (one process of the cluster at a
-# time), and a reading reuses one at most STORED_AGE old: the estimate costs the database one
-# statement a minute, however many checks, scrapes and dashboards read it.
+# The upkeep stores HEALTH_WINDOW's estimate about this often (one process of the cluster at a
+# time; a slot that comes a few seconds early still replaces it), and a reading reuses one at
+# most twice as old, or two maintenance slots when they are longer (stored_age): the estimate
+# costs the database two statements a minute, however many checks and dashboards read it.
 STORE_EVERY = timedelta(minutes=1)
-STORED_AGE = 2 * STORE_EVERY
+STORE_EARLY = timedelta(seconds=5)
+# How far ahead of a reader's clock a stored estimate may be: the control nodes' clocks differ
+# by that much at most under NTP, and a later estimate holds no event the reading's would not.
+AHEAD_OF_READER = timedelta(seconds=5)
 STORE_LOCK = "clock_estimate"
+
+
+def stored_age() -> timedelta:
+    """The oldest stored estimate a reading takes: two of STORE_EVERY, or of the maintenance
+    thread's slots (SAMPLE_INTERVAL) when they are longer."""
+    return 2 * max(STORE_EVERY, timedelta(seconds=get_config()["SAMPLE_INTERVAL"]))
 
 
 def node_clocks(window) -> dict:
@@ -71,8 +82,8 @@ def node_clocks(window) -> dict:
 
 def estimate_clocks(window) -> dict:
     """The estimate made now over the latest RECENT_EVENTS job events of ``window`` (lag/recent.py:
-    a cost that does not grow with the window's events), from ``events_since``: one statement over
-    them (lag/query.py bounds it)."""
+    a cost that does not grow with the window's events), from ``events_since``: one statement for
+    where they start, one over them (lag/query.py bounds it)."""
     since = recent_since(SKEW_KIND, window.since, window.until)
     report = lag_report(
         LagQuery(
@@ -97,10 +108,10 @@ def estimate_clocks(window) -> dict:
 @app_tables_read
 def stored_clocks(window) -> dict | None:
     """The estimate the upkeep stored, when it holds the events one made now over ``window`` would
-    read: made at most STORED_AGE before the window's end, and over a window as long (the same
+    read: made at most stored_age() before the window's end, and over a window as long (the same
     setting's) or over latest events that all lie in ``window``. None otherwise."""
     row = ClockEstimate.objects.order_by("-until").first()
-    if row is None or not timedelta(0) <= window.until - row.until <= STORED_AGE:
+    if row is None or not -AHEAD_OF_READER <= window.until - row.until <= stored_age():
         return None
     as_long = row.until - row.since == window.until - window.since
     latest_inside = row.events_since > row.since and row.events_since >= window.since
@@ -111,15 +122,20 @@ def stored_clocks(window) -> dict | None:
 
 def store_clocks() -> str | None:
     """The upkeep's task: HEALTH_WINDOW's estimate made now and stored in place of the last one,
-    unless that one is less than STORE_EVERY old or another process is making one. When one was
-    stored, the end of its window (ISO 8601)."""
-    now = timezone.now()
-    last = _last_stored()
-    if last is not None and now - last < STORE_EVERY:
+    unless that one is younger than STORE_EVERY (less STORE_EARLY) or another process is making
+    one. When one was stored, the end of its window (ISO 8601)."""
+
+    def young() -> bool:
+        last = _last_stored()
+        return last is not None and timezone.now() - last < STORE_EVERY - STORE_EARLY
+
+    if young():
         return None
     with try_lock(STORE_LOCK) as held:
-        if not held:
+        # Read again under the lock: another node's slot, at the same moment, may have just stored.
+        if not held or young():
             return None
+        now = timezone.now()
         window = Window(default_since(now, "HEALTH_WINDOW"), now)
         estimate = estimate_clocks(window)
         _replace(window, estimate)

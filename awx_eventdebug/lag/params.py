@@ -156,6 +156,7 @@ class LagSummary(TypedDict):
     kinds: dict[str, LagKind | None]
     errors: dict[str, str]
     worst_jobs: NotRequired[list[WorstJob]]
+    worst_jobs_error: NotRequired[Annotated[str, "Why the worst jobs could not be read (some or all)."]]
     last_stored_minute: NotRequired[
         Annotated[datetime | None, "With no event in the window: the minute of the last one stored."]
     ]

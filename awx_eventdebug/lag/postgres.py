@@ -34,6 +34,8 @@ FROM (
 """
 
 _LAG = "date_part('epoch', modified - created)"
+# Digits of a job id in the worst jobs' keys: more than a bigint has (lpad cuts a longer text).
+JOB_DIGITS = 20
 
 
 def postgres_statistics(cursor, kind, query, sources, fractions, limit) -> tuple[LagStatistics, LagGroups]:
@@ -47,12 +49,14 @@ def postgres_statistics(cursor, kind, query, sources, fractions, limit) -> tuple
 def postgres_latest_by_job(cursor, kinds, since, until, latest, fractions, worst, limit) -> LagGroups:
     """The jobs of every one of ``kinds`` over its latest ``latest`` events stored in [since,
     until), ``limit`` at most, by the percentile at index ``worst`` of ``fractions``, highest
-    first, in one statement: [("kind:job id", statistics)]. Each kind's latest events are read
+    first, in one statement: [("kind:job id", statistics)], the id zero-padded so that jobs of
+    equal figures come by id, empty for events without a job. Each kind's latest events are read
     backwards on its ``modified`` index (AWX's legacy tables, which have none, are not read)."""
     selects, params = [], []
     for kind in kinds:
+        job = f"coalesce(lpad({kind.parent_column}::text, {JOB_DIGITS}, '0'), '')"
         selects.append(
-            f"(SELECT %s || ':' || {kind.parent_column} AS grp, {_LAG} AS lag FROM {kind.table} "
+            f"(SELECT %s || ':' || {job} AS grp, {_LAG} AS lag FROM {kind.table} "
             "WHERE modified >= %s AND modified < %s ORDER BY modified DESC LIMIT %s)"
         )
         params += [kind.name, since, until, latest]
@@ -62,7 +66,7 @@ def postgres_latest_by_job(cursor, kinds, since, until, latest, fractions, worst
 
 def _run(cursor, rows, params, grouped, worst, fractions, limit) -> tuple[LagStatistics, LagGroups]:
     """_STATISTICS over ``rows`` (SQL of ``grp, lag`` rows, with ``params``): the total, and with
-    ``grouped`` up to ``limit`` + 1 groups, by key or, with ``worst``, by the percentile at that
+    ``grouped`` up to ``limit`` groups, by key or, with ``worst``, by the percentile at that
     index of ``fractions``, highest first."""
     order = "grp NULLS FIRST"
     if worst is not None:

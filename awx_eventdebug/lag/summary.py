@@ -46,10 +46,11 @@ def lag_summary(window, worst_jobs: int) -> dict:
     minutes read, the open ones computed from the events), so that their cost follows the minutes
     of the window, not its events; with ``worst_jobs`` the jobs of any kind with the highest p99
     too, exact over the latest RECENT_EVENTS events of each kind (lag/recent.py: rollups are per
-    kind, not per job; one more statement for every kind on PostgreSQL). A kind that cannot be
-    read is None with its reason in ``errors``; the others are still computed."""
+    kind, not per job; one statement for all kinds on PostgreSQL, one per kind on SQLite), or
+    why they could not be read in ``worst_jobs_error``. A kind that cannot be read is None with
+    its reason in ``errors``; the others are still computed."""
     percentiles = lag_percentiles()
-    kinds, errors, jobs = {}, {}, []
+    kinds, errors = {}, {}
     queries = [
         LagQuery(kind=kind, since=window.since, until=window.until, percentiles=percentiles, rollup=True)
         for kind in KINDS
@@ -70,28 +71,30 @@ def lag_summary(window, worst_jobs: int) -> dict:
         kinds[kind] = report and {key: report[key] for key in LAG_FIGURES}
     if worst_jobs:
         read_kinds = [kind for kind, figures in kinds.items() if figures is not None]
-        jobs = worst_of_kinds(read_kinds, window, percentiles, worst_jobs, errors)
-    return {"percentiles": [percentile_key(p) for p in percentiles], "kinds": kinds, "errors": errors} | (
-        {"worst_jobs": jobs} if worst_jobs else {}
-    )
+        jobs, error = worst_of_kinds(read_kinds, window, percentiles, worst_jobs)
+    summary = {"percentiles": [percentile_key(p) for p in percentiles], "kinds": kinds, "errors": errors}
+    if worst_jobs:
+        summary["worst_jobs"] = jobs
+        if error:  # detail beside the figures, which are read and judged all the same
+            summary["worst_jobs_error"] = error
+    return summary
 
 
-def worst_of_kinds(kinds: list[str], window, percentiles, limit: int, errors: dict) -> list[dict]:
+def worst_of_kinds(kinds: list[str], window, percentiles, limit: int) -> tuple[list[dict], str]:
     """The ``limit`` jobs of ``kinds`` with the highest p99, worst first, each over the latest
-    RECENT_EVENTS events of its kind in ``window``: on PostgreSQL every kind in one statement
-    (which fails for all of them, each named in ``errors``), on SQLite each kind on its own."""
+    RECENT_EVENTS events of its kind in ``window``, and why some could not be read ("" if all
+    were): on PostgreSQL every kind in one statement, on SQLite each kind on its own."""
     if connection.vendor == "postgresql":
         jobs, error = attempt(lambda: _worst_together(kinds, window, percentiles, limit))
-        errors.update(dict.fromkeys(kinds, error) if error else {})
-        return jobs or []
-    jobs = []
+        return jobs or [], error
+    jobs, errors = [], {}
     for kind in kinds:
         worst = section(lambda kind=kind: worst_of_kind(kind, window, percentiles), errors, kind)
         # Each kind's groups come worst first: its first few are all the candidates it has.
         for group in worst["groups"][:limit] if worst else ():
             jobs.append({"kind": kind, "job": group.pop("key"), **group})
     jobs.sort(key=lambda job: job["percentiles_seconds"][P99_KEY] or 0.0, reverse=True)
-    return jobs[:limit]
+    return jobs[:limit], "; ".join(f"{kind}: {why}" for kind, why in errors.items())
 
 
 def worst_of_kind(kind: str, window, percentiles) -> dict:
@@ -103,13 +106,18 @@ def worst_of_kind(kind: str, window, percentiles) -> dict:
     return lag_report(by_job)
 
 
+# A timeout of the worst jobs' statement: it reads at most RECENT_EVENTS events of each kind
+# whatever the window, so no narrower query helps.
+WORST_HINT = "Raise EVENTDEBUG['STATEMENT_TIMEOUT'], or look at the database's load."
+
+
 def _worst_together(kinds: list[str], window, percentiles, limit: int) -> list[dict]:
     """worst_of_kinds' one statement."""
     if not kinds:
         return []
     keys = [percentile_key(p) for p in percentiles]
     fractions = [float(p / 100) for p in percentiles]
-    with diagnostic_cursor("Ask for a shorter window.", event_tables=True) as cursor:
+    with diagnostic_cursor(WORST_HINT, event_tables=True) as cursor:
         groups = postgres_latest_by_job(
             cursor,
             [KINDS[kind] for kind in kinds],
@@ -123,7 +131,7 @@ def _worst_together(kinds: list[str], window, percentiles, limit: int) -> list[d
     jobs = []
     for key, statistics in groups:
         kind, job = key.split(":", 1)
-        jobs.append({"kind": kind, "job": int(job), **document_statistics(statistics, keys)})
+        jobs.append({"kind": kind, "job": int(job) if job else None, **document_statistics(statistics, keys)})
     return jobs
 
 

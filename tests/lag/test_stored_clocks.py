@@ -13,15 +13,17 @@ from django.utils import timezone
 
 from awx_eventdebug.conf import get_config
 from awx_eventdebug.db import lock_key
+from awx_eventdebug.lag import nodes
 from awx_eventdebug.lag.nodes import (
     EXACT,
+    STORE_EARLY,
     STORE_EVERY,
     STORE_LOCK,
     STORED,
-    STORED_AGE,
     estimate_clocks,
     node_clocks,
     store_clocks,
+    stored_age,
 )
 from awx_eventdebug.models import ClockEstimate
 from awx_eventdebug.window import Window, default_since
@@ -94,20 +96,45 @@ def test_the_upkeep_stores_the_estimate_once_a_minute_and_readings_reuse_it():
     assert {n["node"]: n["verdict"] for n in clocks["nodes"]} == {"exec-1": "in_sync", "exec-2": "behind"}
 
 
-def test_a_stored_estimate_older_than_a_minute_is_replaced():
+def test_a_stored_estimate_about_a_minute_old_is_replaced():
     recent_jobs({"exec-1": 0.5})
     first = store_clocks()
-    age_stored(STORE_EVERY)
+    # A slot a little early (or a slow upkeep before it) still replaces it.
+    age_stored(STORE_EVERY - STORE_EARLY + timedelta(seconds=1))
     second = store_clocks()
     assert second is not None and second != first
     assert ClockEstimate.objects.count() == 1
 
 
+def test_one_stored_by_another_node_while_this_one_waited_for_the_lock_is_kept(monkeypatch):
+    recent_jobs({"exec-1": 0.5})
+    store_clocks()  # another node's, at the same moment
+    [row] = ClockEstimate.objects.all()
+    real, reads = nodes._last_stored, []
+
+    def last_stored():
+        reads.append(None)
+        return None if len(reads) == 1 else real()  # the first: before the other node stored
+
+    monkeypatch.setattr(nodes, "_last_stored", last_stored)
+    assert store_clocks() is None
+    assert len(reads) == 2 and ClockEstimate.objects.get().pk == row.pk
+
+
+def test_a_reading_takes_one_two_slots_old_when_the_slots_are_longer_than_a_minute(settings):
+    settings.EVENTDEBUG = {"SAMPLE_INTERVAL": 600}
+    assert stored_age() == timedelta(minutes=20)
+    recent_jobs({"exec-1": 0.5, "exec-2": 4.0})
+    store_clocks()
+    age_stored(timedelta(minutes=15))
+    assert node_clocks(health_window())["method"] == STORED
+
+
 @pytest.mark.parametrize(
     "why, age, window",
     [
-        ("older than STORED_AGE", STORED_AGE + timedelta(seconds=1), None),
-        ("made after the window's end", -timedelta(seconds=1), None),
+        ("older than two minutes", 2 * STORE_EVERY + timedelta(seconds=1), None),
+        ("made after the window's end, beyond the clocks' tolerance", -STORE_EVERY, None),
         ("a longer window, whose events it did not all read", timedelta(0), timedelta(hours=6)),
     ],
 )

@@ -2,12 +2,15 @@
 from the events, every percentile within 1% of the exact statement; rollups that lag behind are
 computed from the events within the statement timeout, or the figure says why it is missing."""
 
+import json
 import math
 import random
 from datetime import timedelta
 from decimal import Decimal
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -15,13 +18,13 @@ from django.utils import timezone
 from awx_eventdebug.awx.tables import KINDS
 from awx_eventdebug.health.report import health_window
 from awx_eventdebug.health.snapshot import HealthSnapshot
-from awx_eventdebug.lag import recent
+from awx_eventdebug.lag import recent, summary
 from awx_eventdebug.lag.nodes import node_clocks
 from awx_eventdebug.lag.query import LagQuery
 from awx_eventdebug.lag.report import HEALTH_FILL_MINUTES, lag_report
 from awx_eventdebug.lag.rollup import fill_rollups
 from awx_eventdebug.lag.sketch import RELATIVE_ERROR
-from awx_eventdebug.lag.summary import P99_KEY, lag_percentiles, lag_summary, worst_of_kind
+from awx_eventdebug.lag.summary import P99_KEY, lag_percentiles, lag_summary, worst_of_kind, worst_of_kinds
 from awx_eventdebug.models import LagRollup
 from awx_eventdebug.timeutil import isoformat
 from example_settings.awxschema.workload import insert_job
@@ -149,10 +152,17 @@ def test_the_worst_jobs_of_every_kind_are_one_statement_with_each_kinds_own_figu
     for seed, kind in enumerate(KINDS):
         for job in range(3):
             events_until_now(kind, 10, 40, seed=seed * 10 + job)
+    # Events whose job is gone (AWX's job_id is nullable): grouped apart, under no job.
+    stored = timezone.now() - timedelta(minutes=1)
+    late = (stored - timedelta(minutes=5), stored, "runner_on_ok")  # stored 5 minutes after created
+    gone = insert_job("job", timezone.now() - timedelta(minutes=20), [late] * 3)
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE main_jobevent SET job_id = NULL WHERE job_id = %s", [gone])
     window = health_window(timezone.now())
     fill_rollups(since=window.since, until=window.until)
     with CaptureQueriesContext(connection) as statements:
         worst = lag_summary(window, 4)["worst_jobs"]
+    assert worst[0]["job"] is None and worst[0]["count"] == 3
     on_events = [statement["sql"] for statement in statements if "FROM main_" in statement["sql"]]
     assert len(on_events) == 2  # the open minutes of every kind, then the worst jobs of every kind
     # What each kind read on its own gives (SQLite's way): the same jobs, figures and order.
@@ -165,6 +175,17 @@ def test_the_worst_jobs_of_every_kind_are_one_statement_with_each_kinds_own_figu
     each.sort(key=lambda job: job["percentiles_seconds"][P99_KEY], reverse=True)
     assert alike(worst, each[:4])  # the same sums, added in another order
     assert len({job["kind"] for job in each[:4]}) > 1
+
+
+@pytest.mark.postgres_only(reason="the worst jobs of every kind are one statement on PostgreSQL")
+def test_a_failed_worst_jobs_statement_says_why_and_leaves_the_figures_judged(settings):
+    for seed, kind in enumerate(KINDS):
+        events_until_now(kind, 10, 2000, seed=seed)
+    window = health_window(timezone.now())
+    settings.EVENTDEBUG = {"STATEMENT_TIMEOUT": 0.001}
+    jobs, error = worst_of_kinds(list(KINDS), window, lag_percentiles(), 5)
+    assert jobs == []
+    assert "statement timeout" in error and "STATEMENT_TIMEOUT" in error
 
 
 def alike(one, other) -> bool:
@@ -197,3 +218,20 @@ def test_worst_jobs_and_clocks_are_read_over_the_latest_events_of_the_window(mon
     monkeypatch.setattr(recent, "RECENT_EVENTS", 30)
     assert [j["job"] for j in lag_summary(window, 5)["worst_jobs"]] == [fast]
     assert node_clocks(window)["events_since"] == isoformat(fast_since)
+
+
+def test_worst_jobs_that_cannot_be_read_are_said_apart_from_the_judged_figures(monkeypatch, admin_client):
+    events_until_now("job", 10, 50, seed=1)
+    why = "the statement timeout (1 ms) ended it"
+    monkeypatch.setattr(summary, "worst_of_kinds", lambda *args: ([], why))
+    out = StringIO()
+    call_command("eventdebug", "report", "--json", stdout=out)
+    lag = json.loads(out.getvalue())["lag"]
+    assert (lag["worst_jobs"], lag["worst_jobs_error"], lag["errors"]) == ([], why, {})
+    out = StringIO()
+    call_command("eventdebug", "report", stdout=out)
+    assert f"worst jobs: {why}" in out.getvalue()
+    # The check judges the figures it read; the dashboard's table says why it is empty.
+    page = admin_client.get("/api/eventdebug/", HTTP_ACCEPT="text/html").content.decode()
+    assert f"Worst jobs unavailable: {why}" in page
+    assert "UNKNOWN" not in page and "Some figures could not be checked" not in page

@@ -195,6 +195,11 @@ window.EventDebug = window.EventDebug || {};
         const url = links[job.kind].replace("{job}", job.job); // tables.py JOB_PLACEHOLDER
         return Object.assign({ p99_seconds: job.percentiles_seconds.p99, url: url }, job);
       });
+      if (report.lag.worst_jobs_error) {
+        ns.setStatus(status, "Worst jobs unavailable: " + report.lag.worst_jobs_error, "error");
+        ns.renderTable(container, columns, jobs);
+        return;
+      }
       const text = jobs.length
         ? "The " + jobs.length + " jobs with the highest p99 lag in the last " + windowLength + ", worst first:"
         : "No job stored events in the last " + windowLength + ".";
