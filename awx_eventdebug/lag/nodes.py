@@ -72,11 +72,11 @@ def node_clocks(window) -> dict:
     RECENT_EVENTS job events of ``window``: the one the upkeep stored when it read what an
     estimate made now would (stored_clocks), else one made now (estimate_clocks). ``method``
     says which, ``estimated_at`` when it was made. A failed read of the stored one (the app's
-    table missing, a timeout) is an estimate made now."""
+    table missing, a lock) is an estimate made now, which says why in ``stored_error``."""
     try:
         stored = stored_clocks(window)
-    except EventDebugError:
-        stored = None
+    except EventDebugError as exc:
+        return {**estimate_clocks(window), "stored_error": str(exc)}
     return stored if stored is not None else estimate_clocks(window)
 
 

@@ -186,6 +186,7 @@ class ClockSkew(TypedDict):
         "exact: made by this reading; stored: the maintenance upkeep's, at most 2 minutes old.",
     ]
     estimated_at: Annotated[datetime, "When it was made: the end of the window it read."]
+    stored_error: NotRequired[Annotated[str, "Why the stored estimate could not be read (exact then)."]]
     events_since: Annotated[datetime, "Where the latest events estimated from start (lag/recent.py)."]
     groups_truncated: bool
     tolerance_seconds: float

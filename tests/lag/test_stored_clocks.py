@@ -172,6 +172,7 @@ def test_with_no_stored_estimate_or_its_table_missing_the_reading_makes_its_own(
         with connection.cursor() as cursor:
             cursor.execute("ALTER TABLE moved_away RENAME TO awx_eventdebug_clockestimate")
     assert clocks["method"] == EXACT
+    assert "awx_eventdebug_clockestimate" in clocks["stored_error"]
     assert {n["node"] for n in clocks["nodes"]} == {"exec-1", "exec-2"}
 
 
