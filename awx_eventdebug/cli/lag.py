@@ -123,7 +123,7 @@ def clock_lines(clocks: dict, style) -> list[str]:
     made = (
         f"the maintenance thread's estimate of {when(clocks['estimated_at'])}"
         if clocks["method"] == STORED
-        else "estimated now"
+        else "made by this reading"
     )
     out.append(
         f"  from the {clocks['kind']} events stored since {when(clocks['events_since'])}, {made}; "

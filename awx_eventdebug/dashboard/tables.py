@@ -198,7 +198,12 @@ def worst_jobs_table(health: HealthSnapshot) -> dict:
         error = health.errors.get("lag", "not read")
         return table(WORST_JOB_COLUMNS, [], "", f"Worst jobs unavailable: {error}")
     rows = [
-        {**job, "p99_seconds": job["percentiles_seconds"][P99_KEY], "url": job_url(job["kind"], job["job"])}
+        {
+            **job,
+            "p99_seconds": job["percentiles_seconds"][P99_KEY],
+            # Events without a job (job_id NULL) have no output page to link to.
+            "url": "" if job["job"] is None else job_url(job["kind"], job["job"]),
+        }
         for job in lag["worst_jobs"]
     ]
     if lag.get("worst_jobs_error"):

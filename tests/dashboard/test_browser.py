@@ -319,14 +319,18 @@ def test_worst_jobs_refresh_with_the_other_tables(browser, daphne_server, stand_
     assert [row[:2] for row in served] == [[str(first), "job"]]
     link = browser.find_element(By.CSS_SELECTOR, "#worst-jobs-table a").get_attribute("href")
     worse = add_job("project_update", now - timedelta(minutes=4), [5.0, 9.0])
+    # Events whose job is gone (job_id NULL): listed under no job, with nothing to link to.
+    gone = add_job("job", now - timedelta(minutes=3), [1.0, 1.5])
+    JobEvent.objects.filter(job_id=gone).update(job_id=None)
     browser.find_element(By.ID, "worst-jobs-refresh").click()
-    WebDriverWait(browser, WAIT).until(lambda b: len(table_rows(b, "worst-jobs")) == 2)
+    WebDriverWait(browser, WAIT).until(lambda b: len(table_rows(b, "worst-jobs")) == 3)
     rows = table_rows(browser, "worst-jobs")
     assert rows[1] == served[0] and rows[0][:2] == [str(worse), "project_update"]
+    assert rows[2][:2] == ["–", "job"]
     links = [a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "#worst-jobs-table a")]
     assert links == [f"{daphne_server.url}/#/jobs/project/{worse}/output", link]
     status = browser.find_element(By.ID, "worst-jobs-status").text
-    assert status == "The 2 jobs with the highest p99 lag in the last 15m, worst first:"
+    assert status == "The 3 jobs with the highest p99 lag in the last 15m, worst first:"
 
 
 def queue_key(prefix, channel):

@@ -14,6 +14,7 @@ from django.contrib.auth import get_user_model
 from awx_eventdebug.channels.backends import BACKENDS, PUBSUB_LAYER
 from awx_eventdebug.dashboard.tables import queues_table, worst_queues
 from awx_eventdebug.overflow.upsert import Counts, add_counts
+from example_settings.awxschema.models import JobEvent
 from tests.conftest import REDIS_URL
 from tests.health.test_report import recent_job
 from tests.support.channel_layers import use_layer
@@ -207,6 +208,16 @@ def test_worst_jobs_are_worst_first_and_link_to_their_output_in_awx(admin_client
     assert rows_of(html, "worst-jobs")[0][0].startswith(
         f'<a href="https://awx.example.com/#/jobs/playbook/{slow}/output">'
     )
+
+
+def test_a_worst_job_without_a_job_id_is_listed_without_a_link(admin_client):
+    """Events whose job is gone (AWX's job_id is nullable) are grouped under no job: shown as –,
+    with no link to an output page of job "None"."""
+    gone = recent_job([20.0, 30.0])
+    kept = recent_job([1.0, 2.0])
+    JobEvent.objects.filter(job_id=gone).update(job_id=None)
+    rows = rows_of(admin_client.get(PAGE).content.decode(), "worst-jobs")
+    assert [row[0] for row in rows] == ["–", f'<a href="/#/jobs/playbook/{kept}/output">{kept}</a>']
 
 
 def test_the_worst_jobs_refresh_reads_the_same_jobs_from_get_report(admin_client, settings):

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from awx_eventdebug.conf import get_config
 from awx_eventdebug.db import lock_key
+from awx_eventdebug.health.report import health_window
 from awx_eventdebug.lag import nodes
 from awx_eventdebug.lag.nodes import (
     EXACT,
@@ -26,7 +27,7 @@ from awx_eventdebug.lag.nodes import (
     stored_age,
 )
 from awx_eventdebug.models import ClockEstimate
-from awx_eventdebug.window import Window, default_since
+from awx_eventdebug.window import Window
 from example_settings.awxschema.schema import rebuild_schema
 from example_settings.awxschema.workload import insert_job
 
@@ -51,11 +52,6 @@ def recent_jobs(lags_by_node: dict[str, float], events: int = 40) -> None:
             created = start + timedelta(seconds=counter)
             rows.append((created, created + timedelta(seconds=lag + counter % 3 / 10), "runner_on_ok"))
         insert_job("job", start, rows, nodes=(node, "awx-1"))
-
-
-def health_window(until=None) -> Window:
-    until = until or timezone.now()
-    return Window(default_since(until, "HEALTH_WINDOW"), until)
 
 
 def stored_row() -> ClockEstimate:
@@ -87,9 +83,9 @@ def test_the_upkeep_stores_the_estimate_once_a_minute_and_readings_reuse_it():
     assert store_clocks() is None
     assert ClockEstimate.objects.get().pk == row.pk
 
-    clocks, event_reads = clock_statements(health_window())
+    clocks, event_reads = clock_statements(health_window(timezone.now()))
     assert event_reads == []  # one row of the app's table, not the events
-    made_now = estimate_clocks(health_window())
+    made_now = estimate_clocks(health_window(timezone.now()))
     assert clocks["method"] == STORED and made_now["method"] == EXACT
     assert clocks["estimated_at"] == stored_at
     assert clocks["nodes"] == made_now["nodes"]
@@ -127,7 +123,7 @@ def test_a_reading_takes_one_two_slots_old_when_the_slots_are_longer_than_a_minu
     recent_jobs({"exec-1": 0.5, "exec-2": 4.0})
     store_clocks()
     age_stored(timedelta(minutes=15))
-    assert node_clocks(health_window())["method"] == STORED
+    assert node_clocks(health_window(timezone.now()))["method"] == STORED
 
 
 @pytest.mark.parametrize(
@@ -162,12 +158,12 @@ def test_latest_events_that_all_lie_in_a_longer_window_are_reused(monkeypatch):
 
 def test_with_no_stored_estimate_or_its_table_missing_the_reading_makes_its_own():
     recent_jobs({"exec-1": 0.5, "exec-2": 4.0})
-    assert node_clocks(health_window())["method"] == EXACT
+    assert node_clocks(health_window(timezone.now()))["method"] == EXACT
     store_clocks()
     with connection.cursor() as cursor:
         cursor.execute("ALTER TABLE awx_eventdebug_clockestimate RENAME TO moved_away")
     try:
-        clocks = node_clocks(health_window())
+        clocks = node_clocks(health_window(timezone.now()))
     finally:
         with connection.cursor() as cursor:
             cursor.execute("ALTER TABLE moved_away RENAME TO awx_eventdebug_clockestimate")
@@ -199,6 +195,6 @@ def test_the_report_says_which_estimate_it_shows():
         [line] = [line for line in out.getvalue().splitlines() if "events stored since" in line]
         return line
 
-    assert "estimated now" in clock_table_note()
+    assert "made by this reading" in clock_table_note()
     stored_at = store_clocks()
     assert f"the maintenance thread's estimate of {stored_at[:19]}Z" in clock_table_note()

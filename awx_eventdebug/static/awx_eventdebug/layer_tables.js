@@ -192,7 +192,8 @@ window.EventDebug = window.EventDebug || {};
         return;
       }
       const jobs = report.lag.worst_jobs.map(function (job) {
-        const url = links[job.kind].replace("{job}", job.job); // tables.py JOB_PLACEHOLDER
+        // tables.py JOB_PLACEHOLDER; events without a job have no output page to link.
+        const url = job.job === null ? "" : links[job.kind].replace("{job}", job.job);
         return Object.assign({ p99_seconds: job.percentiles_seconds.p99, url: url }, job);
       });
       if (report.lag.worst_jobs_error) {
