@@ -34,8 +34,10 @@ FROM (
 """
 
 _LAG = "date_part('epoch', modified - created)"
-# Digits of a job id in the worst jobs' keys: more than a bigint has (lpad cuts a longer text).
-JOB_DIGITS = 20
+# The worst jobs' group key, a bigint (sorted several times faster than text): the kind's rank
+# among the kinds' names times JOB_SPAN, plus the job id (0 for events without a job: AWX's ids
+# start at 1), so that jobs of equal figures come by kind name, then id.
+JOB_SPAN = 2**40
 
 
 def postgres_statistics(cursor, kind, query, sources, fractions, limit) -> tuple[LagStatistics, LagGroups]:
@@ -46,28 +48,33 @@ def postgres_statistics(cursor, kind, query, sources, fractions, limit) -> tuple
     return _run(cursor, rows, params, query.by != "none", worst, fractions, limit)
 
 
-def postgres_latest_by_job(cursor, kinds, since, until, latest, fractions, worst, limit) -> LagGroups:
+def postgres_latest_by_job(cursor, kinds, since, until, latest, fractions, worst, limit) -> list:
     """The jobs of every one of ``kinds`` over its latest ``latest`` events stored in [since,
     until), ``limit`` at most, by the percentile at index ``worst`` of ``fractions``, highest
-    first, in one statement: [("kind:job id", statistics)], the id zero-padded so that jobs of
-    equal figures come by id, empty for events without a job. Each kind's latest events are read
-    backwards on its ``modified`` index (AWX's legacy tables, which have none, are not read)."""
+    first, in one statement: [((kind name, job id or None), statistics)], None for events without
+    a job. Each kind's latest events are read backwards on its ``modified`` index (AWX's legacy
+    tables, which have none, are not read)."""
+    names = sorted(kind.name for kind in kinds)
     selects, params = [], []
     for kind in kinds:
-        job = f"coalesce(lpad({kind.parent_column}::text, {JOB_DIGITS}, '0'), '')"
+        key = f"%s::bigint * {JOB_SPAN} + coalesce({kind.parent_column}, 0)"
         selects.append(
-            f"(SELECT %s || ':' || {job} AS grp, {_LAG} AS lag FROM {kind.table} "
+            f"(SELECT {key} AS grp, {_LAG} AS lag FROM {kind.table} "
             "WHERE modified >= %s AND modified < %s ORDER BY modified DESC LIMIT %s)"
         )
-        params += [kind.name, since, until, latest]
-    _total, groups = _run(cursor, " UNION ALL ".join(selects), params, True, worst, fractions, limit)
-    return groups
+        params += [names.index(kind.name), since, until, latest]
+    # No total row: the worst jobs need none, and it would sort every event once more.
+    rows = " UNION ALL ".join(selects)
+    _none, groups = _run(cursor, rows, params, True, worst, fractions, limit, total=False)
+    return [((names[key // JOB_SPAN], key % JOB_SPAN or None), statistics) for key, statistics in groups]
 
 
-def _run(cursor, rows, params, grouped, worst, fractions, limit) -> tuple[LagStatistics, LagGroups]:
-    """_STATISTICS over ``rows`` (SQL of ``grp, lag`` rows, with ``params``): the total, and with
-    ``grouped`` up to ``limit`` groups, by key or, with ``worst``, by the percentile at that
-    index of ``fractions``, highest first."""
+def _run(
+    cursor, rows, params, grouped, worst, fractions, limit, total=True
+) -> tuple[LagStatistics | None, LagGroups]:
+    """_STATISTICS over ``rows`` (SQL of ``grp, lag`` rows, with ``params``): the total (None
+    without ``total``), and with ``grouped`` up to ``limit`` groups, by key or, with ``worst``,
+    by the percentile at that index of ``fractions``, highest first."""
     order = "grp NULLS FIRST"
     if worst is not None:
         # The same aggregate as the SELECT list's, so PostgreSQL computes it once (identical
@@ -75,21 +82,22 @@ def _run(cursor, rows, params, grouped, worst, fractions, limit) -> tuple[LagSta
         order = (
             f"(percentile_cont(%s::float8[]) WITHIN GROUP (ORDER BY kept))[{worst + 2}] DESC NULLS LAST, grp"
         )
-    sql = _STATISTICS.format(
-        rows=rows,
-        # Without GROUP BY the aggregates give one row even over no rows at all.
-        grouping="CASE WHEN GROUPING(grp) = 1 THEN NULL ELSE grp END" if grouped else "NULL",
-        group_by=(
-            f"GROUP BY GROUPING SETS ((), (grp)) ORDER BY GROUPING(grp) DESC, {order} LIMIT %s"
-            if grouped
-            else ""
-        ),
-    )
+    if not grouped:  # without GROUP BY the aggregates give one row even over no rows at all
+        grouping, group_by = "NULL", ""
+    elif total:
+        grouping = "CASE WHEN GROUPING(grp) = 1 THEN NULL ELSE grp END"
+        group_by = f"GROUP BY GROUPING SETS ((), (grp)) ORDER BY GROUPING(grp) DESC, {order} LIMIT %s"
+    else:
+        grouping, group_by = "grp", f"GROUP BY grp ORDER BY {order} LIMIT %s"
+    sql = _STATISTICS.format(rows=rows, grouping=grouping, group_by=group_by)
     all_fractions = [0.0, *fractions, 1.0]
     # Without groups there is nothing to order, worst_by or not.
     order_params = [all_fractions] if grouped and worst is not None else []
-    cursor.execute(sql, [all_fractions, *params, *order_params, *([limit + 1] if grouped else [])])
+    limit_params = [limit + int(total)] if grouped else []
+    cursor.execute(sql, [all_fractions, *params, *order_params, *limit_params])
     rows = [(row[0], _statistics(*row[1:])) for row in cursor.fetchall()]
+    if not total:
+        return None, rows
     return rows[0][1], rows[1:]
 
 

@@ -128,11 +128,10 @@ def _worst_together(kinds: list[str], window, percentiles, limit: int) -> list[d
             percentiles.index(P99),
             limit,
         )
-    jobs = []
-    for key, statistics in groups:
-        kind, job = key.split(":", 1)
-        jobs.append({"kind": kind, "job": int(job) if job else None, **document_statistics(statistics, keys)})
-    return jobs
+    return [
+        {"kind": kind, "job": job, **document_statistics(statistics, keys)}
+        for (kind, job), statistics in groups
+    ]
 
 
 # The events a kind's lag leaves out, by its summary's field, as text names them.
