@@ -2,7 +2,7 @@
 before Django's app registry is ready: a LOGGING dictConfig builds the overflow capture handler
 before Django loads the models."""
 
-# Width of the node and group columns (ChannelOverflow, NodeSnapshot, OverflowPurged).
+# Width of the node and group columns (ChannelOverflow, NodeSnapshot, OverflowTotal).
 NAME_MAX_LENGTH = 255
 
 # ChannelOverflow.source: where a row's counts come from.

@@ -2,7 +2,7 @@
 
 from django.db import models
 
-from .columns import NAME_MAX_LENGTH, SOURCE_LIVE, SOURCES
+from .columns import NAME_MAX_LENGTH, SOURCES
 
 
 class ChannelOverflow(models.Model):
@@ -156,28 +156,27 @@ class NodeSnapshot(models.Model):
         return f"{self.node} at {self.taken_at:%Y-%m-%d %H:%M:%S}"
 
 
-class OverflowPurged(models.Model):
-    """The drops of the ChannelOverflow rows purge deleted, per node, group kind and source, so the
-    drops counter of GET metrics/ (live rows plus purged live drops) never goes down when old rows
-    are purged."""
+class OverflowTotal(models.Model):
+    """Every drop recorded, per node, group kind and source: added to by the writers of
+    ChannelOverflow rows in the transaction that adds the rows (overflow/upsert.py), so that the
+    drops counter of GET metrics/ reads a few rows whatever the table holds, and never goes down
+    when purge deletes old rows."""
 
     node = models.CharField(max_length=NAME_MAX_LENGTH)
     group_kind = models.CharField(
         max_length=NAME_MAX_LENGTH, help_text="job_events, broadcast, ... (awx.messages.GROUP_KINDS)."
     )
-    source = models.CharField(max_length=16, choices=SOURCES, default=SOURCE_LIVE)
-    drops = models.BigIntegerField(default=0)
+    source = models.CharField(max_length=16, choices=SOURCES)
+    drops = models.BigIntegerField()
 
     class Meta:
-        verbose_name = "purged channel overflow"
+        verbose_name = "channel overflow total"
         constraints = [
-            models.UniqueConstraint(
-                fields=["node", "group_kind", "source"], name="awx_eventdebug_purged_source"
-            )
+            models.UniqueConstraint(fields=["node", "group_kind", "source"], name="awx_eventdebug_total_key")
         ]
 
     def __str__(self):
-        return f"{self.group_kind} on {self.node}: {self.drops} purged"
+        return f"{self.group_kind} on {self.node} ({self.source}): {self.drops} drops"
 
 
 class MetricsReporter(models.Model):

@@ -31,7 +31,7 @@ SMOKE_OPTIONS = {
     ],
     "bench_channels.py": ["--groups", "40", "--members", "2", "--queues", "20", "--repeat", "1"],
     "bench_dashboard.py": ["--repeat", "2", "--messages", "200"],
-    "bench_drops_total.py": ["--rows", "200", "--repeat", "1"],
+    "bench_drops_total.py": ["--sizes", "100,200", "--repeat", "1"],
     "bench_health.py": ["--sizes", "1000,2000", "--repeat", "1"],
     "bench_ingest.py": ["--megabytes", "1"],
     "bench_lag.py": ["--big-events", "200", "--repeat", "1"],

@@ -28,6 +28,11 @@ GROUP_KINDS = (*KIND_BY_GROUP_PREFIX, "workflow_events", "jobs", "schedules", "c
 OTHER_GROUP_KIND = "other"
 
 
+def group_kind(group: str) -> str:
+    """A group's family: ``job_events-42`` -> ``job_events``, OTHER_GROUP_KIND for any other."""
+    return next((kind for kind in GROUP_KINDS if group.startswith(f"{kind}-")), OTHER_GROUP_KIND)
+
+
 def broadcast_group() -> str:
     """AWX's BROADCAST_WEBSOCKET_GROUP_NAME, where web nodes' relay consumers listen."""
     return getattr(settings, "BROADCAST_WEBSOCKET_GROUP_NAME", "broadcast-group_send")

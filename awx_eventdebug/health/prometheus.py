@@ -3,7 +3,7 @@ exposed in the text format 0.0.4 or OpenMetrics, whichever the scraper asks for,
 prometheus_client's own handler negotiates (AWX's /api/v2/metrics/ is built on the same library).
 
 Label values are bounded whatever the workload: event kinds, group kinds (``job_events``, never a
-group name such as ``job_events-<id>``: overflow.queries.group_kind_expression), node names and
+group name such as ``job_events-<id>``: awx.messages.group_kind), node names and
 the sections. A queue name changes with every process restart, so queues are exported as per-node
 aggregates; per-group and per-queue detail stays in the JSON endpoints. Thresholds are never part
 of a name: alerts compare values.

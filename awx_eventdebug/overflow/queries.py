@@ -6,21 +6,18 @@ prints them with --json, so both show the same document.
 
 from __future__ import annotations
 
-import functools
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from django.db import connection
-from django.db.models import Case, CharField, Count, F, Max, Min, Q, QuerySet, Sum, Value, When
+from django.db.models import Count, Max, Min, Q, QuerySet, Sum, Value
 from django.db.models.functions import Greatest, TruncHour, TruncMinute
 from django.utils import timezone
 
-from ..awx.messages import GROUP_KINDS, OTHER_GROUP_KIND
-from ..columns import SOURCE_LIVE, SOURCES
+from ..columns import SOURCE_LIVE
 from ..conf import get_config
 from ..db import app_tables_read, delete_oldest
-from ..models import ChannelOverflow, IngestedRecord, IngestHorizon, OverflowPurged
+from ..models import ChannelOverflow, IngestedRecord, IngestHorizon, OverflowTotal
 from ..timeutil import isoformat
 from .handler import capture_stats
 
@@ -186,53 +183,14 @@ def _timeline(rows: QuerySet, groups: list[str], unit: str) -> dict[str, list[di
     return points
 
 
-def group_kind_expression() -> Case:
-    """A group's kind: ``job_events-42`` -> ``job_events``, a group of no AWX family (GROUP_KINDS)
-    -> OTHER_GROUP_KIND; in SQL, so totals per kind are one GROUP BY of few rows."""
-    return Case(
-        *[When(group__startswith=f"{kind}-", then=Value(kind)) for kind in GROUP_KINDS],
-        default=Value(OTHER_GROUP_KIND),
-        output_field=CharField(),
-    )
-
-
-def drops_by_kind_rows(rows: QuerySet) -> QuerySet:
-    """(node, group kind, drops) of ``rows``, summed."""
-    return rows.values("node", kind=group_kind_expression()).annotate(total=Sum("drops")).order_by()
-
-
-def drops_by_kind(rows: QuerySet) -> dict[tuple[str, str], int]:
-    """{(node, group kind): drops} of ``rows``."""
-    return {(entry["node"], entry["kind"]): entry["total"] for entry in drops_by_kind_rows(rows)}
-
-
 @app_tables_read
 def cumulative_drops(source: str = SOURCE_LIVE) -> dict[tuple[str, str], int]:
-    """{(node, group kind): drops} ever recorded from ``source``: the rows there are plus those
-    purge deleted (OverflowPurged), so the figure only grows. GET metrics/ counts the live ones
-    only: an import of old logs (`eventdebug ingest`) is no new drop. One statement, read on
-    every scrape."""
-    totals: dict[tuple[str, str], int] = {}
-    with connection.cursor() as cursor:
-        cursor.execute(*_cumulative_statement(connection.vendor, source))
-        for node, kind, drops in cursor.fetchall():  # PostgreSQL sums a bigint as numeric
-            totals[node, kind] = totals.get((node, kind), 0) + int(drops)
-    return totals
-
-
-@functools.cache
-def _cumulative_statement(vendor: str, source: str) -> tuple[str, tuple]:
-    """(SQL, parameters) of the live rows' drops by (node, group kind) and the purged ones', as
-    one statement: compiled once per process (and database vendor), as the ORM takes longer to
-    compile its group-kind CASE than the database to answer it."""
-    live = drops_by_kind_rows(ChannelOverflow.objects.filter(source=source))
-    purged = (
-        OverflowPurged.objects.filter(source=source)
-        .values("node", kind=F("group_kind"))
-        .annotate(total=Sum("drops"))
-        .order_by()
-    )
-    return live.union(purged, all=True).query.sql_with_params()
+    """{(node, group kind): drops} ever recorded from ``source``, rows purged or not: the totals
+    the writers keep (OverflowTotal), a few rows whatever the table holds, read on every scrape.
+    GET metrics/ counts the live ones only: an import of old logs (`eventdebug ingest`) is no new
+    drop."""
+    totals = OverflowTotal.objects.filter(source=source).values_list("node", "group_kind", "drops")
+    return {(node, kind): drops for node, kind, drops in totals}
 
 
 @app_tables_read
@@ -242,25 +200,15 @@ def table_totals() -> dict:
     totals = ChannelOverflow.objects.aggregate(
         rows=Count("id"), drops=Sum("drops"), nodes=Count("node", distinct=True), last_seen=Max("last_seen")
     )
-    purged = OverflowPurged.objects.aggregate(drops=Sum("drops"))["drops"]
+    recorded = OverflowTotal.objects.aggregate(drops=Sum("drops"))["drops"] or 0
     return {
         "rows": totals["rows"],
         "drops": totals["drops"] or 0,
         "nodes": totals["nodes"],
         "last_seen": isoformat(totals["last_seen"]),
-        "purged_drops": purged or 0,
+        # Every drop recorded minus those the rows still hold.
+        "purged_drops": recorded - (totals["drops"] or 0),
     }
-
-
-def fold_into_purged(rows: QuerySet) -> None:
-    """Add the drops of ``rows`` (about to be deleted, locked by the caller) to OverflowPurged by
-    source, in the caller's transaction; the total's row is locked so concurrent purges add up."""
-    for source, _ in SOURCES:
-        for (node, kind), drops in drops_by_kind(rows.filter(source=source)).items():
-            purged, _ = OverflowPurged.objects.select_for_update().get_or_create(
-                node=node, group_kind=kind, source=source
-            )
-            OverflowPurged.objects.filter(pk=purged.pk).update(drops=F("drops") + drops)
 
 
 def advance_ingest_horizon(fingerprints: QuerySet) -> None:
@@ -286,17 +234,12 @@ def purge_overflow(
     """Delete rows and ingest fingerprints older than ``older_than``, ``batch_size`` at a time,
     each batch its own transaction (delete_oldest), so no statement or transaction holds locks on
     many rows, and at most ``max_batches`` batches of each (None: until none is left); with
-    ``dry_run`` only count them and the batches a purge would run. Deleted rows' drops are kept
-    as totals (fold_into_purged)."""
+    ``dry_run`` only count them and the batches a purge would run. Deleted rows' drops stay
+    counted in OverflowTotal, which their writers added them to."""
     cutoff = timezone.now() - older_than
-    # What each kind of row leaves behind when deleted: drops totals, the ingest horizon.
+    # What each kind of row leaves behind when deleted: the ingest horizon.
     targets = (
-        (
-            "overflow_rows",
-            ChannelOverflow.objects.filter(window_start__lt=cutoff),
-            "window_start",
-            fold_into_purged,
-        ),
+        ("overflow_rows", ChannelOverflow.objects.filter(window_start__lt=cutoff), "window_start", None),
         (
             "ingest_fingerprints",
             IngestedRecord.objects.filter(logged_at__lt=cutoff),

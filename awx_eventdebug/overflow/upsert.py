@@ -3,7 +3,8 @@
 One statement per batch: ``INSERT ... ON CONFLICT (node, group, window_start, source) DO UPDATE
 SET drops = t.drops + EXCLUDED.drops, ...``, the SET list being counts.py's merge rule. The
 database serialises the writers on the row, so two processes adding to the same window never lose
-an update (PostgreSQL, and SQLite 3.24+).
+an update (PostgreSQL, and SQLite 3.24+). The drops written are added to OverflowTotal in the same
+transaction, the same way: the counter GET metrics/ reads.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from datetime import datetime
 
 from django.db import DataError, IntegrityError, connections, transaction
 
+from ..awx.messages import group_kind
 from ..db import bounded_transaction
 from ..errors import first_line
 from .counts import Counts, merge_assignments, merge_into
@@ -72,6 +74,9 @@ def add_counts(
         f"ON CONFLICT ({key}) DO UPDATE SET {updates}"
     )
 
+    # The drops of the rows written, by (node, group kind, source): a refused row adds none.
+    totals: dict[tuple[str, str, str], int] = {}
+
     def execute(cursor, chunk) -> int:
         params = []
         for (node, group, window_start, source), counts in chunk:
@@ -88,6 +93,9 @@ def add_counts(
             ]
         placeholders = ", ".join(["(" + ", ".join(["%s"] * len(COLUMNS)) + ")"] * len(chunk))
         cursor.execute(sql.format(placeholders=placeholders), params)
+        for (node, group, _window_start, source), counts in chunk:
+            key = (node, group_kind(group), source)
+            totals[key] = totals.get(key, 0) + counts.drops
         return len(chunk)
 
     written = 0
@@ -98,7 +106,29 @@ def add_counts(
                 written += execute(cursor, chunk)
             else:
                 written += _write_or_set_aside(cursor, chunk, execute, refused, using)
+        _add_totals(cursor, connection, totals)
     return written
+
+
+def _add_totals(cursor, connection, totals: dict[tuple[str, str, str], int]) -> None:
+    """Add ``totals`` ({(node, group kind, source): drops}) to OverflowTotal, in the caller's
+    transaction and in a fixed order (two writers cannot deadlock); a handful of rows."""
+    from ..models import OverflowTotal
+
+    if not totals:
+        return
+    quote = connection.ops.quote_name
+    table = quote(OverflowTotal._meta.db_table)
+    columns = ", ".join(quote(c) for c in ("node", "group_kind", "source", "drops"))
+    key = ", ".join(quote(c) for c in ("node", "group_kind", "source"))
+    drops = quote("drops")
+    rows = sorted(totals.items())
+    placeholders = ", ".join(["(%s, %s, %s, %s)"] * len(rows))
+    cursor.execute(
+        f"INSERT INTO {table} AS t ({columns}) VALUES {placeholders} "
+        f"ON CONFLICT ({key}) DO UPDATE SET {drops} = t.{drops} + EXCLUDED.{drops}",
+        [value for (node, kind, source), total in rows for value in (node, kind, source, total)],
+    )
 
 
 def _write_or_set_aside(cursor, chunk, execute, refused: dict, using: str) -> int:

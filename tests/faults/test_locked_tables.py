@@ -22,8 +22,9 @@ from django.utils import timezone
 from awx_eventdebug.errors import QueryTimeout
 from awx_eventdebug.lag.rollup import fill_rollups
 from awx_eventdebug.maintenance.slot import run_slot
-from awx_eventdebug.models import ChannelOverflow, LagRollup, NodeSnapshot
+from awx_eventdebug.models import ChannelOverflow, LagRollup, NodeSnapshot, OverflowTotal
 from awx_eventdebug.overflow.handler import OverflowCaptureHandler
+from awx_eventdebug.overflow.queries import cumulative_drops
 from awx_eventdebug.overflow.record import OVERFLOW_FORMAT
 from awx_eventdebug.path.sampler import WRITTEN, take_sample
 from tests.support.capture_helpers import drops_by_group
@@ -54,7 +55,8 @@ READERS = {
     "awx_eventdebug_metricsreporter": {"metrics"},
     "awx_eventdebug_nodesnapshot": {"path", "sample", "report", "check"}
     | {"report-api", "check-api", "metrics", "path-api", "dashboard"},
-    "awx_eventdebug_overflowpurged": {"doctor", "report", "report-api", "metrics", "dashboard"},
+    # Written with the rows by every writer (the capture, ingest); read for the drops counter.
+    "awx_eventdebug_overflowtotal": {"doctor", "ingest", "report", "report-api", "metrics"},
 }
 # Tables whose readers do without them: a clock estimate made now when the stored one cannot be
 # read (lag/nodes.py), so they answer as usual.
@@ -115,14 +117,15 @@ def log_overflow(logger: logging.Logger, group: str, times: int) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_capture_keeps_its_records_while_the_table_is_locked(settings):
+@pytest.mark.parametrize("model", [ChannelOverflow, OverflowTotal], ids=lambda model: model.__name__)
+def test_the_capture_keeps_its_records_while_a_table_it_writes_is_locked(settings, model):
     settings.EVENTDEBUG = {"CAPTURE": False, "STATEMENT_TIMEOUT": STATEMENT_TIMEOUT}
     logger = logging.Logger("tests.faults.locked_capture", logging.INFO)
     handler = OverflowCaptureHandler(node="node-a", flush_interval=3600)
     logger.addHandler(handler)
     try:
         log_overflow(logger, "job_events-1", 5)
-        with locked(ChannelOverflow._meta.db_table):
+        with locked(model._meta.db_table):
             started = time.monotonic()
             assert handler.flush(timeout=LOCKED_BOUND) is False
             assert time.monotonic() - started < LOCKED_BOUND
@@ -133,6 +136,7 @@ def test_the_capture_keeps_its_records_while_the_table_is_locked(settings):
         logger.removeHandler(handler)
         handler.close()
     assert drops_by_group() == {"job_events-1": 7}
+    assert cumulative_drops() == {("node-a", "job_events"): 7}
 
 
 @pytest.mark.django_db(transaction=True)

@@ -146,6 +146,20 @@ def test_drops_total_never_goes_down_when_rows_are_purged(admin_client, redis_la
         assert value(families["awx_eventdebug_overflow_drops"], node="awx-1", group_kind="job_events") == 8
 
 
+def test_the_drops_counter_reads_the_totals_not_the_rows(admin_client, redis_layer_settings):
+    """The counter is read from the totals the writers keep: a scrape costs the same whatever
+    the capture's table holds (a month of a persistent overflow is millions of rows); the rows it
+    reads are the window's, for the check's figures."""
+    for minutes_ago in range(0, 40 * 24 * 60, 24 * 60):
+        drops_row("awx-1", "job_events-1", minutes_ago, 2)
+    with CaptureQueriesContext(connection) as captured:
+        _, families = scrape(admin_client)
+    assert value(families["awx_eventdebug_overflow_drops"], node="awx-1", group_kind="job_events") == 80
+    rows = [q["sql"] for q in captured.captured_queries if "awx_eventdebug_channeloverflow" in q["sql"]]
+    assert all('"last_seen" >=' in sql for sql in rows), rows
+    assert any("awx_eventdebug_overflowtotal" in q["sql"] for q in captured.captured_queries)
+
+
 def test_a_thousand_jobs_groups_make_one_series(admin_client, redis_layer_settings):
     start = timezone.now() - timedelta(minutes=1)
     add_counts(

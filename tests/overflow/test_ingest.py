@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from awx_eventdebug.columns import SOURCE_INGEST
 from awx_eventdebug.maintenance.slot import upkeep
-from awx_eventdebug.models import ChannelOverflow, IngestedRecord, IngestHorizon, OverflowPurged
+from awx_eventdebug.models import ChannelOverflow, IngestedRecord, IngestHorizon, OverflowTotal
 from awx_eventdebug.overflow.logread import MAX_LINE_BYTES
 from awx_eventdebug.overflow.queries import cumulative_drops, purge_overflow
 from tests.support.capture_helpers import drops_by_group
@@ -382,7 +382,7 @@ def test_ingest_after_purge_counts_nothing_twice(tmp_path, settings):
         PURGES.items(), AGAIN.items()
     ):
         case = (purge_name, again_name)
-        for model in (ChannelOverflow, IngestedRecord, OverflowPurged, IngestHorizon):
+        for model in (ChannelOverflow, IngestedRecord, OverflowTotal, IngestHorizon):
             model.objects.all().delete()
         first = ingest(tmp_path, log)
         assert first["totals"]["new_records"] == 6 and first["purge_horizon"] is None, case

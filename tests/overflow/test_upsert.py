@@ -5,7 +5,8 @@ from datetime import timedelta
 import pytest
 from django.db import connection
 
-from awx_eventdebug.models import ChannelOverflow
+from awx_eventdebug.models import ChannelOverflow, OverflowTotal
+from awx_eventdebug.overflow.upsert import Counts, add_counts
 from tests.support import upsert_writer
 
 WRITERS = 4
@@ -30,6 +31,11 @@ def run_writers(env):
 def assert_no_lost_update():
     rows = ChannelOverflow.objects.order_by("node")
     assert len(rows) == len(upsert_writer.KEYS)
+    # The totals the writers keep beside the rows (the drops counter of GET metrics/).
+    assert set(OverflowTotal.objects.values_list("node", "group_kind", "source", "drops")) == {
+        ("node-a", "job_events", "live", WRITERS * BATCHES),
+        ("node-b", "broadcast", "live", WRITERS * BATCHES),
+    }
     for row in rows:
         assert row.drops == WRITERS * BATCHES
         assert row.queues_over == 2 * WRITERS * BATCHES
@@ -68,14 +74,14 @@ def test_four_processes_add_to_the_same_rows_on_a_sqlite_file(tmp_path):
         found = db.execute(
             f"SELECT drops, queues_over, max_group_size FROM {ChannelOverflow._meta.db_table}"
         ).fetchall()
+        totals = db.execute(f"SELECT drops FROM {OverflowTotal._meta.db_table}").fetchall()
     expected = (WRITERS * BATCHES, 2 * WRITERS * BATCHES, (WRITERS - 1) * 1000 + BATCHES - 1)
     assert found == [expected, expected]
+    assert totals == [(WRITERS * BATCHES,), (WRITERS * BATCHES,)]
 
 
 @pytest.mark.django_db
 def test_one_batch_may_name_the_same_stored_row_twice():
-    from awx_eventdebug.overflow.upsert import Counts, add_counts
-
     at = upsert_writer.BASE
     long_name = "g" * 300
     rows = {
@@ -87,3 +93,26 @@ def test_one_batch_may_name_the_same_stored_row_twice():
     stored = dict(ChannelOverflow.objects.values_list("group", "drops"))
     assert stored["nul\ufffd"] == 3
     assert any(len(name) == 255 and name.startswith("ggg") for name in stored)
+
+
+@pytest.mark.django_db
+def test_the_totals_count_the_rows_written_by_group_kind_and_none_refused():
+    at = upsert_writer.BASE
+    rows = {
+        ("n", "job_events-1", at, "live"): Counts(at, at, 2, 2, 1),
+        ("n", "job_events-2", at, "live"): Counts(at, at, 3, 3, 1),
+        ("n", "ad_hoc_command_events-9", at, "ingest"): Counts(at, at, 4, 4, 1),
+        ("n", "mine", at, "live"): Counts(at, at, 5, 5, 1),
+        # A name no encoding the database accepts can store: refused, this row alone.
+        ("n", "job_events-\ud800", at, "live"): Counts(at, at, 7, 7, 1),
+    }
+    refused = {}
+    assert add_counts(rows, refused=refused) == 4
+    assert list(refused) == [("n", "job_events-\ud800", at, "live")]
+    assert set(OverflowTotal.objects.values_list("group_kind", "source", "drops")) == {
+        ("job_events", "live", 5),
+        ("ad_hoc_command_events", "ingest", 4),
+        ("other", "live", 5),
+    }
+    add_counts({("n", "job_events-1", at, "live"): Counts(at, at, 1, 1, 1)})
+    assert OverflowTotal.objects.get(group_kind="job_events").drops == 6
