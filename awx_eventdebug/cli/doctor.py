@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.core.management.base import CommandError
 
+from ..columns import SOURCE_INGEST
 from ..health.doctor import build_report
 from .base import Subcommand, counted, indent, render_pairs, render_table, when
 from .lag import clock_lines
@@ -111,11 +112,12 @@ def format_report(report: dict, style) -> str:
                 )
             )
         table = overflow["table"]
+        ingested = table["by_source"][SOURCE_INGEST]
         out.append(
-            f"  the table, all processes and nodes: {counted(table['drops'], 'drop')} in "
-            f"{counted(table['rows'], 'row')} from {counted(table['nodes'], 'node')}, "
-            f"last {when(table['last_seen'])}"
-            + (f"; {counted(table['purged_drops'], 'drop')} in purged rows" if table["purged_drops"] else "")
+            f"  the table, all processes and nodes: {counted(table['drops'], 'drop')} recorded "
+            f"from {counted(table['nodes'], 'node')}, purged rows included"
+            + (f" ({ingested:,} from logs `ingest` read)" if ingested else "")
+            + f", last {when(table['last_seen'])}"
         )
         day = overflow["last_24h"]
         out.append(

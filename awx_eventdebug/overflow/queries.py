@@ -14,8 +14,8 @@ from django.db.models import Count, Max, Min, Q, QuerySet, Sum, Value
 from django.db.models.functions import Greatest, TruncHour, TruncMinute
 from django.utils import timezone
 
-from ..columns import SOURCE_LIVE
-from ..conf import get_config
+from ..columns import SOURCE_LIVE, SOURCES
+from ..conf import OPTIONS, get_config
 from ..db import app_tables_read, delete_oldest
 from ..models import ChannelOverflow, IngestedRecord, IngestHorizon, OverflowTotal
 from ..timeutil import isoformat
@@ -195,19 +195,27 @@ def cumulative_drops(source: str = SOURCE_LIVE) -> dict[tuple[str, str], int]:
 
 @app_tables_read
 def table_totals() -> dict:
-    """What every process on every node recorded, as the table holds it now, and the drops of
-    rows purge deleted: one aggregate, so the doctor can show it beside one process's counters."""
-    totals = ChannelOverflow.objects.aggregate(
-        rows=Count("id"), drops=Sum("drops"), nodes=Count("node", distinct=True), last_seen=Max("last_seen")
-    )
-    recorded = OverflowTotal.objects.aggregate(drops=Sum("drops"))["drops"] or 0
+    """What every process on every node recorded, rows purged or not, by source, and when the
+    latest record was: from the totals and the newest rows, so that the doctor can show it beside
+    one process's counters at the same cost whatever the table holds."""
+    by_source = {source: 0 for source, _ in SOURCES}
+    nodes = set()
+    for node, source, drops in OverflowTotal.objects.values_list("node", "source", "drops"):
+        by_source[source] += drops
+        nodes.add(node)
+    newest = ChannelOverflow.objects.order_by("-window_start").values_list("window_start", flat=True).first()
+    last_seen = None
+    if newest is not None:
+        # A row counts records of its window, CAPTURE_WINDOW long (an hour at most, whatever it
+        # was when the row was written): the latest record is in a row of the last hour's windows.
+        longest = timedelta(seconds=OPTIONS["CAPTURE_WINDOW"].maximum)
+        latest = ChannelOverflow.objects.filter(window_start__gt=newest - longest)
+        last_seen = latest.aggregate(last=Max("last_seen"))["last"]
     return {
-        "rows": totals["rows"],
-        "drops": totals["drops"] or 0,
-        "nodes": totals["nodes"],
-        "last_seen": isoformat(totals["last_seen"]),
-        # Every drop recorded minus those the rows still hold.
-        "purged_drops": recorded - (totals["drops"] or 0),
+        "drops": sum(by_source.values()),
+        "by_source": by_source,
+        "nodes": len(nodes),
+        "last_seen": isoformat(last_seen),
     }
 
 

@@ -6,9 +6,11 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from awx_eventdebug.overflow.queries import purge_overflow
+from awx_eventdebug.overflow.queries import purge_overflow, table_totals
 from awx_eventdebug.overflow.upsert import Counts, add_counts
 from tests.support.workloads import add_job, small_workload
 
@@ -102,21 +104,41 @@ def test_capture_counters_say_whose_they_are_beside_the_table_totals(redis_layer
             ("awx-2", "job_events-2", old, "live"): Counts(old, old, 3, 3, 2),
         }
     )
+    # Ingested from a log: recorded from a node, but no live drop.
+    add_counts({("awx-3", "job_events-3", old, "ingest"): Counts(old, old, 4, 4, 2)})
     purge_overflow(timedelta(days=30))
     _, out = run_doctor()
     assert "counters of this process (pid " in out and " on awx-1, " in out
-    assert "the table, all processes and nodes: 58 drops in 2 rows from 2 nodes" in out
-    assert "; 3 drops in purged rows" in out
+    assert (
+        "the table, all processes and nodes: 65 drops recorded from 3 nodes, purged rows included "
+        "(4 from logs `ingest` read), last " in out
+    )
     _, out = run_doctor("--json")
     overflow = json.loads(out)["overflow"]
-    assert overflow["table"] | {"last_seen": None} == {
-        "rows": 2,
-        "drops": 58,
-        "nodes": 2,
-        "last_seen": None,
-        "purged_drops": 3,
+    assert overflow["table"] == {
+        "drops": 65,
+        "by_source": {"live": 61, "ingest": 4},
+        "nodes": 3,
+        # The latest record, read from the rows of the newest windows only.
+        "last_seen": now.isoformat().replace("+00:00", "Z"),
     }
     assert overflow["capture"]["process"]["node"] == "awx-1"
+
+
+def test_the_table_totals_read_no_row_beyond_the_newest_windows():
+    """The doctor's (and the report's) table figures cost the same whatever the table holds: the
+    totals, the newest window on its index, and the rows of the hour of windows before it."""
+    now = timezone.now()
+    add_counts(
+        {
+            ("awx-1", "job_events-1", now - timedelta(days=d), "live"): Counts(now, now, 1, 1, 2)
+            for d in range(9)
+        }
+    )
+    with CaptureQueriesContext(connection) as captured:
+        assert table_totals()["drops"] == 9
+    rows = [q["sql"] for q in captured.captured_queries if "awx_eventdebug_channeloverflow" in q["sql"]]
+    assert len(rows) == 2 and "LIMIT 1" in rows[0] and '"window_start" >' in rows[1], rows
 
 
 def test_doctor_estimates_each_execution_nodes_clock_over_the_health_window(redis_layer_settings):
