@@ -132,9 +132,8 @@ def memory(names):
 
 
 def write_log(path, megabytes):
-    # Logged an hour ago, in the local time tower.log uses: well within RETENTION, so the
-    # maintenance thread of this process neither purges the rows nor moves the ingest horizon
-    # past the records of the fresh ingest while it is measured.
+    # Logged an hour ago, in the local time tower.log uses: well within RETENTION, so no purge
+    # deletes the rows nor moves the ingest horizon past the records of the fresh ingest.
     minute = f"{datetime.now() - timedelta(hours=1):%Y-%m-%d %H:%M}"
     line_ok = (
         minute + ":{s:02d},{ms:03d} INFO     channels_redis.core "

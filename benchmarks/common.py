@@ -32,7 +32,7 @@ def setup_django(postgres: str | None = None, *, fresh: bool = False) -> None:
     kept, so that a script reuses the data it seeded before; ``fresh`` drops and creates it first,
     and then takes the name ``postgres`` only, never one from the environment that could hold
     someone's data. DEBUG is off, as in production: with it on, Django keeps every query, which
-    would be measured.
+    would be measured. The maintenance thread is off (below).
     """
     sys.path.insert(0, str(ROOT))
     os.environ["DJANGO_SETTINGS_MODULE"] = "example_settings.settings"
@@ -48,6 +48,10 @@ def setup_django(postgres: str | None = None, *, fresh: bool = False) -> None:
             os.environ["PGDATABASE"] = postgres
         else:
             os.environ.setdefault("PGDATABASE", postgres)
+    # No maintenance thread: a script is a long-running process to the app (maintenance/thread.py
+    # is_service_process), and the thread would run its slots mid-measurement, on whichever
+    # database the script points at then. bench_health.py does its work where it measures it.
+    settings.EVENTDEBUG = {**settings.EVENTDEBUG, "MAINTENANCE": False}
     django.setup()
     if postgres is not None:
         create_database(drop=fresh)
