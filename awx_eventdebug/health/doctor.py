@@ -65,7 +65,7 @@ def build_report(clock_skew: bool = True, overflow: bool = True) -> dict:
     ``clock_skew=False`` for a caller that reads the clock estimate over its own window (the
     report, the dashboard): it is not read twice. ``overflow=False`` for one that shows the
     overflow table over its own window, and why it cannot be read (the dashboard): the section's
-    totals sum every row of the table."""
+    last day of groups and table totals would be read for nothing."""
     report = {
         "versions": versions(),
         "settings": effective_settings(),

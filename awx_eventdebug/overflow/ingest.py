@@ -47,7 +47,7 @@ from .logread import (
     read_records,
 )
 from .record import node_name, storable_name, window_start
-from .upsert import add_counts
+from .upsert import Totals, add_counts, add_totals
 
 BATCH_RECORDS = 5000
 
@@ -72,6 +72,9 @@ class IngestRun:
     rows_written: int = 0
     interrupted: bool = False
     purge_horizon: datetime | None = None  # as last read: at the start, after each batch's inserts
+    # The drops a compressed file's batches wrote, added to the totals at the end of its
+    # transaction (upsert.add_counts, totals).
+    file_totals: Totals | None = None
 
     def ingest(self, label: str, stream) -> FileReport:
         report = FileReport(label, size=file_size(stream))
@@ -83,16 +86,20 @@ class IngestRun:
         # lines that may still read as records, and may even look like a file cut short. So a
         # compressed file is counted in one transaction, kept only when it decompressed whole.
         rows_before = self.rows_written
+        self.file_totals = {}
         try:
             with transaction.atomic():
                 if not self._read(stream, report):
                     raise _Garbled
+                add_totals(self.file_totals)
         except (_Garbled, KeyboardInterrupt) as exc:
             self.rows_written = rows_before
             report.new_records = report.duplicates = report.too_old_records = 0
             if not isinstance(exc, _Garbled):
                 raise
             report.unverified_records = report.records
+        finally:
+            self.file_totals = None
         return report
 
     def _read(self, stream, report: FileReport) -> bool:
@@ -150,7 +157,7 @@ class IngestRun:
         for record in fresh.values():
             key = (record.node, record.group, window_start(record.logged_at, self.window), SOURCE_INGEST)
             merge_into(rows, key, Counts.of_record(record.logged_at, record.queues, record.members))
-        self.rows_written += add_counts(rows)
+        self.rows_written += add_counts(rows, totals=self.file_totals)
         return inserted, fresh
 
     def as_dict(self) -> dict:

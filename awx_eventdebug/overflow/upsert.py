@@ -40,17 +40,26 @@ COLUMNS = (
 )
 
 
+# What a batch adds to OverflowTotal: {(node, group kind, source): drops}.
+Totals = dict[tuple[str, str, str], int]
+
+
 def add_counts(
     rows: dict[tuple[str, str, datetime, str], Counts],
     using: str = "default",
     refused: dict | None = None,
+    totals: Totals | None = None,
 ) -> int:
-    """Add ``rows`` ({(node, group, window_start, source): Counts}) to the table in one bounded
-    transaction (a lock held on the table fails it, not hangs it); returns the number of rows
-    written (inserted or updated).
+    """Add ``rows`` ({(node, group, window_start, source): Counts}) to the table, and their drops
+    to OverflowTotal, in one bounded transaction (a lock held on the table fails it, not hangs
+    it); returns the number of rows written (inserted or updated).
 
     With a ``refused`` dict, a row the database refuses (ROW_ERRORS) is set aside there (its key
-    -> why) and the others are written; without one, it fails the whole batch."""
+    -> why) and the others are written; without one, it fails the whole batch. With a ``totals``
+    dict, the drops written are added to it instead, for the caller to write with add_totals()
+    last in its own longer transaction: a batch that wrote the totals would hold their rows' locks
+    while the transaction goes on to lock more overflow rows, the order other writers lock in
+    reversed."""
     from ..models import ChannelOverflow
 
     if not rows:
@@ -74,8 +83,8 @@ def add_counts(
         f"ON CONFLICT ({key}) DO UPDATE SET {updates}"
     )
 
-    # The drops of the rows written, by (node, group kind, source): a refused row adds none.
-    totals: dict[tuple[str, str, str], int] = {}
+    # The drops of the rows written: a refused row adds none.
+    written_drops: Totals = {} if totals is None else totals
 
     def execute(cursor, chunk) -> int:
         params = []
@@ -95,7 +104,7 @@ def add_counts(
         cursor.execute(sql.format(placeholders=placeholders), params)
         for (node, group, _window_start, source), counts in chunk:
             key = (node, group_kind(group), source)
-            totals[key] = totals.get(key, 0) + counts.drops
+            written_drops[key] = written_drops.get(key, 0) + counts.drops
         return len(chunk)
 
     written = 0
@@ -106,29 +115,38 @@ def add_counts(
                 written += execute(cursor, chunk)
             else:
                 written += _write_or_set_aside(cursor, chunk, execute, refused, using)
-        _add_totals(cursor, connection, totals)
+        if totals is None:
+            _add_totals(cursor, connection, written_drops)
     return written
 
 
-def _add_totals(cursor, connection, totals: dict[tuple[str, str, str], int]) -> None:
-    """Add ``totals`` ({(node, group kind, source): drops}) to OverflowTotal, in the caller's
-    transaction and in a fixed order (two writers cannot deadlock); a handful of rows."""
+def add_totals(totals: Totals, using: str = "default") -> None:
+    """Add ``totals`` (what add_counts(totals=...) gathered) to OverflowTotal, in one bounded
+    transaction: the caller's, at its end."""
+    connection = connections[using]
+    with bounded_transaction(using), connection.cursor() as cursor:
+        _add_totals(cursor, connection, totals)
+
+
+def _add_totals(cursor, connection, totals: Totals) -> None:
+    """Add ``totals`` to OverflowTotal in the caller's transaction, in a fixed order (two writers
+    cannot deadlock), ROWS_PER_STATEMENT at a time (SQLite's variable limit: ingest can name
+    many nodes)."""
     from ..models import OverflowTotal
 
-    if not totals:
-        return
     quote = connection.ops.quote_name
     table = quote(OverflowTotal._meta.db_table)
     columns = ", ".join(quote(c) for c in ("node", "group_kind", "source", "drops"))
     key = ", ".join(quote(c) for c in ("node", "group_kind", "source"))
     drops = quote("drops")
     rows = sorted(totals.items())
-    placeholders = ", ".join(["(%s, %s, %s, %s)"] * len(rows))
-    cursor.execute(
-        f"INSERT INTO {table} AS t ({columns}) VALUES {placeholders} "
-        f"ON CONFLICT ({key}) DO UPDATE SET {drops} = t.{drops} + EXCLUDED.{drops}",
-        [value for (node, kind, source), total in rows for value in (node, kind, source, total)],
-    )
+    for start in range(0, len(rows), ROWS_PER_STATEMENT):
+        chunk = rows[start : start + ROWS_PER_STATEMENT]
+        cursor.execute(
+            f"INSERT INTO {table} AS t ({columns}) VALUES {', '.join(['(%s, %s, %s, %s)'] * len(chunk))} "
+            f"ON CONFLICT ({key}) DO UPDATE SET {drops} = t.{drops} + EXCLUDED.{drops}",
+            [value for (node, kind, source), total in chunk for value in (node, kind, source, total)],
+        )
 
 
 def _write_or_set_aside(cursor, chunk, execute, refused: dict, using: str) -> int:

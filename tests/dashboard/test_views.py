@@ -359,8 +359,8 @@ def test_loads_within_the_period_share_one_reading_of_the_path(admin_client):
 
 def test_a_load_reads_the_overflow_table_over_its_window_only(admin_client):
     """The page's overflow table reads the capture's rows of its window; the doctor's overflow
-    section, which sums every row the table holds (a month of a persistent overflow can be
-    millions), is the doctor's and the report's, not every load's."""
+    section (the last day's groups, the table's totals) is the doctor's and the report's, not
+    every load's."""
     with CaptureQueriesContext(connection) as load:
         assert admin_client.get(PAGE).status_code == 200
     overflow = [q["sql"] for q in load.captured_queries if "awx_eventdebug_channeloverflow" in q["sql"]]

@@ -141,6 +141,18 @@ def test_the_table_totals_read_no_row_beyond_the_newest_windows():
     assert len(rows) == 2 and "LIMIT 1" in rows[0] and '"window_start" >' in rows[1], rows
 
 
+def test_the_latest_record_is_found_in_a_wider_window_before_the_newest(settings):
+    """A row counts its window's records, CAPTURE_WINDOW long when it was written: after the
+    window was narrowed, the latest record can be in an hour-wide row before the newest row."""
+    now = timezone.now().replace(microsecond=0)
+    hour = now.replace(minute=0, second=0) - timedelta(hours=1)
+    late = hour + timedelta(minutes=59)
+    add_counts({("awx-1", "job_events-1", hour, "live"): Counts(hour, late, 1, 1, 2)})  # 3600 s wide
+    newest = hour + timedelta(minutes=30)
+    add_counts({("awx-1", "job_events-2", newest, "live"): Counts(newest, newest, 1, 1, 2)})  # 60 s
+    assert table_totals()["last_seen"] == late.isoformat().replace("+00:00", "Z")
+
+
 def test_doctor_estimates_each_execution_nodes_clock_over_the_health_window(redis_layer_settings):
     start = timezone.now() - timedelta(minutes=5)
     add_job("job", start, [1.0 + 0.01 * n for n in range(30)], nodes=("exec-1", "awx-1"))

@@ -147,7 +147,7 @@ def test_without_sampling_the_process_holding_the_node_lock_does_the_upkeep():
 
 
 @pytest.mark.postgres_only(reason="row locks")
-def test_purges_at_once_delete_disjoint_batches_and_count_each_drop_once(aged_rows, settings):
+def test_purges_at_once_delete_disjoint_batches_and_leave_the_drops_counted(aged_rows, settings):
     settings.EVENTDEBUG = {"STATEMENT_TIMEOUT": 10}  # a purge waiting on the other's rows fails, not hangs
     drops = cumulative_drops()
     assert drops == {("awx-1", "job_events"): OVERFLOW_BATCH + EXTRA + 1}

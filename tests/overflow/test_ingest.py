@@ -104,6 +104,8 @@ def test_gzip_and_plain_copies_of_a_log_are_one_log(tmp_path):
     result = ingest(tmp_path, gzip.compress(SEED.encode()), SEED)
     assert [f["compressed"] for f in result["files"]] == [True, False]
     assert [f["new_records"] for f in result["files"]] == [2, 0]
+    # The compressed file's totals, added at the end of its transaction.
+    assert sum(cumulative_drops(SOURCE_INGEST).values()) == sum(drops_by_group().values()) == 2
 
 
 def test_standard_input(tmp_path, monkeypatch):
@@ -254,6 +256,7 @@ def test_a_truncated_gzip_counts_nothing_and_the_next_file_is_read(tmp_path):
     assert result["totals"]["unreadable_files"] == 2
     assert result["returncode"] == 1
     assert drops_by_group() == {"after": 1}
+    assert cumulative_drops(SOURCE_INGEST) == {("example-node", "other"): 1}  # none of the truncated file's
 
 
 def test_a_corrupt_gzip_counts_none_of_its_records_and_its_intact_copy_counts_each_once(tmp_path):
@@ -269,7 +272,7 @@ def test_a_corrupt_gzip_counts_none_of_its_records_and_its_intact_copy_counts_ea
         for bit in (0, 5):
             damaged = bytearray(packed)
             damaged[position] ^= 1 << bit
-            for model in (ChannelOverflow, IngestedRecord):
+            for model in (ChannelOverflow, IngestedRecord, OverflowTotal):
                 model.objects.all().delete()
             case = (position, bit)
             first, after = ingest(tmp_path, bytes(damaged), line(1, "after"))["files"]
@@ -282,6 +285,7 @@ def test_a_corrupt_gzip_counts_none_of_its_records_and_its_intact_copy_counts_ea
                 read_before_the_fault += first["records"]
             ingest(tmp_path, packed)
             assert sum(drops_by_group().values()) == 1001, case
+            assert sum(cumulative_drops(SOURCE_INGEST).values()) == 1001, case
     assert read_before_the_fault > 0  # flips the reader passed before it could tell
 
 

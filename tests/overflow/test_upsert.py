@@ -1,12 +1,14 @@
 import multiprocessing
 import sqlite3
+import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from awx_eventdebug.models import ChannelOverflow, OverflowTotal
-from awx_eventdebug.overflow.upsert import Counts, add_counts
+from awx_eventdebug.overflow.upsert import Counts, add_counts, add_totals
 from tests.support import upsert_writer
 
 WRITERS = 4
@@ -116,3 +118,54 @@ def test_the_totals_count_the_rows_written_by_group_kind_and_none_refused():
     }
     add_counts({("n", "job_events-1", at, "live"): Counts(at, at, 1, 1, 1)})
     assert OverflowTotal.objects.get(group_kind="job_events").drops == 6
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.postgres_only(reason="row locks")
+def test_a_long_transaction_locks_the_totals_only_at_its_end(settings):
+    """A compressed file's ingest adds its batches in one transaction and its totals last
+    (add_counts with totals=, then add_totals): meanwhile another writer of the same node's
+    totals is not held up, and neither waits on the other in reverse order (a deadlock)."""
+    settings.EVENTDEBUG = {"STATEMENT_TIMEOUT": 4}  # a writer held up fails in 2 s, not hangs
+    at = upsert_writer.BASE
+    first = {("n", "job_events-1", at, "ingest"): Counts(at, at, 1, 1, 1)}
+    second = {("n", "job_events-2", at, "ingest"): Counts(at, at, 2, 2, 1)}
+    holding, release, failures = threading.Event(), threading.Event(), []
+
+    def long_writer():
+        gathered = {}
+        try:
+            with transaction.atomic():
+                add_counts(first, totals=gathered)
+                holding.set()
+                release.wait(30)
+                add_counts(second, totals=gathered)  # the row the other writer wrote meanwhile
+                add_totals(gathered)
+        except Exception as exc:  # noqa: BLE001 - the test's verdict
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=long_writer)
+    worker.start()
+    try:
+        assert holding.wait(30)
+        add_counts(second)  # another ingest of the same node: its totals are free to take
+    finally:
+        release.set()
+        worker.join(30)
+    assert not failures
+    assert OverflowTotal.objects.get(node="n").drops == 1 + 2 + 2
+
+
+@pytest.mark.django_db
+def test_the_totals_of_many_nodes_are_written_a_hundred_at_a_time():
+    """Ingest takes each line's node from syslog: a batch can name hundreds, and one statement of
+    them all would pass SQLite's variable limit (999 before SQLite 3.32)."""
+    at = upsert_writer.BASE
+    rows = {(f"node-{n:03d}", "job_events-1", at, "ingest"): Counts(at, at, 1, 1, 1) for n in range(250)}
+    with CaptureQueriesContext(connection) as captured:
+        add_counts(rows)
+    on_totals = [q["sql"] for q in captured.captured_queries if OverflowTotal._meta.db_table in q["sql"]]
+    assert len(on_totals) == 3  # 100 + 100 + 50 keys, 4 parameters each
+    assert OverflowTotal.objects.count() == 250
