@@ -112,7 +112,7 @@ def format_report(report: dict, style) -> str:
                 )
             )
         table = overflow["table"]
-        ingested = table["by_source"][SOURCE_INGEST]
+        ingested = table["drops_by_source"][SOURCE_INGEST]
         out.append(
             f"  the table, all processes and nodes: {counted(table['drops'], 'drop')} recorded "
             f"from {counted(table['nodes'], 'node')}, purged rows included"

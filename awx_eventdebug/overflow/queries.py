@@ -213,7 +213,7 @@ def table_totals() -> dict:
         last_seen = latest.aggregate(last=Max("last_seen"))["last"]
     return {
         "drops": sum(by_source.values()),
-        "by_source": by_source,
+        "drops_by_source": by_source,
         "nodes": len(nodes),
         "last_seen": isoformat(last_seen),
     }

@@ -117,7 +117,7 @@ def test_capture_counters_say_whose_they_are_beside_the_table_totals(redis_layer
     overflow = json.loads(out)["overflow"]
     assert overflow["table"] == {
         "drops": 65,
-        "by_source": {"live": 61, "ingest": 4},
+        "drops_by_source": {"live": 61, "ingest": 4},
         "nodes": 3,
         # The latest record, read from the rows of the newest windows only.
         "last_seen": now.isoformat().replace("+00:00", "Z"),
