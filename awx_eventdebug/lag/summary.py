@@ -93,7 +93,9 @@ def worst_of_kinds(kinds: list[str], window, percentiles, limit: int) -> tuple[l
         # Each kind's groups come worst first: its first few are all the candidates it has.
         for group in worst["groups"][:limit] if worst else ():
             jobs.append({"kind": kind, "job": group.pop("key"), **group})
-    jobs.sort(key=lambda job: job["percentiles_seconds"][P99_KEY] or 0.0, reverse=True)
+    # As PostgreSQL orders them (lag/postgres.py JOB_SPAN): p99 highest first, ties by kind name,
+    # then job id, events without a job first.
+    jobs.sort(key=lambda job: (-(job["percentiles_seconds"][P99_KEY] or 0.0), job["kind"], job["job"] or 0))
     return jobs[:limit], "; ".join(f"{kind}: {why}" for kind, why in errors.items())
 
 

@@ -235,3 +235,15 @@ def test_worst_jobs_that_cannot_be_read_are_said_apart_from_the_judged_figures(m
     page = admin_client.get("/api/eventdebug/", HTTP_ACCEPT="text/html").content.decode()
     assert f"Worst jobs unavailable: {why}" in page
     assert "UNKNOWN" not in page and "Some figures could not be checked" not in page
+
+
+def test_jobs_of_equal_lag_come_by_kind_name_then_id_on_either_database():
+    """PostgreSQL's one statement and SQLite's kind-by-kind path rank ties alike."""
+    stored = timezone.now() - timedelta(minutes=2)
+    same = [(stored - timedelta(seconds=3), stored, "runner_on_ok")] * 2
+    ids = {kind: insert_job(kind, stored - timedelta(minutes=5), same) for kind in ("system_job", "job")}
+    ids["ad_hoc_command"] = insert_job("ad_hoc_command", stored - timedelta(minutes=5), same)
+    worst = lag_summary(health_window(timezone.now()), 5)["worst_jobs"]
+    assert [(job["kind"], job["job"]) for job in worst] == [
+        (kind, ids[kind]) for kind in ("ad_hoc_command", "job", "system_job")
+    ]
